@@ -1,0 +1,1 @@
+"""One module per command: plain typed functions the CLI calls."""

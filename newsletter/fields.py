@@ -1,0 +1,93 @@
+"""Validated field types shared by the settings and the issue models."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import AfterValidator, BeforeValidator, Field
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
+
+LINK_SCHEMES = ("http", "https", "mailto")
+
+
+def check_url(value: str, schemes: tuple[str, ...] = LINK_SCHEMES) -> str:
+    """Accept only absolute http(s) or mailto URLs; never javascript:, data: or relative ones."""
+    value = value.strip()
+    if not value:
+        raise ValueError("URL is empty")
+    if _CONTROL.search(value) or " " in value:
+        raise ValueError("URL contains spaces or control characters")
+    scheme = urlsplit(value).scheme.lower()
+    if scheme not in schemes:
+        allowed = ", ".join(f"{s}:" for s in schemes)
+        shown = f"'{scheme}:'" if scheme else "no scheme"
+        raise ValueError(f"URL has {shown}; only {allowed} links are allowed")
+    if scheme in ("http", "https") and not urlsplit(value).hostname:
+        raise ValueError("URL has no host name")
+    if scheme == "mailto" and not _EMAIL.match(value[len("mailto:") :].split("?")[0]):
+        raise ValueError("mailto: link has no valid address")
+    return value
+
+
+def _https_or_mailto(value: str) -> str:
+    return check_url(value, ("https", "mailto"))
+
+
+def _http_or_https(value: str) -> str:
+    return check_url(value, ("http", "https"))
+
+
+def _colour(value: str) -> str:
+    if not isinstance(value, str) or not _COLOUR.match(value):
+        raise ValueError(f"'{value}' is not a colour; write it as #rrggbb (e.g. #1a5f7a) or #rgb")
+    value = value.lower()
+    if len(value) == 4:
+        value = "#" + "".join(c * 2 for c in value[1:])
+    return value
+
+
+def _header_text(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("line breaks and control characters are not allowed in a header value")
+    return value
+
+
+def _email(value: str) -> str:
+    value = value.strip()
+    if not _EMAIL.match(value) or ".." in value:
+        raise ValueError(f"'{value}' is not a valid email address")
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        import difflib
+
+        close = difflib.get_close_matches(value, sorted(available_timezones()), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else " (use a name like Europe/London)"
+        raise ValueError(f"unknown time zone '{value}'{hint}") from None
+    return value
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+Url = Annotated[str, AfterValidator(check_url)]
+"""An absolute http(s) or mailto URL."""
+ActionUrl = Annotated[str, AfterValidator(_https_or_mailto)]
+"""A button target: https or mailto only."""
+WebUrl = Annotated[str, AfterValidator(_http_or_https)]
+Colour = Annotated[str, AfterValidator(_colour)]
+HeaderText = Annotated[str, BeforeValidator(_strip), Field(min_length=1), AfterValidator(_header_text)]
+Email = Annotated[str, AfterValidator(_email)]
+TimeZone = Annotated[str, AfterValidator(_timezone)]
+NonEmpty = Annotated[str, BeforeValidator(_strip), Field(min_length=1)]

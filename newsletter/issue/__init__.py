@@ -1,0 +1,1 @@
+"""Issue definitions: the schema and the loader."""

@@ -1,0 +1,1 @@
+"""Rendering: issue + settings → the email's HTML and text parts, with per-recipient tokens."""

@@ -1,0 +1,62 @@
+"""The Jinja environments: sandboxed, strict, autoescaped for HTML.
+
+Templates are looked up first in the project's ``templates/`` folder, then in the
+built-in theme, so a user overrides any partial by placing a file of the same name.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
+
+from newsletter import markdown
+from newsletter.render import dates
+
+BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def _md(text: str) -> Markup:
+    return Markup(markdown.to_html(text))
+
+
+def _md_inline(text: str) -> Markup:
+    return Markup(markdown.to_html(text, inline=True))
+
+
+def _make(root: Path | None, *, html: bool) -> ImmutableSandboxedEnvironment:
+    folders = []
+    if root is not None and (root / "templates").is_dir():
+        folders.append(FileSystemLoader(root / "templates"))
+    folders.append(FileSystemLoader(BUILTIN_TEMPLATES))
+    env = ImmutableSandboxedEnvironment(
+        loader=ChoiceLoader(folders),
+        autoescape=html,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=True,
+    )
+    env.filters.update(
+        long_date=dates.long_date,
+        when=dates.when,
+    )
+    if html:
+        env.filters.update(md=_md, md_inline=_md_inline)
+    else:
+        env.filters.update(md=markdown.to_text, md_inline=markdown.inline_text)
+    return env
+
+
+@lru_cache(maxsize=16)
+def html_env(root: Path | None) -> ImmutableSandboxedEnvironment:
+    return _make(root, html=True)
+
+
+@lru_cache(maxsize=16)
+def text_env(root: Path | None) -> ImmutableSandboxedEnvironment:
+    return _make(root, html=False)

@@ -1,0 +1,145 @@
+"""Per-recipient tokens: put in at render time, filled per recipient, escaped per context.
+
+The rendered email is the same for everyone. Where a per-recipient value belongs,
+templates write a token such as ``__nl_first_name_html__``: only letters, digits
+and underscores, so it survives MJML, both CSS inliners and URL handling byte for
+byte. The last part names the context, which decides the escaping when filled:
+
+``html``
+    HTML-escaped (text and attribute values).
+``url``
+    percent-encoded, for a value placed inside a link (``?email=…``).
+``text``
+    raw, for the plain-text part and headers.
+
+Filling is a cheap split-and-join; MJML and the inliner never run per recipient.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import quote
+
+from markupsafe import Markup
+
+Context = Literal["html", "url", "text"]
+CONTEXTS: tuple[Context, ...] = ("html", "url", "text")
+
+TOKEN_RE = re.compile(r"__nl_([a-z][a-z0-9_]*?)_(html|url|text)__")
+FIELD_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+STANDARD_FIELDS = ("first_name", "last_name", "email", "unsubscribe_url")
+
+
+def token(field: str, context: Context) -> str:
+    if not FIELD_RE.match(field):
+        raise ValueError(f"'{field}' cannot be a merge field (use lower-case letters, digits, _)")
+    return f"__nl_{field}_{context}__"
+
+
+def escape(value: str, context: Context) -> str:
+    if context == "html":
+        return html.escape(value, quote=True)
+    if context == "url":
+        return quote(value, safe="")
+    return value
+
+
+class RecipientTokens:
+    """What templates see as ``recipient``: each attribute is a token for one field.
+
+    ``{{ recipient.first_name }}`` gives the token in the environment's own context
+    (html for the HTML template, text for the text template); ``{{ recipient.url.email }}``
+    gives the percent-encoded form for use inside a link.
+    """
+
+    def __init__(self, context: Context) -> None:
+        self._context = context
+
+    def __getattr__(self, field: str) -> str:
+        if field.startswith("_"):
+            raise AttributeError(field)
+        value = token(field, self._context)
+        return Markup(value) if self._context != "text" else value
+
+    @property
+    def url(self) -> RecipientTokens:
+        return RecipientTokens("url")
+
+
+@dataclass(frozen=True, slots=True)
+class Tokenized:
+    """A text split at its tokens once, so that filling it is a join."""
+
+    parts: tuple[str, ...]  # literal, token, literal, token, ..., literal
+    slots: tuple[tuple[str, Context], ...]  # (field, context) for each token
+
+    @classmethod
+    def of(cls, text: str) -> Tokenized:
+        parts: list[str] = []
+        slots: list[tuple[str, Context]] = []
+        last = 0
+        for m in TOKEN_RE.finditer(text):
+            parts.append(text[last : m.start()])
+            slots.append((m.group(1), m.group(2)))  # type: ignore[arg-type]
+            last = m.end()
+        parts.append(text[last:])
+        return cls(tuple(parts), tuple(slots))
+
+    @property
+    def fields(self) -> frozenset[str]:
+        return frozenset(f for f, _ in self.slots)
+
+    @property
+    def tokens(self) -> frozenset[str]:
+        return frozenset(token(f, c) for f, c in self.slots)
+
+    def fill(self, values: Mapping[str, str]) -> str:
+        """Replace every token by its field's value escaped for the token's context.
+
+        A field with no value is filled with an empty string: a missing merge
+        field never leaves a raw token in a sent message.
+        """
+        out = [self.parts[0]]
+        for (field, context), literal in zip(self.slots, self.parts[1:]):
+            out.append(escape(values.get(field, ""), context))
+            out.append(literal)
+        return "".join(out)
+
+
+def substitutions(tokens: Iterable[str], values: Mapping[str, str]) -> dict[str, str]:
+    """Token → escaped value for the tokens used, as SendGrid's ``substitutions`` wants."""
+    out: dict[str, str] = {}
+    for tok in tokens:
+        m = TOKEN_RE.fullmatch(tok)
+        if m:
+            out[tok] = escape(values.get(m.group(1), ""), m.group(2))  # type: ignore[arg-type]
+    return out
+
+
+def recipient_values(
+    *,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    unsubscribe_url: str,
+    fallback_first_name: str,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The raw values of one recipient's fields (escaping happens when filling)."""
+    values: dict[str, str] = {}
+    for key, value in (extra or {}).items():
+        key = key.strip().lower().replace(" ", "_").replace("-", "_")
+        if FIELD_RE.match(key):
+            values[key] = value
+    values.update(
+        email=email,
+        first_name=first_name.strip() or fallback_first_name,
+        last_name=last_name.strip(),
+        unsubscribe_url=unsubscribe_url,
+    )
+    return values

@@ -1,0 +1,151 @@
+"""The render pipeline: Jinja → MJML → mjml-python → CSS inlining → HTML, and the text part.
+
+Runs once per issue. The result carries per-recipient tokens; see
+:mod:`newsletter.render.personalize` for filling them.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import mjml
+from jinja2.sandbox import SecurityError
+
+from newsletter.errors import InputError, NewsletterError, Problem, display_path
+from newsletter.issue.load import IssueFile
+from newsletter.render import env as envs
+from newsletter.render.inline import inline
+from newsletter.render.personalize import RecipientTokens, Tokenized, token
+from newsletter.settings import Settings
+
+GMAIL_CLIP_BYTES = 102 * 1024
+SIZE_WARNING_BYTES = 90 * 1024
+
+_LINK = re.compile(r"<a\s[^>]*href=\"([^\"]*)\"", re.IGNORECASE)
+_IMG = re.compile(r"<img\s", re.IGNORECASE)
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """One issue, rendered once: the same for every recipient but for its tokens."""
+
+    slug: str
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    archive_url: str
+    warnings: tuple[str, ...] = ()
+    html_parts: Tokenized = field(repr=False, compare=False, default=Tokenized(("",), ()))
+    text_parts: Tokenized = field(repr=False, compare=False, default=Tokenized(("",), ()))
+
+    @property
+    def size_bytes(self) -> int:
+        return len(self.html.encode("utf-8"))
+
+    @property
+    def links(self) -> list[str]:
+        return _LINK.findall(self.html)
+
+    @property
+    def image_count(self) -> int:
+        return len(_IMG.findall(self.html))
+
+    @property
+    def tokens(self) -> frozenset[str]:
+        return self.html_parts.tokens | self.text_parts.tokens
+
+    def fill(self, values: dict[str, str]) -> tuple[str, str]:
+        """(html, text) for one recipient."""
+        return self.html_parts.fill(values), self.text_parts.fill(values)
+
+
+def _template_problem(exc: BaseException, root: Path | None) -> Problem:
+    """Where in which template a Jinja error happened."""
+    name = getattr(exc, "filename", None) or getattr(exc, "name", None)
+    line = getattr(exc, "lineno", None)
+    if name is None:
+        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+            if frame.filename.endswith(".j2"):
+                name, line = frame.filename, frame.lineno
+                break
+    shown = display_path(name) if name else "template"
+    message = getattr(exc, "message", None) or str(exc)
+    if isinstance(exc, SecurityError):
+        message = f"not allowed in a template: {message}"
+    return Problem(shown, line, None, "", message, "fix the template or remove your override")
+
+
+def _render_template(
+    environment: jinja2.Environment, name: str, context: dict[str, Any], root: Path | None
+) -> str:
+    try:
+        return environment.get_template(name).render(context)
+    except (jinja2.TemplateError, SecurityError) as exc:
+        raise InputError(_template_problem(exc, root), summary="template error") from None
+
+
+def render_mjml(issue_file: IssueFile, settings: Settings, root: Path | None = None) -> str:
+    """Jinja stage only: the MJML source of the email."""
+    return _render_template(
+        envs.html_env(root), "base.mjml.j2", _context(issue_file, settings, "html"), root
+    )
+
+
+def _context(issue_file: IssueFile, settings: Settings, context: str) -> dict[str, Any]:
+    base = settings.web_archive_url
+    if not base.endswith("/"):
+        base += "/"
+    return {
+        "issue": issue_file.issue,
+        "slug": issue_file.slug,
+        "settings": settings,
+        "colours": settings.colours,
+        "archive_url": f"{base}{issue_file.slug}.html",
+        "recipient": RecipientTokens("html" if context == "html" else "text"),
+    }
+
+
+def render_issue(issue_file: IssueFile, settings: Settings, root: Path | None = None) -> Rendered:
+    """Render an issue to HTML and text, once, with tokens where per-recipient values go."""
+    source = render_mjml(issue_file, settings, root)
+    try:
+        html = mjml.mjml2html(source, disable_comments=True, fonts={})
+    except ValueError as exc:
+        raise NewsletterError(
+            f"MJML could not be turned into HTML: {exc} (check your template overrides)"
+        ) from None
+    html = inline(html, settings.inliner)
+    text = _render_template(
+        envs.text_env(root), "text/base.txt.j2", _context(issue_file, settings, "text"), root
+    )
+    text = "\n".join(line.rstrip() for line in text.splitlines())
+    text = _BLANK_RUNS.sub("\n\n", text).strip("\n") + "\n"
+    issue = issue_file.issue
+    warnings: list[str] = []
+    size = len(html.encode("utf-8"))
+    if size > GMAIL_CLIP_BYTES:
+        warnings.append(f"HTML is {size / 1024:.0f} KB: Gmail clips messages over 102 KB")
+    elif size > SIZE_WARNING_BYTES:
+        warnings.append(f"HTML is {size / 1024:.0f} KB, close to Gmail's 102 KB clipping limit")
+    if not issue.preheader:
+        warnings.append("no preheader: inboxes will show the first words of the email instead")
+    if token("unsubscribe_url", "html") not in html:
+        warnings.append("the HTML has no per-recipient unsubscribe link")
+    return Rendered(
+        slug=issue_file.slug,
+        subject=issue.subject,
+        preheader=issue.preheader or "",
+        html=html,
+        text=text,
+        archive_url=_context(issue_file, settings, "html")["archive_url"],
+        warnings=tuple(warnings),
+        html_parts=Tokenized.of(html),
+        text_parts=Tokenized.of(text),
+    )

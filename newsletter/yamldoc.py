@@ -1,0 +1,292 @@
+"""YAML files → validated pydantic models, with errors that point at file:line:column.
+
+PyYAML (with its C loader where available) composes the document into nodes that
+carry their position; we construct the Python data from those nodes and keep a
+map from each data path to the position of its key and of its value. When pydantic
+rejects the data, every error is translated into a :class:`~newsletter.errors.Problem`
+naming the file, the line and column, the field as a user writes it
+(``blocks[3].image.alt``) and, for misspelt keys or block types, a "did you mean" hint.
+All problems are reported together.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from newsletter.errors import InputError, Problem, display_path
+
+try:  # the C loader is several times faster; fall back to pure Python if absent
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+M = TypeVar("M", bound=BaseModel)
+PathKey = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    line: int  # 1-based
+    column: int  # 1-based
+
+
+@dataclass(slots=True)
+class Document:
+    """The data of one YAML file and where each part of it stands."""
+
+    file: str
+    data: Any
+    values: dict[PathKey, Position] = field(default_factory=dict)
+    keys: dict[PathKey, Position] = field(default_factory=dict)
+
+    def position(self, path: PathKey, *, key: bool = False) -> Position | None:
+        """The position of the value at ``path`` (or of its key), else of the nearest parent."""
+        p = tuple(path)
+        if key and p in self.keys:
+            return self.keys[p]
+        while p:
+            if p in self.values:
+                return self.values[p]
+            p = p[:-1]
+        return self.values.get((), None)
+
+
+def _pos(node: yaml.Node) -> Position:
+    mark = node.start_mark
+    return Position(mark.line + 1, mark.column + 1)
+
+
+def _index(
+    doc: Document, node: yaml.Node, path: PathKey, problems: list[Problem]
+) -> None:
+    doc.values[path] = _pos(node)
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, Position] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if key is None:
+                continue
+            if key in seen:
+                p = _pos(key_node)
+                first = seen[key]
+                problems.append(
+                    Problem(
+                        doc.file,
+                        p.line,
+                        p.column,
+                        _field_name(path + (key,)),
+                        "duplicate key",
+                        f"first given on line {first.line}; keep one",
+                    )
+                )
+            seen[key] = _pos(key_node)
+            doc.keys[path + (key,)] = _pos(key_node)
+            _index(doc, value_node, path + (key,), problems)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _index(doc, item, path + (i,), problems)
+
+
+def parse(text: str, file: str) -> Document:
+    """Parse YAML text into a :class:`Document`; syntax errors raise :class:`InputError`."""
+    loader = _Loader(text)
+    problems: list[Problem] = []
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+        raise InputError(
+            Problem(
+                file,
+                mark.line + 1 if mark else None,
+                mark.column + 1 if mark else None,
+                "",
+                f"YAML syntax error: {message}",
+                "check the indentation and quoting on this line and the one before it",
+            )
+        ) from None
+    except yaml.YAMLError as exc:
+        raise InputError(Problem(file, None, None, "", f"YAML error: {exc}")) from None
+    finally:
+        loader.dispose()
+    doc = Document(file, data)
+    if node is not None:
+        _index(doc, node, (), problems)
+    if problems:
+        raise InputError(problems)
+    return doc
+
+
+def read(path: Path) -> Document:
+    """Read and parse one YAML file."""
+    name = display_path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(Problem(name, None, None, "", "file not found")) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            Problem(name, None, None, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+        ) from None
+    except OSError as exc:
+        raise InputError(Problem(name, None, None, "", f"cannot read: {exc.strerror}")) from None
+    return parse(text, name)
+
+
+def validate(doc: Document, model: type[M], *, context: dict[str, Any] | None = None) -> M:
+    """Validate a parsed document against ``model``; all errors raise one :class:`InputError`."""
+    data = doc.data
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise InputError(
+            Problem(doc.file, 1, 1, "", "expected a mapping of keys to values at the top level")
+        )
+    try:
+        return model.model_validate(data, context=context)
+    except ValidationError as exc:
+        raise InputError(problems_from(exc, doc, model)) from None
+
+
+def load(path: Path, model: type[M], *, context: dict[str, Any] | None = None) -> M:
+    """Read, parse and validate one YAML file."""
+    return validate(read(path), model, context=context)
+
+
+# --- translating pydantic errors --------------------------------------------------
+
+
+def _field_name(loc: PathKey) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _data_path(loc: PathKey, data: Any) -> PathKey:
+    """Drop the parts of a pydantic location that name a union member, not a key."""
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, Mapping) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, Mapping) and isinstance(part, str):
+            # a union tag (``image`` in blocks[3].image.alt) or a missing key
+            continue
+        else:
+            break
+    return tuple(path)
+
+
+def _unwrap(tp: Any) -> list[Any]:
+    """The concrete types a field annotation may hold."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType):
+        out: list[Any] = []
+        for arg in typing.get_args(tp):
+            out.extend(_unwrap(arg))
+        return out
+    return [tp]
+
+
+def _allowed_keys(model: type[BaseModel], loc: PathKey) -> list[str]:
+    """Field names (as written in YAML) of the model found at ``loc``."""
+    current: list[Any] = [model]
+    for part in loc:
+        nxt: list[Any] = []
+        for tp in current:
+            if isinstance(tp, type) and issubclass(tp, BaseModel):
+                for name, info in tp.model_fields.items():
+                    if part in (name, info.alias):
+                        nxt.extend(_unwrap(info.annotation))
+                if isinstance(part, str) and not nxt:
+                    # maybe a union tag: keep the member whose literal tag matches
+                    tag = tp.model_fields.get("type")
+                    if tag is not None and part in typing.get_args(tag.annotation):
+                        nxt.append(tp)
+            elif typing.get_origin(tp) in (list, tuple) and isinstance(part, int):
+                for arg in typing.get_args(tp)[:1]:
+                    nxt.extend(_unwrap(arg))
+            elif typing.get_origin(tp) is dict:
+                args = typing.get_args(tp)
+                if len(args) == 2:
+                    nxt.extend(_unwrap(args[1]))
+        current = nxt
+    names: list[str] = []
+    for tp in current:
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            names.extend(info.alias or name for name, info in tp.model_fields.items())
+    return sorted(set(names))
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    if choices:
+        return "expected one of: " + ", ".join(choices)
+    return ""
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text else text
+
+
+def problems_from(exc: ValidationError, doc: Document, model: type[BaseModel]) -> list[Problem]:
+    problems: list[Problem] = []
+    for err in exc.errors(include_url=False):
+        loc: PathKey = tuple(err["loc"])
+        kind = err["type"]
+        message = _lower_first(err["msg"])
+        hint = ""
+        path = _data_path(loc, doc.data)
+        pos = doc.position(path, key=kind == "extra_forbidden")
+        if kind == "extra_forbidden":
+            key = str(loc[-1])
+            message = f"unknown key '{key}'"
+            hint = _did_you_mean(key, _allowed_keys(model, loc[:-1]))
+        elif kind == "missing":
+            message = "field required"
+        elif kind == "union_tag_invalid":
+            ctx = err.get("ctx", {})
+            tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
+            tag = str(ctx.get("tag", ""))
+            message = f"unknown {ctx.get('discriminator', 'type').strip(chr(39))} '{tag}'"
+            hint = _did_you_mean(tag, [t for t in tags if t])
+            pos = doc.position(path + ("type",))
+        elif kind == "union_tag_not_found":
+            message = "field required: 'type' (which kind of block this is)"
+        elif kind == "value_error":
+            message = _lower_first(str(err.get("ctx", {}).get("error", err["msg"])))
+        problems.append(
+            Problem(
+                doc.file,
+                pos.line if pos else None,
+                pos.column if pos else None,
+                _field_name(loc),
+                message,
+                hint,
+            )
+        )
+    problems.sort(key=lambda p: (p.line or 0, p.column or 0))
+    return problems
