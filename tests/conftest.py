@@ -1,0 +1,66 @@
+"""Shared fixtures: a throwaway copy of the example project and a CLI runner.
+
+The CLI is always run as a real subprocess (``python -m newsletter``) against the
+code of this checkout, so exit codes, stderr and "no traceback" are observed as a
+user would see them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_ISSUE = "issues/2024-06-june-team-update.yaml"
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def output(self) -> str:
+        return self.out + self.err
+
+
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> CliResult:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SENDGRID_", "SMTP_"))}
+    full_env["PYTHONPATH"] = str(REPO)
+    full_env["COLUMNS"] = "200"
+    full_env["NO_COLOR"] = "1"
+    if env:
+        full_env.update(env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "newsletter", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the example project (settings, issues, subscribers) in a temporary folder."""
+    root = tmp_path / "project"
+    root.mkdir()
+    shutil.copy(REPO / "newsletter.yaml", root / "newsletter.yaml")
+    shutil.copy(REPO / "subscribers.csv", root / "subscribers.csv")
+    shutil.copytree(REPO / "issues", root / "issues")
+    return root
+
+
+@pytest.fixture
+def cli():
+    return run_cli
