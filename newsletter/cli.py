@@ -45,6 +45,19 @@ def build(issue_path: Path, out_dir: Path) -> None:
     print_build_summary(result)
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but loopback needs to be given on purpose.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on (0: any free port).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the preview in the web browser.")
+def preview(host: str, port: int, open_browser: bool) -> None:
+    """Preview the issues of this project in a browser, updated on every save."""
+    from newsletter.commands.preview import preview as command
+
+    command(host, port, open_browser)
+
+
 def main() -> None:
     # pydantic scans every installed package's metadata for plugins on first use; a
     # command-line tool has none to load, and the scan costs a noticeable part of start-up.

@@ -1,0 +1,236 @@
+// The preview page: fetches JSON from the server, shows it, and refetches whenever the
+// server-sent event stream reports a new build. No framework, no build step.
+// Everything from the project is put into the page as text (textContent), never as markup;
+// the email itself goes into sandboxed iframes (no scripts) through srcdoc.
+
+const $ = (id) => document.getElementById(id);
+const KB = 1024;
+
+const route = (() => {
+  const m = location.pathname.match(/^\/issues\/([^/]+)$/);
+  return m ? { view: "issue", slug: decodeURIComponent(m[1]) } : { view: "index" };
+})();
+
+let shownVersion = -1;
+let requested = 0; // sequence number of the latest request: older answers are dropped
+let reader = new URLSearchParams(location.search).get("as") || "sample";
+let shownHtml = null;
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+function kb(bytes) {
+  return `${(bytes / KB).toFixed(1)} KB`;
+}
+
+function longDate(iso) {
+  const d = /^\d{4}-\d{2}-\d{2}$/.test(iso) ? new Date(`${iso}T12:00:00`) : null;
+  return d && !isNaN(d) ? d.toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric" }) : iso;
+}
+
+function setLive(text, state) {
+  const live = $("live");
+  live.textContent = text;
+  live.dataset.state = state;
+}
+
+// --- problems ----------------------------------------------------------------------------
+
+function problemList(problems) {
+  const list = el("ul", { class: "problems" });
+  for (const p of problems) {
+    const item = el("li", {}, el("code", { class: "where", text: p.location }));
+    if (p.field) item.append(" ", el("strong", { class: "field", text: p.field }));
+    item.append(" ", el("span", { class: "message", text: p.message }));
+    if (p.hint) item.append(el("span", { class: "hint", text: `Hint: ${p.hint}` }));
+    list.append(item);
+  }
+  return list;
+}
+
+function showProblems(panel, heading, summary, problems) {
+  panel.replaceChildren(
+    el("h2", {}, el("span", { "aria-hidden": "true", text: "⚠ " }), heading),
+    el("p", { class: "summary", text: summary }),
+    problemList(problems),
+    el("p", { class: "recover", text: "Fix the file and save it: this page updates by itself." }),
+  );
+  panel.hidden = false;
+}
+
+// --- index -------------------------------------------------------------------------------
+
+function renderIndex(data) {
+  document.title = `${data.name} · Newsletter preview`;
+  $("project-name").textContent = data.name;
+  const panel = $("project-problems");
+  if (data.problems.length) showProblems(panel, "The project has problems", "No issue can be built until these are fixed.", data.problems);
+  else panel.hidden = true;
+  const rows = data.issues.map((issue) => {
+    const status = issue.ok
+      ? el("span", { class: "badge ok", text: `✓ builds · ${kb(issue.size_bytes)}` })
+      : el("span", { class: "badge error", text: `✗ ${issue.problem_count} problem${issue.problem_count === 1 ? "" : "s"}` });
+    return el("tr", { "data-slug": issue.slug },
+      el("td", { class: "date", text: longDate(issue.date) }),
+      el("th", { scope: "row" }, el("a", { href: `/issues/${encodeURIComponent(issue.slug)}`, text: issue.title })),
+      el("td", { class: "subject", text: issue.subject }),
+      el("td", {}, status));
+  });
+  $("issues").tBodies[0].replaceChildren(...rows);
+  $("issues").hidden = rows.length === 0;
+  $("no-issues").hidden = rows.length !== 0;
+  $("index-view").hidden = false;
+}
+
+// --- issue -------------------------------------------------------------------------------
+
+function fillFrame(frame, html) {
+  // Links in the email open in a new tab instead of replacing the preview.
+  const withBase = html.replace(/<head([^>]*)>/i, '<head$1><base target="_blank">');
+  // Keep the reader's place: a save must not jump back to the top of the email.
+  const y = frame.contentWindow ? frame.contentWindow.scrollY : 0;
+  frame.onload = () => { if (y && frame.contentWindow) frame.contentWindow.scrollTo(0, y); };
+  frame.srcdoc = withBase;
+}
+
+function renderReaders(data) {
+  const select = $("reader");
+  const options = data.readers.map((r) => el("option", { value: r.key, text: r.label }));
+  select.replaceChildren(...options);
+  select.value = data.reader;
+  reader = data.reader;
+}
+
+function renderEmail(email) {
+  if (email.html !== shownHtml) {
+    fillFrame($("frame-desktop"), email.html);
+    fillFrame($("frame-mobile"), email.html);
+    shownHtml = email.html;
+  }
+  const meter = $("size-meter");
+  meter.max = email.clip_bytes;
+  meter.high = email.warn_bytes;
+  meter.low = email.warn_bytes / 2;
+  meter.optimum = 0;
+  meter.value = Math.min(email.size_bytes, email.clip_bytes);
+  const over = email.size_bytes > email.clip_bytes;
+  $("size-text").textContent = `${kb(email.size_bytes)} of ${kb(email.clip_bytes)}: ${over ? "Gmail will clip this email" : "Gmail clips emails above this"}`;
+  $("size-text").className = over ? "over" : email.size_bytes > email.warn_bytes ? "near" : "";
+
+  const warnings = email.warnings.map((w) => el("li", { text: w }));
+  $("warnings").replaceChildren(...(warnings.length ? warnings : [el("li", { class: "none", text: "none" })]));
+  $("warnings-box").classList.toggle("empty", !warnings.length);
+  $("text").textContent = email.text;
+  $("source").textContent = email.html;
+  $("headers").replaceChildren(...email.headers.map(([name, value]) =>
+    el("tr", {}, el("th", { scope: "row", text: name }), el("td", {}, el("code", { text: value })))));
+  $("token-note").textContent = email.token_note;
+}
+
+function renderIssue(data) {
+  document.title = `${data.title} · Newsletter preview`;
+  $("project-name").textContent = data.name;
+  $("issue-title").textContent = data.title;
+  $("issue-date").textContent = data.date ? longDate(data.date) : "no date";
+  $("issue-file").textContent = data.file;
+  const listProblem = $("list-problem");
+  listProblem.textContent = data.list_problem;
+  listProblem.hidden = !data.list_problem;
+  if (data.email) {
+    $("error-panel").hidden = true;
+    renderReaders(data);
+    renderEmail(data.email);
+    $("email-view").hidden = false;
+  } else {
+    // Never leave the last good email on screen: an error replaces it entirely.
+    $("email-view").hidden = true;
+    for (const frame of [$("frame-desktop"), $("frame-mobile")]) frame.removeAttribute("srcdoc");
+    shownHtml = null;
+    showProblems($("error-panel"), "This issue does not build", data.summary, data.problems);
+  }
+  $("issue-view").hidden = false;
+  $("missing-view").hidden = true;
+}
+
+// --- tabs (WAI-ARIA tabs pattern: arrows, Home and End move between tabs) ----------------
+
+function setupTabs() {
+  const tabs = [...document.querySelectorAll('[role="tab"]')];
+  const select = (tab) => {
+    for (const t of tabs) {
+      const on = t === tab;
+      t.setAttribute("aria-selected", String(on));
+      t.tabIndex = on ? 0 : -1;
+      $(t.getAttribute("aria-controls")).hidden = !on;
+    }
+  };
+  for (const [i, tab] of tabs.entries()) {
+    tab.addEventListener("click", () => select(tab));
+    tab.addEventListener("keydown", (event) => {
+      const next = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[event.key];
+      if (next === undefined) return;
+      event.preventDefault();
+      const target = tabs[(next + tabs.length) % tabs.length];
+      select(target);
+      target.focus();
+    });
+  }
+}
+
+// --- loading and live reload -------------------------------------------------------------
+
+async function load() {
+  const seq = ++requested;
+  const url = route.view === "issue"
+    ? `/api/issues/${encodeURIComponent(route.slug)}?as=${encodeURIComponent(reader)}`
+    : "/api/issues";
+  let response;
+  try {
+    response = await fetch(url, { cache: "no-store" });
+  } catch {
+    return; // the server is away; the event stream reconnects and loads again
+  }
+  if (seq !== requested) return;
+  if (response.status === 404) {
+    $("issue-view").hidden = true;
+    $("missing-view").hidden = false;
+    return;
+  }
+  if (!response.ok) return;
+  const data = await response.json();
+  if (seq !== requested) return;
+  shownVersion = data.version;
+  if (route.view === "issue") renderIssue(data);
+  else renderIndex(data);
+  document.body.dataset.version = String(data.version);
+}
+
+function listen() {
+  const events = new EventSource("/events");
+  events.addEventListener("open", () => setLive("Live: saved changes show here by themselves", "live"));
+  events.addEventListener("version", (event) => {
+    setLive("Live: saved changes show here by themselves", "live");
+    if (Number(event.data) !== shownVersion) load();
+  });
+  events.addEventListener("error", () => setLive("Reconnecting to the preview server…", "away"));
+}
+
+setupTabs();
+$("reader").addEventListener("change", (event) => {
+  reader = event.target.value;
+  const url = new URL(location.href);
+  if (reader === "sample") url.searchParams.delete("as");
+  else url.searchParams.set("as", reader);
+  history.replaceState(null, "", url);
+  load();
+});
+load();
+listen();

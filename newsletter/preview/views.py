@@ -1,0 +1,107 @@
+"""What the page is sent: plain JSON made from a :class:`~newsletter.preview.site.Snapshot`.
+
+Each response is made from one snapshot, so the email, its text, headers and
+warnings always belong to the same build. Nothing here reads the environment: no
+API key or SMTP password can reach a response.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from newsletter.errors import Problem
+from newsletter.preview.readers import SAMPLE, Subscriber, address, key_of, label_of
+from newsletter.preview.site import IssueBuild, Snapshot
+from newsletter.render.personalize import recipient_values
+from newsletter.render.pipeline import GMAIL_CLIP_BYTES, SIZE_WARNING_BYTES, Rendered
+from newsletter.settings import Mailbox, Settings
+
+PREVIEW_TOKEN = "preview-token"
+"""Stands in for the reader's unsubscribe token, which is made per reader at send time."""
+ONE_CLICK = "List-Unsubscribe=One-Click"
+
+
+def _problem(p: Problem) -> dict[str, Any]:
+    return {**p.as_dict(), "location": p.location(), "text": str(p)}
+
+
+def _issue_summary(build: IssueBuild) -> dict[str, Any]:
+    return {
+        "slug": build.slug,
+        "file": build.file,
+        "title": build.title,
+        "subject": build.subject,
+        "date": build.date,
+        "ok": build.ok,
+        "summary": build.summary,
+        "problem_count": len(build.problems),
+        "size_bytes": build.rendered.size_bytes if build.rendered else None,
+        "warning_count": len(build.rendered.warnings) if build.rendered else 0,
+    }
+
+
+def index(snapshot: Snapshot) -> dict[str, Any]:
+    return {
+        "version": snapshot.version,
+        "name": snapshot.name,
+        "problems": [_problem(p) for p in snapshot.problems],
+        "issues": [_issue_summary(b) for b in snapshot.issues],
+    }
+
+
+def _mailbox(box: Mailbox) -> str:
+    return address(box.name, box.email)
+
+
+def _headers(settings: Settings, rendered: Rendered, reader: Subscriber, unsubscribe: str) -> list[list[str]]:
+    """The headers as sent to ``reader`` (shown decoded: names with accents stay readable)."""
+    name = f"{reader.first_name} {reader.last_name}".strip()
+    return [
+        ["From", _mailbox(settings.sender)],
+        ["Reply-To", _mailbox(settings.replies_to)],
+        ["To", address(name, reader.email)],
+        ["Subject", rendered.subject],
+        ["Preheader", rendered.preheader or "(none: inboxes show the email's first words)"],
+        ["List-Unsubscribe", f"<{unsubscribe}>"],
+        ["List-Unsubscribe-Post", ONE_CLICK],
+    ]
+
+
+def issue(snapshot: Snapshot, build: IssueBuild, reader_key: str) -> dict[str, Any]:
+    """The issue as the reader ``reader_key`` would get it (the sample reader if unknown)."""
+    readers = (SAMPLE, *build.readers)
+    reader = next((r for r in readers if key_of(r) == reader_key), SAMPLE)
+    out: dict[str, Any] = {
+        "version": snapshot.version,
+        "name": snapshot.name,
+        **_issue_summary(build),
+        "problems": [_problem(p) for p in build.problems],
+        "readers": [{"key": key_of(r), "label": label_of(r)} for r in readers],
+        "reader": key_of(reader),
+        "list_problem": build.list_problem,
+        "email": None,
+    }
+    settings = snapshot.settings
+    if build.rendered is None or settings is None:
+        return out
+    unsubscribe = settings.unsubscribe_url.replace("{token}", PREVIEW_TOKEN)
+    values = recipient_values(
+        email=reader.email,
+        first_name=reader.first_name,
+        last_name=reader.last_name,
+        unsubscribe_url=unsubscribe,
+        fallback_first_name=settings.fallback_first_name,
+        extra=reader.fields,
+    )
+    html, text = build.rendered.fill(values)
+    out["email"] = {
+        "html": html,
+        "text": text,
+        "size_bytes": len(html.encode("utf-8")),
+        "clip_bytes": GMAIL_CLIP_BYTES,
+        "warn_bytes": SIZE_WARNING_BYTES,
+        "headers": _headers(settings, build.rendered, reader, unsubscribe),
+        "warnings": list(build.rendered.warnings),
+        "token_note": "The unsubscribe token is made for each reader when the issue is sent.",
+    }
+    return out

@@ -1,0 +1,203 @@
+"""The preview in a real browser: Playwright for Python driving Debian's Chromium.
+
+One browser for the whole run; a fresh context (and server, in its own copy of the
+example project) per test. The browser never leaves 127.0.0.1: the email's remote
+images are answered with a local placeholder, every other outside request is refused.
+Screenshots go to ``tests/artifacts/`` (git-ignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.preview_kit import EXAMPLE_SLUG, EXAMPLE_TITLE, Running, start
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+PLACEHOLDER = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="600" height="320" viewBox="0 0 600 320">'
+    '<rect width="600" height="320" fill="#cfc8de"/>'
+    '<text x="300" y="170" font-family="sans-serif" font-size="28" text-anchor="middle" '
+    'fill="#4b2c82">image (offline test placeholder)</text></svg>'
+)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (make browser)")
+    manager = sync_api.sync_playwright().start()
+    try:
+        chromium = manager.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+    finally:
+        manager.stop()
+
+
+@pytest.fixture
+def server(project: Path) -> Iterator[Running]:
+    running = start(project)
+    yield running
+    assert running.alive(), f"the server died: {running.stderr}"
+    running.stop()
+    assert "Traceback" not in "".join(running.stderr)
+
+
+@pytest.fixture
+def page(browser, server: Running):
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+
+    def offline(route) -> None:
+        url = route.request.url
+        if url.startswith(server.url) or url.startswith("data:") or url == "about:srcdoc":
+            route.continue_()
+        elif route.request.resource_type == "image":
+            route.fulfill(status=200, content_type="image/svg+xml", body=PLACEHOLDER)
+        else:
+            route.abort()
+
+    context.route("**/*", offline)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert errors == [], f"script errors on the page: {errors}"
+
+
+def open_issue(page, server: Running, query: str = ""):
+    page.goto(f"{server.url}issues/{EXAMPLE_SLUG}{query}")
+    sync_api.expect(page.locator("#email-view")).to_be_visible()
+    return page
+
+
+def frame_text(page, which: str) -> str:
+    return page.frame_locator(f"#frame-{which}").locator("body").inner_text()
+
+
+def shot(target, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    target.screenshot(path=str(ARTIFACTS / name))
+
+
+def test_index_lists_the_example_issue(page, server: Running) -> None:
+    page.goto(server.url)
+    row = page.locator(f'#issues tr[data-slug="{EXAMPLE_SLUG}"]')
+    sync_api.expect(row).to_be_visible()
+    sync_api.expect(row.get_by_role("link")).to_have_text(EXAMPLE_TITLE)
+    sync_api.expect(row).to_contain_text("14 June 2024")
+    sync_api.expect(row).to_contain_text("builds")
+    sync_api.expect(page.locator("#live")).to_have_attribute("data-state", "live")
+    shot(page, "index.png")
+    row.get_by_role("link").click()
+    sync_api.expect(page.locator("#issue-title")).to_have_text(EXAMPLE_TITLE)
+
+
+def test_issue_page_shows_the_email_on_desktop_and_mobile(page, server: Running) -> None:
+    open_issue(page, server)
+    sync_api.expect(page.locator("h1#issue-title")).to_have_text(EXAMPLE_TITLE)
+    sync_api.expect(page.frame_locator("#frame-desktop").locator("h1")).to_have_text(EXAMPLE_TITLE)
+    sync_api.expect(page.frame_locator("#frame-mobile").locator("h1")).to_have_text(EXAMPLE_TITLE)
+    sizes = page.evaluate("""() => Object.fromEntries(["desktop", "mobile"].map((which) => {
+        const frame = document.getElementById(`frame-${which}`);
+        const doc = frame.contentDocument.documentElement;
+        return [which, {frame: frame.clientWidth, scroll: doc.scrollWidth, client: doc.clientWidth}];
+    }))""")
+    assert sizes["desktop"]["frame"] >= 600
+    assert sizes["desktop"]["scroll"] <= sizes["desktop"]["frame"]
+    assert sizes["mobile"]["frame"] == 375
+    assert sizes["mobile"]["scroll"] <= 375  # no horizontal scroll on a phone
+    sync_api.expect(page.locator("#size-text")).to_contain_text("KB of 102.0 KB")
+    sync_api.expect(page.locator("#warnings")).to_contain_text("none")
+    page.wait_for_function("""() => [...document.querySelectorAll('iframe')].every((f) =>
+        [...f.contentDocument.images].every((i) => i.complete && i.naturalWidth > 0))""")
+    shot(page, "issue-desktop.png")
+    shot(page.locator("figure.mobile"), "issue-mobile.png")
+    phone = page.context.new_page()
+    phone.set_viewport_size({"width": 390, "height": 844})
+    open_issue(phone, server)
+    shot(phone, "preview-on-a-phone.png")
+    phone.close()
+
+
+def test_tabs_show_text_source_and_headers(page, server: Running) -> None:
+    open_issue(page, server)
+    page.get_by_role("tab", name="Plain text").click()
+    sync_api.expect(page.locator("#text")).to_contain_text("Dear Sam,")
+    sync_api.expect(page.locator("#panel-email")).to_be_hidden()
+    page.keyboard.press("ArrowRight")  # the tabs move with the arrow keys
+    sync_api.expect(page.get_by_role("tab", name="HTML source")).to_be_focused()
+    sync_api.expect(page.locator("#source")).to_contain_text("<!doctype html>")
+    page.keyboard.press("End")
+    headers = page.locator("#headers")
+    sync_api.expect(headers).to_contain_text("From")
+    sync_api.expect(headers.locator("tr", has_text="List-Unsubscribe-Post")).to_contain_text(
+        "List-Unsubscribe=One-Click")
+    sync_api.expect(headers.locator("tr", has_text="Reply-To")).to_contain_text("hello@example.org")
+    sync_api.expect(headers.locator("tr", has_text="Preheader")).to_contain_text("Trust, anti-racism")
+    shot(page, "issue-headers.png")
+
+
+def test_view_as_shows_a_subscribers_first_name(page, server: Running) -> None:
+    open_issue(page, server)
+    sync_api.expect(page.frame_locator("#frame-desktop").locator("body")).to_contain_text("Dear Sam,")
+    page.get_by_label("View as").select_option(label="Amina Okafor <amina.okafor@example.org>")
+    sync_api.expect(page.frame_locator("#frame-desktop").locator("body")).to_contain_text("Dear Amina,")
+    sync_api.expect(page.frame_locator("#frame-mobile").locator("body")).to_contain_text("Dear Amina,")
+    assert "?as=line-2" in page.url  # a reload keeps the choice
+    page.get_by_role("tab", name="Headers").click()
+    sync_api.expect(page.locator("#headers")).to_contain_text("Amina Okafor <amina.okafor@example.org>")
+    page.reload()
+    sync_api.expect(page.frame_locator("#frame-desktop").locator("body")).to_contain_text("Dear Amina,")
+
+
+def test_edits_break_and_fixes_show_up_by_themselves(page, server: Running) -> None:
+    path = server.root / "issues" / f"{EXAMPLE_SLUG}.yaml"
+    good = path.read_text()
+    open_issue(page, server)
+    index = page.context.new_page()  # every open page follows along
+    index.goto(server.url)
+    sync_api.expect(index.locator("#issues")).to_contain_text("builds")
+    title = page.locator("#issue-title")
+    in_email = page.frame_locator("#frame-desktop").locator("h1")
+
+    started = time.monotonic()
+    path.write_text(good.replace(EXAMPLE_TITLE, "Edited on disk"))
+    sync_api.expect(title).to_have_text("Edited on disk", timeout=2000)
+    sync_api.expect(in_email).to_have_text("Edited on disk", timeout=2000)
+    assert time.monotonic() - started < 2.0
+    sync_api.expect(index.locator("#issues")).to_contain_text("Edited on disk", timeout=2000)
+
+    started = time.monotonic()
+    path.write_text(good.replace("date: 2024-06-14", "date: 2024-13-45"))
+    panel = page.locator("#error-panel")
+    sync_api.expect(panel).to_be_visible(timeout=2000)
+    sync_api.expect(panel).to_contain_text(f"issues/{EXAMPLE_SLUG}.yaml:8:7", timeout=2000)
+    sync_api.expect(panel).to_contain_text("date")
+    assert time.monotonic() - started < 2.0
+    sync_api.expect(page.get_by_role("alert")).to_contain_text("This issue does not build")
+    sync_api.expect(page.locator("#email-view")).to_be_hidden()  # no stale email beside the error
+    assert page.locator("#frame-desktop").get_attribute("srcdoc") is None
+    sync_api.expect(index.locator("#issues")).to_contain_text("1 problem", timeout=2000)
+    shot(page, "issue-error.png")
+
+    started = time.monotonic()
+    path.write_text(good)
+    sync_api.expect(page.locator("#email-view")).to_be_visible(timeout=2000)
+    sync_api.expect(in_email).to_have_text(EXAMPLE_TITLE, timeout=2000)
+    sync_api.expect(panel).to_be_hidden()
+    assert time.monotonic() - started < 2.0
+    sync_api.expect(index.locator("#issues")).to_contain_text("builds", timeout=2000)
+    index.close()
