@@ -122,7 +122,7 @@ def _decode_error(path: Path) -> InputError:
                     path,
                     line,
                     f"not UTF-8 text (byte 0x{byte:02x} at column {exc.start + 1})",
-                    "save the file as 'CSV UTF-8' (Excel) or choose UTF-8 when exporting",
+                    "save the file as 'CSV UTF-8' in Excel, or choose UTF-8 when exporting",
                 )
             line += 1
     return _input_error(path, None, "not UTF-8 text")

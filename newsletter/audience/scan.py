@@ -70,7 +70,7 @@ class Tally:
 
 def _duplicate(file: str, line: int, first: int) -> Problem:
     return Problem(
-        file, line, None, "email", f"same address as line {first} (case ignored); the strictest status of the two counts"
+        file, line, None, "email", f"same address as line {first} (case ignored); the strictest status of its rows counts"
     )
 
 
@@ -158,7 +158,7 @@ class Scanner:
                         None,
                         "status",
                         f"unknown status {status!r}; this address is not mailed until it is fixed",
-                        "use subscribed, unsubscribed, bounced or complained (empty means subscribed)",
+                        "use subscribed, unsubscribed, bounced or complained; empty means subscribed",
                     )
                 )
                 tally.holds.add(key)
