@@ -52,9 +52,17 @@ def column_role(header_cell: str) -> str | None:
     return _ALIAS.get(_SQUASH.sub("", header_cell).lower())
 
 
+_NEEDS_LOOK = frozenset([*FORMULA_START, "'"])
+
+
 def neutralize(cell: str) -> str:
-    """Make a cell safe to open in a spreadsheet; :func:`unneutralize` undoes it exactly."""
-    if cell and (cell.startswith(FORMULA_START) or (cell[0] == "'" and cell.lstrip("'").startswith(FORMULA_START))):
+    """Make a cell safe to open in a spreadsheet; :func:`unneutralize` undoes it exactly.
+
+    A cell a spreadsheet would run as a formula gets a leading apostrophe; so does a
+    cell that already starts with apostrophes followed by such a character, which
+    keeps the two functions exact inverses.
+    """
+    if cell[:1] in _NEEDS_LOOK and cell.lstrip("'").startswith(FORMULA_START):
         return "'" + cell
     return cell
 
