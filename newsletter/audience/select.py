@@ -102,8 +102,10 @@ def _count(tally: Tally, header_warnings: list[Problem], audience: Audience | No
     by_status = [0] * len(STATUSES)
     subscribed_tagsets: Counter[int] = Counter()
     held = 0
-    lines: list[int] = []
+    bitmap = bytearray((tally.last_line >> 3) + 1)
+    count = 0
     holds = tally.holds
+    wanted = [matches(tags) for tags in tally.tagsets]
     for key, value in tally.state.items():
         rank, line, tagset = unpack(value)
         by_status[rank] += 1
@@ -112,15 +114,13 @@ def _count(tally: Tally, header_warnings: list[Problem], audience: Audience | No
                 held += 1
             else:
                 subscribed_tagsets[tagset] += 1
-                if matches(tally.tagsets[tagset]):
-                    lines.append(line)
+                if wanted[tagset]:
+                    bitmap[line >> 3] |= 1 << (line & 7)
+                    count += 1
     by_tag: Counter[str] = Counter()
     for tagset, n in subscribed_tagsets.items():
         for tag in tally.tagsets[tagset]:
             by_tag[tag] += n
-    bitmap = bytearray((max(lines, default=0) >> 3) + 1)
-    for line in lines:
-        bitmap[line >> 3] |= 1 << (line & 7)
     subscribed = by_status[SUBSCRIBED]
     summary = AudienceSummary(
         list_file=tally.file,
@@ -131,8 +131,8 @@ def _count(tally: Tally, header_warnings: list[Problem], audience: Audience | No
         complained=by_status[3],
         invalid=tally.invalid,
         duplicates=tally.duplicates,
-        eligible=len(lines),
-        excluded_by_tags=subscribed - held - len(lines),
+        eligible=count,
+        excluded_by_tags=subscribed - held - count,
         held=held,
         by_tag=dict(sorted(by_tag.items(), key=lambda kv: (-kv[1], kv[0]))),
         problems=sorted(tally.unreadable + tally.problems, key=lambda p: p.line or 0),
