@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from newsletter.audience import AudienceSummary, ImportResult, Unsubscribed, import_list, summarize, unsubscribe
 from newsletter.audience.csvfile import write_report
 from newsletter.errors import ProblemsFound
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 REPORT_HEADER = ["line", "email", "problem"]
 
@@ -49,7 +53,7 @@ def unsubscribe_(list_path: Path, emails: Iterable[str], reason: str | None = No
 SHOW_AT_MOST = 50
 
 
-def _console():  # type: ignore[no-untyped-def]
+def _console() -> Console:
     from rich.console import Console
 
     return Console(highlight=False, soft_wrap=True)
