@@ -155,6 +155,8 @@ BAD_FILES: dict[str, tuple[bytes, str]] = {
         "bad.csv:1:2: Email Address: 'Email Address' and 'email' both name the email column",
     ),
     "a column twice": (b"email,tags,Tags\nx@example.org,a,b\n", "bad.csv:1:3: Tags: column 'Tags' appears twice"),
+    "old Mac line endings": (b"email,first_name\rok@example.org,Ok\r", "bad.csv:1: lines end with CR only (old Mac format)"),
+    "header with an open quote": (b'"email,first_name\nok@example.org,Ok\n', "bad.csv:1: no email column in the header"),
 }
 
 

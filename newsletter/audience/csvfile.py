@@ -138,18 +138,25 @@ def _decode_error(path: Path) -> InputError:
 
 def _sniff(path: Path, sample: str, recognise: Recognise) -> Dialect:
     """Choose the delimiter: the one that makes an email column in the header, else csv.Sniffer's."""
+    if "\r" in sample and "\n" not in sample.rstrip("\r"):
+        raise _input_error(
+            path, 1, "lines end with CR only (old Mac format)", "save the file as CSV with Windows or Unix line endings"
+        )
     first_line = sample.split("\n", 1)[0]
-    candidates = [
-        d
-        for d in DELIMITERS
-        if any(recognise(c) == "email" for c in next(csv.reader([first_line], delimiter=d), []))
-    ]
+
+    def header_cells(delimiter: str) -> list[str]:
+        try:
+            return next(csv.reader([first_line], delimiter=delimiter), [])
+        except csv.Error:
+            return []
+
+    candidates = [d for d in DELIMITERS if any(recognise(c) == "email" for c in header_cells(d))]
     if not candidates:
         raise _input_error(
             path,
             1,
             "no email column in the header",
-            "the first line must name the columns, one of them 'email' (delimited by , ; or tab)",
+            "the first line must name the columns, one of them 'email', separated by commas, semicolons or tabs",
         )
     delimiter = candidates[0]
     if len(candidates) > 1:

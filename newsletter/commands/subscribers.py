@@ -110,7 +110,8 @@ def show_check(summary: AudienceSummary, report_path: Path | None) -> None:
         out.print(f"  … and {shown - SHOW_AT_MOST:,} more warnings")
     verdict = "[green]ok[/green]" if not s.invalid else f"[red]{s.invalid:,} invalid[/red]"
     out.print(
-        f"{s.list_file}: {s.total:,} rows, {verdict}, {s.duplicates:,} duplicates, {s.eligible:,} eligible"
+        f"{s.list_file}: {s.total:,} row{'s' if s.total != 1 else ''}, {verdict}, "
+        f"{s.duplicates:,} duplicates, {s.eligible:,} eligible"
     )
     if report_path is not None:
         out.print(f"report: {display_path(report_path)} ({len(s.to_fix):,} rows to fix)")
