@@ -238,3 +238,11 @@ def test_international_and_role_addresses_are_normalised(tmp_path: Path) -> None
     s = summarize(path)
     assert (s.total, s.duplicates, s.invalid) == (4, 1, 0)
     assert [p.email for p in eligible(path)] == ["info@example.org", "x@bücher.example", "user@example.org"]
+
+
+def test_names_with_line_breaks_come_out_on_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "list.csv"
+    path.write_text('email,first_name,last_name,note\nx@example.org,"Bob\r\nBcc: a@b.org"," Smith\t",line one\n', encoding="utf-8")
+    (person,) = list(eligible(path))
+    assert (person.first_name, person.last_name) == ("Bob Bcc: a@b.org", "Smith")
+    assert person.fields == {"note": "line one"}

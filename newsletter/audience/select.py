@@ -33,6 +33,7 @@ class Subscriber:
     email: str
     """The normalised address, as it will be sent."""
     first_name: str
+    """Trimmed, on one line (line breaks and tabs become spaces)."""
     last_name: str
     status: str
     """``subscribed`` | ``unsubscribed`` | ``bounced`` | ``complained``."""
@@ -215,13 +216,20 @@ def _yield(list_path: Path, bitmap: bytearray, fp: tallying.Fingerprint) -> Iter
                 tagset = tagsets[tags] = parse_tags(tags)
             yield Subscriber(
                 email,
-                _cell(cells, first_at).strip(),
-                _cell(cells, last_at).strip(),
+                _name(_cell(cells, first_at)),
+                _name(_cell(cells, last_at)),
                 "subscribed",
                 tagset,
                 proxy({name: _cell(cells, i) for i, name in other}),
                 line,
             )
+
+
+def _name(value: str) -> str:
+    """A name on one line: no line break or tab can reach a message header."""
+    if "\n" in value or "\r" in value or "\t" in value:
+        return " ".join(value.split())
+    return value.strip()
 
 
 def _cell(cells: list[str], at: int | None) -> str:
