@@ -246,3 +246,14 @@ def test_names_with_line_breaks_come_out_on_one_line(tmp_path: Path) -> None:
     (person,) = list(eligible(path))
     assert (person.first_name, person.last_name) == ("Bob Bcc: a@b.org", "Smith")
     assert person.fields == {"note": "line one"}
+
+
+def test_cells_cannot_restyle_the_terminal(tmp_path: Path) -> None:
+    (tmp_path / "subscribers.csv").write_text("email,tags\nok@example.org,[/b]\n[red]x@example.org,\nbell@example.org,\x1b[31mred\n")
+    stats = run_cli("subscribers", "stats", cwd=tmp_path)
+    assert stats.code == 0, stats.output
+    assert "by tag (subscribed): '\\x1b[31mred' 1 · [/b] 1" in stats.out
+    check = run_cli("subscribers", "check", cwd=tmp_path)
+    assert check.code == 1, check.output
+    assert "✗ subscribers.csv:3: email: '[red]x@example.org': The email address contains invalid characters" in check.out
+    assert "\x1b" not in check.out + stats.out
