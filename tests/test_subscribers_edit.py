@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from newsletter.audience import eligible, summarize
-from newsletter.audience.csvfile import locked, neutralize, unneutralize
+from newsletter.audience.atomic import locked
+from newsletter.audience.csvfile import neutralize, unneutralize
 from tests.conftest import REPO, run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "subscribers"

@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsletter.audience.csvfile import AtomicCsv, ListReader, locked, open_list, unneutralize
+from newsletter.audience.atomic import AtomicCsv, locked
+from newsletter.audience.csvfile import ListReader, open_list, unneutralize
 from newsletter.audience.validate import RANK, STATUSES, Address, check_address, parse_status
 from newsletter.errors import InputError, Problem
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from newsletter.audience import AudienceSummary, ImportResult, Unsubscribed, import_list, summarize, unsubscribe
-from newsletter.audience.csvfile import write_report
+from newsletter.audience.atomic import write_report
 from newsletter.errors import ProblemsFound
 
 if TYPE_CHECKING:
