@@ -30,8 +30,11 @@ EVENT_PAST = rule(
     "event-before-date", "error", "An event starts before the issue's date.", family=FAMILY
 )
 
-# Jinja/Liquid/Handlebars ({{ x }}, {% x %}, {# x #}) and Mailchimp (*|FNAME|*) merge tags.
-LEFTOVER = re.compile(r"\{\{.{0,60}?\}\}|\{%.{0,60}?%\}|\{#.{0,60}?#\}|\{\{|\{%|\*\|[A-Z0-9_:]+\|\*")
+# Jinja/Liquid/Handlebars ({{ x }}, {% x %}, {# x #}) and Mailchimp (*|FNAME|*) merge tags;
+# Markdown turns the Mailchimp stars into emphasis, leaving |FNAME|.
+LEFTOVER = re.compile(
+    r"\{\{.{0,60}?\}\}|\{%.{0,60}?%\}|\{#.{0,60}?#\}|\{\{|\{%|\*?\|[A-Z][A-Z0-9_:]*\|\*?"
+)
 LOOSE_TOKEN = re.compile(r"__nl_[A-Za-z0-9_]*?__")
 ATTRIBUTES = ("href", "src", "alt", "title", "aria-label")
 
