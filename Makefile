@@ -29,3 +29,4 @@ golden: setup
 
 bench: setup
 	$(PY) bench/build.py
+	$(PY) bench/check.py

@@ -53,7 +53,7 @@ def build(issue_path: Path, out_dir: Path) -> None:
     help="Findings for people, or as JSON for scripts.",
 )
 @click.option(
-    "--list", "list_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+    "--list", "list_path", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
     help="Subscriber list to personalise with (default: subscribers.csv in the project).",
 )
 def check(issue_path: Path, online: bool, fmt: str, list_path: Path | None) -> None:

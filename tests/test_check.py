@@ -505,6 +505,8 @@ def test_list_option_and_missing_list(project: Path) -> None:
     assert missing.code == 0 and "no subscriber list at subscribers.csv: a sample recipient" in missing.out
     given = run_cli("check", EXAMPLE_ISSUE, "--list", "other.csv", cwd=project)
     assert given.code == 0 and "5 eligible subscriber(s) in other.csv" in given.out
+    wrong = run_cli("check", EXAMPLE_ISSUE, "--list", "nope.csv", cwd=project)
+    assert wrong.code == 2 and "'nope.csv' does not exist" in wrong.err and "Traceback" not in wrong.err
 
 
 def test_personalised_with_the_longest_eligible_values(project: Path) -> None:

@@ -83,6 +83,8 @@ class CheckContext:
 
     def in_templates(self, snippet: str) -> Where | None:
         """The first line of the project's own templates that holds ``snippet``."""
+        if not snippet:
+            return None
         for path, lines in self._templates:
             for number, line in enumerate(lines, start=1):
                 col = line.find(snippet)
@@ -117,7 +119,7 @@ def _links(ctx: CheckContext, tokened: _Element) -> list[LinkRef]:
         elif token_field == "unsubscribe_url":
             where = ctx.settings_at(("unsubscribe_url",))
         else:
-            where = ctx.in_templates(href) or (
+            where = ctx.in_templates(href or 'href=""') or (
                 ctx.in_templates(f"recipient.{token_field}") if token_field else None
             ) or ctx.issue_where
         out.append(LinkRef(href, H.accessible_name(a), a, where, source, token_field))

@@ -43,12 +43,13 @@ class Sample:
     values: dict[str, str]
     source: str  # how the values were chosen, for the report
     list_file: str | None = None
-    columns: frozenset[str] = frozenset()
     eligible: int = 0
     bad_header_rows: list[tuple[Subscriber, str]] = field(default_factory=list)
 
 
 def _tags(raw: str) -> frozenset[str]:
+    if not raw:
+        return frozenset()
     return frozenset(t.strip() for t in raw.replace(",", ";").split(";") if t.strip())
 
 
@@ -61,23 +62,29 @@ def read_subscribers(path: Path) -> Iterator[Subscriber]:
     name = display_path(path)
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            columns = [_key(c) for c in reader.fieldnames or []]
+            reader = csv.reader(fh)
+            columns = [_key(c) for c in next(reader, [])]
             if "email" not in columns:
                 raise InputError(
                     Problem(name, 1, None, "email", "the list has no 'email' column",
                             "the first line must name the columns, e.g. email,first_name,last_name")
                 )
+            at = {column: i for i, column in reversed(list(enumerate(columns)))}
+            std = [at.get(column) for column in ("email", "first_name", "last_name", "status", "tags")]
+            extra = [(column, i) for i, column in enumerate(columns) if column not in STANDARD and column]
             start = reader.line_num + 1
             for row in reader:
-                values = {_key(k): (v or "") for k, v in row.items() if k is not None}
+                width = len(row)
+                email, first, last, status, tags = (
+                    row[i] if i is not None and i < width else "" for i in std
+                )
                 yield Subscriber(
-                    email=values.get("email", "").strip(),
-                    first_name=values.get("first_name", ""),
-                    last_name=values.get("last_name", ""),
-                    status=values.get("status", "subscribed").strip().lower() or "subscribed",
-                    tags=_tags(values.get("tags", "")),
-                    fields={k: v for k, v in values.items() if k not in STANDARD},
+                    email=email.strip(),
+                    first_name=first,
+                    last_name=last,
+                    status=status.strip().lower() or "subscribed",
+                    tags=_tags(tags),
+                    fields={column: row[i] if i < width else "" for column, i in extra},
                     line=start,
                 )
                 start = reader.line_num + 1
@@ -102,43 +109,45 @@ def eligible(path: Path, audience: Audience) -> Iterator[Subscriber]:
         yield sub
 
 
-def _longer(current: str, candidate: str) -> bool:
-    return len(candidate.encode("utf-8")) > len(current.encode("utf-8"))
+class _Longest:
+    """The longest value seen per field, measured in UTF-8 bytes (what the HTML grows by)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+        self._sizes: dict[str, int] = {}
+
+    def offer(self, name: str, value: str) -> None:
+        best = self._sizes.get(name, -1)
+        if len(value) * 4 <= best:  # a character is at most 4 bytes: cannot be longer
+            return
+        size = len(value.encode("utf-8"))
+        if size > best:
+            self.values[name], self._sizes[name] = value, size
 
 
 def sample_recipient(settings: Settings, audience: Audience, list_path: Path | None) -> Sample:
     """The longest value of each field among the eligible subscribers of ``list_path``."""
     unsubscribe = settings.unsubscribe_url.replace("{token}", SAMPLE_TOKEN)
     domain = settings.from_.email.rsplit("@", 1)[-1]
-    longest: dict[str, str] = {"email": f"subscriber@{domain}", "first_name": "", "last_name": ""}
     if list_path is None or not list_path.is_file():
         values = recipient_values(
-            email=longest["email"], unsubscribe_url=unsubscribe,
+            email=f"subscriber@{domain}", unsubscribe_url=unsubscribe,
             fallback_first_name=settings.fallback_first_name,
         )
         shown = display_path(list_path) if list_path else "subscribers.csv"
         return Sample(values, f"no subscriber list at {shown}: a sample recipient")
     sample = Sample({}, "", list_file=display_path(list_path))
-    seen_email = False
-    columns: set[str] = set()
+    found = _Longest()
+    bad = sample.bad_header_rows
     for sub in eligible(list_path, audience):
         sample.eligible += 1
-        for name in HEADER_FIELDS:
-            value = getattr(sub, name)
-            if any(ch in value for ch in "\r\n") and len(sample.bad_header_rows) < 20:
-                sample.bad_header_rows.append((sub, name))
-        if not seen_email or _longer(longest["email"], sub.email):
-            longest["email"] = sub.email
-            seen_email = True
-        for name in ("first_name", "last_name"):
-            if _longer(longest[name], getattr(sub, name)):
-                longest[name] = getattr(sub, name)
+        for name, value in (("email", sub.email), ("first_name", sub.first_name), ("last_name", sub.last_name)):
+            if ("\n" in value or "\r" in value) and len(bad) < 20:
+                bad.append((sub, name))
+            found.offer(name, value)
         for name, value in sub.fields.items():
-            columns.add(name)
-            if _longer(longest.get(name, ""), value):
-                longest[name] = value
-            else:
-                longest.setdefault(name, "")
+            found.offer(name, value)
+    longest = {"email": f"subscriber@{domain}", "first_name": "", "last_name": "", **found.values}
     extra = {k: v for k, v in longest.items() if k not in HEADER_FIELDS}
     sample.values = recipient_values(
         email=longest["email"],
@@ -148,7 +157,6 @@ def sample_recipient(settings: Settings, audience: Audience, list_path: Path | N
         fallback_first_name=settings.fallback_first_name,
         extra=extra,
     )
-    sample.columns = frozenset(columns | set(STANDARD))
     sample.source = (
         f"the longest values of {sample.eligible} eligible subscriber(s) in {sample.list_file}"
         if sample.eligible
