@@ -536,3 +536,16 @@ def test_every_rule_has_a_test() -> None:
     tests = (here / "test_check.py").read_text() + (here / "test_check_online.py").read_text()
     missing = [r for r in all_rules() if f'"{r}"' not in tests]
     assert missing == []
+
+
+def test_public_api_is_pinned() -> None:
+    """The preview and send commands call run_checks: its name and signature stay put."""
+    import inspect
+
+    import newsletter.checks as checks
+
+    assert sorted(checks.__all__) == ["Finding", "Rule", "Severity", "Where", "all_rules", "findings_for", "run_checks"]
+    params = inspect.signature(checks.run_checks).parameters
+    assert list(params) == ["project", "issue_file", "rendered", "list_path", "online"]
+    assert params["list_path"].kind is inspect.Parameter.KEYWORD_ONLY and params["list_path"].default is None
+    assert params["online"].kind is inspect.Parameter.KEYWORD_ONLY and params["online"].default is False
