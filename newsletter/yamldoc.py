@@ -31,7 +31,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 
 
 
-class _DocumentLoader(_Loader):  # type: ignore[misc,valid-type]
+class _DocumentLoader(_Loader):
     """Safe loading, with dates and times left as text for pydantic to parse.
 
     PyYAML would turn ``2024-13-01`` into an exception without a position; as text

@@ -14,7 +14,7 @@ from typing import Any
 
 import jinja2
 import mjml
-from jinja2.sandbox import SecurityError
+from jinja2.exceptions import SecurityError
 
 from newsletter.errors import InputError, Problem, display_path
 from newsletter.issue.load import IssueFile
