@@ -487,6 +487,7 @@ def test_bad_issue_is_input_error_not_a_check(project: Path) -> None:
     [
         ("name,first\nx,y\n", "subscribers.csv:1: email: the list has no 'email' column"),
         (b"email\n\xff\xfe\n", "subscribers.csv: not UTF-8 text"),
+        (b'email,first_name\nann@coproductioncollective.co.uk,"Ann\n', "subscribers.csv:2: not a readable CSV file"),
     ],
 )
 def test_bad_subscriber_list_is_input_error(project: Path, content: str | bytes, expected: str) -> None:

@@ -60,9 +60,10 @@ def _key(name: str) -> str:
 def read_subscribers(path: Path) -> Iterator[Subscriber]:
     """Every row of the list, with the line it starts on."""
     name = display_path(path)
+    start = 1
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.reader(fh)
+            reader = csv.reader(fh, strict=True)
             columns = [_key(c) for c in next(reader, [])]
             if "email" not in columns:
                 raise InputError(
@@ -91,7 +92,11 @@ def read_subscribers(path: Path) -> Iterator[Subscriber]:
     except UnicodeDecodeError as exc:
         raise InputError(Problem(name, None, None, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")) from None
     except csv.Error as exc:
-        raise InputError(Problem(name, None, None, "", f"not a readable CSV file: {exc}")) from None
+        raise InputError(
+            Problem(name, start, None, "", f"not a readable CSV file: {exc}",
+                    "check the quotes in this row: a value with a comma or line break is quoted, "
+                    "and a quote inside it is doubled")
+        ) from None
     except OSError as exc:
         raise InputError(Problem(name, None, None, "", f"cannot read: {exc.strerror}")) from None
 
