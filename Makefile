@@ -30,3 +30,4 @@ golden: setup
 bench: setup
 	$(PY) bench/build.py
 	$(PY) bench/subscribers.py
+	$(PY) bench/check.py
