@@ -30,3 +30,5 @@ golden: setup
 bench: setup
 	$(PY) bench/build.py
 	$(PY) bench/preview.py
+	$(PY) bench/subscribers.py
+	$(PY) bench/check.py

@@ -57,6 +57,13 @@ class Colours(_Strict):
     """Captions, credits and the footer."""
 
 
+class CheckSettings(_Strict):
+    timeout: float = Field(default=10.0, gt=0, le=120)
+    """Seconds to wait for each link or image in ``newsletter check --online``."""
+    max_images: int = Field(default=6, ge=0)
+    """More images than this in one email is a warning (slow to load, often blocked)."""
+
+
 class Settings(_Strict):
     """Everything about the publication that does not change from issue to issue."""
 
@@ -90,6 +97,8 @@ class Settings(_Strict):
     """CSS inliner engine: ``css-inline`` (fast, default) or ``premailer``."""
     fallback_first_name: NonEmpty = "friend"
     """Used in the greeting when a subscriber has no first name."""
+    check: CheckSettings = CheckSettings()
+    """Thresholds of ``newsletter check`` and its online link check."""
 
     @field_validator("unsubscribe_url")
     @classmethod

@@ -1,0 +1,154 @@
+"""``newsletter subscribers ...``: the list's figures, its check, imports and unsubscribes.
+
+Plain typed functions; the command line (``cli.py``) prints what they return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from newsletter.audience import AudienceSummary, ImportResult, Unsubscribed, import_list, summarize, unsubscribe
+from newsletter.audience.atomic import write_report
+from newsletter.errors import ProblemsFound
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
+REPORT_HEADER = ["line", "email", "problem"]
+
+
+def stats(list_path: Path, *, check_dns: bool = False) -> AudienceSummary:
+    """Totals by status and tag, invalid rows, duplicates and how many are eligible."""
+    return summarize(list_path, check_dns=check_dns)
+
+
+def check(list_path: Path, report_path: Path | None = None, *, check_dns: bool = False) -> AudienceSummary:
+    """Validate every row; write the rows to fix to ``report_path`` (CSV: line, email, problem)."""
+    summary = summarize(list_path, check_dns=check_dns)
+    if report_path is not None:
+        write_report(report_path, REPORT_HEADER, ([str(line), email, problem] for line, email, problem in summary.to_fix))
+    return summary
+
+
+def fail_if_invalid(summary: AudienceSummary) -> None:
+    if summary.invalid:
+        n = summary.invalid
+        raise ProblemsFound(f"{summary.list_file}: {n} invalid row{'s' if n != 1 else ''}")
+
+
+def import_(list_path: Path, source: Path, tag: str | None = None) -> ImportResult:
+    """Merge another export into the list; never resubscribes anyone."""
+    return import_list(list_path, source, tag)
+
+
+def unsubscribe_(list_path: Path, emails: Iterable[str], reason: str | None = None) -> list[Unsubscribed]:
+    """Record unsubscribes (adding addresses that are not in the list yet)."""
+    return unsubscribe(list_path, emails, reason)
+
+
+# ---------------------------------------------------------------- what the commands print
+# Everything printed from the list is plain text (rich markup off), shown with repr()
+# when it holds control characters: a cell cannot restyle or garble the terminal.
+
+SHOW_AT_MOST = 50
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
+
+
+def _safe(text: str) -> str:
+    return text if text.isprintable() else repr(text)
+
+
+def _mark(symbol: str, style: str, text: str) -> Text:
+    from rich.text import Text
+
+    return Text.assemble((symbol, style), " ", _safe(text))
+
+
+def show_stats(summary: AudienceSummary, fmt: str = "text") -> None:
+    if fmt == "json":
+        import json
+
+        import click
+
+        click.echo(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
+        return
+    out = _console()
+    s = summary
+    out.print(f"{_safe(s.list_file)}: {s.total:,} row{'s' if s.total != 1 else ''}", style="bold")
+    rows = [
+        ("subscribed", s.subscribed, ""),
+        ("unsubscribed", s.unsubscribed, ""),
+        ("bounced", s.bounced, ""),
+        ("complained", s.complained, ""),
+        ("invalid", s.invalid, "rows; see `newsletter subscribers check`" if s.invalid else ""),
+        ("duplicates", s.duplicates, "rows repeating an address (case ignored)"),
+        ("eligible", s.eligible, "subscribed, valid, once each: who an issue for everyone goes to"),
+    ]
+    if s.held:
+        rows.append(("held", s.held, "subscribed, but another row for the address is broken"))
+    for name, n, note in rows:
+        out.print(f"  {name:<13}{n:>11,}  {note}".rstrip())
+    if s.by_tag:
+        tags = " · ".join(f"{_safe(tag)} {n:,}" for tag, n in s.by_tag.items())
+        out.print(f"  by tag (subscribed): {tags}")
+    for w in s.warnings:
+        if w.field != "email":  # duplicates are counted above; `check` lists them
+            out.print(_mark("  !", "yellow", str(w)))
+
+
+def show_check(summary: AudienceSummary, report_path: Path | None) -> None:
+    from newsletter.errors import display_path
+
+    out = _console()
+    s = summary
+    for p in s.problems[:SHOW_AT_MOST]:
+        out.print(_mark("✗", "red", str(p)))
+    if len(s.problems) > SHOW_AT_MOST:
+        more = len(s.problems) - SHOW_AT_MOST
+        out.print(f"  … and {more:,} more invalid rows" + ("" if report_path else " (all of them: --report FILE)"))
+    for w in s.warnings[:SHOW_AT_MOST]:
+        out.print(_mark("!", "yellow", str(w)))
+    if len(s.warnings) > SHOW_AT_MOST:
+        out.print(f"  … and {len(s.warnings) - SHOW_AT_MOST:,} more warnings")
+    verdict = "ok" if not s.invalid else f"{s.invalid:,} invalid"
+    out.print(
+        f"{_safe(s.list_file)}: {s.total:,} row{'s' if s.total != 1 else ''}, {verdict}, "
+        f"{s.duplicates:,} duplicates, {s.eligible:,} eligible",
+        style="green" if not s.invalid else "red",
+    )
+    if report_path is not None:
+        out.print(f"report: {_safe(display_path(report_path))} ({len(s.to_fix):,} rows to fix)")
+
+
+def show_import(result: ImportResult, list_file: str) -> None:
+    out = _console()
+    out.print(f"{_safe(result.source)} ({result.kind}) → {_safe(list_file)}")
+    out.print(
+        f"  added {result.count('added'):,}   updated {result.count('updated'):,}   skipped {result.count('skipped'):,}"
+    )
+    for action in ("added", "updated", "skipped"):
+        outcomes = [o for o in result.outcomes if o.action == action]
+        for o in outcomes[:SHOW_AT_MOST]:
+            out.print(f"  {action:<8} {_safe(result.source)}:{o.line}: {_safe(o.email)}: {_safe(o.reason)}")
+        if len(outcomes) > SHOW_AT_MOST:
+            out.print(f"  {action:<8} … and {len(outcomes) - SHOW_AT_MOST:,} more")
+    if result.ignored_columns:
+        out.print(f"  columns not imported: {', '.join(_safe(c) for c in result.ignored_columns)}")
+    if not result.changed:
+        out.print("  the list is unchanged")
+
+
+def show_unsubscribe(results: list[Unsubscribed], list_file: str) -> None:
+    out = _console()
+    for r in results:
+        where = f" (line{'s' if len(r.lines) > 1 else ''} {', '.join(map(str, r.lines))})" if r.lines else ""
+        what = {"unsubscribed": "unsubscribed", "already": r.note, "added": r.note}[r.outcome]
+        out.print(f"{_safe(list_file)}: {_safe(r.email)}: {what}{where}")
