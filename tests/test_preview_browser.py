@@ -120,9 +120,15 @@ def test_issue_page_shows_the_email_on_desktop_and_mobile(page, server: Running)
     assert sizes["mobile"]["frame"] == 375
     assert sizes["mobile"]["scroll"] <= 375  # no horizontal scroll on a phone
     sync_api.expect(page.locator("#size-text")).to_contain_text("KB of 102.0 KB")
-    sync_api.expect(page.locator("#warnings")).to_contain_text("none")
+    sync_api.expect(page.locator("#findings-summary")).to_have_text(
+        "build: no warnings · check: 0 errors, 3 warnings")
+    page.locator("#findings summary").click()
+    sync_api.expect(page.locator("#checks")).to_contain_text("example-domain")
+    sync_api.expect(page.locator("#checks")).to_contain_text("newsletter.yaml:6:10")
     page.wait_for_function("""() => [...document.querySelectorAll('iframe')].every((f) =>
         [...f.contentDocument.images].every((i) => i.complete && i.naturalWidth > 0))""")
+    shot(page, "issue-desktop-checks-open.png")
+    page.locator("#findings summary").click()
     shot(page, "issue-desktop.png")
     shot(page.locator("figure.mobile"), "issue-mobile.png")
     phone = page.context.new_page()
@@ -173,11 +179,15 @@ def test_edits_break_and_fixes_show_up_by_themselves(page, server: Running) -> N
     title = page.locator("#issue-title")
     in_email = page.frame_locator("#frame-desktop").locator("h1")
 
+    page.evaluate("document.getElementById('frame-desktop').contentWindow.scrollTo(0, 1500)")
     started = time.monotonic()
     path.write_text(good.replace(EXAMPLE_TITLE, "Edited on disk"))
     sync_api.expect(title).to_have_text("Edited on disk", timeout=2000)
     sync_api.expect(in_email).to_have_text("Edited on disk", timeout=2000)
     assert time.monotonic() - started < 2.0
+    # the writer keeps their place in the email: a save does not jump back to the top
+    page.wait_for_function("document.getElementById('frame-desktop').contentWindow.scrollY === 1500",
+                           timeout=2000)
     sync_api.expect(index.locator("#issues")).to_contain_text("Edited on disk", timeout=2000)
 
     started = time.monotonic()
@@ -200,4 +210,26 @@ def test_edits_break_and_fixes_show_up_by_themselves(page, server: Running) -> N
     sync_api.expect(panel).to_be_hidden()
     assert time.monotonic() - started < 2.0
     sync_api.expect(index.locator("#issues")).to_contain_text("builds", timeout=2000)
+    index.close()
+
+
+def test_a_check_error_opens_the_findings_beside_the_email(page, server: Running) -> None:
+    path = server.root / "issues" / f"{EXAMPLE_SLUG}.yaml"
+    good = path.read_text()
+    open_issue(page, server)
+    findings = page.locator("#findings")
+    sync_api.expect(findings).not_to_have_attribute("open", "")
+    path.write_text(good.replace(
+        "[this blog](https://www.coproductioncollective.co.uk/news/meaningful-conversations)",
+        "[this blog](https://TK)"))
+    sync_api.expect(findings).to_have_attribute("open", "", timeout=2000)
+    sync_api.expect(page.locator("#checks li.error")).to_contain_text(
+        f"issues/{EXAMPLE_SLUG}.yaml:21:")
+    sync_api.expect(page.locator("#checks li.error")).to_contain_text("link-placeholder")
+    sync_api.expect(page.locator("#email-view")).to_be_visible()
+    shot(page, "issue-check-error.png")
+    index = page.context.new_page()
+    index.goto(server.url)
+    sync_api.expect(index.locator("#issues")).to_contain_text("1 check error")
+    shot(index, "index-check-error.png")
     index.close()

@@ -7,6 +7,7 @@ files there as an editor would.
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import threading
 import time
@@ -18,6 +19,7 @@ import pytest
 from newsletter.preview.site import Site
 from newsletter.preview.watch import watched_folders
 from newsletter.render.env import BUILTIN_TEMPLATES
+from tests.conftest import REPO
 from tests.preview_kit import EXAMPLE_SLUG, EXAMPLE_TITLE, Running, start
 
 ISSUE_API = f"/api/issues/{EXAMPLE_SLUG}"
@@ -234,3 +236,40 @@ def test_watched_folders_are_the_ones_the_email_depends_on(project: Path) -> Non
     assert root / "templates" in folders and root / "templates" / "blocks" in folders
     assert BUILTIN_TEMPLATES in folders and BUILTIN_TEMPLATES / "blocks" in folders
     assert not any(".venv" in f.parts for f in folders)
+
+
+def test_check_findings_are_shown_and_follow_the_file(live: Running) -> None:
+    data = live.json(ISSUE_API)
+    findings = data["checks"]["findings"]
+    # the example's stand-in addresses, as `newsletter check` reports them
+    assert {f["rule"] for f in findings} == {"example-domain"}
+    assert all(f["severity"] == "warning" and f["file"] == "newsletter.yaml" for f in findings)
+    assert data["check_errors"] == 0 and data["check_warnings"] == len(findings) == 3
+    path = issue_path(live)
+    good = path.read_text()
+    path.write_text(good.replace("[this blog](https://www.coproductioncollective.co.uk/news/meaningful-conversations)",
+                                 "[this blog](https://TK)"))
+    data = live.wait_for(ISSUE_API, lambda d: d["check_errors"] > 0)
+    error = next(f for f in data["checks"]["findings"] if f["severity"] == "error")
+    assert error["rule"] == "link-placeholder"
+    assert error["location"].startswith(f"issues/{EXAMPLE_SLUG}.yaml:21:")
+    assert data["email"] is not None  # a check error is shown beside the email, not instead of it
+    assert live.json("/api/issues")["issues"][0]["check_errors"] == 1
+    path.write_text(good)
+    live.wait_for(ISSUE_API, lambda d: d["check_errors"] == 0)
+
+
+def test_a_saved_builtin_template_rebuilds(project: Path, tmp_path: Path) -> None:
+    """The built-in templates are watched too (a copy of the package, so the real one stays put)."""
+    package = tmp_path / "package"
+    shutil.copytree(REPO / "newsletter", package / "newsletter",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    running = start(project, env={"PYTHONPATH": str(package)})
+    try:
+        assert "QUOTED BY THE BUILT-IN" not in running.json(ISSUE_API)["email"]["html"]
+        quote = package / "newsletter" / "templates" / "blocks" / "quote.mjml.j2"
+        quote.write_text(quote.read_text().replace("<blockquote>", "<blockquote>QUOTED BY THE BUILT-IN "))
+        running.wait_for(ISSUE_API, lambda d: builds(d) and "QUOTED BY THE BUILT-IN" in d["email"]["html"])
+    finally:
+        assert running.alive()
+        running.stop()

@@ -12,7 +12,6 @@ template or list that is a link to somewhere else is reported, not read.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import os
 import sys
@@ -23,10 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsletter import yamldoc
+from newsletter.checks import Finding, run_checks
 from newsletter.errors import InputError, NewsletterError, Problem, display_path
 from newsletter.issue.load import IssueFile, load_issue, slug_for
 from newsletter.issue.model import Audience
-from newsletter.preview.readers import LIST_FILE, Subscriber, eligible_readers
+from newsletter.project import Project
+from newsletter.audience import Subscriber
+from newsletter.preview.readers import LIST_FILE, eligible_readers
 from newsletter.render import env as template_envs
 from newsletter.render.pipeline import Rendered, render_issue
 from newsletter.settings import SETTINGS_FILE, Settings, load_settings
@@ -57,6 +59,9 @@ class IssueBuild:
     readers: tuple[Subscriber, ...] = ()
     """People from the list the issue goes to (the first ones), for the "view as" picker."""
     list_problem: str = ""
+    findings: tuple[Finding, ...] = ()
+    """What ``newsletter check`` finds (for the reader with the longest details)."""
+    check_problem: str = ""
 
     @property
     def ok(self) -> bool:
@@ -160,9 +165,9 @@ class Site:
             build = previous.get(path)
             if full or build is None or (changed is not None and path in changed):
                 build = self._issue(path, settings, problems)
-                build = self._with_readers(build, readers)
+                build = self._with_list(build, settings, readers)
             elif list_changed:
-                build = self._with_readers(build, readers)
+                build = self._with_list(build, settings, readers)
             builds.append(build)
         builds.sort(key=lambda b: (b.date, b.slug), reverse=True)
         unchanged = len(builds) == len(old.issues) and all(a is b for a, b in zip(builds, old.issues))
@@ -235,26 +240,45 @@ class Site:
         return IssueBuild(slug, path, file, issue.title, issue.subject, issue.date.isoformat(),
                           rendered=rendered, issue_file=issue_file)
 
-    def _with_readers(self, build: IssueBuild, cache: dict[_AudienceKey, _Readers]) -> IssueBuild:
-        if build.issue_file is None:
+    def _with_list(self, build: IssueBuild, settings: Settings | None,
+                   cache: dict[_AudienceKey, _Readers]) -> IssueBuild:
+        """The parts of an issue's page that depend on ``subscribers.csv``: the people it
+        can be shown as, and the findings of ``newsletter check``."""
+        if build.issue_file is None or build.rendered is None or settings is None:
             return build
         audience = build.issue_file.issue.audience
         key = (tuple(audience.tags), tuple(audience.exclude_tags))
         if key not in cache:
             cache[key] = self._readers(audience)
         readers, problem = cache[key]
-        return dataclasses.replace(build, readers=readers, list_problem=problem)
+        findings: tuple[Finding, ...] = ()
+        check_problem = ""
+        if problem:
+            check_problem = "not checked until the list can be read"
+        else:
+            try:
+                project = Project(self.root, settings)
+                findings = tuple(run_checks(project, build.issue_file, build.rendered))
+            except NewsletterError as exc:
+                check_problem = exc.format_message()
+            except Exception as exc:  # a bug of ours: show it, keep serving
+                traceback.print_exc(file=sys.stderr)
+                check_problem = f"internal error: {type(exc).__name__}: {exc}"
+        return dataclasses.replace(build, readers=readers, list_problem=problem,
+                                   findings=findings, check_problem=check_problem)
 
     def _readers(self, audience: Audience) -> _Readers:
-        shown = display_path(self.list_path)
         if not self.list_path.exists():
             return (), ""
         if not inside(self.root, self.list_path):
             return (), str(_outside_problem(self.root, self.list_path))
         try:
             return tuple(eligible_readers(self.list_path, audience)), ""
-        except (OSError, ValueError, csv.Error) as exc:
-            return (), f"{shown}: cannot read the list: {exc}"
+        except NewsletterError as exc:
+            return (), exc.format_message()
+        except Exception as exc:  # a bug of ours: show it, keep serving
+            traceback.print_exc(file=sys.stderr)
+            return (), f"{display_path(self.list_path)}: internal error: {type(exc).__name__}: {exc}"
 
 
 def _failed(path: Path, slug: str, file: str, problems: tuple[Problem, ...], summary: str) -> IssueBuild:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from newsletter.errors import Problem
-from newsletter.preview.readers import SAMPLE, Subscriber, address, key_of, label_of
+from newsletter.audience import Subscriber
+from newsletter.preview.readers import SAMPLE, address, key_of, label_of
 from newsletter.preview.site import IssueBuild, Snapshot
 from newsletter.render.personalize import recipient_values
 from newsletter.render.pipeline import GMAIL_CLIP_BYTES, SIZE_WARNING_BYTES, Rendered
@@ -37,6 +38,8 @@ def _issue_summary(build: IssueBuild) -> dict[str, Any]:
         "problem_count": len(build.problems),
         "size_bytes": build.rendered.size_bytes if build.rendered else None,
         "warning_count": len(build.rendered.warnings) if build.rendered else 0,
+        "check_errors": sum(f.severity == "error" for f in build.findings),
+        "check_warnings": sum(f.severity == "warning" for f in build.findings),
     }
 
 
@@ -79,6 +82,10 @@ def issue(snapshot: Snapshot, build: IssueBuild, reader_key: str) -> dict[str, A
         "readers": [{"key": key_of(r), "label": label_of(r)} for r in readers],
         "reader": key_of(reader),
         "list_problem": build.list_problem,
+        "checks": {
+            "findings": [{**f.as_dict(), "location": f.location()} for f in build.findings],
+            "problem": build.check_problem,
+        },
         "email": None,
     }
     settings = snapshot.settings

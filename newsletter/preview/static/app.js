@@ -75,9 +75,14 @@ function renderIndex(data) {
   if (data.problems.length) showProblems(panel, "The project has problems", "No issue can be built until these are fixed.", data.problems);
   else panel.hidden = true;
   const rows = data.issues.map((issue) => {
-    const status = issue.ok
-      ? el("span", { class: "badge ok", text: `✓ builds · ${kb(issue.size_bytes)}` })
-      : el("span", { class: "badge error", text: `✗ ${issue.problem_count} problem${issue.problem_count === 1 ? "" : "s"}` });
+    const status = el("span", { class: "status" });
+    if (issue.ok) {
+      status.append(el("span", { class: "badge ok", text: `✓ builds · ${kb(issue.size_bytes)}` }));
+      if (issue.check_errors) status.append(" ", el("span", { class: "badge error", text: `✗ ${plural(issue.check_errors, "check error")}` }));
+      if (issue.check_warnings) status.append(" ", el("span", { class: "badge warning", text: plural(issue.check_warnings, "check warning") }));
+    } else {
+      status.append(el("span", { class: "badge error", text: `✗ ${plural(issue.problem_count, "problem")}` }));
+    }
     return el("tr", { "data-slug": issue.slug },
       el("td", { class: "date", text: longDate(issue.date) }),
       el("th", { scope: "row" }, el("a", { href: `/issues/${encodeURIComponent(issue.slug)}`, text: issue.title })),
@@ -125,14 +130,42 @@ function renderEmail(email) {
   $("size-text").textContent = `${kb(email.size_bytes)} of ${kb(email.clip_bytes)}: ${over ? "Gmail will clip this email" : "Gmail clips emails above this"}`;
   $("size-text").className = over ? "over" : email.size_bytes > email.warn_bytes ? "near" : "";
 
-  const warnings = email.warnings.map((w) => el("li", { text: w }));
-  $("warnings").replaceChildren(...(warnings.length ? warnings : [el("li", { class: "none", text: "none" })]));
-  $("warnings-box").classList.toggle("empty", !warnings.length);
+  const warnings = email.warnings.map((w) => el("li", { class: "warning", text: w }));
+  $("warnings").replaceChildren(...(warnings.length ? warnings : [el("li", { class: "none", text: "No warnings." })]));
   $("text").textContent = email.text;
   $("source").textContent = email.html;
   $("headers").replaceChildren(...email.headers.map(([name, value]) =>
     el("tr", {}, el("th", { scope: "row", text: name }), el("td", {}, el("code", { text: value })))));
   $("token-note").textContent = email.token_note;
+}
+
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function renderFindings(data) {
+  const findings = data.checks.findings;
+  const items = findings.map((f) => {
+    const item = el("li", { class: f.severity },
+      el("span", { class: `badge ${f.severity}`, text: f.severity }), " ",
+      el("code", { class: "where", text: f.location }));
+    if (f.field) item.append(" ", el("strong", { class: "field", text: f.field }));
+    item.append(" ", el("span", { class: "message", text: f.message }), " ",
+      el("span", { class: "rule", text: `[${f.rule}]` }));
+    if (f.hint) item.append(el("span", { class: "hint", text: `Hint: ${f.hint}` }));
+    return item;
+  });
+  const checked = !data.checks.problem;
+  $("checks").replaceChildren(...(items.length || !checked ? items : [el("li", { class: "none", text: "Nothing found." })]));
+  $("check-problem").textContent = data.checks.problem ? `Not checked: ${data.checks.problem}` : "";
+  $("check-problem").hidden = checked;
+  const box = $("findings");
+  const summary = `build: ${data.email.warnings.length ? plural(data.email.warnings.length, "warning") : "no warnings"} · check: ${
+    checked ? `${plural(data.check_errors, "error")}, ${plural(data.check_warnings, "warning")}` : "not run"}`;
+  $("findings-summary").textContent = summary;
+  box.classList.toggle("has-errors", data.check_errors > 0);
+  if (data.check_errors > 0 && (box.dataset.errors ?? "0") === "0") box.open = true; // errors appeared: show them
+  box.dataset.errors = String(data.check_errors);
 }
 
 function renderIssue(data) {
@@ -148,6 +181,7 @@ function renderIssue(data) {
     $("error-panel").hidden = true;
     renderReaders(data);
     renderEmail(data.email);
+    renderFindings(data);
     $("email-view").hidden = false;
   } else {
     // Never leave the last good email on screen: an error replaces it entirely.
