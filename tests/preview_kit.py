@@ -9,6 +9,7 @@ target go out exactly as written (no client-side normalisation of ``..``).
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import queue
 import re
@@ -65,8 +66,6 @@ class Running:
             conn.close()
 
     def json(self, target: str) -> dict:
-        import json
-
         resp = self.get(target)
         assert resp.status == 200, (target, resp.status, resp.text)
         return json.loads(resp.body)
