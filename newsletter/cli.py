@@ -5,6 +5,7 @@ Command modules are imported inside the commands so that ``--help`` stays fast.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -45,4 +46,7 @@ def build(issue_path: Path, out_dir: Path) -> None:
 
 
 def main() -> None:
+    # pydantic scans every installed package's metadata for plugins on first use; a
+    # command-line tool has none to load, and the scan costs a noticeable part of start-up.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     cli(prog_name="newsletter")

@@ -20,12 +20,30 @@ from newsletter.fields import check_url
 def parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.disable(["code", "fence", "html_block", "html_inline", "lheading"])
+    md.validateLink = _validate_link  # type: ignore[method-assign]
     return md
+
+
+def _validate_link(url: str) -> bool:
+    """Every link and image URL markdown-it finds: refused loudly, never dropped silently."""
+    check_url(url)
+    return True
+
+
+@lru_cache(maxsize=4096)
+def _block_tokens(text: str) -> tuple[Token, ...]:
+    """Parsed once per distinct text: loading checks the links, rendering reuses the tokens."""
+    return tuple(parser().parse(text))
+
+
+@lru_cache(maxsize=4096)
+def _inline_tokens(text: str) -> tuple[Token, ...]:
+    return tuple(parser().parseInline(text))
 
 
 def check_links(text: str) -> str:
     """Raise ValueError for any link or image in ``text`` whose URL is not allowed."""
-    for kind, url in _urls(parser().parse(text)):
+    for kind, url in _urls(list(_block_tokens(text))):
         if kind == "image":
             check_url(url, ("http", "https"))
         else:
@@ -46,7 +64,8 @@ def _urls(tokens: list[Token]) -> Iterator[tuple[str, str]]:
 def to_html(text: str, *, inline: bool = False) -> str:
     """Markdown → HTML. ``inline`` renders one paragraph without the ``<p>`` wrapper."""
     md = parser()
-    return md.renderInline(text) if inline else md.render(text)
+    tokens = _inline_tokens(text) if inline else _block_tokens(text)
+    return str(md.renderer.render(list(tokens), md.options, {}))
 
 
 # --- plain text -------------------------------------------------------------------
@@ -100,7 +119,7 @@ def _wrap(text: str, indent: str = "", first: str = "") -> str:
 
 def to_text(text: str) -> str:
     """Markdown → readable plain text: links as ``text (URL)``, lists with bullets."""
-    tokens = parser().parse(text)
+    tokens = _block_tokens(text)
     blocks: list[str] = []
     list_stack: list[list[int]] = []  # per open list: [ordered?, counter]
     item_prefix: str | None = None
@@ -151,5 +170,5 @@ def _is_item(block: str) -> bool:
 
 def inline_text(text: str) -> str:
     """One line of inline Markdown → plain text (links as ``text (URL)``)."""
-    tokens = parser().parseInline(text)
+    tokens = _inline_tokens(text)
     return _inline_text(tokens[0].children or []) if tokens else ""

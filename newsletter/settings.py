@@ -19,7 +19,7 @@ SETTINGS_FILE = "newsletter.yaml"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Mailbox(_Strict):

@@ -29,6 +29,21 @@ try:  # the C loader is several times faster; fall back to pure Python if absent
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
+
+
+class _DocumentLoader(_Loader):
+    """Safe loading, with dates and times left as text for pydantic to parse.
+
+    PyYAML would turn ``2024-13-01`` into an exception without a position; as text
+    it reaches pydantic, whose error we can point at the right line and field.
+    """
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in _Loader.yaml_implicit_resolvers.items()
+    }
+
+
 M = TypeVar("M", bound=BaseModel)
 PathKey = tuple[str | int, ...]
 
@@ -47,6 +62,8 @@ class Document:
     data: Any
     values: dict[PathKey, Position] = field(default_factory=dict)
     keys: dict[PathKey, Position] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    """Problems found while reading (duplicate keys), reported with validation's."""
 
     def position(self, path: PathKey, *, key: bool = False) -> Position | None:
         """The position of the value at ``path`` (or of its key), else of the nearest parent."""
@@ -98,8 +115,7 @@ def _index(
 
 def parse(text: str, file: str) -> Document:
     """Parse YAML text into a :class:`Document`; syntax errors raise :class:`InputError`."""
-    loader = _Loader(text)
-    problems: list[Problem] = []
+    loader = _DocumentLoader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -116,15 +132,13 @@ def parse(text: str, file: str) -> Document:
                 "check the indentation and quoting on this line and the one before it",
             )
         ) from None
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError, TypeError) as exc:
         raise InputError(Problem(file, None, None, "", f"YAML error: {exc}")) from None
     finally:
         loader.dispose()
     doc = Document(file, data)
     if node is not None:
-        _index(doc, node, (), problems)
-    if problems:
-        raise InputError(problems)
+        _index(doc, node, (), doc.problems)
     return doc
 
 
@@ -154,9 +168,14 @@ def validate(doc: Document, model: type[M], *, context: dict[str, Any] | None = 
             Problem(doc.file, 1, 1, "", "expected a mapping of keys to values at the top level")
         )
     try:
-        return model.model_validate(data, context=context)
+        result = model.model_validate(data, context=context)
     except ValidationError as exc:
-        raise InputError(problems_from(exc, doc, model)) from None
+        problems = doc.problems + problems_from(exc, doc, model)
+        problems.sort(key=lambda p: (p.line or 0, p.column or 0))
+        raise InputError(problems) from None
+    if doc.problems:
+        raise InputError(doc.problems)
+    return result
 
 
 def load(path: Path, model: type[M], *, context: dict[str, Any] | None = None) -> M:
@@ -181,7 +200,12 @@ def _data_path(loc: PathKey, data: Any) -> PathKey:
     """Drop the parts of a pydantic location that name a union member, not a key."""
     path: list[str | int] = []
     node = data
+    tag_skipped = False
     for part in loc:
+        if isinstance(node, Mapping) and node.get("type") == part and not tag_skipped:
+            tag_skipped = True  # the tag pydantic puts after a discriminated union's position
+            continue
+        tag_skipped = False
         if isinstance(node, Mapping) and part in node:
             path.append(part)
             node = node[part]
@@ -249,7 +273,23 @@ def _did_you_mean(word: str, choices: list[str]) -> str:
 
 
 def _lower_first(text: str) -> str:
+    if len(text) > 1 and text[1].isupper():  # an acronym such as "URL"
+        return text
     return text[:1].lower() + text[1:] if text else text
+
+
+_HINTS = {
+    "date_parsing": "write dates as YYYY-MM-DD, e.g. 2024-06-14",
+    "date_from_datetime_parsing": "write dates as YYYY-MM-DD, e.g. 2024-06-14",
+    "datetime_parsing": "write times as YYYY-MM-DD HH:MM, e.g. 2024-07-01 12:00",
+    "datetime_from_date_parsing": "write times as YYYY-MM-DD HH:MM, e.g. 2024-07-01 12:00",
+    "datetime_type": "write times as YYYY-MM-DD HH:MM, e.g. 2024-07-01 12:00",
+    "bool_parsing": "use true or false",
+    "string_type": "put the text in quotes",
+    "list_type": "start each item on its own line with '- '",
+    "model_type": "expected keys and values indented under this key",
+    "model_attributes_type": "expected keys and values indented under this key",
+}
 
 
 def problems_from(exc: ValidationError, doc: Document, model: type[BaseModel]) -> list[Problem]:
@@ -276,7 +316,12 @@ def problems_from(exc: ValidationError, doc: Document, model: type[BaseModel]) -
             pos = doc.position(path + ("type",))
         elif kind == "union_tag_not_found":
             message = "field required: 'type' (which kind of block this is)"
-        elif kind == "value_error":
+        elif kind == "too_short":
+            n = err.get("ctx", {}).get("min_length", 1)
+            message = f"needs at least {n} item{'s' if n != 1 else ''}"
+        elif kind in _HINTS:
+            hint = _HINTS[kind]
+        if kind == "value_error":
             message = _lower_first(str(err.get("ctx", {}).get("error", err["msg"])))
         problems.append(
             Problem(

@@ -29,7 +29,7 @@ InlineMarkdown = Annotated[NonEmpty, AfterValidator(check_links)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class _Image(_Strict):

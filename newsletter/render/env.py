@@ -6,10 +6,11 @@ built-in theme, so a user overrides any partial by placing a file of the same na
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
-from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
+from jinja2 import BytecodeCache, ChoiceLoader, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
@@ -27,6 +28,21 @@ def _md_inline(text: str) -> Markup:
     return Markup(markdown.to_html(text, inline=True))
 
 
+def _bytecode_cache(root: Path | None) -> BytecodeCache | None:
+    """Compiled templates kept under ``.newsletter/cache`` (keyed by source checksum):
+    compiling them is most of a cold build's rendering time."""
+    if root is None:
+        return None
+    folder = root / ".newsletter" / "cache" / "jinja"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    if not os.access(folder, os.W_OK):
+        return None
+    return FileSystemBytecodeCache(str(folder))
+
+
 def _make(root: Path | None, *, html: bool) -> ImmutableSandboxedEnvironment:
     folders = []
     if root is not None and (root / "templates").is_dir():
@@ -40,6 +56,7 @@ def _make(root: Path | None, *, html: bool) -> ImmutableSandboxedEnvironment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=True,
+        bytecode_cache=_bytecode_cache(root),
     )
     env.filters.update(
         long_date=dates.long_date,

@@ -14,12 +14,13 @@ from typing import Any
 
 import jinja2
 import mjml
-from jinja2.sandbox import SecurityError
+from jinja2.exceptions import SecurityError
 
-from newsletter.errors import InputError, NewsletterError, Problem, display_path
+from newsletter.errors import InputError, Problem, display_path
 from newsletter.issue.load import IssueFile
 from newsletter.render import env as envs
 from newsletter.render.inline import inline
+from newsletter.render.mjml_check import find_mjml_error
 from newsletter.render.personalize import RecipientTokens, Tokenized, token
 from newsletter.settings import Settings
 
@@ -115,11 +116,20 @@ def _context(issue_file: IssueFile, settings: Settings, context: str) -> dict[st
 def render_issue(issue_file: IssueFile, settings: Settings, root: Path | None = None) -> Rendered:
     """Render an issue to HTML and text, once, with tokens where per-recipient values go."""
     source = render_mjml(issue_file, settings, root)
+    mjml_error = find_mjml_error(source)
+    if mjml_error is not None:
+        line, message = mjml_error
+        raise InputError(
+            Problem("generated MJML", line, None, "", message, "check your template overrides"),
+            summary="MJML error",
+        )
     try:
         html = mjml.mjml2html(source, disable_comments=True, fonts={})
     except ValueError as exc:
-        raise NewsletterError(
-            f"MJML could not be turned into HTML: {exc} (check your template overrides)"
+        raise InputError(
+            Problem("generated MJML", None, None, "", f"MJML could not be turned into HTML: {exc}",
+                    "check your template overrides"),
+            summary="MJML error",
         ) from None
     html = inline(html, settings.inliner)
     text = _render_template(
