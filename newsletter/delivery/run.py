@@ -90,7 +90,7 @@ class Pace:
 def backoff(attempt: int, base: float, cap: float) -> float:
     """Capped exponential backoff with full jitter over the upper half."""
     ceiling = min(cap, base * (2**attempt))
-    return ceiling * random.uniform(0.5, 1.0)
+    return float(ceiling * random.uniform(0.5, 1.0))
 
 
 def batch_size(settings: Delivery, provider: Provider) -> int:

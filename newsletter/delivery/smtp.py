@@ -16,6 +16,7 @@ import ssl
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from newsletter.delivery.base import BatchResult, Message, Recipient
@@ -71,22 +72,18 @@ def smtp_url_from_env() -> SmtpUrl:
     return parse_smtp_url(text)
 
 
-class _Tracking:
-    """Remembers whether the end of the current message's data has been written."""
+class _Smtp(smtplib.SMTP):
+    """An SMTP connection that remembers whether the current message's final ``.`` went out."""
 
     body_sent = False
 
-    def send(self, s: bytes | str) -> None:  # type: ignore[override]
-        super().send(s)  # type: ignore[misc]
+    def send(self, s: Any) -> None:
+        super().send(s)
         if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
             self.body_sent = True
 
 
-class _Smtp(_Tracking, smtplib.SMTP):
-    pass
-
-
-class _SmtpTls(_Tracking, smtplib.SMTP_SSL):
+class _SmtpTls(_Smtp, smtplib.SMTP_SSL):
     pass
 
 
@@ -154,10 +151,10 @@ class SmtpProvider:
                 conn.sendmail(sender, [recipient.email], data)
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = exc.recipients.get(recipient.email, (550, b"refused"))
-                reason = f"{code} {text.decode('utf-8', 'replace') if isinstance(text, bytes) else text}"
+                reason = f"{code} {_text(text)}"
                 (out.failed if code >= 500 else out.retry)[recipient.seq] = f"SMTP server refused: {reason}"
             except smtplib.SMTPSenderRefused as exc:
-                reason = f"{exc.smtp_code} {exc.smtp_error.decode('utf-8', 'replace')}"
+                reason = f"{exc.smtp_code} {_text(exc.smtp_error)}"
                 out.retry.update((r.seq, "not tried: sender refused") for r in chunk[i:])
                 if exc.smtp_code >= 500:
                     out.stop = f"the SMTP server refused the sender address {sender}: {reason}"
@@ -165,7 +162,7 @@ class SmtpProvider:
                 self._idle.put(conn)
                 return out
             except smtplib.SMTPDataError as exc:
-                reason = f"SMTP server refused: {exc.smtp_code} {exc.smtp_error.decode('utf-8', 'replace')}"
+                reason = f"SMTP server refused: {exc.smtp_code} {_text(exc.smtp_error)}"
                 (out.failed if exc.smtp_code >= 500 else out.retry)[recipient.seq] = reason
                 _reset(conn)
             except (smtplib.SMTPException, OSError) as exc:
@@ -206,3 +203,7 @@ def _close(conn: Conn) -> None:
         conn.close()
     except OSError:
         pass
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
