@@ -1,0 +1,398 @@
+"""``newsletter send``: dry run, test send, sandbox validation, and the real, resumable send."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from newsletter.audience import eligible, summarize
+from newsletter.delivery import progress as out
+from newsletter.delivery.base import BatchResult, Message, Provider, Recipient, Rejected, RetryLater, Unknown
+from newsletter.delivery.journal import Journal, SendRow
+from newsletter.delivery.plan import (
+    SubscriberLike,
+    content_hash,
+    journal_rows,
+    make_message,
+    recipient_for,
+    recipient_maker,
+    used_fields,
+)
+from newsletter.delivery.providers import ProviderName, default_provider, make_provider, send_key
+from newsletter.delivery.run import RunResult, backoff, deliver
+from newsletter.delivery.state import load_secret
+from newsletter.errors import InputError, Problem, ProblemsFound, UsageError, display_path
+from newsletter.issue.load import IssueFile
+from newsletter.project import Project, open_issue
+from newsletter.render.pipeline import Rendered
+from newsletter.settings import Settings
+
+MAX_SCHEDULE = dt.timedelta(hours=72)
+SAMPLES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class SendOptions:
+    issue_path: Path
+    list_path: Path | None = None
+    provider: ProviderName | None = None
+    dry_run: bool = False
+    test_to: tuple[str, ...] = ()
+    as_email: str | None = None
+    validate: bool = False
+    yes: bool = False
+    send_at: str | None = None
+    resend_unknown: bool = False
+    mark_unknown_sent: bool = False
+    force: bool = False
+    rate: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    project: Project
+    issue_file: IssueFile
+    rendered: Rendered
+    settings: Settings
+    list_path: Path
+    provider: ProviderName
+
+    @property
+    def root(self) -> Path:
+        return self.project.root
+
+    def subscribers(self) -> Iterator[SubscriberLike]:
+        return eligible(self.list_path, self.issue_file.issue.audience)
+
+
+def send(o: SendOptions, confirm: Callable[[str], bool]) -> None:
+    """Run the mode the options ask for; raise a NewsletterError for anything not clean."""
+    _check_flags(o)
+    project, issue_file, rendered = open_issue(o.issue_path)
+    settings = project.settings
+    if o.rate is not None:
+        delivery = settings.delivery.model_copy(update={"rate": o.rate})
+        settings = settings.model_copy(update={"delivery": delivery})
+    list_path = o.list_path if o.list_path is not None else project.root / "subscribers.csv"
+    if not list_path.is_file():
+        raise InputError(Problem(display_path(list_path), None, None, "", "subscriber list not found",
+                                 "pass the list with --list PATH"))
+    provider = o.provider or default_provider()
+    ctx = Context(project, issue_file, rendered, settings, list_path, provider)
+    send_at = _send_at(o.send_at, settings.timezone) if o.send_at else None
+    if send_at is not None and provider != "sendgrid":
+        raise UsageError(f"--send-at needs the sendgrid provider ({provider} cannot schedule a send)")
+    if o.dry_run:
+        _dry_run(ctx, send_at)
+    elif o.test_to:
+        _test_send(ctx, o)
+    elif o.validate:
+        _quality_gate(ctx, o.force)
+        _validate(ctx, send_at)
+    else:
+        _quality_gate(ctx, o.force)
+        _real_send(ctx, o, send_at, confirm)
+
+
+def _check_flags(o: SendOptions) -> None:
+    modes = [name for name, on in (("--dry-run", o.dry_run), ("--test-to", bool(o.test_to)),
+                                   ("--validate", o.validate)) if on]
+    if len(modes) > 1:
+        raise UsageError(f"{' and '.join(modes)} cannot be combined; choose one")
+    if o.resend_unknown and o.mark_unknown_sent:
+        raise UsageError("choose one of --resend-unknown and --mark-unknown-sent")
+    if o.validate and o.provider not in (None, "sendgrid"):
+        raise UsageError("--validate uses SendGrid's sandbox mode; it needs the sendgrid provider")
+    if o.as_email and not o.test_to:
+        raise UsageError("--as only applies to a test send (--test-to ADDR)")
+
+
+def _send_at(text: str, timezone: str) -> int:
+    """``--send-at`` as a Unix time: ISO date-time (local to the settings' zone unless
+    it names one) or Unix seconds; in the future and at most 72 hours ahead."""
+    try:
+        when = (
+            dt.datetime.fromtimestamp(int(text), dt.timezone.utc)
+            if text.strip().isdigit()
+            else dt.datetime.fromisoformat(text.strip())
+        )
+    except (ValueError, OverflowError):
+        raise UsageError(f"--send-at '{text}' is not a date and time (e.g. 2024-06-14T09:00)") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo(timezone))
+    now = dt.datetime.now(dt.timezone.utc)
+    if when <= now:
+        raise UsageError(f"--send-at {when.isoformat()} is in the past")
+    if when - now > MAX_SCHEDULE:
+        raise UsageError(f"--send-at {when.isoformat()} is more than 72 hours ahead (SendGrid's limit)")
+    return int(when.timestamp())
+
+
+def _quality_gate(ctx: Context, force: bool) -> None:
+    """Refuse to send an issue that is not ready.
+
+    The build already ran (``open_issue`` renders, and refuses on any error). This is
+    also where ``newsletter check`` runs once it exists (issue 4); ``--force`` skips
+    what it finds, never a build error.
+    """
+    if "the HTML has no per-recipient unsubscribe link" in ctx.rendered.warnings and not force:
+        raise ProblemsFound("the email has no unsubscribe link; add one to the template (or --force)")
+
+
+# -- dry run ---------------------------------------------------------------------------
+
+
+def _dry_run(ctx: Context, send_at: int | None) -> None:
+    """Everything but delivery, without any network connection."""
+    from newsletter.delivery.mime import MimeBuilder
+    from newsletter.delivery.outbox import write_eml
+    from newsletter.delivery.sendgrid import PayloadBuilder
+
+    summary = summarize(ctx.list_path, ctx.issue_file.issue.audience)
+    out.print_audience(summary, display_path(ctx.list_path))
+    size = ctx.settings.delivery.batch_size
+    requests = math.ceil(summary.eligible / size) if ctx.provider == "sendgrid" else summary.eligible
+    what = f"{requests} request(s) of up to {size}" if ctx.provider == "sendgrid" else f"{requests} message(s)"
+    out.echo(f"Would send with {ctx.provider}: {what}")
+    secret = load_secret(ctx.root)
+    date = dt.datetime.combine(ctx.issue_file.issue.date, dt.time(9), ZoneInfo(ctx.settings.timezone))
+    message = make_message(ctx.rendered, ctx.settings, send_id=f"{ctx.rendered.slug}-dry-run",
+                           send_at=send_at, date=date)
+    first = [recipient_for(s, ctx.settings, secret, seq=i)
+             for i, s in enumerate(islice(ctx.subscribers(), size), 1)]
+    folder = ctx.root / "build" / "dry-run" / ctx.rendered.slug
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():
+        if old.suffix in (".json", ".eml"):
+            old.unlink()
+    if first:
+        payload = PayloadBuilder(message, ctx.settings.delivery.sendgrid).as_dict(first)
+        (folder / "request-1.json").write_bytes(orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n")
+        builder = MimeBuilder(message)
+        for r in first[:SAMPLES]:
+            write_eml(folder / f"sample-{r.seq}.eml", builder.build(r))
+    out.echo(f"Wrote the first request's payload and {min(len(first), SAMPLES)} sample message(s) "
+             f"to {display_path(folder)}/")
+    out.echo("Dry run: nothing was sent. To send for real: newsletter send "
+             f"{display_path(ctx.issue_file.path)} --yes")
+
+
+# -- test send ---------------------------------------------------------------------------
+
+
+def _test_send(ctx: Context, o: SendOptions) -> None:
+    """A real send to a few addresses, marked as a test, not recorded as the issue's send."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from newsletter.fields import Email
+
+    check = TypeAdapter(Email)
+    addresses: list[str] = []
+    for addr in o.test_to:
+        try:
+            addresses.append(check.validate_python(addr))
+        except ValidationError:
+            raise UsageError(f"--test-to '{addr}' is not a valid email address") from None
+    person = _sample_subscriber(ctx, o.as_email)
+    secret = load_secret(ctx.root)
+    message = make_message(ctx.rendered, ctx.settings, send_id=f"{ctx.rendered.slug}-test", test=True)
+    recipients = [recipient_for(person, ctx.settings, secret, seq=i, email=a) for i, a in enumerate(addresses, 1)]
+    provider = make_provider(ctx.provider, ctx.settings, ctx.root, folder=f"{ctx.rendered.slug}-test")
+    try:
+        result = _send_once(provider, message, recipients, ctx.settings)
+    finally:
+        provider.close()
+    who = person.email or "a sample reader"
+    out.echo(f"Test send of “{message.subject}” with {ctx.provider}, personalised as {who}:")
+    by_seq = {r.seq: r.email for r in recipients}
+    for seq in result.accepted:
+        out.echo(f"  sent      {by_seq[seq]}")
+    problems = {**result.failed, **result.unknown, **result.retry}
+    for seq, reason in problems.items():
+        out.echo(f"  not sent  {by_seq[seq]}: {reason}", err=True)
+    if problems:
+        raise ProblemsFound(f"{len(problems)} test message(s) were not sent")
+
+
+@dataclass(frozen=True)
+class _Sample:
+    email: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    fields: dict[str, str] = dataclasses.field(default_factory=dict)
+    line: int = 0
+
+
+def _sample_subscriber(ctx: Context, as_email: str | None) -> SubscriberLike:
+    for s in ctx.subscribers():
+        if as_email is None or s.email.lower() == as_email.strip().lower():
+            return s
+    if as_email is not None:
+        raise UsageError(f"--as {as_email}: no eligible subscriber with that address in "
+                         f"{display_path(ctx.list_path)}")
+    return _Sample()
+
+
+def _send_once(provider: Provider, message: Message, recipients: Sequence[Recipient],
+               settings: Settings) -> BatchResult:
+    """One request, retried (by the rules) only when the answer says nothing was sent."""
+    for attempt in range(settings.delivery.retries + 1):
+        try:
+            return provider.send(message, recipients)
+        except RetryLater as exc:
+            if attempt == settings.delivery.retries:
+                raise ProblemsFound(f"gave up: {exc.reason}") from None
+            time.sleep(exc.wait if exc.wait is not None else backoff(attempt, settings.delivery.backoff,
+                                                                        settings.delivery.backoff_cap))
+        except (Rejected, Unknown) as exc:
+            raise ProblemsFound(exc.reason) from None
+    raise ProblemsFound("gave up")
+
+
+# -- sandbox validation --------------------------------------------------------------------
+
+
+def _validate(ctx: Context, send_at: int | None) -> None:
+    """Every request of the send in SendGrid's sandbox mode: checked, never delivered or journalled."""
+    secret = load_secret(ctx.root)
+    message = make_message(ctx.rendered, ctx.settings, send_id=f"{ctx.rendered.slug}-validate", send_at=send_at)
+    provider = make_provider("sendgrid", ctx.settings, ctx.root, folder="", sandbox=True)
+    size = min(ctx.settings.delivery.batch_size, provider.max_batch)
+    requests = people = 0
+    subscribers = ctx.subscribers()
+    try:
+        while batch := [recipient_for(s, ctx.settings, secret, seq=people + i)
+                        for i, s in enumerate(islice(subscribers, size), 1)]:
+            _send_once(provider, message, batch, ctx.settings)
+            requests += 1
+            people += len(batch)
+    finally:
+        provider.close()
+    out.echo(f"SendGrid's sandbox accepted all {requests} request(s) for {people} recipient(s): "
+             "nothing was delivered and nothing was recorded.")
+
+
+# -- the real send ---------------------------------------------------------------------------
+
+
+def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Callable[[str], bool]) -> None:
+    slug = ctx.rendered.slug
+    key = send_key(slug, ctx.provider)
+    draft = make_message(ctx.rendered, ctx.settings, send_id=key, send_at=send_at)
+    digest = content_hash(draft)
+    list_name = display_path(ctx.list_path)
+    journal = Journal.open(ctx.root).lock()
+    try:
+        existing = journal.find(key)
+        if existing is None:
+            send_row = _begin(ctx, o, journal, key, digest, confirm)
+        else:
+            send_row = _resume(ctx, o, journal, existing, digest, list_name, confirm)
+        if send_row is None:
+            return
+        message = dataclasses.replace(draft, send_id=f"{slug}-{send_row.id}")
+        provider = make_provider(ctx.provider, ctx.settings, ctx.root, folder=slug)
+        done = journal.counts(send_row)["accepted"]
+        try:
+            with out.progress_bar(send_row.eligible, done) as bar:
+                result = deliver(journal, send_row, message, provider, recipient_maker(ctx.settings),
+                                 ctx.settings.delivery, progress=bar)
+        finally:
+            provider.close()
+        _finish(journal, send_row, result, ctx)
+    finally:
+        journal.close()
+
+
+def _begin(ctx: Context, o: SendOptions, journal: Journal, key: str, digest: str,
+           confirm: Callable[[str], bool]) -> SendRow | None:
+    if not o.yes:
+        count = summarize(ctx.list_path, ctx.issue_file.issue.audience).eligible
+        _ask(confirm, f"Send “{ctx.rendered.subject}” to {count} recipient(s) with {ctx.provider}?", count)
+    rows = journal_rows(ctx.subscribers(), ctx.settings, load_secret(ctx.root),
+                        used_fields(ctx.rendered), ctx.list_path)
+    send_row = journal.create(key=key, slug=ctx.rendered.slug, provider=ctx.provider,
+                              list_path=str(ctx.list_path.resolve()), content_hash=digest, rows=rows)
+    out.echo(f"Sending “{ctx.rendered.subject}” to {send_row.eligible} recipient(s) with {ctx.provider}")
+    return send_row
+
+
+def _resume(ctx: Context, o: SendOptions, journal: Journal, send_row: SendRow, digest: str,
+            list_name: str, confirm: Callable[[str], bool]) -> SendRow | None:
+    recovered = journal.recover(send_row)
+    if recovered:
+        out.echo(f"The last run stopped with {recovered} recipient(s) in flight: they are now 'unknown'.",
+                 err=True)
+    counts = journal.counts(send_row)
+    if send_row.finished is not None and not counts["pending"] and not counts["unknown"]:
+        out.echo(f"This issue was already sent ({counts['accepted']} accepted); nothing to do.")
+        return None
+    if send_row.content_hash != digest or send_row.list_path != str(ctx.list_path.resolve()):
+        changed = "the issue" if send_row.content_hash != digest else f"the list (was {send_row.list_path})"
+        if not o.force:
+            raise UsageError(f"{changed} changed since this send began ({counts['accepted']} already "
+                             "accepted); re-run with --force to send the rest as it is now")
+        journal.set_content(send_row, digest, str(ctx.list_path.resolve()))
+    suppressed, restored, new = journal.reconcile(send_row, (s.email for s in ctx.subscribers()))
+    if suppressed:
+        out.echo(f"{suppressed} address(es) are no longer eligible in {list_name}: suppressed")
+    if restored:
+        out.echo(f"{restored} suppressed address(es) are eligible again")
+    if new:
+        out.echo(f"{new} address(es) joined {list_name} after this send began; they are not part of it")
+    unknown = journal.unknown(send_row)
+    if unknown:
+        if not (o.resend_unknown or o.mark_unknown_sent):
+            out.print_unknown(unknown)
+            raise ProblemsFound(
+                f"{len(unknown)} recipient(s) are 'unknown': nothing more is sent until you decide. "
+                "Re-run with --mark-unknown-sent (count them as sent) or --resend-unknown "
+                "(send again: some may get it twice)"
+            )
+        n = journal.resolve_unknown(send_row, resend=o.resend_unknown)
+        out.echo(f"{n} unknown recipient(s) {'will be sent again' if o.resend_unknown else 'marked as sent'}")
+    pending = journal.counts(send_row)["pending"]
+    if pending and not o.yes:
+        _ask(confirm, f"Resume sending “{ctx.rendered.subject}” to the {pending} recipient(s) "
+                      f"not sent yet, with {ctx.provider}?", pending)
+    out.echo(f"Resuming: {pending} recipient(s) to send")
+    return send_row
+
+
+def _ask(confirm: Callable[[str], bool], question: str, count: int) -> None:
+    if not sys.stdin.isatty():
+        raise UsageError(f"{count} recipient(s) would get this: add --yes to send without being asked")
+    if not confirm(question):
+        raise ProblemsFound("not sent: you said no")
+
+
+def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context) -> None:
+    counts = journal.counts(send_row)
+    finished = counts["accepted"] + counts["failed"] + counts["suppressed"] == send_row.eligible
+    journal.set_finished(send_row, finished)
+    out.print_summary(counts, send_row.eligible, result, ctx.provider)
+    issue = display_path(ctx.issue_file.path)
+    if result.outcome in ("stopped", "paused"):
+        verb = "stopped" if result.outcome == "stopped" else "paused"
+        raise ProblemsFound(f"send {verb}: {result.message}. Nothing is lost: fix the cause and run "
+                            f"`newsletter send {issue} --yes` again to resume")
+    unknown = journal.unknown(send_row)
+    if unknown:
+        out.print_unknown(unknown)
+        raise ProblemsFound(f"{len(unknown)} recipient(s) are 'unknown': resolve them with "
+                            "--mark-unknown-sent or --resend-unknown")
+    if counts["failed"]:
+        raise ProblemsFound(f"{counts['failed']} recipient(s) failed; `newsletter report {issue}` lists them")
+    if not finished:
+        raise ProblemsFound(f"{counts['pending']} recipient(s) still to send; run the command again to resume")
+    out.echo("Finished: every eligible recipient is accounted for.")
