@@ -46,7 +46,7 @@ class MimeBuilder:
         head["MIME-Version"] = "1.0"
         head["Content-Type"] = f'multipart/alternative; boundary="{self.boundary}"'
         head["List-Unsubscribe-Post"] = ONE_CLICK
-        self._common = bytes(head).rstrip(b"\r\n") + CRLF
+        self._common = bytes(head).split(CRLF + CRLF, 1)[0] + CRLF  # the headers only
         self._domain = message.sender.email.rpartition("@")[2]
         b = self.boundary.encode("ascii")
         self._text_head = (
