@@ -39,7 +39,7 @@ def _validator() -> Any:
 class Fault:
     """What to do with one request instead of accepting it."""
 
-    kind: str  # 429 | 500 | 400 | 401 | 403 | 413 | stall | drop
+    kind: str  # ok | 429 | 500 | 400 | 401 | 403 | 413 | stall | drop
     retry_after: str | None = None
     reset_in: float | None = None
     message: str = ""
@@ -168,6 +168,8 @@ class SendGridServer:
                 with server.lock:
                     server.log.times.append((time.monotonic(), len(people)))
                     fault = server.faults.popleft() if server.faults else None
+                if fault is not None and fault.kind == "ok":
+                    fault = None
                 if server.delay:
                     time.sleep(server.delay)
                 if fault is not None and fault.kind not in ("stall", "drop"):
