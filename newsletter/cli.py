@@ -91,6 +91,78 @@ def report(issue_path: Path, out: Path) -> None:
     from newsletter.commands.status import report as command
 
     command(issue_path, out)
+LIST = click.option(
+    "--list",
+    "list_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("subscribers.csv"),
+    show_default=True,
+    help="The subscriber list (CSV).",
+)
+CHECK_DNS = click.option(
+    "--check-dns", is_flag=True, help="Also look up each domain in DNS (slow; needs the network)."
+)
+
+
+@cli.group()
+def subscribers() -> None:
+    """The subscriber list: figures, validation, imports, unsubscribes."""
+
+
+@subscribers.command()
+@LIST
+@CHECK_DNS
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def stats(list_path: Path, check_dns: bool, fmt: str) -> None:
+    """Totals by status and tag, invalid rows, duplicates, eligible subscribers."""
+    from newsletter.commands import subscribers as command
+
+    command.show_stats(command.stats(list_path, check_dns=check_dns), fmt)
+
+
+@subscribers.command()
+@LIST
+@CHECK_DNS
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the rows to fix to this CSV (line, email, problem).",
+)
+def check(list_path: Path, check_dns: bool, report_path: Path | None) -> None:
+    """Validate every row; exit 1 if any row is invalid."""
+    from newsletter.commands import subscribers as command
+
+    summary = command.check(list_path, report_path, check_dns=check_dns)
+    command.show_check(summary, report_path)
+    command.fail_if_invalid(summary)
+
+
+@subscribers.command(name="import")
+@LIST
+@click.argument("source", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--tag", help="Add this tag to every imported subscriber.")
+def import_(list_path: Path, source: Path, tag: str | None) -> None:
+    """Merge another CSV export (ours, Mailchimp, Eventbrite) into the list.
+
+    Never resubscribes an address that is unsubscribed, bounced or complained.
+    """
+    from newsletter.commands import subscribers as command
+    from newsletter.errors import display_path
+
+    command.show_import(command.import_(list_path, source, tag), display_path(list_path))
+
+
+@subscribers.command()
+@LIST
+@click.argument("emails", metavar="EMAIL...", nargs=-1, required=True)
+@click.option("--reason", help="Why (kept in the unsubscribe_reason column).")
+def unsubscribe(list_path: Path, emails: tuple[str, ...], reason: str | None) -> None:
+    """Record that EMAIL... unsubscribed (added to the list if not in it)."""
+    from newsletter.commands import subscribers as command
+    from newsletter.errors import display_path
+
+    command.show_unsubscribe(command.unsubscribe_(list_path, emails, reason), display_path(list_path))
 
 
 def main() -> None:

@@ -1,0 +1,21 @@
+"""The subscriber list: ``subscribers.csv`` read, validated, deduplicated, suppressed, segmented.
+
+The public interface (pinned by ``tests/test_subscribers_api.py``); everything
+else in this package is private.
+"""
+
+from newsletter.audience.edit import Unsubscribed, unsubscribe
+from newsletter.audience.imports import ImportResult, Outcome, import_list
+from newsletter.audience.select import AudienceSummary, Subscriber, eligible, summarize
+
+__all__ = [
+    "AudienceSummary",
+    "ImportResult",
+    "Outcome",
+    "Subscriber",
+    "Unsubscribed",
+    "eligible",
+    "import_list",
+    "summarize",
+    "unsubscribe",
+]

@@ -1,0 +1,321 @@
+"""``subscribers import``: merge another export into the list, never resubscribing anyone.
+
+Recognised headers, case, spaces, hyphens and underscores ignored: our own
+columns; Mailchimp audience exports ("Email Address", "First Name", "Last Name",
+"TAGS", "OPTIN_TIME"; in the unsubscribed and cleaned exports "UNSUB_TIME" and
+"CLEAN_TIME" make the row unsubscribed or bounced); Eventbrite attendee exports
+("Email", "First Name", "Last Name", "Order Date"). Other columns are not imported.
+
+Per address: new → *added*; in the list and unsubscribed, bounced or complained →
+*skipped* unless the import is stricter (an import never resubscribes anyone);
+a stricter status in the import → *updated*; otherwise empty names are filled and
+tags added (*updated*), or nothing is new (*skipped*). Every skip has a reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from newsletter.audience.csvfile import ListReader, open_list, unneutralize
+from newsletter.audience.edit import ListEdit, key_of, rewrite
+from newsletter.audience.validate import RANK, STATUSES, SUBSCRIBED, Address, check_address, parse_status, parse_tags
+from newsletter.errors import InputError, Problem
+
+_SQUASH = re.compile(r"[\s_\-#]+")
+IMPORT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "email": ("email", "emailaddress", "attendeeemail"),
+    "first_name": ("firstname", "givenname", "forename", "attendeefirstname"),
+    "last_name": ("lastname", "surname", "familyname", "attendeelastname"),
+    "status": ("status",),
+    "tags": ("tags", "tag"),
+    "subscribed_at": ("subscribedat", "optintime", "confirmtime", "orderdate"),
+    "unsub_time": ("unsubtime",),
+    "clean_time": ("cleantime",),
+}
+_IMPORT_ALIAS = {alias: role for role, aliases in IMPORT_COLUMNS.items() for alias in aliases}
+_OTHER_STATUSES = {"cleaned": RANK["bounced"], "unsubscribe": RANK["unsubscribed"]}
+_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
+
+
+def import_role(header_cell: str) -> str | None:
+    return _IMPORT_ALIAS.get(_SQUASH.sub("", header_cell).lower())
+
+
+def export_kind(names: list[str]) -> str:
+    squashed = {_SQUASH.sub("", n).lower() for n in names}
+    if "emailaddress" in squashed and ({"optintime", "memberrating", "leid", "euid"} & squashed):
+        return "Mailchimp export"
+    if {"order", "attendee"} & squashed or "tickettype" in squashed:
+        return "Eventbrite attendee export"
+    return "CSV"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    line: int
+    """Line in the imported file."""
+    email: str
+    action: str
+    """``added`` | ``updated`` | ``skipped``."""
+    reason: str
+
+
+@dataclass(slots=True)
+class ImportResult:
+    source: str
+    kind: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    changed: bool = False
+
+    def count(self, action: str) -> int:
+        return sum(1 for o in self.outcomes if o.action == action)
+
+
+@dataclass(slots=True)
+class _Incoming:
+    line: int
+    email: str
+    rank: int
+    first_name: str
+    last_name: str
+    tags: tuple[str, ...]
+    subscribed_at: str
+
+
+@dataclass(slots=True)
+class _InList:
+    first_line: int
+    first_name: str | None
+    """The first row's names (None: the list has no such column) and tags."""
+    last_name: str | None
+    tags: tuple[str, ...]
+    rank: int = SUBSCRIBED
+    held: int | None = None
+    lines: list[int] = field(default_factory=list)
+
+
+def _import_tags(raw: str) -> tuple[str, ...]:
+    """Tags as exported: ``a;b``, or Mailchimp's ``"a","b"``."""
+    return parse_tags(";".join(part.strip().strip('"') for part in re.split(r"[;,]", raw)))
+
+
+def _status(cells: list[str], roles: dict[str, int]) -> int | None:
+    if "clean_time" in roles and cells[roles["clean_time"]].strip():
+        return RANK["bounced"]
+    if "unsub_time" in roles and cells[roles["unsub_time"]].strip():
+        return RANK["unsubscribed"]
+    if "status" not in roles:
+        return SUBSCRIBED
+    raw = cells[roles["status"]].strip().lower()
+    return _OTHER_STATUSES.get(raw, parse_status(raw))
+
+
+def _read_incoming(reader: ListReader, extra_tags: tuple[str, ...], today: str, result: ImportResult) -> dict[str, _Incoming]:
+    roles = reader.header.roles
+    incoming: dict[str, _Incoming] = {}
+    unreadable = []
+
+    def cell(cells: list[str], role: str) -> str:
+        return unneutralize(cells[roles[role]]).strip() if role in roles else ""
+
+    for line, cells, problem in reader.records():
+        if problem is not None:
+            unreadable.append(Problem(reader.shown, line, None, "", problem))
+            continue
+        raw = cell(cells, "email")
+        checked = check_address(raw)
+        if not isinstance(checked, Address):
+            result.outcomes.append(Outcome(line, raw, "skipped", f"not a valid address: {checked}"))
+            continue
+        rank = _status(cells, roles)
+        if rank is None:
+            status = cell(cells, "status")
+            result.outcomes.append(Outcome(line, checked.normalized, "skipped", f"status {status!r} is not one we import"))
+            continue
+        seen = incoming.get(checked.key)
+        if seen is not None:
+            seen.rank = max(seen.rank, rank)
+            result.outcomes.append(
+                Outcome(line, checked.normalized, "skipped", f"same address as line {seen.line} of this file")
+            )
+            continue
+        date = _DATE.match(cell(cells, "subscribed_at"))
+        incoming[checked.key] = _Incoming(
+            line,
+            checked.normalized,
+            rank,
+            cell(cells, "first_name"),
+            cell(cells, "last_name"),
+            parse_tags(";".join(extra_tags + _import_tags(cell(cells, "tags")))),
+            date.group(1) if date else today,
+        )
+    if unreadable:
+        raise InputError(unreadable, summary=f"{reader.shown}: rows that cannot be read; nothing was imported")
+    return incoming
+
+
+def _index(list_path: Path, wanted: dict[str, _Incoming]) -> dict[str, _InList]:
+    """Where each incoming address already is in the list, with its strictest status."""
+    found: dict[str, _InList] = {}
+    with open_list(list_path) as reader:
+        roles = reader.header.roles
+        email_at = roles["email"]
+        status_at = roles.get("status")
+
+        def cell(cells: list[str], role: str) -> str | None:
+            return unneutralize(cells[roles[role]]).strip() if role in roles else None
+
+        for line, cells, problem in reader.records():
+            if problem is not None:
+                continue  # the rewrite refuses such a list, with every line named
+            key = key_of(cells[email_at])
+            if key is None or key not in wanted:
+                continue
+            entry = found.get(key)
+            if entry is None:
+                entry = found[key] = _InList(
+                    line, cell(cells, "first_name"), cell(cells, "last_name"), parse_tags(cell(cells, "tags") or "")
+                )
+            rank = parse_status(cells[status_at]) if status_at is not None else SUBSCRIBED
+            if rank is None:
+                entry.held = line
+            else:
+                entry.rank = max(entry.rank, rank)
+            entry.lines.append(line)
+    return found
+
+
+def import_list(
+    list_path: Path, source_path: Path, tag: str | None = None, *, today: dt.date | None = None
+) -> ImportResult:
+    """Merge ``source_path`` into the list (see the module's description)."""
+    day = (today or dt.date.today()).isoformat()
+    extra_tags = parse_tags(tag or "")
+    if tag is not None and not extra_tags:
+        raise InputError(Problem("command line", None, None, "--tag", "the tag is empty"))
+    with open_list(source_path, import_role) as reader:
+        result = ImportResult(reader.shown, export_kind(reader.header.names))
+        used = set(reader.header.roles.values())
+        result.ignored_columns = [n for i, n in enumerate(reader.header.names) if i not in used and n]
+        incoming = _read_incoming(reader, extra_tags, day, result)
+
+    updates: dict[int, Callable[[ListEdit, list[str]], None]] = {}
+    added: list[_Incoming] = []
+
+    def plan(edit: ListEdit) -> tuple[Callable[[int, list[str]], None], Callable[[], Iterable[list[str]]]]:
+        in_list = _index(list_path, incoming)
+        for key, row in incoming.items():
+            entry = in_list.get(key)
+            if entry is None:
+                added.append(row)
+                result.outcomes.append(Outcome(row.line, row.email, "added", _added_note(row)))
+            else:
+                _decide(row, entry, updates, result)
+        email_at = edit.roles["email"]
+        cols = {
+            "status": edit.column("status", "status") if _needs_status(added, updates) else None,
+            "first_name": edit.column("first_name", "first_name") if any(r.first_name for r in added) else None,
+            "last_name": edit.column("last_name", "last_name") if any(r.last_name for r in added) else None,
+            "tags": edit.column("tags", "tags") if any(r.tags for r in incoming.values()) else None,
+        }
+        extra_named = {name: edit.by_name.get(name) for name in ("subscribed_at", "source")}
+
+        def change(line: int, cells: list[str]) -> None:
+            update = updates.get(line)
+            if update is not None:
+                update(edit, cells)
+
+        def extra() -> Iterator[list[str]]:
+            for row in added:
+                cells = edit.blank()
+                cells[email_at] = row.email
+                for role, value in (
+                    ("status", STATUSES[row.rank] if row.rank != SUBSCRIBED else "subscribed"),
+                    ("first_name", row.first_name),
+                    ("last_name", row.last_name),
+                    ("tags", ";".join(row.tags)),
+                ):
+                    at = cols[role]
+                    if at is not None:
+                        cells[at] = value
+                if extra_named["subscribed_at"] is not None:
+                    cells[extra_named["subscribed_at"]] = row.subscribed_at
+                if extra_named["source"] is not None:
+                    cells[extra_named["source"]] = f"import:{source_path.name}"
+                yield cells
+
+        return change, extra
+
+    result.changed = rewrite(list_path, plan)
+    result.outcomes.sort(key=lambda o: o.line)
+    return result
+
+
+def _added_note(row: _Incoming) -> str:
+    return "new address" if row.rank == SUBSCRIBED else f"new address, recorded as {STATUSES[row.rank]}"
+
+
+def _needs_status(added: list[_Incoming], updates: Mapping[int, object]) -> bool:
+    return bool(updates) or any(r.rank != SUBSCRIBED for r in added)
+
+
+def _decide(
+    row: _Incoming, entry: _InList, updates: dict[int, Callable[[ListEdit, list[str]], None]], result: ImportResult
+) -> None:
+    def outcome(action: str, reason: str) -> None:
+        result.outcomes.append(Outcome(row.line, row.email, action, reason))
+
+    if entry.held is not None:
+        outcome("skipped", f"line {entry.held} of the list has an unknown status; fix it first")
+        return
+    if row.rank > entry.rank:
+        new_status = STATUSES[row.rank]
+
+        def stricter(edit: ListEdit, cells: list[str]) -> None:
+            cells[edit.column("status", "status")] = new_status
+
+        for line in entry.lines:
+            updates[line] = stricter
+        outcome("updated", f"now {new_status} (was {STATUSES[entry.rank]}, line {entry.first_line})")
+        return
+    if entry.rank != SUBSCRIBED:
+        why = f"{STATUSES[entry.rank]} on line {entry.first_line}"
+        if row.rank == SUBSCRIBED:
+            outcome("skipped", f"{why}: an import never resubscribes anyone")
+        else:
+            outcome("skipped", f"already {why}")
+        return
+    changes = _changes(entry, row)
+    if not changes:
+        outcome("skipped", f"already in the list (line {entry.first_line}), nothing new")
+        return
+
+    def fill(edit: ListEdit, cells: list[str]) -> None:
+        for role, value in (("first_name", row.first_name), ("last_name", row.last_name)):
+            at = edit.roles.get(role)
+            if value and at is not None and not cells[at].strip():
+                cells[at] = value
+        if row.tags:
+            at = edit.column("tags", "tags")
+            cells[at] = ";".join(parse_tags(";".join((*parse_tags(cells[at]), *row.tags))))
+
+    updates[entry.first_line] = fill
+    outcome("updated", f"line {entry.first_line}: {', '.join(changes)}")
+
+
+def _changes(entry: _InList, row: _Incoming) -> list[str]:
+    """What filling empty names and adding tags changes on the address's first row."""
+    changes = []
+    if row.first_name and entry.first_name == "":
+        changes.append("first name filled")
+    if row.last_name and entry.last_name == "":
+        changes.append("last name filled")
+    new_tags = [t for t in row.tags if t not in entry.tags]
+    if new_tags:
+        changes.append(f"tag{'s' if len(new_tags) > 1 else ''} {', '.join(new_tags)} added")
+    return changes

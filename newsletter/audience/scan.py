@@ -1,0 +1,182 @@
+"""One pass over the list: every row classified, every address counted once.
+
+Each row is exactly one of: *invalid* (unreadable row, bad address or unknown
+status), a *duplicate* (its address, ignoring case, is on an earlier valid row) or
+the *first* row of an address. Every address gets the strictest status of all its
+rows, so an unsubscribe is never lost to a later "subscribed" row. An address that
+also sits on an invalid row that might be an unsubscribe (an unknown status, or a
+broken address whose status is not "subscribed") is *held*: not mailed until the
+row is fixed.
+
+The result of a pass is a :class:`Tally`.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+
+from newsletter.audience.csvfile import Header, ListReader, unneutralize, width_problem
+from newsletter.audience.validate import (
+    RANK,
+    SUBSCRIBED,
+    Address,
+    ascii_domain,
+    check_address,
+    domain_problem,
+    fast_path,
+    parse_status,
+    parse_tags,
+    suppression_key,
+)
+from newsletter.errors import Problem
+
+_LINE_SHIFT = 3
+_TAGSET_SHIFT = 40
+_RANK_MASK = (1 << _LINE_SHIFT) - 1
+_LINE_MASK = (1 << (_TAGSET_SHIFT - _LINE_SHIFT)) - 1
+
+
+def pack(rank: int, line: int, tagset: int) -> int:
+    """An address's state in one int (a million addresses fit in little memory)."""
+    return (tagset << _TAGSET_SHIFT) | (line << _LINE_SHIFT) | rank
+
+
+def unpack(value: int) -> tuple[int, int, int]:
+    return value & _RANK_MASK, (value >> _LINE_SHIFT) & _LINE_MASK, value >> _TAGSET_SHIFT
+
+
+@dataclass(slots=True)
+class Tally:
+    """What one pass found: counts, the state of each address, and the problems by line."""
+
+    file: str
+    rows: int = 0
+    invalid: int = 0
+    duplicates: int = 0
+    state: dict[str, int] = field(default_factory=dict)
+    """Address key → pack(strictest rank, first line, tag-set number)."""
+    tagsets: list[tuple[str, ...]] = field(default_factory=list)
+    holds: set[str] = field(default_factory=set)
+    problems: list[Problem] = field(default_factory=list)
+    """Invalid rows, one problem each."""
+    warnings: list[Problem] = field(default_factory=list)
+    """Duplicates and other things worth knowing that do not make a row invalid."""
+    unreadable: list[Problem] = field(default_factory=list)
+    """Rows that could not be read at all (these stop a send: one might be an unsubscribe)."""
+    to_fix: list[tuple[int, str, str]] = field(default_factory=list)
+    """(line, email as written, problem) for every invalid or duplicate row: the check report."""
+
+
+def _duplicate(file: str, line: int, first: int) -> Problem:
+    return Problem(
+        file, line, None, "email", f"same address as line {first} (case ignored); the strictest status of its rows counts"
+    )
+
+
+class Scanner:
+    """Classifies rows into a :class:`Tally`. ``check_dns`` adds a DNS look-up per domain."""
+
+    def __init__(self, file: str, header: Header, delimiter: str, *, check_dns: bool = False) -> None:
+        self.file = file
+        self.check_dns = check_dns
+        self.delimiter = delimiter
+        self.width = len(header.cells)
+        self.email_at = header.roles["email"]
+        self.status_at = header.roles.get("status")
+        self.tags_at = header.roles.get("tags")
+        self.tally = Tally(file)
+        self._tagset_ids: dict[str, int] = {}
+
+    def scan(self, reader: ListReader) -> Tally:
+        """Read every row after the header into the tally."""
+        rows = reader.csv
+        while True:
+            previous = rows.line_num
+            try:
+                for cells in rows:
+                    line = previous + 1
+                    previous = rows.line_num
+                    self._row(line, cells)
+                return self.tally
+            except csv.Error as exc:
+                self._unreadable(previous + 1, reader.csv_problem(str(exc)))
+            except UnicodeDecodeError:
+                raise reader.decode_error() from None
+
+    def _unreadable(self, line: int, problem: str) -> None:
+        tally = self.tally
+        tally.rows += 1
+        tally.invalid += 1
+        tally.unreadable.append(Problem(self.file, line, None, "", problem))
+        tally.to_fix.append((line, "", problem))
+
+    def _row(self, line: int, cells: list[str]) -> None:
+        tally = self.tally
+        if len(cells) != self.width:
+            if any(cells):
+                self._unreadable(line, width_problem(len(cells), self.width, self.delimiter))
+            return
+        tally.rows += 1
+        raw = cells[self.email_at]
+        if raw[:1] == "'":
+            raw = unneutralize(raw)
+        status = cells[self.status_at] if self.status_at is not None else ""
+        rank = RANK.get(status) if status else SUBSCRIBED
+        if rank is None:
+            rank = parse_status(status)
+        # Most addresses take the fast path (validate.fast_path): no call into the library.
+        normalized = fast_path(raw)
+        if normalized is not None:
+            key = normalized.casefold()
+            address_problem = None
+        else:
+            checked = check_address(raw)
+            if isinstance(checked, Address):
+                key, normalized, address_problem = checked.key, checked.normalized, None
+            else:
+                if not raw.strip() and not any(cells):
+                    tally.rows -= 1  # a row of empty cells: a blank line
+                    return
+                key, address_problem = "", checked
+        if normalized is not None and self.check_dns:
+            dns = domain_problem(ascii_domain(normalized))
+            if dns is not None:
+                address_problem = f"the domain cannot receive email: {dns}"
+        if address_problem is not None or rank is None:
+            tally.invalid += 1
+            if address_problem is not None:
+                tally.problems.append(Problem(self.file, line, None, "email", f"{raw!r}: {address_problem}"))
+                tally.to_fix.append((line, raw, address_problem))
+                if rank != SUBSCRIBED:
+                    tally.holds.add(suppression_key(raw))
+            else:
+                tally.problems.append(
+                    Problem(
+                        self.file,
+                        line,
+                        None,
+                        "status",
+                        f"unknown status {status!r}; this address is not mailed until it is fixed",
+                        "use subscribed, unsubscribed, bounced or complained; empty means subscribed",
+                    )
+                )
+                tally.holds.add(key)
+                tally.to_fix.append((line, raw, f"unknown status {status!r}"))
+            return
+        state = tally.state
+        seen = state.get(key)
+        if seen is not None:
+            tally.duplicates += 1
+            first = (seen >> _LINE_SHIFT) & _LINE_MASK
+            tally.warnings.append(_duplicate(self.file, line, first))
+            tally.to_fix.append((line, raw, f"duplicate of line {first}"))
+            if rank > seen & _RANK_MASK:
+                state[key] = (seen & ~_RANK_MASK) | rank
+            return
+        tags = cells[self.tags_at] if self.tags_at is not None else ""
+        tagset = self._tagset_ids.get(tags)
+        if tagset is None:
+            tagset = self._tagset_ids[tags] = len(tally.tagsets)
+            tally.tagsets.append(parse_tags(tags))
+        state[key] = (tagset << _TAGSET_SHIFT) | (line << _LINE_SHIFT) | rank
