@@ -147,6 +147,14 @@ class SendGridServer:
                 body = orjson.dumps({"errors": [{"message": message, "field": field, "help": None}]})
                 self._answer(status, body, headers)
 
+            def do_GET(self) -> None:
+                with server.lock:
+                    counts = server.counts
+                    stats = {"accepted": len(server.log.accepted), "unique": len(counts),
+                             "max_per_address": max(counts.values(), default=0),
+                             "requests": len(server.log.times), "invalid": len(server.log.invalid)}
+                self._answer(200, orjson.dumps(stats))
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length)
@@ -221,3 +229,17 @@ class SendGridServer:
                     self._error(400, fault.message or "The from email does not contain a valid address.", "from.email")
 
         return Handler
+
+
+def main() -> None:
+    """Serve until killed (for bench/send.py): ``python -m tests.sendgrid_server PORT [all|first|none]``."""
+    import sys
+
+    port = int(sys.argv[1])
+    validate = sys.argv[2] if len(sys.argv) > 2 else "first"
+    server = SendGridServer(port=port, validate=validate, keep_bodies=False)
+    server.httpd.serve_forever(0.05)
+
+
+if __name__ == "__main__":
+    main()
