@@ -148,7 +148,14 @@ class Provider(Protocol):
     name: str
     max_batch: int
 
-    def send(self, message: Message, recipients: Sequence[Recipient]) -> BatchResult:
+    def prepare(self, message: Message, recipients: Sequence[Recipient]) -> object:
+        """Heavy, side-effect-free work for a batch (a request body), or None.
+
+        The send loop runs it for the next batch while the current one is in flight.
+        """
+        ...
+
+    def send(self, message: Message, recipients: Sequence[Recipient], prepared: object = None) -> BatchResult:
         """Deliver, or raise :class:`RetryLater`, :class:`Unknown` or :class:`Rejected`."""
         ...
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Protocol
@@ -89,7 +90,7 @@ def used_fields(rendered: Rendered) -> frozenset[str]:
 
 
 def display_name(first: str, last: str) -> str:
-    return " ".join(p for p in (first.strip(), last.strip()) if p)
+    return f"{first.strip()} {last.strip()}".strip()
 
 
 def journal_rows(
@@ -99,28 +100,46 @@ def journal_rows(
     fields: frozenset[str],
     list_path: Path,
 ) -> Iterator[tuple[str, str, str | None, str]]:
-    """(email, name, merge values as JSON, token) for each subscriber, checked for injection."""
+    """(email, name, merge values as JSON, token) for each subscriber, checked for injection.
+
+    Runs once per recipient of a send (a million times for a big list), so the
+    common case (only first and last name used) avoids the general merge-value path.
+    """
     fallback = settings.fallback_first_name
-    shown = display_path(list_path)
+    names_only = fields <= {"first_name", "last_name"}
+    dumps = orjson.dumps
+    bad = _HEADER_BREAK.search
     for s in subscribers:
-        name = display_name(s.first_name, s.last_name)
-        for field, value in (("email", s.email), ("first_name", s.first_name), ("last_name", s.last_name)):
-            try:
-                check_header(field, value)
-            except HeaderInjection as exc:
-                raise InputError(
-                    Problem(shown, s.line, None, field, f"{exc}: it would go into a mail header",
-                            "remove the line break from this subscriber's entry"),
-                    summary="nothing was sent",
-                ) from None
+        email, first, last = s.email, s.first_name, s.last_name
+        if bad(email) or bad(first) or bad(last):
+            _refuse(s, list_path)
+        name = display_name(first, last)
         vals: str | None = None
-        if fields:
+        if names_only and fields:
+            values = {"first_name": first.strip() or fallback, "last_name": last.strip()}
+            vals = dumps({k: values[k] for k in sorted(fields)}).decode("utf-8")
+        elif fields:
             values = recipient_values(
-                email=s.email, first_name=s.first_name, last_name=s.last_name,
+                email=email, first_name=first, last_name=last,
                 unsubscribe_url="", fallback_first_name=fallback, extra=s.fields,
             )
-            vals = orjson.dumps({k: values[k] for k in sorted(fields) if k in values}).decode("utf-8")
-        yield s.email, name, vals, unsubscribe_token(secret, s.email)
+            vals = dumps({k: values[k] for k in sorted(fields) if k in values}).decode("utf-8")
+        yield email, name, vals, unsubscribe_token(secret, email)
+
+
+_HEADER_BREAK = re.compile(r"[\r\n\x00]")
+
+
+def _refuse(s: SubscriberLike, list_path: Path) -> None:
+    for field, value in (("email", s.email), ("first_name", s.first_name), ("last_name", s.last_name)):
+        try:
+            check_header(field, value)
+        except HeaderInjection as exc:
+            raise InputError(
+                Problem(display_path(list_path), s.line, None, field, f"{exc}: it would go into a mail header",
+                        "remove the line break from this subscriber's entry"),
+                summary="nothing was sent",
+            ) from None
 
 
 def unsubscribe_url(settings: Settings, token: str) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -118,78 +119,123 @@ def deliver(
     pace = Pace(settings.rate, sleep)
     size = batch_size(settings, provider)
     tried = refused = 0
-    after = 0
     total = send.eligible
     done = journal.counts(send)["accepted"]
-    while True:
-        rows = journal.next_batch(send, after, size)
-        if not rows:
-            break
-        after = rows[-1].seq
-        batch: Sequence[Recipient] = [recipient(r) for r in rows]
-        attempt = 0
-        while batch:
-            first, last = batch[0].seq, batch[-1].seq
-            pace.wait(len(batch))
-            journal.begin_batch(send, first, last, len(batch))
-            result.requests += 1
-            try:
-                outcome = provider.send(message, batch)
-            except RetryLater as exc:
-                journal.whole_batch(send, first, last, "pending", exc.reason)
-                wait = exc.wait if exc.wait is not None else backoff(attempt, settings.backoff, settings.backoff_cap)
-                if wait > LONGEST_WAIT:
-                    result.outcome, result.message = "paused", f"{exc.reason}; asked to wait {wait:.0f} s"
-                    return _end(result, started)
-                if attempt >= settings.retries:
-                    result.failed_requests += 1
-                    result.notes.append(f"gave up on a batch after {attempt + 1} tries: {exc.reason}")
-                    break
-                sink.note(f"{exc.reason}; trying again in {wait:.1f} s")
-                sleep(wait)
-                attempt += 1
-                continue
-            except Unknown as exc:
-                journal.whole_batch(send, first, last, "unknown", exc.reason)
-                result.failed_requests += 1
-                result.notes.append(f"{len(batch)} recipients unknown: {exc.reason}")
-                break
-            except Rejected as exc:
-                journal.whole_batch(send, first, last, "pending", exc.reason)
-                result.outcome, result.message = "stopped", exc.reason
-                return _end(result, started)
-            except KeyboardInterrupt:
-                journal.whole_batch(send, first, last, "unknown", "interrupted while the request was in flight")
-                raise
-            journal.finish_batch(send, first, last, len(batch), outcome)
-            tried += len(outcome.accepted) + len(outcome.failed)
-            refused += len(outcome.failed)
-            result.accepted += len(outcome.accepted)
-            done += len(outcome.accepted)
+
+    def build(rows: list[Row]) -> tuple[list[Recipient], object]:
+        batch = [recipient(r) for r in rows]
+        return batch, provider.prepare(message, batch)
+
+    # The next batch is built in a thread while the current one is in flight (the
+    # request waits on the network without the GIL). Only one batch is ever in flight.
+    ahead = ThreadPoolExecutor(1, thread_name_prefix="prepare")
+    try:
+        rows = journal.next_batch(send, 0, size)
+        coming: Future[tuple[list[Recipient], object]] | None = ahead.submit(build, rows) if rows else None
+        while coming is not None:
+            batch, prepared = coming.result()
+            rows = journal.next_batch(send, batch[-1].seq, size)
+            coming = ahead.submit(build, rows) if rows else None
+            stop = _one_batch(journal, send, message, provider, batch, prepared, settings, pace, sink,
+                              result, sleep)
+            tried += stop.tried
+            refused += stop.refused
+            done += stop.accepted
             sink.advance(done, total)
-            if outcome.unknown:
-                result.failed_requests += 1
-                result.notes.append(f"{len(outcome.unknown)} recipients unknown: {next(iter(outcome.unknown.values()))}")
-            if outcome.stop:
-                result.outcome, result.message = "stopped", outcome.stop
+            if stop.outcome is not None:
+                result.outcome, result.message = stop.outcome, stop.message
                 return _end(result, started)
-            batch = _retry_part(batch, outcome)
-            if batch:
-                if attempt >= settings.retries:
-                    result.failed_requests += 1
-                    result.notes.append(f"gave up on {len(batch)} recipients: {next(iter(outcome.retry.values()))}")
-                    break
-                sleep(backoff(attempt, settings.backoff, settings.backoff_cap))
-                attempt += 1
-        if result.failed_requests >= settings.max_failed_requests:
-            result.outcome = "paused"
-            result.message = f"{result.failed_requests} requests failed"
-            return _end(result, started)
-        if tried >= 100 and refused / tried > settings.max_failed_recipients:
-            result.outcome = "paused"
-            result.message = f"{refused} of {tried} recipients were refused"
-            return _end(result, started)
+            if result.failed_requests >= settings.max_failed_requests:
+                result.outcome = "paused"
+                result.message = f"{result.failed_requests} requests failed"
+                return _end(result, started)
+            if tried >= 100 and refused / tried > settings.max_failed_recipients:
+                result.outcome = "paused"
+                result.message = f"{refused} of {tried} recipients were refused"
+                return _end(result, started)
+    finally:
+        ahead.shutdown(wait=True, cancel_futures=True)
     return _end(result, started)
+
+
+@dataclass(slots=True)
+class _BatchEnd:
+    accepted: int = 0
+    tried: int = 0
+    refused: int = 0
+    outcome: Outcome | None = None
+    message: str = ""
+
+
+def _one_batch(
+    journal: Journal,
+    send: SendRow,
+    message: Message,
+    provider: Provider,
+    batch: Sequence[Recipient],
+    prepared: object,
+    settings: Delivery,
+    pace: Pace,
+    sink: ProgressSink,
+    result: RunResult,
+    sleep: Callable[[float], None],
+) -> _BatchEnd:
+    """Send one batch by the retry rules; the journal is updated before and after each try."""
+    end = _BatchEnd()
+    attempt = 0
+    while batch:
+        first, last = batch[0].seq, batch[-1].seq
+        pace.wait(len(batch))
+        journal.begin_batch(send, first, last, len(batch))
+        result.requests += 1
+        try:
+            outcome = provider.send(message, batch, prepared)
+        except RetryLater as exc:
+            journal.whole_batch(send, first, last, "pending", exc.reason)
+            wait = exc.wait if exc.wait is not None else backoff(attempt, settings.backoff, settings.backoff_cap)
+            if wait > LONGEST_WAIT:
+                end.outcome, end.message = "paused", f"{exc.reason}; asked to wait {wait:.0f} s"
+                return end
+            if attempt >= settings.retries:
+                result.failed_requests += 1
+                result.notes.append(f"gave up on a batch after {attempt + 1} tries: {exc.reason}")
+                return end
+            sink.note(f"{exc.reason}; trying again in {wait:.1f} s")
+            sleep(wait)
+            attempt += 1
+            continue
+        except Unknown as exc:
+            journal.whole_batch(send, first, last, "unknown", exc.reason)
+            result.failed_requests += 1
+            result.notes.append(f"{len(batch)} recipients unknown: {exc.reason}")
+            return end
+        except Rejected as exc:
+            journal.whole_batch(send, first, last, "pending", exc.reason)
+            end.outcome, end.message = "stopped", exc.reason
+            return end
+        except KeyboardInterrupt:
+            journal.whole_batch(send, first, last, "unknown", "interrupted while the request was in flight")
+            raise
+        journal.finish_batch(send, first, last, len(batch), outcome)
+        end.tried += len(outcome.accepted) + len(outcome.failed)
+        end.refused += len(outcome.failed)
+        end.accepted += len(outcome.accepted)
+        result.accepted += len(outcome.accepted)
+        if outcome.unknown:
+            result.failed_requests += 1
+            result.notes.append(f"{len(outcome.unknown)} recipients unknown: {next(iter(outcome.unknown.values()))}")
+        if outcome.stop:
+            end.outcome, end.message = "stopped", outcome.stop
+            return end
+        batch, prepared = _retry_part(batch, outcome), None
+        if batch:
+            if attempt >= settings.retries:
+                result.failed_requests += 1
+                result.notes.append(f"gave up on {len(batch)} recipients: {next(iter(outcome.retry.values()))}")
+                return end
+            sleep(backoff(attempt, settings.backoff, settings.backoff_cap))
+            attempt += 1
+    return end
 
 
 def _retry_part(batch: Sequence[Recipient], outcome: BatchResult) -> list[Recipient]:

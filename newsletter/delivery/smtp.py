@@ -117,7 +117,10 @@ class SmtpProvider:
             conn.login(self.url.user, self.url.password)
         return conn
 
-    def send(self, message: Message, recipients: Sequence[Recipient]) -> BatchResult:
+    def prepare(self, message: Message, recipients: Sequence[Recipient]) -> None:
+        return None  # each message is built where it is sent
+
+    def send(self, message: Message, recipients: Sequence[Recipient], prepared: object = None) -> BatchResult:
         if self._builder is None or self._builder.message is not message:
             self._builder = MimeBuilder(message, subject_prefix=self.subject_prefix)
         n = min(self.options.connections, len(recipients)) or 1

@@ -7,7 +7,6 @@ inside it says so, whatever the project's own ignore file holds).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import secrets
@@ -65,6 +64,6 @@ def load_secret(root: Path) -> bytes:
 
 
 def unsubscribe_token(secret: bytes, email: str) -> str:
-    """An opaque, stable token for one address: a keyed BLAKE2b MAC, URL-safe, 22 characters."""
-    digest = hashlib.blake2b(email.strip().lower().encode("utf-8"), key=secret, digest_size=16)
-    return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode("ascii")
+    """An opaque, stable token for one address: a keyed BLAKE2b MAC of the lower-cased
+    address, 32 hex digits (URL-safe as it is)."""
+    return hashlib.blake2b(email.strip().lower().encode("utf-8"), key=secret, digest_size=16).hexdigest()
