@@ -23,6 +23,9 @@ class Recorder:
     messages: list[tuple[str, list[str], bytes]] = field(default_factory=list)
     sessions: set[int] = field(default_factory=set)
     refuse: set[str] = field(default_factory=set)
+    keep: bool = True
+    """Keep each message (tests); the benchmark only counts them."""
+    count: int = 0
     drop_after_data: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -40,7 +43,9 @@ class Recorder:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
-            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+            self.count += 1
+            if self.keep:
+                self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
             drop = self.drop_after_data > 0
             if drop:
                 self.drop_after_data -= 1
@@ -50,9 +55,9 @@ class Recorder:
 
 
 class SmtpServer:
-    def __init__(self) -> None:
-        self.handler = Recorder()
-        self.port = free_port()
+    def __init__(self, port: int = 0, keep: bool = True) -> None:
+        self.handler = Recorder(keep=keep)
+        self.port = port or free_port()
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
 
     @property
@@ -65,3 +70,21 @@ class SmtpServer:
 
     def __exit__(self, *exc: object) -> None:
         self.controller.stop()
+
+
+def main() -> None:
+    """Serve until SIGTERM, then print how many messages came (for bench/send.py):
+    ``python -m tests.smtp_server PORT``."""
+    import signal
+    import sys
+
+    stop = {signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop)  # before the server's threads start
+    with SmtpServer(int(sys.argv[1]), keep=False) as server:
+        print("ready", flush=True)
+        signal.sigwait(stop)
+        print(server.handler.count, flush=True)
+
+
+if __name__ == "__main__":
+    main()
