@@ -37,6 +37,30 @@ def _validator() -> Any:
     return Draft7Validator(schema, format_checker=FormatChecker())
 
 
+def check_body(body: Any, validator: Any = None) -> list[str]:
+    """Schema errors plus the rules SendGrid applies beyond its schema."""
+    errors: list[str] = []
+    for err in (validator or _validator()).iter_errors(body):
+        where = ".".join(str(p) for p in err.absolute_path)
+        errors.append(f"{where}: {err.message}"[:300])
+    if not isinstance(body, dict):
+        return errors or ["body is not an object"]
+    people = body.get("personalizations") or []
+    if not people:
+        errors.append("personalizations: at least one is required")
+    if not body.get("content") and not body.get("template_id"):
+        errors.append("content: required without a template")
+    for i, p in enumerate(people if isinstance(people, list) else []):
+        headers = p.get("headers", {}) if isinstance(p, dict) else {}
+        for name, value in headers.items():
+            if not isinstance(value, str) or _BREAK.search(value):
+                errors.append(f"personalizations.{i}.headers.{name}: invalid header value")
+    send_at = body.get("send_at")
+    if isinstance(send_at, int) and send_at > time.time() + 72 * 3600:
+        errors.append("send_at: cannot be more than 72 hours in the future")
+    return errors
+
+
 @dataclass
 class Fault:
     """What to do with one request instead of accepting it."""
@@ -100,33 +124,11 @@ class SendGridServer:
     # -- request handling ------------------------------------------------------------
 
     def errors_in(self, body: Any) -> list[str]:
-        """Schema errors plus the rules SendGrid applies beyond its schema.
-
-        With ``validate="first"`` (the benchmark) only the first request is checked.
-        """
+        """Every request is checked (with ``validate="first"``, the benchmark's, only the first)."""
         if self._validator is None or (self.validate == "first" and self._validated > 0):
             return []
         self._validated += 1
-        errors: list[str] = []
-        for err in self._validator.iter_errors(body):
-            where = ".".join(str(p) for p in err.absolute_path)
-            errors.append(f"{where}: {err.message}"[:300])
-        if not isinstance(body, dict):
-            return errors or ["body is not an object"]
-        people = body.get("personalizations") or []
-        if not people:
-            errors.append("personalizations: at least one is required")
-        if not body.get("content") and not body.get("template_id"):
-            errors.append("content: required without a template")
-        for i, p in enumerate(people if isinstance(people, list) else []):
-            headers = p.get("headers", {}) if isinstance(p, dict) else {}
-            for name, value in headers.items():
-                if not isinstance(value, str) or _BREAK.search(value):
-                    errors.append(f"personalizations.{i}.headers.{name}: invalid header value")
-        send_at = body.get("send_at")
-        if isinstance(send_at, int) and send_at > time.time() + 72 * 3600:
-            errors.append("send_at: cannot be more than 72 hours in the future")
-        return errors
+        return check_body(body, self._validator)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self

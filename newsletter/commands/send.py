@@ -291,8 +291,9 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
     draft = make_message(ctx.rendered, ctx.settings, send_id=key, send_at=send_at)
     digest = content_hash(draft)
     list_name = display_path(ctx.list_path)
-    journal = Journal.open(ctx.root).lock()
+    journal = Journal.open(ctx.root)
     try:
+        journal.lock()
         existing = journal.find(key)
         if existing is None:
             send_row = _begin(ctx, o, journal, key, digest, confirm)

@@ -1,0 +1,38 @@
+"""SendGrid payload options: unsubscribe group, tracking, mailto unsubscribe, scheduling."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+from newsletter.delivery.plan import recipient_maker
+from newsletter.delivery.sendgrid import PayloadBuilder, retry_wait
+from newsletter.settings import SendGridOptions
+from tests.delivery_kit import make_kit, people
+from tests.sendgrid_server import check_body
+
+
+def test_optional_fields_are_valid_for_sendgrid(project: Path) -> None:
+    kit = make_kit(project, people(3))
+    options = SendGridOptions(asm_group_id=4242, click_tracking=True, open_tracking=True, categories=["monthly"])
+    soon = int(time.time()) + 3600
+    message = dataclasses.replace(kit.message, send_at=soon, unsubscribe_mailto="leave@example.org",
+                                  categories=("2024-06-june-team-update", "monthly"))
+    make = recipient_maker(kit.settings)
+    batch = [make(r) for r in kit.journal.next_batch(kit.send, 0, 10)]
+    body = PayloadBuilder(message, options).as_dict(batch)
+    assert check_body(body) == []
+    assert body["asm"] == {"group_id": 4242}
+    assert body["categories"] == ["2024-06-june-team-update", "monthly"]
+    assert body["tracking_settings"]["click_tracking"]["enable"] is True
+    assert body["send_at"] == soon
+    assert body["personalizations"][0]["headers"]["List-Unsubscribe"].endswith(
+        ", <mailto:leave@example.org?subject=unsubscribe>")
+
+
+def test_retry_wait_reads_seconds_dates_and_reset() -> None:
+    assert retry_wait({"Retry-After": "7"}, now=100.0) == 7.0
+    assert retry_wait({"Retry-After": "Thu, 01 Jan 1970 00:02:00 GMT"}, now=100.0) == 20.0
+    assert retry_wait({"X-RateLimit-Reset": "130"}, now=100.0) == 30.0
+    assert retry_wait({}, now=100.0) is None
