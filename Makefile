@@ -31,3 +31,5 @@ bench: setup
 	$(PY) bench/build.py
 	$(PY) -m pip install --quiet --disable-pip-version-check mailmerge  # benchmark only
 	$(PY) bench/send.py
+	$(PY) bench/subscribers.py
+	$(PY) bench/check.py

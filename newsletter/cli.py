@@ -164,6 +164,27 @@ def unsubscribe(list_path: Path, emails: tuple[str, ...], reason: str | None) ->
 
     command.show_unsubscribe(command.unsubscribe_(list_path, emails, reason), display_path(list_path))
 
+@cli.command(name="check")
+@ISSUE
+@click.option("--online", is_flag=True, help="Also request every link and image (slower; needs the network).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    help="Findings for people, or as JSON for scripts.",
+)
+@click.option(
+    "--list", "list_path", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+    help="Subscriber list to personalise with (default: subscribers.csv in the project).",
+)
+def check_issue(issue_path: Path, online: bool, fmt: str, list_path: Path | None) -> None:
+    """Check ISSUE.yaml before sending: exit 1 on errors, warnings listed.
+
+    The email is checked as the subscriber with the longest names and address would
+    get it. Each finding names the file, line and field to change, and a hint.
+    """
+    from newsletter.commands import check as command
+
+    command.report(command.check(issue_path, online=online, list_path=list_path), fmt)
+
 
 def main() -> None:
     # pydantic scans every installed package's metadata for plugins on first use; a

@@ -108,6 +108,13 @@ class Delivery(_Strict):
     """SMTP-only options."""
 
 
+class CheckSettings(_Strict):
+    timeout: float = Field(default=10.0, gt=0, le=120)
+    """Seconds to wait for each link or image in ``newsletter check --online``."""
+    max_images: int = Field(default=6, ge=0)
+    """More images than this in one email is a warning (slow to load, often blocked)."""
+
+
 class Settings(_Strict):
     """Everything about the publication that does not change from issue to issue."""
 
@@ -143,6 +150,8 @@ class Settings(_Strict):
     """Used in the greeting when a subscriber has no first name."""
     delivery: Delivery = Delivery()
     """Sending: batch size, retries, rate cap and provider options (safe defaults)."""
+    check: CheckSettings = CheckSettings()
+    """Thresholds of ``newsletter check`` and its online link check."""
 
     @field_validator("unsubscribe_url")
     @classmethod

@@ -220,3 +220,14 @@ def test_canary_key_appears_in_no_output_file_or_log(project: Path, tmp_path: Pa
         for path in [log, *project.rglob("*")]:
             if path.is_file():
                 assert fragment.encode() not in path.read_bytes(), path
+
+
+def test_check_errors_stop_the_send_unless_forced(project: Path, sendgrid_server: SendGridServer) -> None:
+    issue = project / EXAMPLE_ISSUE
+    issue.write_text(issue.read_text().replace("date: 2024-06-14", "date: 2024-12-01", 1))
+    refused = send(project, sendgrid_server, "--yes")
+    assert refused.code == 1 and "event-before-date" in refused.err and "--force" in refused.err
+    assert sendgrid_server.log.times == []
+    forced = send(project, sendgrid_server, "--yes", "--force")
+    assert forced.code == 0, forced.output
+    assert sorted(sent_to(sendgrid_server)) == sorted(ELIGIBLE)

@@ -155,6 +155,8 @@ BAD_FILES: dict[str, tuple[bytes, str]] = {
         "bad.csv:1:2: Email Address: 'Email Address' and 'email' both name the email column",
     ),
     "a column twice": (b"email,tags,Tags\nx@example.org,a,b\n", "bad.csv:1:3: Tags: column 'Tags' appears twice"),
+    "old Mac line endings": (b"email,first_name\rok@example.org,Ok\r", "bad.csv:1: lines end with CR only (old Mac format)"),
+    "header with an open quote": (b'"email,first_name\nok@example.org,Ok\n', "bad.csv:1: no email column in the header"),
 }
 
 
@@ -236,3 +238,22 @@ def test_international_and_role_addresses_are_normalised(tmp_path: Path) -> None
     s = summarize(path)
     assert (s.total, s.duplicates, s.invalid) == (4, 1, 0)
     assert [p.email for p in eligible(path)] == ["info@example.org", "x@bücher.example", "user@example.org"]
+
+
+def test_names_with_line_breaks_come_out_on_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "list.csv"
+    path.write_text('email,first_name,last_name,note\nx@example.org,"Bob\r\nBcc: a@b.org"," Smith\t",line one\n', encoding="utf-8")
+    (person,) = list(eligible(path))
+    assert (person.first_name, person.last_name) == ("Bob Bcc: a@b.org", "Smith")
+    assert person.fields == {"note": "line one"}
+
+
+def test_cells_cannot_restyle_the_terminal(tmp_path: Path) -> None:
+    (tmp_path / "subscribers.csv").write_text("email,tags\nok@example.org,[/b]\n[red]x@example.org,\nbell@example.org,\x1b[31mred\n")
+    stats = run_cli("subscribers", "stats", cwd=tmp_path)
+    assert stats.code == 0, stats.output
+    assert "by tag (subscribed): '\\x1b[31mred' 1 · [/b] 1" in stats.out
+    check = run_cli("subscribers", "check", cwd=tmp_path)
+    assert check.code == 1, check.output
+    assert "✗ subscribers.csv:3: email: '[red]x@example.org': The email address contains invalid characters" in check.out
+    assert "\x1b" not in check.out + stats.out

@@ -1,32 +1,26 @@
-"""The list as a file: streaming reads and atomic, spreadsheet-safe writes.
+"""The list as a file: streaming reads; spreadsheet-safe cells.
 
 Reading accepts UTF-8 with or without a byte-order mark (Excel's "CSV UTF-8"),
 sniffs the delimiter among ``,`` ``;`` and tab, applies strict quoting, warns about
 stray spaces in the header and reports every problem as ``file:LINE: message``.
 Rows are streamed, so a list of a million rows is read in bounded memory.
 
-Writing goes to a temporary file beside the list, which is flushed to disk and
-renamed over the list: a reader (or a crash) sees the old list or the new one,
-never half of it. Header, delimiter, byte-order mark, line endings, unknown
-columns and row order are kept. Cells that a spreadsheet would run as a formula
-(starting with ``=`` ``+`` ``-`` ``@`` tab or CR) are written with a leading
-apostrophe, which the reader removes again, so values survive the round trip.
+Cells that a spreadsheet would run as a formula (starting with ``=`` ``+`` ``-``
+``@`` tab or CR) are written with a leading apostrophe (:func:`neutralize`, used by
+:mod:`newsletter.audience.atomic`), which the reader removes again
+(:func:`unneutralize`), so values survive the round trip.
 """
 
 from __future__ import annotations
 
 import csv
-import errno
-import fcntl
-import os
 import re
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from newsletter.errors import InputError, NewsletterError, Problem, display_path
+from newsletter.errors import InputError, Problem, display_path
 
 DELIMITERS = ",;\t"
 SAMPLE_CHARS = 64 * 1024
@@ -52,9 +46,17 @@ def column_role(header_cell: str) -> str | None:
     return _ALIAS.get(_SQUASH.sub("", header_cell).lower())
 
 
+_NEEDS_LOOK = frozenset([*FORMULA_START, "'"])
+
+
 def neutralize(cell: str) -> str:
-    """Make a cell safe to open in a spreadsheet; :func:`unneutralize` undoes it exactly."""
-    if cell and (cell.startswith(FORMULA_START) or (cell[0] == "'" and cell.lstrip("'").startswith(FORMULA_START))):
+    """Make a cell safe to open in a spreadsheet; :func:`unneutralize` undoes it exactly.
+
+    A cell a spreadsheet would run as a formula gets a leading apostrophe; so does a
+    cell that already starts with apostrophes followed by such a character, which
+    keeps the two functions exact inverses.
+    """
+    if cell[:1] in _NEEDS_LOOK and cell.lstrip("'").startswith(FORMULA_START):
         return "'" + cell
     return cell
 
@@ -83,9 +85,6 @@ class Header:
     """Known column → its index (``email`` is always there)."""
     warnings: list[Problem] = field(default_factory=list)
 
-    def index(self, role: str) -> int | None:
-        return self.roles.get(role)
-
 
 class Record(NamedTuple):
     line: int
@@ -94,7 +93,7 @@ class Record(NamedTuple):
     """Set when the row cannot be read as the header says (bad quoting, wrong field count)."""
 
 
-def _input_error(path: Path, line: int | None, message: str, hint: str = "") -> InputError:
+def input_error(path: Path, line: int | None, message: str, hint: str = "") -> InputError:
     return InputError(Problem(display_path(path), line, None, "", message, hint))
 
 
@@ -102,11 +101,11 @@ def _open_text(path: Path) -> IO[str]:
     try:
         return open(path, encoding="utf-8-sig", newline="")
     except FileNotFoundError:
-        raise _input_error(path, None, "no such file", "give the list with --list PATH") from None
+        raise input_error(path, None, "no such file", "give the list with --list PATH") from None
     except IsADirectoryError:
-        raise _input_error(path, None, "is a folder, not a CSV file") from None
+        raise input_error(path, None, "is a folder, not a CSV file") from None
     except OSError as exc:
-        raise _input_error(path, None, f"cannot read: {exc.strerror}") from None
+        raise input_error(path, None, f"cannot read: {exc.strerror}") from None
 
 
 def _decode_error(path: Path) -> InputError:
@@ -118,30 +117,37 @@ def _decode_error(path: Path) -> InputError:
                 raw.decode("utf-8")
             except UnicodeDecodeError as exc:
                 byte = raw[exc.start]
-                return _input_error(
+                return input_error(
                     path,
                     line,
                     f"not UTF-8 text (byte 0x{byte:02x} at column {exc.start + 1})",
                     "save the file as 'CSV UTF-8' in Excel, or choose UTF-8 when exporting",
                 )
             line += 1
-    return _input_error(path, None, "not UTF-8 text")
+    return input_error(path, None, "not UTF-8 text")
 
 
 def _sniff(path: Path, sample: str, recognise: Recognise) -> Dialect:
     """Choose the delimiter: the one that makes an email column in the header, else csv.Sniffer's."""
+    if "\r" in sample and "\n" not in sample.rstrip("\r"):
+        raise input_error(
+            path, 1, "lines end with CR only (old Mac format)", "save the file as CSV with Windows or Unix line endings"
+        )
     first_line = sample.split("\n", 1)[0]
-    candidates = [
-        d
-        for d in DELIMITERS
-        if any(recognise(c) == "email" for c in next(csv.reader([first_line], delimiter=d), []))
-    ]
+
+    def header_cells(delimiter: str) -> list[str]:
+        try:
+            return next(csv.reader([first_line], delimiter=delimiter), [])
+        except csv.Error:
+            return []
+
+    candidates = [d for d in DELIMITERS if any(recognise(c) == "email" for c in header_cells(d))]
     if not candidates:
-        raise _input_error(
+        raise input_error(
             path,
             1,
             "no email column in the header",
-            "the first line must name the columns, one of them 'email' (delimited by , ; or tab)",
+            "the first line must name the columns, one of them 'email', separated by commas, semicolons or tabs",
         )
     delimiter = candidates[0]
     if len(candidates) > 1:
@@ -201,7 +207,7 @@ class ListReader:
         try:
             sample = self._fh.read(SAMPLE_CHARS)
             if not sample.strip():
-                raise _input_error(path, 1, "the file is empty", "the first line must name the columns, e.g. email,first_name")
+                raise input_error(path, 1, "the file is empty", "the first line must name the columns, e.g. email,first_name")
             self._fh.seek(0)
             with open(path, "rb") as raw:
                 bom = raw.read(3) == b"\xef\xbb\xbf"
@@ -220,7 +226,7 @@ class ListReader:
         try:
             return next(self._reader)
         except csv.Error as exc:
-            raise _input_error(self.path, 1, f"the header is not valid CSV: {exc}") from None
+            raise input_error(self.path, 1, f"the header is not valid CSV: {exc}") from None
 
     def __enter__(self) -> ListReader:
         return self
@@ -284,135 +290,3 @@ def width_problem(got: int, want: int, delimiter: str) -> str:
 
 def open_list(path: Path, recognise: Recognise = column_role) -> ListReader:
     return ListReader(path, recognise)
-
-
-# ---------------------------------------------------------------- writing
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _remove_stale_temporaries(path: Path) -> None:
-    """Temporary files left by a writer that was killed (its process is gone)."""
-    pattern = re.compile(rf"^\.{re.escape(path.name)}\.(\d+)\.[^.]+\.tmp$")
-    for sibling in path.parent.iterdir():
-        m = pattern.match(sibling.name)
-        if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
-            sibling.unlink(missing_ok=True)
-
-
-@contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the list for a read-modify-write (other writers wait)."""
-    while True:
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except FileNotFoundError:
-            raise _input_error(path, None, "no such file", "give the list with --list PATH") from None
-        except OSError as exc:
-            raise _input_error(path, None, f"cannot open: {exc.strerror}") from None
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            same = os.fstat(fd).st_ino == os.stat(path).st_ino
-        except FileNotFoundError:
-            same = False
-        if same:
-            break
-        os.close(fd)  # replaced while we waited: lock the new file
-    try:
-        _remove_stale_temporaries(path)
-        yield
-    finally:
-        os.close(fd)
-
-
-class AtomicCsv:
-    """Rows go to a temporary file beside ``path``; on :meth:`commit` it is flushed to disk
-    and renamed over ``path``. Without a commit, or on any error, ``path`` is untouched.
-    Every cell is neutralised for spreadsheets."""
-
-    def __init__(self, path: Path, dialect: Dialect) -> None:
-        import secrets
-
-        self.path = Path(os.path.realpath(path))
-        self.dialect = dialect
-        self.rows = 0
-        self._tmp = self.path.parent / f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-        self._commit = False
-
-    def __enter__(self) -> AtomicCsv:
-        try:
-            self._fh = open(self._tmp, "w", encoding="utf-8-sig" if self.dialect.bom else "utf-8", newline="")
-        except OSError as exc:
-            raise self._error(exc) from None
-        self._writer = csv.writer(
-            self._fh,
-            delimiter=self.dialect.delimiter,
-            lineterminator=self.dialect.lineterminator,
-            quotechar='"',
-            doublequote=True,
-            quoting=csv.QUOTE_MINIMAL,
-        )
-        return self
-
-    def writerow(self, cells: Iterable[str]) -> None:
-        try:
-            self._writer.writerow([neutralize(c) for c in cells])
-        except OSError as exc:
-            raise self._error(exc) from None
-        self.rows += 1
-
-    def commit(self) -> None:
-        self._commit = True
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        try:
-            if exc_type is None and self._commit:
-                self._fh.flush()
-                os.fsync(self._fh.fileno())
-                self._fh.close()
-                try:
-                    os.chmod(self._tmp, os.stat(self.path).st_mode & 0o7777)
-                except FileNotFoundError:
-                    pass
-                os.replace(self._tmp, self.path)
-                _fsync_dir(self.path.parent)
-        except OSError as error:
-            raise self._error(error) from None
-        finally:
-            self._fh.close()
-            self._tmp.unlink(missing_ok=True)
-
-    def _error(self, exc: OSError) -> NewsletterError:
-        what = "disk full" if exc.errno == errno.ENOSPC else f"cannot write: {exc.strerror}"
-        return NewsletterError(f"{display_path(self.path)}: {what}; the file was not changed")
-
-
-def write_atomic(path: Path, header: list[str], rows: Iterable[list[str]], dialect: Dialect) -> int:
-    """Write a whole CSV atomically (see :class:`AtomicCsv`); returns the number of data rows."""
-    with AtomicCsv(path, dialect) as out:
-        out.writerow(header)
-        for row in rows:
-            out.writerow(row)
-        out.commit()
-    return out.rows - 1
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_report(path: Path, header: list[str], rows: Iterable[list[str]]) -> None:
-    """A plain CSV report (comma, UTF-8, LF), written atomically and spreadsheet-safe."""
-    write_atomic(path, header, rows, Dialect())

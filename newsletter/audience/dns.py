@@ -11,6 +11,8 @@ import os
 from functools import lru_cache
 from typing import Any
 
+from newsletter.errors import UsageError
+
 DNS_TIMEOUT = 5.0
 """Seconds to wait for one answer."""
 
@@ -22,10 +24,18 @@ def resolver() -> Any:
 
     server = os.environ.get("NEWSLETTER_DNS_SERVER", "").strip()
     if not server:
-        return caching_resolver(timeout=int(DNS_TIMEOUT))
+        try:
+            return caching_resolver(timeout=int(DNS_TIMEOUT))
+        except dns.resolver.NoResolverConfiguration:
+            raise UsageError("--check-dns: this machine has no DNS resolver set up; set NEWSLETTER_DNS_SERVER") from None
     host, _, port = server.rpartition(":") if server.count(":") == 1 else (server, "", "")
+    if port and not port.isdigit():
+        raise UsageError(f"NEWSLETTER_DNS_SERVER={server!r}: the port must be a number (host or host:port)")
     res = dns.resolver.Resolver(configure=False)
-    res.nameservers = [host]
+    try:
+        res.nameservers = [host]
+    except ValueError:
+        raise UsageError(f"NEWSLETTER_DNS_SERVER={server!r}: not an IP address (host or host:port)") from None
     if port:
         res.port = int(port)
     res.lifetime = DNS_TIMEOUT

@@ -14,11 +14,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsletter.audience.csvfile import AtomicCsv, ListReader, locked, open_list, unneutralize
+from newsletter.audience.atomic import AtomicCsv, locked
+from newsletter.audience.csvfile import ListReader, open_list, unneutralize
 from newsletter.audience.validate import RANK, STATUSES, Address, check_address, parse_status
 from newsletter.errors import InputError, Problem
 
 UNSUBSCRIBED = RANK["unsubscribed"]
+Change = Callable[[int, list[str]], bool]
 
 
 class ListEdit:
@@ -46,7 +48,7 @@ class ListEdit:
     def blank(self) -> list[str]:
         return [""] * len(self.header)
 
-    def rows(self, change: Callable[[int, list[str]], None]) -> Iterator[list[str]]:
+    def rows(self, change: Callable[[int, list[str]], object]) -> Iterator[list[str]]:
         """Every row, padded to the new width, after ``change(line, cells)`` may edit it in place."""
         pad = [""] * (len(self.header) - self.width)
         unreadable: list[Problem] = []
@@ -56,7 +58,7 @@ class ListEdit:
                 continue
             if unreadable:
                 continue
-            cells = [unneutralize(c) for c in cells] + pad
+            cells = [unneutralize(c) if c[:1] == "'" else c for c in cells] + pad
             change(line, cells)
             yield cells
         if unreadable:
@@ -67,9 +69,10 @@ class ListEdit:
 
 def rewrite(
     list_path: Path,
-    plan: Callable[[ListEdit], tuple[Callable[[int, list[str]], None], Callable[[], Iterable[list[str]]]]],
+    plan: Callable[[ListEdit], tuple[Change, Callable[[], Iterable[list[str]]]]],
 ) -> bool:
-    """Rewrite the list under a lock. ``plan`` adds columns and returns (change, extra rows).
+    """Rewrite the list under a lock. ``plan`` adds columns and returns (change, extra rows);
+    ``change(line, cells)`` edits a row in place and returns True when it changed it.
 
     The file is replaced only if a row changed or a row was added; returns whether it was.
     """
@@ -80,9 +83,8 @@ def rewrite(
 
         def tracking(line: int, cells: list[str]) -> None:
             nonlocal changed
-            before = list(cells)
-            change(line, cells)
-            changed = changed or cells != before
+            if change(line, cells):
+                changed = True
 
         with AtomicCsv(list_path, reader.dialect) as out:
             out.writerow(edit.header)
@@ -141,27 +143,28 @@ def unsubscribe(
     changed: dict[str, list[int]] = {k: [] for k in wanted}
     kept: dict[str, str] = {}
 
-    def plan(edit: ListEdit) -> tuple[Callable[[int, list[str]], None], Callable[[], Iterable[list[str]]]]:
+    def plan(edit: ListEdit) -> tuple[Change, Callable[[], Iterable[list[str]]]]:
         email_at = edit.roles["email"]
         status_at = edit.column("status", "status")
         when_at = edit.column("unsubscribed_at")
         why_at = edit.column("unsubscribe_reason") if reason else None
         source_at = edit.roles.get("source") or edit.by_name.get("source")
 
-        def change(line: int, cells: list[str]) -> None:
+        def change(line: int, cells: list[str]) -> bool:
             key = key_of(cells[email_at])
             if key not in wanted:
-                return
+                return False
             lines[key].append(line)
             rank = parse_status(cells[status_at])
             if rank is not None and rank >= UNSUBSCRIBED:
                 kept[key] = STATUSES[rank]
-                return
+                return False
             cells[status_at] = "unsubscribed"
             cells[when_at] = date
             if why_at is not None:
                 cells[why_at] = reason or ""
             changed[key].append(line)
+            return True
 
         def extra() -> Iterator[list[str]]:
             for key, normalized in wanted.items():

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsletter.audience.csvfile import ListReader, open_list, unneutralize
-from newsletter.audience.edit import ListEdit, key_of, rewrite
+from newsletter.audience.edit import Change, ListEdit, key_of, rewrite
 from newsletter.audience.validate import RANK, STATUSES, SUBSCRIBED, Address, check_address, parse_status, parse_tags
 from newsletter.errors import InputError, Problem
 
@@ -32,7 +32,7 @@ IMPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "last_name": ("lastname", "surname", "familyname", "attendeelastname"),
     "status": ("status",),
     "tags": ("tags", "tag"),
-    "subscribed_at": ("subscribedat", "optintime", "confirmtime", "orderdate"),
+    "subscribed_at": ("subscribedat", "optintime", "orderdate"),
     "unsub_time": ("unsubtime",),
     "clean_time": ("cleantime",),
 }
@@ -204,10 +204,10 @@ def import_list(
         result.ignored_columns = [n for i, n in enumerate(reader.header.names) if i not in used and n]
         incoming = _read_incoming(reader, extra_tags, day, result)
 
-    updates: dict[int, Callable[[ListEdit, list[str]], None]] = {}
+    updates: dict[int, Callable[[ListEdit, list[str]], bool]] = {}
     added: list[_Incoming] = []
 
-    def plan(edit: ListEdit) -> tuple[Callable[[int, list[str]], None], Callable[[], Iterable[list[str]]]]:
+    def plan(edit: ListEdit) -> tuple[Change, Callable[[], Iterable[list[str]]]]:
         in_list = _index(list_path, incoming)
         for key, row in incoming.items():
             entry = in_list.get(key)
@@ -225,10 +225,9 @@ def import_list(
         }
         extra_named = {name: edit.by_name.get(name) for name in ("subscribed_at", "source")}
 
-        def change(line: int, cells: list[str]) -> None:
+        def change(line: int, cells: list[str]) -> bool:
             update = updates.get(line)
-            if update is not None:
-                update(edit, cells)
+            return update is not None and update(edit, cells)
 
         def extra() -> Iterator[list[str]]:
             for row in added:
@@ -265,7 +264,7 @@ def _needs_status(added: list[_Incoming], updates: Mapping[int, object]) -> bool
 
 
 def _decide(
-    row: _Incoming, entry: _InList, updates: dict[int, Callable[[ListEdit, list[str]], None]], result: ImportResult
+    row: _Incoming, entry: _InList, updates: dict[int, Callable[[ListEdit, list[str]], bool]], result: ImportResult
 ) -> None:
     def outcome(action: str, reason: str) -> None:
         result.outcomes.append(Outcome(row.line, row.email, action, reason))
@@ -276,8 +275,10 @@ def _decide(
     if row.rank > entry.rank:
         new_status = STATUSES[row.rank]
 
-        def stricter(edit: ListEdit, cells: list[str]) -> None:
-            cells[edit.column("status", "status")] = new_status
+        def stricter(edit: ListEdit, cells: list[str]) -> bool:
+            at = edit.column("status", "status")
+            before, cells[at] = cells[at], new_status
+            return before != new_status
 
         for line in entry.lines:
             updates[line] = stricter
@@ -295,7 +296,8 @@ def _decide(
         outcome("skipped", f"already in the list (line {entry.first_line}), nothing new")
         return
 
-    def fill(edit: ListEdit, cells: list[str]) -> None:
+    def fill(edit: ListEdit, cells: list[str]) -> bool:
+        before = list(cells)
         for role, value in (("first_name", row.first_name), ("last_name", row.last_name)):
             at = edit.roles.get(role)
             if value and at is not None and not cells[at].strip():
@@ -303,6 +305,7 @@ def _decide(
         if row.tags:
             at = edit.column("tags", "tags")
             cells[at] = ";".join(parse_tags(";".join((*parse_tags(cells[at]), *row.tags))))
+        return cells != before
 
     updates[entry.first_line] = fill
     outcome("updated", f"line {entry.first_line}: {', '.join(changes)}")

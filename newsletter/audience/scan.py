@@ -52,6 +52,7 @@ class Tally:
 
     file: str
     rows: int = 0
+    last_line: int = 0
     invalid: int = 0
     duplicates: int = 0
     state: dict[str, int] = field(default_factory=dict)
@@ -98,6 +99,7 @@ class Scanner:
                     line = previous + 1
                     previous = rows.line_num
                     self._row(line, cells)
+                self.tally.last_line = rows.line_num
                 return self.tally
             except csv.Error as exc:
                 self._unreadable(previous + 1, reader.csv_problem(str(exc)))

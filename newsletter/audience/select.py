@@ -33,6 +33,7 @@ class Subscriber:
     email: str
     """The normalised address, as it will be sent."""
     first_name: str
+    """Trimmed, on one line (line breaks and tabs become spaces)."""
     last_name: str
     status: str
     """``subscribed`` | ``unsubscribed`` | ``bounced`` | ``complained``."""
@@ -102,8 +103,10 @@ def _count(tally: Tally, header_warnings: list[Problem], audience: Audience | No
     by_status = [0] * len(STATUSES)
     subscribed_tagsets: Counter[int] = Counter()
     held = 0
-    lines: list[int] = []
+    bitmap = bytearray((tally.last_line >> 3) + 1)
+    count = 0
     holds = tally.holds
+    wanted = [matches(tags) for tags in tally.tagsets]
     for key, value in tally.state.items():
         rank, line, tagset = unpack(value)
         by_status[rank] += 1
@@ -112,15 +115,13 @@ def _count(tally: Tally, header_warnings: list[Problem], audience: Audience | No
                 held += 1
             else:
                 subscribed_tagsets[tagset] += 1
-                if matches(tally.tagsets[tagset]):
-                    lines.append(line)
+                if wanted[tagset]:
+                    bitmap[line >> 3] |= 1 << (line & 7)
+                    count += 1
     by_tag: Counter[str] = Counter()
     for tagset, n in subscribed_tagsets.items():
         for tag in tally.tagsets[tagset]:
             by_tag[tag] += n
-    bitmap = bytearray((max(lines, default=0) >> 3) + 1)
-    for line in lines:
-        bitmap[line >> 3] |= 1 << (line & 7)
     subscribed = by_status[SUBSCRIBED]
     summary = AudienceSummary(
         list_file=tally.file,
@@ -131,8 +132,8 @@ def _count(tally: Tally, header_warnings: list[Problem], audience: Audience | No
         complained=by_status[3],
         invalid=tally.invalid,
         duplicates=tally.duplicates,
-        eligible=len(lines),
-        excluded_by_tags=subscribed - held - len(lines),
+        eligible=count,
+        excluded_by_tags=subscribed - held - count,
         held=held,
         by_tag=dict(sorted(by_tag.items(), key=lambda kv: (-kv[1], kv[0]))),
         problems=sorted(tally.unreadable + tally.problems, key=lambda p: p.line or 0),
@@ -215,13 +216,20 @@ def _yield(list_path: Path, bitmap: bytearray, fp: tallying.Fingerprint) -> Iter
                 tagset = tagsets[tags] = parse_tags(tags)
             yield Subscriber(
                 email,
-                _cell(cells, first_at).strip(),
-                _cell(cells, last_at).strip(),
+                _name(_cell(cells, first_at)),
+                _name(_cell(cells, last_at)),
                 "subscribed",
                 tagset,
                 proxy({name: _cell(cells, i) for i, name in other}),
                 line,
             )
+
+
+def _name(value: str) -> str:
+    """A name on one line: no line break or tab can reach a message header."""
+    if "\n" in value or "\r" in value or "\t" in value:
+        return " ".join(value.split())
+    return value.strip()
 
 
 def _cell(cells: list[str], at: int | None) -> str:

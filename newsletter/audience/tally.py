@@ -11,6 +11,7 @@ tally. Results with DNS checks are never kept.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -129,4 +130,5 @@ def store(list_path: Path, audience: Audience | None, fp: Fingerprint, summary: 
         tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, path)
     except OSError:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)

@@ -105,7 +105,7 @@ def fast_path(address: str) -> str | None:
     local, at, domain = address.partition("@")
     if not at or DOT_ATOM_TEXT.match(local) is None:
         return None
-    forms = _domain(domain)
+    forms = _DOMAINS.get(domain) or _domain(domain)  # the memo inline: most domains repeat
     if forms is None:
         return None
     norm_domain, ascii_domain = forms

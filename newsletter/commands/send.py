@@ -141,12 +141,24 @@ def _send_at(text: str, timezone: str) -> int:
 def _quality_gate(ctx: Context, force: bool) -> None:
     """Refuse to send an issue that is not ready.
 
-    The build already ran (``open_issue`` renders, and refuses on any error). This is
-    also where ``newsletter check`` runs once it exists (issue 4); ``--force`` skips
-    what it finds, never a build error.
+    The build already ran (``open_issue`` renders, and refuses on any error). Then
+    ``newsletter check`` runs, offline, personalised as a reader of this list: its
+    errors stop the send unless ``--force`` (which never skips a build error).
     """
-    if "the HTML has no per-recipient unsubscribe link" in ctx.rendered.warnings and not force:
-        raise ProblemsFound("the email has no unsubscribe link; add one to the template (or --force)")
+    from newsletter.checks import run_checks
+
+    errors = [f for f in run_checks(ctx.project, ctx.issue_file, ctx.rendered, list_path=ctx.list_path)
+              if f.severity == "error"]
+    if not errors:
+        return
+    for finding in errors:
+        out.echo(f"  {finding}  [{finding.rule}]", err=True)
+    n = len(errors)
+    if force:
+        out.echo(f"Sending despite {n} check error(s) (--force)", err=True)
+        return
+    raise ProblemsFound(f"{n} check error(s) in {display_path(ctx.issue_file.path)}: nothing was sent. "
+                        "Fix them (newsletter check shows them all) or send anyway with --force")
 
 
 # -- dry run ---------------------------------------------------------------------------

@@ -7,10 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from newsletter.audience import AudienceSummary, ImportResult, Unsubscribed, import_list, summarize, unsubscribe
-from newsletter.audience.csvfile import write_report
+from newsletter.audience.atomic import write_report
 from newsletter.errors import ProblemsFound
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
 
 REPORT_HEADER = ["line", "email", "problem"]
 
@@ -45,14 +50,26 @@ def unsubscribe_(list_path: Path, emails: Iterable[str], reason: str | None = No
 
 
 # ---------------------------------------------------------------- what the commands print
+# Everything printed from the list is plain text (rich markup off), shown with repr()
+# when it holds control characters: a cell cannot restyle or garble the terminal.
 
 SHOW_AT_MOST = 50
 
 
-def _console():  # type: ignore[no-untyped-def]
+def _console() -> Console:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    return Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
+
+
+def _safe(text: str) -> str:
+    return text if text.isprintable() else repr(text)
+
+
+def _mark(symbol: str, style: str, text: str) -> Text:
+    from rich.text import Text
+
+    return Text.assemble((symbol, style), " ", _safe(text))
 
 
 def show_stats(summary: AudienceSummary, fmt: str = "text") -> None:
@@ -65,7 +82,7 @@ def show_stats(summary: AudienceSummary, fmt: str = "text") -> None:
         return
     out = _console()
     s = summary
-    out.print(f"[bold]{s.list_file}[/bold]: {s.total:,} row{'s' if s.total != 1 else ''}")
+    out.print(f"{_safe(s.list_file)}: {s.total:,} row{'s' if s.total != 1 else ''}", style="bold")
     rows = [
         ("subscribed", s.subscribed, ""),
         ("unsubscribed", s.unsubscribed, ""),
@@ -80,11 +97,11 @@ def show_stats(summary: AudienceSummary, fmt: str = "text") -> None:
     for name, n, note in rows:
         out.print(f"  {name:<13}{n:>11,}  {note}".rstrip())
     if s.by_tag:
-        tags = " · ".join(f"{tag} {n:,}" for tag, n in s.by_tag.items())
+        tags = " · ".join(f"{_safe(tag)} {n:,}" for tag, n in s.by_tag.items())
         out.print(f"  by tag (subscribed): {tags}")
     for w in s.warnings:
         if w.field != "email":  # duplicates are counted above; `check` lists them
-            out.print(f"  [yellow]![/yellow] {w}")
+            out.print(_mark("  !", "yellow", str(w)))
 
 
 def show_check(summary: AudienceSummary, report_path: Path | None) -> None:
@@ -93,39 +110,38 @@ def show_check(summary: AudienceSummary, report_path: Path | None) -> None:
     out = _console()
     s = summary
     for p in s.problems[:SHOW_AT_MOST]:
-        out.print(f"[red]✗[/red] {p}")
+        out.print(_mark("✗", "red", str(p)))
     if len(s.problems) > SHOW_AT_MOST:
         more = len(s.problems) - SHOW_AT_MOST
         out.print(f"  … and {more:,} more invalid rows" + ("" if report_path else " (all of them: --report FILE)"))
-    shown = 0
-    for w in s.warnings:
-        if shown < SHOW_AT_MOST:
-            out.print(f"[yellow]![/yellow] {w}")
-        shown += 1
-    if shown > SHOW_AT_MOST:
-        out.print(f"  … and {shown - SHOW_AT_MOST:,} more warnings")
-    verdict = "[green]ok[/green]" if not s.invalid else f"[red]{s.invalid:,} invalid[/red]"
+    for w in s.warnings[:SHOW_AT_MOST]:
+        out.print(_mark("!", "yellow", str(w)))
+    if len(s.warnings) > SHOW_AT_MOST:
+        out.print(f"  … and {len(s.warnings) - SHOW_AT_MOST:,} more warnings")
+    verdict = "ok" if not s.invalid else f"{s.invalid:,} invalid"
     out.print(
-        f"{s.list_file}: {s.total:,} rows, {verdict}, {s.duplicates:,} duplicates, {s.eligible:,} eligible"
+        f"{_safe(s.list_file)}: {s.total:,} row{'s' if s.total != 1 else ''}, {verdict}, "
+        f"{s.duplicates:,} duplicates, {s.eligible:,} eligible",
+        style="green" if not s.invalid else "red",
     )
     if report_path is not None:
-        out.print(f"report: {display_path(report_path)} ({len(s.to_fix):,} rows to fix)")
+        out.print(f"report: {_safe(display_path(report_path))} ({len(s.to_fix):,} rows to fix)")
 
 
 def show_import(result: ImportResult, list_file: str) -> None:
     out = _console()
-    out.print(f"{result.source} ({result.kind}) → {list_file}")
+    out.print(f"{_safe(result.source)} ({result.kind}) → {_safe(list_file)}")
     out.print(
         f"  added {result.count('added'):,}   updated {result.count('updated'):,}   skipped {result.count('skipped'):,}"
     )
     for action in ("added", "updated", "skipped"):
         outcomes = [o for o in result.outcomes if o.action == action]
         for o in outcomes[:SHOW_AT_MOST]:
-            out.print(f"  {action:<8} {result.source}:{o.line}: {o.email}: {o.reason}")
+            out.print(f"  {action:<8} {_safe(result.source)}:{o.line}: {_safe(o.email)}: {_safe(o.reason)}")
         if len(outcomes) > SHOW_AT_MOST:
             out.print(f"  {action:<8} … and {len(outcomes) - SHOW_AT_MOST:,} more")
     if result.ignored_columns:
-        out.print(f"  columns not imported: {', '.join(result.ignored_columns)}")
+        out.print(f"  columns not imported: {', '.join(_safe(c) for c in result.ignored_columns)}")
     if not result.changed:
         out.print("  the list is unchanged")
 
@@ -135,4 +151,4 @@ def show_unsubscribe(results: list[Unsubscribed], list_file: str) -> None:
     for r in results:
         where = f" (line{'s' if len(r.lines) > 1 else ''} {', '.join(map(str, r.lines))})" if r.lines else ""
         what = {"unsubscribed": "unsubscribed", "already": r.note, "added": r.note}[r.outcome]
-        out.print(f"{list_file}: {r.email}: {what}{where}")
+        out.print(f"{_safe(list_file)}: {_safe(r.email)}: {what}{where}")

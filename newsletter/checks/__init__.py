@@ -1,0 +1,51 @@
+"""The pre-send quality gate: rules in families (one module each), run on a rendered issue.
+
+``run_checks`` is the one entry point; ``newsletter check``, the preview and the send
+command all call it, so they report the same findings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from newsletter.checks.finding import Finding, Rule, Severity, Where
+from newsletter.checks.registry import all_rules
+from newsletter.issue.load import IssueFile
+from newsletter.project import Project
+from newsletter.render.pipeline import Rendered
+
+if TYPE_CHECKING:
+    from newsletter.checks.context import CheckContext
+
+__all__ = ["Finding", "Rule", "Severity", "Where", "all_rules", "findings_for", "run_checks"]
+
+
+def run_checks(
+    project: Project,
+    issue_file: IssueFile,
+    rendered: Rendered,
+    *,
+    list_path: Path | None = None,
+    online: bool = False,
+) -> list[Finding]:
+    """Every finding for this issue, errors first, then by file, line and rule; no duplicates.
+
+    The email is checked as the reader with the longest values in ``list_path``
+    (default: the project's ``subscribers.csv``) would get it. ``online`` also requests
+    every link and image.
+    """
+    from newsletter.checks.context import build_context
+
+    return findings_for(build_context(project, issue_file, rendered, list_path), online=online)
+
+
+def findings_for(ctx: CheckContext, *, online: bool = False) -> list[Finding]:
+    """Run the registered checks on a prepared context (see :func:`run_checks`)."""
+    from newsletter.checks import registry
+
+    found: dict[Finding, None] = {}
+    for check in registry.checks(online=online):
+        for finding in check(ctx):
+            found.setdefault(finding, None)
+    return sorted(found, key=Finding.sort_key)

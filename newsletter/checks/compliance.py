@@ -1,0 +1,87 @@
+"""Compliance rules: every email needs a visible unsubscribe link and the sender's
+postal address in its footer (CAN-SPAM, PECR guidance, RFC 8058's companion link)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from newsletter.checks import html as H
+from newsletter.checks.context import CheckContext
+from newsletter.checks.finding import Finding, Where
+from newsletter.checks.registry import check, rule
+from newsletter.errors import display_path
+
+FAMILY = "compliance"
+
+UNSUBSCRIBE = rule(
+    "unsubscribe-link", "error", "There is no visible per-recipient unsubscribe link.", family=FAMILY
+)
+POSTAL_ADDRESS = rule(
+    "postal-address", "error", "The footer does not show the postal address.", family=FAMILY
+)
+
+_LOOSE = re.compile(r"[\s,;]+")
+
+
+def _loose(text: str) -> str:
+    """Address text compared without regard to commas and line breaks."""
+    return _LOOSE.sub(" ", text).strip().casefold()
+
+
+def _where(ctx: CheckContext, snippet: str, setting: str) -> Where:
+    """The override line using the setting, else the override that writes the footer,
+    else the setting in newsletter.yaml."""
+    found = ctx.in_templates(snippet)
+    if found:
+        return found
+    for name in ("footer.mjml.j2", "base.mjml.j2"):
+        override = ctx.project.root / "templates" / name
+        if override.is_file():
+            return Where(display_path(override))
+    return ctx.settings_at((setting,))
+
+
+@check(FAMILY)
+def unsubscribe_link(ctx: CheckContext) -> Iterator[Finding]:
+    links = [link for link in ctx.links if link.token_field == "unsubscribe_url"]
+    visible = [link for link in links if link.name and not H.is_hidden(link.element)]
+    if visible:
+        return
+    at = _where(ctx, "unsubscribe_url", "unsubscribe_url")
+    if links:
+        message = "the unsubscribe link is hidden or has no words"
+    else:
+        message = "the email has no per-recipient unsubscribe link"
+    yield UNSUBSCRIBE(
+        message,
+        at,
+        'the footer must show a link such as <a href="{{ recipient.unsubscribe_url }}">Unsubscribe</a>',
+    )
+
+
+def footer_text(ctx: CheckContext) -> str:
+    """Visible text of the footer: from the band holding the unsubscribe link (else the
+    last band) to the end of the email."""
+    bands = H.sections(ctx.root)
+    if not bands:
+        return ""
+    start = len(bands) - 1
+    for link in ctx.links:
+        if link.token_field == "unsubscribe_url":
+            for i, band in enumerate(bands):
+                if band is link.element or any(a is band for a in link.element.iterancestors()):
+                    start = min(start, i)
+    return " ".join(H.text_of(band) for band in bands[start:] if not H.is_hidden(band))
+
+
+@check(FAMILY)
+def postal_address(ctx: CheckContext) -> Iterator[Finding]:
+    address = ctx.settings.postal_address
+    if _loose(address) in _loose(footer_text(ctx)):
+        return
+    yield POSTAL_ADDRESS(
+        "the footer does not show the postal address",
+        _where(ctx, "postal_address", "postal_address"),
+        "anti-spam law requires it in every email: keep {{ settings.postal_address }} in the footer",
+    )

@@ -1,0 +1,100 @@
+"""Colour contrast of the theme against WCAG 2 AA: 4.5:1 for normal text, 3:1 for large
+text (24px, or 18.66px bold). The pairs are those the built-in templates put together,
+with the sizes they use."""
+
+from __future__ import annotations
+
+import colorsys
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from newsletter.checks.context import CheckContext
+from newsletter.checks.finding import Finding
+from newsletter.checks.registry import check, rule
+
+FAMILY = "contrast"
+NORMAL, LARGE = 4.5, 3.0
+
+CONTRAST = rule(
+    "contrast", "warning",
+    "A theme colour pair is below WCAG AA contrast (4.5:1 normal text, 3:1 large).", family=FAMILY,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    foreground: str  # a key of settings.colours
+    background: str
+    needed: float
+    used_for: str
+
+
+PAIRS = (
+    Pair("text", "content_background", NORMAL, "body text (16px)"),
+    Pair("link", "content_background", NORMAL, "links in the text (16px)"),
+    Pair("muted", "content_background", NORMAL, "dates, captions and photo credits (13px)"),
+    Pair("muted", "background", NORMAL, "the footer and the 'view in browser' line (13px)"),
+    Pair("button_text", "brand", NORMAL, "button labels (16px bold)"),
+    Pair("brand", "content_background", LARGE, "h1 and h2 headings (28px and 22px bold)"),
+)
+
+
+def _rgb(colour: str) -> tuple[float, float, float]:
+    value = colour.lstrip("#")
+    if len(value) == 3:
+        value = "".join(c * 2 for c in value)
+    return (int(value[0:2], 16) / 255, int(value[2:4], 16) / 255, int(value[4:6], 16) / 255)
+
+
+def luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of a #rrggbb colour."""
+
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in _rgb(colour))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def ratio(foreground: str, background: str) -> float:
+    """WCAG contrast ratio, 1 to 21."""
+    a, b = luminance(foreground), luminance(background)
+    return (max(a, b) + 0.05) / (min(a, b) + 0.05)
+
+
+def _hex(r: float, g: float, b: float) -> str:
+    return "#" + "".join(f"{round(c * 255):02x}" for c in (r, g, b))
+
+
+def nearest_passing(foreground: str, background: str, needed: float) -> str | None:
+    """The colour closest in lightness to ``foreground`` (same hue) that reaches ``needed``."""
+    h, lightness, s = colorsys.rgb_to_hls(*_rgb(foreground))
+    darker = luminance(background) > 0.18  # on light backgrounds, darken; on dark, lighten
+    for step in range(1, 101):
+        shifted = lightness - step / 100 if darker else lightness + step / 100
+        if not 0 <= shifted <= 1:
+            break
+        candidate = _hex(*colorsys.hls_to_rgb(h, shifted, s))
+        if ratio(candidate, background) >= needed:
+            return candidate
+    return None
+
+
+@check(FAMILY)
+def theme(ctx: CheckContext) -> Iterator[Finding]:
+    colours = ctx.settings.colours
+    for pair in PAIRS:
+        fg, bg = getattr(colours, pair.foreground), getattr(colours, pair.background)
+        got = ratio(fg, bg)
+        if got + 1e-9 >= pair.needed:
+            continue
+        better = nearest_passing(fg, bg, pair.needed)
+        hint = f"try {pair.foreground}: \"{better}\" ({ratio(better, bg):.1f}:1)" if better else (
+            f"choose a {pair.foreground} colour further from {pair.background}"
+        )
+        yield CONTRAST(
+            f"{pair.foreground} {fg} on {pair.background} {bg} is {got:.2f}:1, below the "
+            f"{pair.needed:g}:1 WCAG AA needs for {pair.used_for}",
+            ctx.settings_at(("colours", pair.foreground)),
+            hint,
+        )

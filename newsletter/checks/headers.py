@@ -1,0 +1,116 @@
+"""Header rules: the subject and preheader, and line breaks in any header value.
+
+A CR or LF in a header value lets text become a new header (header injection);
+the loader refuses them in the issue and settings, but names and addresses from
+the subscriber list and template output reach headers too, so they are checked
+here as the message would be built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from newsletter.checks.context import CheckContext
+from newsletter.checks.finding import Finding, Where
+from newsletter.checks.registry import check, rule
+
+FAMILY = "headers"
+SUBJECT_MAX = 998  # RFC 5322: a line of a message may hold at most 998 characters
+SUBJECT_SHOWN = 60  # what most inboxes show of a subject
+PREHEADER_RANGE = (40, 140)
+
+SUBJECT_EMPTY = rule("subject-empty", "error", "The subject is empty.", family=FAMILY)
+SUBJECT_TOO_LONG = rule(
+    "subject-too-long", "error", f"The subject is over {SUBJECT_MAX} characters.", family=FAMILY
+)
+HEADER_NEWLINE = rule(
+    "header-newline", "error", "A header value (subject, from, to, reply-to, "
+    "List-Unsubscribe) holds a line break (CR/LF).", family=FAMILY,
+)
+SUBJECT_LONG = rule(
+    "subject-long", "warning", f"The subject is over {SUBJECT_SHOWN} characters: inboxes cut it.",
+    family=FAMILY,
+)
+SUBJECT_CAPITALS = rule("subject-capitals", "warning", "The subject is in capitals.", family=FAMILY)
+PREHEADER_MISSING = rule("preheader-missing", "warning", "There is no preheader.", family=FAMILY)
+PREHEADER_LENGTH = rule(
+    "preheader-length", "warning",
+    f"The preheader is shorter than {PREHEADER_RANGE[0]} or longer than {PREHEADER_RANGE[1]} characters.",
+    family=FAMILY,
+)
+
+
+def _breaks(value: str) -> bool:
+    return "\r" in value or "\n" in value
+
+
+def in_capitals(text: str) -> bool:
+    """Mostly upper-case letters (at least 6 letters, more than half of them capitals)."""
+    letters = [c for c in text if c.isalpha() and c.lower() != c.upper()]
+    upper = sum(1 for c in letters if c.isupper())
+    return len(letters) >= 6 and upper * 2 > len(letters)
+
+
+@check(FAMILY)
+def subject(ctx: CheckContext) -> Iterator[Finding]:
+    value = ctx.rendered.subject
+    at = ctx.issue_at(("subject",))
+    if not value.strip():
+        yield SUBJECT_EMPTY("the subject is empty", at, "write a subject: it is what readers decide on")
+        return
+    if len(value) > SUBJECT_MAX:
+        yield SUBJECT_TOO_LONG(
+            f"the subject is {len(value)} characters; at most {SUBJECT_MAX} fit in a header line",
+            at, f"keep it under {SUBJECT_SHOWN} characters",
+        )
+    elif len(value) > SUBJECT_SHOWN:
+        yield SUBJECT_LONG(
+            f"the subject is {len(value)} characters; inboxes show about the first {SUBJECT_SHOWN}",
+            at, "put the important words first, or shorten it",
+        )
+    if in_capitals(value):
+        yield SUBJECT_CAPITALS(
+            "the subject is in capitals", at,
+            "capitals read as shouting and spam filters score them; use sentence case",
+        )
+
+
+@check(FAMILY)
+def preheader(ctx: CheckContext) -> Iterator[Finding]:
+    value = ctx.rendered.preheader.strip()
+    low, high = PREHEADER_RANGE
+    if not value:
+        yield PREHEADER_MISSING(
+            "no preheader: inboxes will show the first words of the email (\"View this email…\")",
+            ctx.issue_at(("preheader",)),
+            f"add preheader: with a {low}–{high} character summary",
+        )
+    elif not low <= len(value) <= high:
+        yield PREHEADER_LENGTH(
+            f"the preheader is {len(value)} characters; {low}–{high} reads best in inboxes",
+            ctx.issue_at(("preheader",)),
+            "lengthen it to fill the preview line" if len(value) < low else "shorten it",
+        )
+
+
+@check(FAMILY)
+def header_values(ctx: CheckContext) -> Iterator[Finding]:
+    hint = "remove the line break: it would let the text become a header of its own"
+    s = ctx.settings
+    values: list[tuple[str, str, Where]] = [
+        ("Subject", ctx.rendered.subject, ctx.issue_at(("subject",))),
+        ("From", s.from_.name, ctx.settings_at(("from", "name"))),
+        ("From", s.from_.email, ctx.settings_at(("from", "email"))),
+        ("Reply-To", s.replies_to.name, ctx.settings_at(("reply_to", "name"))),
+        ("Reply-To", s.replies_to.email, ctx.settings_at(("reply_to", "email"))),
+        ("List-Unsubscribe", ctx.sample.values.get("unsubscribe_url", ""), ctx.settings_at(("unsubscribe_url",))),
+    ]
+    for header, value, at in values:
+        if _breaks(value):
+            yield HEADER_NEWLINE(f"the {header} header would hold a line break", at, hint)
+    for sub, name in ctx.sample.bad_header_rows:
+        at = Where(ctx.sample.list_file or "subscribers.csv", sub.line, None, name)
+        yield HEADER_NEWLINE(
+            f"{sub.email!r}: {name} holds a line break and goes into the To header", at,
+            "fix the row in the list (a quoted value spans lines)",
+        )

@@ -1,0 +1,143 @@
+"""Who is eligible: compared with a plain reference model on generated lists, and the
+figures reused from the cache only while the list's bytes are unchanged."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+from email_validator import EmailNotValidError, validate_email
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from newsletter.audience import AudienceSummary, eligible, summarize
+from newsletter.audience.tally import CACHE_DIR
+from newsletter.errors import InputError
+from newsletter.issue.model import Audience
+
+STRICTNESS = ["subscribed", "bounced", "unsubscribed", "complained"]
+
+
+def reference(rows: list[dict[str, str]], audience: Audience) -> list[str]:
+    """Eligible addresses, computed the obvious way with email-validator and no shortcuts."""
+
+    def normal(raw: str) -> str | None:
+        if "\n" in raw or "\r" in raw:
+            return None
+        try:
+            return validate_email(raw.strip(), check_deliverability=False).normalized
+        except EmailNotValidError:
+            return None
+
+    def status(raw: str) -> str | None:
+        value = raw.strip().lower() or "subscribed"
+        return value if value in STRICTNESS else None
+
+    strictest: dict[str, str] = {}
+    held: set[str] = set()
+    first: dict[str, tuple[str, list[str]]] = {}
+    for row in rows:
+        email, st_ = normal(row["email"]), status(row["status"])
+        if email is None:
+            if st_ != "subscribed":
+                held.add("".join(row["email"].split()).casefold())
+            continue
+        key = email.casefold()
+        if st_ is None:
+            held.add(key)
+            continue
+        tags = [t.strip().lower() for t in row["tags"].split(";") if t.strip()]
+        first.setdefault(key, (email, tags))
+        old = strictest.get(key, "subscribed")
+        strictest[key] = max(old, st_, key=STRICTNESS.index)
+    include = {t.lower() for t in audience.tags}
+    exclude = {t.lower() for t in audience.exclude_tags}
+    return [
+        email
+        for key, (email, tags) in first.items()
+        if strictest[key] == "subscribed"
+        and key not in held
+        and (not include or include & set(tags))
+        and not exclude & set(tags)
+    ]
+
+
+names = st.sampled_from(["amy", "Amy", "AMY", "bo", "b.o", "cy+x", "d..e", "ed ", " ed", "fé", "info", "INFO"])
+domains = st.sampled_from(["example.org", "Example.ORG", "bücher.example", "xn--bcher-kva.example", "x", "localhost", "ex ample.org"])
+emails = st.one_of(st.builds(lambda n, d: f"{n}@{d}", names, domains), st.sampled_from(["", "@", "a@@b.org", "x\n@example.org"]))
+statuses = st.sampled_from(["", "subscribed", "Unsubscribed", "BOUNCED", "complained", "unsubscirbed", " subscribed "])
+tagsets = st.sampled_from(["", "a", "A;b", "b", " c ; a ", ";"])
+row = st.fixed_dictionaries({"email": emails, "status": statuses, "tags": tagsets, "first_name": st.sampled_from(["", "=x", "Zoë", "a,b"])})
+audiences = st.builds(
+    Audience,
+    tags=st.lists(st.sampled_from(["a", "B", "c"]), max_size=2),
+    exclude_tags=st.lists(st.sampled_from(["a", "b", "C"]), max_size=1),
+)
+
+
+def write(path: Path, rows: list[dict[str, str]], delimiter: str) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, ["email", "first_name", "status", "tags"], delimiter=delimiter, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(row, max_size=12), audience=audiences, delimiter=st.sampled_from([",", ";", "\t"]))
+def test_eligible_matches_the_reference_model(tmp_path: Path, rows: list[dict[str, str]], audience: Audience, delimiter: str) -> None:
+    path = tmp_path / "list.csv"
+    write(path, rows, delimiter)
+    got = [s.email for s in eligible(path, audience)]
+    assert got == reference(rows, audience)
+    s = summarize(path, audience)
+    assert s.eligible == len(got)
+    assert s.total == s.invalid + s.duplicates + s.subscribed + s.unsubscribed + s.bounced + s.complained
+    assert s.subscribed == s.eligible + s.excluded_by_tags + s.held
+
+
+def test_figures_are_reused_only_while_the_bytes_are_unchanged(project: Path) -> None:
+    path = project / "subscribers.csv"
+    first = summarize(path)
+    cache_files = list((project / CACHE_DIR).glob("subscribers.csv.*.json"))
+    assert len(cache_files) == 1
+    stored = json.loads(cache_files[0].read_text(encoding="utf-8"))
+    assert stored["key"]["size"] == path.stat().st_size
+    assert AudienceSummary.from_dict(stored["summary"]) == first
+    assert summarize(path) == first
+
+    # Same size, same modification time, one byte different: the hash tells, and it is tallied again.
+    stat = path.stat()
+    data = path.read_bytes().replace(b"dev.patel@example.org,Dev,Patel,unsubscribed", b"dev.patel@example.org,Dev,Patel,subscribed  ")
+    assert len(data) == stat.st_size
+    path.write_bytes(data)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    second = summarize(path)
+    assert (second.subscribed, second.eligible) == (first.subscribed + 1, first.eligible + 1)
+
+
+def test_a_broken_cache_is_ignored(project: Path) -> None:
+    path = project / "subscribers.csv"
+    first = summarize(path)
+    for cache in (project / CACHE_DIR).glob("*.json"):
+        cache.write_text("{not json", encoding="utf-8")
+    assert summarize(path) == first
+
+
+def test_no_cache_folder_no_problem(project: Path) -> None:
+    (project / ".newsletter").write_text("a file where the cache folder would go", encoding="utf-8")
+    assert summarize(project / "subscribers.csv").eligible == 5
+
+
+def test_a_list_replaced_between_the_check_and_the_read_is_refused(project: Path) -> None:
+    path = project / "subscribers.csv"
+    people = eligible(path)
+    replacement = path.with_name("other.csv")
+    replacement.write_text(path.read_text(encoding="utf-8") + "new.one@example.org,New,One,subscribed,,,\n", encoding="utf-8")
+    os.replace(replacement, path)
+    with pytest.raises(InputError, match="the list changed while it was read; run again"):
+        list(people)
