@@ -231,3 +231,23 @@ def test_check_errors_stop_the_send_unless_forced(project: Path, sendgrid_server
     forced = send(project, sendgrid_server, "--yes", "--force")
     assert forced.code == 0, forced.output
     assert sorted(sent_to(sendgrid_server)) == sorted(ELIGIBLE)
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "words"),
+    [
+        (["--yes", "--list", "missing.csv"], {}, "missing.csv: subscriber list not found"),
+        (["--yes", "--provider", "smtp"], {}, "SMTP_URL"),
+        (["--yes", "--provider", "sendgrid"], {}, "SENDGRID_API_KEY"),
+        (["--yes", "--provider", "smtp"], {"SMTP_URL": "http://u:hunter2@host"}, "SMTP_URL must look like"),
+        (["--dry-run", "--validate"], {}, "cannot be combined"),
+        (["--yes", "--resend-unknown", "--mark-unknown-sent"], {}, "choose one"),
+        (["--as", "x@example.org"], {}, "--as only applies"),
+    ],
+)
+def test_bad_usage_is_exit_2_with_a_clear_message(project: Path, args: list[str], env: dict[str, str],
+                                                  words: str) -> None:
+    result = run_cli("send", EXAMPLE_ISSUE, *args, cwd=project, env=env)
+    assert result.code == 2 and words in result.err, result.output
+    assert "Traceback" not in result.output and "hunter2" not in result.output
+    assert not (project / "outbox").exists()
