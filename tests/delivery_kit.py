@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsletter.delivery.base import Message
 from newsletter.delivery.journal import Journal, SendRow
-from newsletter.delivery.plan import content_hash, journal_rows, make_message, used_fields
+from newsletter.delivery.plan import NewRow, content_hash, make_message, new_rows, used_fields
 from newsletter.delivery.state import load_secret
 from newsletter.project import open_issue
+from newsletter.render.pipeline import Rendered
 from newsletter.settings import Delivery, Settings
 
 ISSUE = "issues/2024-06-june-team-update.yaml"
@@ -37,18 +39,25 @@ class Kit:
     message: Message
     journal: Journal
     send: SendRow
+    rendered: Rendered
+    people: list[Person]
 
     def delivery(self, **changes: object) -> Delivery:
         return self.settings.delivery.model_copy(update=changes)
+
+    def source(self) -> Iterator[NewRow]:
+        """The list as a send reads it (the recipients not in the journal yet are sent first)."""
+        return new_rows(self.people, self.settings, load_secret(self.root), used_fields(self.rendered),
+                        self.root / "list.csv")
+
+    def refresh(self) -> None:
+        self.send = self.journal.refresh(self.send.key)
 
 
 def make_kit(root: Path, recipients: list[Person], *, key: str = "test-send") -> Kit:
     project, _, rendered = open_issue(root / ISSUE)
     message = make_message(rendered, project.settings, send_id=key)
     journal = Journal.open(root)
-    rows = journal_rows(recipients, project.settings, load_secret(root), used_fields(rendered), root / "list.csv")
-    send = journal.create(
-        key=key, slug=rendered.slug, provider="sendgrid", list_path="list.csv",
-        content_hash=content_hash(message), rows=rows,
-    )
-    return Kit(root, project.settings, message, journal, send)
+    send = journal.create(key=key, slug=rendered.slug, provider="sendgrid", list_path="list.csv",
+                          content_hash=content_hash(message), eligible=len(recipients))
+    return Kit(root, project.settings, message, journal, send, rendered, recipients)

@@ -6,7 +6,7 @@ import dataclasses
 import time
 from pathlib import Path
 
-from newsletter.delivery.plan import recipient_maker
+from newsletter.delivery.base import Recipient
 from newsletter.delivery.sendgrid import PayloadBuilder, retry_wait
 from newsletter.settings import SendGridOptions
 from tests.delivery_kit import make_kit, people
@@ -19,8 +19,7 @@ def test_optional_fields_are_valid_for_sendgrid(project: Path) -> None:
     soon = int(time.time()) + 3600
     message = dataclasses.replace(kit.message, send_at=soon, unsubscribe_mailto="leave@example.org",
                                   categories=("2024-06-june-team-update", "monthly"))
-    make = recipient_maker(kit.settings)
-    batch = [make(r) for r in kit.journal.next_batch(kit.send, 0, 10)]
+    batch = [Recipient(i, e, n, values, t) for i, (e, n, _, t, values) in enumerate(kit.source(), 1)]
     body = PayloadBuilder(message, options).as_dict(batch)
     assert check_body(body) == []
     assert body["asm"] == {"group_id": 4242}

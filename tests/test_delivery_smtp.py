@@ -28,8 +28,10 @@ def run(kit: Kit, server: SmtpServer, connections: int = 3, **changes: object):
     options = settings.smtp.model_copy(update={"connections": connections, "timeout": 5.0})
     provider = SmtpProvider(parse_smtp_url(server.url), options)
     try:
-        return deliver(kit.journal, kit.send, kit.message, provider, recipient_maker(kit.settings), settings,
-                       sleep=lambda s: None)
+        result = deliver(kit.journal, kit.send, kit.message, provider, recipient_maker(kit.settings), settings,
+                         source=kit.source(), sleep=lambda s: None)
+        kit.refresh()
+        return result
     finally:
         provider.close()
 

@@ -251,3 +251,23 @@ def test_bad_usage_is_exit_2_with_a_clear_message(project: Path, args: list[str]
     assert result.code == 2 and words in result.err, result.output
     assert "Traceback" not in result.output and "hunter2" not in result.output
     assert not (project / "outbox").exists()
+
+
+def test_unsubscribes_while_paused_are_never_sent(project: Path, sendgrid_server: SendGridServer) -> None:
+    settings = project / "newsletter.yaml"
+    settings.write_text(settings.read_text() + "delivery:\n  batch_size: 2\n")
+    sendgrid_server.fail_next("ok", "401")
+    first = send(project, sendgrid_server, "--yes")
+    assert first.code == 1 and sorted(sent_to(sendgrid_server)) == ["amina.okafor@example.org", "ben.hughes@example.org"]
+    people = project / "subscribers.csv"
+    text = people.read_text()
+    for who in ("chloe.martin", "farah.haddad"):  # one waiting in the journal, one not read yet
+        line = next(x for x in text.splitlines() if x.startswith(who))
+        text = text.replace(line, line.replace(",subscribed,", ",unsubscribed,"))
+    people.write_text(text)
+    second = send(project, sendgrid_server, "--yes")
+    assert second.code == 0, second.output
+    assert sorted(sent_to(sendgrid_server)) == ["amina.okafor@example.org", "ben.hughes@example.org",
+                                                "eilidh.campbell@example.org"]
+    status = run_cli("status", EXAMPLE_ISSUE, cwd=project)
+    assert ": finished" in status.out and "suppressed 1" in status.out.replace("  ", " ")

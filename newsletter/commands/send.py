@@ -22,8 +22,9 @@ from newsletter.delivery.journal import Journal, SendRow
 from newsletter.delivery.plan import (
     SubscriberLike,
     content_hash,
-    journal_rows,
+    NewRow,
     make_message,
+    new_rows,
     recipient_for,
     recipient_maker,
     used_fields,
@@ -316,27 +317,49 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
         message = dataclasses.replace(draft, send_id=f"{slug}-{send_row.id}")
         provider = make_provider(ctx.provider, ctx.settings, ctx.root, folder=slug)
         done = journal.counts(send_row)["accepted"]
+        source = None if send_row.loaded else _new_rows(ctx)
         try:
             with out.progress_bar(send_row.eligible, done) as bar:
                 result = deliver(journal, send_row, message, provider, recipient_maker(ctx.settings),
-                                 ctx.settings.delivery, progress=bar)
+                                 ctx.settings.delivery, source=source, progress=bar)
         finally:
             provider.close()
-        _finish(journal, send_row, result, ctx)
+        _finish(journal, journal.refresh(key), result, ctx)
     finally:
         journal.close()
 
 
+def _new_rows(ctx: Context) -> Iterator[NewRow]:
+    """The eligible list as the journal and the providers need it, read as it is sent.
+
+    Nothing with CR, LF or NUL in a header value may be sent. The list module gives
+    names on one line and valid addresses; a NUL byte could still reach a name, so a
+    list holding one is checked in full before the first request.
+    """
+    secret = load_secret(ctx.root)
+    fields = used_fields(ctx.rendered)
+    if _has_nul(ctx.list_path):
+        for _ in new_rows(ctx.subscribers(), ctx.settings, secret, fields, ctx.list_path):
+            pass
+    return new_rows(ctx.subscribers(), ctx.settings, secret, fields, ctx.list_path)
+
+
+def _has_nul(path: Path) -> bool:
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            if b"\0" in chunk:
+                return True
+    return False
+
+
 def _begin(ctx: Context, o: SendOptions, journal: Journal, key: str, digest: str,
            confirm: Callable[[str], bool]) -> SendRow | None:
+    count = summarize(ctx.list_path, ctx.issue_file.issue.audience).eligible
     if not o.yes:
-        count = summarize(ctx.list_path, ctx.issue_file.issue.audience).eligible
         _ask(confirm, f"Send “{ctx.rendered.subject}” to {count} recipient(s) with {ctx.provider}?", count)
-    rows = journal_rows(ctx.subscribers(), ctx.settings, load_secret(ctx.root),
-                        used_fields(ctx.rendered), ctx.list_path)
     send_row = journal.create(key=key, slug=ctx.rendered.slug, provider=ctx.provider,
-                              list_path=str(ctx.list_path.resolve()), content_hash=digest, rows=rows)
-    out.echo(f"Sending “{ctx.rendered.subject}” to {send_row.eligible} recipient(s) with {ctx.provider}")
+                              list_path=str(ctx.list_path.resolve()), content_hash=digest, eligible=count)
+    out.echo(f"Sending “{ctx.rendered.subject}” to {count} recipient(s) with {ctx.provider}")
     return send_row
 
 
@@ -361,7 +384,7 @@ def _resume(ctx: Context, o: SendOptions, journal: Journal, send_row: SendRow, d
         out.echo(f"{suppressed} address(es) are no longer eligible in {list_name}: suppressed")
     if restored:
         out.echo(f"{restored} suppressed address(es) are eligible again")
-    if new:
+    if new and send_row.loaded:
         out.echo(f"{new} address(es) joined {list_name} after this send began; they are not part of it")
     unknown = journal.unknown(send_row)
     if unknown:
@@ -374,7 +397,7 @@ def _resume(ctx: Context, o: SendOptions, journal: Journal, send_row: SendRow, d
             )
         n = journal.resolve_unknown(send_row, resend=o.resend_unknown)
         out.echo(f"{n} unknown recipient(s) {'will be sent again' if o.resend_unknown else 'marked as sent'}")
-    pending = journal.counts(send_row)["pending"]
+    pending = journal.counts(send_row)["pending"] + (0 if send_row.loaded else new)
     if pending and not o.yes:
         _ask(confirm, f"Resume sending “{ctx.rendered.subject}” to the {pending} recipient(s) "
                       f"not sent yet, with {ctx.provider}?", pending)
@@ -391,7 +414,8 @@ def _ask(confirm: Callable[[str], bool], question: str, count: int) -> None:
 
 def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context) -> None:
     counts = journal.counts(send_row)
-    finished = counts["accepted"] + counts["failed"] + counts["suppressed"] == send_row.eligible
+    finished = bool(send_row.loaded) and (
+        counts["accepted"] + counts["failed"] + counts["suppressed"] == send_row.eligible)
     journal.set_finished(send_row, finished)
     out.print_summary(counts, send_row.eligible, result, ctx.provider)
     issue = display_path(ctx.issue_file.path)

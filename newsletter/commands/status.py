@@ -43,10 +43,10 @@ def status(issue_path: Path) -> None:
         for s in sends:
             counts = journal.counts(s)
             accounted = counts["accepted"] + counts["failed"] + counts["suppressed"]
-            state = "finished" if accounted == s.eligible else "not finished"
+            state = "finished" if s.loaded and accounted == s.eligible else "not finished"
             click.echo(f"{slug} with {s.provider}: {state} (started {_when(s.created)}, "
                        f"finished {_when(s.finished)})")
-            click.echo(f"  eligible   {s.eligible}")
+            click.echo(f"  eligible   {s.eligible}" + ("" if s.loaded else " (the list is not all sent yet)"))
             for name in ("accepted", "failed", "unknown", "suppressed", "pending", "in_flight"):
                 if counts[name] or name in ("accepted", "pending"):
                     label = "in flight" if name == "in_flight" else name

@@ -2,6 +2,9 @@
 
 States move ``pending → in_flight → accepted | failed | unknown`` (and
 ``pending → suppressed`` when an address stops being eligible before it was sent).
+Rows are written as the list is read, a batch at a time, already ``in_flight``
+in the same commit that precedes their request (``sends.loaded`` says when every
+eligible address has its row); rows that must wait go back to ``pending``.
 Each change is committed durably (WAL, ``synchronous=FULL``) before and after the
 request it belongs to, so after a crash the journal says exactly which recipients
 may have been in a request whose answer was never seen: those rows were
@@ -38,6 +41,7 @@ CREATE TABLE IF NOT EXISTS sends (
     created REAL NOT NULL,
     eligible INTEGER NOT NULL DEFAULT 0,
     batches INTEGER NOT NULL DEFAULT 0,
+    loaded INTEGER NOT NULL DEFAULT 0,
     finished REAL
 );
 CREATE TABLE IF NOT EXISTS recipients (
@@ -56,6 +60,12 @@ CREATE UNIQUE INDEX IF NOT EXISTS recipients_email ON recipients (send_id, email
 """
 
 
+_SEND_COLUMNS = (
+    "SELECT id, key, slug, provider, list_path, content_hash, created, eligible, batches, loaded,"
+    " finished FROM sends"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class SendRow:
     id: int
@@ -67,6 +77,7 @@ class SendRow:
     created: float
     eligible: int
     batches: int
+    loaded: int
     finished: float | None
 
 
@@ -138,58 +149,69 @@ class Journal:
 
     def find(self, key: str) -> SendRow | None:
         row = self.db.execute(
-            "SELECT id, key, slug, provider, list_path, content_hash, created, eligible, batches,"
-            " finished FROM sends WHERE key = ?",
+            _SEND_COLUMNS + " WHERE key = ?",
             (key,),
         ).fetchone()
         return SendRow(*row) if row else None
 
     def sends_for(self, slug: str) -> list[SendRow]:
         rows = self.db.execute(
-            "SELECT id, key, slug, provider, list_path, content_hash, created, eligible, batches,"
-            " finished FROM sends WHERE slug = ? ORDER BY created",
+            _SEND_COLUMNS + " WHERE slug = ? ORDER BY created",
             (slug,),
         ).fetchall()
         return [SendRow(*r) for r in rows]
 
     def create(
-        self,
-        *,
-        key: str,
-        slug: str,
-        provider: str,
-        list_path: str,
-        content_hash: str,
-        rows: Iterable[tuple[str, str, str | None, str]],
+        self, *, key: str, slug: str, provider: str, list_path: str, content_hash: str, eligible: int
     ) -> SendRow:
-        """Record a new send and all its recipients (email, name, vals, token) as ``pending``.
-
-        One transaction: a crash while the list is read leaves no trace at all.
-        Raises whatever ``rows`` raises (bad input), after rolling back.
-        """
+        """Record a new send; its recipients are added batch by batch (:meth:`add_batch`)."""
         with self._tx():
-            cur = self.db.execute(
-                "INSERT INTO sends (key, slug, provider, list_path, content_hash, created)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (key, slug, provider, list_path, content_hash, time.time()),
+            self.db.execute(
+                "INSERT INTO sends (key, slug, provider, list_path, content_hash, created, eligible)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (key, slug, provider, list_path, content_hash, time.time(), eligible),
             )
-            send_id = cur.lastrowid
-            counter = iter(range(1, 1 << 62))
-            try:
-                self.db.executemany(
-                    "INSERT INTO recipients (send_id, seq, email, name, vals, token, state)"
-                    " VALUES (?, ?, ?, ?, ?, ?, 'pending')",
-                    ((send_id, next(counter), *row) for row in rows),
-                )
-            except sqlite3.IntegrityError as exc:
-                raise NewsletterError(f"the list gave the same address twice: {exc}") from None
-            eligible = self.db.execute(
-                "SELECT count(*) FROM recipients WHERE send_id = ?", (send_id,)
-            ).fetchone()[0]
-            self.db.execute("UPDATE sends SET eligible = ? WHERE id = ?", (eligible, send_id))
+        return self.refresh(key)
+
+    def refresh(self, key: str) -> SendRow:
         found = self.find(key)
         assert found is not None
         return found
+
+    def add_batch(self, send: SendRow, rows: list[tuple[int, str, str, str | None, str]]) -> int:
+        """Write new rows (seq, email, name, vals, token) straight into ``in_flight`` with
+        a new batch number, durably, before their request. Returns the batch number."""
+        with self._tx():
+            batch = self.db.execute(
+                "UPDATE sends SET batches = batches + 1 WHERE id = ? RETURNING batches", (send.id,)
+            ).fetchone()[0]
+            try:
+                self.db.executemany(
+                    "INSERT INTO recipients (send_id, seq, email, name, vals, token, state, batch)"
+                    f" VALUES ({send.id}, ?, ?, ?, ?, ?, 'in_flight', {int(batch)})",
+                    rows,
+                )
+            except sqlite3.IntegrityError as exc:
+                raise NewsletterError(f"the list gave the same address twice: {exc}") from None
+        return int(batch)
+
+    def present(self, send: SendRow) -> set[str]:
+        """Lower-cased addresses that already have a row (to continue loading after a stop)."""
+        return {e.lower() for (e,) in self.db.execute("SELECT email FROM recipients WHERE send_id = ?", (send.id,))}
+
+    def next_seq(self, send: SendRow) -> int:
+        row = self.db.execute("SELECT max(seq) FROM recipients WHERE send_id = ?", (send.id,)).fetchone()
+        return int(row[0] or 0) + 1
+
+    def set_loaded(self, send: SendRow) -> SendRow:
+        """Every eligible address has its row: the send's audience is now fixed."""
+        with self._tx():
+            self.db.execute(
+                "UPDATE sends SET loaded = 1,"
+                " eligible = (SELECT count(*) FROM recipients WHERE send_id = ?) WHERE id = ?",
+                (send.id, send.id),
+            )
+        return self.refresh(send.key)
 
     def set_content(self, send: SendRow, content_hash: str, list_path: str) -> None:
         with self._tx():

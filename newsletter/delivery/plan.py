@@ -93,19 +93,24 @@ def display_name(first: str, last: str) -> str:
     return f"{first.strip()} {last.strip()}".strip()
 
 
-def journal_rows(
+NewRow = tuple[str, str, "str | None", str, dict[str, str]]
+"""(email, display name, merge values as JSON for the journal, token, merge values)."""
+
+
+def new_rows(
     subscribers: Iterable[SubscriberLike],
     settings: Settings,
     secret: bytes,
     fields: frozenset[str],
     list_path: Path,
-) -> Iterator[tuple[str, str, str | None, str]]:
-    """(email, name, merge values as JSON, token) for each subscriber, checked for injection.
+) -> Iterator[NewRow]:
+    """What the journal and the providers need of each subscriber, checked for header injection.
 
     Runs once per recipient of a send (a million times for a big list), so the
     common case (only first and last name used) avoids the general merge-value path.
     """
     fallback = settings.fallback_first_name
+    template = settings.unsubscribe_url
     names_only = fields <= {"first_name", "last_name"}
     dumps = orjson.dumps
     bad = _HEADER_BREAK.search
@@ -113,18 +118,21 @@ def journal_rows(
         email, first, last = s.email, s.first_name, s.last_name
         if bad(email) or bad(first) or bad(last):
             _refuse(s, list_path)
-        name = display_name(first, last)
+        values: dict[str, str]
         vals: str | None = None
-        if names_only and fields:
+        if names_only:
             values = {"first_name": first.strip() or fallback, "last_name": last.strip()}
-            vals = dumps({k: values[k] for k in sorted(fields)}).decode("utf-8")
-        elif fields:
+        else:
             values = recipient_values(
                 email=email, first_name=first, last_name=last,
                 unsubscribe_url="", fallback_first_name=fallback, extra=s.fields,
             )
+        if fields:
             vals = dumps({k: values[k] for k in sorted(fields) if k in values}).decode("utf-8")
-        yield email, name, vals, unsubscribe_token(secret, email)
+        token = unsubscribe_token(secret, email)
+        values["email"] = email
+        values["unsubscribe_url"] = template.replace("{token}", token)
+        yield email, display_name(first, last), vals, token, values
 
 
 _HEADER_BREAK = re.compile(r"[\r\n\x00]")
@@ -147,7 +155,8 @@ def unsubscribe_url(settings: Settings, token: str) -> str:
 
 
 def recipient_maker(settings: Settings) -> Callable[[Row], Recipient]:
-    """Turn a journal row back into a :class:`Recipient` (values plus address and link)."""
+    """Turn a journal row back into a :class:`Recipient` (values plus address and link),
+    for recipients sent after their row was written (retries, resumed sends)."""
     template = settings.unsubscribe_url
 
     def make(row: Row) -> Recipient:

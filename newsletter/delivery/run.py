@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -32,6 +32,7 @@ from newsletter.delivery.base import (
     Unknown,
 )
 from newsletter.delivery.journal import Journal, Row, SendRow
+from newsletter.delivery.plan import NewRow
 from newsletter.settings import Delivery
 
 LONGEST_WAIT = 900.0
@@ -109,53 +110,121 @@ def deliver(
     recipient: Callable[[Row], Recipient],
     settings: Delivery,
     *,
+    source: Iterator[NewRow] | None = None,
     progress: ProgressSink | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> RunResult:
-    """Send every ``pending`` recipient of ``send``; returns how the run ended."""
+    """Send the recipients of ``send`` that are due; returns how the run ended.
+
+    First, while the send is not fully loaded, new recipients from ``source`` (the
+    eligible list, read as it is sent; those already in the journal are skipped),
+    then every ``pending`` recipient in the journal.
+    """
     sink = progress or _Silent()
-    started = time.monotonic()
-    result = RunResult("done")
-    pace = Pace(settings.rate, sleep)
+    run = _Run(journal, send, message, provider, settings, sink, sleep)
     size = batch_size(settings, provider)
-    tried = refused = 0
-    total = send.eligible
-    done = journal.counts(send)["accepted"]
-
-    def build(rows: list[Row]) -> tuple[list[Recipient], object]:
-        batch = [recipient(r) for r in rows]
-        return batch, provider.prepare(message, batch)
-
-    # The next batch is built in a thread while the current one is in flight (the
-    # request waits on the network without the GIL). Only one batch is ever in flight.
     ahead = ThreadPoolExecutor(1, thread_name_prefix="prepare")
     try:
-        rows = journal.next_batch(send, 0, size)
+        if source is not None and not send.loaded:
+            if not run.new_batches(ahead, _NewBatches(journal, send, message, provider, source, size)):
+                return run.end()
+            run.send = journal.set_loaded(run.send)
+        run.pending_batches(ahead, recipient, size)
+    finally:
+        ahead.shutdown(wait=True, cancel_futures=True)
+    return run.end()
+
+
+Built = tuple[list[tuple[int, str, str, str | None, str]], list[Recipient], object]
+
+
+class _NewBatches:
+    """Reads the next batch of new recipients and builds its request (run in a thread)."""
+
+    def __init__(self, journal: Journal, send: SendRow, message: Message, provider: Provider,
+                 source: Iterator[NewRow], size: int) -> None:
+        self.skip = journal.present(send)
+        self.seq = journal.next_seq(send)
+        self.message, self.provider, self.source, self.size = message, provider, source, size
+
+    def __call__(self) -> Built:
+        rows: list[tuple[int, str, str, str | None, str]] = []
+        batch: list[Recipient] = []
+        skip, seq = self.skip, self.seq
+        for email, name, vals, token, values in self.source:
+            if skip and email.lower() in skip:
+                continue
+            rows.append((seq, email, name, vals, token))
+            batch.append(Recipient(seq, email, name, values, token))
+            seq += 1
+            if len(batch) == self.size:
+                break
+        self.seq = seq
+        return rows, batch, (self.provider.prepare(self.message, batch) if batch else None)
+
+
+class _Run:
+    """One run of the send loop: its counters and the checks between batches."""
+
+    def __init__(self, journal: Journal, send: SendRow, message: Message, provider: Provider,
+                 settings: Delivery, sink: ProgressSink, sleep: Callable[[float], None]) -> None:
+        self.journal, self.send, self.message, self.provider = journal, send, message, provider
+        self.settings, self.sink, self.sleep = settings, sink, sleep
+        self.pace = Pace(settings.rate, sleep)
+        self.result = RunResult("done")
+        self.started = time.monotonic()
+        self.tried = self.refused = 0
+        self.done = journal.counts(send)["accepted"]
+
+    def new_batches(self, ahead: ThreadPoolExecutor, build: _NewBatches) -> bool:
+        """Send new recipients until the list is exhausted; False if the run must end."""
+        coming: Future[Built] = ahead.submit(build)
+        while True:
+            rows, batch, prepared = coming.result()
+            if not batch:
+                return True
+            # While this batch is in flight the next one is read and built.
+            coming = ahead.submit(build)
+            self.journal.add_batch(self.send, rows)
+            if not self.batch(batch, prepared, in_flight=True):
+                return False
+
+    def pending_batches(self, ahead: ThreadPoolExecutor, recipient: Callable[[Row], Recipient], size: int) -> None:
+        """Send the journal's ``pending`` recipients (each at most once in this run)."""
+
+        def build(rows: list[Row]) -> tuple[list[Recipient], object]:
+            batch = [recipient(r) for r in rows]
+            return batch, self.provider.prepare(self.message, batch)
+
+        rows = self.journal.next_batch(self.send, 0, size)
         coming: Future[tuple[list[Recipient], object]] | None = ahead.submit(build, rows) if rows else None
         while coming is not None:
             batch, prepared = coming.result()
-            rows = journal.next_batch(send, batch[-1].seq, size)
+            rows = self.journal.next_batch(self.send, batch[-1].seq, size)
             coming = ahead.submit(build, rows) if rows else None
-            stop = _one_batch(journal, send, message, provider, batch, prepared, settings, pace, sink,
-                              result, sleep)
-            tried += stop.tried
-            refused += stop.refused
-            done += stop.accepted
-            sink.advance(done, total)
-            if stop.outcome is not None:
-                result.outcome, result.message = stop.outcome, stop.message
-                return _end(result, started)
-            if result.failed_requests >= settings.max_failed_requests:
-                result.outcome = "paused"
-                result.message = f"{result.failed_requests} requests failed"
-                return _end(result, started)
-            if tried >= 100 and refused / tried > settings.max_failed_recipients:
-                result.outcome = "paused"
-                result.message = f"{refused} of {tried} recipients were refused"
-                return _end(result, started)
-    finally:
-        ahead.shutdown(wait=True, cancel_futures=True)
-    return _end(result, started)
+            if not self.batch(batch, prepared, in_flight=False):
+                return
+
+    def batch(self, batch: Sequence[Recipient], prepared: object, *, in_flight: bool) -> bool:
+        """Send one batch; False when the run must stop (refused, paused)."""
+        stop = _one_batch(self.journal, self.send, self.message, self.provider, batch, prepared,
+                          self.settings, self.pace, self.sink, self.result, self.sleep, in_flight=in_flight)
+        result, settings = self.result, self.settings
+        self.tried += stop.tried
+        self.refused += stop.refused
+        self.done += stop.accepted
+        self.sink.advance(self.done, max(self.send.eligible, self.done))
+        if stop.outcome is not None:
+            result.outcome, result.message = stop.outcome, stop.message
+        elif result.failed_requests >= settings.max_failed_requests:
+            result.outcome, result.message = "paused", f"{result.failed_requests} requests failed"
+        elif self.tried >= 100 and self.refused / self.tried > settings.max_failed_recipients:
+            result.outcome, result.message = "paused", f"{self.refused} of {self.tried} recipients were refused"
+        return result.outcome == "done"
+
+    def end(self) -> RunResult:
+        self.result.seconds = time.monotonic() - self.started
+        return self.result
 
 
 @dataclass(slots=True)
@@ -179,14 +248,20 @@ def _one_batch(
     sink: ProgressSink,
     result: RunResult,
     sleep: Callable[[float], None],
+    *,
+    in_flight: bool,
 ) -> _BatchEnd:
-    """Send one batch by the retry rules; the journal is updated before and after each try."""
+    """Send one batch by the retry rules; the journal is updated before and after each try.
+
+    ``in_flight``: the rows were just written as ``in_flight`` (new recipients).
+    """
     end = _BatchEnd()
     attempt = 0
     while batch:
         first, last = batch[0].seq, batch[-1].seq
         pace.wait(len(batch))
-        journal.begin_batch(send, first, last, len(batch))
+        if attempt or not in_flight:
+            journal.begin_batch(send, first, last, len(batch))
         result.requests += 1
         try:
             outcome = provider.send(message, batch, prepared)
@@ -242,6 +317,3 @@ def _retry_part(batch: Sequence[Recipient], outcome: BatchResult) -> list[Recipi
     return [r for r in batch if r.seq in outcome.retry] if outcome.retry else []
 
 
-def _end(result: RunResult, started: float) -> RunResult:
-    result.seconds = time.monotonic() - started
-    return result
