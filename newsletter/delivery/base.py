@@ -149,10 +149,8 @@ class Provider(Protocol):
     max_batch: int
 
     def prepare(self, message: Message, recipients: Sequence[Recipient]) -> object:
-        """Heavy, side-effect-free work for a batch (a request body), or None.
-
-        The send loop runs it for the next batch while the current one is in flight.
-        """
+        """Side-effect-free work for a batch (a request body), or None; done once per
+        batch, its result is reused by every retry of that batch."""
         ...
 
     def send(self, message: Message, recipients: Sequence[Recipient], prepared: object = None) -> BatchResult:

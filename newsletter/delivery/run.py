@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import random
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -123,15 +122,11 @@ def deliver(
     sink = progress or _Silent()
     run = _Run(journal, send, message, provider, settings, sink, sleep)
     size = batch_size(settings, provider)
-    ahead = ThreadPoolExecutor(1, thread_name_prefix="prepare")
-    try:
-        if source is not None and not send.loaded:
-            if not run.new_batches(ahead, _NewBatches(journal, send, message, provider, source, size)):
-                return run.end()
-            run.send = journal.set_loaded(run.send)
-        run.pending_batches(ahead, recipient, size)
-    finally:
-        ahead.shutdown(wait=True, cancel_futures=True)
+    if source is not None and not send.loaded:
+        if not run.new_batches(_NewBatches(journal, send, message, provider, source, size)):
+            return run.end()
+        run.send = journal.set_loaded(run.send)
+    run.pending_batches(recipient, size)
     return run.end()
 
 
@@ -139,7 +134,7 @@ Built = tuple[list[tuple[int, str, str, str | None, str]], list[Recipient], obje
 
 
 class _NewBatches:
-    """Reads the next batch of new recipients and builds its request (run in a thread)."""
+    """Reads the next batch of new recipients from the list and builds its request."""
 
     def __init__(self, journal: Journal, send: SendRow, message: Message, provider: Provider,
                  source: Iterator[NewRow], size: int) -> None:
@@ -176,33 +171,23 @@ class _Run:
         self.tried = self.refused = 0
         self.done = journal.counts(send)["accepted"]
 
-    def new_batches(self, ahead: ThreadPoolExecutor, build: _NewBatches) -> bool:
+    def new_batches(self, build: _NewBatches) -> bool:
         """Send new recipients until the list is exhausted; False if the run must end."""
-        coming: Future[Built] = ahead.submit(build)
         while True:
-            rows, batch, prepared = coming.result()
+            rows, batch, prepared = build()
             if not batch:
                 return True
-            # While this batch is in flight the next one is read and built.
-            coming = ahead.submit(build)
             self.journal.add_batch(self.send, rows)
             if not self.batch(batch, prepared, in_flight=True):
                 return False
 
-    def pending_batches(self, ahead: ThreadPoolExecutor, recipient: Callable[[Row], Recipient], size: int) -> None:
+    def pending_batches(self, recipient: Callable[[Row], Recipient], size: int) -> None:
         """Send the journal's ``pending`` recipients (each at most once in this run)."""
-
-        def build(rows: list[Row]) -> tuple[list[Recipient], object]:
+        after = 0
+        while rows := self.journal.next_batch(self.send, after, size):
+            after = rows[-1].seq
             batch = [recipient(r) for r in rows]
-            return batch, self.provider.prepare(self.message, batch)
-
-        rows = self.journal.next_batch(self.send, 0, size)
-        coming: Future[tuple[list[Recipient], object]] | None = ahead.submit(build, rows) if rows else None
-        while coming is not None:
-            batch, prepared = coming.result()
-            rows = self.journal.next_batch(self.send, batch[-1].seq, size)
-            coming = ahead.submit(build, rows) if rows else None
-            if not self.batch(batch, prepared, in_flight=False):
+            if not self.batch(batch, self.provider.prepare(self.message, batch), in_flight=False):
                 return
 
     def batch(self, batch: Sequence[Recipient], prepared: object, *, in_flight: bool) -> bool:

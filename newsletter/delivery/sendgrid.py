@@ -193,7 +193,7 @@ class SendGridProvider:
         self._builder: PayloadBuilder | None = None
 
     def prepare(self, message: Message, recipients: Sequence[Recipient]) -> bytes:
-        """The request body (pure work; the send loop runs it ahead, in a thread)."""
+        """The request body, built once per batch (retries send the same bytes)."""
         builder = self._builder
         if builder is None or builder.message is not message:
             builder = self._builder = PayloadBuilder(message, self.options, sandbox=self.sandbox)
