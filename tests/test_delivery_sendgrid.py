@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.delivery.journal import Journal
 from newsletter.delivery.plan import recipient_maker
 from newsletter.delivery.run import deliver
 from newsletter.delivery.sendgrid import SendGridProvider
