@@ -1,4 +1,5 @@
-"""The send loop: batches from the journal, retries by the rules, pacing, error threshold.
+"""The send loop: batches read from the list (then the journal), retries by the rules,
+pacing, error threshold.
 
 Rules (issue 5):
 
@@ -37,7 +38,7 @@ from newsletter.settings import Delivery
 LONGEST_WAIT = 900.0
 """A provider asking us to wait longer than this (seconds) pauses the run instead."""
 
-Outcome = Literal["finished", "done", "paused", "stopped"]
+Outcome = Literal["done", "paused", "stopped"]
 
 
 class ProgressSink(Protocol):
