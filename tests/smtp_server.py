@@ -54,11 +54,24 @@ class Recorder:
         return "250 Message accepted for delivery"
 
 
+def _login(user: str, password: str) -> Any:
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (user.encode(), password.encode())
+        return AuthResult(success=ok, handled=False)
+
+    return check
+
+
 class SmtpServer:
-    def __init__(self, port: int = 0, keep: bool = True) -> None:
+    def __init__(self, port: int = 0, keep: bool = True, login: tuple[str, str] | None = None) -> None:
         self.handler = Recorder(keep=keep)
         self.port = port or free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        auth: dict[str, Any] = {}
+        if login:  # loopback only, so plain-text AUTH is acceptable here
+            auth = {"authenticator": _login(*login), "auth_require_tls": False}
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **auth)
 
     @property
     def url(self) -> str:

@@ -106,3 +106,25 @@ def test_smtp_url_parts() -> None:
     assert (url.host, url.port, url.user, url.password, url.starttls, url.tls) == (
         "mail.example.org", 587, "me@x.org", "p@ss", True, False)
     assert "p@ss" not in repr(url)
+
+
+def test_login_and_a_refused_login(project: Path) -> None:
+    with SmtpServer(login=("editor", "s3cret pass")) as server:
+        kit = make_kit(project, people(5))
+        options = kit.settings.delivery.smtp.model_copy(update={"connections": 2, "timeout": 5.0})
+        bad = SmtpProvider(parse_smtp_url(f"smtp://editor:wrong@127.0.0.1:{server.port}"), options)
+        try:
+            result = deliver(kit.journal, kit.send, kit.message, bad, recipient_maker(kit.settings),
+                             kit.settings.delivery, source=kit.source(), sleep=lambda s: None)
+        finally:
+            bad.close()
+        assert result.outcome == "stopped" and "refused the login" in result.message
+        assert server.handler.messages == []
+        kit.refresh()
+        good = SmtpProvider(parse_smtp_url(f"smtp://editor:s3cret%20pass@127.0.0.1:{server.port}"), options)
+        try:
+            result = deliver(kit.journal, kit.send, kit.message, good, recipient_maker(kit.settings),
+                             kit.settings.delivery, source=kit.source(), sleep=lambda s: None)
+        finally:
+            good.close()
+        assert result.outcome == "done" and len(server.handler.messages) == 5

@@ -259,6 +259,12 @@ def test_unsubscribes_while_paused_are_never_sent(project: Path, sendgrid_server
     sendgrid_server.fail_next("ok", "401")
     first = send(project, sendgrid_server, "--yes")
     assert first.code == 1 and sorted(sent_to(sendgrid_server)) == ["amina.okafor@example.org", "ben.hughes@example.org"]
+    run_cli("report", EXAMPLE_ISSUE, cwd=project)
+    with (project / "unsent.csv").open(newline="") as fh:
+        unsent = {r[0]: (r[1], r[2]) for r in list(csv.reader(fh))[1:]}
+    assert set(unsent) == {"chloe.martin@example.org", "eilidh.campbell@example.org", "farah.haddad@example.org"}
+    assert "authorization grant" in unsent["chloe.martin@example.org"][1]  # the refused batch
+    assert unsent["farah.haddad@example.org"] == ("pending", "not sent yet: the send stopped before it reached this address")
     people = project / "subscribers.csv"
     text = people.read_text()
     for who in ("chloe.martin", "farah.haddad"):  # one waiting in the journal, one not read yet

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -71,6 +72,20 @@ def _cell(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
+NOT_REACHED = "not sent yet: the send stopped before it reached this address"
+
+
+def _not_reached(issue_path: Path, send: SendRow, present: set[str]) -> Iterator[str]:
+    """Eligible addresses the stopped send has not read from its list yet."""
+    from newsletter.audience import eligible
+    from newsletter.project import Project
+
+    audience = Project.find(issue_path).load(issue_path).issue.audience
+    for subscriber in eligible(Path(send.list_path), audience):
+        if subscriber.email.lower() not in present:
+            yield subscriber.email
+
+
 def report(issue_path: Path, out: Path) -> int:
     """Write ``address,state,reason`` for everyone not accepted; returns how many rows."""
     journal, sends, slug = _sends(issue_path)
@@ -82,10 +97,15 @@ def report(issue_path: Path, out: Path) -> int:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(["address", "state", "reason"])
     rows = 0
+    send = real[-1]
     try:
-        for email, state, reason in journal.not_accepted(real[-1]):
+        for email, state, reason in journal.not_accepted(send):
             writer.writerow([_cell(email), state, _cell(reason)])
             rows += 1
+        if not send.loaded:
+            for email in _not_reached(issue_path, send, journal.present(send)):
+                writer.writerow([_cell(email), "pending", NOT_REACHED])
+                rows += 1
     finally:
         journal.close()
     try:

@@ -111,10 +111,14 @@ class SmtpProvider:
             conn = _SmtpTls(self.url.host, self.url.port, timeout=self.options.timeout, context=context)
         else:
             conn = _Smtp(self.url.host, self.url.port, timeout=self.options.timeout)
+        try:
             if self.url.starttls:
                 conn.starttls(context=context)
-        if self.url.user:
-            conn.login(self.url.user, self.url.password)
+            if self.url.user:
+                conn.login(self.url.user, self.url.password)
+        except BaseException:
+            _close(conn)
+            raise
         return conn
 
     def prepare(self, message: Message, recipients: Sequence[Recipient]) -> None:
