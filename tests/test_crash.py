@@ -15,8 +15,11 @@ def test_killed_twenty_times_nobody_twice_nobody_skipped(project: Path) -> None:
     settings.write_text(settings.read_text() + "delivery:\n  batch_size: 500\n")
     seed = int(os.environ.get("CRASH_SEED", random.randrange(1 << 30)))
     with SendGridServer(delay=0.1) as server:
-        drill = run_drill(project, server, kills=20, eligible=5000, suppressed=250, seed=seed,
-                          kill_window=(0.55, 1.0))
+        try:
+            drill = run_drill(project, server, kills=20, eligible=5000, suppressed=250, seed=seed,
+                              kill_window=(0.55, 1.0))
+        except AssertionError as exc:
+            raise AssertionError(f"{exc} (replay with CRASH_SEED={seed})") from exc
     assert drill.kills >= 20, f"seed {seed}"
     assert drill.finished_sends >= 1
     assert server.log.invalid == []
