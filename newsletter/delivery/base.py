@@ -89,13 +89,6 @@ class Message:
         return value
 
 
-def check_recipient(recipient: Recipient) -> None:
-    """Refuse a recipient whose address, name or unsubscribe link could inject a header."""
-    check_header("email", recipient.email)
-    check_header("name", recipient.name)
-    check_header("unsubscribe link", recipient.unsubscribe_url)
-
-
 @dataclass(slots=True)
 class BatchResult:
     """What became of each recipient of one batch (by ``seq``), with reasons."""

@@ -110,7 +110,6 @@ def new_rows(
     common case (only first and last name used) avoids the general merge-value path.
     """
     fallback = settings.fallback_first_name
-    template = settings.unsubscribe_url
     names_only = fields <= {"first_name", "last_name"}
     dumps = orjson.dumps
     bad = _HEADER_BREAK.search
@@ -131,7 +130,7 @@ def new_rows(
             vals = dumps({k: values[k] for k in sorted(fields) if k in values}).decode("utf-8")
         token = unsubscribe_token(secret, email)
         values["email"] = email
-        values["unsubscribe_url"] = template.replace("{token}", token)
+        values["unsubscribe_url"] = unsubscribe_url(settings, token)
         yield email, display_name(first, last), vals, token, values
 
 
@@ -157,12 +156,11 @@ def unsubscribe_url(settings: Settings, token: str) -> str:
 def recipient_maker(settings: Settings) -> Callable[[Row], Recipient]:
     """Turn a journal row back into a :class:`Recipient` (values plus address and link),
     for recipients sent after their row was written (retries, resumed sends)."""
-    template = settings.unsubscribe_url
 
     def make(row: Row) -> Recipient:
         values: dict[str, str] = orjson.loads(row.vals) if row.vals else {}
         values["email"] = row.email
-        values["unsubscribe_url"] = template.replace("{token}", row.token)
+        values["unsubscribe_url"] = unsubscribe_url(settings, row.token)
         return Recipient(row.seq, row.email, row.name, values, row.token)
 
     return make
