@@ -13,9 +13,9 @@ $(PY):
 setup: $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
-# The main job: build the worked example (the send command lands with issue 5).
+# The main job: send the worked example (to outbox/ when SENDGRID_API_KEY is not set).
 run: setup
-	$(VENV)/bin/newsletter build $(ISSUE)
+	$(VENV)/bin/newsletter send $(ISSUE) --yes
 
 # Debian's Chromium for the preview's browser tests (Playwright cannot download browsers here).
 browser:
@@ -30,5 +30,7 @@ golden: setup
 bench: setup
 	$(PY) bench/build.py
 	$(PY) bench/preview.py
+	$(PY) -m pip install --quiet --disable-pip-version-check mailmerge  # benchmark only
+	$(PY) bench/send.py
 	$(PY) bench/subscribers.py
 	$(PY) bench/check.py

@@ -45,6 +45,52 @@ def build(issue_path: Path, out_dir: Path) -> None:
     print_build_summary(result)
 
 
+# -- send, status, report (issue 5) -------------------------------------------------------
+
+
+@cli.command()
+@ISSUE
+@click.option("--list", "list_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Subscriber list (default: subscribers.csv in the project).")
+@click.option("--provider", type=click.Choice(["sendgrid", "smtp", "outbox"]),
+              help="How to deliver (default: sendgrid with SENDGRID_API_KEY set, else outbox).")
+@click.option("--dry-run", is_flag=True, help="Everything but delivery, no network: audience, requests, samples on disk.")
+@click.option("--test-to", "test_to", multiple=True, metavar="ADDR",
+              help="Send a test to ADDR only (repeatable); subject marked [TEST]; not recorded.")
+@click.option("--as", "as_email", metavar="ADDR", help="Personalise the test as this subscriber (default: the first).")
+@click.option("--validate", is_flag=True, help="SendGrid sandbox mode: checked by SendGrid, nothing delivered.")
+@click.option("--yes", "-y", is_flag=True, help="Send without asking (the real send asks, showing the count).")
+@click.option("--send-at", metavar="WHEN", help="Schedule with SendGrid, at most 72 h ahead (2024-06-14T09:00).")
+@click.option("--resend-unknown", is_flag=True, help="Send again to recipients whose delivery is unknown.")
+@click.option("--mark-unknown-sent", is_flag=True, help="Count recipients whose delivery is unknown as sent.")
+@click.option("--force", is_flag=True, help="Send although checks found problems or the issue changed mid-send.")
+@click.option("--rate", type=click.FloatRange(min=0.01), metavar="N", help="At most N messages per second.")
+def send(issue_path: Path, **options: object) -> None:
+    """Send ISSUE.yaml (or dry-run, test or validate it); re-running resumes."""
+    from newsletter.commands.send import SendOptions
+    from newsletter.commands.send import send as command
+
+    command(SendOptions(issue_path, **options), confirm=lambda q: click.confirm(q, default=False))  # type: ignore[arg-type]
+
+
+@cli.command()
+@ISSUE
+def status(issue_path: Path) -> None:
+    """Show how far the send of ISSUE.yaml has got."""
+    from newsletter.commands.status import status as command
+
+    command(issue_path)
+
+
+@cli.command()
+@ISSUE
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), default=Path("unsent.csv"),
+              show_default=True, help="Where to write address,state,reason of everyone not accepted.")
+def report(issue_path: Path, out: Path) -> None:
+    """Write the recipients of ISSUE.yaml's send who were not accepted, with the reason."""
+    from newsletter.commands.status import report as command
+
+    command(issue_path, out)
 LIST = click.option(
     "--list",
     "list_path",

@@ -57,6 +57,57 @@ class Colours(_Strict):
     """Captions, credits and the footer."""
 
 
+class SendGridOptions(_Strict):
+    """Options used only by the ``sendgrid`` provider."""
+
+    asm_group_id: int | None = Field(default=None, ge=1)
+    """SendGrid unsubscribe group (``asm.group_id``); none by default."""
+    categories: list[HeaderText] = Field(default=[], max_length=9)
+    """Extra categories for SendGrid statistics; the issue slug is always the first."""
+    click_tracking: bool = False
+    """Let SendGrid rewrite links to count clicks (off: links stay as written)."""
+    open_tracking: bool = False
+    """Let SendGrid add a tracking pixel to count opens (off by default)."""
+    timeout: float = Field(default=30.0, gt=0, le=300)
+    """Seconds to wait for SendGrid to answer one request before giving up on it."""
+
+
+class SmtpOptions(_Strict):
+    """Options used only by the ``smtp`` provider (the server itself comes from ``SMTP_URL``)."""
+
+    connections: int = Field(default=4, ge=1, le=16)
+    """How many SMTP connections send in parallel (each is reused for many messages)."""
+    timeout: float = Field(default=30.0, gt=0, le=300)
+    """Seconds to wait for the SMTP server at each step."""
+
+
+class Delivery(_Strict):
+    """How ``newsletter send`` delivers: batching, retries, pacing and provider options."""
+
+    batch_size: int = Field(default=1000, ge=1, le=1000)
+    """Recipients per request (SendGrid takes at most 1,000 personalisations per request)."""
+    rate: float | None = Field(default=None, gt=0)
+    """Highest sending rate in messages per second; no cap when unset."""
+    retries: int = Field(default=5, ge=0, le=20)
+    """How often one request is retried after a 429, a 5xx or a connection error."""
+    backoff: float = Field(default=1.0, ge=0, le=60)
+    """First wait in seconds before retrying; it doubles each time (with jitter)."""
+    backoff_cap: float = Field(default=60.0, ge=0, le=3600)
+    """Longest wait between two tries of one request, in seconds."""
+    max_failed_requests: int = Field(default=3, ge=1)
+    """Pause the send (exit 1, resumable) once this many requests have failed for good."""
+    max_failed_recipients: float = Field(default=0.05, gt=0, le=1)
+    """Pause the send once more than this share of tried recipients was refused."""
+    list_unsubscribe_mailto: Email | None = None
+    """Optional address added to ``List-Unsubscribe`` as a ``mailto:`` alternative."""
+    outbox: str = "outbox"
+    """Folder (relative to the project) where the ``outbox`` provider writes ``.eml`` files."""
+    sendgrid: SendGridOptions = SendGridOptions()
+    """SendGrid-only options."""
+    smtp: SmtpOptions = SmtpOptions()
+    """SMTP-only options."""
+
+
 class CheckSettings(_Strict):
     timeout: float = Field(default=10.0, gt=0, le=120)
     """Seconds to wait for each link or image in ``newsletter check --online``."""
@@ -97,6 +148,8 @@ class Settings(_Strict):
     """CSS inliner engine: ``css-inline`` (fast, default) or ``premailer``."""
     fallback_first_name: NonEmpty = "friend"
     """Used in the greeting when a subscriber has no first name."""
+    delivery: Delivery = Delivery()
+    """Sending: batch size, retries, rate cap and provider options (safe defaults)."""
     check: CheckSettings = CheckSettings()
     """Thresholds of ``newsletter check`` and its online link check."""
 

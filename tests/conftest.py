@@ -64,3 +64,12 @@ def project(tmp_path: Path) -> Path:
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture
+def sendgrid_server():
+    """A SendGrid-compatible API on 127.0.0.1 validating every request (tests/sendgrid_server.py)."""
+    from tests.sendgrid_server import SendGridServer
+
+    with SendGridServer() as server:
+        yield server

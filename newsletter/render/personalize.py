@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote
@@ -113,12 +113,32 @@ class Tokenized:
 
 def substitutions(tokens: Iterable[str], values: Mapping[str, str]) -> dict[str, str]:
     """Token → escaped value for the tokens used, as SendGrid's ``substitutions`` wants."""
-    out: dict[str, str] = {}
-    for tok in tokens:
+    return substituter(tokens)(values)
+
+
+def substituter(tokens: Iterable[str]) -> Callable[[Mapping[str, str]], dict[str, str]]:
+    """:func:`substitutions` for a fixed set of tokens, parsed once (a send calls it per recipient)."""
+    plan: list[tuple[str, str, Context]] = []
+    for tok in sorted(tokens):
         m = TOKEN_RE.fullmatch(tok)
         if m:
-            out[tok] = escape(values.get(m.group(1), ""), m.group(2))  # type: ignore[arg-type]
-    return out
+            plan.append((tok, m.group(1), m.group(2)))  # type: ignore[arg-type]
+    escapers: dict[str, Callable[[str], str]] = {"html": _html, "url": _url, "text": str}
+    steps = tuple((tok, field, escapers[context]) for tok, field, context in plan)
+
+    def fill(values: Mapping[str, str]) -> dict[str, str]:
+        get = values.get
+        return {tok: esc(get(field, "")) for tok, field, esc in steps}
+
+    return fill
+
+
+def _html(value: str) -> str:
+    return html.escape(value, quote=True)
+
+
+def _url(value: str) -> str:
+    return quote(value, safe="")
 
 
 def recipient_values(

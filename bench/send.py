@@ -1,0 +1,235 @@
+"""Benchmark sending: SendGrid path at scale, the crash drill, and SMTP against mailmerge.
+
+    python bench/send.py [--sizes 100000 1000000] [--runs 3] [--kills 50] [--smtp 2000]
+                         [--only sendgrid|crash|smtp]
+
+* sendgrid: ``newsletter send --yes --provider sendgrid`` on a generated list of N
+  subscribers through the local SendGrid-compatible server (tests/sendgrid_server.py,
+  in its own process, validating the first request against SendGrid's schema). End to
+  end: start-up, reading the list, the journal, every request. Reports wall time,
+  recipients/s and the sender's peak RSS, and checks that every address arrived once.
+* crash: the drill of tests/test_crash.py with ``--kills`` SIGKILLs (5,000 recipients,
+  batches of 500).
+* smtp: the same 2,000 recipients and the same message through the same local SMTP
+  server (aiosmtpd in its own process): ``newsletter send --provider smtp`` against
+  ``mailmerge --no-dry-run --no-limit`` (``pip install mailmerge``; benchmark only).
+  Runs alternate so both see the same machine; medians and their ratio are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.crash import ISSUE, run_drill, write_list  # noqa: E402
+from tests.sendgrid_server import KEY, SendGridServer  # noqa: E402
+from tests.smtp_server import free_port  # noqa: E402
+
+
+def project(tmp: Path, extra_settings: str = "") -> Path:
+    root = tmp / "project"
+    root.mkdir()
+    shutil.copy(REPO / "newsletter.yaml", root / "newsletter.yaml")
+    shutil.copytree(REPO / "issues", root / "issues")
+    if extra_settings:
+        (root / "newsletter.yaml").write_text((root / "newsletter.yaml").read_text() + extra_settings)
+    return root
+
+
+def base_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SENDGRID_", "SMTP_"))}
+    env.update(PYTHONPATH=str(REPO), NO_COLOR="1", **extra)
+    return env
+
+
+def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, int]:
+    """(seconds, peak RSS in MB, exit code) of one command."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.stderr:
+        proc.stderr.close()
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err}")
+    return seconds, usage.ru_maxrss / 1024, proc.returncode
+
+
+def bench_sendgrid(sizes: list[int], runs: int) -> list[str]:
+    rows = []
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = project(Path(tmp))
+            write_list(root / "list.csv", n, 0)
+            times, peaks = [], []
+            for _ in range(runs if n <= 200_000 else max(1, runs // 2)):
+                shutil.rmtree(root / ".newsletter", ignore_errors=True)
+                port = free_port()
+                server = subprocess.Popen([sys.executable, "-m", "tests.sendgrid_server", str(port), "first"],
+                                          cwd=REPO, env=base_env())
+                try:
+                    _wait_http(f"http://127.0.0.1:{port}/stats")
+                    env = base_env(SENDGRID_API_KEY=KEY, SENDGRID_API_HOST=f"http://127.0.0.1:{port}")
+                    cmd = [sys.executable, "-m", "newsletter", "send", ISSUE, "--yes", "--provider",
+                           "sendgrid", "--list", "list.csv"]
+                    seconds, peak, _ = timed(cmd, root, env)
+                    stats = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/stats").read())
+                finally:
+                    server.terminate()
+                    server.wait()
+                assert stats["accepted"] == n and stats["unique"] == n and stats["invalid"] == 0, stats
+                times.append(seconds)
+                peaks.append(peak)
+                print(f"  sendgrid {n:>9,}: {seconds:6.2f} s, {n / seconds:9,.0f} recipients/s, "
+                      f"peak RSS {peak:5.0f} MB", flush=True)
+            med = statistics.median(times)
+            rows.append(f"| send {n:,} recipients, SendGrid API (local server), end to end | "
+                        f"{'≤ 15 s, ≤ 250 MB' if n >= 1_000_000 else '-'} | {med:.1f} s "
+                        f"({n / med:,.0f}/s), peak {max(peaks):.0f} MB | `python bench/send.py --only sendgrid` |")
+    return rows
+
+
+def _wait_http(url: str) -> None:
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit(f"server at {url} did not start")
+
+
+def bench_crash(kills: int) -> list[str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = project(Path(tmp), "delivery:\n  batch_size: 500\n")
+        t = time.perf_counter()
+        with SendGridServer(delay=0.1, validate="all") as server:
+            drill = run_drill(root, server, kills=kills, eligible=5000, suppressed=250, seed=kills,
+                              kill_window=(0.55, 1.0))
+        seconds = time.perf_counter() - t
+    mid = sum(1 for s in drill.in_flight_at_kills if s)
+    print(f"  crash drill: {drill.kills} kills ({mid} mid-request), {drill.finished_sends} sends finished, "
+          f"every check passed in {seconds:.0f} s", flush=True)
+    return [f"| crash drill: SIGKILL at random ×{drill.kills} ({mid} mid-request), 5,000 recipients | "
+            f"nobody twice, nobody skipped | passed ({drill.finished_sends} sends) | "
+            f"`python bench/send.py --only crash` |"]
+
+
+MAILMERGE_CONF = "[smtp_server]\nhost = 127.0.0.1\nport = {port}\n"
+
+
+def mailmerge_template(root: Path) -> str:
+    """The same message as a mailmerge template: our rendered parts, tokens as Jinja fields."""
+    from newsletter.project import open_issue
+
+    proj, _, rendered = open_issue(root / ISSUE)
+    s = proj.settings
+
+    def jinja(text: str) -> str:
+        out = []
+        for i, part in enumerate(text.split("__nl_")):
+            if i == 0:
+                out.append("{% raw %}" + part + "{% endraw %}")
+                continue
+            field, _, rest = part.partition("__")
+            name = field.rsplit("_", 1)[0]
+            out.append("{{" + name + "}}{% raw %}" + rest + "{% endraw %}")
+        return "".join(out)
+
+    return (
+        "TO: {{email}}\n"
+        f"FROM: {s.sender.name} <{s.sender.email}>\n"
+        f"REPLY-TO: {s.replies_to.name} <{s.replies_to.email}>\n"
+        f"SUBJECT: {rendered.subject}\n"
+        "List-Unsubscribe: <{{unsubscribe_url}}>\n"
+        "List-Unsubscribe-Post: List-Unsubscribe=One-Click\n"
+        "MIME-Version: 1.0\n"
+        'Content-Type: multipart/alternative; boundary="nl-bench-boundary"\n\n'
+        "--nl-bench-boundary\nContent-Type: text/plain; charset=utf-8\n\n"
+        f"{jinja(rendered.text)}\n"
+        "--nl-bench-boundary\nContent-Type: text/html; charset=utf-8\n\n"
+        f"{jinja(rendered.html)}\n"
+        "--nl-bench-boundary--\n"
+    )
+
+
+def bench_smtp(n: int, runs: int) -> list[str]:
+    if shutil.which("mailmerge") is None:
+        sys.exit("mailmerge is not installed: pip install mailmerge (benchmark only)")
+    ours, theirs = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = project(Path(tmp))
+        write_list(root / "list.csv", n, 0)
+        with (root / "list.csv").open() as fh, (root / "mm.csv").open("w", newline="") as out:
+            w = csv.writer(out)
+            w.writerow(["email", "first_name", "unsubscribe_url"])
+            for row in csv.DictReader(fh):
+                w.writerow([row["email"], row["first_name"],
+                            "https://www.coproductioncollective.co.uk/unsubscribe?token=0123456789abcdef"])
+        (root / "mm.txt").write_text(mailmerge_template(root))
+        for _ in range(runs):
+            for who in ("newsletter", "mailmerge"):
+                port = free_port()
+                server = subprocess.Popen([sys.executable, "-m", "tests.smtp_server", str(port)], cwd=REPO,
+                                          env=base_env(), stdout=subprocess.PIPE, text=True)
+                assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+                try:
+                    if who == "newsletter":
+                        shutil.rmtree(root / ".newsletter", ignore_errors=True)
+                        env = base_env(SMTP_URL=f"smtp://127.0.0.1:{port}")
+                        cmd = [sys.executable, "-m", "newsletter", "send", ISSUE, "--yes", "--provider", "smtp",
+                               "--list", "list.csv"]
+                    else:
+                        (root / "mm.conf").write_text(MAILMERGE_CONF.format(port=port))
+                        env = base_env()
+                        cmd = ["mailmerge", "--no-dry-run", "--no-limit", "--template", "mm.txt",
+                               "--database", "mm.csv", "--config", "mm.conf", "--output-format", "raw"]
+                    seconds, _, _ = timed(cmd, root, env)
+                finally:
+                    server.terminate()
+                    count = int(server.communicate()[0].strip() or 0)
+                assert count == n, f"{who}: the server got {count} messages, not {n}"
+                (ours if who == "newsletter" else theirs).append(seconds)
+                print(f"  smtp {who:<10} {n} messages: {seconds:6.2f} s ({n / seconds:,.0f}/s)", flush=True)
+    a, b = statistics.median(ours), statistics.median(theirs)
+    print(f"  smtp: newsletter {n / a:,.0f}/s vs mailmerge {n / b:,.0f}/s: {b / a:.1f}×", flush=True)
+    return [f"| SMTP, {n:,} messages to a local server: newsletter vs mailmerge | ≥ 3× | "
+            f"{n / a:,.0f}/s vs {n / b:,.0f}/s = {b / a:.1f}× | `python bench/send.py --only smtp` |"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--kills", type=int, default=50)
+    ap.add_argument("--smtp", type=int, default=2000)
+    ap.add_argument("--only", choices=["sendgrid", "crash", "smtp"])
+    args = ap.parse_args()
+    rows: list[str] = []
+    if args.only in (None, "sendgrid"):
+        rows += bench_sendgrid(args.sizes, args.runs)
+    if args.only in (None, "smtp"):
+        rows += bench_smtp(args.smtp, args.runs)
+    if args.only in (None, "crash"):
+        rows += bench_crash(args.kills)
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()

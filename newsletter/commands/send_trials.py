@@ -1,0 +1,164 @@
+"""Every way to try a send before the real one: the dry run, the test send and SendGrid's
+sandbox validation. None of them is recorded in the journal."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import islice
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from newsletter.audience import summarize
+from newsletter.delivery import progress as out
+from newsletter.delivery.base import BatchResult, Message, Provider, Recipient, Rejected, RetryLater, Unknown
+from newsletter.delivery.plan import SubscriberLike, make_message, recipient_for
+from newsletter.delivery.providers import make_provider
+from newsletter.delivery.run import backoff
+from newsletter.delivery.state import load_secret
+from newsletter.errors import ProblemsFound, UsageError, display_path
+from newsletter.settings import Settings
+
+if TYPE_CHECKING:
+    from newsletter.commands.send import Context
+
+SAMPLES = 3
+
+
+# -- dry run ---------------------------------------------------------------------------
+
+
+def dry_run(ctx: Context, send_at: int | None) -> None:
+    """Everything but delivery, without any network connection."""
+    from newsletter.delivery.mime import MimeBuilder
+    from newsletter.delivery.outbox import write_eml
+    from newsletter.delivery.sendgrid import PayloadBuilder
+
+    summary = summarize(ctx.list_path, ctx.issue_file.issue.audience)
+    out.print_audience(summary, display_path(ctx.list_path))
+    size = ctx.settings.delivery.batch_size
+    requests = math.ceil(summary.eligible / size) if ctx.provider == "sendgrid" else summary.eligible
+    what = f"{requests} request(s) of up to {size}" if ctx.provider == "sendgrid" else f"{requests} message(s)"
+    out.echo(f"Would send with {ctx.provider}: {what}")
+    secret = load_secret(ctx.root)
+    date = dt.datetime.combine(ctx.issue_file.issue.date, dt.time(9), ZoneInfo(ctx.settings.timezone))
+    message = make_message(ctx.rendered, ctx.settings, send_id=f"{ctx.rendered.slug}-dry-run",
+                           send_at=send_at, date=date)
+    first = [recipient_for(s, ctx.settings, secret, seq=i)
+             for i, s in enumerate(islice(ctx.subscribers(), size), 1)]
+    folder = ctx.root / "build" / "dry-run" / ctx.rendered.slug
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():
+        if old.suffix in (".json", ".eml"):
+            old.unlink()
+    if first:
+        payload = PayloadBuilder(message, ctx.settings.delivery.sendgrid).as_dict(first)
+        (folder / "request-1.json").write_bytes(orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n")
+        builder = MimeBuilder(message)
+        for r in first[:SAMPLES]:
+            write_eml(folder / f"sample-{r.seq}.eml", builder.build(r))
+    out.echo(f"Wrote the first request's payload and {min(len(first), SAMPLES)} sample message(s) "
+             f"to {display_path(folder)}/")
+    out.echo("Dry run: nothing was sent. To send for real: newsletter send "
+             f"{display_path(ctx.issue_file.path)} --yes")
+
+
+# -- test send ---------------------------------------------------------------------------
+
+
+def test_send(ctx: Context, test_to: Sequence[str], as_email: str | None) -> None:
+    """A real send to a few addresses, marked as a test, not recorded as the issue's send."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from newsletter.fields import Email
+
+    check = TypeAdapter(Email)
+    addresses: list[str] = []
+    for addr in test_to:
+        try:
+            addresses.append(check.validate_python(addr))
+        except ValidationError:
+            raise UsageError(f"--test-to '{addr}' is not a valid email address") from None
+    person = _sample_subscriber(ctx, as_email)
+    secret = load_secret(ctx.root)
+    message = make_message(ctx.rendered, ctx.settings, send_id=f"{ctx.rendered.slug}-test", test=True)
+    recipients = [recipient_for(person, ctx.settings, secret, seq=i, email=a) for i, a in enumerate(addresses, 1)]
+    provider = make_provider(ctx.provider, ctx.settings, ctx.root, folder=f"{ctx.rendered.slug}-test")
+    try:
+        result = _send_once(provider, message, recipients, ctx.settings)
+    finally:
+        provider.close()
+    who = person.email or "a sample reader"
+    out.echo(f"Test send of “{message.subject}” with {ctx.provider}, personalised as {who}:")
+    by_seq = {r.seq: r.email for r in recipients}
+    for seq in result.accepted:
+        out.echo(f"  sent      {by_seq[seq]}")
+    problems = {**result.failed, **result.unknown, **result.retry}
+    for seq, reason in problems.items():
+        out.echo(f"  not sent  {by_seq[seq]}: {reason}", err=True)
+    if problems:
+        raise ProblemsFound(f"{len(problems)} test message(s) were not sent")
+
+
+@dataclass(frozen=True)
+class _Sample:
+    email: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    fields: dict[str, str] = dataclasses.field(default_factory=dict)
+    line: int = 0
+
+
+def _sample_subscriber(ctx: Context, as_email: str | None) -> SubscriberLike:
+    for s in ctx.subscribers():
+        if as_email is None or s.email.lower() == as_email.strip().lower():
+            return s
+    if as_email is not None:
+        raise UsageError(f"--as {as_email}: no eligible subscriber with that address in "
+                         f"{display_path(ctx.list_path)}")
+    return _Sample()
+
+
+def _send_once(provider: Provider, message: Message, recipients: Sequence[Recipient],
+               settings: Settings) -> BatchResult:
+    """One request, retried (by the rules) only when the answer says nothing was sent."""
+    for attempt in range(settings.delivery.retries + 1):
+        try:
+            return provider.send(message, recipients)
+        except RetryLater as exc:
+            if attempt == settings.delivery.retries:
+                raise ProblemsFound(f"gave up: {exc.reason}") from None
+            time.sleep(exc.wait if exc.wait is not None else backoff(attempt, settings.delivery.backoff,
+                                                                        settings.delivery.backoff_cap))
+        except (Rejected, Unknown) as exc:
+            raise ProblemsFound(exc.reason) from None
+    raise ProblemsFound("gave up")
+
+
+# -- sandbox validation --------------------------------------------------------------------
+
+
+def validate(ctx: Context, send_at: int | None) -> None:
+    """Every request of the send in SendGrid's sandbox mode: checked, never delivered or journalled."""
+    secret = load_secret(ctx.root)
+    message = make_message(ctx.rendered, ctx.settings, send_id=f"{ctx.rendered.slug}-validate", send_at=send_at)
+    provider = make_provider("sendgrid", ctx.settings, ctx.root, folder="", sandbox=True)
+    size = min(ctx.settings.delivery.batch_size, provider.max_batch)
+    requests = people = 0
+    subscribers = ctx.subscribers()
+    try:
+        while batch := [recipient_for(s, ctx.settings, secret, seq=people + i)
+                        for i, s in enumerate(islice(subscribers, size), 1)]:
+            _send_once(provider, message, batch, ctx.settings)
+            requests += 1
+            people += len(batch)
+    finally:
+        provider.close()
+    out.echo(f"SendGrid's sandbox accepted all {requests} request(s) for {people} recipient(s): "
+             "nothing was delivered and nothing was recorded.")

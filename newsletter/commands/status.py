@@ -1,0 +1,116 @@
+"""``newsletter status`` and ``newsletter report``: where a send stands, and who was not reached."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from newsletter.commands.build import write_atomic
+from newsletter.delivery.journal import Journal, SendRow
+from newsletter.delivery.progress import SHOW_UNKNOWN
+from newsletter.errors import NewsletterError, ProblemsFound, display_path
+from newsletter.issue.load import slug_for
+from newsletter.settings import find_project_root
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _sends(issue_path: Path) -> tuple[Journal | None, list[SendRow], str]:
+    root = find_project_root(issue_path)
+    slug = slug_for(issue_path)
+    journal = Journal.existing(root)
+    return journal, (journal.sends_for(slug) if journal else []), slug
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return dt.datetime.fromtimestamp(ts).astimezone().strftime("%Y-%m-%d %H:%M %Z")
+
+
+def status(issue_path: Path) -> None:
+    """Print the progress of every send of this issue (real and outbox)."""
+    journal, sends, slug = _sends(issue_path)
+    if not sends:
+        click.echo(f"{slug}: not sent yet (no send of this issue in the journal)")
+        return
+    assert journal is not None
+    try:
+        for s in sends:
+            counts = journal.counts(s)
+            accounted = counts["accepted"] + counts["failed"] + counts["suppressed"]
+            state = "finished" if s.loaded and accounted == s.eligible else "not finished"
+            click.echo(f"{slug} with {s.provider}: {state} (started {_when(s.created)}, "
+                       f"finished {_when(s.finished)})")
+            click.echo(f"  eligible   {s.eligible}" + ("" if s.loaded else " (the list is not all sent yet)"))
+            for name in ("accepted", "failed", "unknown", "suppressed", "pending", "in_flight"):
+                if counts[name] or name in ("accepted", "pending"):
+                    label = "in flight" if name == "in_flight" else name
+                    click.echo(f"  {label:<10} {counts[name]}")
+            click.echo(f"  requests   {s.batches}")
+            unknown = journal.unknown(s)
+            for email, batch, reason in unknown[:SHOW_UNKNOWN]:
+                click.echo(f"  unknown: {email} (batch {batch}: {reason})")
+            if counts["in_flight"]:
+                click.echo("  (a send is running, or the last one stopped mid-request: "
+                           "its in-flight recipients become 'unknown' when it resumes)")
+            elif unknown:
+                click.echo("  resolve unknown recipients with --mark-unknown-sent or --resend-unknown")
+            elif state != "finished":
+                click.echo(f"  resume with: newsletter send {display_path(issue_path)} --yes")
+    finally:
+        journal.close()
+
+
+def _cell(value: str) -> str:
+    """Keep a spreadsheet from reading a cell as a formula."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+NOT_REACHED = "not sent yet: the send stopped before it reached this address"
+
+
+def _not_reached(issue_path: Path, send: SendRow, present: set[str]) -> Iterator[str]:
+    """Eligible addresses the stopped send has not read from its list yet."""
+    from newsletter.audience import eligible
+    from newsletter.project import Project
+
+    audience = Project.find(issue_path).load(issue_path).issue.audience
+    for subscriber in eligible(Path(send.list_path), audience):
+        if subscriber.email.lower() not in present:
+            yield subscriber.email
+
+
+def report(issue_path: Path, out: Path) -> int:
+    """Write ``address,state,reason`` for everyone not accepted; returns how many rows."""
+    journal, sends, slug = _sends(issue_path)
+    real = [s for s in sends if s.provider != "outbox"] or sends
+    if not real:
+        raise ProblemsFound(f"{slug} has not been sent: there is nothing to report")
+    assert journal is not None
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["address", "state", "reason"])
+    rows = 0
+    send = real[-1]
+    try:
+        for email, state, reason in journal.not_accepted(send):
+            writer.writerow([_cell(email), state, _cell(reason)])
+            rows += 1
+        if not send.loaded:
+            for email in _not_reached(issue_path, send, journal.present(send)):
+                writer.writerow([_cell(email), "pending", NOT_REACHED])
+                rows += 1
+    finally:
+        journal.close()
+    try:
+        write_atomic(out, buffer.getvalue())
+    except OSError as exc:
+        raise NewsletterError(f"{display_path(out)}: cannot write: {exc.strerror}") from None
+    click.echo(f"Wrote {display_path(out)}: {rows} recipient(s) not accepted ({real[-1].provider} send)")
+    return rows

@@ -1,0 +1,155 @@
+"""What every provider shares: the message, its recipients, outcomes and the Provider protocol."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from newsletter.render.personalize import Tokenized
+
+ONE_CLICK = "List-Unsubscribe=One-Click"
+_BAD_HEADER_CHARS = ("\r", "\n", "\x00")
+
+
+class HeaderInjection(ValueError):
+    """A header value holds CR, LF or NUL; nothing may be sent with it."""
+
+
+def check_header(name: str, value: str) -> str:
+    """Return ``value`` unchanged, or raise when it could break out of its header."""
+    for ch in _BAD_HEADER_CHARS:
+        if ch in value:
+            shown = {"\r": "CR", "\n": "LF", "\x00": "NUL"}[ch]
+            raise HeaderInjection(f"{name} contains a {shown} character")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Mailbox:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """One person in one send: their address, display name, merge values and token."""
+
+    seq: int
+    email: str
+    name: str
+    values: Mapping[str, str]
+    """Raw merge values (``email`` and ``unsubscribe_url`` included); escaped when used."""
+    token: str
+    """Opaque unsubscribe token (never the address)."""
+
+    @property
+    def unsubscribe_url(self) -> str:
+        return self.values["unsubscribe_url"]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """Everything that is the same for every recipient of one send."""
+
+    send_id: str
+    slug: str
+    subject: str
+    html: str
+    """The rendered HTML with its tokens (what SendGrid substitutes into)."""
+    text: str
+    """The rendered plain text with its tokens."""
+    html_parts: Tokenized
+    text_parts: Tokenized
+    sender: Mailbox
+    reply_to: Mailbox
+    date: dt.datetime
+    categories: tuple[str, ...] = ()
+    send_at: int | None = None
+    unsubscribe_mailto: str | None = None
+    tokens: tuple[str, ...] = field(default=())
+
+    def check_headers(self) -> None:
+        """Refuse CR, LF or NUL in any header value common to all recipients."""
+        check_header("subject", self.subject)
+        check_header("from name", self.sender.name)
+        check_header("from address", self.sender.email)
+        check_header("reply-to name", self.reply_to.name)
+        check_header("reply-to address", self.reply_to.email)
+        check_header("send id", self.send_id)
+        for category in self.categories:
+            check_header("category", category)
+
+    def list_unsubscribe(self, recipient: Recipient) -> str:
+        """The ``List-Unsubscribe`` value: the one-click https link, then an optional mailto."""
+        value = f"<{recipient.unsubscribe_url}>"
+        if self.unsubscribe_mailto:
+            value += f", <mailto:{self.unsubscribe_mailto}?subject=unsubscribe>"
+        return value
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """What became of each recipient of one batch (by ``seq``), with reasons."""
+
+    accepted: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+    """Refused for good (e.g. an SMTP server's 550 for that address)."""
+    unknown: dict[int, str] = field(default_factory=dict)
+    """Might have been delivered: never resent automatically."""
+    retry: dict[int, str] = field(default_factory=dict)
+    """Certainly not sent, worth trying again (temporary errors)."""
+    stop: str | None = None
+    """Set when the provider refuses to go on (e.g. login refused): record, then stop."""
+
+    def merge(self, other: BatchResult) -> None:
+        self.accepted.extend(other.accepted)
+        self.failed.update(other.failed)
+        self.unknown.update(other.unknown)
+        self.retry.update(other.retry)
+        self.stop = self.stop or other.stop
+
+
+class DeliveryError(Exception):
+    """A whole request did not go through; the subclass says what that means."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RetryLater(DeliveryError):
+    """Nothing was delivered; try again (after ``wait`` seconds if the provider said so)."""
+
+    def __init__(self, reason: str, wait: float | None = None) -> None:
+        super().__init__(reason)
+        self.wait = wait
+
+
+class Unknown(DeliveryError):
+    """The request was sent but no answer came: it may or may not have been delivered."""
+
+
+class Rejected(DeliveryError):
+    """The provider refused the request as it stands (bad key, bad payload): stop."""
+
+
+class Provider(Protocol):
+    """A way to deliver one batch of recipients of one message."""
+
+    name: str
+    max_batch: int
+
+    def prepare(self, message: Message, recipients: Sequence[Recipient]) -> object:
+        """Side-effect-free work for a batch (a request body), or None; done once per
+        batch, its result is reused by every retry of that batch."""
+        ...
+
+    def send(self, message: Message, recipients: Sequence[Recipient], prepared: object = None) -> BatchResult:
+        """Deliver, or raise :class:`RetryLater`, :class:`Unknown` or :class:`Rejected`."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

@@ -1,0 +1,395 @@
+"""The send journal: SQLite under ``.newsletter/``, one row per recipient per send.
+
+States move ``pending → in_flight → accepted | failed | unknown`` (and
+``pending → suppressed`` when an address stops being eligible before it was sent).
+Rows are written as the list is read, a batch at a time, already ``in_flight``
+in the same commit that precedes their request (``sends.loaded`` says when every
+eligible address has its row); rows that must wait go back to ``pending``.
+Each change is committed durably (WAL, ``synchronous=FULL``) before and after the
+request it belongs to, so after a crash the journal says exactly which recipients
+may have been in a request whose answer was never seen: those rows were
+``in_flight`` and become ``unknown``. Only one process may send at a time (a lock
+file next to the database).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from newsletter.delivery.base import BatchResult
+from newsletter.delivery.state import state_dir
+from newsletter.errors import NewsletterError, UsageError, display_path
+
+JOURNAL_FILE = "journal.sqlite3"
+STATES = ("pending", "in_flight", "accepted", "failed", "unknown", "suppressed")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sends (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    slug TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    list_path TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    created REAL NOT NULL,
+    eligible INTEGER NOT NULL DEFAULT 0,
+    batches INTEGER NOT NULL DEFAULT 0,
+    loaded INTEGER NOT NULL DEFAULT 0,
+    finished REAL
+);
+CREATE TABLE IF NOT EXISTS recipients (
+    send_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    email TEXT NOT NULL,
+    name TEXT NOT NULL,
+    vals TEXT,
+    token TEXT NOT NULL,
+    state TEXT NOT NULL,
+    batch INTEGER,
+    reason TEXT,
+    PRIMARY KEY (send_id, seq)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS recipients_email ON recipients (send_id, email COLLATE NOCASE);
+"""
+
+
+_SEND_COLUMNS = (
+    "SELECT id, key, slug, provider, list_path, content_hash, created, eligible, batches, loaded,"
+    " finished FROM sends"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SendRow:
+    id: int
+    key: str
+    slug: str
+    provider: str
+    list_path: str
+    content_hash: str
+    created: float
+    eligible: int
+    batches: int
+    loaded: int
+    finished: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    seq: int
+    email: str
+    name: str
+    vals: str | None
+    token: str
+
+
+class Journal:
+    """The journal database of one project."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA temp_store=FILE")
+            self.db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise NewsletterError(f"{display_path(path)}: cannot open the send journal: {exc}") from None
+        self._lock_fd: int | None = None
+
+    @classmethod
+    def open(cls, root: Path) -> Journal:
+        return cls(state_dir(root) / JOURNAL_FILE)
+
+    @classmethod
+    def existing(cls, root: Path) -> Journal | None:
+        """The journal if one was ever written (reading never creates one)."""
+        path = root / ".newsletter" / JOURNAL_FILE
+        return cls(path) if path.exists() else None
+
+    # -- locking ---------------------------------------------------------------------
+
+    def lock(self) -> Journal:
+        """Hold the send lock; refuse if another send of this project is running."""
+        fd = os.open(self.path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise UsageError(
+                "another `newsletter send` of this project is running; wait for it to finish"
+            ) from None
+        self._lock_fd = fd
+        return self
+
+    def close(self) -> None:
+        self.db.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def _tx(self) -> _Transaction:
+        return _Transaction(self.db)
+
+    # -- sends -----------------------------------------------------------------------
+
+    def find(self, key: str) -> SendRow | None:
+        row = self.db.execute(
+            _SEND_COLUMNS + " WHERE key = ?",
+            (key,),
+        ).fetchone()
+        return SendRow(*row) if row else None
+
+    def sends_for(self, slug: str) -> list[SendRow]:
+        rows = self.db.execute(
+            _SEND_COLUMNS + " WHERE slug = ? ORDER BY created",
+            (slug,),
+        ).fetchall()
+        return [SendRow(*r) for r in rows]
+
+    def create(
+        self, *, key: str, slug: str, provider: str, list_path: str, content_hash: str, eligible: int
+    ) -> SendRow:
+        """Record a new send; its recipients are added batch by batch (:meth:`add_batch`)."""
+        with self._tx():
+            self.db.execute(
+                "INSERT INTO sends (key, slug, provider, list_path, content_hash, created, eligible)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (key, slug, provider, list_path, content_hash, time.time(), eligible),
+            )
+        return self.refresh(key)
+
+    def refresh(self, key: str) -> SendRow:
+        found = self.find(key)
+        assert found is not None
+        return found
+
+    def add_batch(self, send: SendRow, rows: list[tuple[int, str, str, str | None, str]]) -> int:
+        """Write new rows (seq, email, name, vals, token) straight into ``in_flight`` with
+        a new batch number, durably, before their request. Returns the batch number."""
+        with self._tx():
+            batch = self.db.execute(
+                "UPDATE sends SET batches = batches + 1 WHERE id = ? RETURNING batches", (send.id,)
+            ).fetchone()[0]
+            try:
+                self.db.executemany(
+                    "INSERT INTO recipients (send_id, seq, email, name, vals, token, state, batch)"
+                    f" VALUES ({send.id}, ?, ?, ?, ?, ?, 'in_flight', {int(batch)})",
+                    rows,
+                )
+            except sqlite3.IntegrityError as exc:
+                raise NewsletterError(f"the list gave the same address twice: {exc}") from None
+        return int(batch)
+
+    def present(self, send: SendRow) -> set[str]:
+        """Lower-cased addresses that already have a row (to continue loading after a stop)."""
+        return {e.lower() for (e,) in self.db.execute("SELECT email FROM recipients WHERE send_id = ?", (send.id,))}
+
+    def next_seq(self, send: SendRow) -> int:
+        row = self.db.execute("SELECT max(seq) FROM recipients WHERE send_id = ?", (send.id,)).fetchone()
+        return int(row[0] or 0) + 1
+
+    def set_loaded(self, send: SendRow) -> SendRow:
+        """Every eligible address has its row: the send's audience is now fixed."""
+        with self._tx():
+            self.db.execute(
+                "UPDATE sends SET loaded = 1,"
+                " eligible = (SELECT count(*) FROM recipients WHERE send_id = ?) WHERE id = ?",
+                (send.id, send.id),
+            )
+        return self.refresh(send.key)
+
+    def set_content(self, send: SendRow, content_hash: str, list_path: str) -> None:
+        with self._tx():
+            self.db.execute(
+                "UPDATE sends SET content_hash = ?, list_path = ? WHERE id = ?",
+                (content_hash, list_path, send.id),
+            )
+
+    def set_finished(self, send: SendRow, finished: bool) -> None:
+        with self._tx():
+            self.db.execute(
+                "UPDATE sends SET finished = ? WHERE id = ?",
+                (time.time() if finished else None, send.id),
+            )
+
+    # -- recovery and resolution -----------------------------------------------------
+
+    def recover(self, send: SendRow) -> int:
+        """After a crash: whatever was ``in_flight`` becomes ``unknown``. Returns how many."""
+        with self._tx():
+            cur = self.db.execute(
+                "UPDATE recipients SET state = 'unknown',"
+                " reason = 'the sender stopped while this request was in flight'"
+                " WHERE send_id = ? AND state = 'in_flight'",
+                (send.id,),
+            )
+        return cur.rowcount
+
+    def unknown(self, send: SendRow) -> list[tuple[str, int, str]]:
+        """(email, batch, reason) of every ``unknown`` recipient."""
+        return self.db.execute(
+            "SELECT email, batch, coalesce(reason, '') FROM recipients"
+            " WHERE send_id = ? AND state = 'unknown' ORDER BY seq",
+            (send.id,),
+        ).fetchall()
+
+    def resolve_unknown(self, send: SendRow, *, resend: bool) -> int:
+        """The editor's decision about ``unknown`` rows: send again, or count as sent."""
+        with self._tx():
+            if resend:
+                cur = self.db.execute(
+                    "UPDATE recipients SET state = 'pending', reason = 'resent by the editor (was unknown)'"
+                    " WHERE send_id = ? AND state = 'unknown'",
+                    (send.id,),
+                )
+            else:
+                cur = self.db.execute(
+                    "UPDATE recipients SET state = 'accepted', reason = 'marked sent by the editor (was unknown)'"
+                    " WHERE send_id = ? AND state = 'unknown'",
+                    (send.id,),
+                )
+        return cur.rowcount
+
+    def reconcile(self, send: SendRow, current: Iterable[str]) -> tuple[int, int, int]:
+        """Compare the send's audience with the list as it is now.
+
+        Pending addresses no longer eligible become ``suppressed``; suppressed ones
+        eligible again return to ``pending``. Returns (suppressed, restored, new),
+        ``new`` counting eligible addresses that joined after the send began (they
+        are not added: a send's audience is fixed when it starts).
+        """
+        with self._tx():
+            self.db.execute("DROP TABLE IF EXISTS temp.current")
+            self.db.execute("CREATE TEMP TABLE current (email TEXT PRIMARY KEY COLLATE NOCASE) WITHOUT ROWID")
+            self.db.executemany(
+                "INSERT OR IGNORE INTO temp.current VALUES (?)", ((e,) for e in current)
+            )
+            suppressed = self.db.execute(
+                "UPDATE recipients SET state = 'suppressed',"
+                " reason = 'no longer eligible (unsubscribed, bounced or removed from the list)'"
+                " WHERE send_id = ? AND state = 'pending'"
+                " AND email NOT IN (SELECT email FROM temp.current)",
+                (send.id,),
+            ).rowcount
+            restored = self.db.execute(
+                "UPDATE recipients SET state = 'pending', reason = NULL"
+                " WHERE send_id = ? AND state = 'suppressed'"
+                " AND email IN (SELECT email FROM temp.current)",
+                (send.id,),
+            ).rowcount
+            new = self.db.execute(
+                "SELECT count(*) FROM temp.current WHERE email NOT IN"
+                " (SELECT email FROM recipients WHERE send_id = ?)",
+                (send.id,),
+            ).fetchone()[0]
+            self.db.execute("DROP TABLE temp.current")
+        return suppressed, restored, new
+
+    # -- the send loop ---------------------------------------------------------------
+
+    def next_batch(self, send: SendRow, after_seq: int, size: int) -> list[Row]:
+        rows = self.db.execute(
+            "SELECT seq, email, name, vals, token FROM recipients"
+            " WHERE send_id = ? AND seq > ? AND state = 'pending' ORDER BY seq LIMIT ?",
+            (send.id, after_seq, size),
+        ).fetchall()
+        return [Row(*r) for r in rows]
+
+    def begin_batch(self, send: SendRow, first: int, last: int, count: int) -> int:
+        """Mark ``pending`` rows first..last ``in_flight`` (durably); returns the batch number."""
+        with self._tx():
+            batch = self.db.execute(
+                "UPDATE sends SET batches = batches + 1 WHERE id = ? RETURNING batches", (send.id,)
+            ).fetchone()[0]
+            changed = self.db.execute(
+                "UPDATE recipients SET state = 'in_flight', batch = ?, reason = NULL"
+                " WHERE send_id = ? AND seq BETWEEN ? AND ? AND state = 'pending'",
+                (batch, send.id, first, last),
+            ).rowcount
+            if changed != count:
+                raise NewsletterError("the send journal changed under this send; run the command again")
+        return int(batch)
+
+    def finish_batch(self, send: SendRow, first: int, last: int, count: int, result: BatchResult) -> None:
+        """Record what became of a batch (durably); rows not mentioned go back to ``pending``."""
+        with self._tx():
+            if len(result.accepted) == count:
+                self.db.execute(
+                    "UPDATE recipients SET state = 'accepted' WHERE send_id = ?"
+                    " AND seq BETWEEN ? AND ? AND state = 'in_flight'",
+                    (send.id, first, last),
+                )
+                return
+            sql = "UPDATE recipients SET state = ?, reason = ? WHERE send_id = ? AND seq = ?"
+            self.db.executemany(
+                "UPDATE recipients SET state = 'accepted' WHERE send_id = ? AND seq = ?",
+                ((send.id, seq) for seq in result.accepted),
+            )
+            for state, reasons in (("failed", result.failed), ("unknown", result.unknown)):
+                self.db.executemany(sql, ((state, r, send.id, seq) for seq, r in reasons.items()))
+            self.db.executemany(sql, (("pending", r, send.id, seq) for seq, r in result.retry.items()))
+            self.db.execute(
+                "UPDATE recipients SET state = 'pending' WHERE send_id = ?"
+                " AND seq BETWEEN ? AND ? AND state = 'in_flight'",
+                (send.id, first, last),
+            )
+
+    def whole_batch(self, send: SendRow, first: int, last: int, state: str, reason: str) -> None:
+        """Set every ``in_flight`` row of a batch to ``state`` with ``reason`` (durably)."""
+        with self._tx():
+            self.db.execute(
+                "UPDATE recipients SET state = ?, reason = ? WHERE send_id = ?"
+                " AND seq BETWEEN ? AND ? AND state = 'in_flight'",
+                (state, reason, send.id, first, last),
+            )
+
+    # -- reading ---------------------------------------------------------------------
+
+    def counts(self, send: SendRow) -> dict[str, int]:
+        found = dict(
+            self.db.execute(
+                "SELECT state, count(*) FROM recipients WHERE send_id = ? GROUP BY state", (send.id,)
+            ).fetchall()
+        )
+        return {state: int(found.get(state, 0)) for state in STATES}
+
+    def not_accepted(self, send: SendRow) -> Iterator[tuple[str, str, str]]:
+        """(email, state, reason) of everyone not accepted, in list order."""
+        yield from self.db.execute(
+            "SELECT email, state, coalesce(reason, '') FROM recipients"
+            " WHERE send_id = ? AND state != 'accepted' ORDER BY seq",
+            (send.id,),
+        )
+
+    def email_for_token(self, token: str) -> str | None:
+        """Map an unsubscribe token back to the address it was made for."""
+        row = self.db.execute(
+            "SELECT email FROM recipients WHERE token = ? LIMIT 1", (token,)
+        ).fetchone()
+        return str(row[0]) if row else None
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.db.execute("COMMIT" if t is None else "ROLLBACK")

@@ -1,0 +1,184 @@
+"""From a rendered issue and a list of subscribers to what the providers need.
+
+The message is made once per send; each subscriber becomes one journal row
+(address, display name, the merge values the issue uses, unsubscribe token),
+checked for header injection before anything is sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Protocol
+
+import orjson
+
+from newsletter.delivery.base import HeaderInjection, Mailbox, Message, Recipient, check_header
+from newsletter.delivery.journal import Row
+from newsletter.delivery.state import unsubscribe_token
+from newsletter.errors import InputError, Problem, display_path
+from newsletter.render.personalize import recipient_values
+from newsletter.render.pipeline import Rendered
+from newsletter.settings import Settings
+
+TEST_PREFIX = "[TEST] "
+_COMPUTED = ("email", "unsubscribe_url")
+
+
+class SubscriberLike(Protocol):
+    @property
+    def email(self) -> str: ...
+    @property
+    def first_name(self) -> str: ...
+    @property
+    def last_name(self) -> str: ...
+    @property
+    def fields(self) -> Mapping[str, str]: ...
+    @property
+    def line(self) -> int: ...
+
+
+def make_message(
+    rendered: Rendered,
+    settings: Settings,
+    *,
+    send_id: str,
+    send_at: int | None = None,
+    test: bool = False,
+    date: dt.datetime | None = None,
+) -> Message:
+    """The parts of one send that are the same for everyone (header values checked)."""
+    sender = Mailbox(settings.sender.name, settings.sender.email)
+    replies = settings.replies_to
+    message = Message(
+        send_id=send_id,
+        slug=rendered.slug,
+        subject=(TEST_PREFIX if test else "") + rendered.subject,
+        html=rendered.html,
+        text=rendered.text,
+        html_parts=rendered.html_parts,
+        text_parts=rendered.text_parts,
+        sender=sender,
+        reply_to=Mailbox(replies.name, replies.email),
+        date=date or dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
+        categories=(rendered.slug, *settings.delivery.sendgrid.categories),
+        send_at=send_at,
+        unsubscribe_mailto=settings.delivery.list_unsubscribe_mailto,
+        tokens=tuple(sorted(rendered.tokens)),
+    )
+    try:
+        message.check_headers()
+    except HeaderInjection as exc:
+        raise InputError(Problem("newsletter.yaml", None, None, "", str(exc), "remove the line break")) from None
+    return message
+
+
+def content_hash(message: Message) -> str:
+    """What identifies the content of a send: a change means readers would get something else."""
+    h = hashlib.sha256()
+    for part in (message.subject, message.html, message.text, message.sender.email, message.reply_to.email):
+        h.update(part.encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def used_fields(rendered: Rendered) -> frozenset[str]:
+    return (rendered.html_parts.fields | rendered.text_parts.fields) - set(_COMPUTED)
+
+
+def display_name(first: str, last: str) -> str:
+    return f"{first.strip()} {last.strip()}".strip()
+
+
+NewRow = tuple[str, str, "str | None", str, dict[str, str]]
+"""(email, display name, merge values as JSON for the journal, token, merge values)."""
+
+
+def new_rows(
+    subscribers: Iterable[SubscriberLike],
+    settings: Settings,
+    secret: bytes,
+    fields: frozenset[str],
+    list_path: Path,
+) -> Iterator[NewRow]:
+    """What the journal and the providers need of each subscriber, checked for header injection.
+
+    Runs once per recipient of a send (a million times for a big list), so the
+    common case (only first and last name used) avoids the general merge-value path.
+    """
+    fallback = settings.fallback_first_name
+    names_only = fields <= {"first_name", "last_name"}
+    dumps = orjson.dumps
+    bad = _HEADER_BREAK.search
+    for s in subscribers:
+        email, first, last = s.email, s.first_name, s.last_name
+        if bad(email) or bad(first) or bad(last):
+            _refuse(s, list_path)
+        values: dict[str, str]
+        vals: str | None = None
+        if names_only:
+            values = {"first_name": first.strip() or fallback, "last_name": last.strip()}
+        else:
+            values = recipient_values(
+                email=email, first_name=first, last_name=last,
+                unsubscribe_url="", fallback_first_name=fallback, extra=s.fields,
+            )
+        if fields:
+            vals = dumps({k: values[k] for k in sorted(fields) if k in values}).decode("utf-8")
+        token = unsubscribe_token(secret, email)
+        values["email"] = email
+        values["unsubscribe_url"] = unsubscribe_url(settings, token)
+        yield email, display_name(first, last), vals, token, values
+
+
+_HEADER_BREAK = re.compile(r"[\r\n\x00]")
+
+
+def _refuse(s: SubscriberLike, list_path: Path) -> None:
+    for field, value in (("email", s.email), ("first_name", s.first_name), ("last_name", s.last_name)):
+        try:
+            check_header(field, value)
+        except HeaderInjection as exc:
+            raise InputError(
+                Problem(display_path(list_path), s.line, None, field, f"{exc}: it would go into a mail header",
+                        "remove the line break from this subscriber's entry"),
+                summary="nothing was sent",
+            ) from None
+
+
+def unsubscribe_url(settings: Settings, token: str) -> str:
+    return settings.unsubscribe_url.replace("{token}", token)
+
+
+def recipient_maker(settings: Settings) -> Callable[[Row], Recipient]:
+    """Turn a journal row back into a :class:`Recipient` (values plus address and link),
+    for recipients sent after their row was written (retries, resumed sends)."""
+
+    def make(row: Row) -> Recipient:
+        values: dict[str, str] = orjson.loads(row.vals) if row.vals else {}
+        values["email"] = row.email
+        values["unsubscribe_url"] = unsubscribe_url(settings, row.token)
+        return Recipient(row.seq, row.email, row.name, values, row.token)
+
+    return make
+
+
+def recipient_for(subscriber: SubscriberLike, settings: Settings, secret: bytes, *,
+                  seq: int = 1, email: str | None = None) -> Recipient:
+    """One recipient straight from a subscriber (test sends, dry-run samples).
+
+    With ``email`` the message goes to that address, personalised as ``subscriber``,
+    but with the unsubscribe token of the address it goes to.
+    """
+    to = email or subscriber.email
+    token = unsubscribe_token(secret, to)
+    url = unsubscribe_url(settings, token)
+    values = recipient_values(
+        email=to, first_name=subscriber.first_name, last_name=subscriber.last_name,
+        unsubscribe_url=url, fallback_first_name=settings.fallback_first_name, extra=subscriber.fields,
+    )
+    name = display_name(subscriber.first_name, subscriber.last_name) if email is None else ""
+    return Recipient(seq, to, name, values, token)

@@ -1,0 +1,103 @@
+"""What a send prints: the audience, a progress bar on long sends, the final summary.
+
+Summaries are plain ``click.echo`` lines (fast to start, readable in logs); the rich
+progress bar (with recipients per second) is shown only on a terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from newsletter.delivery.run import ProgressSink, RunResult
+
+SHOW_UNKNOWN = 20
+"""How many unknown addresses are listed on screen (``newsletter report`` lists all)."""
+
+
+def echo(text: str = "", *, err: bool = False) -> None:
+    click.echo(text, err=err)
+
+
+def print_audience(summary: Any, list_name: str) -> None:
+    """The audience figures of ``newsletter.audience.summarize``."""
+    echo(f"Audience from {list_name}:")
+    echo(f"  eligible    {summary.eligible}")
+    suppressed = summary.unsubscribed + summary.bounced + summary.complained
+    echo(
+        f"  suppressed  {suppressed} (unsubscribed {summary.unsubscribed}, bounced {summary.bounced},"
+        f" complained {summary.complained})"
+    )
+    echo(f"  invalid     {summary.invalid}")
+    echo(f"  duplicates  {summary.duplicates}")
+    if summary.excluded_by_tags:
+        echo(f"  left out by the issue's audience tags  {summary.excluded_by_tags}")
+
+
+def print_unknown(rows: Sequence[tuple[str, int, str]]) -> None:
+    echo(f"{len(rows)} recipient(s) may or may not have received this issue (state: unknown):", err=True)
+    for email, batch, reason in rows[:SHOW_UNKNOWN]:
+        echo(f"  {email}  (batch {batch}: {reason})", err=True)
+    if len(rows) > SHOW_UNKNOWN:
+        echo(f"  … and {len(rows) - SHOW_UNKNOWN} more (newsletter report lists them all)", err=True)
+
+
+def print_summary(counts: dict[str, int], eligible: int, result: RunResult, provider: str) -> None:
+    rate = result.accepted / result.seconds if result.seconds > 0 else 0.0
+    echo(
+        f"Sent with {provider}: {result.accepted} accepted in this run "
+        f"({result.seconds:.1f} s, {rate:,.0f} recipients/s, {result.requests} requests)"
+    )
+    echo(
+        f"  accepted {counts['accepted']}  failed {counts['failed']}  unknown {counts['unknown']}"
+        f"  suppressed {counts['suppressed']}  pending {counts['pending']}  of {eligible} eligible"
+    )
+    for note in result.notes[:10]:
+        echo(f"  ! {note}", err=True)
+
+
+class _Bar:
+    def __init__(self, progress: Any, task: Any) -> None:
+        self.progress = progress
+        self.task = task
+
+    def advance(self, accepted: int, total: int) -> None:
+        speed = self.progress.tasks[0].speed
+        rate = f"{speed:,.0f} recipients/s" if speed else ""
+        self.progress.update(self.task, completed=accepted, total=total, rate=rate)
+
+    def note(self, text: str) -> None:
+        self.progress.console.print(f"  {text}", markup=False, highlight=False)
+
+
+class _Lines:
+    def advance(self, accepted: int, total: int) -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        echo(f"  {text}", err=True)
+
+
+@contextmanager
+def progress_bar(total: int, done: int) -> Iterator[ProgressSink]:
+    """A rich progress bar (with recipients per second) on a terminal; plain notes otherwise."""
+    if not click.get_text_stream("stderr").isatty():
+        yield _Lines()
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn("sending"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("send", total=total, completed=done, rate="")
+        yield _Bar(progress, task)

@@ -1,0 +1,305 @@
+"""The send loop: batches read from the list (then the journal), retries by the rules,
+pacing, error threshold.
+
+Rules (issue 5):
+
+* 429 waits for ``Retry-After`` or ``X-RateLimit-Reset`` and tries again.
+* 5xx answers and connection errors before the request was sent are retried with
+  capped exponential backoff and jitter; while waiting the batch is ``pending`` again.
+* No answer after the request was sent makes the batch ``unknown`` (never resent
+  automatically).
+* A refusal (400, 401, 403, 413, a refused SMTP login) stops the run with the
+  provider's own message; the batch goes back to ``pending``.
+* Too many failed requests or refused recipients pause the run (resumable).
+* An optional rate cap (messages per second) holds from the first message on.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from newsletter.delivery.base import (
+    BatchResult,
+    Message,
+    Provider,
+    Recipient,
+    Rejected,
+    RetryLater,
+    Unknown,
+)
+from newsletter.delivery.journal import Journal, Row, SendRow
+from newsletter.delivery.plan import NewRow
+from newsletter.settings import Delivery
+
+LONGEST_WAIT = 900.0
+"""A provider asking us to wait longer than this (seconds) pauses the run instead."""
+
+Outcome = Literal["done", "paused", "stopped"]
+
+
+class ProgressSink(Protocol):
+    def advance(self, accepted: int, total: int) -> None: ...
+
+    def note(self, text: str) -> None: ...
+
+
+class _Silent:
+    def advance(self, accepted: int, total: int) -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        pass
+
+
+@dataclass(slots=True)
+class RunResult:
+    outcome: Outcome
+    message: str = ""
+    accepted: int = 0
+    """Accepted in this run."""
+    failed_requests: int = 0
+    requests: int = 0
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+class Pace:
+    """Holds the average rate at or under ``rate`` messages per second."""
+
+    def __init__(self, rate: float | None, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.rate = rate
+        self.sleep = sleep
+        self.start: float | None = None
+        self.sent = 0
+
+    def wait(self, count: int) -> None:
+        if not self.rate:
+            return
+        now = time.monotonic()
+        if self.start is None:
+            self.start = now
+        else:
+            due = self.start + self.sent / self.rate
+            if due > now:
+                self.sleep(due - now)
+        self.sent += count
+
+
+def backoff(attempt: int, base: float, cap: float) -> float:
+    """Capped exponential backoff with full jitter over the upper half."""
+    ceiling = min(cap, base * (2**attempt))
+    return float(ceiling * random.uniform(0.5, 1.0))
+
+
+def batch_size(settings: Delivery, provider: Provider) -> int:
+    size = min(settings.batch_size, provider.max_batch)
+    if settings.rate:
+        size = min(size, max(1, int(settings.rate)))
+    return size
+
+
+def deliver(
+    journal: Journal,
+    send: SendRow,
+    message: Message,
+    provider: Provider,
+    recipient: Callable[[Row], Recipient],
+    settings: Delivery,
+    *,
+    source: Iterator[NewRow] | None = None,
+    progress: ProgressSink | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RunResult:
+    """Send the recipients of ``send`` that are due; returns how the run ended.
+
+    First, while the send is not fully loaded, new recipients from ``source`` (the
+    eligible list, read as it is sent; those already in the journal are skipped),
+    then every ``pending`` recipient in the journal.
+    """
+    sink = progress or _Silent()
+    run = _Run(journal, send, message, provider, settings, sink, sleep)
+    size = batch_size(settings, provider)
+    if source is not None and not send.loaded:
+        if not run.new_batches(_NewBatches(journal, send, message, provider, source, size)):
+            return run.end()
+        run.send = journal.set_loaded(run.send)
+    run.pending_batches(recipient, size)
+    return run.end()
+
+
+Built = tuple[list[tuple[int, str, str, str | None, str]], list[Recipient], object]
+
+
+class _NewBatches:
+    """Reads the next batch of new recipients from the list and builds its request."""
+
+    def __init__(self, journal: Journal, send: SendRow, message: Message, provider: Provider,
+                 source: Iterator[NewRow], size: int) -> None:
+        self.skip = journal.present(send)
+        self.seq = journal.next_seq(send)
+        self.message, self.provider, self.source, self.size = message, provider, source, size
+
+    def __call__(self) -> Built:
+        rows: list[tuple[int, str, str, str | None, str]] = []
+        batch: list[Recipient] = []
+        skip, seq = self.skip, self.seq
+        for email, name, vals, token, values in self.source:
+            if skip and email.lower() in skip:
+                continue
+            rows.append((seq, email, name, vals, token))
+            batch.append(Recipient(seq, email, name, values, token))
+            seq += 1
+            if len(batch) == self.size:
+                break
+        self.seq = seq
+        return rows, batch, (self.provider.prepare(self.message, batch) if batch else None)
+
+
+class _Run:
+    """One run of the send loop: its counters and the checks between batches."""
+
+    def __init__(self, journal: Journal, send: SendRow, message: Message, provider: Provider,
+                 settings: Delivery, sink: ProgressSink, sleep: Callable[[float], None]) -> None:
+        self.journal, self.send, self.message, self.provider = journal, send, message, provider
+        self.settings, self.sink, self.sleep = settings, sink, sleep
+        self.pace = Pace(settings.rate, sleep)
+        self.result = RunResult("done")
+        self.started = time.monotonic()
+        self.tried = self.refused = 0
+        self.done = journal.counts(send)["accepted"]
+
+    def new_batches(self, build: _NewBatches) -> bool:
+        """Send new recipients until the list is exhausted; False if the run must end."""
+        while True:
+            rows, batch, prepared = build()
+            if not batch:
+                return True
+            self.journal.add_batch(self.send, rows)
+            if not self.batch(batch, prepared, in_flight=True):
+                return False
+
+    def pending_batches(self, recipient: Callable[[Row], Recipient], size: int) -> None:
+        """Send the journal's ``pending`` recipients (each at most once in this run)."""
+        after = 0
+        while rows := self.journal.next_batch(self.send, after, size):
+            after = rows[-1].seq
+            batch = [recipient(r) for r in rows]
+            if not self.batch(batch, self.provider.prepare(self.message, batch), in_flight=False):
+                return
+
+    def batch(self, batch: Sequence[Recipient], prepared: object, *, in_flight: bool) -> bool:
+        """Send one batch; False when the run must stop (refused, paused)."""
+        stop = _one_batch(self.journal, self.send, self.message, self.provider, batch, prepared,
+                          self.settings, self.pace, self.sink, self.result, self.sleep, in_flight=in_flight)
+        result, settings = self.result, self.settings
+        self.tried += stop.tried
+        self.refused += stop.refused
+        self.done += stop.accepted
+        self.sink.advance(self.done, max(self.send.eligible, self.done))
+        if stop.outcome is not None:
+            result.outcome, result.message = stop.outcome, stop.message
+        elif result.failed_requests >= settings.max_failed_requests:
+            result.outcome, result.message = "paused", f"{result.failed_requests} requests failed"
+        elif self.tried >= 100 and self.refused / self.tried > settings.max_failed_recipients:
+            result.outcome, result.message = "paused", f"{self.refused} of {self.tried} recipients were refused"
+        return result.outcome == "done"
+
+    def end(self) -> RunResult:
+        self.result.seconds = time.monotonic() - self.started
+        return self.result
+
+
+@dataclass(slots=True)
+class _BatchEnd:
+    accepted: int = 0
+    tried: int = 0
+    refused: int = 0
+    outcome: Outcome | None = None
+    message: str = ""
+
+
+def _one_batch(
+    journal: Journal,
+    send: SendRow,
+    message: Message,
+    provider: Provider,
+    batch: Sequence[Recipient],
+    prepared: object,
+    settings: Delivery,
+    pace: Pace,
+    sink: ProgressSink,
+    result: RunResult,
+    sleep: Callable[[float], None],
+    *,
+    in_flight: bool,
+) -> _BatchEnd:
+    """Send one batch by the retry rules; the journal is updated before and after each try.
+
+    ``in_flight``: the rows were just written as ``in_flight`` (new recipients).
+    """
+    end = _BatchEnd()
+    attempt = 0
+    while batch:
+        first, last = batch[0].seq, batch[-1].seq
+        pace.wait(len(batch))
+        if attempt or not in_flight:
+            journal.begin_batch(send, first, last, len(batch))
+        result.requests += 1
+        try:
+            outcome = provider.send(message, batch, prepared)
+        except RetryLater as exc:
+            journal.whole_batch(send, first, last, "pending", exc.reason)
+            wait = exc.wait if exc.wait is not None else backoff(attempt, settings.backoff, settings.backoff_cap)
+            if wait > LONGEST_WAIT:
+                end.outcome, end.message = "paused", f"{exc.reason}; asked to wait {wait:.0f} s"
+                return end
+            if attempt >= settings.retries:
+                result.failed_requests += 1
+                result.notes.append(f"gave up on a batch after {attempt + 1} tries: {exc.reason}")
+                return end
+            sink.note(f"{exc.reason}; trying again in {wait:.1f} s")
+            sleep(wait)
+            attempt += 1
+            continue
+        except Unknown as exc:
+            journal.whole_batch(send, first, last, "unknown", exc.reason)
+            result.failed_requests += 1
+            result.notes.append(f"{len(batch)} recipients unknown: {exc.reason}")
+            return end
+        except Rejected as exc:
+            journal.whole_batch(send, first, last, "pending", exc.reason)
+            end.outcome, end.message = "stopped", exc.reason
+            return end
+        except KeyboardInterrupt:
+            journal.whole_batch(send, first, last, "unknown", "interrupted while the request was in flight")
+            raise
+        journal.finish_batch(send, first, last, len(batch), outcome)
+        end.tried += len(outcome.accepted) + len(outcome.failed)
+        end.refused += len(outcome.failed)
+        end.accepted += len(outcome.accepted)
+        result.accepted += len(outcome.accepted)
+        if outcome.unknown:
+            result.failed_requests += 1
+            result.notes.append(f"{len(outcome.unknown)} recipients unknown: {next(iter(outcome.unknown.values()))}")
+        if outcome.stop:
+            end.outcome, end.message = "stopped", outcome.stop
+            return end
+        batch, prepared = _retry_part(batch, outcome), None
+        if batch:
+            if attempt >= settings.retries:
+                result.failed_requests += 1
+                result.notes.append(f"gave up on {len(batch)} recipients: {next(iter(outcome.retry.values()))}")
+                return end
+            sleep(backoff(attempt, settings.backoff, settings.backoff_cap))
+            attempt += 1
+    return end
+
+
+def _retry_part(batch: Sequence[Recipient], outcome: BatchResult) -> list[Recipient]:
+    return [r for r in batch if r.seq in outcome.retry] if outcome.retry else []
+
+

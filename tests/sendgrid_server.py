@@ -1,0 +1,253 @@
+"""A SendGrid-compatible ``/v3/mail/send`` server on 127.0.0.1 for tests and benchmarks.
+
+It checks the key, validates every request body against SendGrid's own schema
+(``components.requestBodies.PostMailSend`` of ``tests/data/tsg_mail_v3.json``, a copy
+of ``shared/sendgrid/tsg_mail_v3.json``) and records the accepted personalisations.
+It can be told to misbehave for the next requests: answer 429 (with or without
+``Retry-After`` or ``X-RateLimit-Reset``), 500, 400, 401, 413, stall past the
+client's timeout, or drop the connection after reading the body.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+SCHEMA_FILE = Path(__file__).resolve().parent / "data" / "tsg_mail_v3.json"
+KEY = "SG.test-key.server"
+_BREAK = re.compile(r"[\r\n\x00]")
+
+
+def _validator() -> Any:
+    from jsonschema import Draft7Validator, FormatChecker
+
+    doc = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    body = doc["components"]["requestBodies"]["PostMailSend"]["content"]["application/json"]["schema"]
+    schema = {**body, "components": doc["components"]}  # so "#/components/..." refs resolve
+    return Draft7Validator(schema, format_checker=FormatChecker())
+
+
+def check_body(body: Any, validator: Any = None) -> list[str]:
+    """Schema errors plus the rules SendGrid applies beyond its schema."""
+    errors: list[str] = []
+    for err in (validator or _validator()).iter_errors(body):
+        where = ".".join(str(p) for p in err.absolute_path)
+        errors.append(f"{where}: {err.message}"[:300])
+    if not isinstance(body, dict):
+        return errors or ["body is not an object"]
+    people = body.get("personalizations") or []
+    if not people:
+        errors.append("personalizations: at least one is required")
+    if not body.get("content") and not body.get("template_id"):
+        errors.append("content: required without a template")
+    for i, p in enumerate(people if isinstance(people, list) else []):
+        headers = p.get("headers", {}) if isinstance(p, dict) else {}
+        for name, value in headers.items():
+            if not isinstance(value, str) or _BREAK.search(value):
+                errors.append(f"personalizations.{i}.headers.{name}: invalid header value")
+    send_at = body.get("send_at")
+    if isinstance(send_at, int) and send_at > time.time() + 72 * 3600:
+        errors.append("send_at: cannot be more than 72 hours in the future")
+    return errors
+
+
+@dataclass
+class Fault:
+    """What to do with one request instead of accepting it."""
+
+    kind: str  # ok | 429 | 500 | 400 | 401 | 403 | 413 | stall | drop
+    retry_after: str | None = None
+    reset_in: float | None = None
+    message: str = ""
+
+
+@dataclass
+class Log:
+    accepted: list[str] = field(default_factory=list)
+    """Every accepted recipient address, in order (one entry per acceptance)."""
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    """Bodies of accepted requests (when ``keep_bodies``)."""
+    times: list[tuple[float, int]] = field(default_factory=list)
+    """(monotonic time, personalisations) of each request received."""
+    sandboxed: int = 0
+    answers: list[int] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)
+    auth_headers: list[str] = field(default_factory=list)
+
+
+class SendGridServer:
+    """Run with ``with SendGridServer() as server:``; ``server.url`` is the API host."""
+
+    def __init__(self, *, key: str = KEY, validate: str = "all", keep_bodies: bool = True,
+                 delay: float = 0.0, port: int = 0, stall: float = 3.0) -> None:
+        self.key = key
+        self.validate = validate  # all | first | none
+        self.keep_bodies = keep_bodies
+        self.delay = delay
+        self.stall = stall
+        self.faults: deque[Fault] = deque()
+        self.log = Log()
+        self.lock = threading.Lock()
+        self._validator = _validator() if validate != "none" else None
+        self._validated = 0
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(self.log.accepted)
+
+    def fail_next(self, *faults: Fault | str) -> None:
+        for f in faults:
+            self.faults.append(Fault(f) if isinstance(f, str) else f)
+
+    def __enter__(self) -> SendGridServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    # -- request handling ------------------------------------------------------------
+
+    def errors_in(self, body: Any) -> list[str]:
+        """Every request is checked (with ``validate="first"``, the benchmark's, only the first)."""
+        if self._validator is None or (self.validate == "first" and self._validated > 0):
+            return []
+        self._validated += 1
+        return check_body(body, self._validator)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _answer(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+                with server.lock:
+                    server.log.answers.append(status)
+                self.send_response(status)
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _error(self, status: int, message: str, field: str | None = None,
+                       headers: dict[str, str] | None = None) -> None:
+                body = orjson.dumps({"errors": [{"message": message, "field": field, "help": None}]})
+                self._answer(status, body, headers)
+
+            def do_GET(self) -> None:
+                with server.lock:
+                    counts = server.counts
+                    stats = {"accepted": len(server.log.accepted), "unique": len(counts),
+                             "max_per_address": max(counts.values(), default=0),
+                             "requests": len(server.log.times), "invalid": len(server.log.invalid)}
+                self._answer(200, orjson.dumps(stats))
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                raw = self.rfile.read(length)
+                auth = self.headers.get("Authorization", "")
+                with server.lock:
+                    server.log.auth_headers.append(auth)
+                if self.path != "/v3/mail/send":
+                    self._error(404, "not found")
+                    return
+                if auth != f"Bearer {server.key}":
+                    self._error(401, "The provided authorization grant is invalid, expired, or revoked")
+                    return
+                try:
+                    body = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    self._error(400, "Bad Request: body is not JSON")
+                    return
+                people = body.get("personalizations", []) if isinstance(body, dict) else []
+                with server.lock:
+                    server.log.times.append((time.monotonic(), len(people)))
+                    fault = server.faults.popleft() if server.faults else None
+                if fault is not None and fault.kind == "ok":
+                    fault = None
+                if server.delay:
+                    time.sleep(server.delay)
+                if fault is not None and fault.kind not in ("stall", "drop"):
+                    self._fault(fault)
+                    return
+                errors = server.errors_in(body)
+                if errors:
+                    with server.lock:
+                        server.log.invalid.extend(errors)
+                    self._error(400, errors[0])
+                    return
+                sandbox = body.get("mail_settings", {}).get("sandbox_mode", {}).get("enable")
+                with server.lock:
+                    if sandbox:
+                        server.log.sandboxed += 1
+                    else:
+                        for p in people:
+                            server.log.accepted.extend(t["email"] for t in p["to"])
+                        if server.keep_bodies:
+                            server.log.requests.append(body)
+                if fault is not None and fault.kind == "drop":
+                    self.close_connection = True
+                    self.request.shutdown(socket.SHUT_RDWR)
+                    return
+                if fault is not None and fault.kind == "stall":
+                    time.sleep(server.stall)
+                try:
+                    self._answer(200 if sandbox else 202)
+                except OSError:
+                    pass
+
+            def _fault(self, fault: Fault) -> None:
+                if fault.kind == "429":
+                    headers: dict[str, str] = {}
+                    if fault.retry_after is not None:
+                        headers["Retry-After"] = fault.retry_after
+                    if fault.reset_in is not None:
+                        headers["X-RateLimit-Reset"] = str(int(time.time() + fault.reset_in + 0.999))
+                    self._error(429, fault.message or "too many requests", headers=headers)
+                elif fault.kind == "500":
+                    self._error(500, fault.message or "internal server error")
+                elif fault.kind == "413":
+                    self._error(413, fault.message or "Payload Too Large")
+                elif fault.kind == "403":
+                    self._error(403, fault.message or "The from address does not match a verified Sender Identity.", "from")
+                elif fault.kind == "401":
+                    self._error(401, fault.message or "The provided authorization grant is invalid, expired, or revoked")
+                else:
+                    self._error(400, fault.message or "The from email does not contain a valid address.", "from.email")
+
+        return Handler
+
+
+def main() -> None:
+    """Serve until killed (for bench/send.py): ``python -m tests.sendgrid_server PORT [all|first|none]``."""
+    import sys
+
+    port = int(sys.argv[1])
+    validate = sys.argv[2] if len(sys.argv) > 2 else "first"
+    server = SendGridServer(port=port, validate=validate, keep_bodies=False)
+    server.httpd.serve_forever(0.05)
+
+
+if __name__ == "__main__":
+    main()
