@@ -44,15 +44,24 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
                 site.requests.append(("GET", self.path, self.headers.get("User-Agent", "")))
                 site.in_flight[host] = site.in_flight.get(host, 0) + 1
                 site.most_in_flight[host] = max(site.most_in_flight.get(host, 0), site.in_flight[host])
+            self.answered = False
             try:
-                self._answer()
+                self._answer(host)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the checker hangs up once it has the status: it never reads bodies
             finally:
+                self._done(host)
+
+        def _done(self, host: str) -> None:
+            # A request stops counting as in flight before its answer goes out: once the
+            # checker has the answer it may start the next one at once, and counting until
+            # this thread got round to it would see overlaps the checker never made.
+            if not self.answered:
+                self.answered = True
                 with site.lock:
                     site.in_flight[host] -= 1
 
-        def _answer(self) -> None:
+        def _answer(self, host: str) -> None:
             path = self.path
             if path.startswith("/slow"):
                 time.sleep(SLOW_SECONDS)
@@ -72,6 +81,7 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             elif path == "/loop":
                 status, headers = 302, {"Location": "/loop"}
             body = b"<!doctype html><title>t</title>"
+            self._done(host)
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
