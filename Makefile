@@ -12,6 +12,7 @@ $(PY):
 
 setup: $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PY) -m compileall -q newsletter  # bytecode now, even where PYTHONDONTWRITEBYTECODE is set
 
 # The main job: send the worked example (to outbox/ when SENDGRID_API_KEY is not set).
 run: setup

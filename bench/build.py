@@ -14,7 +14,7 @@ Cold runs of the two commands alternate so that both see the same machine.
 from __future__ import annotations
 
 import argparse
-import shutil
+import compileall
 import statistics
 import subprocess
 import sys
@@ -67,8 +67,15 @@ def main() -> None:
 
     load_render_ms = _median_ms(cold_in_process, args.runs)
 
-    newsletter_cmd = shutil.which("newsletter")
-    build_cmd = [newsletter_cmd] if newsletter_cmd else [sys.executable, "-m", "newsletter"]
+    # The console script of this interpreter's environment (as `make run` runs it), not
+    # whatever `newsletter` PATH finds first: a version manager's shim (pyenv's is a shell
+    # script) would add its own start-up to every run.
+    script = Path(sys.executable).with_name("newsletter")
+    # Bytecode as Python keeps it after a first run (`make setup` compiles it too, for
+    # machines where PYTHONDONTWRITEBYTECODE is set): otherwise each cold run would
+    # compile the whole package from source first.
+    compileall.compile_dir(REPO / "newsletter", quiet=1)
+    build_cmd = [str(script)] if script.exists() else [sys.executable, "-m", "newsletter"]
     build_cmd += ["build", str(ISSUE.relative_to(REPO)), "-o"]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
