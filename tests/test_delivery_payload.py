@@ -46,3 +46,23 @@ def test_schema_copy_matches_the_shared_one() -> None:
     if not shared.exists():
         pytest.skip(f"{shared} is not here (CI puts shared/ beside the clone)")
     assert SCHEMA_FILE.read_bytes() == shared.read_bytes()
+
+
+def test_fast_token_and_link_makers_agree_with_the_plain_functions() -> None:
+    from newsletter.delivery.plan import link_maker, unsubscribe_url
+    from newsletter.delivery.state import token_maker, unsubscribe_token
+    from newsletter.settings import Settings
+
+    secret = bytes(range(32))
+    token = token_maker(secret)
+    for email in ("a@example.org", " Mixed.Case@Example.ORG ", "zoë@bücher.example", ""):
+        assert token(email) == unsubscribe_token(secret, email)
+    for template in ("https://example.org/u?t={token}", "https://example.org/{token}/x?again={token}",
+                     "https://example.org/{token}"):
+        settings = Settings.model_validate({
+            "name": "N", "from": {"name": "N", "email": "n@example.org"},
+            "postal_address": "1 Road, Town", "unsubscribe_url": template,
+            "contact_email": "n@example.org", "web_archive_url": "https://example.org/archive/",
+        })
+        link = link_maker(settings)
+        assert link("abc") == unsubscribe_url(settings, "abc")

@@ -19,11 +19,13 @@ def test_exported_names() -> None:
     assert sorted(audience.__all__) == [
         "AudienceSummary",
         "ImportResult",
+        "Longest",
         "Outcome",
         "Subscriber",
         "Unsubscribed",
         "eligible",
         "import_list",
+        "longest_values",
         "summarize",
         "unsubscribe",
     ]

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newsletter.audience import AudienceSummary, eligible, summarize
+from newsletter.audience import AudienceSummary, Subscriber, eligible, longest_values, summarize
 from newsletter.audience.tally import CACHE_DIR
 from newsletter.errors import InputError
 from newsletter.issue.model import Audience
@@ -71,12 +72,23 @@ domains = st.sampled_from(["example.org", "Example.ORG", "bücher.example", "xn-
 emails = st.one_of(st.builds(lambda n, d: f"{n}@{d}", names, domains), st.sampled_from(["", "@", "a@@b.org", "x\n@example.org"]))
 statuses = st.sampled_from(["", "subscribed", "Unsubscribed", "BOUNCED", "complained", "unsubscirbed", " subscribed "])
 tagsets = st.sampled_from(["", "a", "A;b", "b", " c ; a ", ";"])
-row = st.fixed_dictionaries({"email": emails, "status": statuses, "tags": tagsets, "first_name": st.sampled_from(["", "=x", "Zoë", "a,b"])})
+row = st.fixed_dictionaries({"email": emails, "status": statuses, "tags": tagsets, "first_name": st.sampled_from(["", "=x", "'=y", "Zoë", "a,b", " Ann\n Lee ", "Bob"])})
 audiences = st.builds(
     Audience,
     tags=st.lists(st.sampled_from(["a", "B", "c"]), max_size=2),
     exclude_tags=st.lists(st.sampled_from(["a", "b", "C"]), max_size=1),
 )
+
+
+def longest_by_reduction(people: Iterable[Subscriber]) -> dict[str, str]:
+    best: dict[str, str] = {}
+    sizes: dict[str, int] = {}
+    for p in people:
+        for name, value in (("email", p.email), ("first_name", p.first_name), *p.fields.items()):
+            size = len(value.encode("utf-8"))
+            if size > sizes.get(name, -1):
+                best[name], sizes[name] = value, size
+    return best
 
 
 def write(path: Path, rows: list[dict[str, str]], delimiter: str) -> None:
@@ -96,6 +108,10 @@ def test_eligible_matches_the_reference_model(tmp_path: Path, rows: list[dict[st
     assert got == reference(rows, audience)
     s = summarize(path, audience)
     assert s.eligible == len(got)
+    # what `newsletter check` personalises with: the same people, reduced to the longest values
+    longest = longest_values(path, audience)
+    assert longest.eligible == len(got)
+    assert longest.values == longest_by_reduction(eligible(path, audience))
     assert s.total == s.invalid + s.duplicates + s.subscribed + s.unsubscribed + s.bounced + s.complained
     assert s.subscribed == s.eligible + s.excluded_by_tags + s.held
 

@@ -6,16 +6,18 @@ else in this package is private.
 
 from newsletter.audience.edit import Unsubscribed, unsubscribe
 from newsletter.audience.imports import ImportResult, Outcome, import_list
-from newsletter.audience.select import AudienceSummary, Subscriber, eligible, summarize
+from newsletter.audience.select import AudienceSummary, Longest, Subscriber, eligible, longest_values, summarize
 
 __all__ = [
     "AudienceSummary",
     "ImportResult",
+    "Longest",
     "Outcome",
     "Subscriber",
     "Unsubscribed",
     "eligible",
     "import_list",
+    "longest_values",
     "summarize",
     "unsubscribe",
 ]

@@ -108,9 +108,3 @@ def header_values(ctx: CheckContext) -> Iterator[Finding]:
     for header, value, at in values:
         if _breaks(value):
             yield HEADER_NEWLINE(f"the {header} header would hold a line break", at, hint)
-    for sub, name in ctx.sample.bad_header_rows:
-        at = Where(ctx.sample.list_file or "subscribers.csv", sub.line, None, name)
-        yield HEADER_NEWLINE(
-            f"{sub.email!r}: {name} holds a line break and goes into the To header", at,
-            "fix the row in the list (a quoted value spans lines)",
-        )

@@ -18,7 +18,7 @@ import orjson
 
 from newsletter.delivery.base import HeaderInjection, Mailbox, Message, Recipient, check_header
 from newsletter.delivery.journal import Row
-from newsletter.delivery.state import unsubscribe_token
+from newsletter.delivery.state import token_maker, unsubscribe_token
 from newsletter.errors import InputError, Problem, display_path
 from newsletter.render.personalize import recipient_values
 from newsletter.render.pipeline import Rendered
@@ -107,31 +107,36 @@ def new_rows(
     """What the journal and the providers need of each subscriber, checked for header injection.
 
     Runs once per recipient of a send (a million times for a big list), so the
-    common case (only first and last name used) avoids the general merge-value path.
+    common case (only first and last name used) avoids the general merge-value path
+    and everything that is the same for every row is worked out before the loop.
     """
     fallback = settings.fallback_first_name
     names_only = fields <= {"first_name", "last_name"}
+    keys = tuple(sorted(fields))
     dumps = orjson.dumps
     bad = _HEADER_BREAK.search
+    token_for = token_maker(secret)
+    link = link_maker(settings)
     for s in subscribers:
         email, first, last = s.email, s.first_name, s.last_name
         if bad(email) or bad(first) or bad(last):
             _refuse(s, list_path)
         values: dict[str, str]
         vals: str | None = None
+        first, last = first.strip(), last.strip()
         if names_only:
-            values = {"first_name": first.strip() or fallback, "last_name": last.strip()}
+            values = {"first_name": first or fallback, "last_name": last}
         else:
             values = recipient_values(
                 email=email, first_name=first, last_name=last,
                 unsubscribe_url="", fallback_first_name=fallback, extra=s.fields,
             )
-        if fields:
-            vals = dumps({k: values[k] for k in sorted(fields) if k in values}).decode("utf-8")
-        token = unsubscribe_token(secret, email)
+        if keys:
+            vals = dumps({k: values[k] for k in keys if k in values}).decode("utf-8")
+        token = token_for(email)
         values["email"] = email
-        values["unsubscribe_url"] = unsubscribe_url(settings, token)
-        yield email, display_name(first, last), vals, token, values
+        values["unsubscribe_url"] = link(token)
+        yield email, f"{first} {last}" if first and last else first or last, vals, token, values
 
 
 _HEADER_BREAK = re.compile(r"[\r\n\x00]")
@@ -151,6 +156,16 @@ def _refuse(s: SubscriberLike, list_path: Path) -> None:
 
 def unsubscribe_url(settings: Settings, token: str) -> str:
     return settings.unsubscribe_url.replace("{token}", token)
+
+
+def link_maker(settings: Settings) -> Callable[[str], str]:
+    """:func:`unsubscribe_url` for many tokens (the template is split once)."""
+    template = settings.unsubscribe_url
+    parts = template.split("{token}")
+    if len(parts) != 2:
+        return lambda token: template.replace("{token}", token)
+    head, tail = parts
+    return lambda token: f"{head}{token}{tail}"
 
 
 def recipient_maker(settings: Settings) -> Callable[[Row], Recipient]:

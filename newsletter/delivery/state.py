@@ -8,6 +8,7 @@ inside it says so, whatever the project's own ignore file holds).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 import os
 import secrets
 from pathlib import Path
@@ -67,3 +68,16 @@ def unsubscribe_token(secret: bytes, email: str) -> str:
     """An opaque, stable token for one address: a keyed BLAKE2b MAC of the lower-cased
     address, 32 hex digits (URL-safe as it is)."""
     return hashlib.blake2b(email.strip().lower().encode("utf-8"), key=secret, digest_size=16).hexdigest()
+
+
+def token_maker(secret: bytes) -> Callable[[str], str]:
+    """:func:`unsubscribe_token` for many addresses: the keyed state is set up once and
+    copied per address (about twice as fast for a million)."""
+    keyed = hashlib.blake2b(key=secret, digest_size=16)
+
+    def token(email: str) -> str:
+        h = keyed.copy()
+        h.update(email.strip().lower().encode("utf-8"))
+        return h.hexdigest()
+
+    return token
