@@ -271,3 +271,33 @@ def test_build_prints_a_summary(project: Path) -> None:
     assert int(links.group(1)) == len(doc.xpath("//a[@href]"))
     assert int(links.group(2)) == len(doc.xpath("//img"))
     assert "first_name, unsubscribe_url" in result.out
+
+
+def test_events_in_their_own_time_zone(project: Path) -> None:
+    """An event elsewhere is written out in its own zone; a written offset is kept."""
+    issue = project / EXAMPLE_ISSUE
+    text = issue.read_text(encoding="utf-8")
+    text = text.replace(
+        "      - title: Co-Pro Cuppa\n        start: 2024-08-06 15:00\n",
+        "      - title: Co-Pro Cuppa\n        timezone: Europe/Paris\n        start: 2024-08-06 15:00\n"
+        "        end: 2024-08-06 16:30\n",
+    ).replace("start: 2024-09-06 14:00", "start: 2024-09-06 14:00-04:00")
+    issue.write_text(text, encoding="utf-8")
+    _, issue_file, r = _render(project)
+    visible = " ".join(lxml.html.document_fromstring(r.html).text_content().split())
+    flat = " ".join(r.text.split())
+    for needle in ("Monday 1 July 2024, 12:00 (UK time)",  # no zone given: the settings' zone
+                   "Tuesday 6 August 2024, 15:00–16:30 (CEST)",
+                   "Friday 6 September 2024, 14:00 (UTC-04:00)"):
+        assert needle in visible and needle in flat, needle
+
+
+def test_event_time_zone_is_validated(project: Path) -> None:
+    issue = project / EXAMPLE_ISSUE
+    text = issue.read_text(encoding="utf-8").replace(
+        "        start: 2024-08-06 15:00\n", "        timezone: Europe/Pariss\n        start: 2024-08-06 15:00\n")
+    issue.write_text(text, encoding="utf-8")
+    line = text.splitlines().index("        timezone: Europe/Pariss") + 1
+    result = run_cli("build", EXAMPLE_ISSUE, cwd=project)
+    assert result.code == 2 and "Traceback" not in result.err
+    assert f"{EXAMPLE_ISSUE}:{line}:19: " in result.err and ".timezone" in result.err

@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from newsletter.fields import ActionUrl, Email, HeaderText, NonEmpty, Url, WebUrl
+from newsletter.fields import ActionUrl, Email, HeaderText, NonEmpty, TimeZone, Url, WebUrl
 from newsletter.markdown import check_links
 
 Markdown = Annotated[str, AfterValidator(check_links)]
@@ -106,8 +106,11 @@ class ButtonBlock(_Strict):
 class Event(_Strict):
     title: NonEmpty
     """What the event is."""
+    timezone: TimeZone | None = None
+    """The event's own IANA time zone (e.g. Europe/Paris), when it is not the settings' one."""
     start: dt.datetime
-    """Start, e.g. 2024-07-01 12:00; without a zone the settings' time zone applies."""
+    """Start, e.g. 2024-07-01 12:00, in the event's time zone (else the settings'); a
+    written offset (2024-07-01 12:00+02:00) is shown in the event's zone if it has one."""
     end: dt.datetime | None = None
     """Optional end, same form as start."""
     place: NonEmpty = "online"
@@ -118,9 +121,12 @@ class Event(_Strict):
     @field_validator("start", "end")
     @classmethod
     def _zoned(cls, value: dt.datetime | None, info: ValidationInfo) -> dt.datetime | None:
-        if value is None or value.tzinfo is not None:
+        if value is None:
             return value
-        zone = (info.context or {}).get("timezone", "Europe/London")
+        own = info.data.get("timezone")
+        if value.tzinfo is not None:
+            return value.astimezone(ZoneInfo(own)) if own else value
+        zone = own or (info.context or {}).get("timezone", "Europe/London")
         return value.replace(tzinfo=ZoneInfo(zone))
 
     @model_validator(mode="after")

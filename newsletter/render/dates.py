@@ -14,10 +14,17 @@ def long_date(day: dt.date) -> str:
 
 
 def zone_label(moment: dt.datetime) -> str:
+    """UK time; CEST for a named zone; UTC-04:00 for a bare offset."""
     key = getattr(moment.tzinfo, "key", None)
     if key in _ZONE_NAMES:
         return _ZONE_NAMES[key]
-    return moment.strftime("%Z") or moment.strftime("UTC%z")
+    if key:
+        return moment.strftime("%Z")
+    offset = moment.utcoffset() or dt.timedelta(0)
+    if not offset:
+        return "UTC"
+    minutes = int(abs(offset).total_seconds()) // 60
+    return f"UTC{'-' if offset < dt.timedelta(0) else '+'}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def when(start: dt.datetime, end: dt.datetime | None = None) -> str:
