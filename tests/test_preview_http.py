@@ -280,3 +280,18 @@ def test_view_as_escapes_subscriber_fields(project: Path) -> None:
         assert "<script>" not in data["email"]["html"]
     finally:
         running.stop()
+
+
+def test_index_gives_each_issue_its_title_subject_date_and_figures(project: Path) -> None:
+    issue = project / "issues" / f"{EXAMPLE_SLUG}.yaml"
+    issue.write_text(issue.read_text(encoding="utf-8").replace(
+        f'subject: "{EXAMPLE_TITLE}"', 'subject: "Small conversations, big ideas: our June update"'), encoding="utf-8")
+    running = start(project)
+    try:
+        (entry,) = running.json("/api/issues")["issues"]
+    finally:
+        running.stop()
+    assert entry["title"] == EXAMPLE_TITLE
+    assert entry["subject"] == "Small conversations, big ideas: our June update"
+    assert entry["date"] == "2024-06-14" and entry["ok"] and entry["problem_count"] == 0
+    assert entry["size_bytes"] > 10_000 and entry["check_errors"] == 0

@@ -301,3 +301,18 @@ def test_ctrl_c_during_a_request_leaves_that_batch_unknown(project: Path) -> Non
     assert proc.returncode != 0 and "Traceback" not in err
     status = run_cli("status", EXAMPLE_ISSUE, cwd=project)
     assert "unknown    5" in status.out and "interrupted while the request was in flight" in status.out
+
+
+def test_the_issue_audience_decides_who_gets_it(project: Path, sendgrid_server: SendGridServer) -> None:
+    """`audience:` in the issue: only tagged people (tags case-insensitive), exclusions win,
+    and the unsubscribed stay out whatever their tags."""
+    issue = project / EXAMPLE_ISSUE
+    issue.write_text(issue.read_text(encoding="utf-8")
+                     + "audience:\n  tags: [Community, partners]\n  exclude_tags: [CUPPAS]\n", encoding="utf-8")
+    dry = run_cli("send", EXAMPLE_ISSUE, "--dry-run", cwd=project)
+    assert dry.code == 0, dry.output
+    assert "eligible    2" in dry.out and "left out by the issue's audience tags  3" in dry.out
+    result = send(project, sendgrid_server, "--yes")
+    assert result.code == 0, result.output
+    assert sorted(sent_to(sendgrid_server)) == ["ben.hughes@example.org", "chloe.martin@example.org"]
+    assert "accepted 2" in result.out and "of 2 eligible" in result.out

@@ -257,3 +257,17 @@ def test_cells_cannot_restyle_the_terminal(tmp_path: Path) -> None:
     assert check.code == 1, check.output
     assert "✗ subscribers.csv:3: email: '[red]x@example.org': The email address contains invalid characters" in check.out
     assert "\x1b" not in check.out + stats.out
+
+
+@pytest.mark.parametrize("newline", ["\r", "\r\n", "\n"])
+def test_a_line_break_of_any_kind_inside_an_address_is_refused(tmp_path: Path, newline: str) -> None:
+    """CR alone (old Mac exports), CRLF or LF inside a quoted address cell: reported at the
+    row's first line, never sent (it would become a header injection)."""
+    path = tmp_path / "list.csv"
+    path.write_bytes(("email,first_name\nok@example.org,Ok\n"
+                      f'"cr@exam{newline}ple.org",Cr\nafter@example.org,After\n').encode())
+    s = summarize(path)
+    assert (s.eligible, s.invalid) == (2, 1)
+    assert [(p.line, p.field) for p in s.problems] == [(3, "email")]
+    assert "the address contains a line break" in s.problems[0].message
+    assert [p.email for p in eligible(path)] == ["ok@example.org", "after@example.org"]
