@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -27,6 +29,8 @@ class Recorder:
     """Keep each message (tests); the benchmark only counts them."""
     count: int = 0
     drop_after_data: int = 0
+    over_tls: int = 0
+    """Messages that came over an encrypted connection."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]) -> list[str]:
@@ -44,6 +48,7 @@ class Recorder:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
             self.count += 1
+            self.over_tls += server.transport.get_extra_info("ssl_object") is not None
             if self.keep:
                 self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
             drop = self.drop_after_data > 0
@@ -64,18 +69,69 @@ def _login(user: str, password: str) -> Any:
     return check
 
 
+def make_certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (cert.pem, key.pem): trusted by a client
+    only when it is named in ``SSL_CERT_FILE``."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, key_encipherment=False,
+                                     content_commitment=False, data_encipherment=False, key_agreement=False,
+                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
 class SmtpServer:
-    def __init__(self, port: int = 0, keep: bool = True, login: tuple[str, str] | None = None) -> None:
+    """``tls``: None (plain), ``"starttls"`` (required before MAIL and AUTH) or ``"smtps"``
+    (TLS from the first byte), with the certificate ``cert`` (cert.pem, key.pem)."""
+
+    def __init__(self, port: int = 0, keep: bool = True, login: tuple[str, str] | None = None,
+                 tls: str | None = None, cert: tuple[Path, Path] | None = None) -> None:
         self.handler = Recorder(keep=keep)
         self.port = port or free_port()
-        auth: dict[str, Any] = {}
-        if login:  # loopback only, so plain-text AUTH is acceptable here
-            auth = {"authenticator": _login(*login), "auth_require_tls": False}
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **auth)
+        self.tls = tls
+        options: dict[str, Any] = {}
+        if login:  # plain-text AUTH only after STARTTLS, unless the test is on plain loopback
+            # (with smtps the connection is encrypted from the first byte, but aiosmtpd only
+            # counts STARTTLS as TLS for AUTH: the messages' session.ssl shows it)
+            options = {"authenticator": _login(*login), "auth_require_tls": tls == "starttls"}
+        if tls is not None:
+            assert cert is not None
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*cert)
+            if tls == "starttls":
+                options.update(tls_context=context, require_starttls=True)
+            else:
+                options.update(ssl_context=context)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **options)
 
     @property
     def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
+        scheme = "smtps" if self.tls == "smtps" else "smtp"
+        return f"{scheme}://127.0.0.1:{self.port}" + ("?starttls=1" if self.tls == "starttls" else "")
 
     def __enter__(self) -> SmtpServer:
         self.controller.start()

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from newsletter.delivery.plan import recipient_maker
-from newsletter.delivery.run import deliver
+from newsletter.delivery.run import RunResult, deliver
 from newsletter.delivery.smtp import SmtpProvider, parse_smtp_url
 from newsletter.errors import UsageError
 from tests.delivery_kit import Kit, Person, make_kit, people
-from tests.smtp_server import SmtpServer
+from tests.smtp_server import SmtpServer, make_certificate
 
 
 @pytest.fixture
@@ -128,3 +128,49 @@ def test_login_and_a_refused_login(project: Path) -> None:
         finally:
             good.close()
         assert result.outcome == "done" and len(server.handler.messages) == 5
+
+
+def _send_over(kit: Kit, url: str) -> RunResult:
+    options = kit.settings.delivery.smtp.model_copy(update={"connections": 2, "timeout": 5.0})
+    provider = SmtpProvider(parse_smtp_url(url), options)
+    try:
+        return deliver(kit.journal, kit.send, kit.message, provider, recipient_maker(kit.settings),
+                       kit.settings.delivery, source=kit.source(), sleep=lambda s: None)
+    finally:
+        provider.close()
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    return make_certificate(tmp_path)
+
+
+@pytest.mark.parametrize("tls", ["starttls", "smtps"])
+def test_tls_with_a_login_that_only_goes_over_tls(project: Path, certificate: tuple[Path, Path], tls: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """STARTTLS (``?starttls=1``) and smtps://: the certificate is verified, the login and
+    every message go over the encrypted connection (the server refuses AUTH before TLS)."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))  # trust the test's own certificate
+    with SmtpServer(login=("editor", "s3cret"), tls=tls, cert=certificate) as server:
+        kit = make_kit(project, people(6))
+        scheme, rest = server.url.split("://")
+        result = _send_over(kit, f"{scheme}://editor:s3cret@{rest}")
+        assert result.outcome == "done" and states(kit) == {"accepted": 6}
+        assert server.handler.count == 6 and server.handler.over_tls == 6
+
+
+def test_an_untrusted_certificate_stops_the_send_before_anything_is_sent(
+        project: Path, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)  # the system's CAs do not know the test's
+    with SmtpServer(login=("editor", "s3cret"), tls="starttls", cert=certificate) as server:
+        kit = make_kit(project, people(3))
+        result = _send_over(kit, f"smtp://editor:s3cret@127.0.0.1:{server.port}?starttls=1")
+        assert result.outcome == "stopped" and "certificate is not trusted" in result.message
+        assert server.handler.count == 0 and states(kit) == {"pending": 3}
+
+
+def test_starttls_asked_for_but_not_offered_stops_the_send(project: Path, smtp_server: SmtpServer) -> None:
+    kit = make_kit(project, people(3))
+    result = _send_over(kit, f"smtp://127.0.0.1:{smtp_server.port}?starttls=1")
+    assert result.outcome == "stopped" and "does not offer STARTTLS" in result.message
+    assert smtp_server.handler.count == 0 and states(kit) == {"pending": 3}

@@ -148,6 +148,16 @@ class SmtpProvider:
                 out.retry.update((r.seq, "not tried: SMTP login refused") for r in chunk)
                 out.stop = f"the SMTP server refused the login ({exc.smtp_code})"
                 return out
+            except ssl.SSLCertVerificationError as exc:  # trying again cannot help
+                out.retry.update((r.seq, "not tried: certificate not trusted") for r in chunk)
+                out.stop = (f"the SMTP server's TLS certificate is not trusted ({exc.verify_message}); "
+                            "nothing was sent over an unverified connection")
+                return out
+            except smtplib.SMTPNotSupportedError:
+                out.retry.update((r.seq, "not tried: no STARTTLS") for r in chunk)
+                out.stop = ("the SMTP server does not offer STARTTLS, which SMTP_URL asks for; "
+                            "nothing was sent in the clear")
+                return out
             except (smtplib.SMTPException, OSError) as exc:
                 out.retry.update((r.seq, f"cannot connect to the SMTP server: {exc}") for r in chunk)
                 return out
