@@ -172,5 +172,12 @@ def test_an_untrusted_certificate_stops_the_send_before_anything_is_sent(
 def test_starttls_asked_for_but_not_offered_stops_the_send(project: Path, smtp_server: SmtpServer) -> None:
     kit = make_kit(project, people(3))
     result = _send_over(kit, f"smtp://127.0.0.1:{smtp_server.port}?starttls=1")
-    assert result.outcome == "stopped" and "does not offer STARTTLS" in result.message
+    assert result.outcome == "stopped" and "STARTTLS extension not supported" in result.message
     assert smtp_server.handler.count == 0 and states(kit) == {"pending": 3}
+
+
+def test_a_login_the_server_cannot_take_stops_the_send(project: Path, smtp_server: SmtpServer) -> None:
+    kit = make_kit(project, people(2))
+    result = _send_over(kit, f"smtp://editor:s3cret@127.0.0.1:{smtp_server.port}")
+    assert result.outcome == "stopped" and "AUTH extension not supported" in result.message
+    assert smtp_server.handler.count == 0 and states(kit) == {"pending": 2}

@@ -153,10 +153,10 @@ class SmtpProvider:
                 out.stop = (f"the SMTP server's TLS certificate is not trusted ({exc.verify_message}); "
                             "nothing was sent over an unverified connection")
                 return out
-            except smtplib.SMTPNotSupportedError:
-                out.retry.update((r.seq, "not tried: no STARTTLS") for r in chunk)
-                out.stop = ("the SMTP server does not offer STARTTLS, which SMTP_URL asks for; "
-                            "nothing was sent in the clear")
+            except smtplib.SMTPNotSupportedError as exc:  # no STARTTLS, or no AUTH, as SMTP_URL asks
+                out.retry.update((r.seq, "not tried: the SMTP server lacks what SMTP_URL asks for") for r in chunk)
+                out.stop = (f"the SMTP server cannot do what SMTP_URL asks for: {exc} "
+                            "Nothing was sent (never in the clear when STARTTLS is asked for)")
                 return out
             except (smtplib.SMTPException, OSError) as exc:
                 out.retry.update((r.seq, f"cannot connect to the SMTP server: {exc}") for r in chunk)
