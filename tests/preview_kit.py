@@ -13,10 +13,13 @@ import json
 import os
 import queue
 import re
+import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,3 +135,29 @@ def start(root: Path, *args: str, env: dict[str, str] | None = None, timeout: fl
         if m:
             running.url = m.group(1)
     return running
+
+
+@contextmanager
+def serving(root: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Running]:
+    """:func:`start`, then stop; a block that ends normally also requires that the server
+    is still alive and never printed a traceback."""
+    running = start(root, *args, env=env)
+    try:
+        yield running
+    except BaseException:
+        running.stop()
+        raise
+    assert running.alive(), f"the server died: {running.stderr}"
+    running.stop()
+    assert "Traceback" not in "".join(running.stderr)
+
+
+def raw_get(address: str, port: int, path: str = "/api/issues") -> bytes:
+    """One HTTP/1.0 GET over a bare socket to ``address`` (any loopback, IPv6 too); the whole reply."""
+    host = f"[{address}]" if ":" in address else address
+    with socket.create_connection((address, port), timeout=5) as conn:
+        conn.sendall(f"GET {path} HTTP/1.0\r\nHost: {host}:{port}\r\n\r\n".encode())
+        reply = b""
+        while chunk := conn.recv(65536):
+            reply += chunk
+    return reply

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.preview_kit import EXAMPLE_SLUG, EXAMPLE_TITLE, Running, start
+from tests.preview_kit import EXAMPLE_SLUG, EXAMPLE_TITLE, Running, serving
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -48,11 +48,8 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def server(project: Path) -> Iterator[Running]:
-    running = start(project)
-    yield running
-    assert running.alive(), f"the server died: {running.stderr}"
-    running.stop()
-    assert "Traceback" not in "".join(running.stderr)
+    with serving(project) as running:
+        yield running
 
 
 @pytest.fixture

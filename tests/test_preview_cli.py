@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.preview_kit import EXAMPLE_TITLE, start
+from tests.preview_kit import EXAMPLE_TITLE, raw_get, start
 
 
 def eventually(condition, timeout: float = 5.0) -> bool:
@@ -83,12 +83,7 @@ def test_an_explicit_host_is_answered_by_that_name_too(project: Path) -> None:
     try:
         assert running.url.startswith("http://127.0.0.2:")
         assert eventually(lambda: "other machines may reach this preview" in "".join(running.stderr))
-        conn = socket.create_connection(("127.0.0.2", running.port), timeout=5)
-        conn.sendall(f"GET /api/issues HTTP/1.0\r\nHost: 127.0.0.2:{running.port}\r\n\r\n".encode())
-        reply = b""
-        while chunk := conn.recv(65536):
-            reply += chunk
-        conn.close()
+        reply = raw_get("127.0.0.2", running.port)
         assert reply.startswith(b"HTTP/1.1 200") and EXAMPLE_TITLE.encode() in reply
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", running.port), timeout=5).close()

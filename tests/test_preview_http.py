@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.preview_kit import EXAMPLE_SLUG, EXAMPLE_TITLE, Running, start
+from tests.preview_kit import EXAMPLE_SLUG, EXAMPLE_TITLE, Running, raw_get, serving, start
 
 OUTSIDE_CANARY = "CANARY-OUTSIDE-THE-PROJECT-7f3a"
 
@@ -33,11 +33,8 @@ def preview(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     (base / "outside.yaml").write_text(f'title: "{OUTSIDE_CANARY}"\n', encoding="utf-8")
     (project / "issues" / "linked.yaml").symlink_to(base / "outside.yaml")
     (project / "static").symlink_to(base)
-    running = start(project)
-    yield running
-    assert running.alive(), f"the server died: {running.stderr}"
-    running.stop()
-    assert "Traceback" not in "".join(running.stderr)
+    with serving(project) as running:
+        yield running
 
 
 # --- Host header (DNS rebinding) -------------------------------------------------------------
@@ -181,12 +178,7 @@ def test_ipv6_loopback_when_asked(project: Path) -> None:
     running = start(project, "--host", "::1")
     try:
         assert running.url.startswith("http://[::1]:")
-        conn = socket.create_connection(("::1", running.port), timeout=5)
-        conn.sendall(f"GET /api/issues HTTP/1.0\r\nHost: [::1]:{running.port}\r\n\r\n".encode())
-        reply = b""
-        while chunk := conn.recv(65536):
-            reply += chunk
-        conn.close()
+        reply = raw_get("::1", running.port)
         assert reply.startswith(b"HTTP/1.1 200") or reply.startswith(b"HTTP/1.0 200")
         assert EXAMPLE_TITLE.encode() in reply
     finally:

@@ -20,18 +20,15 @@ from newsletter.preview.site import Site
 from newsletter.preview.watch import watched_folders
 from newsletter.render.env import BUILTIN_TEMPLATES
 from tests.conftest import REPO
-from tests.preview_kit import EXAMPLE_SLUG, EXAMPLE_TITLE, Running, start
+from tests.preview_kit import EXAMPLE_SLUG, EXAMPLE_TITLE, Running, serving, start
 
 ISSUE_API = f"/api/issues/{EXAMPLE_SLUG}"
 
 
 @pytest.fixture
 def live(project: Path) -> Iterator[Running]:
-    running = start(project)
-    yield running
-    assert running.alive(), f"the server died: {running.stderr}"
-    running.stop()
-    assert "Traceback" not in "".join(running.stderr)
+    with serving(project) as running:
+        yield running
 
 
 def issue_path(running: Running) -> Path:

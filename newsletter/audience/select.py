@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from newsletter.audience import tally as tallying
-from newsletter.audience.csvfile import open_list, unneutralize
+from newsletter.audience.csvfile import Header, ListReader, open_list, unneutralize
 from newsletter.audience.scan import Tally, unpack
 from newsletter.audience.validate import STATUSES, SUBSCRIBED, Address, check_address, fast_path, parse_tags
 from newsletter.errors import InputError, Problem
@@ -209,27 +210,17 @@ def longest_values(list_path: Path, audience: Audience | None = None) -> Longest
     the csv module needs to read it.
     """
     _, bitmap, fp = _sendable(list_path, audience, False)
-    limit = len(bitmap) << 3
     best: dict[str, str] = {}
     sizes: dict[str, int] = {}
     count = 0
-    with open_list(list_path) as reader:
-        if tallying.Identity.of(list_path) != fp.identity:
-            raise InputError(Problem(reader.shown, None, None, "", "the list changed while it was read; run again"))
+    with _reopen(list_path, fp) as reader:
         roles = reader.header.roles
-        known = set(roles.values())
         columns: list[tuple[str, int, Callable[[str], str]]] = [("email", roles["email"], _address)]
         columns += [(name, roles[name], _name_cell) for name in ("first_name", "last_name") if name in roles]
-        columns += [(name, i, _plain_cell) for i, name in enumerate(reader.header.names) if i not in known and name]
+        columns += [(name, i, _plain_cell) for i, name in _other_columns(reader.header)]
         for name, _, _ in columns:
             sizes[name] = -1
-        rows = reader.csv
-        previous = rows.line_num
-        for cells in rows:
-            line = previous + 1
-            previous = rows.line_num
-            if line >= limit or not bitmap[line >> 3] & (1 << (line & 7)):
-                continue
+        for _, cells in _eligible_lines(reader, bitmap):
             count += 1
             for name, at, clean in columns:
                 raw = cells[at]
@@ -259,28 +250,44 @@ def _plain_cell(value: str) -> str:
     return unneutralize(value) if value[:1] == "'" else value
 
 
-def _yield(list_path: Path, bitmap: bytearray, fp: tallying.Fingerprint) -> Iterator[Subscriber]:
-    limit = len(bitmap) << 3
+@contextmanager
+def _reopen(list_path: Path, fp: tallying.Fingerprint) -> Iterator[ListReader]:
+    """The list opened again for a second read, refused if it is not the one tallied."""
     with open_list(list_path) as reader:
         if tallying.Identity.of(list_path) != fp.identity:
             raise InputError(Problem(reader.shown, None, None, "", "the list changed while it was read; run again"))
-        header = reader.header
-        roles = header.roles
+        yield reader
+
+
+def _eligible_lines(reader: ListReader, bitmap: bytearray) -> Iterator[tuple[int, list[str]]]:
+    """(line, cells) of each row whose line is set in ``bitmap``."""
+    limit = len(bitmap) << 3
+    rows = reader.csv
+    previous = rows.line_num
+    for cells in rows:
+        line = previous + 1
+        previous = rows.line_num
+        if line < limit and bitmap[line >> 3] & (1 << (line & 7)):
+            yield line, cells
+
+
+def _other_columns(header: Header) -> list[tuple[int, str]]:
+    """(index, name) of every named column without a role: the merge fields."""
+    known = set(header.roles.values())
+    return [(i, name) for i, name in enumerate(header.names) if i not in known and name]
+
+
+def _yield(list_path: Path, bitmap: bytearray, fp: tallying.Fingerprint) -> Iterator[Subscriber]:
+    with _reopen(list_path, fp) as reader:
+        roles = reader.header.roles
         email_at = roles["email"]
         first_at = roles.get("first_name")
         last_at = roles.get("last_name")
         tags_at = roles.get("tags")
-        known = set(roles.values())
-        other = [(i, name) for i, name in enumerate(header.names) if i not in known and name]
-        rows = reader.csv
-        previous = rows.line_num
+        other = _other_columns(reader.header)
         proxy = MappingProxyType
         tagsets: dict[str, tuple[str, ...]] = {}
-        for cells in rows:
-            line = previous + 1
-            previous = rows.line_num
-            if line >= limit or not bitmap[line >> 3] & (1 << (line & 7)):
-                continue
+        for line, cells in _eligible_lines(reader, bitmap):
             raw = unneutralize(cells[email_at])
             email = fast_path(raw)
             if email is None:

@@ -136,7 +136,7 @@ def new_rows(
         token = token_for(email)
         values["email"] = email
         values["unsubscribe_url"] = link(token)
-        yield email, f"{first} {last}" if first and last else first or last, vals, token, values
+        yield email, display_name(first, last), vals, token, values
 
 
 _HEADER_BREAK = re.compile(r"[\r\n\x00]")
