@@ -18,12 +18,14 @@ NAMES = {"Audience": Audience}
 def test_exported_names() -> None:
     assert sorted(audience.__all__) == [
         "AudienceSummary",
+        "Entry",
         "ImportResult",
         "Longest",
         "Outcome",
         "Subscriber",
         "Unsubscribed",
         "eligible",
+        "entries",
         "import_list",
         "longest_values",
         "summarize",

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import random
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newsletter.audience import AudienceSummary, Subscriber, eligible, longest_values, summarize
+from newsletter.audience import AudienceSummary, Subscriber, eligible, entries, longest_values, summarize
+from newsletter.audience.select import _from_candidates, _sendable
 from newsletter.audience.tally import CACHE_DIR
 from newsletter.errors import InputError
 from newsletter.issue.model import Audience
@@ -106,6 +108,10 @@ def test_eligible_matches_the_reference_model(tmp_path: Path, rows: list[dict[st
     write(path, rows, delimiter)
     got = [s.email for s in eligible(path, audience)]
     assert got == reference(rows, audience)
+    # what a send reads: the same people with the same values, tags left out
+    assert [(e.email, e.first_name, e.last_name, dict(e.fields), e.line, e.tags) for e in entries(path, audience)] == [
+        (s.email, s.first_name, s.last_name, dict(s.fields), s.line, ()) for s in eligible(path, audience)
+    ]
     s = summarize(path, audience)
     assert s.eligible == len(got)
     # what `newsletter check` personalises with: the same people, reduced to the longest values
@@ -114,6 +120,53 @@ def test_eligible_matches_the_reference_model(tmp_path: Path, rows: list[dict[st
     assert longest.values == longest_by_reduction(eligible(path, audience))
     assert s.total == s.invalid + s.duplicates + s.subscribed + s.unsubscribed + s.bounced + s.complained
     assert s.subscribed == s.eligible + s.excluded_by_tags + s.held
+
+
+def _long_list(path: Path, seed: int) -> None:
+    """150 rows whose longest names mostly belong to people not mailed, with ties,
+    padding, tabs, formula-guard quotes, multi-byte letters and a merge field."""
+    rng = random.Random(seed)
+    letters = ["a", "é", "名", "𝒜", " ", "\t"]
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["email", "first_name", "last_name", "status", "team"])
+        for i in range(150):
+            size = rng.choice([3, 8, 8, 20, 30, 30])
+            name = "".join(rng.choice(letters) for _ in range(size))
+            if rng.random() < 0.1:
+                name = "'=" + name
+            status = "unsubscribed" if size >= 20 and rng.random() < 0.97 else rng.choice(["", "", "bounced"])
+            email = f"{'x' * rng.choice([1, 5, 5])}{i}@Example.org" if rng.random() < 0.95 else "not an address"
+            w.writerow([email, name, name[: rng.randrange(1, 6)], status, "t" * rng.randrange(0, 12)])
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_longest_values_match_every_eligible_row_read(tmp_path: Path, seed: int) -> None:
+    """The tally keeps the longest values of each column; when those belong to people not
+    mailed, the list is read again. Either way the answer is the longest eligible value
+    (the first of equals), as reading every eligible subscriber gives it."""
+    path = tmp_path / "list.csv"
+    _long_list(path, seed)
+    longest = longest_values(path)
+    assert longest.eligible == len(list(eligible(path)))
+    people = list(eligible(path))
+    expected = longest_by_reduction(people)
+    expected["last_name"] = max((p.last_name for p in people), key=lambda v: len(v.encode("utf-8")))
+    assert longest.values == expected
+
+
+def test_longest_values_are_read_from_the_tally_when_they_can_be(tmp_path: Path) -> None:
+    path = tmp_path / "list.csv"
+    rows = [f"al{i}@example.org,Al,Y,subscribed" for i in range(10)]
+    rows += [f"gone{i}@example.org,Bartholomew-Maximilian {i},X,unsubscribed" for i in range(40)]
+    path.write_text("email,first_name,last_name,status\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    figures = _sendable(path, None, False)
+    # first names: every one of the longest kept belongs to an unsubscribed person, so
+    # one left out might be longer: the list must be read
+    assert _from_candidates({"first_name": figures.longest["first_name"]}, figures.bitmap) is None
+    # last names: all one letter; the first rows are kept, and the first eligible wins
+    assert _from_candidates({"last_name": figures.longest["last_name"]}, figures.bitmap) == {"last_name": "Y"}
+    assert longest_values(path).values == {"email": "al0@example.org", "first_name": "Al", "last_name": "Y"}
 
 
 def test_figures_are_reused_only_while_the_bytes_are_unchanged(project: Path) -> None:

@@ -6,16 +6,27 @@ else in this package is private.
 
 from newsletter.audience.edit import Unsubscribed, unsubscribe
 from newsletter.audience.imports import ImportResult, Outcome, import_list
-from newsletter.audience.select import AudienceSummary, Longest, Subscriber, eligible, longest_values, summarize
+from newsletter.audience.select import (
+    AudienceSummary,
+    Entry,
+    Longest,
+    Subscriber,
+    eligible,
+    entries,
+    longest_values,
+    summarize,
+)
 
 __all__ = [
     "AudienceSummary",
+    "Entry",
     "ImportResult",
     "Longest",
     "Outcome",
     "Subscriber",
     "Unsubscribed",
     "eligible",
+    "entries",
     "import_list",
     "longest_values",
     "summarize",

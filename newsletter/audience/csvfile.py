@@ -85,6 +85,11 @@ class Header:
     """Known column → its index (``email`` is always there)."""
     warnings: list[Problem] = field(default_factory=list)
 
+    def merge_columns(self) -> list[tuple[int, str]]:
+        """(index, name) of every named column without a role: the merge fields."""
+        known = set(self.roles.values())
+        return [(i, name) for i, name in enumerate(self.names) if i not in known and name]
+
 
 class Record(NamedTuple):
     line: int

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
+from heapq import heappush, heapreplace
 
 from newsletter.audience.csvfile import Header, ListReader, unneutralize, width_problem
 from newsletter.audience.validate import (
@@ -31,19 +32,29 @@ from newsletter.audience.validate import (
 )
 from newsletter.errors import Problem
 
+LONGEST_KEPT = 32
+"""How many of the longest values of each column a tally keeps (see ``Tally.longest``)."""
+
+Candidate = tuple[int, int, str]
+"""(UTF-8 bytes, minus the line, the cell as written or the address normalised)."""
+
 _LINE_SHIFT = 3
 _TAGSET_SHIFT = 40
-_RANK_MASK = (1 << _LINE_SHIFT) - 1
+_RANK_MASK = 3
+_AS_WRITTEN = 4
+"""Set when the first row's address cell is the normalised address itself."""
 _LINE_MASK = (1 << (_TAGSET_SHIFT - _LINE_SHIFT)) - 1
 
 
-def pack(rank: int, line: int, tagset: int) -> int:
+def pack(rank: int, line: int, tagset: int, as_written: bool = False) -> int:
     """An address's state in one int (a million addresses fit in little memory)."""
-    return (tagset << _TAGSET_SHIFT) | (line << _LINE_SHIFT) | rank
+    return (tagset << _TAGSET_SHIFT) | (line << _LINE_SHIFT) | (_AS_WRITTEN if as_written else 0) | rank
 
 
-def unpack(value: int) -> tuple[int, int, int]:
-    return value & _RANK_MASK, (value >> _LINE_SHIFT) & _LINE_MASK, value >> _TAGSET_SHIFT
+def unpack(value: int) -> tuple[int, int, int, bool]:
+    """(strictest rank, first line, tag-set number, whether the first row's address is
+    written exactly as normalised)."""
+    return value & _RANK_MASK, (value >> _LINE_SHIFT) & _LINE_MASK, value >> _TAGSET_SHIFT, bool(value & _AS_WRITTEN)
 
 
 @dataclass(slots=True)
@@ -56,7 +67,7 @@ class Tally:
     invalid: int = 0
     duplicates: int = 0
     state: dict[str, int] = field(default_factory=dict)
-    """Address key → pack(strictest rank, first line, tag-set number)."""
+    """Address key → pack(strictest rank, first line, tag-set number, address as written)."""
     tagsets: list[tuple[str, ...]] = field(default_factory=list)
     holds: set[str] = field(default_factory=set)
     problems: list[Problem] = field(default_factory=list)
@@ -67,6 +78,11 @@ class Tally:
     """Rows that could not be read at all (these stop a send: one might be an unsubscribe)."""
     to_fix: list[tuple[int, str, str]] = field(default_factory=list)
     """(line, email as written, problem) for every invalid or duplicate row: the check report."""
+    longest: dict[str, list[Candidate]] = field(default_factory=dict)
+    """Per column (``email``, ``first_name``, ``last_name`` and each merge field present),
+    a heap of the :data:`LONGEST_KEPT` longest values on the first rows of addresses,
+    the earlier line first among equals: where the longest value among the eligible
+    usually is, so that ``newsletter check`` need not read the list again."""
 
 
 def _duplicate(file: str, line: int, first: int) -> Problem:
@@ -88,6 +104,10 @@ class Scanner:
         self.tags_at = header.roles.get("tags")
         self.tally = Tally(file)
         self._tagset_ids: dict[str, int] = {}
+        columns = [("email", -1)]
+        columns += [(name, header.roles[name]) for name in ("first_name", "last_name") if name in header.roles]
+        columns += [(name, i) for i, name in header.merge_columns()]
+        self._longest = [(at, self.tally.longest.setdefault(name, [])) for name, at in columns]
 
     def scan(self, reader: ListReader) -> Tally:
         """Read every row after the header into the tally."""
@@ -181,4 +201,13 @@ class Scanner:
         if tagset is None:
             tagset = self._tagset_ids[tags] = len(tally.tagsets)
             tally.tagsets.append(parse_tags(tags))
-        state[key] = (tagset << _TAGSET_SHIFT) | (line << _LINE_SHIFT) | rank
+        written = _AS_WRITTEN if normalized == cells[self.email_at] else 0
+        state[key] = (tagset << _TAGSET_SHIFT) | (line << _LINE_SHIFT) | written | rank
+        address = normalized or ""
+        for at, heap in self._longest:
+            value = address if at < 0 else cells[at]
+            size = len(value) if value.isascii() else len(value.encode("utf-8"))
+            if len(heap) < LONGEST_KEPT:
+                heappush(heap, (size, -line, value))
+            elif size > heap[0][0]:
+                heapreplace(heap, (size, -line, value))

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from newsletter.audience.csvfile import open_list
-from newsletter.audience.scan import Scanner, Tally
+from newsletter.audience.scan import Candidate, Scanner, Tally
 from newsletter.errors import Problem
 
 if TYPE_CHECKING:
-    from newsletter.audience.select import AudienceSummary
+    from newsletter.audience.select import AudienceSummary, Figures
     from newsletter.issue.model import Audience
 
 CACHE_DIR = Path(".newsletter") / "cache"
@@ -99,30 +99,55 @@ def fingerprint(list_path: Path) -> Fingerprint:
     return Fingerprint(Identity.of(list_path), _content_hash(list_path), _code_version())
 
 
-def cached(list_path: Path, audience: Audience | None, fp: Fingerprint) -> tuple[AudienceSummary, bytearray] | None:
-    """Figures and eligible lines from an earlier tally of exactly these bytes, if any."""
+Longest = dict[str, list[Candidate]]
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """What an earlier tally of the same bytes found, for one audience."""
+
+    summary: AudienceSummary
+    bitmap: bytearray
+    written: bytearray
+    longest: Longest
+
+
+def _pack_bits(bits: bytearray) -> str:
+    return base64.b64encode(zlib.compress(bytes(bits))).decode("ascii")
+
+
+def _unpack_bits(text: str) -> bytearray:
+    return bytearray(zlib.decompress(base64.b64decode(text)))
+
+
+def cached(list_path: Path, audience: Audience | None, fp: Fingerprint) -> Kept | None:
+    """Figures, eligible lines and the longest values from an earlier tally of exactly these bytes, if any."""
     from newsletter.audience.select import AudienceSummary
 
     try:
         data = json.loads(_cache_file(list_path, audience).read_text(encoding="utf-8"))
         if data["key"] != fp.as_dict():
             return None
-        summary = AudienceSummary.from_dict(data["summary"])
-        bitmap = bytearray(zlib.decompress(base64.b64decode(data["eligible_lines"])))
-    except (OSError, ValueError, KeyError, TypeError, zlib.error):
+        longest = {str(name): [(int(size), int(line), str(value)) for size, line, value in heap]
+                   for name, heap in data["longest"].items()}
+        return Kept(AudienceSummary.from_dict(data["summary"]), _unpack_bits(data["eligible_lines"]),
+                    _unpack_bits(data["written_lines"]), longest)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, zlib.error):
         return None
-    return summary, bitmap
 
 
-def store(list_path: Path, audience: Audience | None, fp: Fingerprint, summary: AudienceSummary, bitmap: bytearray) -> None:
+def store(list_path: Path, audience: Audience | None, figures: Figures) -> None:
     """Keep the figures for next time; silently skipped where the folder is not writable."""
+    fp = figures.fp
     if Identity.of(list_path) != fp.identity:
         return  # changed while we read it: what we found may not match the fingerprint
     path = _cache_file(list_path, audience)
     data = {
         "key": fp.as_dict(),
-        "summary": summary.as_dict(),
-        "eligible_lines": base64.b64encode(zlib.compress(bytes(bitmap))).decode("ascii"),
+        "summary": figures.summary.as_dict(),
+        "eligible_lines": _pack_bits(figures.bitmap),
+        "written_lines": _pack_bits(figures.written),
+        "longest": figures.longest,
     }
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
