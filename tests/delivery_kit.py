@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from newsletter.audience import Entry
 from newsletter.delivery.base import Message
 from newsletter.delivery.journal import Journal, SendRow
 from newsletter.delivery.plan import NewRow, content_hash, make_message, new_rows, used_fields
@@ -17,19 +18,14 @@ from newsletter.settings import Delivery, Settings
 ISSUE = "issues/2024-06-june-team-update.yaml"
 
 
-@dataclass(frozen=True)
-class Person:
-    """A list entry as the audience module yields it (the fields the sender reads)."""
-
-    email: str
-    first_name: str = ""
-    last_name: str = ""
-    fields: dict[str, str] = field(default_factory=dict)
-    line: int = 2
+def person(email: str, first_name: str = "", last_name: str = "", fields: dict[str, str] | None = None,
+           line: int = 2) -> Entry:
+    """A list entry as the audience module yields it to a send."""
+    return Entry(email, first_name, last_name, fields or {}, line)
 
 
-def people(n: int, domain: str = "example.org") -> list[Person]:
-    return [Person(f"reader{i:06d}@{domain}", f"Reader{i}", "Test", {}, i + 2) for i in range(n)]
+def people(n: int, domain: str = "example.org") -> list[Entry]:
+    return [person(f"reader{i:06d}@{domain}", f"Reader{i}", "Test", {}, i + 2) for i in range(n)]
 
 
 @dataclass
@@ -40,7 +36,7 @@ class Kit:
     journal: Journal
     send: SendRow
     rendered: Rendered
-    people: list[Person]
+    people: list[Entry]
 
     def delivery(self, **changes: object) -> Delivery:
         return self.settings.delivery.model_copy(update=changes)
@@ -54,7 +50,7 @@ class Kit:
         self.send = self.journal.refresh(self.send.key)
 
 
-def make_kit(root: Path, recipients: list[Person], *, key: str = "test-send") -> Kit:
+def make_kit(root: Path, recipients: list[Entry], *, key: str = "test-send") -> Kit:
     project, _, rendered = open_issue(root / ISSUE)
     message = make_message(rendered, project.settings, send_id=key)
     journal = Journal.open(root)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import threading
 import time
@@ -13,7 +15,7 @@ from newsletter.delivery.plan import recipient_maker
 from newsletter.delivery.run import deliver
 from newsletter.delivery.sendgrid import SendGridProvider
 from newsletter.errors import InputError
-from tests.delivery_kit import Kit, Person, make_kit, people
+from tests.delivery_kit import Kit, make_kit, person, people
 from tests.sendgrid_server import KEY, Fault, SendGridServer
 
 
@@ -25,12 +27,26 @@ class Waits(list[float]):
         time.sleep(min(seconds, 2.0))
 
 
+BACKGROUND = [False]
+
+
+@pytest.fixture(autouse=True, params=["in-process", "background"])
+def posting(request: pytest.FixtureRequest) -> str:
+    """Every test here runs twice: requests posted by the sender itself, and by the
+    request process a real send starts (newsletter.delivery.poster)."""
+    BACKGROUND[0] = request.param == "background"
+    return str(request.param)
+
+
 def run(kit: Kit, server: SendGridServer, waits: Waits | None = None, *, sandbox: bool = False, **changes: object):
     settings = kit.delivery(**changes)
     options = settings.sendgrid.model_copy(update={"timeout": changes.pop("timeout", 2.0)}) if "timeout" in changes else settings.sendgrid
-    provider = SendGridProvider(KEY, options, host=server.url, sandbox=sandbox)
-    result = deliver(kit.journal, kit.send, kit.message, provider, recipient_maker(kit.settings), settings,
-                     source=kit.source(), sleep=waits if waits is not None else Waits())
+    provider = SendGridProvider(KEY, options, host=server.url, sandbox=sandbox, background=BACKGROUND[0])
+    try:
+        result = deliver(kit.journal, kit.send, kit.message, provider, recipient_maker(kit.settings), settings,
+                         source=kit.source(), sleep=waits if waits is not None else Waits())
+    finally:
+        provider.close()
     kit.refresh()
     return result
 
@@ -64,7 +80,7 @@ def test_every_recipient_accepted_once_with_valid_payloads(project: Path, sendgr
 
 
 def test_values_are_escaped_per_context(project: Path, sendgrid_server: SendGridServer) -> None:
-    kit = make_kit(project, [Person("amp@example.org", 'Tom & "Jerry" <b>', "Q")])
+    kit = make_kit(project, [person("amp@example.org", 'Tom & "Jerry" <b>', "Q")])
     run(kit, sendgrid_server)
     subs = sendgrid_server.log.requests[0]["personalizations"][0]["substitutions"]
     assert subs["__nl_first_name_html__"] == "Tom &amp; &quot;Jerry&quot; &lt;b&gt;"
@@ -157,6 +173,35 @@ def test_no_answer_after_the_body_was_sent_makes_the_batch_unknown(
     assert max(sendgrid_server.counts.values()) == 1
 
 
+def test_a_request_process_that_dies_leaves_its_batch_unknown_and_the_rest_go_on(
+    project: Path, sendgrid_server: SendGridServer, posting: str
+) -> None:
+    if posting != "background":
+        pytest.skip("only a send with a request process has one to lose")
+    kit = make_kit(project, people(25))
+    sendgrid_server.stall = 2.0
+    sendgrid_server.fail_next("stall")
+    provider = SendGridProvider(KEY, kit.settings.delivery.sendgrid, host=sendgrid_server.url, background=True)
+    poster = provider._poster
+    assert poster is not None
+    # the first request stalls at the server for 2 s: the process posting it is killed meanwhile
+    killer = threading.Timer(0.8, lambda: os.kill(poster._proc.pid, signal.SIGKILL))
+    killer.start()
+    try:
+        result = deliver(kit.journal, kit.send, kit.message, provider, recipient_maker(kit.settings),
+                         kit.delivery(batch_size=10), source=kit.source(), sleep=Waits())
+    finally:
+        killer.cancel()
+        provider.close()
+    kit.refresh()
+    assert states(kit) == {"accepted": 15, "unknown": 10}
+    unknown = kit.journal.unknown(kit.send)
+    assert {b for _, b, _ in unknown} == {1}
+    assert "request process stopped" in unknown[0][2]
+    assert result.failed_requests == 1
+    assert max(sendgrid_server.counts.values()) == 1
+
+
 @pytest.mark.parametrize(
     ("fault", "words"),
     [
@@ -221,7 +266,7 @@ def test_sandbox_mode_delivers_nothing(project: Path, sendgrid_server: SendGridS
 def test_header_injection_in_a_name_is_refused_before_anything_is_sent(
     project: Path, sendgrid_server: SendGridServer, name: str
 ) -> None:
-    kit = make_kit(project, [*people(3), Person("eve@example.org", name, "X", line=9)])
+    kit = make_kit(project, [*people(3), person("eve@example.org", name, "X", line=9)])
     with pytest.raises(InputError) as info:
         run(kit, sendgrid_server)
     text = str(info.value)

@@ -13,7 +13,7 @@ from newsletter.delivery.plan import recipient_maker
 from newsletter.delivery.run import RunResult, deliver
 from newsletter.delivery.smtp import SmtpProvider, parse_smtp_url
 from newsletter.errors import UsageError
-from tests.delivery_kit import Kit, Person, make_kit, people
+from tests.delivery_kit import Kit, make_kit, person, people
 from tests.smtp_server import SmtpServer, make_certificate
 
 
@@ -41,7 +41,7 @@ def states(kit: Kit) -> dict[str, int]:
 
 
 def test_multipart_alternative_with_one_click_unsubscribe(project: Path, smtp_server: SmtpServer) -> None:
-    kit = make_kit(project, [Person("chloe@example.org", "Chloé", "Martin & Co")])
+    kit = make_kit(project, [person("chloe@example.org", "Chloé", "Martin & Co")])
     result = run(kit, smtp_server)
     assert result.outcome == "done" and states(kit) == {"accepted": 1}
     [(mail_from, rcpts, raw)] = smtp_server.handler.messages

@@ -9,10 +9,12 @@ from pathlib import Path
 import lxml.html
 import mjml
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newsletter.project import Project
 from newsletter.render import pipeline
-from newsletter.render.personalize import TOKEN_RE, recipient_values, substitutions
+from newsletter.render.personalize import CONTEXTS, TOKEN_RE, escape, recipient_values, substitutions, token
 from tests.conftest import EXAMPLE_ISSUE, run_cli
 
 NASTY = '<script>alert(1)</script> & "Sons"'
@@ -301,3 +303,17 @@ def test_event_time_zone_is_validated(project: Path) -> None:
     result = run_cli("build", EXAMPLE_ISSUE, cwd=project)
     assert result.code == 2 and "Traceback" not in result.err
     assert f"{EXAMPLE_ISSUE}:{line}:19: " in result.err and ".timezone" in result.err
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    fields=st.lists(st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True), min_size=1, max_size=5, unique=True),
+    data=st.data(),
+)
+def test_substitutions_escape_each_value_for_its_context(fields: list[str], data: st.DataObject) -> None:
+    """The written-out filler gives what escaping each value by hand gives, for any
+    value (quotes, ampersands, non-ASCII, line breaks) and a missing field."""
+    tokens = [token(f, c) for f in fields for c in CONTEXTS]
+    values = {f: data.draw(st.text()) for f in fields if data.draw(st.booleans())}
+    expected = {token(f, c): escape(values.get(f, ""), c) for f in fields for c in CONTEXTS}
+    assert substitutions(tokens, values) == expected

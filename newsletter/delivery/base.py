@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from newsletter.render.personalize import Tokenized
 
@@ -32,9 +32,9 @@ class Mailbox:
     email: str
 
 
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    """One person in one send: their address, display name, merge values and token."""
+class Recipient(NamedTuple):
+    """One person in one send: their address, display name, merge values and token
+    (a tuple: a send of a million makes a million)."""
 
     seq: int
     email: str
@@ -133,6 +133,13 @@ class Unknown(DeliveryError):
 
 class Rejected(DeliveryError):
     """The provider refused the request as it stands (bad key, bad payload): stop."""
+
+
+class Started:
+    """A batch whose sending has begun: :meth:`wait` gives what :meth:`Provider.send` would."""
+
+    def __init__(self, answer: Callable[[], BatchResult]) -> None:
+        self.wait = answer
 
 
 class Provider(Protocol):

@@ -16,6 +16,7 @@ from typing import Protocol
 
 import orjson
 
+from newsletter.audience import Entry
 from newsletter.delivery.base import HeaderInjection, Mailbox, Message, Recipient, check_header
 from newsletter.delivery.journal import Row
 from newsletter.delivery.state import token_maker, unsubscribe_token
@@ -98,7 +99,7 @@ NewRow = tuple[str, str, "str | None", str, dict[str, str]]
 
 
 def new_rows(
-    subscribers: Iterable[SubscriberLike],
+    entries: Iterable[Entry],
     settings: Settings,
     secret: bytes,
     fields: frozenset[str],
@@ -117,32 +118,31 @@ def new_rows(
     bad = _HEADER_BREAK.search
     token_for = token_maker(secret)
     link = link_maker(settings)
-    for s in subscribers:
-        email, first, last = s.email, s.first_name, s.last_name
+    for entry in entries:
+        email, first, last, extra = entry[0], entry[1].strip(), entry[2].strip(), entry[3]
         if bad(email) or bad(first) or bad(last):
-            _refuse(s, list_path)
+            _refuse(entry, list_path)
         values: dict[str, str]
         vals: str | None = None
-        first, last = first.strip(), last.strip()
         if names_only:
             values = {"first_name": first or fallback, "last_name": last}
         else:
             values = recipient_values(
                 email=email, first_name=first, last_name=last,
-                unsubscribe_url="", fallback_first_name=fallback, extra=s.fields,
+                unsubscribe_url="", fallback_first_name=fallback, extra=extra,
             )
         if keys:
             vals = dumps({k: values[k] for k in keys if k in values}).decode("utf-8")
         token = token_for(email)
         values["email"] = email
         values["unsubscribe_url"] = link(token)
-        yield email, display_name(first, last), vals, token, values
+        yield email, f"{first} {last}".strip(), vals, token, values
 
 
 _HEADER_BREAK = re.compile(r"[\r\n\x00]")
 
 
-def _refuse(s: SubscriberLike, list_path: Path) -> None:
+def _refuse(s: Entry, list_path: Path) -> None:
     for field, value in (("email", s.email), ("first_name", s.first_name), ("last_name", s.last_name)):
         try:
             check_header(field, value)

@@ -31,13 +31,15 @@ def outbox_folder(root: Path, settings: Settings, name: str) -> Path:
 
 
 def make_provider(
-    name: ProviderName, settings: Settings, root: Path, *, folder: str, sandbox: bool = False
+    name: ProviderName, settings: Settings, root: Path, *, folder: str, sandbox: bool = False,
+    background: bool = False,
 ) -> Provider:
+    """``background``: SendGrid posts from a second process while the next batch is built."""
     if name == "sendgrid":
         key = api_key()
         if not key:
             raise UsageError(f"--provider sendgrid needs {KEY_ENV} in the environment")
-        return SendGridProvider(key, settings.delivery.sendgrid, sandbox=sandbox)
+        return SendGridProvider(key, settings.delivery.sendgrid, sandbox=sandbox, background=background)
     if name == "smtp":
         from newsletter.delivery.smtp import SmtpProvider, smtp_url_from_env
 

@@ -29,6 +29,7 @@ from newsletter.delivery.base import (
     Recipient,
     Rejected,
     RetryLater,
+    Started,
     Unknown,
 )
 from newsletter.delivery.journal import Journal, Row, SendRow
@@ -173,14 +174,31 @@ class _Run:
         self.done = journal.counts(send)["accepted"]
 
     def new_batches(self, build: _NewBatches) -> bool:
-        """Send new recipients until the list is exhausted; False if the run must end."""
-        while True:
-            rows, batch, prepared = build()
-            if not batch:
-                return True
+        """Send new recipients until the list is exhausted; False if the run must end.
+
+        Each request is started, then the next batch is read and built while it is
+        out (a provider that can send in the background, SendGrid, overlaps the two).
+        Only after its answer is recorded is the next batch written to the journal
+        and started: one batch is in flight at a time.
+        """
+        rows, batch, prepared = build()
+        while batch:
             self.journal.add_batch(self.send, rows)
-            if not self.batch(batch, prepared, in_flight=True):
+            self.pace.wait(len(batch))
+            started = _start(self.provider, self.message, batch, prepared)
+            try:
+                upcoming = build()
+            except KeyboardInterrupt:
+                self.journal.whole_batch(self.send, batch[0].seq, batch[-1].seq, "unknown",
+                                         "interrupted while the request was in flight")
+                raise
+            except Exception:
+                self.batch(batch, prepared, in_flight=True, started=started)  # its answer, then the error
+                raise
+            if not self.batch(batch, prepared, in_flight=True, started=started):
                 return False
+            rows, batch, prepared = upcoming
+        return True
 
     def pending_batches(self, recipient: Callable[[Row], Recipient], size: int) -> None:
         """Send the journal's ``pending`` recipients (each at most once in this run)."""
@@ -191,10 +209,12 @@ class _Run:
             if not self.batch(batch, self.provider.prepare(self.message, batch), in_flight=False):
                 return
 
-    def batch(self, batch: Sequence[Recipient], prepared: object, *, in_flight: bool) -> bool:
-        """Send one batch; False when the run must stop (refused, paused)."""
+    def batch(self, batch: Sequence[Recipient], prepared: object, *, in_flight: bool,
+              started: Started | None = None) -> bool:
+        """Send one batch (or see to one already ``started``); False when the run must stop."""
         stop = _one_batch(self.journal, self.send, self.message, self.provider, batch, prepared,
-                          self.settings, self.pace, self.sink, self.result, self.sleep, in_flight=in_flight)
+                          self.settings, self.pace, self.sink, self.result, self.sleep, in_flight=in_flight,
+                          started=started)
         result, settings = self.result, self.settings
         self.tried += stop.tried
         self.refused += stop.refused
@@ -236,21 +256,28 @@ def _one_batch(
     sleep: Callable[[float], None],
     *,
     in_flight: bool,
+    started: Started | None = None,
 ) -> _BatchEnd:
     """Send one batch by the retry rules; the journal is updated before and after each try.
 
     ``in_flight``: the rows were just written as ``in_flight`` (new recipients).
+    ``started``: the first try is already under way (paced, rows ``in_flight``).
     """
     end = _BatchEnd()
     attempt = 0
     while batch:
         first, last = batch[0].seq, batch[-1].seq
-        pace.wait(len(batch))
-        if attempt or not in_flight:
-            journal.begin_batch(send, first, last, len(batch))
+        if started is None:
+            pace.wait(len(batch))
+            if attempt or not in_flight:
+                journal.begin_batch(send, first, last, len(batch))
         result.requests += 1
         try:
-            outcome = provider.send(message, batch, prepared)
+            if started is not None:
+                begun, started = started, None
+                outcome = begun.wait()
+            else:
+                outcome = provider.send(message, batch, prepared)
         except RetryLater as exc:
             journal.whole_batch(send, first, last, "pending", exc.reason)
             wait = exc.wait if exc.wait is not None else backoff(attempt, settings.backoff, settings.backoff_cap)
@@ -297,6 +324,15 @@ def _one_batch(
             sleep(backoff(attempt, settings.backoff, settings.backoff_cap))
             attempt += 1
     return end
+
+
+def _start(provider: Provider, message: Message, batch: Sequence[Recipient], prepared: object) -> Started:
+    """Begin sending a batch in the background where the provider can, else on :meth:`Started.wait`."""
+    start = getattr(provider, "start", None)
+    if start is not None:
+        begun: Started = start(message, batch, prepared)
+        return begun
+    return Started(lambda: provider.send(message, batch, prepared))
 
 
 def _retry_part(batch: Sequence[Recipient], outcome: BatchResult) -> list[Recipient]:

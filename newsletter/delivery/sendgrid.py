@@ -7,6 +7,7 @@ times slower for a thousand personalisations). The key comes only from
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import logging
 import os
@@ -27,8 +28,10 @@ from newsletter.delivery.base import (
     Recipient,
     Rejected,
     RetryLater,
+    Started,
     Unknown,
 )
+from newsletter.delivery.poster import Poster
 from newsletter.render.personalize import substituter
 from newsletter.settings import SendGridOptions
 
@@ -108,7 +111,9 @@ class PayloadBuilder:
         return orjson.dumps(out)
 
     def build(self, recipients: Sequence[Recipient]) -> bytes:
-        return b'{"personalizations":' + self.items(self.message, self._fill, recipients) + self._tail
+        """The request body (joined at once: each concatenation of a body this size cost
+        a fresh 600 KB copy)."""
+        return b"".join((b'{"personalizations":', self.items(self.message, self._fill, recipients), self._tail))
 
     def as_dict(self, recipients: Sequence[Recipient]) -> dict[str, Any]:
         result: dict[str, Any] = orjson.loads(self.build(recipients))
@@ -179,18 +184,61 @@ def retry_wait(headers: Any, now: float | None = None) -> float | None:
     return None
 
 
+def post_body(client: SendGridAPIClient, data: bytes, timeout: float) -> None:
+    """POST one request body with the official client; raise :class:`RetryLater`,
+    :class:`Unknown` or :class:`Rejected` for anything but a 2xx answer."""
+    try:
+        response = client.client.mail.send.post(
+            request_body=_body(data),
+            request_headers={"Content-Type": "application/json; charset=utf-8"},
+            timeout=timeout,
+        )
+    except http_errors.HTTPError as exc:
+        raise _classify(exc) from None
+    except urllib.error.URLError as exc:
+        # urllib wraps errors raised while connecting or writing the request:
+        # the request never reached the server whole, so it is safe to retry.
+        raise RetryLater(f"could not reach SendGrid: {_reason(exc.reason)}") from None
+    except TimeoutError:
+        raise Unknown(f"no answer within {timeout:g} s after the request was sent") from None
+    except (http.client.HTTPException, OSError) as exc:
+        raise Unknown(f"connection lost after the request was sent: {_reason(exc)}") from None
+    status = response.status_code
+    if not 200 <= status < 300:
+        raise Unknown(f"unexpected answer {status} from SendGrid")
+
+
+def _classify(exc: http_errors.HTTPError) -> Exception:
+    status = int(exc.status_code)
+    text = _error_text(exc.body)
+    if status == 429:
+        return RetryLater(f"SendGrid rate limit (429): {text}", retry_wait(exc.headers))
+    if status >= 500:
+        return RetryLater(f"SendGrid server error ({status}): {text}")
+    return Rejected(f"SendGrid refused the request ({status}): {text}")
+
+
 class SendGridProvider:
-    """Posts batches of up to 1,000 personalisations to ``/v3/mail/send``."""
+    """Posts batches of up to 1,000 personalisations to ``/v3/mail/send``.
+
+    With ``background``, requests started with :meth:`start` are posted by a second
+    process (:mod:`newsletter.delivery.poster`) while the caller builds the next.
+    """
 
     name = "sendgrid"
     max_batch = MAX_PERSONALIZATIONS
 
     def __init__(self, key: str, options: SendGridOptions, *, host: str | None = None,
-                 sandbox: bool = False) -> None:
+                 sandbox: bool = False, background: bool = False) -> None:
         self.options = options
         self.sandbox = sandbox
-        self._client = SendGridAPIClient(key, host=host or api_host())
+        self._host = host or api_host()
+        self._client = SendGridAPIClient(key, host=self._host)
         self._builder: PayloadBuilder | None = None
+        self._poster: Poster | None = None
+        if background:
+            with contextlib.suppress(RetryLater):  # no second process: post from this one
+                self._poster = Poster(key, self._host, options.timeout)
 
     def prepare(self, message: Message, recipients: Sequence[Recipient]) -> bytes:
         """The request body, built once per batch (retries send the same bytes)."""
@@ -201,40 +249,36 @@ class SendGridProvider:
 
     def send(self, message: Message, recipients: Sequence[Recipient], prepared: object = None) -> BatchResult:
         data = prepared if isinstance(prepared, bytes) else self.prepare(message, recipients)
-        try:
-            response = self._client.client.mail.send.post(
-                request_body=_body(data),
-                request_headers={"Content-Type": "application/json; charset=utf-8"},
-                timeout=self.options.timeout,
-            )
-        except http_errors.HTTPError as exc:
-            raise self._classify(exc) from None
-        except urllib.error.URLError as exc:
-            # urllib wraps errors raised while connecting or writing the request:
-            # the request never reached the server whole, so it is safe to retry.
-            raise RetryLater(f"could not reach SendGrid: {_reason(exc.reason)}") from None
-        except TimeoutError:
-            raise Unknown(
-                f"no answer within {self.options.timeout:g} s after the request was sent"
-            ) from None
-        except (http.client.HTTPException, OSError) as exc:
-            raise Unknown(f"connection lost after the request was sent: {_reason(exc)}") from None
-        status = response.status_code
-        if 200 <= status < 300:
-            return BatchResult(accepted=[r.seq for r in recipients])
-        raise Unknown(f"unexpected answer {status} from SendGrid")
+        post_body(self._client, data, self.options.timeout)
+        return BatchResult(accepted=[r.seq for r in recipients])
 
-    def _classify(self, exc: http_errors.HTTPError) -> Exception:
-        status = int(exc.status_code)
-        text = _error_text(exc.body)
-        if status == 429:
-            return RetryLater(f"SendGrid rate limit (429): {text}", retry_wait(exc.headers))
-        if status >= 500:
-            return RetryLater(f"SendGrid server error ({status}): {text}")
-        return Rejected(f"SendGrid refused the request ({status}): {text}")
+    def start(self, message: Message, recipients: Sequence[Recipient], prepared: object = None) -> Started:
+        """Begin sending; the answer is :meth:`Started.wait`'s (the same as :meth:`send`'s)."""
+        poster = self._poster
+        if poster is None or not poster.alive:
+            return Started(lambda: self.send(message, recipients, prepared))
+        data = prepared if isinstance(prepared, bytes) else self.prepare(message, recipients)
+        try:
+            poster.submit(data)
+        except RetryLater as exc:
+            refused = exc  # nothing was handed over: the send loop tries again
+
+            def again() -> BatchResult:
+                raise refused
+
+            return Started(again)
+
+        def answer() -> BatchResult:
+            poster.result()
+            return BatchResult(accepted=[r.seq for r in recipients])
+
+        return Started(answer)
 
     def close(self) -> None:
         self._builder = None
+        if self._poster is not None:
+            self._poster.close()
+            self._poster = None
 
 
 def _reason(exc: object) -> str:
