@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from newsletter.delivery.journal import Journal
 from newsletter.delivery.plan import recipient_maker
 from newsletter.delivery.run import deliver
 from newsletter.delivery.sendgrid import SendGridProvider
@@ -273,3 +274,16 @@ def test_header_injection_in_a_name_is_refused_before_anything_is_sent(
     assert "list.csv:9" in text and "first_name" in text and ("CR" in text or "NUL" in text)
     assert sendgrid_server.log.times == []
     assert sum(kit.journal.counts(kit.send).values()) == 0
+
+
+def test_everything_is_committed_when_the_send_returns(project: Path, sendgrid_server: SendGridServer) -> None:
+    """A batch's answer may share its commit with the next batch's start; the last one
+    is committed too: another connection sees every recipient accepted."""
+    kit = make_kit(project, people(25))
+    result = run(kit, sendgrid_server, batch_size=10)
+    assert result.outcome == "done"
+    other = Journal(kit.journal.path)
+    try:
+        assert {k: v for k, v in other.counts(kit.send).items() if v} == {"accepted": 25}
+    finally:
+        other.close()

@@ -38,23 +38,11 @@ LONGEST_KEPT = 32
 Candidate = tuple[int, int, str]
 """(UTF-8 bytes, minus the line, the cell as written or the address normalised)."""
 
-_LINE_SHIFT = 3
-_TAGSET_SHIFT = 40
-_RANK_MASK = 3
-_AS_WRITTEN = 4
-"""Set when the first row's address cell is the normalised address itself."""
-_LINE_MASK = (1 << (_TAGSET_SHIFT - _LINE_SHIFT)) - 1
-
-
-def pack(rank: int, line: int, tagset: int, as_written: bool = False) -> int:
-    """An address's state in one int (a million addresses fit in little memory)."""
-    return (tagset << _TAGSET_SHIFT) | (line << _LINE_SHIFT) | (_AS_WRITTEN if as_written else 0) | rank
-
-
-def unpack(value: int) -> tuple[int, int, int, bool]:
-    """(strictest rank, first line, tag-set number, whether the first row's address is
-    written exactly as normalised)."""
-    return value & _RANK_MASK, (value >> _LINE_SHIFT) & _LINE_MASK, value >> _TAGSET_SHIFT, bool(value & _AS_WRITTEN)
+LINE_SHIFT = 3
+TAGSET_SHIFT = 40
+RANK_MASK = 3
+AS_WRITTEN = 4
+LINE_MASK = (1 << (TAGSET_SHIFT - LINE_SHIFT)) - 1
 
 
 @dataclass(slots=True)
@@ -67,7 +55,9 @@ class Tally:
     invalid: int = 0
     duplicates: int = 0
     state: dict[str, int] = field(default_factory=dict)
-    """Address key → pack(strictest rank, first line, tag-set number, address as written)."""
+    """Address key → one int: ``tagset << TAGSET_SHIFT | first line << LINE_SHIFT | AS_WRITTEN?
+    | strictest rank`` (a million addresses fit in little memory); ``AS_WRITTEN`` is set
+    when the first row's address cell is the normalised address itself."""
     tagsets: list[tuple[str, ...]] = field(default_factory=list)
     holds: set[str] = field(default_factory=set)
     problems: list[Problem] = field(default_factory=list)
@@ -190,19 +180,19 @@ class Scanner:
         seen = state.get(key)
         if seen is not None:
             tally.duplicates += 1
-            first = (seen >> _LINE_SHIFT) & _LINE_MASK
+            first = (seen >> LINE_SHIFT) & LINE_MASK
             tally.warnings.append(_duplicate(self.file, line, first))
             tally.to_fix.append((line, raw, f"duplicate of line {first}"))
-            if rank > seen & _RANK_MASK:
-                state[key] = (seen & ~_RANK_MASK) | rank
+            if rank > seen & RANK_MASK:
+                state[key] = (seen & ~RANK_MASK) | rank
             return
         tags = cells[self.tags_at] if self.tags_at is not None else ""
         tagset = self._tagset_ids.get(tags)
         if tagset is None:
             tagset = self._tagset_ids[tags] = len(tally.tagsets)
             tally.tagsets.append(parse_tags(tags))
-        written = _AS_WRITTEN if normalized == cells[self.email_at] else 0
-        state[key] = (tagset << _TAGSET_SHIFT) | (line << _LINE_SHIFT) | written | rank
+        written = AS_WRITTEN if normalized == cells[self.email_at] else 0
+        state[key] = (tagset << TAGSET_SHIFT) | (line << LINE_SHIFT) | written | rank
         address = normalized or ""
         for at, heap in self._longest:
             value = address if at < 0 else cells[at]

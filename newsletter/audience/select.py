@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from newsletter.audience import tally as tallying
 from newsletter.audience.csvfile import ListReader, open_list, unneutralize
-from newsletter.audience.scan import LONGEST_KEPT, Tally, unpack
+from newsletter.audience.scan import AS_WRITTEN, LINE_MASK, LINE_SHIFT, LONGEST_KEPT, RANK_MASK, TAGSET_SHIFT, Tally
 from newsletter.audience.validate import STATUSES, SUBSCRIBED, Address, check_address, fast_path, parse_tags
 from newsletter.errors import InputError, Problem
 
@@ -112,17 +112,20 @@ def _count(
     count = 0
     holds = tally.holds
     wanted = [matches(tags) for tags in tally.tagsets]
-    for key, value in tally.state.items():
-        rank, line, tagset, as_written = unpack(value)
+    rank_mask, line_shift, line_mask, tagset_shift = RANK_MASK, LINE_SHIFT, LINE_MASK, TAGSET_SHIFT
+    for key, value in tally.state.items():  # see Tally.state
+        rank = value & rank_mask
         by_status[rank] += 1
         if rank == SUBSCRIBED:
             if key in holds:
                 held += 1
             else:
+                tagset = value >> tagset_shift
                 subscribed_tagsets[tagset] += 1
                 if wanted[tagset]:
+                    line = (value >> line_shift) & line_mask
                     bitmap[line >> 3] |= 1 << (line & 7)
-                    if as_written:
+                    if value & AS_WRITTEN:
                         written[line >> 3] |= 1 << (line & 7)
                     count += 1
     by_tag: Counter[str] = Counter()

@@ -107,7 +107,8 @@ def new_rows(
 ) -> Iterator[NewRow]:
     """What the journal and the providers need of each subscriber, checked for header injection.
 
-    Runs once per recipient of a send (a million times for a big list), so the
+    ``entries`` give names as :class:`~newsletter.audience.Subscriber` does: trimmed,
+    on one line. Runs once per recipient of a send (a million times for a big list), so the
     common case (only first and last name used) avoids the general merge-value path
     and everything that is the same for every row is worked out before the loop.
     """
@@ -119,8 +120,9 @@ def new_rows(
     token_for = token_maker(secret)
     link = link_maker(settings)
     for entry in entries:
-        email, first, last, extra = entry[0], entry[1].strip(), entry[2].strip(), entry[3]
-        if bad(email) or bad(first) or bad(last):
+        email, first, last, extra = entry[0], entry[1], entry[2], entry[3]
+        name = f"{first} {last}".strip()
+        if bad(email + name):
             _refuse(entry, list_path)
         values: dict[str, str]
         vals: str | None = None
@@ -136,7 +138,7 @@ def new_rows(
         token = token_for(email)
         values["email"] = email
         values["unsubscribe_url"] = link(token)
-        yield email, f"{first} {last}".strip(), vals, token, values
+        yield email, name, vals, token, values
 
 
 _HEADER_BREAK = re.compile(r"[\r\n\x00]")

@@ -137,12 +137,12 @@ def substituter(tokens: Iterable[str]) -> Callable[[Mapping[str, str]], dict[str
     return fill
 
 
-_HTML_SPECIAL = re.compile(r"[&<>\"']").search
-
-
 def _html(value: str) -> str:
-    """``html.escape(value, quote=True)``, without its five replaces when nothing needs them."""
-    return html.escape(value, quote=True) if _HTML_SPECIAL(value) else value
+    """``html.escape(value, quote=True)``, without its five replaces when nothing needs them
+    (five ``in`` tests cost less than one regular-expression search)."""
+    if "&" in value or "<" in value or ">" in value or '"' in value or "'" in value:
+        return html.escape(value, quote=True)
+    return value
 
 
 def _url(value: str) -> str:
