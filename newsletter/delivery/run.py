@@ -203,6 +203,11 @@ class _Run:
             self.journal.add_batch(self.send, rows)
             self.pace.wait(len(batch))
             started = _start(self.provider, self.message, batch, prepared)
+            if started is None:  # this provider sends when asked: send, then build the next
+                if not self.batch(batch, prepared, in_flight=True, paced=True):
+                    return False
+                rows, batch, prepared = build()
+                continue
             try:
                 upcoming = build()
             except KeyboardInterrupt:
@@ -227,11 +232,11 @@ class _Run:
                 return
 
     def batch(self, batch: Sequence[Recipient], prepared: object, *, in_flight: bool,
-              started: Started | None = None) -> bool:
+              started: Started | None = None, paced: bool = False) -> bool:
         """Send one batch (or see to one already ``started``); False when the run must stop."""
         stop = _one_batch(self.journal, self.send, self.message, self.provider, batch, prepared,
                           self.settings, self.pace, self.sink, self.result, self.sleep, in_flight=in_flight,
-                          started=started)
+                          started=started, paced=paced)
         result, settings = self.result, self.settings
         self.tried += stop.tried
         self.refused += stop.refused
@@ -274,18 +279,21 @@ def _one_batch(
     *,
     in_flight: bool,
     started: Started | None = None,
+    paced: bool = False,
 ) -> _BatchEnd:
     """Send one batch by the retry rules; the journal is updated before and after each try.
 
     ``in_flight``: the rows were just written as ``in_flight`` (new recipients).
     ``started``: the first try is already under way (paced, rows ``in_flight``).
+    ``paced``: the first try's wait for the rate cap is already done.
     """
     end = _BatchEnd()
     attempt = 0
     while batch:
         first, last = batch[0].seq, batch[-1].seq
         if started is None:
-            pace.wait(len(batch))
+            if attempt or not paced:
+                pace.wait(len(batch))
             if attempt or not in_flight:
                 journal.begin_batch(send, first, last, len(batch))
         result.requests += 1
@@ -345,13 +353,11 @@ def _one_batch(
     return end
 
 
-def _start(provider: Provider, message: Message, batch: Sequence[Recipient], prepared: object) -> Started:
-    """Begin sending a batch in the background where the provider can, else on :meth:`Started.wait`."""
+def _start(provider: Provider, message: Message, batch: Sequence[Recipient], prepared: object) -> Started | None:
+    """Begin sending a batch in the background if the provider can (None if it cannot)."""
     start = getattr(provider, "start", None)
-    if start is not None:
-        begun: Started = start(message, batch, prepared)
-        return begun
-    return Started(lambda: provider.send(message, batch, prepared))
+    begun: Started | None = start(message, batch, prepared) if start is not None else None
+    return begun
 
 
 def _retry_part(batch: Sequence[Recipient], outcome: BatchResult) -> list[Recipient]:

@@ -252,11 +252,12 @@ class SendGridProvider:
         post_body(self._client, data, self.options.timeout)
         return BatchResult(accepted=[r.seq for r in recipients])
 
-    def start(self, message: Message, recipients: Sequence[Recipient], prepared: object = None) -> Started:
-        """Begin sending; the answer is :meth:`Started.wait`'s (the same as :meth:`send`'s)."""
+    def start(self, message: Message, recipients: Sequence[Recipient], prepared: object = None) -> Started | None:
+        """Begin sending in the request process; :meth:`Started.wait` gives what :meth:`send`
+        would. None without a request process (then :meth:`send` it)."""
         poster = self._poster
         if poster is None or not poster.alive:
-            return Started(lambda: self.send(message, recipients, prepared))
+            return None
         data = prepared if isinstance(prepared, bytes) else self.prepare(message, recipients)
         try:
             poster.submit(data)
