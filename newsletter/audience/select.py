@@ -175,7 +175,7 @@ def _figures(list_path: Path, audience: Audience | None, check_dns: bool) -> Fig
     if not check_dns:
         hit = tallying.cached(list_path, audience, fp)
         if hit is not None:
-            return Figures(hit.summary, hit.bitmap, hit.written, fp, hit.longest)
+            return hit
     tally, header_warnings = tallying.tally(list_path, check_dns=check_dns)
     summary, bitmap, written = _count(tally, header_warnings, audience)
     figures = Figures(summary, bitmap, written, fp, tally.longest)
@@ -307,8 +307,8 @@ def _rows(figures: Figures, list_path: Path, *, tags: bool) -> Iterator[Entry]:
     """The eligible lines of a tallied list, each value as :class:`Subscriber` gives it
     (the tags only when asked).
 
-    A send reads a million of these, so the steps of :func:`_eligible_lines`,
-    :func:`_name_cell` and :func:`_plain_cell` are written out in the loop.
+    A send reads a million of these, so the bitmap tests and the steps of
+    :func:`_name_cell` are written out in the loop.
     """
     bitmap, written = figures.bitmap, figures.written
     with _reopen(list_path, figures.fp) as reader:

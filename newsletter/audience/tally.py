@@ -25,7 +25,7 @@ from newsletter.audience.scan import Candidate, Scanner, Tally
 from newsletter.errors import Problem
 
 if TYPE_CHECKING:
-    from newsletter.audience.select import AudienceSummary, Figures
+    from newsletter.audience.select import Figures
     from newsletter.issue.model import Audience
 
 CACHE_DIR = Path(".newsletter") / "cache"
@@ -102,16 +102,6 @@ def fingerprint(list_path: Path) -> Fingerprint:
 Longest = dict[str, list[Candidate]]
 
 
-@dataclass(frozen=True, slots=True)
-class Kept:
-    """What an earlier tally of the same bytes found, for one audience."""
-
-    summary: AudienceSummary
-    bitmap: bytearray
-    written: bytearray
-    longest: Longest
-
-
 def _pack_bits(bits: bytearray) -> str:
     return base64.b64encode(zlib.compress(bytes(bits))).decode("ascii")
 
@@ -120,9 +110,9 @@ def _unpack_bits(text: str) -> bytearray:
     return bytearray(zlib.decompress(base64.b64decode(text)))
 
 
-def cached(list_path: Path, audience: Audience | None, fp: Fingerprint) -> Kept | None:
-    """Figures, eligible lines and the longest values from an earlier tally of exactly these bytes, if any."""
-    from newsletter.audience.select import AudienceSummary
+def cached(list_path: Path, audience: Audience | None, fp: Fingerprint) -> Figures | None:
+    """The figures of an earlier tally of exactly these bytes for this audience, if any."""
+    from newsletter.audience.select import AudienceSummary, Figures
 
     try:
         data = json.loads(_cache_file(list_path, audience).read_text(encoding="utf-8"))
@@ -130,8 +120,8 @@ def cached(list_path: Path, audience: Audience | None, fp: Fingerprint) -> Kept 
             return None
         longest = {str(name): [(int(size), int(line), str(value)) for size, line, value in heap]
                    for name, heap in data["longest"].items()}
-        return Kept(AudienceSummary.from_dict(data["summary"]), _unpack_bits(data["eligible_lines"]),
-                    _unpack_bits(data["written_lines"]), longest)
+        return Figures(AudienceSummary.from_dict(data["summary"]), _unpack_bits(data["eligible_lines"]),
+                       _unpack_bits(data["written_lines"]), fp, longest)
     except (OSError, ValueError, KeyError, TypeError, AttributeError, zlib.error):
         return None
 

@@ -2,10 +2,11 @@
 
 Checks look at the email as the reader who makes it largest would get it: every
 merge field filled with the longest value any eligible subscriber has (the email
-is measured after personalisation, and Gmail clips at 102 KB). The list is read
-once, streamed, by :func:`newsletter.audience.longest_values`: the same people
-:func:`newsletter.audience.eligible` yields to a send, whose names are always on one
-line and whose addresses are valid, so no list value can break a header.
+is measured after personalisation, and Gmail clips at 102 KB). They come from
+:func:`newsletter.audience.longest_values`, which usually finds them among the
+values the list's tally kept: the same people :func:`newsletter.audience.eligible`
+yields to a send, whose names are always on one line and whose addresses are valid,
+so no list value can break a header.
 """
 
 from __future__ import annotations

@@ -135,11 +135,8 @@ class Rejected(DeliveryError):
     """The provider refused the request as it stands (bad key, bad payload): stop."""
 
 
-class Started:
-    """A batch whose sending has begun: :meth:`wait` gives what :meth:`Provider.send` would."""
-
-    def __init__(self, answer: Callable[[], BatchResult]) -> None:
-        self.wait = answer
+Started = Callable[[], BatchResult]
+"""A batch whose sending has begun: calling it waits for what :meth:`Provider.send` would give."""
 
 
 class Provider(Protocol):

@@ -162,10 +162,9 @@ def unsubscribe_url(settings: Settings, token: str) -> str:
 
 def link_maker(settings: Settings) -> Callable[[str], str]:
     """:func:`unsubscribe_url` for many tokens (the template is split once)."""
-    template = settings.unsubscribe_url
-    parts = template.split("{token}")
+    parts = settings.unsubscribe_url.split("{token}")
     if len(parts) != 2:
-        return lambda token: template.replace("{token}", token)
+        return lambda token: unsubscribe_url(settings, token)
     head, tail = parts
     return lambda token: f"{head}{token}{tail}"
 
@@ -174,10 +173,12 @@ def recipient_maker(settings: Settings) -> Callable[[Row], Recipient]:
     """Turn a journal row back into a :class:`Recipient` (values plus address and link),
     for recipients sent after their row was written (retries, resumed sends)."""
 
+    link = link_maker(settings)
+
     def make(row: Row) -> Recipient:
         values: dict[str, str] = orjson.loads(row.vals) if row.vals else {}
         values["email"] = row.email
-        values["unsubscribe_url"] = unsubscribe_url(settings, row.token)
+        values["unsubscribe_url"] = link(row.token)
         return Recipient(row.seq, row.email, row.name, values, row.token)
 
     return make

@@ -300,7 +300,7 @@ def _one_batch(
         try:
             if started is not None:
                 begun, started = started, None
-                outcome = begun.wait()
+                outcome = begun()
             else:
                 outcome = provider.send(message, batch, prepared)
         except RetryLater as exc:

@@ -253,7 +253,7 @@ class SendGridProvider:
         return BatchResult(accepted=[r.seq for r in recipients])
 
     def start(self, message: Message, recipients: Sequence[Recipient], prepared: object = None) -> Started | None:
-        """Begin sending in the request process; :meth:`Started.wait` gives what :meth:`send`
+        """Begin sending in the request process; calling the result gives what :meth:`send`
         would. None without a request process (then :meth:`send` it)."""
         poster = self._poster
         if poster is None or not poster.alive:
@@ -267,13 +267,13 @@ class SendGridProvider:
             def again() -> BatchResult:
                 raise refused
 
-            return Started(again)
+            return again
 
         def answer() -> BatchResult:
             poster.result()
             return BatchResult(accepted=[r.seq for r in recipients])
 
-        return Started(answer)
+        return answer
 
     def close(self) -> None:
         self._builder = None

@@ -43,9 +43,9 @@ def token(field: str, context: Context) -> str:
 
 def escape(value: str, context: Context) -> str:
     if context == "html":
-        return html.escape(value, quote=True)
+        return _html(value)
     if context == "url":
-        return quote(value, safe="")
+        return _url(value)
     return value
 
 
