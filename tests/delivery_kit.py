@@ -7,9 +7,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsletter.audience import Entry
-from newsletter.delivery.base import Message
+from newsletter.delivery.base import Message, Recipient
 from newsletter.delivery.journal import Journal, SendRow
-from newsletter.delivery.plan import NewRow, content_hash, make_message, new_rows, used_fields
+from newsletter.delivery.plan import (
+    NewRow,
+    RowMaker,
+    content_hash,
+    make_message,
+    new_rows,
+    recipient_maker,
+    used_fields,
+)
 from newsletter.delivery.state import load_secret
 from newsletter.project import open_issue
 from newsletter.render.pipeline import Rendered
@@ -43,8 +51,15 @@ class Kit:
 
     def source(self) -> Iterator[NewRow]:
         """The list as a send reads it (the recipients not in the journal yet are sent first)."""
-        return new_rows(self.people, self.settings, load_secret(self.root), used_fields(self.rendered),
-                        self.root / "list.csv")
+        return new_rows(self.people, self.settings, used_fields(self.rendered), self.root / "list.csv")
+
+    def recipients(self) -> list[Recipient]:
+        """Everyone on the list as the providers get them (``seq`` from 1)."""
+        return self.maker().many((i, *row) for i, row in enumerate(self.source(), 1))
+
+    def maker(self) -> RowMaker:
+        """Makes recipients from journal rows, as a send of this project does."""
+        return recipient_maker(self.settings, load_secret(self.root))
 
     def refresh(self) -> None:
         self.send = self.journal.refresh(self.send.key)

@@ -6,10 +6,16 @@ import dataclasses
 import time
 from pathlib import Path
 
-from newsletter.delivery.base import Recipient
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from newsletter.delivery.plan import new_rows, recipient_for, recipient_maker
 from newsletter.delivery.sendgrid import PayloadBuilder, retry_wait
+from newsletter.delivery.state import load_secret
 from newsletter.settings import SendGridOptions
-from tests.delivery_kit import make_kit, people
+from newsletter.project import open_issue
+from tests.delivery_kit import ISSUE, make_kit, people, person
 from tests.sendgrid_server import check_body
 
 
@@ -19,7 +25,7 @@ def test_optional_fields_are_valid_for_sendgrid(project: Path) -> None:
     soon = int(time.time()) + 3600
     message = dataclasses.replace(kit.message, send_at=soon, unsubscribe_mailto="leave@example.org",
                                   categories=("2024-06-june-team-update", "monthly"))
-    batch = [Recipient(i, e, n, values, t) for i, (e, n, _, t, values) in enumerate(kit.source(), 1)]
+    batch = kit.recipients()
     body = PayloadBuilder(message, options).as_dict(batch)
     assert check_body(body) == []
     assert body["asm"] == {"group_id": 4242}
@@ -38,8 +44,6 @@ def test_retry_wait_reads_seconds_dates_and_reset() -> None:
 
 
 def test_schema_copy_matches_the_shared_one() -> None:
-    import pytest
-
     from tests.sendgrid_server import SCHEMA_FILE
 
     shared = SCHEMA_FILE.parents[3] / "shared" / "sendgrid" / "tsg_mail_v3.json"
@@ -64,5 +68,30 @@ def test_fast_token_and_link_makers_agree_with_the_plain_functions() -> None:
             "postal_address": "1 Road, Town", "unsubscribe_url": template,
             "contact_email": "n@example.org", "web_archive_url": "https://example.org/archive/",
         })
-        link = link_maker(settings)
+        link = link_maker(settings.unsubscribe_url)
         assert link("abc") == unsubscribe_url(settings, "abc")
+
+
+NAME = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00"), max_size=12)
+
+
+@pytest.mark.parametrize("extra_field", [False, True])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(first=NAME, last=NAME, city=NAME)
+def test_journal_rows_make_the_recipient_a_subscriber_makes(project: Path, extra_field: bool, first: str,
+                                                           last: str, city: str) -> None:
+    """A send keeps only what a recipient is made from (no token, no display name, no
+    values when only the names are used); what it makes again from that row is the
+    recipient made straight from the subscriber."""
+    project_settings = open_issue(project / ISSUE)[0].settings
+    secret = load_secret(project)
+    fields = frozenset({"first_name", "city"} if extra_field else {"first_name"})
+    entry = person("Zoë.Example@Example.ORG", first.strip(), last.strip(), {"city": city})
+    (row,) = new_rows([entry], project_settings, fields, project / "list.csv")
+    assert (row[3] is None) is (not extra_field)
+    made = recipient_maker(project_settings, secret)((7, *row))
+    expected = recipient_for(entry, project_settings, secret, seq=7)
+    assert made.seq == 7 and made.email == expected.email and made.name == expected.name
+    assert made.token == expected.token
+    assert {k: made.values[k] for k in (*fields, "email", "unsubscribe_url")} == \
+        {k: expected.values[k] for k in (*fields, "email", "unsubscribe_url")}

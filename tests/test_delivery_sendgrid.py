@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from newsletter.delivery.journal import Journal
-from newsletter.delivery.plan import recipient_maker
 from newsletter.delivery.run import deliver
 from newsletter.delivery.sendgrid import SendGridProvider
 from newsletter.errors import InputError
@@ -44,7 +43,7 @@ def run(kit: Kit, server: SendGridServer, waits: Waits | None = None, *, sandbox
     options = settings.sendgrid.model_copy(update={"timeout": changes.pop("timeout", 2.0)}) if "timeout" in changes else settings.sendgrid
     provider = SendGridProvider(KEY, options, host=server.url, sandbox=sandbox, background=BACKGROUND[0])
     try:
-        result = deliver(kit.journal, kit.send, kit.message, provider, recipient_maker(kit.settings), settings,
+        result = deliver(kit.journal, kit.send, kit.message, provider, kit.maker(), settings,
                          source=kit.source(), sleep=waits if waits is not None else Waits())
     finally:
         provider.close()
@@ -189,7 +188,7 @@ def test_a_request_process_that_dies_leaves_its_batch_unknown_and_the_rest_go_on
     killer = threading.Timer(0.8, lambda: os.kill(poster._proc.pid, signal.SIGKILL))
     killer.start()
     try:
-        result = deliver(kit.journal, kit.send, kit.message, provider, recipient_maker(kit.settings),
+        result = deliver(kit.journal, kit.send, kit.message, provider, kit.maker(),
                          kit.delivery(batch_size=10), source=kit.source(), sleep=Waits())
     finally:
         killer.cancel()

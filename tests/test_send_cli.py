@@ -316,3 +316,29 @@ def test_the_issue_audience_decides_who_gets_it(project: Path, sendgrid_server: 
     assert result.code == 0, result.output
     assert sorted(sent_to(sendgrid_server)) == ["ben.hughes@example.org", "chloe.martin@example.org"]
     assert "accepted 2" in result.out and "of 2 eligible" in result.out
+
+
+def test_a_journal_of_another_format_is_refused_and_kept(project: Path, sendgrid_server: SendGridServer) -> None:
+    """A journal written by an earlier version (address, display name and token per row)
+    is not read as if it were this one's: exit 2, the file named, nothing sent, the file
+    left as it was."""
+    import sqlite3
+
+    state = project / ".newsletter"
+    state.mkdir(exist_ok=True)
+    old = state / "journal.sqlite3"
+    db = sqlite3.connect(old)
+    db.executescript(
+        "CREATE TABLE recipients (send_id INTEGER NOT NULL, seq INTEGER NOT NULL, email TEXT NOT NULL,"
+        " name TEXT NOT NULL, vals TEXT, token TEXT NOT NULL, state TEXT NOT NULL, batch INTEGER, reason TEXT,"
+        " PRIMARY KEY (send_id, seq)) WITHOUT ROWID;"
+        "INSERT INTO recipients VALUES (1, 1, 'amina.okafor@example.org', 'Amina', NULL, 'abc', 'in_flight', 1, NULL);"
+    )
+    db.close()
+    before = old.read_bytes()
+    result = send(project, sendgrid_server, "--yes")
+    assert result.code == 2, result.output
+    assert ".newsletter/journal.sqlite3" in result.err and "another version of newsletter" in result.err
+    assert "Traceback" not in result.output
+    assert sendgrid_server.log.times == []
+    assert old.read_bytes() == before

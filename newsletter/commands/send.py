@@ -184,7 +184,8 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
         source = None if send_row.loaded else _new_rows(ctx)
         try:
             with out.progress_bar(send_row.eligible, done) as bar:
-                result = deliver(journal, send_row, message, provider, recipient_maker(ctx.settings),
+                result = deliver(journal, send_row, message, provider,
+                                 recipient_maker(ctx.settings, load_secret(ctx.root)),
                                  ctx.settings.delivery, source=source, progress=bar)
         finally:
             provider.close()
@@ -200,12 +201,11 @@ def _new_rows(ctx: Context) -> Iterator[NewRow]:
     names on one line and valid addresses; a NUL byte could still reach a name, so a
     list holding one is checked in full before the first request.
     """
-    secret = load_secret(ctx.root)
     fields = used_fields(ctx.rendered)
     if _has_nul(ctx.list_path):
-        for _ in new_rows(ctx.entries(), ctx.settings, secret, fields, ctx.list_path):
+        for _ in new_rows(ctx.entries(), ctx.settings, fields, ctx.list_path):
             pass
-    return new_rows(ctx.entries(), ctx.settings, secret, fields, ctx.list_path)
+    return new_rows(ctx.entries(), ctx.settings, fields, ctx.list_path)
 
 
 def _has_nul(path: Path) -> bool:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, overload
 
 from newsletter.render.personalize import Tokenized
 
@@ -47,6 +47,50 @@ class Recipient(NamedTuple):
     @property
     def unsubscribe_url(self) -> str:
         return self.values["unsubscribe_url"]
+
+
+RowTuple = tuple[int, str, str, str, "str | None"]
+"""A recipient as the journal keeps it: (seq, email, first name, last name, merge values
+as JSON or None); see :class:`~newsletter.delivery.journal.Row`."""
+
+
+class Batch(Sequence[Recipient]):
+    """The recipients of one request, kept as their journal rows and made into
+    :class:`Recipient` s only when asked for (a request process makes its own)."""
+
+    __slots__ = ("rows", "make", "_made")
+
+    def __init__(self, rows: list[RowTuple], make: Callable[[RowTuple], Recipient]) -> None:
+        self.rows = rows
+        self.make = make
+        self._made: list[Recipient] | None = None
+
+    @property
+    def seqs(self) -> list[int]:
+        return [row[0] for row in self.rows]
+
+    def _all(self) -> list[Recipient]:
+        if self._made is None:
+            self._made = [self.make(row) for row in self.rows]
+        return self._made
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Recipient: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Recipient]: ...
+
+    def __getitem__(self, index: int | slice) -> Recipient | Sequence[Recipient]:
+        if isinstance(index, slice):
+            return self._all()[index]
+        if self._made is None:
+            return self.make(self.rows[index])
+        return self._made[index]
+
+    def __iter__(self) -> Iterator[Recipient]:
+        return iter(self._all())
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,8 +22,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import NamedTuple
 
-from newsletter.delivery.base import BatchResult
+from newsletter.delivery.base import BatchResult, RowTuple
 from newsletter.delivery.state import state_dir
 from newsletter.errors import NewsletterError, UsageError, display_path
 
@@ -48,9 +49,9 @@ CREATE TABLE IF NOT EXISTS recipients (
     send_id INTEGER NOT NULL,
     seq INTEGER NOT NULL,
     email TEXT NOT NULL,
-    name TEXT NOT NULL,
+    first_name TEXT NOT NULL,
+    last_name TEXT NOT NULL,
     vals TEXT,
-    token TEXT NOT NULL,
     state TEXT NOT NULL,
     batch INTEGER,
     reason TEXT,
@@ -60,6 +61,12 @@ CREATE TABLE IF NOT EXISTS recipients (
 # Each address is in a send once because the list gives it once: the audience module
 # yields one line per address, ignoring case. An index on the address to enforce it
 # again cost a million-recipient send about 1.5 s, so the journal has none.
+# A row keeps what the recipient's message is made from and nothing that can be
+# worked out again: the display name is the first and last name joined, the
+# unsubscribe token a keyed hash of the address (``state.unsubscribe_token``), and
+# ``vals`` (the merge values as JSON) is NULL when the message uses no merge field
+# but the names. Narrow rows halve what a million-recipient send writes.
+SCHEMA_VERSION = 2
 
 
 _SEND_COLUMNS = (
@@ -83,13 +90,15 @@ class SendRow:
     finished: float | None
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
+class Row(NamedTuple):
+    """One recipient of a send as the journal keeps it (new rows are plain tuples of these)."""
+
     seq: int
     email: str
-    name: str
+    first_name: str
+    last_name: str
     vals: str | None
-    token: str
+    """The merge values as JSON, or None when the message uses only the names."""
 
 
 class Journal:
@@ -99,15 +108,32 @@ class Journal:
         self.path = path
         try:
             self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+            self._check_format()
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.execute("PRAGMA temp_store=FILE")
-            self.db.executescript(_SCHEMA)
+            self._schema()
         except sqlite3.DatabaseError as exc:
             raise NewsletterError(f"{display_path(path)}: cannot open the send journal: {exc}") from None
         self._lock_fd: int | None = None
         self._deferred = False
         """A transaction is open whose commit was deferred (see :meth:`_tx`)."""
+
+    def _check_format(self) -> None:
+        """Refuse, before changing a byte of it, a journal whose rows mean something else."""
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        tables = {name for (name,) in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "recipients" in tables and version != SCHEMA_VERSION:
+            self.db.close()
+            raise NewsletterError(
+                f"{display_path(self.path)}: this send journal was written by another version of newsletter"
+                f" (journal format {version}, this version reads {SCHEMA_VERSION}); finish its sends with"
+                " that version, or move the file aside to start afresh"
+            )
+
+    def _schema(self) -> None:
+        self.db.executescript(_SCHEMA)
+        self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @classmethod
     def open(cls, root: Path) -> Journal:
@@ -189,16 +215,16 @@ class Journal:
         assert found is not None
         return found
 
-    def add_batch(self, send: SendRow, rows: list[tuple[int, str, str, str | None, str]]) -> int:
-        """Write new rows (seq, email, name, vals, token) straight into ``in_flight`` with
-        a new batch number, durably, before their request. Returns the batch number."""
+    def add_batch(self, send: SendRow, rows: list[RowTuple]) -> int:
+        """Write new rows (see :class:`Row`) straight into ``in_flight`` with a new batch
+        number, durably, before their request. Returns the batch number."""
         with self._tx():
             batch = self.db.execute(
                 "UPDATE sends SET batches = batches + 1 WHERE id = ? RETURNING batches", (send.id,)
             ).fetchone()[0]
             try:
                 self.db.executemany(
-                    "INSERT INTO recipients (send_id, seq, email, name, vals, token, state, batch)"
+                    "INSERT INTO recipients (send_id, seq, email, first_name, last_name, vals, state, batch)"
                     f" VALUES ({send.id}, ?, ?, ?, ?, ?, 'in_flight', {int(batch)})",
                     rows,
                 )
@@ -315,11 +341,11 @@ class Journal:
 
     def next_batch(self, send: SendRow, after_seq: int, size: int) -> list[Row]:
         rows = self.db.execute(
-            "SELECT seq, email, name, vals, token FROM recipients"
+            "SELECT seq, email, first_name, last_name, vals FROM recipients"
             " WHERE send_id = ? AND seq > ? AND state = 'pending' ORDER BY seq LIMIT ?",
             (send.id, after_seq, size),
         ).fetchall()
-        return [Row(*r) for r in rows]
+        return [Row._make(r) for r in rows]
 
     def begin_batch(self, send: SendRow, first: int, last: int, count: int) -> int:
         """Mark ``pending`` rows first..last ``in_flight`` (durably); returns the batch number."""
@@ -390,13 +416,6 @@ class Journal:
             " WHERE send_id = ? AND state != 'accepted' ORDER BY seq",
             (send.id,),
         )
-
-    def email_for_token(self, token: str) -> str | None:
-        """Map an unsubscribe token back to the address it was made for."""
-        row = self.db.execute(
-            "SELECT email FROM recipients WHERE token = ? LIMIT 1", (token,)
-        ).fetchone()
-        return str(row[0]) if row else None
 
 
 class _Transaction:

@@ -17,8 +17,7 @@ from typing import Protocol
 import orjson
 
 from newsletter.audience import Entry
-from newsletter.delivery.base import HeaderInjection, Mailbox, Message, Recipient, check_header
-from newsletter.delivery.journal import Row
+from newsletter.delivery.base import HeaderInjection, Mailbox, Message, Recipient, RowTuple, check_header
 from newsletter.delivery.state import token_maker, unsubscribe_token
 from newsletter.errors import InputError, Problem, display_path
 from newsletter.render.personalize import recipient_values
@@ -94,51 +93,45 @@ def display_name(first: str, last: str) -> str:
     return f"{first.strip()} {last.strip()}".strip()
 
 
-NewRow = tuple[str, str, "str | None", str, dict[str, str]]
-"""(email, display name, merge values as JSON for the journal, token, merge values)."""
+NewRow = tuple[str, str, str, "str | None"]
+"""(email, first name, last name, merge values as JSON or None): a journal row without
+its ``seq`` (see :class:`~newsletter.delivery.journal.Row`)."""
 
 
 def new_rows(
     entries: Iterable[Entry],
     settings: Settings,
-    secret: bytes,
     fields: frozenset[str],
     list_path: Path,
 ) -> Iterator[NewRow]:
-    """What the journal and the providers need of each subscriber, checked for header injection.
+    """What the journal keeps of each subscriber, checked for header injection.
 
     ``entries`` give names as :class:`~newsletter.audience.Subscriber` does: trimmed,
-    on one line. Runs once per recipient of a send (a million times for a big list), so the
-    common case (only first and last name used) avoids the general merge-value path
-    and everything that is the same for every row is worked out before the loop.
+    on one line. Runs once per recipient of a send (a million times for a big list),
+    so the common case (a message that uses no merge field but the names) only checks
+    the row: the rest of the recipient is made where the request is built
+    (:class:`RowMaker`), in the request process for a big SendGrid send.
     """
     fallback = settings.fallback_first_name
-    names_only = fields <= {"first_name", "last_name"}
     keys = tuple(sorted(fields))
-    dumps = orjson.dumps
     bad = _HEADER_BREAK.search
-    token_for = token_maker(secret)
-    link = link_maker(settings)
+    if fields <= {"first_name", "last_name"}:
+        for entry in entries:
+            email, first, last = entry[0], entry[1], entry[2]
+            if bad(f"{email}{first}{last}"):
+                _refuse(entry, list_path)
+            yield email, first, last, None
+        return
+    dumps = orjson.dumps
     for entry in entries:
         email, first, last, extra = entry[0], entry[1], entry[2], entry[3]
-        name = f"{first} {last}".strip()
-        if bad(email + name):
+        if bad(f"{email}{first}{last}"):
             _refuse(entry, list_path)
-        values: dict[str, str]
-        vals: str | None = None
-        if names_only:
-            values = {"first_name": first or fallback, "last_name": last}
-        else:
-            values = recipient_values(
-                email=email, first_name=first, last_name=last,
-                unsubscribe_url="", fallback_first_name=fallback, extra=extra,
-            )
-        if keys:
-            vals = dumps({k: values[k] for k in keys if k in values}).decode("utf-8")
-        token = token_for(email)
-        values["email"] = email
-        values["unsubscribe_url"] = link(token)
-        yield email, name, vals, token, values
+        values = recipient_values(
+            email=email, first_name=first, last_name=last,
+            unsubscribe_url="", fallback_first_name=fallback, extra=extra,
+        )
+        yield email, first, last, dumps({k: values[k] for k in keys if k in values}).decode("utf-8")
 
 
 _HEADER_BREAK = re.compile(r"[\r\n\x00]")
@@ -160,28 +153,41 @@ def unsubscribe_url(settings: Settings, token: str) -> str:
     return settings.unsubscribe_url.replace("{token}", token)
 
 
-def link_maker(settings: Settings) -> Callable[[str], str]:
-    """:func:`unsubscribe_url` for many tokens (the template is split once)."""
-    parts = settings.unsubscribe_url.split("{token}")
+def link_maker(template: str) -> Callable[[str], str]:
+    """The unsubscribe link for many tokens (``template`` is split once)."""
+    parts = template.split("{token}")
     if len(parts) != 2:
-        return lambda token: unsubscribe_url(settings, token)
+        return lambda token: template.replace("{token}", token)
     head, tail = parts
     return lambda token: f"{head}{token}{tail}"
 
 
-def recipient_maker(settings: Settings) -> Callable[[Row], Recipient]:
-    """Turn a journal row back into a :class:`Recipient` (values plus address and link),
-    for recipients sent after their row was written (retries, resumed sends)."""
+class RowMaker:
+    """Turns journal rows into :class:`Recipient` s: the merge values, the unsubscribe
+    token (worked out again from the address) and link. Made once per send."""
 
-    link = link_maker(settings)
+    def __init__(self, secret: bytes, unsubscribe_url: str, fallback_first_name: str) -> None:
+        self.fallback = fallback_first_name
+        self.token = token_maker(secret)
+        self.link = link_maker(unsubscribe_url)
 
-    def make(row: Row) -> Recipient:
-        values: dict[str, str] = orjson.loads(row.vals) if row.vals else {}
-        values["email"] = row.email
-        values["unsubscribe_url"] = link(row.token)
-        return Recipient(row.seq, row.email, row.name, values, row.token)
+    def __call__(self, row: RowTuple) -> Recipient:
+        seq, email, first, last, vals = row
+        token = self.token(email)
+        values: dict[str, str] = (
+            orjson.loads(vals) if vals is not None else {"first_name": first or self.fallback, "last_name": last}
+        )
+        values["email"] = email
+        values["unsubscribe_url"] = self.link(token)
+        return Recipient(seq, email, f"{first} {last}".strip(), values, token)
 
-    return make
+    def many(self, rows: Iterable[RowTuple]) -> list[Recipient]:
+        return [self(row) for row in rows]
+
+
+def recipient_maker(settings: Settings, secret: bytes) -> RowMaker:
+    """The :class:`RowMaker` of a send with these settings and this project's secret."""
+    return RowMaker(secret, settings.unsubscribe_url, settings.fallback_first_name)
 
 
 def recipient_for(subscriber: SubscriberLike, settings: Settings, secret: bytes, *,

@@ -74,12 +74,20 @@ class Poster:
         with contextlib.suppress(OSError, AttributeError):  # Linux: room for a whole body
             fcntl.fcntl(self._in.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
         self._send(orjson.dumps({"key": key, "host": host, "timeout": timeout}))
-        # Ready before the first body: a rate cap is kept by when bodies are handed
-        # over, so none may wait on the child's start.
+        self._started = False
+        """Whether the child said it started (see :meth:`wait_ready`)."""
+
+    def wait_ready(self) -> None:
+        """Wait until the child has started (it starts while the caller goes on). Called
+        before the first body: a rate cap is kept by when bodies are handed over, so
+        none may wait on the child's start."""
+        if self._started:
+            return
         try:
             self._answer()
         except Unknown:
             raise RetryLater("the request process did not start") from None
+        self._started = True
 
     def _send(self, data: bytes) -> None:
         try:
@@ -94,6 +102,7 @@ class Poster:
     def submit(self, data: bytes) -> None:
         """Hand a body over; it is posted while the caller goes on."""
         assert not self._busy, "one request at a time"
+        self.wait_ready()
         self._send(data)
         self._busy = True
 

@@ -26,16 +26,18 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from newsletter.delivery.base import (
+    Batch,
     BatchResult,
     Message,
     Provider,
     Recipient,
     Rejected,
+    RowTuple,
     RetryLater,
     Started,
     Unknown,
 )
-from newsletter.delivery.journal import Journal, Row, SendRow
+from newsletter.delivery.journal import Journal, SendRow
 from newsletter.delivery.plan import NewRow
 from newsletter.settings import Delivery
 
@@ -111,7 +113,7 @@ def deliver(
     send: SendRow,
     message: Message,
     provider: Provider,
-    recipient: Callable[[Row], Recipient],
+    recipient: Callable[[RowTuple], Recipient],
     settings: Delivery,
     *,
     source: Iterator[NewRow] | None = None,
@@ -129,7 +131,7 @@ def deliver(
     size = batch_size(settings, provider)
     with _no_cycle_collection():
         if source is not None and not send.loaded:
-            if not run.new_batches(_NewBatches(journal, send, message, provider, source, size)):
+            if not run.new_batches(_NewBatches(journal, send, source, size, recipient)):
                 return run.end()
             run.send = journal.set_loaded(run.send)
         run.pending_batches(recipient, size)
@@ -154,27 +156,22 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-Built = tuple[list[tuple[int, str, str, str | None, str]], list[Recipient], object]
-
-
 class _NewBatches:
-    """Reads the next batch of new recipients from the list and builds its request."""
+    """Reads the next batch of new recipients from the list: their journal rows."""
 
-    def __init__(self, journal: Journal, send: SendRow, message: Message, provider: Provider,
-                 source: Iterator[NewRow], size: int) -> None:
+    def __init__(self, journal: Journal, send: SendRow, source: Iterator[NewRow], size: int,
+                 make: Callable[[RowTuple], Recipient]) -> None:
         self.skip = journal.present(send)
         self.seq = journal.next_seq(send)
-        self.message, self.provider, self.source, self.size = message, provider, source, size
+        self.source, self.size, self.make = source, size, make
 
-    def __call__(self) -> Built:
+    def __call__(self) -> Batch:
         seq, skip = self.seq, self.skip
         source = (r for r in self.source if r[0].lower() not in skip) if skip else self.source
-        chunk = list(islice(source, self.size))
-        rows = [(seq + i, email, name, vals, token) for i, (email, name, vals, token, _) in enumerate(chunk)]
-        batch = [Recipient(seq + i, email, name, values, token)
-                 for i, (email, name, _, token, values) in enumerate(chunk)]
-        self.seq = seq + len(chunk)
-        return rows, batch, (self.provider.prepare(self.message, batch) if batch else None)
+        rows: list[RowTuple] = [(seq + i, email, first, last, vals)
+                                for i, (email, first, last, vals) in enumerate(islice(source, self.size))]
+        self.seq = seq + len(rows)
+        return Batch(rows, self.make)
 
 
 class _Run:
@@ -198,20 +195,27 @@ class _Run:
         Only after its answer is recorded is the next batch written to the journal
         and started: one batch is in flight at a time.
         """
-        rows, batch, prepared = build()
+        provider, message = self.provider, self.message
+        get_ready = getattr(provider, "get_ready", None)
+        if get_ready is not None:
+            get_ready()
+        batch = build()
+        prepared = provider.prepare(message, batch) if batch else None
         while batch:
-            self.journal.add_batch(self.send, rows)
+            self.journal.add_batch(self.send, batch.rows)
             self.pace.wait(len(batch))
-            started = _start(self.provider, self.message, batch, prepared)
+            started = _start(provider, message, batch, prepared)
             if started is None:  # this provider sends when asked: send, then build the next
                 if not self.batch(batch, prepared, in_flight=True, paced=True):
                     return False
-                rows, batch, prepared = build()
+                batch = build()
+                prepared = provider.prepare(message, batch) if batch else None
                 continue
             try:
                 upcoming = build()
+                upcoming_prepared = provider.prepare(message, upcoming) if upcoming else None
             except KeyboardInterrupt:
-                self.journal.whole_batch(self.send, batch[0].seq, batch[-1].seq, "unknown",
+                self.journal.whole_batch(self.send, batch.rows[0][0], batch.rows[-1][0], "unknown",
                                          "interrupted while the request was in flight")
                 raise
             except Exception:
@@ -219,15 +223,15 @@ class _Run:
                 raise
             if not self.batch(batch, prepared, in_flight=True, started=started):
                 return False
-            rows, batch, prepared = upcoming
+            batch, prepared = upcoming, upcoming_prepared
         return True
 
-    def pending_batches(self, recipient: Callable[[Row], Recipient], size: int) -> None:
+    def pending_batches(self, recipient: Callable[[RowTuple], Recipient], size: int) -> None:
         """Send the journal's ``pending`` recipients (each at most once in this run)."""
         after = 0
         while rows := self.journal.next_batch(self.send, after, size):
             after = rows[-1].seq
-            batch = [recipient(r) for r in rows]
+            batch = Batch(list(rows), recipient)
             if not self.batch(batch, self.provider.prepare(self.message, batch), in_flight=False):
                 return
 
@@ -353,7 +357,7 @@ def _one_batch(
     return end
 
 
-def _start(provider: Provider, message: Message, batch: Sequence[Recipient], prepared: object) -> Started | None:
+def _start(provider: Provider, message: Message, batch: Batch, prepared: object) -> Started | None:
     """Begin sending a batch in the background if the provider can (None if it cannot)."""
     start = getattr(provider, "start", None)
     begun: Started | None = start(message, batch, prepared) if start is not None else None

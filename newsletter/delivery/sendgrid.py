@@ -23,6 +23,7 @@ from sendgrid import SendGridAPIClient
 
 from newsletter.delivery.base import (
     ONE_CLICK,
+    Batch,
     BatchResult,
     Message,
     Recipient,
@@ -250,7 +251,15 @@ class SendGridProvider:
     def send(self, message: Message, recipients: Sequence[Recipient], prepared: object = None) -> BatchResult:
         data = prepared if isinstance(prepared, bytes) else self.prepare(message, recipients)
         post_body(self._client, data, self.options.timeout)
-        return BatchResult(accepted=[r.seq for r in recipients])
+        return BatchResult(accepted=_seqs(recipients))
+
+    def get_ready(self) -> None:
+        """Have the request process started before the first request (the rate cap's
+        clock starts then); without one, nothing to do."""
+        poster = self._poster
+        if poster is not None and poster.alive:
+            with contextlib.suppress(RetryLater):  # it did not start: :meth:`start` finds out
+                poster.wait_ready()
 
     def start(self, message: Message, recipients: Sequence[Recipient], prepared: object = None) -> Started | None:
         """Begin sending in the request process; calling the result gives what :meth:`send`
@@ -271,7 +280,7 @@ class SendGridProvider:
 
         def answer() -> BatchResult:
             poster.result()
-            return BatchResult(accepted=[r.seq for r in recipients])
+            return BatchResult(accepted=_seqs(recipients))
 
         return answer
 
@@ -280,6 +289,10 @@ class SendGridProvider:
         if self._poster is not None:
             self._poster.close()
             self._poster = None
+
+
+def _seqs(recipients: Sequence[Recipient]) -> list[int]:
+    return recipients.seqs if isinstance(recipients, Batch) else [r.seq for r in recipients]
 
 
 def _reason(exc: object) -> str:
