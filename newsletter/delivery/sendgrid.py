@@ -29,11 +29,13 @@ from newsletter.delivery.base import (
     Recipient,
     Rejected,
     RetryLater,
+    RowTuple,
     Started,
     Unknown,
 )
 from newsletter.delivery.poster import Poster
-from newsletter.render.personalize import substituter
+from newsletter.delivery.plan import RowMaker
+from newsletter.render.personalize import ESCAPERS, substituter, substitutions_source
 from newsletter.settings import SendGridOptions
 
 KEY_ENV = "SENDGRID_API_KEY"
@@ -89,6 +91,7 @@ class PayloadBuilder:
     def __init__(self, message: Message, options: SendGridOptions, *, sandbox: bool = False) -> None:
         self.message = message
         self._fill = substituter(message.tokens)
+        self._rows_items: tuple[RowMaker, Callable[[list[RowTuple]], bytes]] | None = None
         common = orjson.dumps(common_fields(message, options, sandbox=sandbox))
         # '{"personalizations":[' + items + '],' + the rest of the common object
         self._tail = b"," + common[1:]
@@ -113,8 +116,54 @@ class PayloadBuilder:
 
     def build(self, recipients: Sequence[Recipient]) -> bytes:
         """The request body (joined at once: each concatenation of a body this size cost
-        a fresh 600 KB copy)."""
-        return b"".join((b'{"personalizations":', self.items(self.message, self._fill, recipients), self._tail))
+        a fresh 600 KB copy). A batch of journal rows is built straight from its rows."""
+        if isinstance(recipients, Batch) and isinstance(recipients.make, RowMaker):
+            items = self.rows_items(recipients.make)(recipients.rows)
+        else:
+            items = self.items(self.message, self._fill, recipients)
+        return b"".join((b'{"personalizations":', items, self._tail))
+
+    def rows_items(self, make: RowMaker) -> Callable[[list[RowTuple]], bytes]:
+        """:meth:`items` for journal rows, as if each were first made into a :class:`Recipient`
+        by ``make``: the function is written out for this message's tokens (see
+        :func:`~newsletter.render.personalize.substituter`), with no recipient or values
+        dict in between (a third faster; a property test holds the two paths equal)."""
+        if self._rows_items is not None and self._rows_items[0] is make:
+            return self._rows_items[1]
+        tokens = self.message.tokens
+        names = substitutions_source(tokens, {"first_name": "first_name", "last_name": "last",
+                                              "email": "email", "unsubscribe_url": "url"})
+        others = substitutions_source(tokens, {"email": "email", "unsubscribe_url": "url"})
+        source = (
+            "def items(rows):\n"
+            "    out = []\n"
+            "    append = out.append\n"
+            "    for seq, email, first, last, vals in rows:\n"
+            "        url = link(tok(email))\n"
+            "        name = f'{first} {last}'.strip()\n"
+            "        if vals is None:\n"
+            "            first_name = first or fallback\n"
+            "            get = empty\n"
+            f"            subs = {names}\n"
+            "        else:\n"
+            "            get = loads(vals).get\n"
+            f"            subs = {others}\n"
+            "        append({'to': [{'email': email, 'name': name} if name else {'email': email}],"
+            " 'substitutions': subs,"
+            " 'headers': {'List-Unsubscribe': f'<{url}>' + mailto, 'List-Unsubscribe-Post': one_click},"
+            " 'custom_args': args})\n"
+            "    return dumps(out)\n"
+        )
+        mailto = self.message.unsubscribe_mailto
+        namespace: dict[str, object] = {
+            **ESCAPERS, "tok": make.token, "link": make.link, "fallback": make.fallback, "loads": orjson.loads,
+            "dumps": orjson.dumps, "empty": {}.get, "one_click": ONE_CLICK, "args": {"send_id": self.message.send_id},
+            "mailto": f", <mailto:{mailto}?subject=unsubscribe>" if mailto else "",
+        }
+        exec(source, namespace)  # noqa: S102 - token names validated by substitutions_source
+        items: Callable[[list[RowTuple]], bytes] = namespace["items"]  # type: ignore[assignment]
+        self._rows_items = (make, items)
+        return items
 
     def as_dict(self, recipients: Sequence[Recipient]) -> dict[str, Any]:
         result: dict[str, Any] = orjson.loads(self.build(recipients))

@@ -124,17 +124,32 @@ def substituter(tokens: Iterable[str]) -> Callable[[Mapping[str, str]], dict[str
     send, and a loop over the tokens took twice as long. Only names that
     ``TOKEN_RE`` accepts (letters, digits and ``_``) reach the source, as literals.
     """
-    calls = {"html": "h(get({!r}, ''))", "url": "u(get({!r}, ''))", "text": "get({!r}, '')"}
+    source = "def fill(values, h=h, u=u):\n    get = values.get\n    return " + substitutions_source(tokens) + "\n"
+    namespace: dict[str, object] = dict(ESCAPERS)
+    exec(source, namespace)  # noqa: S102 - source made above from validated token names only
+    fill: Callable[[Mapping[str, str]], dict[str, str]] = namespace["fill"]  # type: ignore[assignment]
+    return fill
+
+
+ESCAPERS: dict[str, object] = {}
+"""The names :func:`substitutions_source` code calls: ``h`` (HTML) and ``u`` (URL)."""
+
+
+def substitutions_source(tokens: Iterable[str], variables: Mapping[str, str] | None = None) -> str:
+    """Python source of a dict display: each token → its field's value escaped for the
+    token's context. A field named in ``variables`` is read from that local variable,
+    any other with ``get(field, '')``; ``h`` and ``u`` escape (:data:`ESCAPERS`).
+    Only names that ``TOKEN_RE`` accepts (letters, digits and ``_``) reach the source."""
+    calls = {"html": "h({})", "url": "u({})", "text": "{}"}
+    variables = variables or {}
     items: list[str] = []
     for tok in sorted(tokens):
         m = TOKEN_RE.fullmatch(tok)
         if m:
-            items.append(f"{tok!r}: " + calls[m.group(2)].format(m.group(1)))
-    source = "def fill(values, h=h, u=u):\n    get = values.get\n    return {" + ", ".join(items) + "}\n"
-    namespace: dict[str, object] = {"h": _html, "u": _url}
-    exec(source, namespace)  # noqa: S102 - source made above from validated token names only
-    fill: Callable[[Mapping[str, str]], dict[str, str]] = namespace["fill"]  # type: ignore[assignment]
-    return fill
+            field = m.group(1)
+            value = variables.get(field) or f"get({field!r}, '')"
+            items.append(f"{tok!r}: " + calls[m.group(2)].format(value))
+    return "{" + ", ".join(items) + "}"
 
 
 def _html(value: str) -> str:
@@ -171,3 +186,6 @@ def recipient_values(
         unsubscribe_url=unsubscribe_url,
     )
     return values
+
+
+ESCAPERS.update(h=_html, u=_url)
