@@ -100,6 +100,8 @@ def report(issue_path: Path, out: Path) -> int:
     send = real[-1]
     try:
         for email, state, reason in journal.not_accepted(send):
+            if not reason and state == "pending":  # written down, never tried
+                reason = NOT_REACHED
             writer.writerow([_cell(email), state, _cell(reason)])
             rows += 1
         if not send.loaded:

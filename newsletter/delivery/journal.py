@@ -2,9 +2,10 @@
 
 States move ``pending → in_flight → accepted | failed | unknown`` (and
 ``pending → suppressed`` when an address stops being eligible before it was sent).
-Rows are written as the list is read, a batch at a time, already ``in_flight``
-in the same commit that precedes their request (``sends.loaded`` says when every
-eligible address has its row); rows that must wait go back to ``pending``.
+Rows are written as the list is read, a batch at a time, ``pending`` while the
+request before them is out, and become ``in_flight`` in the commit that precedes
+their own request (``sends.loaded`` says when every eligible address has its
+row); rows that must wait go back to ``pending``.
 Each change is committed durably (WAL, ``synchronous=FULL``) before and after the
 request it belongs to, so after a crash the journal says exactly which recipients
 may have been in a request whose answer was never seen: those rows were
@@ -201,7 +202,7 @@ class Journal:
     def create(
         self, *, key: str, slug: str, provider: str, list_path: str, content_hash: str, eligible: int
     ) -> SendRow:
-        """Record a new send; its recipients are added batch by batch (:meth:`add_batch`)."""
+        """Record a new send; its recipients are added batch by batch (:meth:`add_pending`, :meth:`begin_batch`)."""
         with self._tx():
             self.db.execute(
                 "INSERT INTO sends (key, slug, provider, list_path, content_hash, created, eligible)"
@@ -215,22 +216,21 @@ class Journal:
         assert found is not None
         return found
 
-    def add_batch(self, send: SendRow, rows: list[RowTuple]) -> int:
-        """Write new rows (see :class:`Row`) straight into ``in_flight`` with a new batch
-        number, durably, before their request. Returns the batch number."""
-        with self._tx():
-            batch = self.db.execute(
-                "UPDATE sends SET batches = batches + 1 WHERE id = ? RETURNING batches", (send.id,)
-            ).fetchone()[0]
+    def add_pending(self, send: SendRow, rows: list[RowTuple]) -> None:
+        """Write new rows (see :class:`Row`) as ``pending``, in the open transaction: they
+        are committed with the next change (:meth:`begin_batch` makes them the next
+        batch). Pending rows are never in a request, so a stop before that commit, or
+        after it, loses or risks nobody: written during one request, they keep the
+        writing out of the pause between its answer and the next request."""
+        with self._tx(defer=True):
             try:
                 self.db.executemany(
-                    "INSERT INTO recipients (send_id, seq, email, first_name, last_name, vals, state, batch)"
-                    f" VALUES ({send.id}, ?, ?, ?, ?, ?, 'in_flight', {int(batch)})",
+                    "INSERT INTO recipients (send_id, seq, email, first_name, last_name, vals, state)"
+                    f" VALUES ({send.id}, ?, ?, ?, ?, ?, 'pending')",
                     rows,
                 )
             except sqlite3.IntegrityError as exc:
                 raise NewsletterError(f"the send journal already has these recipients: {exc}") from None
-        return int(batch)
 
     def present(self, send: SendRow) -> set[str]:
         """Lower-cased addresses that already have a row (to continue loading after a stop)."""

@@ -190,33 +190,31 @@ class _Run:
     def new_batches(self, build: _NewBatches) -> bool:
         """Send new recipients until the list is exhausted; False if the run must end.
 
-        Each request is started, then the next batch is read and built while it is
-        out (a provider that can send in the background, SendGrid, overlaps the two).
-        Only after its answer is recorded is the next batch written to the journal
-        and started: one batch is in flight at a time.
+        Each request is started, then the next batch is read, built and written to
+        the journal as ``pending`` while it is out (a provider that can send in the
+        background, SendGrid, overlaps the two). Only after its answer is recorded
+        does the next batch become ``in_flight`` (the same commit) and start: one
+        batch is in flight at a time.
         """
-        provider, message = self.provider, self.message
+        provider, message, journal, send = self.provider, self.message, self.journal, self.send
         get_ready = getattr(provider, "get_ready", None)
         if get_ready is not None:
             get_ready()
-        batch = build()
-        prepared = provider.prepare(message, batch) if batch else None
+        batch, prepared = self._read(build)
         while batch:
-            self.journal.add_batch(self.send, batch.rows)
+            journal.begin_batch(send, batch.rows[0][0], batch.rows[-1][0], len(batch))
             self.pace.wait(len(batch))
             started = _start(provider, message, batch, prepared)
-            if started is None:  # this provider sends when asked: send, then build the next
+            if started is None:  # this provider sends when asked: send, then read the next
                 if not self.batch(batch, prepared, in_flight=True, paced=True):
                     return False
-                batch = build()
-                prepared = provider.prepare(message, batch) if batch else None
+                batch, prepared = self._read(build)
                 continue
             try:
-                upcoming = build()
-                upcoming_prepared = provider.prepare(message, upcoming) if upcoming else None
+                upcoming, upcoming_prepared = self._read(build)
             except KeyboardInterrupt:
-                self.journal.whole_batch(self.send, batch.rows[0][0], batch.rows[-1][0], "unknown",
-                                         "interrupted while the request was in flight")
+                journal.whole_batch(send, batch.rows[0][0], batch.rows[-1][0], "unknown",
+                                    "interrupted while the request was in flight")
                 raise
             except Exception:
                 self.batch(batch, prepared, in_flight=True, started=started)  # its answer, then the error
@@ -225,6 +223,15 @@ class _Run:
                 return False
             batch, prepared = upcoming, upcoming_prepared
         return True
+
+    def _read(self, build: _NewBatches) -> tuple[Batch, object]:
+        """The next new batch, its request built and its rows written as ``pending``."""
+        batch = build()
+        if not batch:
+            return batch, None
+        prepared = self.provider.prepare(self.message, batch)
+        self.journal.add_pending(self.send, batch.rows)
+        return batch, prepared
 
     def pending_batches(self, recipient: Callable[[RowTuple], Recipient], size: int) -> None:
         """Send the journal's ``pending`` recipients (each at most once in this run)."""
