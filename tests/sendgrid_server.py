@@ -202,8 +202,7 @@ class SendGridServer:
                     if sandbox:
                         server.log.sandboxed += 1
                     else:
-                        for p in people:
-                            server.log.accepted.extend(t["email"] for t in p["to"])
+                        server.log.accepted.extend([t["email"] for p in people for t in p["to"]])
                         if server.keep_bodies:
                             server.log.requests.append(body)
                 if fault is not None and fault.kind == "drop":

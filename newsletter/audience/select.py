@@ -105,7 +105,7 @@ def _count(
     those eligible lines whose address is written exactly as normalised."""
     matches = _Matcher(audience)
     by_status = [0] * len(STATUSES)
-    subscribed_tagsets: Counter[int] = Counter()
+    subscribed_tagsets = [0] * len(tally.tagsets)
     held = 0
     bitmap = bytearray((tally.last_line >> 3) + 1)
     written = bytearray(len(bitmap))
@@ -113,24 +113,25 @@ def _count(
     holds = tally.holds
     wanted = [matches(tags) for tags in tally.tagsets]
     rank_mask, line_shift, line_mask, tagset_shift = RANK_MASK, LINE_SHIFT, LINE_MASK, TAGSET_SHIFT
-    for key, value in tally.state.items():  # see Tally.state
+    for key, value in tally.state.items():  # see Tally.state; a million times for a big list
         rank = value & rank_mask
         by_status[rank] += 1
         if rank == SUBSCRIBED:
-            if key in holds:
+            if holds and key in holds:
                 held += 1
             else:
                 tagset = value >> tagset_shift
                 subscribed_tagsets[tagset] += 1
                 if wanted[tagset]:
                     line = (value >> line_shift) & line_mask
-                    bitmap[line >> 3] |= 1 << (line & 7)
+                    bit = 1 << (line & 7)
+                    bitmap[line >> 3] |= bit
                     if value & AS_WRITTEN:
-                        written[line >> 3] |= 1 << (line & 7)
+                        written[line >> 3] |= bit
                     count += 1
     by_tag: Counter[str] = Counter()
-    for tagset, n in subscribed_tagsets.items():
-        for tag in tally.tagsets[tagset]:
+    for tagset, n in enumerate(subscribed_tagsets):
+        for tag in tally.tagsets[tagset] if n else ():
             by_tag[tag] += n
     subscribed = by_status[SUBSCRIBED]
     summary = AudienceSummary(

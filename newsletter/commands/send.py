@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from newsletter.audience import Entry, eligible, entries, summarize
 from newsletter.commands import send_trials as trials
 from newsletter.delivery import progress as out
+from newsletter.delivery.base import Provider
 from newsletter.delivery.journal import Journal, SendRow
 from newsletter.delivery.plan import (
     NewRow,
@@ -98,8 +99,15 @@ def send(o: SendOptions, confirm: Callable[[str], bool]) -> None:
         _quality_gate(ctx, o.force)
         trials.validate(ctx, send_at)
     else:
-        _quality_gate(ctx, o.force)
-        _real_send(ctx, o, send_at, confirm)
+        # SendGrid's request process starts now, while the issue is checked (it takes
+        # a few tenths of a second); nothing is sent before the check and the confirmation.
+        early = _provider(ctx) if provider == "sendgrid" else None
+        try:
+            _quality_gate(ctx, o.force)
+            _real_send(ctx, o, send_at, confirm, early)
+        finally:
+            if early is not None:
+                early.close()
 
 
 def _check_flags(o: SendOptions) -> None:
@@ -162,7 +170,13 @@ def _quality_gate(ctx: Context, force: bool) -> None:
 # -- the real send ---------------------------------------------------------------------------
 
 
-def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Callable[[str], bool]) -> None:
+def _provider(ctx: Context) -> Provider:
+    return make_provider(ctx.provider, ctx.settings, ctx.root, folder=ctx.rendered.slug, background=True)
+
+
+def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Callable[[str], bool],
+               started: Provider | None = None) -> None:
+    """The real send; ``started``: the provider, if it was made early (it is closed by the caller)."""
     slug = ctx.rendered.slug
     key = send_key(slug, ctx.provider)
     draft = make_message(ctx.rendered, ctx.settings, send_id=key, send_at=send_at)
@@ -179,7 +193,7 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
         if send_row is None:
             return
         message = dataclasses.replace(draft, send_id=f"{slug}-{send_row.id}")
-        provider = make_provider(ctx.provider, ctx.settings, ctx.root, folder=slug, background=True)
+        provider = started or _provider(ctx)
         done = journal.counts(send_row)["accepted"]
         source = None if send_row.loaded else _new_rows(ctx)
         try:
@@ -188,7 +202,8 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
                                  recipient_maker(ctx.settings, load_secret(ctx.root)),
                                  ctx.settings.delivery, source=source, progress=bar)
         finally:
-            provider.close()
+            if started is None:
+                provider.close()
         _finish(journal, journal.refresh(key), result, ctx)
     finally:
         journal.close()
@@ -250,7 +265,7 @@ def _resume(ctx: Context, o: SendOptions, journal: Journal, send_row: SendRow, d
         out.echo(f"{restored} suppressed address(es) are eligible again")
     if new and send_row.loaded:
         out.echo(f"{new} address(es) joined {list_name} after this send began; they are not part of it")
-    unknown = journal.unknown(send_row)
+    unknown = journal.unknown(send_row) if counts["unknown"] else []
     if unknown:
         if not (o.resend_unknown or o.mark_unknown_sent):
             out.print_unknown(unknown)
@@ -287,7 +302,7 @@ def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context
         verb = "stopped" if result.outcome == "stopped" else "paused"
         raise ProblemsFound(f"send {verb}: {result.message}. Nothing is lost: fix the cause and run "
                             f"`newsletter send {issue} --yes` again to resume")
-    unknown = journal.unknown(send_row)
+    unknown = journal.unknown(send_row) if counts["unknown"] else []
     if unknown:
         out.print_unknown(unknown)
         raise ProblemsFound(f"{len(unknown)} recipient(s) are 'unknown': resolve them with "
