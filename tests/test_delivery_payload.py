@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from newsletter.delivery.base import Batch
 from newsletter.delivery.plan import make_message, new_rows, recipient_for, recipient_maker
-from newsletter.delivery.sendgrid import PayloadBuilder, retry_wait
+from newsletter.delivery.posting import retry_wait
+from newsletter.delivery.sendgrid import PayloadBuilder
 from newsletter.delivery.state import load_secret
 from newsletter.settings import SendGridOptions
 from newsletter.project import open_issue

@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 from newsletter.audience import Entry, eligible, entries, summarize
 from newsletter.commands import send_trials as trials
 from newsletter.delivery import progress as out
-from newsletter.delivery.base import Provider
 from newsletter.delivery.journal import Journal, SendRow
 from newsletter.delivery.plan import (
     NewRow,
@@ -99,15 +98,8 @@ def send(o: SendOptions, confirm: Callable[[str], bool]) -> None:
         _quality_gate(ctx, o.force)
         trials.validate(ctx, send_at)
     else:
-        # SendGrid's request process starts now, while the issue is checked (it takes
-        # a few tenths of a second); nothing is sent before the check and the confirmation.
-        early = _provider(ctx) if provider == "sendgrid" else None
-        try:
-            _quality_gate(ctx, o.force)
-            _real_send(ctx, o, send_at, confirm, early)
-        finally:
-            if early is not None:
-                early.close()
+        _quality_gate(ctx, o.force)
+        _real_send(ctx, o, send_at, confirm)
 
 
 def _check_flags(o: SendOptions) -> None:
@@ -170,13 +162,7 @@ def _quality_gate(ctx: Context, force: bool) -> None:
 # -- the real send ---------------------------------------------------------------------------
 
 
-def _provider(ctx: Context) -> Provider:
-    return make_provider(ctx.provider, ctx.settings, ctx.root, folder=ctx.rendered.slug, background=True)
-
-
-def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Callable[[str], bool],
-               started: Provider | None = None) -> None:
-    """The real send; ``started``: the provider, if it was made early (it is closed by the caller)."""
+def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Callable[[str], bool]) -> None:
     slug = ctx.rendered.slug
     key = send_key(slug, ctx.provider)
     draft = make_message(ctx.rendered, ctx.settings, send_id=key, send_at=send_at)
@@ -193,7 +179,8 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
         if send_row is None:
             return
         message = dataclasses.replace(draft, send_id=f"{slug}-{send_row.id}")
-        provider = started or _provider(ctx)
+        # SendGrid's request process starts here and gets ready while the first batch is read
+        provider = make_provider(ctx.provider, ctx.settings, ctx.root, folder=slug, background=True)
         done = journal.counts(send_row)["accepted"]
         source = None if send_row.loaded else _new_rows(ctx)
         try:
@@ -202,8 +189,7 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
                                  recipient_maker(ctx.settings, load_secret(ctx.root)),
                                  ctx.settings.delivery, source=source, progress=bar)
         finally:
-            if started is None:
-                provider.close()
+            provider.close()
         _finish(journal, journal.refresh(key), result, ctx)
     finally:
         journal.close()

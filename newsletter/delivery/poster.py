@@ -140,7 +140,7 @@ class Poster:
 
 def main() -> None:
     """The child: post each body it is given, answer with what became of it."""
-    from newsletter.delivery.sendgrid import post_body
+    from newsletter.delivery.posting import post_body
     from sendgrid import SendGridAPIClient
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
