@@ -56,7 +56,8 @@ as JSON or None); see :class:`~newsletter.delivery.journal.Row`."""
 
 class Batch(Sequence[Recipient]):
     """The recipients of one request, kept as their journal rows and made into
-    :class:`Recipient` s only when asked for (a request process makes its own)."""
+    :class:`Recipient` s only when asked for (a SendGrid request is built straight
+    from the rows)."""
 
     __slots__ = ("rows", "make", "_made")
 

@@ -1,8 +1,9 @@
 """From a rendered issue and a list of subscribers to what the providers need.
 
 The message is made once per send; each subscriber becomes one journal row
-(address, display name, the merge values the issue uses, unsubscribe token),
-checked for header injection before anything is sent.
+(address, first and last name, the other merge values the issue uses), checked for
+header injection before anything is sent, and a row becomes a :class:`Recipient`
+(display name, merge values, unsubscribe token and link) when it is sent.
 """
 
 from __future__ import annotations
@@ -109,8 +110,8 @@ def new_rows(
     ``entries`` give names as :class:`~newsletter.audience.Subscriber` does: trimmed,
     on one line. Runs once per recipient of a send (a million times for a big list),
     so the common case (a message that uses no merge field but the names) only checks
-    the row: the rest of the recipient is made where the request is built
-    (:class:`RowMaker`), in the request process for a big SendGrid send.
+    the row: the rest of the recipient (token, link, values) is made where the request
+    is built, by :class:`RowMaker` or, for SendGrid, straight from the rows.
     """
     fallback = settings.fallback_first_name
     keys = tuple(sorted(fields))
