@@ -128,10 +128,14 @@ class Message:
 
     def list_unsubscribe(self, recipient: Recipient) -> str:
         """The ``List-Unsubscribe`` value: the one-click https link, then an optional mailto."""
-        value = f"<{recipient.unsubscribe_url}>"
+        return f"<{recipient.unsubscribe_url}>{self.unsubscribe_mailto_part}"
+
+    @property
+    def unsubscribe_mailto_part(self) -> str:
+        """What follows the link in ``List-Unsubscribe``: the mailto, or nothing."""
         if self.unsubscribe_mailto:
-            value += f", <mailto:{self.unsubscribe_mailto}?subject=unsubscribe>"
-        return value
+            return f", <mailto:{self.unsubscribe_mailto}?subject=unsubscribe>"
+        return ""
 
 
 @dataclass(slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -86,12 +86,11 @@ class PayloadBuilder:
         # '{"personalizations":[' + items + '],' + the rest of the common object
         self._tail = b"," + common[1:]
 
-    @staticmethod
-    def items(message: Message, fill: Callable[[Mapping[str, str]], dict[str, str]],
-              recipients: Sequence[Recipient]) -> bytes:
+    def items(self, recipients: Sequence[Recipient]) -> bytes:
         """The JSON array of personalisations (one list of dicts, serialised at once)."""
-        args = {"send_id": message.send_id}
-        unsubscribe = message.list_unsubscribe
+        fill = self._fill
+        args = {"send_id": self.message.send_id}
+        unsubscribe = self.message.list_unsubscribe
         out: list[dict[str, Any]] = []
         append = out.append
         for r in recipients:
@@ -110,7 +109,7 @@ class PayloadBuilder:
         if isinstance(recipients, Batch) and isinstance(recipients.make, RowMaker):
             items = self.rows_items(recipients.make)(recipients.rows)
         else:
-            items = self.items(self.message, self._fill, recipients)
+            items = self.items(recipients)
         return b"".join((b'{"personalizations":', items, self._tail))
 
     def rows_items(self, make: RowMaker) -> Callable[[list[RowTuple]], bytes]:
@@ -144,11 +143,10 @@ class PayloadBuilder:
             " 'custom_args': args})\n"
             "    return dumps(out)\n"
         )
-        mailto = self.message.unsubscribe_mailto
         namespace: dict[str, object] = {
             **ESCAPERS, "tok": make.token, "link": make.link, "fallback": make.fallback, "loads": orjson.loads,
             "dumps": orjson.dumps, "empty": {}.get, "one_click": ONE_CLICK, "args": {"send_id": self.message.send_id},
-            "mailto": f", <mailto:{mailto}?subject=unsubscribe>" if mailto else "",
+            "mailto": self.message.unsubscribe_mailto_part,
         }
         exec(source, namespace)  # noqa: S102 - token names validated by substitutions_source
         items: Callable[[list[RowTuple]], bytes] = namespace["items"]  # type: ignore[assignment]

@@ -8,9 +8,9 @@ inside it says so, whatever the project's own ignore file holds).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 from newsletter.errors import NewsletterError, display_path

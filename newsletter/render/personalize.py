@@ -131,10 +131,6 @@ def substituter(tokens: Iterable[str]) -> Callable[[Mapping[str, str]], dict[str
     return fill
 
 
-ESCAPERS: dict[str, object] = {}
-"""The names :func:`substitutions_source` code calls: ``h`` (HTML) and ``u`` (URL)."""
-
-
 def substitutions_source(tokens: Iterable[str], variables: Mapping[str, str] | None = None) -> str:
     """Python source of a dict display: each token → its field's value escaped for the
     token's context. A field named in ``variables`` is read from that local variable,
@@ -164,6 +160,10 @@ def _url(value: str) -> str:
     return quote(value, safe="")
 
 
+ESCAPERS: dict[str, object] = {"h": _html, "u": _url}
+"""The names :func:`substitutions_source` code calls: ``h`` (HTML) and ``u`` (URL)."""
+
+
 def recipient_values(
     *,
     email: str,
@@ -187,5 +187,3 @@ def recipient_values(
     )
     return values
 
-
-ESCAPERS.update(h=_html, u=_url)
