@@ -44,7 +44,7 @@ def parse_api_host(text: str) -> ApiHost:
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
         raise UsageError(f"{HOST_ENV} must be only the scheme and host ({example}); nothing was sent")
     host = parts.hostname
-    if parts.scheme == "http" and not _loopback(host):
+    if parts.scheme == "http" and not is_loopback(host):
         raise UsageError(f"{HOST_ENV} uses http:// for a host that is not this machine: the API key would "
                          "cross the network unencrypted; use https:// (nothing was sent)")
     return ApiHost(parts.scheme, host, port or (443 if parts.scheme == "https" else 80))
@@ -55,7 +55,8 @@ def api_host() -> ApiHost:
     return parse_api_host(os.environ.get(HOST_ENV, ""))
 
 
-def _loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
     if host == "localhost":
         return True
     try:

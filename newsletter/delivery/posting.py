@@ -20,6 +20,7 @@ Kept apart from the rest of the SendGrid provider so that the request process
 from __future__ import annotations
 
 import http.client
+import select
 import ssl
 import time
 from collections.abc import Callable
@@ -137,7 +138,7 @@ class MailSender:
         """The kept-alive connection, connected; a new one when there is none or the
         server closed it while idle (seen as the socket being readable)."""
         conn = self._conn
-        if conn is not None and not conn.is_connected:
+        if conn is not None and conn.sock is not None and not _still_open(conn.sock, self.timeout):
             self.close()
             conn = None
         if conn is None:
@@ -218,6 +219,27 @@ class MailSender:
                 conn.close()
             except OSError:
                 pass
+
+
+def _still_open(sock: Any, timeout: float) -> bool:
+    """Whether an idle kept-alive connection is still open. Readable means the server
+    closed it (or sent something unasked), except over TLS 1.3, where the session tickets
+    that follow the handshake also make it readable: those are read here and kept."""
+    readable, _, _ = select.select([sock], [], [], 0)
+    if not readable:
+        return True
+    if not isinstance(sock, ssl.SSLSocket):
+        return False
+    sock.setblocking(False)
+    try:
+        sock.recv(1)  # data or b"" (closed): either way not a connection to reuse
+    except ssl.SSLWantReadError:
+        return True  # only TLS housekeeping was waiting
+    except OSError:
+        return False
+    finally:
+        sock.settimeout(timeout)
+    return False
 
 
 def raise_for(answer: Answer) -> None:

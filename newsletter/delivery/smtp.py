@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from newsletter.delivery.api import is_loopback
 from newsletter.delivery.base import BatchResult, Message, ProviderBase, Recipient
 from newsletter.delivery.headers import ascii_address, needs_smtputf8
 from newsletter.delivery.mime import MimeBuilder
@@ -62,11 +63,18 @@ def parse_smtp_url(text: str) -> SmtpUrl:
     query = parse_qs(parts.query)
     tls = parts.scheme == "smtps"
     starttls = (query.get("starttls", ["0"])[0].lower() in _TRUE) and not tls
+    password = unquote(parts.password or "")
+    insecure = query.get("insecure", ["0"])[0].lower() in _TRUE
+    if password and not (tls or starttls or insecure or is_loopback(parts.hostname)):
+        raise UsageError(
+            f"{URL_ENV} has a password but no encryption: it would cross the network in clear. Use "
+            "smtps://…:465 or add ?starttls=1 (or ?insecure=1 if you really mean to send it unencrypted)"
+        )
     return SmtpUrl(
         host=parts.hostname,
         port=port or (465 if tls else 25),
         user=unquote(parts.username or ""),
-        password=unquote(parts.password or ""),
+        password=password,
         starttls=starttls,
         tls=tls,
     )
