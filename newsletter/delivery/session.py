@@ -119,6 +119,10 @@ def real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Callab
     except sqlite3.OperationalError as exc:  # a full disk or a broken file under the journal
         raise NewsletterError(f"{display_path(state_dir(ctx.root))}: the send journal cannot be written ({exc}); "
                               "what it holds is safe: free some space and run the same command again") from None
+    except OSError as exc:  # the outcome log or the state folder on a full or read-only disk
+        where = display_path(exc.filename) if exc.filename else display_path(state_dir(ctx.root))
+        raise NewsletterError(f"{where}: cannot write ({exc.strerror or exc}); nothing was sent unrecorded: "
+                              "free some space and run the same command again") from None
     except KeyboardInterrupt:
         raise Interrupted("stopped at once (second Ctrl-C). Nothing is lost: run the same command again to "
                           "resume; the request that was on its way is settled from its outcome log") from None
