@@ -558,3 +558,14 @@ def test_public_api_is_pinned() -> None:
     assert list(params) == ["project", "issue_file", "rendered", "list_path", "online"]
     assert params["list_path"].kind is inspect.Parameter.KEYWORD_ONLY and params["list_path"].default is None
     assert params["online"].kind is inspect.Parameter.KEYWORD_ONLY and params["online"].default is False
+
+
+def test_check_and_subscribers_check_warn_of_addresses_sendgrid_would_refuse(project: Path) -> None:
+    with (project / "subscribers.csv").open("a", encoding="utf-8") as fh:
+        fh.write("jöe@bücher.de,Jö,E,subscribed,,,\n")
+    line = len((project / "subscribers.csv").read_text(encoding="utf-8").splitlines())
+    listed = run_cli("subscribers", "check", cwd=project)
+    assert listed.code == 0 and f"subscribers.csv:{line}: email: 'jöe@bücher.de': non-ASCII" in listed.output
+    checked = run_cli("check", EXAMPLE_ISSUE, "--format", "json", cwd=project)
+    findings = [f for f in json.loads(checked.out)["findings"] if f["rule"] == "address-smtputf8"]
+    assert [(f["severity"], f["file"], f["line"]) for f in findings] == [("warning", "subscribers.csv", line)]

@@ -245,7 +245,9 @@ def test_rate_cap_limits_the_batch_size(project: Path, sendgrid_server: SendGrid
     run(kit, sendgrid_server, rate=50.0, batch_size=1000)
     sizes = [n for _, n in sendgrid_server.log.times]
     assert sizes == [50, 50, 20]
-    assert sendgrid_server.log.times[-1][0] - sendgrid_server.log.times[0][0] >= 2 * 0.95
+    # handed over at 0, 1 and 2 s; the first may reach the server late on a busy machine (a
+    # batch of slack): without the cap all three arrive within a few milliseconds
+    assert sendgrid_server.log.times[-1][0] - sendgrid_server.log.times[0][0] >= 1.0
 
 
 def test_rate_cap_paces_small_batches(project: Path, sendgrid_server: SendGridServer) -> None:
@@ -255,11 +257,14 @@ def test_rate_cap_paces_small_batches(project: Path, sendgrid_server: SendGridSe
     start = times[0][0]
     sent = 0
     for t, n in times:
-        assert sent <= 200 * (t - start) + 20  # never ahead of the cap by more than one batch
+        # never ahead of the cap by more than one batch (and one more: the first request may
+        # reach the server late on a busy machine, which makes the next ones look early)
+        assert sent <= 200 * (t - start) + 40
         sent += n
-    # the last batch is handed over no sooner than 0.4 s after the first (the first request
-    # may reach the server a little late: a batch of slack)
-    assert times[-1][0] - start >= (100 - 40) / 200
+    # the last batch is handed over 0.4 s after the first; the first may reach the server
+    # late on a busy machine (its start is written to disk first): without the cap all five
+    # arrive within a few milliseconds
+    assert times[-1][0] - times[1][0] >= (100 - 60) / 200
 
 
 def test_sandbox_mode_delivers_nothing(project: Path, sendgrid_server: SendGridServer) -> None:
