@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newsletter.delivery.base import Mailbox, Recipient
+from newsletter.delivery.base import Recipient
 from newsletter.delivery.headers import ascii_address, clean_name, encoded_mailbox, quoted_name
 from newsletter.delivery.mime import MimeBuilder
 from newsletter.delivery.state import load_secret, unsubscribe_token

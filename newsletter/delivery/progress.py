@@ -6,6 +6,7 @@ progress bar (with recipients per second) is shown only on a terminal.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -90,7 +91,7 @@ class _Lines:
 @contextmanager
 def progress_bar(total: int, done: int) -> Iterator[ProgressSink]:
     """A rich progress bar (with recipients per second) on a terminal; plain notes otherwise."""
-    if not click.get_text_stream("stderr").isatty():
+    if not sys.stderr.isatty():
         yield _Lines()
         return
     from rich.console import Console
