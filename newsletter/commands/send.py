@@ -236,7 +236,10 @@ def _resume(ctx: Context, o: SendOptions, journal: Journal, send_row: SendRow, d
                  err=True)
     counts = journal.counts(send_row)
     if send_row.finished is not None and not counts["pending"] and not counts["unknown"]:
-        out.echo(f"This issue was already sent ({counts['accepted']} accepted); nothing to do.")
+        # Issue 15 (point 7): show the result again, not only "already sent".
+        from newsletter.commands.send_result import print_already_sent
+
+        print_already_sent(send_row, counts, ctx.issue_file.path, ctx.root, ctx.settings)
         return None
     if send_row.content_hash != digest or send_row.list_path != str(ctx.list_path.resolve()):
         changed = "the issue" if send_row.content_hash != digest else f"the list (was {send_row.list_path})"
