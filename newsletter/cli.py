@@ -175,7 +175,9 @@ def unsubscribe(list_path: Path, emails: tuple[str, ...], reason: str | None) ->
     "--list", "list_path", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
     help="Subscriber list to personalise with (default: subscribers.csv in the project).",
 )
-def check_issue(issue_path: Path, online: bool, fmt: str, list_path: Path | None) -> None:
+@click.option("--force", is_flag=True,
+              help="Accept a subject or date that is the same as another issue's (a warning, not an error).")
+def check_issue(issue_path: Path, online: bool, fmt: str, list_path: Path | None, force: bool) -> None:
     """Check ISSUE.yaml before sending: exit 1 on errors, warnings listed.
 
     The email is checked as the subscriber with the longest names and address would
@@ -183,7 +185,7 @@ def check_issue(issue_path: Path, online: bool, fmt: str, list_path: Path | None
     """
     from newsletter.commands import check as command
 
-    command.report(command.check(issue_path, online=online, list_path=list_path), fmt)
+    command.report(command.check(issue_path, online=online, list_path=list_path, force=force), fmt)
 
 
 @cli.command()

@@ -1,0 +1,138 @@
+"""The issues of a project at a glance: each file's subject and date, and which issues
+were sent from this project (the send journal, read without changing it).
+
+Read lightly and forgivingly: a file that does not parse is left out here (loading it
+reports its problems); a journal that cannot be read counts as no sends. Used by the
+check that no issue repeats another, and by ``newsletter new`` to find the latest issue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from newsletter.delivery.journal import JOURNAL_FILE
+from newsletter.delivery.state import STATE_DIR
+
+ISSUES_DIR = "issues"
+SUFFIXES = (".yaml", ".yml")
+_SPACE = re.compile(r"\s+")
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True, slots=True)
+class IssueSummary:
+    """What one issue file says about itself (None for a value it lacks or cannot hold)."""
+
+    path: Path
+    slug: str
+    subject: str | None
+    date: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class SentIssue:
+    """A real send recorded in the project's journal (not tests, dry runs or sandbox checks)."""
+
+    slug: str
+    provider: str
+    finished: bool
+
+
+def same_subject(a: str, b: str) -> bool:
+    """Subjects compare as a reader sees them: spacing and capitals aside."""
+    return _SPACE.sub(" ", a).strip().casefold() == _SPACE.sub(" ", b).strip().casefold()
+
+
+def issue_paths(root: Path) -> list[Path]:
+    """The issue files of the project, by name."""
+    folder = root / ISSUES_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p.is_file())
+
+
+_cache: dict[Path, tuple[tuple[int, int], IssueSummary | None]] = {}
+
+
+def summary(path: Path) -> IssueSummary | None:
+    """The subject and date of one issue file; None when it is not a YAML mapping."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    key = (stat.st_mtime_ns, stat.st_size)
+    cached = _cache.get(path)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    found = _read(path)
+    _cache[path] = (key, found)
+    return found
+
+
+def _read(path: Path) -> IssueSummary | None:
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 (a safe loader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    subject = data.get("subject")
+    return IssueSummary(
+        path=path,
+        slug=path.name.removesuffix(path.suffix),
+        subject=subject.strip() if isinstance(subject, str) and subject.strip() else None,
+        date=_date(data.get("date")),
+    )
+
+
+def _date(value: object) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def summaries(root: Path) -> list[IssueSummary]:
+    """Every issue file of the project that reads as a mapping, by name."""
+    return [s for s in map(summary, issue_paths(root)) if s is not None]
+
+
+def latest(root: Path) -> IssueSummary | None:
+    """The issue with the latest date (the last by name among equals; undated ones first)."""
+    found = summaries(root)
+    return max(found, key=lambda s: (s.date or dt.date.min, s.slug)) if found else None
+
+
+def sent_issues(root: Path) -> list[SentIssue]:
+    """The real sends recorded in ``.newsletter/``, oldest first; the journal is opened
+    read-only and never created."""
+    path = root / STATE_DIR / JOURNAL_FILE
+    if not path.is_file():
+        return []
+    # With no write-ahead log beside it the file holds every committed send and nobody is
+    # writing: read it as immutable, which creates no -wal/-shm files. Else a send is
+    # running: read-only through its log.
+    live = path.with_name(path.name + "-wal").exists()
+    mode = "mode=ro" if live else "mode=ro&immutable=1"
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, timeout=5)
+        try:
+            rows = db.execute("SELECT slug, provider, finished FROM sends ORDER BY created").fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return []
+    return [SentIssue(str(slug), str(provider), finished is not None) for slug, provider, finished in rows]
