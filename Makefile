@@ -29,7 +29,11 @@ run: setup
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+# Quality gates first (seconds), then the suite: ruff (pyflakes, pycodestyle, bugbear) and
+# mypy --strict, configured in pyproject.toml.
 test: setup browser
+	$(PY) -m ruff check .
+	$(PY) -m mypy --strict
 	$(PY) -m pytest
 
 golden: setup
