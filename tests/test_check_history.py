@@ -4,10 +4,12 @@ another issue file's, or to an issue already sent from this project, is an error
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
+from newsletter.issue.catalogue import summary
 from tests.conftest import EXAMPLE_ISSUE, run_cli
 from tests.test_check import _in_project, check  # noqa: F401  (the autouse fixture: paths as shown)
 
@@ -91,3 +93,23 @@ def test_a_sent_issue_counts_even_when_its_file_is_renamed_later(project: Path) 
     assert "already sent with outbox  [date-repeated]" in result.out, result.output
     # the journal was only read: no file of SQLite's beside it
     assert sorted(p.name for p in (project / ".newsletter").glob("journal*")) == ["journal.lock", "journal.sqlite3"]
+
+
+# (case, YAML, the subject and date read from it)
+SUMMARIES = [
+    ("plain", "subject: News\ndate: 2024-06-14\n", ("News", dt.date(2024, 6, 14))),
+    ("after the blocks", "blocks:\n  - type: text\n    subject: Inner\n    date: 2020-01-01\n"
+                         "subject: 'Outer'\ndate: 2024-06-14\n", ("Outer", dt.date(2024, 6, 14))),
+    ("nested values are not the issue's", "hero:\n  subject: Inner\n  date: 2020-01-01\n", (None, None)),
+    ("a bad date", "subject: News\ndate: 2024-13-01\n", ("News", None)),
+    ("not a mapping", "- subject: News\n", None),
+    ("a syntax error before them", "title: [open\nsubject: News\n", None),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [c[1:] for c in SUMMARIES], ids=[c[0] for c in SUMMARIES])
+def test_issue_summary(tmp_path: Path, text: str, expected: tuple[str | None, dt.date | None] | None) -> None:
+    path = tmp_path / "2024-06-x.yaml"
+    path.write_text(text, encoding="utf-8")
+    found = summary(path)
+    assert (None if found is None else (found.subject, found.date)) == expected

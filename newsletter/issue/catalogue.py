@@ -78,25 +78,54 @@ def summary(path: Path) -> IssueSummary | None:
 
 def _read(path: Path) -> IssueSummary | None:
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 (a safe loader)
+        top = _top_scalars(path.read_text(encoding="utf-8"), ("subject", "date"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
-    if not isinstance(data, dict):
+    if top is None:
         return None
-    subject = data.get("subject")
+    subject = top.get("subject")
     return IssueSummary(
         path=path,
         slug=path.name.removesuffix(path.suffix),
-        subject=subject.strip() if isinstance(subject, str) and subject.strip() else None,
-        date=_date(data.get("date")),
+        subject=subject.strip() if subject and subject.strip() else None,
+        date=_date(top.get("date")),
     )
 
 
+def _top_scalars(text: str, wanted: tuple[str, ...]) -> dict[str, str] | None:
+    """The scalar values of ``wanted`` keys of a YAML mapping, read from the parser's
+    events and stopping once all are found (the blocks that follow are never parsed).
+    None when the document is not a mapping."""
+    found: dict[str, str] = {}
+    depth = 0
+    key: str | None = None  # the top-level key whose value comes next
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            if depth == 0 and not isinstance(event, yaml.MappingStartEvent):
+                return None
+            depth += 1
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+            if depth == 1:
+                key = None  # a collection value ended: a key comes next
+        elif isinstance(event, yaml.ScalarEvent):
+            if depth == 0:
+                return None
+            if depth == 1:
+                if key is None:
+                    key = event.value
+                else:
+                    if key in wanted:
+                        found[key] = event.value
+                        if len(found) == len(wanted):
+                            break
+                    key = None
+        elif isinstance(event, yaml.AliasEvent) and depth == 1:
+            key = None if key is not None else ""
+    return found
+
+
 def _date(value: object) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
     if isinstance(value, str):
         try:
             return dt.date.fromisoformat(value.strip())
