@@ -1,24 +1,20 @@
-"""The issues of a project at a glance: each file's subject and date, and which issues
-were sent from this project (the send journal, read without changing it).
+"""The issues of a project at a glance: each file's subject and date.
 
-Read lightly and forgivingly: a file that does not parse is left out here (loading it
-reports its problems); a journal that cannot be read counts as no sends. Used by the
-check that no issue repeats another, and by ``newsletter new`` to find the latest issue.
+Read lightly and forgivingly: only the top-level subject and date are parsed, and a file
+that does not parse is left out here (loading it reports its problems). Used by the check
+that no issue repeats another, and by ``newsletter new`` to find the latest issue.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from newsletter.delivery.journal import JOURNAL_FILE
-from newsletter.delivery.state import STATE_DIR
 
 ISSUES_DIR = "issues"
 SUFFIXES = (".yaml", ".yml")
@@ -34,15 +30,6 @@ class IssueSummary:
     slug: str
     subject: str | None
     date: dt.date | None
-
-
-@dataclass(frozen=True, slots=True)
-class SentIssue:
-    """A real send recorded in the project's journal (not tests, dry runs or sandbox checks)."""
-
-    slug: str
-    provider: str
-    finished: bool
 
 
 def same_subject(a: str, b: str) -> bool:
@@ -143,25 +130,3 @@ def latest(root: Path) -> IssueSummary | None:
     """The issue with the latest date (the last by name among equals; undated ones first)."""
     found = summaries(root)
     return max(found, key=lambda s: (s.date or dt.date.min, s.slug)) if found else None
-
-
-def sent_issues(root: Path) -> list[SentIssue]:
-    """The real sends recorded in ``.newsletter/``, oldest first; the journal is opened
-    read-only and never created."""
-    path = root / STATE_DIR / JOURNAL_FILE
-    if not path.is_file():
-        return []
-    # With no write-ahead log beside it the file holds every committed send and nobody is
-    # writing: read it as immutable, which creates no -wal/-shm files. Else a send is
-    # running: read-only through its log.
-    live = path.with_name(path.name + "-wal").exists()
-    mode = "mode=ro" if live else "mode=ro&immutable=1"
-    try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, timeout=5)
-        try:
-            rows = db.execute("SELECT slug, provider, finished FROM sends ORDER BY created").fetchall()
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return []
-    return [SentIssue(str(slug), str(provider), finished is not None) for slug, provider, finished in rows]

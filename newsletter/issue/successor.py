@@ -23,6 +23,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import yaml
 
@@ -158,8 +159,6 @@ def _dump(data: Any) -> str:
 def next_issue(source: IssueFile, source_text: str, *, date: dt.date, slug: str,
                timezone: str, source_name: str) -> NextIssue:
     """The next issue after ``source``: see the module's docstring for what carries over."""
-    from zoneinfo import ZoneInfo
-
     raw: dict[str, Any] = source.doc.data
     issue: Issue = source.issue
     draft = _Draft(f"{date:%B %Y}")
