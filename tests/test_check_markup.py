@@ -49,6 +49,7 @@ CASES = [
     ("brackets in a code span", "Type `[` to start."),
     ("an escaped bracket", "A \\[ on its own."),
     ("enumeration", "Choose a) tea or b) coffee :)"),
+    ("a number in brackets", "The Cuppa (3) and the talk (option b) are online."),
     ("balanced over lines", "UCL (University\nCollege London) and [a link\nover lines](https://www.coproductioncollective.co.uk/)."),
 ]
 

@@ -29,9 +29,9 @@ BRACKETS = rule(
 
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
 _PAIRS = {"]": "[", ")": "("}
-# ")" after a lone letter or digit starting a word is an enumeration ("a) first, b) second"),
-# and ":)" is a smiley: neither needs an opening bracket.
-_NO_OPENER = re.compile(r"(?:(?<![^\s(])[A-Za-z0-9]|[:;])$")
+# With no "(" open, a ")" after a lone letter or digit starting a word is an enumeration
+# ("a) first, b) second"), and ":)" a smiley: neither needs an opening bracket.
+_NO_OPENER = re.compile(r"(?:(?<!\S)[A-Za-z0-9]|[:;])$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,11 +114,9 @@ def slips(paragraph: str) -> list[Slip]:
                 i = end + 1
                 continue
         elif c in _PAIRS:
-            if c == ")" and _NO_OPENER.search(paragraph[:i]):
-                pass
-            elif open_at[_PAIRS[c]]:
+            if open_at[_PAIRS[c]]:
                 open_at[_PAIRS[c]].pop()
-            else:
+            elif not (c == ")" and _NO_OPENER.search(paragraph[:i])):
                 found.append(Slip("unopened", i, c))
         i += 1
     found.extend(Slip("unclosed", at, c) for c, starts in open_at.items() for at in starts)
