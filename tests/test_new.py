@@ -141,3 +141,12 @@ def test_month_after(day: dt.date, after: dt.date) -> None:
 ])
 def test_next_slug(slug: str, old: dt.date, new: dt.date, expected: str) -> None:
     assert next_slug(slug, old, new) == expected
+
+
+def test_readme_shows_what_new_prints(project: Path) -> None:
+    from tests.conftest import REPO
+
+    result = run_cli("new", cwd=project)
+    assert result.code == 0, result.output
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert f"```\n{result.out}```\n" in readme, "update the README's example of `newsletter new`"
