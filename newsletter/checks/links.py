@@ -38,6 +38,10 @@ LINK_SCHEME = rule(
     "link-scheme", "error", "A link is not http(s) or mailto (relative, javascript:, tel:, …).",
     family=FAMILY,
 )
+LINK_HTTP = rule(
+    "link-http", "warning", "A link goes to an http:// address, not https:// (text, buttons, lists alike).",
+    family=FAMILY,
+)
 EXAMPLE_DOMAIN = rule(
     "example-domain", "warning",
     "A link, image or address is at a reserved example domain (example.com/.org/.net).",
@@ -94,6 +98,11 @@ def _link_problem(link: LinkRef) -> Finding | None:
         return LINK_SCHEME(
             f"the link {_shown(link.name)} has {what}: {_shown(href)}", at,
             "only https://, http:// and mailto: links work in every email client",
+        )
+    if scheme == "http":
+        return LINK_HTTP(
+            f"the link {_shown(link.name or href)} goes to {_shown(href)} over http, not https", at,
+            "use its https:// address if the site has one: browsers warn readers about http pages",
         )
     return None
 

@@ -144,7 +144,8 @@ class PayloadBuilder:
         )
         namespace: dict[str, object] = {
             **ESCAPERS, "qn": quoted_name, "asc": ascii_address, "tok": make.token, "link": make.link,
-            "fallback": make.fallback, "loads": orjson.loads, "dumps": orjson.dumps, "empty": {}.get, "one_click": ONE_CLICK, "args": {"send_id": self.message.send_id},
+            "fallback": make.fallback, "loads": orjson.loads, "dumps": orjson.dumps, "empty": {}.get,
+            "one_click": ONE_CLICK, "args": {"send_id": self.message.send_id},
             "mailto": self.message.unsubscribe_mailto_part,
         }
         exec(source, namespace)  # noqa: S102 - token names validated by substitutions_source
