@@ -19,11 +19,13 @@ from newsletter.audience import summarize
 from newsletter.delivery import progress as out
 from newsletter.delivery.base import BatchResult, Message, Provider, Recipient, Rejected, RetryLater, Unknown
 from newsletter.delivery.plan import SubscriberLike, make_message, recipient_for
-from newsletter.delivery.providers import make_provider
+from newsletter.delivery.providers import make_provider, outbox_folder, provider_class
 from newsletter.delivery.run import backoff
 from newsletter.delivery.state import load_secret
 from newsletter.errors import ProblemsFound, UsageError, display_path
 from newsletter.settings import Settings
+
+from newsletter.delivery.session import gate_errors, only_files_line
 
 if TYPE_CHECKING:
     from newsletter.delivery.session import Context
@@ -65,8 +67,13 @@ def dry_run(ctx: Context, send_at: int | None) -> None:
             write_eml(folder / f"sample-{r.seq}.eml", builder.build(r))
     out.echo(f"Wrote the first request's payload and {min(len(first), SAMPLES)} sample message(s) "
              f"to {display_path(folder)}/")
-    out.echo("Dry run: nothing was sent. To send for real: newsletter send "
-             f"{display_path(ctx.issue_file.path)} --yes")
+    issue = display_path(ctx.issue_file.path)
+    errors = gate_errors(ctx)
+    if errors:
+        raise ProblemsFound(f"Dry run: nothing was sent. The real send would refuse: {errors} check error(s) "
+                            f"above (newsletter check {issue} shows them all, with hints)")
+    out.echo(f"Dry run: nothing was sent. Next, send yourself a test: newsletter send {issue} "
+             "--test-to you@example.org")
 
 
 # -- test send ---------------------------------------------------------------------------
@@ -95,15 +102,23 @@ def test_send(ctx: Context, test_to: Sequence[str], as_email: str | None) -> Non
     finally:
         provider.close()
     who = person.email or "a sample reader"
+    delivers = provider_class(ctx.provider).delivers
     out.echo(f"Test send of “{message.subject}” with {ctx.provider}, personalised as {who}:")
     by_seq = {r.seq: r.email for r in recipients}
     for seq in result.accepted:
-        out.echo(f"  sent      {by_seq[seq]}")
+        out.echo(f"  {'sent' if delivers else 'written':<9} {by_seq[seq]}")
     problems = {**result.failed, **result.unknown, **result.retry}
     for seq, reason in problems.items():
         out.echo(f"  not sent  {by_seq[seq]}: {reason}", err=True)
+    errors = gate_errors(ctx)
     if problems:
         raise ProblemsFound(f"{len(problems)} test message(s) were not sent")
+    if errors:
+        raise ProblemsFound(f"The test went out, but the real send would refuse: {errors} check error(s) above "
+                            f"(newsletter check {display_path(ctx.issue_file.path)} shows them all, with hints)")
+    if not delivers:
+        out.echo(only_files_line(ctx, len(result.accepted),
+                                 outbox_folder(ctx.root, ctx.settings, f"{ctx.rendered.slug}-test")))
 
 
 @dataclass(frozen=True)

@@ -206,6 +206,7 @@ class Provider(Protocol):
     ``can_schedule``: it can deliver at a later time (``--send-at``).
     ``has_sandbox``: it can check requests without delivering them (``--validate``).
     ``one_click``: its messages carry ``List-Unsubscribe`` and ``List-Unsubscribe-Post``.
+    ``delivers``: its messages leave this machine (the outbox only writes files).
     """
 
     name: str
@@ -215,6 +216,7 @@ class Provider(Protocol):
     can_schedule: bool
     has_sandbox: bool
     one_click: bool
+    delivers: bool
 
     def prepare(self, message: Message, recipients: Sequence[Recipient]) -> object:
         """Side-effect-free work for a batch (a request body), or None; done once per
@@ -264,6 +266,7 @@ class ProviderBase:
     can_schedule = False
     has_sandbox = False
     one_click = True
+    delivers = True
 
     def __init__(self) -> None:
         self.log: OutcomeLog | None = None

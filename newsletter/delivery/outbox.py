@@ -58,6 +58,7 @@ class OutboxProvider(ProviderBase):
     max_batch = 1000
     message_by_message = True
     resend_is_harmless = True
+    delivers = False
 
     def __init__(self, folder: Path, *, subject_prefix: str = "") -> None:
         super().__init__()

@@ -31,7 +31,7 @@ from newsletter.delivery.plan import (
     used_fields,
 )
 from newsletter.delivery.poster import GRACE, wait_for_stopped_poster
-from newsletter.delivery.providers import ProviderName, make_provider, outbox_folder, send_key
+from newsletter.delivery.providers import ProviderName, make_provider, outbox_folder, provider_class, send_key
 from newsletter.delivery.run import RunResult, deliver
 from newsletter.delivery.state import load_secret, state_dir
 from newsletter.errors import NewsletterError, ProblemsFound, UsageError, display_path
@@ -89,27 +89,39 @@ class Context:
         return entries(self.list_path, self.issue_file.issue.audience)
 
 
-def quality_gate(ctx: Context, force: bool) -> None:
-    """Refuse to send an issue that is not ready.
-
-    The build already ran (``open_issue`` renders, and refuses on any error). Then
-    ``newsletter check`` runs, offline, personalised as a reader of this list: its
-    errors stop the send unless ``--force`` (which never skips a build error).
-    """
+def gate_errors(ctx: Context) -> int:
+    """The real send's gate: ``newsletter check``, offline, personalised as a reader of this
+    list. Prints its errors; returns how many (rehearsals run the same gate)."""
     from newsletter.checks import run_checks
 
     errors = [f for f in run_checks(ctx.project, ctx.issue_file, ctx.rendered, list_path=ctx.list_path)
               if f.severity == "error"]
-    if not errors:
-        return
     for finding in errors:
         out.echo(f"  {finding}  [{finding.rule}]", err=True)
-    n = len(errors)
+    return len(errors)
+
+
+def quality_gate(ctx: Context, force: bool) -> None:
+    """Refuse to send an issue that is not ready.
+
+    The build already ran (``open_issue`` renders, and refuses on any error). Then
+    ``newsletter check`` runs (:func:`gate_errors`): its errors stop the send unless
+    ``--force`` (which never skips a build error).
+    """
+    n = gate_errors(ctx)
+    if not n:
+        return
     if force:
         out.echo(f"Sending despite {n} check error(s) (--force)", err=True)
         return
     raise ProblemsFound(f"{n} check error(s) in {display_path(ctx.issue_file.path)}: nothing was sent. "
                         "Fix them (newsletter check shows them all) or send anyway with --force")
+
+
+def only_files_line(ctx: Context, count: int, folder: Path) -> str:
+    """The last line of anything that wrote messages to files and sent nothing."""
+    return (f"No email was sent: {count} message(s) written to {display_path(folder)}/ "
+            "(set SENDGRID_API_KEY to send for real)")
 
 
 def real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Callable[[str], bool]) -> None:
@@ -307,3 +319,5 @@ def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context
     if not finished:
         raise ProblemsFound(f"{counts['pending']} recipient(s) still to send; run the command again to resume")
     out.echo("Finished: every eligible recipient is accounted for.")
+    if not provider_class(ctx.provider).delivers:
+        out.echo(only_files_line(ctx, counts["accepted"], outbox_folder(ctx.root, ctx.settings, send_row.slug)))
