@@ -7,9 +7,12 @@ SendGrid had answered 202 to the request process (which outlives the sender). So
 the process that posts a request writes, by itself, one line per event to the
 send's outcome log (``.newsletter/outcomes/<send id>.log``, JSON lines, 0600):
 
+``{"boot": "…", "pid": 123}``
+    first, from each process that opens the log: which boot of the machine (Linux's
+    ``boot_id``) the lines after it were written in;
 ``{"b": 7, "e": "started"}``
-    written and ``fsync``-ed just before the first byte of try 7 (the journal's
-    batch number) goes out: from here on the request may have been delivered;
+    just before the first byte of try 7 (the journal's batch number) goes out: from
+    here on the request may have been delivered;
 ``{"b": 7, "e": "answered", "status": 202, "id": "…", "why": ""}``
     SendGrid's answer, whatever it was;
 ``{"b": 7, "e": "not_sent", "why": "…"}``
@@ -20,10 +23,13 @@ send's outcome log (``.newsletter/outcomes/<send id>.log``, JSON lines, 0600):
 Providers that send message by message (SMTP) write the same events with the
 recipient's ``"s"`` (seq), so that at most the messages on the wire are unknown.
 
-Only ``started`` needs ``fsync``: if a later line is lost (a power cut), the
-request reads as started and unanswered, which is ``unknown`` — never resent by
-itself. :func:`settle` turns the log into a :class:`~newsletter.delivery.base.BatchResult`
-for the rows a stopped send left ``in_flight``.
+A line is in the kernel's hands once ``write`` returns: it survives the death of any
+process, so no line needs an ``fsync`` (which would cost every request, and every SMTP
+message, several milliseconds). Only a crash of the machine itself can lose lines, and
+a crash means a new boot: when the machine has restarted since the log's last lines
+were written, a request (or message) with no line at all may have started, and
+:func:`settle` calls it ``unknown`` instead of sending it again. On the same boot, no
+line means it never started. (Where the boot cannot be known, every line is synced.)
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +48,7 @@ from newsletter.delivery.base import BatchResult
 FOLDER = "outcomes"
 STOPPED_BEFORE = "not sent: the send stopped before this request went out"
 STOPPED_DURING = "the send stopped while this request was on its way, and no answer was recorded"
+RESTARTED = ("the machine restarted while this request was on its way: whether it went out cannot be known")
 
 
 def log_path(state: Path, send_id: int) -> Path:
@@ -50,6 +58,15 @@ def log_path(state: Path, send_id: int) -> Path:
     return folder / f"{send_id}.log"
 
 
+def boot_id() -> str:
+    """Which boot of this machine this is (Linux), or "" where that cannot be known."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
+
+
 class OutcomeLog:
     """Appends events to one send's outcome log; safe to share between threads."""
 
@@ -57,19 +74,22 @@ class OutcomeLog:
         self.path = path
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._lock = threading.Lock()
+        self._boot = boot_id()
+        self.write({"boot": self._boot, "pid": os.getpid()})
 
-    def write(self, event: Mapping[str, Any], *, durable: bool = False) -> None:
-        """Append one event; with ``durable`` it is on disk before this returns."""
+    def write(self, event: Mapping[str, Any]) -> None:
+        """Append one event (in the kernel's hands when this returns; synced to disk too
+        where the machine's boot cannot be known)."""
         line = orjson.dumps(event) + b"\n"
         with self._lock:
             written = os.write(self._fd, line)
             if written != len(line):  # a full disk: never leave half a line as the last word
                 raise OSError(28, "the outcome log could not be written whole")
-        if durable:
+        if not self._boot:
             os.fsync(self._fd)
 
     def started(self, batch: int, seq: int | None = None) -> None:
-        self.write(_event(batch, seq, "started"), durable=True)
+        self.write(_event(batch, seq, "started"))
 
     def answered(self, batch: int, status: int, message_id: str, why: str) -> None:
         self.write({"b": batch, "e": "answered", "status": status, "id": message_id, "why": why})
@@ -94,50 +114,66 @@ def _event(batch: int, seq: int | None, kind: str) -> dict[str, Any]:
     return {"b": batch, "e": kind} if seq is None else {"b": batch, "s": seq, "e": kind}
 
 
-def read(path: Path) -> list[dict[str, Any]]:
-    """Every whole event in the log (a torn last line, from a power cut, is left out)."""
+@dataclass(frozen=True, slots=True)
+class Log:
+    """What a log holds: its events, and whether they can be trusted to be complete."""
+
+    events: list[dict[str, Any]]
+    complete: bool
+    """True when the machine has not restarted since the last lines were written (so a
+    request with no line never started); False after a restart, or with no log at all."""
+
+
+def read(path: Path) -> Log:
+    """Every whole event in the log (a torn last line, from a crash, is left out)."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return []
+        return Log([], False)
     events = []
+    last_boot: str | None = None
     for line in data.split(b"\n"):
         if line:
             try:
                 event = orjson.loads(line)
             except orjson.JSONDecodeError:
                 continue
-            if isinstance(event, dict) and isinstance(event.get("b"), int):
+            if not isinstance(event, dict):
+                continue
+            if "boot" in event:
+                last_boot = str(event["boot"])
+            elif isinstance(event.get("b"), int):
                 events.append(event)
-    return events
+    now = boot_id()
+    return Log(events, last_boot is not None and (last_boot == now or not now))
 
 
-def settle(in_flight: Mapping[int, Iterable[int]], events: Iterable[Mapping[str, Any]]) -> BatchResult:
+def settle(in_flight: Mapping[int, Iterable[int]], log: Log) -> BatchResult:
     """What became of the rows a stopped send left ``in_flight`` (batch number → seqs).
 
     A request: answered 2xx → accepted; never started, certainly not sent, or answered
     otherwise → to be sent again (``retry``); started and never answered → ``unknown``.
-    Message by message (events with ``"s"``): each message the same way.
+    Message by message (events with ``"s"``): each message the same way. With no line
+    at all it never started, unless the log cannot be trusted to be complete (the
+    machine restarted since): then ``unknown``.
     """
     by_batch: dict[int, list[Mapping[str, Any]]] = {}
     wanted = set(in_flight)
-    for event in events:
+    for event in log.events:
         if event["b"] in wanted:
             by_batch.setdefault(event["b"], []).append(event)
+    nothing = ("retry", STOPPED_BEFORE) if log.complete else ("unknown", RESTARTED)
     result = BatchResult()
     for batch, seqs in in_flight.items():
         seen = by_batch.get(batch, [])
         if any("s" in e for e in seen):
-            _settle_messages(result, seqs, seen)
+            _settle_messages(result, seqs, seen, nothing)
             continue
-        last = seen[-1] if seen else None
-        _apply(result, seqs, _verdict(last))
+        _apply(result, seqs, _verdict(seen[-1]) if seen else nothing)
     return result
 
 
-def _verdict(last: Mapping[str, Any] | None) -> tuple[str, str]:
-    if last is None:
-        return "retry", STOPPED_BEFORE
+def _verdict(last: Mapping[str, Any]) -> tuple[str, str]:
     kind = last["e"]
     if kind == "answered":
         status = int(last.get("status", 0))
@@ -160,12 +196,13 @@ def _apply(result: BatchResult, seqs: Iterable[int], verdict: tuple[str, str]) -
         target.update((seq, why) for seq in seqs)
 
 
-def _settle_messages(result: BatchResult, seqs: Iterable[int], seen: list[Mapping[str, Any]]) -> None:
+def _settle_messages(result: BatchResult, seqs: Iterable[int], seen: list[Mapping[str, Any]],
+                     nothing: tuple[str, str]) -> None:
     last: dict[int, Mapping[str, Any]] = {int(e["s"]): e for e in seen if "s" in e}
     for seq in seqs:
         event = last.get(seq)
         if event is None:
-            result.retry[seq] = STOPPED_BEFORE
+            _apply(result, (seq,), nothing)
             continue
         if event["e"] == "done":
             state, why = str(event.get("state")), str(event.get("why", ""))

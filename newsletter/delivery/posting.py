@@ -10,7 +10,7 @@ taken for an acceptance. The ``sendgrid`` client stays for SendGrid's other API 
 (see :mod:`newsletter.delivery.api`).
 
 Whoever posts records what became of the request in the send's outcome log
-(:mod:`newsletter.delivery.outcomes`), durably ``started`` just before the first byte
+(:mod:`newsletter.delivery.outcomes`), ``started`` just before the first byte
 goes out, so that a sender killed meanwhile can be resumed from the truth.
 
 Kept apart from the rest of the SendGrid provider so that the request process

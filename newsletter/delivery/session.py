@@ -18,9 +18,8 @@ from pathlib import Path
 
 from newsletter.audience import Entry, eligible, entries, summarize
 from newsletter.delivery import progress as out
-from newsletter.delivery.base import Provider
 from newsletter.delivery.journal import DONE_STATES, Journal, SendRow
-from newsletter.delivery.outcomes import OutcomeLog, log_path, read, settle
+from newsletter.delivery.outcomes import Log, OutcomeLog, log_path, read, settle
 from newsletter.delivery.plan import (
     NewRow,
     SubscriberLike,
@@ -31,7 +30,7 @@ from newsletter.delivery.plan import (
     used_fields,
 )
 from newsletter.delivery.poster import GRACE, wait_for_stopped_poster
-from newsletter.delivery.providers import ProviderName, make_provider, outbox_folder, provider_class, send_key
+from newsletter.delivery.providers import PROVIDERS, ProviderName, make_provider, outbox_folder, provider_class, send_key
 from newsletter.delivery.run import RunResult, deliver
 from newsletter.delivery.state import load_secret, state_dir
 from newsletter.errors import NewsletterError, ProblemsFound, UsageError, display_path
@@ -212,7 +211,7 @@ def _begin(ctx: Context, o: SendOptions, journal: Journal, key: str, digest: str
     return send_row
 
 
-def settle_stopped(ctx: Context, journal: Journal, send_row: SendRow, provider: Provider | None = None) -> None:
+def settle_stopped(ctx: Context, journal: Journal, send_row: SendRow) -> None:
     """Settle the rows a stopped run left ``in_flight``, from the outcome log, before anything else.
 
     The request process of a killed sender may still be posting its last request: it
@@ -226,14 +225,14 @@ def settle_stopped(ctx: Context, journal: Journal, send_row: SendRow, provider: 
     if not in_flight:
         return
     state = state_dir(ctx.root)
-    harmless = provider.resend_is_harmless if provider is not None else send_row.provider == "outbox"
-    if harmless:
-        events: list[dict[str, object]] = []
+    stopped_with = next((name for name in PROVIDERS if name == send_row.provider), ctx.provider)
+    if provider_class(stopped_with).resend_is_harmless:
+        log = Log([], True)  # writing a message again cannot deliver it twice
     else:
         timeout = ctx.settings.delivery.sendgrid.timeout + GRACE
         wait_for_stopped_poster(state / POSTER_LOCK, time.monotonic() + timeout)
-        events = read(log_path(state, send_row.id))
-    result = settle(in_flight, events)
+        log = read(log_path(state, send_row.id))
+    result = settle(in_flight, log)
     journal.settle(send_row, result)
     parts = [f"{len(result.accepted)} were accepted" if result.accepted else "",
              f"{len(result.retry)} were not sent and will be" if result.retry else "",

@@ -5,7 +5,7 @@ The server comes from ``SMTP_URL`` (``smtp://user:pass@host:587?starttls=1``, or
 is shared between up to ``delivery.smtp.connections`` of them. Whether a lost
 connection may have delivered a message is decided by whether its final ``.`` had
 been written: before it, the message is retried; after it, it is ``unknown``. In a
-recorded send each message's start (durably, before its first byte) and end go to
+recorded send each message's start (before its first byte) and end go to
 the send's outcome log, so a stopped send leaves at most the messages on the wire
 ``unknown``. An internationalised domain goes out in its ASCII form; a non-ASCII
 local part needs the server's SMTPUTF8, and without it that recipient fails with

@@ -1,0 +1,74 @@
+"""Settling a stopped send from its outcome log: every case of what the log can say, and a
+log written before the machine restarted (lines may be missing: nothing is resent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from newsletter.delivery.outcomes import OutcomeLog, boot_id, read, settle
+
+BATCH = {7: [1, 2, 3]}
+
+
+def _log(path: Path, *events: dict[str, object], boot: str | None = None) -> Path:
+    lines = [{"boot": boot if boot is not None else boot_id(), "pid": 1}, *events]
+    path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in lines))
+    return path
+
+
+@pytest.mark.parametrize(("events", "state"), [
+    ([], "retry"),  # handed over never: it never started
+    ([{"b": 7, "e": "started"}], "unknown"),
+    ([{"b": 7, "e": "started"}, {"b": 7, "e": "answered", "status": 202, "id": "m1", "why": ""}], "accepted"),
+    ([{"b": 7, "e": "started"}, {"b": 7, "e": "answered", "status": 500, "id": "", "why": "oops"}], "retry"),
+    ([{"b": 7, "e": "started"}, {"b": 7, "e": "not_sent", "why": "reset"}], "retry"),
+    ([{"b": 7, "e": "started"}, {"b": 7, "e": "lost", "why": "no answer"}], "unknown"),
+    ([{"b": 6, "e": "started"}, {"b": 6, "e": "answered", "status": 202, "id": "m", "why": ""}], "retry"),
+])
+def test_a_request_is_settled_from_what_its_log_says(tmp_path: Path, events: list[dict[str, object]],
+                                                    state: str) -> None:
+    result = settle(BATCH, read(_log(tmp_path / "1.log", *events)))
+    got = {"accepted": result.accepted, "retry": sorted(result.retry), "unknown": sorted(result.unknown)}
+    assert {k for k, v in got.items() if v} == {state} and sorted(got[state]) == [1, 2, 3]
+
+
+def test_after_a_restart_a_request_with_no_line_is_unknown_never_resent(tmp_path: Path) -> None:
+    before = _log(tmp_path / "1.log", boot="an-earlier-boot")
+    assert not read(before).complete
+    result = settle(BATCH, read(before))
+    assert sorted(result.unknown) == [1, 2, 3] and "restarted" in result.unknown[1]
+    answered = _log(tmp_path / "2.log", {"b": 7, "e": "answered", "status": 202, "id": "m", "why": ""},
+                    boot="an-earlier-boot")
+    assert settle(BATCH, read(answered)).accepted == [1, 2, 3]  # a line that survived is the truth
+
+
+def test_messages_are_settled_one_by_one(tmp_path: Path) -> None:
+    log = _log(tmp_path / "1.log",
+               {"b": 7, "s": 1, "e": "started"}, {"b": 7, "s": 1, "e": "done", "state": "accepted", "why": ""},
+               {"b": 7, "s": 2, "e": "started"})
+    result = settle(BATCH, read(log))
+    assert result.accepted == [1] and list(result.unknown) == [2] and list(result.retry) == [3]
+    restarted = _log(tmp_path / "2.log", {"b": 7, "s": 1, "e": "done", "state": "accepted", "why": ""},
+                     boot="an-earlier-boot")
+    after = settle(BATCH, read(restarted))
+    assert after.accepted == [1] and sorted(after.unknown) == [2, 3]
+
+
+def test_a_torn_last_line_and_no_log_at_all(tmp_path: Path) -> None:
+    path = _log(tmp_path / "1.log", {"b": 7, "e": "started"})
+    with path.open("ab") as fh:
+        fh.write(b'{"b": 7, "e": "answ')  # a crash mid-line
+    assert sorted(settle(BATCH, read(path)).unknown) == [1, 2, 3]
+    assert sorted(settle(BATCH, read(tmp_path / "none.log")).unknown) == [1, 2, 3]  # no log: cannot know
+
+
+def test_the_log_is_owner_only_and_says_its_boot_first(tmp_path: Path) -> None:
+    log = OutcomeLog(tmp_path / "1.log")
+    log.started(3)
+    log.close()
+    assert oct((tmp_path / "1.log").stat().st_mode & 0o777) == "0o600"
+    first = orjson.loads((tmp_path / "1.log").read_bytes().split(b"\n")[0])
+    assert first["boot"] == boot_id()
