@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from newsletter import yamllimits
 from newsletter.errors import InputError, Problem, display_path
 
 try:  # the C loader is several times faster; fall back to pure Python if absent
@@ -82,6 +83,17 @@ def _pos(node: yaml.Node) -> Position:
     return Position(mark.line + 1, mark.column + 1)
 
 
+def _key(node: yaml.ScalarNode) -> Any:
+    """A mapping key as the data holds it: text, or a number or true/false written bare."""
+    if node.tag == "tag:yaml.org,2002:str" or node.style:
+        return node.value
+    try:
+        value = yaml.load(node.value, Loader=_DocumentLoader)  # noqa: S506 (our safe loader)
+    except yaml.YAMLError:
+        return node.value
+    return value if isinstance(value, int | float | bool) or value is None else node.value
+
+
 def _index(
     doc: Document, node: yaml.Node, path: PathKey, problems: list[Problem]
 ) -> None:
@@ -89,9 +101,9 @@ def _index(
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, Position] = {}
         for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            if key is None:
+            if not isinstance(key_node, yaml.ScalarNode):
                 continue
+            key = _key(key_node)
             if key in seen:
                 p = _pos(key_node)
                 first = seen[key]
@@ -114,7 +126,10 @@ def _index(
 
 
 def parse(text: str, file: str) -> Document:
-    """Parse YAML text into a :class:`Document`; syntax errors raise :class:`InputError`."""
+    """Parse YAML text into a :class:`Document`; syntax errors raise :class:`InputError`.
+
+    The text is first held to :mod:`newsletter.yamllimits`' bounds (size, depth, aliases)."""
+    yamllimits.check_text(text, file, _DocumentLoader)
     loader = _DocumentLoader(text)
     try:
         node = loader.get_single_node()
@@ -132,6 +147,10 @@ def parse(text: str, file: str) -> Document:
                 "check the indentation and quoting on this line and the one before it",
             )
         ) from None
+    except yaml.reader.ReaderError as exc:
+        line, column = yamllimits.line_column(text, exc.position)
+        raise InputError(Problem(file, line, column, "", f"character U+{exc.character:04X} is not allowed",
+                                 "delete it")) from None
     except (yaml.YAMLError, ValueError, TypeError) as exc:
         raise InputError(Problem(file, None, None, "", f"YAML error: {exc}")) from None
     finally:
@@ -145,17 +164,7 @@ def parse(text: str, file: str) -> Document:
 def read(path: Path) -> Document:
     """Read and parse one YAML file."""
     name = display_path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(Problem(name, None, None, "", "file not found")) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            Problem(name, None, None, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")
-        ) from None
-    except OSError as exc:
-        raise InputError(Problem(name, None, None, "", f"cannot read: {exc.strerror}")) from None
-    return parse(text, name)
+    return parse(yamllimits.read_text(path, name), name)
 
 
 def validate(doc: Document, model: type[M], *, context: dict[str, Any] | None = None) -> M:
@@ -300,13 +309,16 @@ def problems_from(exc: ValidationError, doc: Document, model: type[BaseModel]) -
         message = _lower_first(err["msg"])
         hint = ""
         path = _data_path(loc, doc.data)
-        pos = doc.position(path, key=kind == "extra_forbidden")
+        pos = doc.position(path, key=kind in ("extra_forbidden", "invalid_key"))
         if kind == "extra_forbidden":
             key = str(loc[-1])
             message = f"unknown key '{key}'"
             hint = _did_you_mean(key, _allowed_keys(model, loc[:-1]))
         elif kind == "missing":
             message = "field required"
+        elif kind == "invalid_key":
+            message = f"unknown key '{loc[-1]}'"
+            hint = _did_you_mean(str(loc[-1]), _allowed_keys(model, loc[:-1]))
         elif kind == "union_tag_invalid":
             ctx = err.get("ctx", {})
             tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
@@ -319,6 +331,10 @@ def problems_from(exc: ValidationError, doc: Document, model: type[BaseModel]) -
         elif kind == "too_short":
             n = err.get("ctx", {}).get("min_length", 1)
             message = f"needs at least {n} item{'s' if n != 1 else ''}"
+        elif kind == "too_long":
+            ctx = err.get("ctx", {})
+            message = f"has {ctx.get('actual_length')} items; at most {ctx.get('max_length')} are allowed"
+            hint = "an email this long is clipped by mail clients; split it into several issues"
         elif kind in _HINTS:
             hint = _HINTS[kind]
         if kind == "value_error":

@@ -170,7 +170,7 @@ def test_bad_settings_file(name: str, project: Path) -> None:
 def test_not_utf8(project: Path) -> None:
     (project / "issues" / "bad.yaml").write_bytes(GOOD.encode("utf-16"))
     result = run_cli("build", "issues/bad.yaml", cwd=project)
-    _assert_clean_failure(result, "issues/bad.yaml: not UTF-8 text", project)
+    _assert_clean_failure(result, "issues/bad.yaml:1:1: not UTF-8 text", project)
 
 
 def test_missing_issue_file(project: Path) -> None:
