@@ -12,6 +12,8 @@ from pathlib import Path
 
 from jinja2 import BytecodeCache, ChoiceLoader, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from newsletter.render.guard import GuardedSandbox
 from markupsafe import Markup
 
 from newsletter import markdown
@@ -48,7 +50,7 @@ def _make(root: Path | None, *, html: bool) -> ImmutableSandboxedEnvironment:
     if root is not None and (root / "templates").is_dir():
         folders.append(FileSystemLoader(root / "templates"))
     folders.append(FileSystemLoader(BUILTIN_TEMPLATES))
-    env = ImmutableSandboxedEnvironment(
+    env = GuardedSandbox(
         loader=ChoiceLoader(folders),
         autoescape=html,
         undefined=StrictUndefined,
