@@ -28,7 +28,7 @@ from newsletter.audience.validate import (
     fast_path,
     parse_status,
     parse_tags,
-    suppression_key,
+    hold_keys,
 )
 from newsletter.errors import Problem
 
@@ -161,7 +161,7 @@ class Scanner:
                 tally.problems.append(Problem(self.file, line, None, "email", f"{raw!r}: {address_problem}"))
                 tally.to_fix.append((line, raw, address_problem))
                 if rank != SUBSCRIBED:
-                    tally.holds.add(suppression_key(raw))
+                    tally.holds.update(hold_keys(raw))
             else:
                 tally.problems.append(
                     Problem(
