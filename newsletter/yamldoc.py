@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from newsletter import yamllimits
+from newsletter import yamlhints, yamllimits
 from newsletter.errors import InputError, Problem, display_path
 
 try:  # the C loader is several times faster; fall back to pure Python if absent
@@ -112,9 +112,10 @@ def _index(
                         doc.file,
                         p.line,
                         p.column,
-                        _field_name(path + (key,)),
+                        _field_name(path + (key,), doc.data),
                         "duplicate key",
-                        f"first given on line {first.line}; keep one",
+                        f"first given on line {first.line}; keep one"
+                        + (", or start a new item with '- ' before it" if path and isinstance(path[-1], int) else ""),
                     )
                 )
             seen[key] = _pos(key_node)
@@ -135,18 +136,7 @@ def parse(text: str, file: str) -> Document:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        message = " ".join(str(x) for x in (exc.context, exc.problem) if x)
-        raise InputError(
-            Problem(
-                file,
-                mark.line + 1 if mark else None,
-                mark.column + 1 if mark else None,
-                "",
-                f"YAML syntax error: {message}",
-                "check the indentation and quoting on this line and the one before it",
-            )
-        ) from None
+        raise InputError(_syntax_problem(text, file, exc)) from None
     except yaml.reader.ReaderError as exc:
         line, column = yamllimits.line_column(text, exc.position)
         raise InputError(Problem(file, line, column, "", f"character U+{exc.character:04X} is not allowed",
@@ -159,6 +149,24 @@ def parse(text: str, file: str) -> Document:
     if node is not None:
         _index(doc, node, (), doc.problems)
     return doc
+
+
+def _syntax_problem(text: str, file: str, exc: yaml.MarkedYAMLError) -> Problem:
+    """A syntax error at the line where the mistake starts, in plain words (see :mod:`yamlhints`)."""
+    known = yamlhints.explain(text, exc)
+    if known is not None:
+        line, column, message, hint = known
+        return Problem(file, line + 1, column + 1, "", f"YAML syntax error: {message}", hint)
+    mark = exc.problem_mark or exc.context_mark
+    message = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+    return Problem(
+        file,
+        mark.line + 1 if mark else None,
+        mark.column + 1 if mark else None,
+        "",
+        f"YAML syntax error: {message}",
+        "check the indentation and quoting on this line and the one before it",
+    )
 
 
 def read(path: Path) -> Document:
@@ -195,13 +203,38 @@ def load(path: Path, model: type[M], *, context: dict[str, Any] | None = None) -
 # --- translating pydantic errors --------------------------------------------------
 
 
-def _field_name(loc: PathKey) -> str:
+def _field_name(loc: PathKey, data: Any = None) -> str:
+    """The field as people count: ``block 3 (image), alt`` for ``blocks[2].image.alt``,
+    ``block 2 (events), item 1, start`` for ``blocks[1].events.items[0].start``."""
+    segments: list[tuple[str, bool]] = []  # (words, counted)
+    node = data
+    skip: str | None = None
+    for depth, part in enumerate(loc):
+        if isinstance(part, int) and depth > 0 and segments:
+            key = segments[-1][0]
+            item = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
+            if key == "blocks":
+                kind = item.get("type") if isinstance(item, Mapping) else None
+                label = f"block {part + 1}" + (f" ({kind})" if isinstance(kind, str) else "")
+                skip = kind if isinstance(kind, str) else None
+            else:
+                label = f"item {part + 1}" if key == "items" else f"{key} item {part + 1}"
+            segments[-1] = (label, True)
+            node = item
+            continue
+        if skip is not None and part == skip:
+            skip = None
+            continue  # the union tag pydantic puts after a block's position
+        skip = None
+        segments.append((str(part), False))
+        node = node.get(part) if isinstance(node, Mapping) else None
     out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
+    counted_before = False
+    for words, counted in segments:
+        if out:
+            out += ", " if counted or counted_before else "."
+        out += words
+        counted_before = counted
     return out
 
 
@@ -344,7 +377,7 @@ def problems_from(exc: ValidationError, doc: Document, model: type[BaseModel]) -
                 doc.file,
                 pos.line if pos else None,
                 pos.column if pos else None,
-                _field_name(loc),
+                _field_name(loc, doc.data),
                 message,
                 hint,
             )

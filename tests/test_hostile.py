@@ -130,7 +130,7 @@ CASES: dict[str, Case] = {
     ),
     "integer key on line 8": Case(
         "integer key at its line", {"issues/bad.yaml": GOOD + "\n1: x\n"}, ("build", "issues/bad.yaml"), 2,
-        "issues/bad.yaml:8:1: [1]: unknown key '1'",
+        "issues/bad.yaml:8:1: 1: unknown key '1'",
     ),
     "a FIFO given as the issue": Case(
         "FIFO", {"issues/bad.yaml": FIFO}, ("build", "issues/bad.yaml"), 2,
@@ -138,13 +138,13 @@ CASES: dict[str, Case] = {
     ),
     "URL with a no-break space": Case(
         "U+00A0 in URLs", {"issues/bad.yaml": GOOD + "  - type: button\n    label: Go\n    url: \"https://a.org/\u00a0x\"\n"},
-        ("build", "issues/bad.yaml"), 2, "issues/bad.yaml:9:10: blocks[1].button.url: URL contains U+00A0 NO-BREAK SPACE",
+        ("build", "issues/bad.yaml"), 2, "issues/bad.yaml:9:10: block 2 (button), url: URL contains U+00A0 NO-BREAK SPACE",
     ),
     "URL with a line separator": Case(
         "U+2028 in URLs", {"issues/bad.yaml": GOOD + "  - type: links\n    items:\n      - title: Report\n"
                                                       "        url: \"https://a.org/\u2028x\"\n"},
         ("build", "issues/bad.yaml"), 2,
-        "issues/bad.yaml:10:14: blocks[1].links.items[0].url: URL contains U+2028 LINE SEPARATOR",
+        "issues/bad.yaml:10:14: block 2 (links), item 1, url: URL contains U+2028 LINE SEPARATOR",
     ),
     # --- settings ---------------------------------------------------------------------------
     "font_stack ending the CSS rule": Case(
