@@ -171,12 +171,16 @@ CASES: dict[str, Case] = {
     ),
     "'x'.ljust(10**10)": Case(
         "7", {"templates/footer.mjml.j2": "{{ 'x'.ljust(10**10) }}"}, ("build", ISSUE), 2,
-        "templates/footer.mjml.j2:1: not allowed in a template: text of more than 1,000,000 characters",
+        "templates/footer.mjml.j2:1: not allowed in a template: text of more than 100,000 characters",
     ),
     "a loop of 10**12 steps": Case(
         "7", {"templates/footer.mjml.j2": "{% for i in range(10000) %}{% for j in range(10000) %}"
                                           "{% for k in range(10000) %}{% endfor %}{% endfor %}{% endfor %}"},
         ("build", ISSUE), 2, "templates/footer.mjml.j2:1: not allowed in a template: the template took longer than 10 s",
+    ),
+    "'x'|center(10**10)": Case(
+        "7", {"templates/footer.mjml.j2": "{{ 'x'|center(10**10) }}"}, ("build", ISSUE), 2,
+        "templates/footer.mjml.j2:1: not allowed in a template: the filter center was given 10,000,000,000",
     ),
     "include '../newsletter.yaml'": Case(
         "blocked include", {"templates/footer.mjml.j2": "{% include '../newsletter.yaml' %}"}, ("build", ISSUE), 2,

@@ -84,6 +84,7 @@ def _make(root: Path | None, *, html: bool) -> GuardedSandbox:
         env.filters.update(md=_md, md_inline=_md_inline)
     else:
         env.filters.update(md=markdown.to_text, md_inline=markdown.inline_text)
+    env.bound_filters()
     return env
 
 

@@ -3,25 +3,29 @@
 The sandbox stops a template from reaching Python's internals, but not from asking
 for a string of ten billion characters, a range of a billion numbers or a loop that
 never ends. Here: ``*`` and ``**`` refuse results beyond :data:`MAX_TEXT` characters
-or :data:`MAX_INT_DIGITS` digits, ``range`` stops at :data:`MAX_RANGE` items, and every
-call and every step of a ``range`` checks a per-render deadline
+or :data:`MAX_INT_DIGITS` digits, filters and string methods refuse sizes beyond
+:data:`MAX_TEXT`, ``range`` stops at :data:`MAX_RANGE` items, and every call, every
+filter and every step of a ``range`` checks a per-render deadline
 (:data:`RENDER_SECONDS`). Each refusal is a :class:`~jinja2.exceptions.SecurityError`,
 which the render pipeline reports with the template's name and line.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from jinja2.runtime import Context
+from jinja2.utils import _PassArg
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-MAX_TEXT = 1_000_000
-"""Longest text (or list) a template may make with ``*``."""
+MAX_TEXT = 100_000
+"""Longest text (or list) a template may make with ``*``, or ask a filter or string
+method for (Gmail clips a whole email at 102 KB)."""
 MAX_INT_DIGITS = 1000
 """Largest number, in decimal digits, a template may make with ``*`` or ``**``."""
 MAX_RANGE = 10_000
@@ -59,6 +63,22 @@ def _range(*args: int) -> Iterator[int]:
         yield n
 
 
+def _bounded(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` (a filter) checking the deadline and refusing a size argument over
+    :data:`MAX_TEXT` (``center(10**10)``); the filtered value itself is not limited."""
+    skip = 2 if _PassArg.from_obj(function) is not None else 1
+
+    @functools.wraps(function)
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        check_time()
+        for arg in (*args[skip:], *kwargs.values()):
+            if type(arg) is int and abs(arg) > MAX_TEXT:
+                raise SecurityError(f"the filter {name} was given {arg:,}; at most {MAX_TEXT:,} is allowed")
+        return function(*args, **kwargs)
+
+    return bounded
+
+
 def _size(value: Any) -> int | None:
     if isinstance(value, str | bytes | list | tuple):
         return len(value)
@@ -77,6 +97,10 @@ class GuardedSandbox(ImmutableSandboxedEnvironment):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.globals["range"] = _range
+
+    def bound_filters(self) -> None:
+        """Wrap every filter (call once all are added): see :func:`_bounded`."""
+        self.filters = {name: _bounded(name, f) for name, f in self.filters.items()}
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":
