@@ -83,13 +83,16 @@ class Log:
     answers: list[int] = field(default_factory=list)
     invalid: list[str] = field(default_factory=list)
     auth_headers: list[str] = field(default_factory=list)
+    connections: int = 0
+    """Connections accepted (TCP, and TLS when the server has a certificate)."""
 
 
 class SendGridServer:
     """Run with ``with SendGridServer() as server:``; ``server.url`` is the API host."""
 
     def __init__(self, *, key: str = KEY, validate: str = "all", keep_bodies: bool = True,
-                 delay: float = 0.0, port: int = 0, stall: float = 3.0) -> None:
+                 delay: float = 0.0, port: int = 0, stall: float = 3.0,
+                 cert: tuple[Path, Path] | None = None) -> None:
         self.key = key
         self.validate = validate  # all | first | none
         self.keep_bodies = keep_bodies
@@ -102,7 +105,15 @@ class SendGridServer:
         self._validated = 0
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        scheme = "http"
+        if cert is not None:  # TLS with a test certificate (trusted by clients via SSL_CERT_FILE)
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*cert)
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
     @property
@@ -139,6 +150,11 @@ class SendGridServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
+            def setup(self) -> None:
+                with server.lock:
+                    server.log.connections += 1
+                super().setup()
+
             def _answer(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
                 with server.lock:
                     server.log.answers.append(status)
@@ -159,6 +175,7 @@ class SendGridServer:
                 with server.lock:
                     counts = server.counts
                     stats = {"accepted": len(server.log.accepted), "unique": len(counts),
+                             "connections": server.log.connections,
                              "max_per_address": max(counts.values(), default=0),
                              "requests": len(server.log.times), "invalid": len(server.log.invalid)}
                 self._answer(200, orjson.dumps(stats))
@@ -239,12 +256,14 @@ class SendGridServer:
 
 
 def main() -> None:
-    """Serve until killed (for bench/send.py): ``python -m tests.sendgrid_server PORT [all|first|none]``."""
+    """Serve until killed (for bench/send.py):
+    ``python -m tests.sendgrid_server PORT [all|first|none] [CERT.pem KEY.pem]``."""
     import sys
 
     port = int(sys.argv[1])
     validate = sys.argv[2] if len(sys.argv) > 2 else "first"
-    server = SendGridServer(port=port, validate=validate, keep_bodies=False)
+    cert = (Path(sys.argv[3]), Path(sys.argv[4])) if len(sys.argv) > 4 else None
+    server = SendGridServer(port=port, validate=validate, keep_bodies=False, cert=cert)
     server.httpd.serve_forever(0.05)
 
 

@@ -109,7 +109,7 @@ class SmtpServer:
     (TLS from the first byte), with the certificate ``cert`` (cert.pem, key.pem)."""
 
     def __init__(self, port: int = 0, keep: bool = True, login: tuple[str, str] | None = None,
-                 tls: str | None = None, cert: tuple[Path, Path] | None = None) -> None:
+                 tls: str | None = None, cert: tuple[Path, Path] | None = None, smtputf8: bool = True) -> None:
         self.handler = Recorder(keep=keep)
         self.port = port or free_port()
         self.tls = tls
@@ -126,6 +126,7 @@ class SmtpServer:
                 options.update(tls_context=context, require_starttls=True)
             else:
                 options.update(ssl_context=context)
+        options["enable_SMTPUTF8"] = smtputf8  # offered by default, as aiosmtpd's controller does
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **options)
 
     @property

@@ -79,6 +79,10 @@ class Tally:
     usually is, so that ``newsletter check`` need not read the list again."""
 
 
+SMTPUTF8_WARNING = ("non-ASCII characters before the @: SendGrid does not deliver to such an address (a send "
+                    "marks it failed, with the reason); over SMTP it needs a server offering SMTPUTF8")
+
+
 def _duplicate(file: str, line: int, first: int) -> Problem:
     return Problem(
         file, line, None, "email", f"same address as line {first} (case ignored); the strictest status of its rows counts"
@@ -211,6 +215,11 @@ class Scanner:
         written = AS_WRITTEN if normalized == cells[self.email_at] else 0
         state[key] = (tagset << TAGSET_SHIFT) | (line << LINE_SHIFT) | written | rank
         address = normalized or ""
+        if not address.isascii() and not address.rpartition("@")[0].isascii():
+            tally.warnings.append(Problem(
+                self.file, line, None, "email", f"{raw!r}: {SMTPUTF8_WARNING}",
+                "ask the reader for an address without accents before the @, or send by SMTP",
+            ))
         for at, heap in self._longest:
             value = address if at < 0 else cells[at]
             size = len(value) if value.isascii() else len(value.encode("utf-8"))

@@ -60,6 +60,8 @@ class CheckContext:
     index: SourceIndex
     links: list[LinkRef] = field(default_factory=list)
     images: list[ImageRef] = field(default_factory=list)
+    list_path: Path | None = None
+    """The subscriber list the email is checked against."""
 
     @property
     def settings(self) -> Settings:
@@ -170,6 +172,7 @@ def build_context(
         issue_at=issue_at,
         settings_at=settings_at,
         index=SourceIndex(sources, _refine(issue_at, settings_at)),
+        list_path=list_path,
     )
     ctx.links = _links(ctx, H.parse(rendered.html))
     ctx.images = _images(ctx)

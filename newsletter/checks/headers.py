@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from newsletter.checks.context import CheckContext
 from newsletter.checks.finding import Finding, Where
 from newsletter.checks.registry import check, rule
+from newsletter.errors import NewsletterError
 
 FAMILY = "headers"
 SUBJECT_MAX = 998  # RFC 5322: a line of a message may hold at most 998 characters
@@ -34,6 +35,10 @@ SUBJECT_LONG = rule(
     family=FAMILY,
 )
 SUBJECT_CAPITALS = rule("subject-capitals", "warning", "The subject is in capitals.", family=FAMILY)
+ADDRESS_SMTPUTF8 = rule(
+    "address-smtputf8", "warning", "Subscriber addresses have non-ASCII characters before the @: SendGrid "
+    "does not deliver to them, SMTP only with SMTPUTF8.", family=FAMILY,
+)
 PREHEADER_MISSING = rule("preheader-missing", "warning", "There is no preheader.", family=FAMILY)
 PREHEADER_LENGTH = rule(
     "preheader-length", "warning",
@@ -120,4 +125,26 @@ def header_values(ctx: CheckContext) -> Iterator[Finding]:
             f"{problem.field.replace('_', ' ')} holds a control character: this subscriber is not mailed",
             Where(problem.file, problem.line, None, problem.field),
             "delete it: it would reach the message's To: header",
+        )
+
+
+@check(FAMILY)
+def international_addresses(ctx: CheckContext) -> Iterator[Finding]:
+    """Addresses a send would refuse (SendGrid) or need SMTPUTF8 for (the list's own warnings)."""
+    from newsletter.audience import summarize
+    from newsletter.audience.scan import SMTPUTF8_WARNING
+
+    path = ctx.list_path
+    if path is None or not path.is_file():
+        return
+    try:
+        found = [w for w in summarize(path, ctx.issue_file.issue.audience).warnings if SMTPUTF8_WARNING in w.message]
+    except NewsletterError:  # an unreadable list is reported by the recipient checks
+        return
+    if found:
+        first = found[0]
+        yield ADDRESS_SMTPUTF8(
+            f"{len(found)} subscriber address(es) have non-ASCII characters before the @, e.g. {first.message}",
+            Where(first.file, first.line, None, "email"),
+            "a SendGrid send marks them failed with the reason; `newsletter subscribers check` lists them all",
         )

@@ -26,7 +26,7 @@ from newsletter.errors import ProblemsFound, UsageError, display_path
 from newsletter.settings import Settings
 
 if TYPE_CHECKING:
-    from newsletter.commands.send import Context
+    from newsletter.delivery.session import Context
 
 SAMPLES = 3
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from newsletter.commands.build import write_atomic
-from newsletter.delivery.journal import Journal, SendRow
+from newsletter.delivery.journal import DONE_STATES, Journal, SendRow
 from newsletter.delivery.progress import SHOW_UNKNOWN
 from newsletter.errors import InputError, NewsletterError, Problem, ProblemsFound, display_path
 from newsletter.issue.load import slug_for
@@ -46,22 +46,25 @@ def status(issue_path: Path) -> None:
     try:
         for s in sends:
             counts = journal.counts(s)
-            accounted = counts["accepted"] + counts["failed"] + counts["suppressed"]
+            accounted = sum(counts[name] for name in DONE_STATES)
             state = "finished" if s.loaded and accounted == s.eligible else "not finished"
             click.echo(f"{slug} with {s.provider}: {state} (started {_when(s.created)}, "
                        f"finished {_when(s.finished)})")
             click.echo(f"  eligible   {s.eligible}" + ("" if s.loaded else " (the list is not all sent yet)"))
-            for name in ("accepted", "failed", "unknown", "suppressed", "pending", "in_flight"):
+            for name in ("accepted", "marked_sent", "failed", "unknown", "suppressed", "pending", "in_flight"):
                 if counts[name] or name in ("accepted", "pending"):
-                    label = "in flight" if name == "in_flight" else name
-                    click.echo(f"  {label:<10} {counts[name]}")
+                    label = name.replace("_", " ")
+                    click.echo(f"  {label:<11} {counts[name]}")
+            if counts["marked_sent"]:
+                click.echo("  (marked sent: their delivery was unknown and you chose to count them as sent; "
+                           "`newsletter report` lists them)")
             click.echo(f"  requests   {s.batches}")
             unknown = journal.unknown(s)
             for email, batch, reason in unknown[:SHOW_UNKNOWN]:
                 click.echo(f"  unknown: {email} (batch {batch}: {reason})")
             if counts["in_flight"]:
-                click.echo("  (a send is running, or the last one stopped mid-request: "
-                           "its in-flight recipients become 'unknown' when it resumes)")
+                click.echo("  (a send is running, or the last one stopped mid-request: what became of its "
+                           "in-flight recipients is settled from the outcome log when it resumes)")
             elif unknown:
                 click.echo("  resolve unknown recipients with --mark-unknown-sent or --resend-unknown")
             elif state != "finished":

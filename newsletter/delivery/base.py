@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol, overload
+from typing import TYPE_CHECKING, NamedTuple, Protocol, overload
 
 from newsletter.render.personalize import Tokenized
 
-ONE_CLICK = "List-Unsubscribe=One-Click"
+if TYPE_CHECKING:
+    from newsletter.delivery.outcomes import OutcomeLog
+
+from newsletter.delivery.headers import ONE_CLICK, list_unsubscribe, mailto_part
+
 _BAD_HEADER_CHARS = ("\r", "\n", "\x00")
 
 
@@ -128,14 +133,12 @@ class Message:
 
     def list_unsubscribe(self, recipient: Recipient) -> str:
         """The ``List-Unsubscribe`` value: the one-click https link, then an optional mailto."""
-        return f"<{recipient.unsubscribe_url}>{self.unsubscribe_mailto_part}"
+        return list_unsubscribe(recipient.unsubscribe_url, self.unsubscribe_mailto)
 
     @property
     def unsubscribe_mailto_part(self) -> str:
         """What follows the link in ``List-Unsubscribe``: the mailto, or nothing."""
-        if self.unsubscribe_mailto:
-            return f", <mailto:{self.unsubscribe_mailto}?subject=unsubscribe>"
-        return ""
+        return mailto_part(self.unsubscribe_mailto)
 
 
 @dataclass(slots=True)
@@ -189,20 +192,95 @@ Started = Callable[[], BatchResult]
 
 
 class Provider(Protocol):
-    """A way to deliver one batch of recipients of one message."""
+    """A way to deliver one batch of recipients of one message.
+
+    A provider declares what it can do; the send loop and the session read these
+    declarations and never ask a provider's name or probe for methods:
+
+    ``max_batch``: most recipients in one request (or one batch of messages).
+    ``message_by_message``: it sends each recipient their own message and records each
+    one's outcome as it happens (so a stop leaves at most the messages on the wire
+    unknown); it stops between messages when :meth:`stop_when` 's event is set.
+    ``resend_is_harmless``: sending a recipient's message again cannot deliver it twice
+    (the outbox overwrites the same file), so a stopped batch is simply sent again.
+    ``can_schedule``: it can deliver at a later time (``--send-at``).
+    ``has_sandbox``: it can check requests without delivering them (``--validate``).
+    ``one_click``: its messages carry ``List-Unsubscribe`` and ``List-Unsubscribe-Post``.
+    """
 
     name: str
     max_batch: int
+    message_by_message: bool
+    resend_is_harmless: bool
+    can_schedule: bool
+    has_sandbox: bool
+    one_click: bool
 
     def prepare(self, message: Message, recipients: Sequence[Recipient]) -> object:
         """Side-effect-free work for a batch (a request body), or None; done once per
         batch, its result is reused by every retry of that batch."""
         ...
 
-    def send(self, message: Message, recipients: Sequence[Recipient], prepared: object = None) -> BatchResult:
-        """Deliver, or raise :class:`RetryLater`, :class:`Unknown` or :class:`Rejected`."""
+    def send(self, message: Message, recipients: Sequence[Recipient], prepared: object = None,
+             batch: int = 0) -> BatchResult:
+        """Deliver (try ``batch`` of the journal), or raise :class:`RetryLater`,
+        :class:`Unknown` or :class:`Rejected`."""
+        ...
+
+    def start(self, message: Message, recipients: Sequence[Recipient], prepared: object = None,
+              batch: int = 0) -> Started | None:
+        """Begin delivering in the background; None when this provider cannot (then :meth:`send`)."""
+        ...
+
+    def get_ready(self) -> None:
+        """Finish setting up before the first batch (e.g. a request process starting)."""
+        ...
+
+    def record(self, log: OutcomeLog | None) -> None:
+        """Write what becomes of each request or message of a recorded send to ``log``."""
+        ...
+
+    def stop_when(self, event: threading.Event) -> None:
+        """Stop between messages once ``event`` is set (message-by-message providers)."""
+        ...
+
+    def unsendable(self, email: str) -> str | None:
+        """Why this provider cannot deliver to ``email`` at all (asked only for addresses
+        that are not plain ASCII), or None."""
         ...
 
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+class ProviderBase:
+    """What a provider that sends when asked has by default (subclasses set the declarations)."""
+
+    name = "provider"
+    max_batch = 1000
+    message_by_message = False
+    resend_is_harmless = False
+    can_schedule = False
+    has_sandbox = False
+    one_click = True
+
+    def __init__(self) -> None:
+        self.log: OutcomeLog | None = None
+        self.stopping = threading.Event()
+
+    def start(self, message: Message, recipients: Sequence[Recipient], prepared: object = None,
+              batch: int = 0) -> Started | None:
+        return None
+
+    def get_ready(self) -> None:
+        return None
+
+    def record(self, log: OutcomeLog | None) -> None:
+        self.log = log
+
+    def stop_when(self, event: threading.Event) -> None:
+        self.stopping = event
+
+    def unsendable(self, email: str) -> str | None:
+        return None

@@ -1,16 +1,18 @@
 """The send journal: SQLite under ``.newsletter/``, one row per recipient per send.
 
 States move ``pending → in_flight → accepted | failed | unknown`` (and
-``pending → suppressed`` when an address stops being eligible before it was sent).
+``pending → suppressed`` when an address stops being eligible before it was sent;
+``unknown → marked_sent | pending`` by the editor's decision).
 Rows are written as the list is read, a batch at a time, ``pending`` while the
 request before them is out, and become ``in_flight`` in the commit that precedes
 their own request (``sends.loaded`` says when every eligible address has its
 row); rows that must wait go back to ``pending``.
 Each change is committed durably (WAL, ``synchronous=FULL``) before and after the
 request it belongs to, so after a crash the journal says exactly which recipients
-may have been in a request whose answer was never seen: those rows were
-``in_flight`` and become ``unknown``. Only one process may send at a time (a lock
-file next to the database).
+were in the request whose answer it never recorded: those rows are ``in_flight``,
+and the send's outcome log (:mod:`newsletter.delivery.outcomes`, written by the
+process that posted the request) says what became of them. Only one process may
+send at a time (a lock file next to the database).
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ from newsletter.delivery.state import state_dir
 from newsletter.errors import NewsletterError, UsageError, display_path
 
 JOURNAL_FILE = "journal.sqlite3"
-STATES = ("pending", "in_flight", "accepted", "failed", "unknown", "suppressed")
+STATES = ("pending", "in_flight", "accepted", "failed", "unknown", "marked_sent", "suppressed")
+DONE_STATES = ("accepted", "marked_sent", "failed", "suppressed")
+"""States a send is finished with: ``marked_sent`` is an ``unknown`` row the editor chose to
+count as sent (kept apart, so that ``status`` and ``report`` still show who it is)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sends (
@@ -180,7 +185,7 @@ class Journal:
         """A write transaction. With ``defer`` its commit waits for the next one's, so
         that the answer to one batch and the start of the next share one commit (one
         ``fsync`` per batch fewer); a stop in between leaves that batch ``in_flight``,
-        which becomes ``unknown``: never sent twice. :meth:`close` commits it."""
+        settled from the outcome log: never sent twice. :meth:`close` commits it."""
         return _Transaction(self, defer)
 
     # -- sends -----------------------------------------------------------------------
@@ -266,16 +271,29 @@ class Journal:
 
     # -- recovery and resolution -----------------------------------------------------
 
-    def recover(self, send: SendRow) -> int:
-        """After a crash: whatever was ``in_flight`` becomes ``unknown``. Returns how many."""
+    def in_flight(self, send: SendRow) -> dict[int, list[int]]:
+        """The rows a stopped send left ``in_flight``: batch number → seqs."""
+        found: dict[int, list[int]] = {}
+        for batch, seq in self.db.execute(
+            "SELECT batch, seq FROM recipients WHERE send_id = ? AND state = 'in_flight' ORDER BY seq", (send.id,)
+        ):
+            found.setdefault(int(batch or 0), []).append(int(seq))
+        return found
+
+    def settle(self, send: SendRow, result: BatchResult) -> None:
+        """Record what became of ``in_flight`` rows (see :func:`~newsletter.delivery.outcomes.settle`):
+        accepted, failed, unknown, or ``pending`` again for those certainly not sent."""
         with self._tx():
-            cur = self.db.execute(
-                "UPDATE recipients SET state = 'unknown',"
-                " reason = 'the sender stopped while this request was in flight'"
-                " WHERE send_id = ? AND state = 'in_flight'",
-                (send.id,),
-            )
-        return cur.rowcount
+            self._record(send, result)
+
+    def _record(self, send: SendRow, result: BatchResult) -> None:
+        sql = "UPDATE recipients SET state = ?, reason = ? WHERE send_id = ? AND seq = ? AND state = 'in_flight'"
+        self.db.executemany(
+            "UPDATE recipients SET state = 'accepted' WHERE send_id = ? AND seq = ? AND state = 'in_flight'",
+            ((send.id, seq) for seq in result.accepted),
+        )
+        for state, reasons in (("failed", result.failed), ("unknown", result.unknown), ("pending", result.retry)):
+            self.db.executemany(sql, ((state, r, send.id, seq) for seq, r in reasons.items()))
 
     def unknown(self, send: SendRow) -> list[tuple[str, int, str]]:
         """(email, batch, reason) of every ``unknown`` recipient."""
@@ -296,7 +314,8 @@ class Journal:
                 )
             else:
                 cur = self.db.execute(
-                    "UPDATE recipients SET state = 'accepted', reason = 'marked sent by the editor (was unknown)'"
+                    "UPDATE recipients SET state = 'marked_sent',"
+                    " reason = 'marked sent by the editor (was unknown: ' || coalesce(reason, '') || ')'"
                     " WHERE send_id = ? AND state = 'unknown'",
                     (send.id,),
                 )
@@ -376,18 +395,20 @@ class Journal:
                     (send.id, first, last),
                 )
                 return
-            sql = "UPDATE recipients SET state = ?, reason = ? WHERE send_id = ? AND seq = ?"
-            self.db.executemany(
-                "UPDATE recipients SET state = 'accepted' WHERE send_id = ? AND seq = ?",
-                ((send.id, seq) for seq in result.accepted),
-            )
-            for state, reasons in (("failed", result.failed), ("unknown", result.unknown)):
-                self.db.executemany(sql, ((state, r, send.id, seq) for seq, r in reasons.items()))
-            self.db.executemany(sql, (("pending", r, send.id, seq) for seq, r in result.retry.items()))
+            self._record(send, result)
             self.db.execute(
                 "UPDATE recipients SET state = 'pending' WHERE send_id = ?"
                 " AND seq BETWEEN ? AND ? AND state = 'in_flight'",
                 (send.id, first, last),
+            )
+
+    def refuse(self, send: SendRow, reasons: dict[int, str]) -> None:
+        """Mark ``pending`` rows ``failed`` before they are ever in a request (an address
+        the provider cannot deliver to), in the open transaction."""
+        with self._tx(defer=True):
+            self.db.executemany(
+                "UPDATE recipients SET state = 'failed', reason = ? WHERE send_id = ? AND seq = ? AND state = 'pending'",
+                ((why, send.id, seq) for seq, why in reasons.items()),
             )
 
     def whole_batch(self, send: SendRow, first: int, last: int, state: str, reason: str) -> None:

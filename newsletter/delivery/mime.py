@@ -14,9 +14,10 @@ import binascii
 import hashlib
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 
-from newsletter.delivery.base import ONE_CLICK, Message, Recipient
+from newsletter.delivery.base import Message, Recipient
+from newsletter.delivery.headers import ONE_CLICK, ascii_address, encoded_mailbox, header_line
 
 CRLF = b"\r\n"
 
@@ -24,10 +25,6 @@ CRLF = b"\r\n"
 def _qp(text: str) -> bytes:
     data = text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
     return binascii.b2a_qp(data, istext=True)
-
-
-def _mailbox(name: str, email: str) -> str:
-    return formataddr((name, email), charset="utf-8") if name else email
 
 
 class MimeBuilder:
@@ -38,16 +35,16 @@ class MimeBuilder:
         seed = f"{message.send_id}\0{message.html}\0{message.text}".encode("utf-8")
         self.boundary = "=_nl_" + hashlib.sha256(seed).hexdigest()[:32]
         head = EmailMessage(policy=SMTP)
-        head["From"] = _mailbox(message.sender.name, message.sender.email)
+        head["From"] = encoded_mailbox(message.sender.name, message.sender.email)
         if message.reply_to != message.sender:
-            head["Reply-To"] = _mailbox(message.reply_to.name, message.reply_to.email)
+            head["Reply-To"] = encoded_mailbox(message.reply_to.name, message.reply_to.email)
         head["Subject"] = subject_prefix + message.subject
         head["Date"] = format_datetime(message.date)
         head["MIME-Version"] = "1.0"
         head["Content-Type"] = f'multipart/alternative; boundary="{self.boundary}"'
         head["List-Unsubscribe-Post"] = ONE_CLICK
         self._common = bytes(head).split(CRLF + CRLF, 1)[0] + CRLF  # the headers only
-        self._domain = message.sender.email.rpartition("@")[2]
+        self._domain = ascii_address(message.sender.email).rpartition("@")[2]
         b = self.boundary.encode("ascii")
         self._text_head = (
             b"--" + b + CRLF + b'Content-Type: text/plain; charset="utf-8"' + CRLF
@@ -63,14 +60,11 @@ class MimeBuilder:
         message = self.message
         html = message.html_parts.fill(recipient.values)
         text = message.text_parts.fill(recipient.values)
-        personal = (
-            f"To: {_mailbox(recipient.name, recipient.email)}\r\n"
-            f"Message-ID: <{message.send_id}.{recipient.token}@{self._domain}>\r\n"
-            f"List-Unsubscribe: {message.list_unsubscribe(recipient)}\r\n"
-        ).encode("utf-8")
         return b"".join(
             (
-                personal,
+                header_line("To", encoded_mailbox(recipient.name, recipient.email)),
+                f"Message-ID: <{message.send_id}.{recipient.token}@{self._domain}>\r\n".encode("ascii"),
+                header_line("List-Unsubscribe", message.list_unsubscribe(recipient)),
                 self._common,
                 CRLF,
                 self._text_head,

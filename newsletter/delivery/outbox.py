@@ -2,6 +2,11 @@
 
 It is the default when no SendGrid key is configured, so a send can be tried end to
 end on a fresh machine; open the files in any mail program to see what readers get.
+Each file is written whole under a temporary name, synced, then renamed: a reader
+(or a full disk) never leaves half a message under its final name. Writing a
+recipient's message again overwrites the same file, so a stopped batch is simply
+written again on the next run: the outbox never has an ``unknown`` recipient.
+The files hold names and addresses, so they are readable by their owner only.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from newsletter.delivery.base import BatchResult, Message, Recipient, RetryLater
+from newsletter.delivery.base import BatchResult, Message, ProviderBase, Recipient, RetryLater
 from newsletter.delivery.mime import MimeBuilder
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]")
@@ -22,24 +27,40 @@ def eml_name(recipient: Recipient) -> str:
 
 
 def write_eml(path: Path, data: bytes) -> None:
-    """Write one message durably and atomically (readers never see half a file)."""
+    """Write one message durably and atomically (readers never see half a file; on any
+    error, a full disk included, no file is left behind, not even the temporary one)."""
     tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        try:
+            view = memoryview(data)
+            while view:  # os.write may write less than asked (a nearly full disk)
+                written = os.write(fd, view)
+                if written <= 0:
+                    raise OSError(28, "No space left on device")
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
-class OutboxProvider:
+class OutboxProvider(ProviderBase):
     """Writes ``<folder>/<seq>-<address>.eml`` for each recipient."""
 
     name = "outbox"
     max_batch = 1000
+    message_by_message = True
+    resend_is_harmless = True
 
     def __init__(self, folder: Path, *, subject_prefix: str = "") -> None:
+        super().__init__()
         self.folder = folder
         self.subject_prefix = subject_prefix
         self._builder: MimeBuilder | None = None
@@ -47,16 +68,27 @@ class OutboxProvider:
     def prepare(self, message: Message, recipients: Sequence[Recipient]) -> None:
         return None  # each message is built where it is sent
 
-    def send(self, message: Message, recipients: Sequence[Recipient], prepared: object = None) -> BatchResult:
+    def send(self, message: Message, recipients: Sequence[Recipient], prepared: object = None,
+             batch: int = 0) -> BatchResult:
         if self._builder is None or self._builder.message is not message:
             self._builder = MimeBuilder(message, subject_prefix=self.subject_prefix)
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            for recipient in recipients:
-                write_eml(self.folder / eml_name(recipient), self._builder.build(recipient))
+            self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
             raise RetryLater(f"cannot write to the outbox {self.folder}: {exc.strerror}") from None
-        return BatchResult(accepted=[r.seq for r in recipients])
+        result = BatchResult()
+        for i, recipient in enumerate(recipients):
+            if self.stopping.is_set():
+                result.retry.update((r.seq, "not written yet: the send was interrupted") for r in recipients[i:])
+                break
+            try:
+                write_eml(self.folder / eml_name(recipient), self._builder.build(recipient))
+            except OSError as exc:  # a full or read-only disk: trying again at once cannot help
+                result.retry.update((r.seq, f"not written: {exc.strerror or exc}") for r in recipients[i:])
+                result.stop = f"cannot write to the outbox {self.folder}: {exc.strerror or exc}"
+                break
+            result.accepted.append(recipient.seq)
+        return result
 
     def close(self) -> None:
         self._builder = None

@@ -11,28 +11,35 @@ Only one request is ever in flight, so the journal means what it did before.
 
 The child reads frames from its stdin (4-byte big-endian length, then the bytes):
 first its settings as JSON (the key among them: it never appears on a command
-line), then one request body per frame. For each body it posts with the official
-``sendgrid`` client, exactly as :meth:`SendGridProvider.send` does, and answers
-with one JSON frame: ``{"kind": "ok"}``, or the kind of failure (``retry``,
+line), then for each request a JSON frame with its batch number and a frame with
+its body. It posts each body over one kept-alive connection
+(:class:`~newsletter.delivery.posting.MailSender`), writes what becomes of it to the
+send's outcome log by itself (so the record survives the sender's death), and
+answers with one JSON frame: ``{"kind": "ok"}``, or the kind of failure (``retry``,
 ``unknown``, ``rejected``), its reason and any wait SendGrid asked for. It ignores
-Ctrl-C (the parent decides what a stop means) and exits when its stdin closes,
-so it never outlives the send.
+Ctrl-C (the parent decides what a stop means), holds the poster lock
+(``.newsletter/poster.lock``) while it lives, so that a resumed send can wait for
+the request it may still be posting, and exits when its stdin closes: if the
+sender is killed, it finishes and records the request it is posting, then stops.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import select
 import signal
 import struct
 import subprocess
 import sys
+from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
 from newsletter.delivery.base import DeliveryError, Rejected, RetryLater, Unknown
+from newsletter.delivery.posting import ApiHost
 
 _LENGTH = struct.Struct(">I")
 _PIPE_SIZE = 1 << 20
@@ -59,7 +66,7 @@ def _read(inp: IO[bytes]) -> bytes | None:
 class Poster:
     """The parent's side: one child process, one request at a time."""
 
-    def __init__(self, key: str, host: str, timeout: float) -> None:
+    def __init__(self, key: str, host: ApiHost, timeout: float, lock: Path | None = None) -> None:
         self.timeout = timeout
         self._busy = False
         self._proc = subprocess.Popen(
@@ -73,7 +80,9 @@ class Poster:
         self._in, self._out = self._proc.stdin, self._proc.stdout
         with contextlib.suppress(OSError, AttributeError):  # Linux: room for a whole body
             fcntl.fcntl(self._in.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
-        self._send(orjson.dumps({"key": key, "host": host, "timeout": timeout}))
+        where = {"scheme": host.scheme, "host": host.host, "port": host.port}
+        self._send(orjson.dumps({"key": key, "host": where, "timeout": timeout,
+                                 "lock": str(lock) if lock else None}))
         self._started = False
         """Whether the child said it started (see :meth:`wait_ready`)."""
 
@@ -99,10 +108,12 @@ class Poster:
     def alive(self) -> bool:
         return not self._in.closed and self._proc.poll() is None
 
-    def submit(self, data: bytes) -> None:
-        """Hand a body over; it is posted while the caller goes on."""
+    def submit(self, data: bytes, batch: int, log: Path | None) -> None:
+        """Hand a body over (try ``batch`` of the journal, recorded in ``log``); it is
+        posted while the caller goes on."""
         assert not self._busy, "one request at a time"
         self.wait_ready()
+        self._send(orjson.dumps({"batch": batch, "log": str(log) if log is not None else None}))
         self._send(data)
         self._busy = True
 
@@ -138,10 +149,38 @@ class Poster:
             self._out.close()
 
 
+def hold_lock(path: Path) -> int:
+    """Take the poster lock (waiting for a request process of a stopped send to finish)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def wait_for_stopped_poster(path: Path, deadline: float) -> bool:
+    """Wait (until ``deadline``, a ``time.monotonic()``) for the request process of a
+    stopped send to record the request it may still be posting; True once it has."""
+    import time
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.02)
+                continue
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return True
+    finally:
+        os.close(fd)
+
+
 def main() -> None:
-    """The child: post each body it is given, answer with what became of it."""
-    from newsletter.delivery.posting import post_body
-    from sendgrid import SendGridAPIClient
+    """The child: post each body it is given, record and answer what became of it."""
+    from newsletter.delivery.outcomes import OutcomeLog
+    from newsletter.delivery.posting import MailSender, post_recorded
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     inp, out = sys.stdin.buffer, sys.stdout.buffer
@@ -149,13 +188,22 @@ def main() -> None:
     if config is None:
         return
     settings = orjson.loads(config)
-    client = SendGridAPIClient(settings["key"], host=settings["host"])
-    timeout = float(settings["timeout"])
+    if settings.get("lock"):
+        hold_lock(Path(settings["lock"]))
+    sender = MailSender(settings["key"], ApiHost(**settings["host"]), float(settings["timeout"]))
+    logs: dict[str, OutcomeLog] = {}
     _write(out, orjson.dumps({"kind": "ready"}))
-    while (body := _read(inp)) is not None:
+    sender.warm()
+    while (head := _read(inp)) is not None and (body := _read(inp)) is not None:
+        job = orjson.loads(head)
         answer: dict[str, object] = {"kind": "ok"}
         try:
-            post_body(client, body, timeout)
+            log = None
+            if job.get("log"):
+                log = logs.get(job["log"]) or logs.setdefault(job["log"], OutcomeLog(Path(job["log"])))
+            post_recorded(sender, body, log, int(job["batch"]))
+        except OSError as exc:  # the outcome log cannot be opened: nothing was sent
+            answer = {"kind": "rejected", "reason": f"cannot write the outcome log: {exc.strerror or exc}"}
         except DeliveryError as exc:
             kind = next(k for k, cls in _KINDS.items() if isinstance(exc, cls))
             answer = {"kind": kind, "reason": exc.reason}

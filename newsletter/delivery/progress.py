@@ -45,16 +45,22 @@ def print_unknown(rows: Sequence[tuple[str, int, str]]) -> None:
         echo(f"  … and {len(rows) - SHOW_UNKNOWN} more (newsletter report lists them all)", err=True)
 
 
+def print_counts(counts: dict[str, int], eligible: int) -> None:
+    """Where every recipient of a send stands (``marked sent`` apart from ``accepted``)."""
+    marked = f"  marked sent {counts['marked_sent']}" if counts.get("marked_sent") else ""
+    echo(
+        f"  accepted {counts['accepted']}{marked}  failed {counts['failed']}  unknown {counts['unknown']}"
+        f"  suppressed {counts['suppressed']}  pending {counts['pending']}  of {eligible} eligible"
+    )
+
+
 def print_summary(counts: dict[str, int], eligible: int, result: RunResult, provider: str) -> None:
     rate = result.accepted / result.seconds if result.seconds > 0 else 0.0
     echo(
         f"Sent with {provider}: {result.accepted} accepted in this run "
         f"({result.seconds:.1f} s, {rate:,.0f} recipients/s, {result.requests} requests)"
     )
-    echo(
-        f"  accepted {counts['accepted']}  failed {counts['failed']}  unknown {counts['unknown']}"
-        f"  suppressed {counts['suppressed']}  pending {counts['pending']}  of {eligible} eligible"
-    )
+    print_counts(counts, eligible)
     for note in result.notes[:10]:
         echo(f"  ! {note}", err=True)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from newsletter.delivery.base import Provider
+from newsletter.delivery.base import Provider, ProviderBase
+from newsletter.delivery.api import KEY_ENV, api_host, api_key
 from newsletter.delivery.outbox import OutboxProvider
-from newsletter.delivery.sendgrid import KEY_ENV, SendGridProvider, api_key
 from newsletter.errors import UsageError
 from newsletter.settings import Settings
 
@@ -30,16 +30,45 @@ def outbox_folder(root: Path, settings: Settings, name: str) -> Path:
     return root / settings.delivery.outbox / name
 
 
+def provider_class(name: ProviderName) -> type[ProviderBase]:
+    """The class of a provider, to read its declarations (``can_schedule``, ``has_sandbox``…)
+    before one is made."""
+    if name == "sendgrid":
+        from newsletter.delivery.sendgrid import SendGridProvider
+
+        return SendGridProvider
+    if name == "smtp":
+        from newsletter.delivery.smtp import SmtpProvider
+
+        return SmtpProvider
+    return OutboxProvider
+
+
+def check_environment(name: ProviderName) -> None:
+    """Refuse, before anything is done, a provider whose settings in the environment
+    cannot work (no key, an API host without https://, an SMTP_URL that is not one)."""
+    if name == "sendgrid":
+        if not api_key():
+            raise UsageError(f"--provider sendgrid needs {KEY_ENV} in the environment")
+        api_host()
+    elif name == "smtp":
+        from newsletter.delivery.smtp import smtp_url_from_env
+
+        smtp_url_from_env()
+
+
 def make_provider(
     name: ProviderName, settings: Settings, root: Path, *, folder: str, sandbox: bool = False,
-    background: bool = False,
+    background: bool = False, lock: Path | None = None,
 ) -> Provider:
-    """``background``: SendGrid posts from a second process while the next batch is built."""
+    """``background``: SendGrid posts from a second process while the next batch is built
+    (holding ``lock`` while it lives)."""
     if name == "sendgrid":
-        key = api_key()
-        if not key:
-            raise UsageError(f"--provider sendgrid needs {KEY_ENV} in the environment")
-        return SendGridProvider(key, settings.delivery.sendgrid, sandbox=sandbox, background=background)
+        from newsletter.delivery.sendgrid import SendGridProvider
+
+        check_environment(name)
+        return SendGridProvider(api_key(), settings.delivery.sendgrid, sandbox=sandbox, background=background,
+                                lock=lock)
     if name == "smtp":
         from newsletter.delivery.smtp import SmtpProvider, smtp_url_from_env
 

@@ -8,6 +8,9 @@ Rules (issue 5):
   capped exponential backoff and jitter; while waiting the batch is ``pending`` again.
 * No answer after the request was sent makes the batch ``unknown`` (never resent
   automatically).
+* A first Ctrl-C lets the request on its way finish and be recorded, then ends the
+  run (``interrupted``); a second one stops at once (the request's own process has
+  recorded what became of it in the outcome log; the next run settles it).
 * A refusal (400, 401, 403, 413, a refused SMTP login) stops the run with the
   provider's own message; the batch goes back to ``pending``.
 * Too many failed requests or refused recipients pause the run (resumable).
@@ -18,6 +21,8 @@ from __future__ import annotations
 
 import gc
 import random
+import signal
+import threading
 import time
 from contextlib import contextmanager
 from itertools import islice
@@ -44,7 +49,7 @@ from newsletter.settings import Delivery
 LONGEST_WAIT = 900.0
 """A provider asking us to wait longer than this (seconds) pauses the run instead."""
 
-Outcome = Literal["done", "paused", "stopped"]
+Outcome = Literal["done", "paused", "stopped", "interrupted"]
 
 
 class ProgressSink(Protocol):
@@ -129,13 +134,35 @@ def deliver(
     sink = progress or _Silent()
     run = _Run(journal, send, message, provider, settings, sink, sleep)
     size = batch_size(settings, provider)
-    with _no_cycle_collection():
+    with _no_cycle_collection(), _first_interrupt_waits(run.stopping, sink):
+        provider.stop_when(run.stopping)
         if source is not None and not send.loaded:
             if not run.new_batches(_NewBatches(journal, send, source, size, recipient)):
                 return run.end()
             run.send = journal.set_loaded(run.send)
         run.pending_batches(recipient, size)
     return run.end()
+
+
+@contextmanager
+def _first_interrupt_waits(stopping: threading.Event, sink: ProgressSink) -> Iterator[None]:
+    """A first Ctrl-C sets ``stopping`` (the loop ends after the request on its way); a
+    second raises :class:`KeyboardInterrupt` at once. Outside the main thread, nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if stopping.is_set():
+            raise KeyboardInterrupt
+        stopping.set()
+        sink.note("Stopping once the request on its way is answered and recorded (Ctrl-C again: stop at once)")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @contextmanager
@@ -186,6 +213,8 @@ class _Run:
         self.started = time.monotonic()
         self.tried = self.refused = 0
         self.done = journal.counts(send)["accepted"]
+        self.stopping = threading.Event()
+        """Set by a first Ctrl-C: no request is started after it."""
 
     def new_batches(self, build: _NewBatches) -> bool:
         """Send new recipients until the list is exhausted; False if the run must end.
@@ -197,57 +226,78 @@ class _Run:
         batch is in flight at a time.
         """
         provider, message, journal, send = self.provider, self.message, self.journal, self.send
-        get_ready = getattr(provider, "get_ready", None)
-        if get_ready is not None:
-            get_ready()
+        provider.get_ready()
         batch, prepared = self._read(build)
         while batch:
-            journal.begin_batch(send, batch.rows[0][0], batch.rows[-1][0], len(batch))
+            if self._interrupted():
+                return False
+            number = journal.begin_batch(send, batch.rows[0][0], batch.rows[-1][0], len(batch))
             self.pace.wait(len(batch))
-            started = _start(provider, message, batch, prepared)
+            started = provider.start(message, batch, prepared, number)
             if started is None:  # this provider sends when asked: send, then read the next
-                if not self.batch(batch, prepared, in_flight=True, paced=True):
+                if not self.batch(batch, prepared, number, in_flight=True, paced=True):
                     return False
                 batch, prepared = self._read(build)
                 continue
             try:
                 upcoming, upcoming_prepared = self._read(build)
-            except KeyboardInterrupt:
-                journal.whole_batch(send, batch.rows[0][0], batch.rows[-1][0], "unknown",
-                                    "interrupted while the request was in flight")
-                raise
             except Exception:
-                self.batch(batch, prepared, in_flight=True, started=started)  # its answer, then the error
+                self.batch(batch, prepared, number, in_flight=True, started=started)  # its answer, then the error
                 raise
-            if not self.batch(batch, prepared, in_flight=True, started=started):
+            if not self.batch(batch, prepared, number, in_flight=True, started=started):
                 return False
             batch, prepared = upcoming, upcoming_prepared
         return True
+
+    def _interrupted(self) -> bool:
+        """True (and the run's outcome says so) once a first Ctrl-C asked to stop."""
+        if self.stopping.is_set():
+            self.result.outcome, self.result.message = "interrupted", "interrupted (Ctrl-C)"
+            return True
+        return False
 
     def _read(self, build: _NewBatches) -> tuple[Batch, object]:
         """The next new batch, its request built and its rows written as ``pending``."""
         batch = build()
         if not batch:
             return batch, None
-        prepared = self.provider.prepare(self.message, batch)
         self.journal.add_pending(self.send, batch.rows)
-        return batch, prepared
+        batch = self._refuse_unsendable(batch)
+        if not batch:  # everyone in it refused: read on
+            return self._read(build)
+        return batch, self.provider.prepare(self.message, batch)
+
+    def _refuse_unsendable(self, batch: Batch) -> Batch:
+        """Leave out (as ``failed``, with the reason) addresses this provider cannot deliver to."""
+        rows = batch.rows
+        if all(row[1].isascii() for row in rows):
+            return batch
+        unsendable = self.provider.unsendable
+        refused = {row[0]: why for row in rows if not row[1].isascii() and (why := unsendable(row[1]))}
+        if not refused:
+            return batch
+        self.journal.refuse(self.send, refused)
+        self.result.notes.append(f"{len(refused)} recipient(s) refused before sending: {next(iter(refused.values()))}")
+        return Batch([row for row in rows if row[0] not in refused], batch.make)
 
     def pending_batches(self, recipient: Callable[[RowTuple], Recipient], size: int) -> None:
         """Send the journal's ``pending`` recipients (each at most once in this run)."""
         after = 0
-        while rows := self.journal.next_batch(self.send, after, size):
+        while not self._interrupted() and (rows := self.journal.next_batch(self.send, after, size)):
             after = rows[-1].seq
-            batch = Batch(list(rows), recipient)
-            if not self.batch(batch, self.provider.prepare(self.message, batch), in_flight=False):
+            batch = self._refuse_unsendable(Batch(list(rows), recipient))
+            if not batch:
+                continue
+            if not self.batch(batch, self.provider.prepare(self.message, batch), None, in_flight=False):
                 return
 
-    def batch(self, batch: Sequence[Recipient], prepared: object, *, in_flight: bool,
+    def batch(self, batch: Sequence[Recipient], prepared: object, number: int | None, *, in_flight: bool,
               started: Started | None = None, paced: bool = False) -> bool:
-        """Send one batch (or see to one already ``started``); False when the run must stop."""
+        """Send one batch (or see to one already ``started``); False when the run must stop.
+        ``number``: the journal's batch number when its rows are already ``in_flight``."""
         stop = _one_batch(self.journal, self.send, self.message, self.provider, batch, prepared,
-                          self.settings, self.pace, self.sink, self.result, self.sleep, in_flight=in_flight,
-                          started=started, paced=paced)
+                          self.settings, self.pace, self.sink, self.result, self.sleep, number,
+                          self.stopping, in_flight=in_flight, started=started, paced=paced)
         result, settings = self.result, self.settings
         self.tried += stop.tried
         self.refused += stop.refused
@@ -255,6 +305,8 @@ class _Run:
         self.sink.advance(self.done, max(self.send.eligible, self.done))
         if stop.outcome is not None:
             result.outcome, result.message = stop.outcome, stop.message
+        elif self.stopping.is_set():
+            result.outcome, result.message = "interrupted", "interrupted (Ctrl-C)"
         elif result.failed_requests >= settings.max_failed_requests:
             result.outcome, result.message = "paused", f"{result.failed_requests} requests failed"
         elif self.tried >= 100 and self.refused / self.tried > settings.max_failed_recipients:
@@ -287,6 +339,8 @@ def _one_batch(
     sink: ProgressSink,
     result: RunResult,
     sleep: Callable[[float], None],
+    number: int | None,
+    stopping: threading.Event,
     *,
     in_flight: bool,
     started: Started | None = None,
@@ -294,7 +348,8 @@ def _one_batch(
 ) -> _BatchEnd:
     """Send one batch by the retry rules; the journal is updated before and after each try.
 
-    ``in_flight``: the rows were just written as ``in_flight`` (new recipients).
+    ``in_flight``: the rows were just written as ``in_flight`` (new recipients), as
+    batch ``number``.
     ``started``: the first try is already under way (paced, rows ``in_flight``).
     ``paced``: the first try's wait for the rate cap is already done.
     """
@@ -303,17 +358,20 @@ def _one_batch(
     while batch:
         first, last = batch[0].seq, batch[-1].seq
         if started is None:
+            if attempt and stopping.is_set():  # no new try after a Ctrl-C: the rows wait
+                journal.whole_batch(send, first, last, "pending", "not sent yet: the send was interrupted")
+                return end
             if attempt or not paced:
                 pace.wait(len(batch))
-            if attempt or not in_flight:
-                journal.begin_batch(send, first, last, len(batch))
+            if attempt or not in_flight or number is None:
+                number = journal.begin_batch(send, first, last, len(batch))
         result.requests += 1
         try:
             if started is not None:
                 begun, started = started, None
                 outcome = begun()
             else:
-                outcome = provider.send(message, batch, prepared)
+                outcome = provider.send(message, batch, prepared, number)
         except RetryLater as exc:
             journal.whole_batch(send, first, last, "pending", exc.reason)
             wait = exc.wait if exc.wait is not None else backoff(attempt, settings.backoff, settings.backoff_cap)
@@ -337,9 +395,8 @@ def _one_batch(
             journal.whole_batch(send, first, last, "pending", exc.reason)
             end.outcome, end.message = "stopped", exc.reason
             return end
-        except KeyboardInterrupt:
-            journal.whole_batch(send, first, last, "unknown", "interrupted while the request was in flight")
-            raise
+        # a KeyboardInterrupt (a second Ctrl-C) leaves the rows ``in_flight``: the outcome
+        # log, written by the process that posted them, settles them on the next run
         # a new batch that went through whole is followed at once by the next one's start
         journal.finish_batch(send, first, last, len(batch), outcome,
                              with_next=in_flight and not attempt and len(outcome.accepted) == len(batch))
@@ -362,13 +419,6 @@ def _one_batch(
             sleep(backoff(attempt, settings.backoff, settings.backoff_cap))
             attempt += 1
     return end
-
-
-def _start(provider: Provider, message: Message, batch: Batch, prepared: object) -> Started | None:
-    """Begin sending a batch in the background if the provider can (None if it cannot)."""
-    start = getattr(provider, "start", None)
-    begun: Started | None = start(message, batch, prepared) if start is not None else None
-    return begun
 
 
 def _retry_part(batch: Sequence[Recipient], outcome: BatchResult) -> list[Recipient]:

@@ -1,55 +1,47 @@
-"""SendGrid's v3 Mail Send API through the official ``sendgrid`` client.
+"""SendGrid's v3 Mail Send API: request bodies, and posting them over one kept-alive connection.
 
 Payloads are plain dicts serialised with orjson (the helper classes are several
 times slower for a thousand personalisations). The key comes only from
-``SENDGRID_API_KEY``; it is handed to the client and never printed or logged.
+``SENDGRID_API_KEY``; it is never printed or logged.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import orjson
-from sendgrid import SendGridAPIClient
 
 from newsletter.delivery.base import (
     ONE_CLICK,
     Batch,
     BatchResult,
     Message,
+    ProviderBase,
     Recipient,
     RetryLater,
     RowTuple,
     Started,
 )
-from newsletter.delivery.poster import Poster
-from newsletter.delivery.posting import post_body
+from newsletter.delivery.api import KEY_ENV, api_host, api_key
+from newsletter.delivery.headers import ascii_address, quoted_name, unsendable
 from newsletter.delivery.plan import RowMaker
+from newsletter.delivery.poster import Poster
+from newsletter.delivery.posting import ApiHost, MailSender, post_recorded
 from newsletter.render.personalize import ESCAPERS, substituter, substitutions_source
 from newsletter.settings import SendGridOptions
 
-KEY_ENV = "SENDGRID_API_KEY"
-HOST_ENV = "SENDGRID_API_HOST"
-DEFAULT_HOST = "https://api.sendgrid.com"
 MAX_PERSONALIZATIONS = 1000
-
-
-def api_key() -> str:
-    return os.environ.get(KEY_ENV, "").strip()
-
-
-def api_host() -> str:
-    return os.environ.get(HOST_ENV, "").strip().rstrip("/") or DEFAULT_HOST
+__all__ = ["KEY_ENV", "MAX_PERSONALIZATIONS", "PayloadBuilder", "SendGridProvider", "api_key", "common_fields"]
 
 
 def common_fields(message: Message, options: SendGridOptions, *, sandbox: bool) -> dict[str, Any]:
     """Everything in a request except the personalisations."""
     body: dict[str, Any] = {
-        "from": {"email": message.sender.email, "name": message.sender.name},
-        "reply_to": {"email": message.reply_to.email, "name": message.reply_to.name},
+        "from": _mailbox(message.sender.name, message.sender.email),
+        "reply_to": _mailbox(message.reply_to.name, message.reply_to.email),
         "subject": message.subject,
         "content": [
             {"type": "text/plain", "value": message.text},
@@ -69,6 +61,11 @@ def common_fields(message: Message, options: SendGridOptions, *, sandbox: bool) 
     if message.send_at is not None:
         body["send_at"] = message.send_at
     return body
+
+
+def _mailbox(name: str, email: str) -> dict[str, str]:
+    name = quoted_name(name)
+    return {"email": ascii_address(email), "name": name} if name else {"email": ascii_address(email)}
 
 
 class PayloadBuilder:
@@ -94,7 +91,9 @@ class PayloadBuilder:
         out: list[dict[str, Any]] = []
         append = out.append
         for r in recipients:
-            to = {"email": r.email, "name": r.name} if r.name else {"email": r.email}
+            email = r.email if r.email.isascii() else ascii_address(r.email)
+            name = quoted_name(r.name)
+            to = {"email": email, "name": name} if name else {"email": email}
             append({
                 "to": [to],
                 "substitutions": fill(r.values),
@@ -129,7 +128,8 @@ class PayloadBuilder:
             "    append = out.append\n"
             "    for seq, email, first, last, vals in rows:\n"
             "        url = link(tok(email))\n"
-            "        name = f'{first} {last}'.strip()\n"
+            "        name = qn(f'{first} {last}'.strip())\n"
+            "        address = email if email.isascii() else asc(email)\n"
             "        if vals is None:\n"
             "            first_name = first or fallback\n"
             "            get = empty\n"
@@ -137,14 +137,14 @@ class PayloadBuilder:
             "        else:\n"
             "            get = loads(vals).get\n"
             f"            subs = {others}\n"
-            "        append({'to': [{'email': email, 'name': name} if name else {'email': email}],"
+            "        append({'to': [{'email': address, 'name': name} if name else {'email': address}],"
             " 'substitutions': subs,"
             " 'headers': {'List-Unsubscribe': f'<{url}>' + mailto, 'List-Unsubscribe-Post': one_click},"
             " 'custom_args': args})\n"
             "    return dumps(out)\n"
         )
         namespace: dict[str, object] = {
-            **ESCAPERS, "tok": make.token, "link": make.link, "fallback": make.fallback, "loads": orjson.loads,
+            **ESCAPERS, "qn": quoted_name, "asc": ascii_address, "tok": make.token, "link": make.link, "fallback": make.fallback, "loads": orjson.loads,
             "dumps": orjson.dumps, "empty": {}.get, "one_click": ONE_CLICK, "args": {"send_id": self.message.send_id},
             "mailto": self.message.unsubscribe_mailto_part,
         }
@@ -158,27 +158,45 @@ class PayloadBuilder:
         return result
 
 
-class SendGridProvider:
+class SendGridProvider(ProviderBase):
     """Posts batches of up to 1,000 personalisations to ``/v3/mail/send``.
 
     With ``background``, requests started with :meth:`start` are posted by a second
     process (:mod:`newsletter.delivery.poster`) while the caller builds the next.
+    Either way every request of a recorded send (see :meth:`record`) is written to
+    the send's outcome log by the process that posts it.
     """
 
     name = "sendgrid"
     max_batch = MAX_PERSONALIZATIONS
+    message_by_message = False
+    resend_is_harmless = False
+    can_schedule = True
+    has_sandbox = True
+    one_click = True
 
-    def __init__(self, key: str, options: SendGridOptions, *, host: str | None = None,
-                 sandbox: bool = False, background: bool = False) -> None:
+    def __init__(self, key: str, options: SendGridOptions, *, host: ApiHost | str | None = None,
+                 sandbox: bool = False, background: bool = False, lock: Path | None = None) -> None:
+        from newsletter.delivery.api import parse_api_host
+
+        super().__init__()
         self.options = options
         self.sandbox = sandbox
-        self._host = host or api_host()
-        self._client = SendGridAPIClient(key, host=self._host)
+        self.host = parse_api_host(host) if isinstance(host, str) else (host or api_host())
+        self._sender = MailSender(key, self.host, options.timeout)
         self._builder: PayloadBuilder | None = None
         self._poster: Poster | None = None
         if background:
             with contextlib.suppress(RetryLater):  # no second process: post from this one
-                self._poster = Poster(key, self._host, options.timeout)
+                self._poster = Poster(key, self.host, options.timeout, lock)
+
+    def unsendable(self, email: str) -> str | None:
+        return unsendable(email, "sendgrid")
+
+    @property
+    def handshakes(self) -> int:
+        """Connections opened by this process (the request process counts its own)."""
+        return self._sender.handshakes
 
     def prepare(self, message: Message, recipients: Sequence[Recipient]) -> bytes:
         """The request body, built once per batch (retries send the same bytes)."""
@@ -187,9 +205,10 @@ class SendGridProvider:
             builder = self._builder = PayloadBuilder(message, self.options, sandbox=self.sandbox)
         return builder.build(recipients)
 
-    def send(self, message: Message, recipients: Sequence[Recipient], prepared: object = None) -> BatchResult:
+    def send(self, message: Message, recipients: Sequence[Recipient], prepared: object = None,
+             batch: int = 0) -> BatchResult:
         data = prepared if isinstance(prepared, bytes) else self.prepare(message, recipients)
-        post_body(self._client, data, self.options.timeout)
+        post_recorded(self._sender, data, self.log, batch)
         return BatchResult(accepted=_seqs(recipients))
 
     def get_ready(self) -> None:
@@ -200,7 +219,8 @@ class SendGridProvider:
             with contextlib.suppress(RetryLater):  # it did not start: :meth:`start` finds out
                 poster.wait_ready()
 
-    def start(self, message: Message, recipients: Sequence[Recipient], prepared: object = None) -> Started | None:
+    def start(self, message: Message, recipients: Sequence[Recipient], prepared: object = None,
+              batch: int = 0) -> Started | None:
         """Begin sending in the request process; calling the result gives what :meth:`send`
         would. None without a request process (then :meth:`send` it)."""
         poster = self._poster
@@ -208,7 +228,7 @@ class SendGridProvider:
             return None
         data = prepared if isinstance(prepared, bytes) else self.prepare(message, recipients)
         try:
-            poster.submit(data)
+            poster.submit(data, batch, self.log.path if self.log is not None else None)
         except RetryLater as exc:
             refused = exc  # nothing was handed over: the send loop tries again
 
@@ -225,6 +245,7 @@ class SendGridProvider:
 
     def close(self) -> None:
         self._builder = None
+        self._sender.close()
         if self._poster is not None:
             self._poster.close()
             self._poster = None

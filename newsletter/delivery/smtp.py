@@ -4,7 +4,12 @@ The server comes from ``SMTP_URL`` (``smtp://user:pass@host:587?starttls=1``, or
 ``smtps://`` for TLS from the start). Each connection sends many messages; a batch
 is shared between up to ``delivery.smtp.connections`` of them. Whether a lost
 connection may have delivered a message is decided by whether its final ``.`` had
-been written: before it, the message is retried; after it, it is ``unknown``.
+been written: before it, the message is retried; after it, it is ``unknown``. In a
+recorded send each message's start (durably, before its first byte) and end go to
+the send's outcome log, so a stopped send leaves at most the messages on the wire
+``unknown``. An internationalised domain goes out in its ASCII form; a non-ASCII
+local part needs the server's SMTPUTF8, and without it that recipient fails with
+the reason.
 """
 
 from __future__ import annotations
@@ -19,8 +24,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from newsletter.delivery.base import BatchResult, Message, Recipient
+from newsletter.delivery.api import is_loopback
+from newsletter.delivery.base import BatchResult, Message, ProviderBase, Recipient
+from newsletter.delivery.headers import ascii_address, needs_smtputf8
 from newsletter.delivery.mime import MimeBuilder
+from newsletter.delivery.outcomes import OutcomeLog
 from newsletter.errors import UsageError
 from newsletter.settings import SmtpOptions
 
@@ -55,11 +63,18 @@ def parse_smtp_url(text: str) -> SmtpUrl:
     query = parse_qs(parts.query)
     tls = parts.scheme == "smtps"
     starttls = (query.get("starttls", ["0"])[0].lower() in _TRUE) and not tls
+    password = unquote(parts.password or "")
+    insecure = query.get("insecure", ["0"])[0].lower() in _TRUE
+    if password and not (tls or starttls or insecure or is_loopback(parts.hostname)):
+        raise UsageError(
+            f"{URL_ENV} has a password but no encryption: it would cross the network in clear. Use "
+            "smtps://…:465 or add ?starttls=1 (or ?insecure=1 if you really mean to send it unencrypted)"
+        )
     return SmtpUrl(
         host=parts.hostname,
         port=port or (465 if tls else 25),
         user=unquote(parts.username or ""),
-        password=unquote(parts.password or ""),
+        password=password,
         starttls=starttls,
         tls=tls,
     )
@@ -90,13 +105,15 @@ class _SmtpTls(_Smtp, smtplib.SMTP_SSL):
 Conn = _Smtp | _SmtpTls
 
 
-class SmtpProvider:
+class SmtpProvider(ProviderBase):
     """Sends each recipient their own message over a few reused SMTP connections."""
 
     name = "smtp"
     max_batch = 100
+    message_by_message = True
 
     def __init__(self, url: SmtpUrl, options: SmtpOptions, *, subject_prefix: str = "") -> None:
+        super().__init__()
         self.url = url
         self.options = options
         self.subject_prefix = subject_prefix
@@ -124,17 +141,18 @@ class SmtpProvider:
     def prepare(self, message: Message, recipients: Sequence[Recipient]) -> None:
         return None  # each message is built where it is sent
 
-    def send(self, message: Message, recipients: Sequence[Recipient], prepared: object = None) -> BatchResult:
+    def send(self, message: Message, recipients: Sequence[Recipient], prepared: object = None,
+             batch: int = 0) -> BatchResult:
         if self._builder is None or self._builder.message is not message:
             self._builder = MimeBuilder(message, subject_prefix=self.subject_prefix)
         n = min(self.options.connections, len(recipients)) or 1
         chunks = [recipients[i::n] for i in range(n)]
         result = BatchResult()
-        for part in self._pool.map(self._send_chunk, chunks):
+        for part in self._pool.map(self._send_chunk, chunks, [batch] * n):
             result.merge(part)
         return result
 
-    def _send_chunk(self, chunk: Sequence[Recipient]) -> BatchResult:
+    def _send_chunk(self, chunk: Sequence[Recipient], batch: int) -> BatchResult:
         assert self._builder is not None
         builder = self._builder
         sender = builder.message.sender.email
@@ -161,17 +179,40 @@ class SmtpProvider:
             except (smtplib.SMTPException, OSError) as exc:
                 out.retry.update((r.seq, f"cannot connect to the SMTP server: {exc}") for r in chunk)
                 return out
+        log = _Log(self.log, batch)
         for i, recipient in enumerate(chunk):
+            seq = recipient.seq
+            if self.stopping.is_set():  # a Ctrl-C: the messages not started wait for the next run
+                out.retry.update((r.seq, "not sent yet: the send was interrupted") for r in chunk[i:])
+                break
+            envelope = recipient.email if recipient.email.isascii() else ascii_address(recipient.email)
+            options: list[str] = []
+            if needs_smtputf8(envelope):
+                conn.ehlo_or_helo_if_needed()
+                if not conn.has_extn("smtputf8"):
+                    out.failed[seq] = log.done(seq, "failed", "the SMTP server does not offer SMTPUTF8, which an "
+                                                              "address with non-ASCII characters before the @ needs")
+                    continue
+                options = ["SMTPUTF8"]
             data = builder.build(recipient)
+            try:
+                log.started(seq)
+            except OSError as exc:  # nothing may go out unrecorded
+                out.retry.update((r.seq, "not sent: the outcome log cannot be written") for r in chunk[i:])
+                out.stop = f"cannot write the outcome log: {exc.strerror or exc}; nothing more was sent"
+                break
             conn.body_sent = False
             try:
-                conn.sendmail(sender, [recipient.email], data)
+                conn.sendmail(sender, [envelope], data, mail_options=options)
             except smtplib.SMTPRecipientsRefused as exc:
-                code, text = exc.recipients.get(recipient.email, (550, b"refused"))
-                reason = f"{code} {_text(text)}"
-                (out.failed if code >= 500 else out.retry)[recipient.seq] = f"SMTP server refused: {reason}"
+                code, text = exc.recipients.get(envelope, (550, b"refused"))
+                reason = f"SMTP server refused: {code} {_text(text)}"
+                state = "failed" if code >= 500 else "retry"
+                (out.failed if code >= 500 else out.retry)[seq] = log.done(seq, state, reason)
+                _reset(conn)
             except smtplib.SMTPSenderRefused as exc:
                 reason = f"{exc.smtp_code} {_text(exc.smtp_error)}"
+                log.done(seq, "retry", f"not sent: sender refused: {reason}")
                 out.retry.update((r.seq, "not tried: sender refused") for r in chunk[i:])
                 if exc.smtp_code >= 500:
                     out.stop = f"the SMTP server refused the sender address {sender}: {reason}"
@@ -180,18 +221,23 @@ class SmtpProvider:
                 return out
             except smtplib.SMTPDataError as exc:
                 reason = f"SMTP server refused: {exc.smtp_code} {_text(exc.smtp_error)}"
-                (out.failed if exc.smtp_code >= 500 else out.retry)[recipient.seq] = reason
+                state = "failed" if exc.smtp_code >= 500 else "retry"
+                (out.failed if exc.smtp_code >= 500 else out.retry)[seq] = log.done(seq, state, reason)
                 _reset(conn)
             except (smtplib.SMTPException, OSError) as exc:
                 where = "after" if conn.body_sent else "before"
                 reason = f"SMTP connection lost {where} the message was sent: {exc}"
-                (out.unknown if conn.body_sent else out.retry)[recipient.seq] = reason
+                if conn.body_sent:
+                    out.unknown[seq] = log.lost(seq, reason)
+                else:
+                    out.retry[seq] = log.done(seq, "retry", reason)
                 for rest in chunk[i + 1 :]:
                     out.retry[rest.seq] = "not tried: the SMTP connection was lost"
                 _close(conn)
                 return out
             else:
-                out.accepted.append(recipient.seq)
+                log.done(seq, "accepted")
+                out.accepted.append(seq)
         self._idle.put(conn)
         return out
 
@@ -206,6 +252,34 @@ class SmtpProvider:
                 conn.quit()
             except (smtplib.SMTPException, OSError):
                 _close(conn)
+
+
+class _Log:
+    """One chunk's view of the outcome log (nothing is written for an unrecorded send).
+    Endings are best-effort: a lost one reads as started and unanswered, ``unknown``."""
+
+    def __init__(self, log: OutcomeLog | None, batch: int) -> None:
+        self.log, self.batch = log, batch
+
+    def started(self, seq: int) -> None:
+        if self.log is not None:
+            self.log.started(self.batch, seq)
+
+    def done(self, seq: int, state: str, why: str = "") -> str:
+        if self.log is not None:
+            try:
+                self.log.done(self.batch, seq, state, why)
+            except OSError:
+                pass
+        return why
+
+    def lost(self, seq: int, why: str) -> str:
+        if self.log is not None:
+            try:
+                self.log.lost(self.batch, why, seq)
+            except OSError:
+                pass
+        return why
 
 
 def _reset(conn: Conn) -> None:

@@ -12,6 +12,7 @@ from types import MappingProxyType
 
 from newsletter.audience import Subscriber, eligible
 from newsletter.issue.model import Audience
+from newsletter.delivery.headers import mailbox
 
 LIST_FILE = "subscribers.csv"
 MAX_READERS = 100
@@ -26,20 +27,11 @@ def key_of(reader: Subscriber) -> str:
     return "sample" if reader is SAMPLE else f"line-{reader.line}"
 
 
-def address(name: str, email: str) -> str:
-    """``Name <email>`` as a mail header shows it once decoded (quoted where it must be)."""
-    if not name:
-        return email
-    if any(c in name for c in '()<>[]:;@\\,."'):
-        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return f"{name} <{email}>"
-
-
 def label_of(reader: Subscriber) -> str:
     name = f"{reader.first_name} {reader.last_name}".strip()
     if reader is SAMPLE:
         return f"Sample reader ({name})"
-    return address(name, reader.email)
+    return mailbox(name, reader.email)
 
 
 def eligible_readers(list_path: Path, audience: Audience, limit: int = MAX_READERS) -> list[Subscriber]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from newsletter.errors import Problem
 from newsletter.audience import Subscriber
-from newsletter.preview.readers import SAMPLE, address, key_of, label_of
+from newsletter.delivery.headers import ONE_CLICK, list_unsubscribe, mailbox
+from newsletter.errors import Problem
+from newsletter.preview.readers import SAMPLE, key_of, label_of
 from newsletter.preview.site import IssueBuild, Snapshot
 from newsletter.render.personalize import recipient_values
 from newsletter.render.pipeline import GMAIL_CLIP_BYTES, SIZE_WARNING_BYTES, Rendered
@@ -19,7 +20,6 @@ from newsletter.settings import Mailbox, Settings
 
 PREVIEW_TOKEN = "preview-token"
 """Stands in for the reader's unsubscribe token, which is made per reader at send time."""
-ONE_CLICK = "List-Unsubscribe=One-Click"
 
 
 def _problem(p: Problem) -> dict[str, Any]:
@@ -53,19 +53,20 @@ def index(snapshot: Snapshot) -> dict[str, Any]:
 
 
 def _mailbox(box: Mailbox) -> str:
-    return address(box.name, box.email)
+    return mailbox(box.name, box.email)
 
 
 def _headers(settings: Settings, rendered: Rendered, reader: Subscriber, unsubscribe: str) -> list[list[str]]:
-    """The headers as sent to ``reader`` (shown decoded: names with accents stay readable)."""
+    """The headers as sent to ``reader``, made by the send's own header builder (shown
+    decoded: names with accents stay readable)."""
     name = f"{reader.first_name} {reader.last_name}".strip()
     return [
         ["From", _mailbox(settings.sender)],
         ["Reply-To", _mailbox(settings.replies_to)],
-        ["To", address(name, reader.email)],
+        ["To", mailbox(name, reader.email)],
         ["Subject", rendered.subject],
         ["Preheader", rendered.preheader or "(none: inboxes show the email's first words)"],
-        ["List-Unsubscribe", f"<{unsubscribe}>"],
+        ["List-Unsubscribe", list_unsubscribe(unsubscribe, settings.delivery.list_unsubscribe_mailto)],
         ["List-Unsubscribe-Post", ONE_CLICK],
     ]
 

@@ -1,0 +1,308 @@
+"""A real send from start to finish: begin or resume, settle what a stopped run left on
+its way, the quality gate, the send loop, and what the editor is told at the end.
+
+Policy lives here, with the journal it reasons about; ``commands/send.py`` only reads
+options and chooses the mode. What is printed goes through
+:mod:`newsletter.delivery.progress`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsletter.audience import Entry, eligible, entries, summarize
+from newsletter.delivery import progress as out
+from newsletter.delivery.base import Provider
+from newsletter.delivery.journal import DONE_STATES, Journal, SendRow
+from newsletter.delivery.outcomes import OutcomeLog, log_path, read, settle
+from newsletter.delivery.plan import (
+    NewRow,
+    SubscriberLike,
+    content_hash,
+    make_message,
+    new_rows,
+    recipient_maker,
+    used_fields,
+)
+from newsletter.delivery.poster import GRACE, wait_for_stopped_poster
+from newsletter.delivery.providers import ProviderName, make_provider, send_key
+from newsletter.delivery.run import RunResult, deliver
+from newsletter.delivery.state import load_secret, state_dir
+from newsletter.errors import NewsletterError, ProblemsFound, UsageError, display_path
+from newsletter.issue.load import IssueFile
+from newsletter.project import Project
+from newsletter.render.pipeline import Rendered
+from newsletter.settings import Settings
+
+POSTER_LOCK = "poster.lock"
+
+
+class Interrupted(NewsletterError):
+    """The editor pressed Ctrl-C: the send stopped cleanly and resumes when run again. Exit 130."""
+
+    exit_code = 130
+
+
+@dataclass(frozen=True, slots=True)
+class SendOptions:
+    issue_path: Path
+    list_path: Path | None = None
+    provider: ProviderName | None = None
+    dry_run: bool = False
+    test_to: tuple[str, ...] = ()
+    as_email: str | None = None
+    validate: bool = False
+    yes: bool = False
+    send_at: str | None = None
+    resend_unknown: bool = False
+    mark_unknown_sent: bool = False
+    force: bool = False
+    rate: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """One send's issue, settings, list and provider, worked out once."""
+
+    project: Project
+    issue_file: IssueFile
+    rendered: Rendered
+    settings: Settings
+    list_path: Path
+    provider: ProviderName
+
+    @property
+    def root(self) -> Path:
+        return self.project.root
+
+    def subscribers(self) -> Iterator[SubscriberLike]:
+        return eligible(self.list_path, self.issue_file.issue.audience)
+
+    def entries(self) -> Iterator[Entry]:
+        """The subscribers as a send reads them (the same people, lighter)."""
+        return entries(self.list_path, self.issue_file.issue.audience)
+
+
+def quality_gate(ctx: Context, force: bool) -> None:
+    """Refuse to send an issue that is not ready.
+
+    The build already ran (``open_issue`` renders, and refuses on any error). Then
+    ``newsletter check`` runs, offline, personalised as a reader of this list: its
+    errors stop the send unless ``--force`` (which never skips a build error).
+    """
+    from newsletter.checks import run_checks
+
+    errors = [f for f in run_checks(ctx.project, ctx.issue_file, ctx.rendered, list_path=ctx.list_path)
+              if f.severity == "error"]
+    if not errors:
+        return
+    for finding in errors:
+        out.echo(f"  {finding}  [{finding.rule}]", err=True)
+    n = len(errors)
+    if force:
+        out.echo(f"Sending despite {n} check error(s) (--force)", err=True)
+        return
+    raise ProblemsFound(f"{n} check error(s) in {display_path(ctx.issue_file.path)}: nothing was sent. "
+                        "Fix them (newsletter check shows them all) or send anyway with --force")
+
+
+def real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Callable[[str], bool]) -> None:
+    """The real, resumable send (see the module docstring)."""
+    try:
+        _real_send(ctx, o, send_at, confirm)
+    except sqlite3.OperationalError as exc:  # a full disk or a broken file under the journal
+        raise NewsletterError(f"{display_path(state_dir(ctx.root))}: the send journal cannot be written ({exc}); "
+                              "what it holds is safe: free some space and run the same command again") from None
+    except OSError as exc:  # the outcome log or the state folder on a full or read-only disk
+        where = display_path(exc.filename) if exc.filename else display_path(state_dir(ctx.root))
+        raise NewsletterError(f"{where}: cannot write ({exc.strerror or exc}); nothing was sent unrecorded: "
+                              "free some space and run the same command again") from None
+    except KeyboardInterrupt:
+        raise Interrupted("stopped at once (second Ctrl-C). Nothing is lost: run the same command again to "
+                          "resume; the request that was on its way is settled from its outcome log") from None
+
+
+def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Callable[[str], bool]) -> None:
+    slug = ctx.rendered.slug
+    key = send_key(slug, ctx.provider)
+    draft = make_message(ctx.rendered, ctx.settings, send_id=key, send_at=send_at)
+    digest = content_hash(draft)
+    list_name = display_path(ctx.list_path)
+    state = state_dir(ctx.root)
+    journal = Journal.open(ctx.root)
+    try:
+        journal.lock()
+        existing = journal.find(key)
+        if existing is None:
+            send_row = _begin(ctx, o, journal, key, digest, confirm)
+        else:
+            send_row = _resume(ctx, o, journal, existing, digest, list_name, confirm)
+        if send_row is None:
+            return
+        message = dataclasses.replace(draft, send_id=f"{slug}-{send_row.id}")
+        # SendGrid's request process starts here and gets ready while the first batch is read
+        provider = make_provider(ctx.provider, ctx.settings, ctx.root, folder=slug, background=True,
+                                 lock=state / POSTER_LOCK)
+        log = OutcomeLog(log_path(state, send_row.id))
+        provider.record(log)
+        done = journal.counts(send_row)["accepted"]
+        source = None if send_row.loaded else _new_rows(ctx)
+        try:
+            with out.progress_bar(send_row.eligible, done) as bar:
+                result = deliver(journal, send_row, message, provider,
+                                 recipient_maker(ctx.settings, load_secret(ctx.root)),
+                                 ctx.settings.delivery, source=source, progress=bar)
+        finally:
+            provider.close()
+            log.close()
+        _finish(journal, journal.refresh(key), result, ctx)
+    finally:
+        journal.close()
+
+
+def _new_rows(ctx: Context) -> Iterator[NewRow]:
+    """The eligible list as the journal and the providers need it, read as it is sent.
+
+    Nothing with CR, LF or NUL in a header value may be sent. The list module gives
+    names on one line and valid addresses; a NUL byte could still reach a name, so a
+    list holding one is checked in full before the first request.
+    """
+    fields = used_fields(ctx.rendered)
+    if _has_nul(ctx.list_path):
+        for _ in new_rows(ctx.entries(), ctx.settings, fields, ctx.list_path):
+            pass
+    return new_rows(ctx.entries(), ctx.settings, fields, ctx.list_path)
+
+
+def _has_nul(path: Path) -> bool:
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            if b"\0" in chunk:
+                return True
+    return False
+
+
+def _begin(ctx: Context, o: SendOptions, journal: Journal, key: str, digest: str,
+           confirm: Callable[[str], bool]) -> SendRow | None:
+    count = summarize(ctx.list_path, ctx.issue_file.issue.audience).eligible
+    if not o.yes:
+        _ask(confirm, f"Send “{ctx.rendered.subject}” to {count} recipient(s) with {ctx.provider}?", count)
+    send_row = journal.create(key=key, slug=ctx.rendered.slug, provider=ctx.provider,
+                              list_path=str(ctx.list_path.resolve()), content_hash=digest, eligible=count)
+    log_path(state_dir(ctx.root), send_row.id).unlink(missing_ok=True)  # a journal made anew reuses ids
+    out.echo(f"Sending “{ctx.rendered.subject}” to {count} recipient(s) with {ctx.provider}")
+    return send_row
+
+
+def settle_stopped(ctx: Context, journal: Journal, send_row: SendRow, provider: Provider | None = None) -> None:
+    """Settle the rows a stopped run left ``in_flight``, from the outcome log, before anything else.
+
+    The request process of a killed sender may still be posting its last request: it
+    is waited for (until the request's timeout has surely passed). Then each request
+    answered 2xx is accepted, one never started (or certainly not sent) goes back to
+    ``pending`` to be sent again, and one started but never answered is ``unknown``,
+    the only case left for the editor. For a provider whose resend is harmless (the
+    outbox), everything on its way is simply sent again.
+    """
+    in_flight = journal.in_flight(send_row)
+    if not in_flight:
+        return
+    state = state_dir(ctx.root)
+    harmless = provider.resend_is_harmless if provider is not None else send_row.provider == "outbox"
+    if harmless:
+        events: list[dict[str, object]] = []
+    else:
+        timeout = ctx.settings.delivery.sendgrid.timeout + GRACE
+        wait_for_stopped_poster(state / POSTER_LOCK, time.monotonic() + timeout)
+        events = read(log_path(state, send_row.id))
+    result = settle(in_flight, events)
+    journal.settle(send_row, result)
+    parts = [f"{len(result.accepted)} were accepted" if result.accepted else "",
+             f"{len(result.retry)} were not sent and will be" if result.retry else "",
+             f"{len(result.failed)} were refused" if result.failed else "",
+             f"{len(result.unknown)} may or may not have been delivered (unknown)" if result.unknown else ""]
+    total = sum(len(seqs) for seqs in in_flight.values())
+    out.echo(f"The last run stopped with {total} recipient(s) on their way: " + ", ".join(p for p in parts if p)
+             + ".", err=True)
+
+
+def _resume(ctx: Context, o: SendOptions, journal: Journal, send_row: SendRow, digest: str,
+            list_name: str, confirm: Callable[[str], bool]) -> SendRow | None:
+    settle_stopped(ctx, journal, send_row)
+    counts = journal.counts(send_row)
+    if send_row.finished is not None and not counts["pending"] and not counts["unknown"]:
+        out.print_counts(counts, send_row.eligible)
+        out.echo(f"This issue was already sent ({_done(counts)} recipient(s) accounted for); nothing to do.")
+        return None
+    if send_row.content_hash != digest or send_row.list_path != str(ctx.list_path.resolve()):
+        changed = "the issue" if send_row.content_hash != digest else f"the list (was {send_row.list_path})"
+        if not o.force:
+            raise UsageError(f"{changed} changed since this send began ({counts['accepted']} already "
+                             "accepted); re-run with --force to send the rest as it is now")
+        journal.set_content(send_row, digest, str(ctx.list_path.resolve()))
+    suppressed, restored, new = journal.reconcile(send_row, (e.email for e in ctx.entries()))
+    if suppressed:
+        out.echo(f"{suppressed} address(es) are no longer eligible in {list_name}: suppressed")
+    if restored:
+        out.echo(f"{restored} suppressed address(es) are eligible again")
+    if new and send_row.loaded:
+        out.echo(f"{new} address(es) joined {list_name} after this send began; they are not part of it")
+    unknown = journal.unknown(send_row) if counts["unknown"] else []
+    if unknown:
+        if not (o.resend_unknown or o.mark_unknown_sent):
+            out.print_unknown(unknown)
+            raise ProblemsFound(
+                f"{len(unknown)} recipient(s) are 'unknown': nothing more is sent until you decide. "
+                "Re-run with --mark-unknown-sent (count them as sent) or --resend-unknown "
+                "(send again: some may get it twice)"
+            )
+        n = journal.resolve_unknown(send_row, resend=o.resend_unknown)
+        out.echo(f"{n} unknown recipient(s) {'will be sent again' if o.resend_unknown else 'marked as sent'}")
+    pending = journal.counts(send_row)["pending"] + (0 if send_row.loaded else new)
+    if pending and not o.yes:
+        _ask(confirm, f"Resume sending “{ctx.rendered.subject}” to the {pending} recipient(s) "
+                      f"not sent yet, with {ctx.provider}?", pending)
+    out.echo(f"Resuming: {pending} recipient(s) to send")
+    return send_row
+
+
+def _done(counts: dict[str, int]) -> int:
+    return sum(counts[s] for s in DONE_STATES)
+
+
+def _ask(confirm: Callable[[str], bool], question: str, count: int) -> None:
+    if not sys.stdin.isatty():
+        raise UsageError(f"{count} recipient(s) would get this: add --yes to send without being asked")
+    if not confirm(question):
+        raise ProblemsFound("not sent: you said no")
+
+
+def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context) -> None:
+    counts = journal.counts(send_row)
+    finished = bool(send_row.loaded) and _done(counts) == send_row.eligible
+    journal.set_finished(send_row, finished)
+    out.print_summary(counts, send_row.eligible, result, ctx.provider)
+    issue = display_path(ctx.issue_file.path)
+    if result.outcome == "interrupted":
+        raise Interrupted(f"interrupted (Ctrl-C) after the request on its way was answered and recorded. "
+                          f"Nothing is lost: run the same command again to resume (newsletter send {issue} --yes)")
+    if result.outcome in ("stopped", "paused"):
+        verb = "stopped" if result.outcome == "stopped" else "paused"
+        raise ProblemsFound(f"send {verb}: {result.message}. Nothing is lost: fix the cause and run "
+                            f"`newsletter send {issue} --yes` again to resume")
+    unknown = journal.unknown(send_row) if counts["unknown"] else []
+    if unknown:
+        out.print_unknown(unknown)
+        raise ProblemsFound(f"{len(unknown)} recipient(s) are 'unknown': resolve them with "
+                            "--mark-unknown-sent or --resend-unknown")
+    if counts["failed"]:
+        raise ProblemsFound(f"{counts['failed']} recipient(s) failed; `newsletter report {issue}` lists them")
+    if not finished:
+        raise ProblemsFound(f"{counts['pending']} recipient(s) still to send; run the command again to resume")
+    out.echo("Finished: every eligible recipient is accounted for.")
