@@ -148,7 +148,8 @@ def main() -> None:
     def show(name: str, runs: list[tuple[float, float]]) -> None:
         times = [w for w, _ in runs]
         peak = max(m for _, m in runs)
-        print(f"{name}: median {statistics.median(times):.2f} s of {len(runs)} (all: {', '.join(f'{x:.2f}' for x in times)}), peak RSS {peak:.0f} MB")
+        every = ", ".join(f"{x:.2f}" for x in times)
+        print(f"{name}: median {statistics.median(times):.2f} s of {len(runs)} (all: {every}), peak RSS {peak:.0f} MB")
 
     show("stats, cold (no cached figures)", cold)
     show("stats, warm (figures cached, list unchanged)", warm)

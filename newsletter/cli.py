@@ -5,6 +5,7 @@ Command modules are imported inside the commands so that ``--help`` stays fast.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
 from pathlib import Path
@@ -189,7 +190,9 @@ def unsubscribe(list_path: Path, emails: tuple[str, ...], reason: str | None) ->
     "--list", "list_path", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
     help="Subscriber list to personalise with (default: subscribers.csv in the project).",
 )
-def check_issue(issue_path: Path, online: bool, fmt: str, list_path: Path | None) -> None:
+@click.option("--force", is_flag=True,
+              help="Accept a subject or date that is the same as another issue's (a warning, not an error).")
+def check_issue(issue_path: Path, online: bool, fmt: str, list_path: Path | None, force: bool) -> None:
     """Check ISSUE.yaml before sending: exit 1 on errors, warnings listed.
 
     The email is checked as the subscriber with the longest names and address would
@@ -197,7 +200,26 @@ def check_issue(issue_path: Path, online: bool, fmt: str, list_path: Path | None
     """
     from newsletter.commands import check as command
 
-    command.report(command.check(issue_path, online=online, list_path=list_path), fmt)
+    command.report(command.check(issue_path, online=online, list_path=list_path, force=force), fmt)
+
+
+@cli.command()
+@click.argument("slug", required=False, metavar="[SLUG]")
+@click.option("--from", "from_path", metavar="ISSUE.yaml", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="The issue to start from (default: the latest in issues/ by date).")
+@click.option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="The new issue's date (default: a month after the one it starts from).")
+def new(slug: str | None, from_path: Path | None, date: dt.datetime | None) -> None:
+    """Start the next issue as issues/SLUG.yaml, from the latest (or --from) one.
+
+    Keeps the structure and standing sections, sets the date, carries over the events
+    still to come, and puts "TK: …" placeholders where this month's words go.
+    SLUG defaults to the earlier one's with the new year, month and month name.
+    Never writes over an existing file.
+    """
+    from newsletter.commands import new as command
+
+    command.show(command.new(slug, from_path, date.date() if date else None))
 
 
 @cli.command()

@@ -40,10 +40,6 @@ def check_url(value: str, schemes: tuple[str, ...] = LINK_SCHEMES) -> str:
     return value
 
 
-def _https_or_mailto(value: str) -> str:
-    return check_url(value, ("https", "mailto"))
-
-
 def _http_or_https(value: str) -> str:
     return check_url(value, ("http", "https"))
 
@@ -88,8 +84,6 @@ def _strip(value: object) -> object:
 
 Url = Annotated[str, AfterValidator(check_url)]
 """An absolute http(s) or mailto URL."""
-ActionUrl = Annotated[str, AfterValidator(_https_or_mailto)]
-"""A button target: https or mailto only."""
 WebUrl = Annotated[str, AfterValidator(_http_or_https)]
 Colour = Annotated[str, AfterValidator(_colour)]
 HeaderText = Annotated[str, BeforeValidator(_strip), Field(min_length=1), AfterValidator(_header_text)]

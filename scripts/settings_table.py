@@ -1,7 +1,8 @@
 """The README's configuration table, generated from the field docstrings in
 newsletter/settings.py (read from the source with ``ast``: pydantic's own
-``use_attribute_docstrings`` would re-read the source at every start of the tool). ``python scripts/settings_table.py --write`` updates README.md;
-tests/test_docs.py fails when the README and the code disagree."""
+``use_attribute_docstrings`` would re-read the source at every start of the tool).
+``python scripts/settings_table.py --write`` updates README.md; tests/test_docs.py fails
+when the README and the code disagree."""
 
 from __future__ import annotations
 

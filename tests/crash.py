@@ -21,9 +21,10 @@ accepted (or marked sent) whom the server never accepted is missing.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import os
 import random
-import shutil
+import re
 import signal
 import sqlite3
 import subprocess
@@ -176,6 +177,16 @@ class Drill:
         assert proc.returncode in (0, 1), proc.stderr.decode()
 
 
+def distinct_copy(source: Path, target: Path, n: int) -> None:
+    """Another issue made of ``source``: its own subject and date (``check`` refuses an issue
+    that repeats another's), the same content otherwise."""
+    text = source.read_text(encoding="utf-8")
+    day = dt.date(2024, 6, 14) - dt.timedelta(days=n)
+    text = re.sub(r"(?m)^subject: \"(.*)\"$", lambda m: f'subject: "{m.group(1)} ({n})"', text, count=1)
+    text = re.sub(r"(?m)^date: .*$", f"date: {day.isoformat()}", text, count=1)
+    target.write_text(text, encoding="utf-8")
+
+
 def run_drill(root: Path, server: SendGridServer, *, kills: int, eligible: int, suppressed: int,
               seed: int, kill: str = "sender") -> Drill:
     good, bad = write_list(root / "list.csv", eligible, suppressed)
@@ -186,7 +197,7 @@ def run_drill(root: Path, server: SendGridServer, *, kills: int, eligible: int, 
         send_no += 1
         issue = ISSUE if send_no == 1 else ISSUE.replace(".yaml", f"-{send_no}.yaml")
         if send_no > 1:
-            shutil.copy(root / ISSUE, root / issue)
+            distinct_copy(root / ISSUE, root / issue, send_no)
         slug = Path(issue).stem
         while True:
             code = drill.run_once(issue, slug, rng, eligible)

@@ -40,6 +40,12 @@ class Response:
         return self.body.decode("utf-8", errors="replace")
 
 
+def _default_sigint() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @dataclass
 class Running:
     """A preview server started by :func:`start`."""
@@ -117,6 +123,7 @@ def start(root: Path, *args: str, env: dict[str, str] | None = None, timeout: fl
         [sys.executable, "-m", "newsletter", "preview", "--port", "0", *args],
         cwd=root, env=full_env, text=True, stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=_default_sigint,  # Ctrl-C works in the preview even if the test runner ignores it
     )
     running = Running(proc, "", root)
     lines: queue.Queue[str] = queue.Queue()

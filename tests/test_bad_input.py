@@ -47,10 +47,6 @@ CASES = {
         GOOD + "  - type: button\n    label: Go\n    url: javascript:alert(1)\n",
         "issues/bad.yaml:9:10: block 2 (button), url: URL has 'javascript:'",
     ),
-    "http button": (
-        GOOD + "  - type: button\n    label: Go\n    url: http://example.org/\n",
-        "issues/bad.yaml:9:10: block 2 (button), url: URL has 'http:'; only https:, mailto:",
-    ),
     "javascript link in Markdown": (
         GOOD.replace("text: Hello", "text: '[Hello](javascript:alert(1))'"),
         "issues/bad.yaml:6:11: block 1 (text), text: URL has 'javascript:'",

@@ -21,7 +21,7 @@ BASE = """\
 title: Test issue
 subject: A small test issue
 preheader: A short summary of this small test issue, long enough for inboxes.
-date: 2024-06-14
+date: 2024-06-21
 blocks:
   - type: heading
     text: News
@@ -318,12 +318,12 @@ def test_token_without_a_column_in_the_list(project: Path) -> None:
 def test_event_before_the_issue_date(project: Path) -> None:
     text = add_block(
         "  - type: events\n    items:\n"
-        "      - title: Old cuppa\n        start: 2024-06-13 23:30\n"
-        "      - title: Same-day cuppa\n        start: 2024-06-14 09:00\n"
+        "      - title: Old cuppa\n        start: 2024-06-20 23:30\n"
+        "      - title: Same-day cuppa\n        start: 2024-06-21 09:00\n"
     )
     f = only(check(project, text), "event-before-date")
-    assert (f.severity, f.line, f.field) == ("error", line_of(text, "2024-06-13"), "blocks[2].events.items[0].start")
-    assert "Thursday 13 June 2024, 23:30 (UK time)" in f.message
+    assert (f.severity, f.line, f.field) == ("error", line_of(text, "2024-06-20"), "blocks[2].events.items[0].start")
+    assert "Thursday 20 June 2024, 23:30 (UK time)" in f.message
 
 
 # --- warnings -------------------------------------------------------------------------
@@ -553,9 +553,9 @@ def test_every_rule_is_documented_in_the_readme() -> None:
 
 
 def test_every_rule_has_a_test() -> None:
-    """Each rule id is asserted on by a test here or in test_check_online."""
+    """Each rule id is asserted on by a test here or in another tests/test_check*.py."""
     here = Path(__file__).parent
-    tests = (here / "test_check.py").read_text() + (here / "test_check_online.py").read_text()
+    tests = "".join(path.read_text() for path in sorted(here.glob("test_check*.py")))
     missing = [r for r in all_rules() if f'"{r}"' not in tests]
     assert missing == []
 
@@ -571,3 +571,14 @@ def test_public_api_is_pinned() -> None:
     assert list(params) == ["project", "issue_file", "rendered", "list_path", "online"]
     assert params["list_path"].kind is inspect.Parameter.KEYWORD_ONLY and params["list_path"].default is None
     assert params["online"].kind is inspect.Parameter.KEYWORD_ONLY and params["online"].default is False
+
+
+def test_check_and_subscribers_check_warn_of_addresses_sendgrid_would_refuse(project: Path) -> None:
+    with (project / "subscribers.csv").open("a", encoding="utf-8") as fh:
+        fh.write("jöe@bücher.de,Jö,E,subscribed,,,\n")
+    line = len((project / "subscribers.csv").read_text(encoding="utf-8").splitlines())
+    listed = run_cli("subscribers", "check", cwd=project)
+    assert listed.code == 0 and f"subscribers.csv:{line}: email: 'jöe@bücher.de': non-ASCII" in listed.output
+    checked = run_cli("check", EXAMPLE_ISSUE, "--format", "json", cwd=project)
+    findings = [f for f in json.loads(checked.out)["findings"] if f["rule"] == "address-smtputf8"]
+    assert [(f["severity"], f["file"], f["line"]) for f in findings] == [("warning", "subscribers.csv", line)]

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newsletter.delivery.base import Mailbox, Recipient
+from newsletter.delivery.base import Recipient
 from newsletter.delivery.headers import ascii_address, clean_name, encoded_mailbox, quoted_name
 from newsletter.delivery.mime import MimeBuilder
 from newsletter.delivery.state import load_secret, unsubscribe_token
@@ -365,13 +365,3 @@ def test_a_test_send_carries_the_test_address_token(project: Path, sendgrid_serv
     assert mine in person["headers"]["List-Unsubscribe"] and mine in blob
     assert hers not in blob  # unsubscribing from the test never unsubscribes the reader it imitates
 
-
-def test_check_and_subscribers_check_warn_of_addresses_sendgrid_would_refuse(project: Path) -> None:
-    with (project / "subscribers.csv").open("a", encoding="utf-8") as fh:
-        fh.write("jöe@bücher.de,Jö,E,subscribed,,,\n")
-    line = len((project / "subscribers.csv").read_text(encoding="utf-8").splitlines())
-    listed = run_cli("subscribers", "check", cwd=project)
-    assert listed.code == 0 and f"subscribers.csv:{line}: email: 'jöe@bücher.de': non-ASCII" in listed.output
-    checked = run_cli("check", EXAMPLE_ISSUE, "--format", "json", cwd=project)
-    findings = [f for f in json.loads(checked.out)["findings"] if f["rule"] == "address-smtputf8"]
-    assert [(f["severity"], f["file"], f["line"]) for f in findings] == [("warning", "subscribers.csv", line)]

@@ -54,9 +54,11 @@ def test_a_bad_port_is_refused_by_the_option(project: Path, cli) -> None:
 
 def test_ctrl_c_stops_cleanly(project: Path) -> None:
     running = start(project)
-    running.proc.send_signal(signal.SIGINT)
-    assert running.proc.wait(timeout=10) == 0
-    running.stop()
+    try:
+        running.proc.send_signal(signal.SIGINT)
+        assert running.proc.wait(timeout=10) == 0
+    finally:
+        running.stop()  # never leaks a server into later tests, whatever happened
     assert "Stopped." in "".join(running.stdout)
     assert "Traceback" not in "".join(running.stderr)
 

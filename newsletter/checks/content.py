@@ -26,6 +26,11 @@ TOKEN_UNFILLED = rule(
     "A per-recipient token (__nl_…__) is left unfilled, or its field has no value in the list.",
     family=FAMILY,
 )
+PLACEHOLDER_TEXT = rule(
+    "placeholder", "error",
+    "Words still to be written: a placeholder (TK: …, as newsletter new writes them, or lorem ipsum).",
+    family=FAMILY,
+)
 EVENT_PAST = rule(
     "event-before-date", "error", "An event starts before the issue's date.", family=FAMILY
 )
@@ -35,6 +40,8 @@ EVENT_PAST = rule(
 LEFTOVER = re.compile(
     r"\{\{.{0,60}?\}\}|\{%.{0,60}?%\}|\{#.{0,60}?#\}|\{\{|\{%|\*?\|[A-Z][A-Z0-9_:]*\|\*?"
 )
+# "TK:" is how `newsletter new` marks the words still to write; lorem ipsum is filler text.
+PLACEHOLDER = re.compile(r"(?<![A-Za-z0-9])TK:|(?i:\blorem ipsum\b)")
 LOOSE_TOKEN = re.compile(r"__nl_[A-Za-z0-9_]*?__")
 ATTRIBUTES = ("href", "src", "alt", "title", "aria-label")
 
@@ -91,6 +98,22 @@ def tokens(ctx: CheckContext) -> Iterator[Finding]:
             ctx.in_templates(f"recipient.{name}") or ctx.in_templates(f"recipient.url.{name}")
             or ctx.where_text(name),
             f"add a {name} column to the list, or remove recipient.{name} from the template",
+        )
+
+
+@check(FAMILY)
+def placeholders(ctx: CheckContext) -> Iterator[Finding]:
+    for src in ctx.index.sources:
+        if src.kind != "text":
+            continue
+        m = PLACEHOLDER.search(src.value)
+        if m is None:
+            continue
+        line = src.value[src.value.rfind("\n", 0, m.start()) + 1 :].split("\n", 1)[0].strip()
+        yield PLACEHOLDER_TEXT(
+            f"still a placeholder: {line if len(line) <= 80 else line[:79] + '…'!r}",
+            ctx.index.refine(src.where, line),
+            "write this issue's own words here (newsletter new leaves \"TK: …\" where they go)",
         )
 
 

@@ -115,7 +115,8 @@ def text_nodes(root: _Element) -> Iterator[tuple[_Element, str]]:
 
 def sections(root: _Element) -> list[_Element]:
     """The top-level bands: children of MJML's ``role="article"`` wrapper (else of body)."""
-    wrapper = next(iter(root.xpath('//*[@role="article"]')), None)
+    found = root.xpath('//*[@role="article"]')
+    wrapper = found[0] if isinstance(found, list) and found and isinstance(found[0], _Element) else None
     if wrapper is None:
         body = root.find("body")
         wrapper = body if body is not None else root

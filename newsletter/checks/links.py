@@ -44,6 +44,10 @@ LINK_HIDDEN = rule(
     "A link's words hold invisible or direction-changing characters (zero-width, bidi controls).",
     family=FAMILY,
 )
+LINK_HTTP = rule(
+    "link-http", "warning", "A link goes to an http:// address, not https:// (text, buttons, lists alike).",
+    family=FAMILY,
+)
 EXAMPLE_DOMAIN = rule(
     "example-domain", "warning",
     "A link, image or address is at a reserved example domain (example.com/.org/.net).",
@@ -100,6 +104,11 @@ def _link_problem(link: LinkRef) -> Finding | None:
         return LINK_SCHEME(
             f"the link {_shown(link.name)} has {what}: {_shown(href)}", at,
             "only https://, http:// and mailto: links work in every email client",
+        )
+    if scheme == "http":
+        return LINK_HTTP(
+            f"the link {_shown(link.name or href)} goes to {_shown(href)} over http, not https", at,
+            "use its https:// address if the site has one: browsers warn readers about http pages",
         )
     return None
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from newsletter.commands import send_trials as trials

@@ -13,7 +13,7 @@ from newsletter.render.personalize import Tokenized
 if TYPE_CHECKING:
     from newsletter.delivery.outcomes import OutcomeLog
 
-from newsletter.delivery.headers import ONE_CLICK, list_unsubscribe, mailto_part
+from newsletter.delivery.headers import list_unsubscribe, mailto_part
 
 _BAD_HEADER_CHARS = ("\r", "\n", "\x00")
 

@@ -100,7 +100,8 @@ def encoded_mailbox(name: str, email: str) -> str:
 
 def header_line(name: str, value: str) -> bytes:
     """One header, folded to RFC 5322 line lengths, ending in CRLF."""
-    return SMTP.fold(name, value).encode("utf-8")
+    folded: str = SMTP.fold(name, value)
+    return folded.encode("utf-8")
 
 
 def list_unsubscribe(url: str, mailto: str | None) -> str:

@@ -161,15 +161,13 @@ def _apply(result: BatchResult, seqs: Iterable[int], verdict: tuple[str, str]) -
 
 
 def _settle_messages(result: BatchResult, seqs: Iterable[int], seen: list[Mapping[str, Any]]) -> None:
-    last: dict[int, Mapping[str, Any]] = {}
-    for event in seen:
-        if "s" in event:
-            last[int(event["s"])] = event
+    last: dict[int, Mapping[str, Any]] = {int(e["s"]): e for e in seen if "s" in e}
     for seq in seqs:
         event = last.get(seq)
         if event is None:
             result.retry[seq] = STOPPED_BEFORE
-        elif event["e"] == "done":
+            continue
+        if event["e"] == "done":
             state, why = str(event.get("state")), str(event.get("why", ""))
             if state == "accepted":
                 result.accepted.append(seq)

@@ -6,6 +6,7 @@ progress bar (with recipients per second) is shown only on a terminal.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -54,6 +55,21 @@ def print_counts(counts: dict[str, int], eligible: int) -> None:
     )
 
 
+def print_already_sent(send_row: Any, counts: dict[str, int], issue: str, outbox: str | None, timezone: str) -> None:
+    """The result of a finished send, shown again when the same command runs once more
+    (nothing is sent): when it finished, its figures, where an outbox send's files are."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    finished = dt.datetime.fromtimestamp(send_row.finished or send_row.created, ZoneInfo(timezone))
+    echo(f"This issue was already sent with {send_row.provider}, finished {finished:%Y-%m-%d %H:%M}"
+         f" ({timezone}); nothing more to do.")
+    print_counts(counts, send_row.eligible)
+    if outbox is not None:
+        echo(f"  No email left this machine: the messages are in {outbox}/ (set SENDGRID_API_KEY to send for real)")
+    echo(f"  `newsletter status {issue}` shows the send; `newsletter report {issue}` lists anyone not accepted")
+
+
 def print_summary(counts: dict[str, int], eligible: int, result: RunResult, provider: str) -> None:
     rate = result.accepted / result.seconds if result.seconds > 0 else 0.0
     echo(
@@ -90,7 +106,7 @@ class _Lines:
 @contextmanager
 def progress_bar(total: int, done: int) -> Iterator[ProgressSink]:
     """A rich progress bar (with recipients per second) on a terminal; plain notes otherwise."""
-    if not click.get_text_stream("stderr").isatty():
+    if not sys.stderr.isatty():
         yield _Lines()
         return
     from rich.console import Console

@@ -365,6 +365,7 @@ def _one_batch(
                 pace.wait(len(batch))
             if attempt or not in_flight or number is None:
                 number = journal.begin_batch(send, first, last, len(batch))
+        assert number is not None  # in flight under this batch number from here on
         result.requests += 1
         try:
             if started is not None:

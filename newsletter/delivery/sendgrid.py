@@ -15,7 +15,6 @@ from typing import Any
 import orjson
 
 from newsletter.delivery.base import (
-    ONE_CLICK,
     Batch,
     BatchResult,
     Message,
@@ -26,7 +25,7 @@ from newsletter.delivery.base import (
     Started,
 )
 from newsletter.delivery.api import KEY_ENV, api_host, api_key
-from newsletter.delivery.headers import ascii_address, quoted_name, unsendable
+from newsletter.delivery.headers import ONE_CLICK, ascii_address, quoted_name, unsendable
 from newsletter.delivery.plan import RowMaker
 from newsletter.delivery.poster import Poster
 from newsletter.delivery.posting import ApiHost, MailSender, post_recorded
@@ -144,8 +143,9 @@ class PayloadBuilder:
             "    return dumps(out)\n"
         )
         namespace: dict[str, object] = {
-            **ESCAPERS, "qn": quoted_name, "asc": ascii_address, "tok": make.token, "link": make.link, "fallback": make.fallback, "loads": orjson.loads,
-            "dumps": orjson.dumps, "empty": {}.get, "one_click": ONE_CLICK, "args": {"send_id": self.message.send_id},
+            **ESCAPERS, "qn": quoted_name, "asc": ascii_address, "tok": make.token, "link": make.link,
+            "fallback": make.fallback, "loads": orjson.loads, "dumps": orjson.dumps, "empty": {}.get,
+            "one_click": ONE_CLICK, "args": {"send_id": self.message.send_id},
             "mailto": self.message.unsubscribe_mailto_part,
         }
         exec(source, namespace)  # noqa: S102 - token names validated by substitutions_source

@@ -31,7 +31,7 @@ from newsletter.delivery.plan import (
     used_fields,
 )
 from newsletter.delivery.poster import GRACE, wait_for_stopped_poster
-from newsletter.delivery.providers import ProviderName, make_provider, send_key
+from newsletter.delivery.providers import ProviderName, make_provider, outbox_folder, send_key
 from newsletter.delivery.run import RunResult, deliver
 from newsletter.delivery.state import load_secret, state_dir
 from newsletter.errors import NewsletterError, ProblemsFound, UsageError, display_path
@@ -237,8 +237,9 @@ def _resume(ctx: Context, o: SendOptions, journal: Journal, send_row: SendRow, d
     settle_stopped(ctx, journal, send_row)
     counts = journal.counts(send_row)
     if send_row.finished is not None and not counts["pending"] and not counts["unknown"]:
-        out.print_counts(counts, send_row.eligible)
-        out.echo(f"This issue was already sent ({_done(counts)} recipient(s) accounted for); nothing to do.")
+        outbox = (display_path(outbox_folder(ctx.root, ctx.settings, send_row.slug))
+                  if send_row.provider == "outbox" else None)
+        out.print_already_sent(send_row, counts, display_path(ctx.issue_file.path), outbox, ctx.settings.timezone)
         return None
     if send_row.content_hash != digest or send_row.list_path != str(ctx.list_path.resolve()):
         changed = "the issue" if send_row.content_hash != digest else f"the list (was {send_row.list_path})"

@@ -29,6 +29,7 @@ from newsletter.delivery.base import BatchResult, Message, ProviderBase, Recipie
 from newsletter.delivery.headers import ascii_address, needs_smtputf8
 from newsletter.delivery.mime import MimeBuilder
 from newsletter.delivery.outcomes import OutcomeLog
+from newsletter.delivery.posting import printable
 from newsletter.errors import UsageError
 from newsletter.settings import SmtpOptions
 
@@ -177,7 +178,7 @@ class SmtpProvider(ProviderBase):
                             "Nothing was sent (never in the clear when STARTTLS is asked for)")
                 return out
             except (smtplib.SMTPException, OSError) as exc:
-                out.retry.update((r.seq, f"cannot connect to the SMTP server: {exc}") for r in chunk)
+                out.retry.update((r.seq, f"cannot connect to the SMTP server: {_text(str(exc))}") for r in chunk)
                 return out
         log = _Log(self.log, batch)
         for i, recipient in enumerate(chunk):
@@ -226,7 +227,7 @@ class SmtpProvider(ProviderBase):
                 _reset(conn)
             except (smtplib.SMTPException, OSError) as exc:
                 where = "after" if conn.body_sent else "before"
-                reason = f"SMTP connection lost {where} the message was sent: {exc}"
+                reason = f"SMTP connection lost {where} the message was sent: {_text(str(exc))}"
                 if conn.body_sent:
                     out.unknown[seq] = log.lost(seq, reason)
                 else:
@@ -297,4 +298,5 @@ def _close(conn: Conn) -> None:
 
 
 def _text(reply: bytes | str) -> str:
-    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+    """A server's reply, safe for a terminal and a report (no control characters)."""
+    return printable(reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply)[:300]

@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from newsletter.fields import ActionUrl, Email, HeaderText, NonEmpty, TimeZone, Url, WebUrl
+from newsletter.fields import Email, HeaderText, NonEmpty, TimeZone, Url, WebUrl
 from newsletter.markdown import check_links
 
 Markdown = Annotated[str, AfterValidator(check_links)]
@@ -99,8 +99,8 @@ class ButtonBlock(_Strict):
     type: Literal["button"]
     label: NonEmpty
     """The words on the button: say what happens ("Sign up to a Cuppa")."""
-    url: ActionUrl
-    """https or mailto target."""
+    url: Url
+    """Where it goes: https (http works, with a check warning) or mailto."""
 
 
 class Event(_Strict):

@@ -1,0 +1,211 @@
+"""The next issue, started from an earlier one (``newsletter new``).
+
+What carries over and what does not:
+
+- kept as they are: the structure (the blocks, in order), headings, buttons, contact
+  blocks, dividers, the audience and greeting, a links block's title, an events block's
+  title and intro, and any block marked with a ``# keep`` comment on (or just above) its
+  ``- type:`` line, which stays marked for the month after;
+- events: only those still to come on the new date (an events block with none left gets
+  one placeholder event);
+- replaced by a placeholder ``TK: …`` (which ``newsletter check`` reports as an error until
+  it is written): the title, subject, preheader and intro, text, quotes, list items, image
+  descriptions, captions and credits, and the items of a links block (``https://TK``);
+- the date: one month after the earlier issue's (the same day, or the month's last).
+
+The result is YAML text that loads and validates as an issue.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from newsletter.issue.load import IssueFile
+from newsletter.issue.model import EventsBlock, Issue
+
+PLACEHOLDER = "TK:"
+"""How every placeholder starts; ``check`` reports text holding it (rule ``placeholder``)."""
+PLACEHOLDER_URL = "https://TK"
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+KEEP_MARK = re.compile(r"#\s*keep\b", re.IGNORECASE)
+STANDING = frozenset({"heading", "button", "contact", "divider"})
+MONTHS = [m.lower() for m in calendar.month_name[1:]]
+MONTHS_SHORT = [m.lower() for m in calendar.month_abbr[1:]]
+
+
+@dataclass(frozen=True, slots=True)
+class NextIssue:
+    """The next issue as YAML text, and what was carried over."""
+
+    slug: str
+    date: dt.date
+    text: str
+    kept: int
+    """Blocks carried over as they are."""
+    placeholders: int
+    events_kept: int
+    events_over: int
+
+
+def month_after(day: dt.date) -> dt.date:
+    """The same day a month later (the month's last day when it has fewer)."""
+    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def next_slug(slug: str, old: dt.date, new: dt.date) -> str:
+    """``2024-06-june-team-update`` → ``2024-07-july-team-update``: the year-month and the
+    month's name changed; a slug without the year-month gets it in front."""
+    parts = slug.split("-")
+    if len(parts) > 2 and parts[:2] == [f"{old:%Y}", f"{old:%m}"]:
+        rest = parts[2:]
+    else:
+        rest = parts
+    month_words = {MONTHS[old.month - 1]: MONTHS[new.month - 1],
+                   MONTHS_SHORT[old.month - 1]: MONTHS_SHORT[new.month - 1]}
+    rest = [month_words.get(word, word) for word in rest]
+    return "-".join([f"{new:%Y}", f"{new:%m}", *rest])
+
+
+def _kept_by_mark(source_lines: list[str], line: int | None) -> bool:
+    """A ``# keep`` comment on the block's first line, or alone on the line above it."""
+    if line is None or line > len(source_lines):
+        return False
+    own = source_lines[line - 1]
+    if "#" in own and KEEP_MARK.search(own[own.index("#"):]):
+        return True
+    above = source_lines[line - 2].strip() if line >= 2 else ""
+    return above.startswith("#") and KEEP_MARK.search(above) is not None
+
+
+class _Draft:
+    def __init__(self, month: str) -> None:
+        self.month = month
+        self.placeholders = 0
+
+    def tk(self, what: str) -> str:
+        self.placeholders += 1
+        return f"{PLACEHOLDER} {what}"
+
+
+def _block(draft: _Draft, raw: dict[str, Any], model: Any, heading: str | None,
+           starts_at: dt.datetime) -> tuple[dict[str, Any], int, int]:
+    """The block for the new issue: (data, events kept, events over)."""
+    kind = raw.get("type")
+    under = f" under “{heading}”" if heading else ""
+    if kind == "text":
+        return {"type": "text", "text": draft.tk(f"the words of this section{under}") + "\n"}, 0, 0
+    if kind == "quote":
+        return {"type": "quote", "text": draft.tk("what was said, without quotation marks"),
+                "by": draft.tk("who said it, and their role or project")}, 0, 0
+    if kind == "list":
+        out = {**raw, "items": [draft.tk(f"the points of this list{under}, one per item")]}
+        return out, 0, 0
+    if kind == "image":
+        out = {**raw, "alt": draft.tk("describe the new photo (and change src: to its address)")}
+        for key in ("caption", "credit"):
+            if key in raw:
+                out[key] = draft.tk(f"the {key} of the new photo")
+        return out, 0, 0
+    if kind == "links":
+        item = {"title": draft.tk("the words of a link to read more"), "url": PLACEHOLDER_URL}
+        return {**raw, "items": [item]}, 0, 0
+    if isinstance(model, EventsBlock):
+        items = raw.get("items") or []
+        coming = [item for item, event in zip(items, model.items) if event.start >= starts_at]
+        over = len(model.items) - len(coming)
+        still = len(coming)
+        if not coming:
+            coming = [{"title": draft.tk("the next event (and set its start, place and signup)"),
+                       "start": f"{starts_at:%Y-%m-%d} 12:00"}]
+        return {**raw, "items": coming}, still, over
+    return dict(raw), 0, 0
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style, lists indented under their key, text blocks as ``|``, dates and times
+    left plain (the loader reads them as text, as the issue's own loader does)."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+_Dumper.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeDumper.yaml_implicit_resolvers.items()
+}
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value.rstrip("\n") or value.endswith("\n") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def _dump(data: Any) -> str:
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10**6,
+                     default_flow_style=False)
+
+
+def next_issue(source: IssueFile, source_text: str, *, date: dt.date, slug: str,
+               timezone: str, source_name: str) -> NextIssue:
+    """The next issue after ``source``: see the module's docstring for what carries over."""
+    raw: dict[str, Any] = source.doc.data
+    issue: Issue = source.issue
+    draft = _Draft(f"{date:%B %Y}")
+    starts_at = dt.datetime.combine(date, dt.time(0, 0), tzinfo=ZoneInfo(timezone))
+    lines = source_text.splitlines()
+
+    head: dict[str, Any] = {
+        "title": draft.tk(f"the headline of the {draft.month} issue"),
+        "subject": draft.tk(f"the subject line of the {draft.month} issue (under 60 characters)"),
+    }
+    if "preheader" in raw:
+        head["preheader"] = draft.tk("one line shown after the subject in inboxes (40 to 140 characters)")
+    head["date"] = date.isoformat()
+    if "hero" in raw:
+        hero = {**raw["hero"], "alt": draft.tk("describe the new photo (and change src: to its address)")}
+        if "credit" in hero:
+            hero["credit"] = draft.tk("the credit of the new photo")
+        head["hero"] = hero
+    if "intro" in raw:
+        head["intro"] = draft.tk(f"the opening paragraph of the {draft.month} issue") + "\n"
+    for key in ("greeting", "audience"):
+        if key in raw:
+            head[key] = raw[key]
+
+    parts = [
+        f"# The {draft.month} issue, started from {source_name} by `newsletter new`.\n"
+        f"# Write this month's words where it says \"{PLACEHOLDER} …\" (`newsletter check` lists\n"
+        "# every one left). Blocks marked \"# keep\" carry over as they are each month.\n",
+        _dump(head),
+        "\nblocks:\n",
+    ]
+    kept = events_kept = events_over = 0
+    heading: str | None = None
+    for i, (block_raw, block) in enumerate(zip(raw["blocks"], issue.blocks)):
+        pos = source.doc.position(("blocks", i))
+        marked = _kept_by_mark(lines, pos.line if pos else None)
+        if marked:
+            data, n_kept, n_over = dict(block_raw), 0, 0
+        else:
+            data, n_kept, n_over = _block(draft, block_raw, block, heading, starts_at)
+        if marked or block_raw.get("type") in STANDING:
+            kept += 1
+        events_kept += n_kept
+        events_over += n_over
+        if block_raw.get("type") == "heading":
+            heading = str(block_raw.get("text", "")).strip() or None
+        text = _dump([data])
+        parts.append(("\n" if i else "") + ("  # keep\n" if marked else "")
+                     + "".join(f"  {line}\n" if line else "\n" for line in text.splitlines()))
+    return NextIssue(slug, date, "".join(parts), kept, draft.placeholders, events_kept, events_over)
