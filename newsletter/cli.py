@@ -9,6 +9,7 @@ import datetime as dt
 import math
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -24,9 +25,9 @@ ISSUE = click.argument(
 class _FiniteFloat(click.FloatRange):
     """A number in a range; ``nan`` and ``inf`` (which Python reads as numbers) are not."""
 
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> object:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
         number = super().convert(value, param, ctx)
-        if isinstance(number, float) and not math.isfinite(number):
+        if not math.isfinite(number):
             self.fail(f"{value!r} is not a number of messages per second", param, ctx)
         return number
 

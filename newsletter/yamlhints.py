@@ -153,9 +153,10 @@ def explain(text: str, exc: yaml.MarkedYAMLError) -> Where | None:
     if "mapping values are not allowed" in problem:
         key = _KEY.match(current)
         before = _previous(lines, line)
-        for n in (line, before):
-            if n is not None and re.match(r"\s*-[^\s-]", lines[n]):
-                return n, lines[n].index("-"), "a '-' needs a space after it", "write '- type: text', with a space after the dash"
+        for candidate in (line, before):
+            if candidate is not None and re.match(r"\s*-[^\s-]", lines[candidate]):
+                return (candidate, lines[candidate].index("-"), "a '-' needs a space after it",
+                        "write '- type: text', with a space after the dash")
         if key is not None and key.end() <= column and start is not None:
             return (line, start, "this text holds ': ', which YAML reads as a new key",
                     f"put the text in double quotes: {key.group(2).strip()}: \"{current[start:].strip()}\"")

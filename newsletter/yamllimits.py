@@ -100,7 +100,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\ufff
 """Characters YAML does not allow in a file (tab, line feed and carriage return are allowed)."""
 
 
-def _problem(name: str, mark: yaml.Mark | None, message: str, hint: str) -> InputError:
+def _problem(name: str, mark: Any, message: str, hint: str) -> InputError:
     line = mark.line + 1 if mark is not None else None
     column = mark.column + 1 if mark is not None else None
     return InputError(Problem(name, line, column, "", message, hint))

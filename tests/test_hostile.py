@@ -241,7 +241,7 @@ def _write(root: Path, files: dict[str, object]) -> None:
 def snapshot(root: Path) -> dict[str, str]:
     """Every file and folder under ``root`` but the template cache: path → content digest."""
     found: dict[str, str] = {}
-    for folder, dirs, files in os.walk(root):
+    for folder, _dirs, files in os.walk(root):
         rel = Path(folder).relative_to(root)
         if rel.parts[:2] == (".newsletter", "cache"):
             continue

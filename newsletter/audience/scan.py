@@ -1,8 +1,9 @@
 """One pass over the list: every row classified, every address counted once.
 
 Each row is exactly one of: *invalid* (unreadable row, bad address, unknown
-status, or a control character in a name, which would reach the To: header), a *duplicate* (its address, ignoring case, is on an earlier valid row) or
-the *first* row of an address. Every address gets the strictest status of all its
+status, or a control character in a name, which would reach the To: header), a
+*duplicate* (its address, ignoring case, is on an earlier valid row) or the *first*
+row of an address. Every address gets the strictest status of all its
 rows, so an unsubscribe is never lost to a later "subscribed" row. An address that
 also sits on an invalid row that might be an unsubscribe (an unknown status, or a
 broken address whose status is not "subscribed") is *held*: not mailed until the

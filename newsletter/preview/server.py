@@ -110,7 +110,8 @@ class PreviewHandler(BaseHTTPRequestHandler):
     def parse_request(self) -> bool:
         """As the standard library's, but an HTTP/0.9 request line (``GET /``, no version)
         is answered with 400 at once instead of waiting for headers that never come."""
-        self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        raw: bytes = getattr(self, "raw_requestline", b"")  # set by handle_one_request before this call
+        self.requestline = str(raw, "iso-8859-1").rstrip("\r\n")
         words = self.requestline.split()
         if len(words) == 2 or (len(words) == 3 and words[2] == "HTTP/0.9"):
             self.command, self.path = words[:2]

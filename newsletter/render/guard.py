@@ -21,7 +21,8 @@ from typing import Any
 
 from jinja2.runtime import Context
 from jinja2.utils import _PassArg
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 MAX_TEXT = 100_000
 """Longest text (or list) a template may make with ``*``, or ask a filter or string
@@ -116,7 +117,7 @@ class GuardedSandbox(ImmutableSandboxedEnvironment):
                 raise SecurityError(f"'**' would make a number of more than {MAX_INT_DIGITS} digits")
         return super().call_binop(context, operator, left, right)
 
-    def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         check_time()
         if isinstance(getattr(obj, "__self__", None), str) and any(
             isinstance(a, int) and a > MAX_TEXT for a in (*args, *kwargs.values())
