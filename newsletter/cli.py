@@ -6,8 +6,10 @@ Command modules are imported inside the commands so that ``--help`` stays fast.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -18,6 +20,19 @@ ISSUE = click.argument(
     metavar="ISSUE.yaml",
     type=click.Path(path_type=Path, dir_okay=False),
 )
+
+
+class _FiniteFloat(click.FloatRange):
+    """A number in a range; ``nan`` and ``inf`` (which Python reads as numbers) are not."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a number of messages per second", param, ctx)
+        return number
+
+
+FINITE_RATE = _FiniteFloat(min=0.01)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -65,7 +80,7 @@ def build(issue_path: Path, out_dir: Path) -> None:
 @click.option("--resend-unknown", is_flag=True, help="Send again to recipients whose delivery is unknown.")
 @click.option("--mark-unknown-sent", is_flag=True, help="Count recipients whose delivery is unknown as sent.")
 @click.option("--force", is_flag=True, help="Send although checks found problems or the issue changed mid-send.")
-@click.option("--rate", type=click.FloatRange(min=0.01), metavar="N", help="At most N messages per second.")
+@click.option("--rate", type=FINITE_RATE, metavar="N", help="At most N messages per second.")
 def send(issue_path: Path, **options: object) -> None:
     """Send ISSUE.yaml (or dry-run, test or validate it); re-running resumes."""
     from newsletter.commands.send import SendOptions

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -23,6 +24,10 @@ def check_url(value: str, schemes: tuple[str, ...] = LINK_SCHEMES) -> str:
         raise ValueError("URL is empty")
     if _CONTROL.search(value) or " " in value:
         raise ValueError("URL contains spaces or control characters")
+    hidden = next((c for c in value if unicodedata.category(c) in ("Zs", "Zl", "Zp", "Cf", "Cc")), None)
+    if hidden is not None:
+        raise ValueError(f"URL contains U+{ord(hidden):04X} {unicodedata.name(hidden, 'an invisible character')}; "
+                         "retype the address (it was probably pasted with it)")
     scheme = urlsplit(value).scheme.lower()
     if scheme not in schemes:
         allowed = ", ".join(f"{s}:" for s in schemes)

@@ -7,15 +7,32 @@ README's configuration table and any help text come from one place.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from newsletter import yamldoc
 from newsletter.errors import InputError, Problem, display_path
 from newsletter.fields import Colour, Email, HeaderText, NonEmpty, TimeZone, Url, WebUrl
 
 SETTINGS_FILE = "newsletter.yaml"
+
+
+_NOT_IN_FONTS = re.compile(r"[;{}<>\\\x00-\x1f\x7f]")
+
+
+def _font_stack(value: str) -> str:
+    bad = _NOT_IN_FONTS.search(value)
+    if bad is not None:
+        shown = repr(bad.group()) if bad.group().isprintable() else f"U+{ord(bad.group()):04X}"
+        raise ValueError(f"a font list cannot hold {shown}; write font names separated by commas, "
+                         "e.g. Helvetica, Arial, sans-serif")
+    return value
+
+
+FontStack = Annotated[NonEmpty, AfterValidator(_font_stack)]
+"""A CSS font-family list: names and commas, nothing that could end the CSS rule."""
 
 
 class _Strict(BaseModel):
@@ -134,7 +151,7 @@ class Settings(_Strict):
     """Logo in the header; without it the name is shown as text."""
     colours: Colours = Colours()
     """Brand colours, each as #rrggbb."""
-    font_stack: NonEmpty = "Helvetica, Arial, sans-serif"
+    font_stack: FontStack = "Helvetica, Arial, sans-serif"
     """CSS font-family list for all text."""
     language: NonEmpty = "en-GB"
     """Language of the content (the HTML ``lang`` attribute)."""

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from newsletter import yamlhints, yamllimits
 from newsletter.errors import InputError, Problem, display_path
 
 try:  # the C loader is several times faster; fall back to pure Python if absent
@@ -82,6 +83,17 @@ def _pos(node: yaml.Node) -> Position:
     return Position(mark.line + 1, mark.column + 1)
 
 
+def _key(node: yaml.ScalarNode) -> Any:
+    """A mapping key as the data holds it: text, or a number or true/false written bare."""
+    if node.tag == "tag:yaml.org,2002:str" or node.style:
+        return node.value
+    try:
+        value = yaml.load(node.value, Loader=_DocumentLoader)  # noqa: S506 (our safe loader)
+    except yaml.YAMLError:
+        return node.value
+    return value if isinstance(value, int | float | bool) or value is None else node.value
+
+
 def _index(
     doc: Document, node: yaml.Node, path: PathKey, problems: list[Problem]
 ) -> None:
@@ -89,9 +101,9 @@ def _index(
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, Position] = {}
         for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            if key is None:
+            if not isinstance(key_node, yaml.ScalarNode):
                 continue
+            key = _key(key_node)
             if key in seen:
                 p = _pos(key_node)
                 first = seen[key]
@@ -100,9 +112,10 @@ def _index(
                         doc.file,
                         p.line,
                         p.column,
-                        _field_name(path + (key,)),
+                        _field_name(path + (key,), doc.data),
                         "duplicate key",
-                        f"first given on line {first.line}; keep one",
+                        f"first given on line {first.line}; keep one"
+                        + (", or start a new item with '- ' before it" if path and isinstance(path[-1], int) else ""),
                     )
                 )
             seen[key] = _pos(key_node)
@@ -114,24 +127,20 @@ def _index(
 
 
 def parse(text: str, file: str) -> Document:
-    """Parse YAML text into a :class:`Document`; syntax errors raise :class:`InputError`."""
+    """Parse YAML text into a :class:`Document`; syntax errors raise :class:`InputError`.
+
+    The text is first held to :mod:`newsletter.yamllimits`' bounds (size, depth, aliases)."""
+    yamllimits.check_text(text, file, _DocumentLoader)
     loader = _DocumentLoader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        message = " ".join(str(x) for x in (exc.context, exc.problem) if x)
-        raise InputError(
-            Problem(
-                file,
-                mark.line + 1 if mark else None,
-                mark.column + 1 if mark else None,
-                "",
-                f"YAML syntax error: {message}",
-                "check the indentation and quoting on this line and the one before it",
-            )
-        ) from None
+        raise InputError(_syntax_problem(text, file, exc)) from None
+    except yaml.reader.ReaderError as exc:
+        line, column = yamllimits.line_column(text, exc.position)
+        raise InputError(Problem(file, line, column, "", f"character U+{exc.character:04X} is not allowed",
+                                 "delete it")) from None
     except (yaml.YAMLError, ValueError, TypeError) as exc:
         raise InputError(Problem(file, None, None, "", f"YAML error: {exc}")) from None
     finally:
@@ -142,20 +151,28 @@ def parse(text: str, file: str) -> Document:
     return doc
 
 
+def _syntax_problem(text: str, file: str, exc: yaml.MarkedYAMLError) -> Problem:
+    """A syntax error at the line where the mistake starts, in plain words (see :mod:`yamlhints`)."""
+    known = yamlhints.explain(text, exc)
+    if known is not None:
+        line, column, message, hint = known
+        return Problem(file, line + 1, column + 1, "", f"YAML syntax error: {message}", hint)
+    mark = exc.problem_mark or exc.context_mark
+    message = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+    return Problem(
+        file,
+        mark.line + 1 if mark else None,
+        mark.column + 1 if mark else None,
+        "",
+        f"YAML syntax error: {message}",
+        "check the indentation and quoting on this line and the one before it",
+    )
+
+
 def read(path: Path) -> Document:
     """Read and parse one YAML file."""
     name = display_path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(Problem(name, None, None, "", "file not found")) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            Problem(name, None, None, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")
-        ) from None
-    except OSError as exc:
-        raise InputError(Problem(name, None, None, "", f"cannot read: {exc.strerror}")) from None
-    return parse(text, name)
+    return parse(yamllimits.read_text(path, name), name)
 
 
 def validate(doc: Document, model: type[M], *, context: dict[str, Any] | None = None) -> M:
@@ -186,13 +203,38 @@ def load(path: Path, model: type[M], *, context: dict[str, Any] | None = None) -
 # --- translating pydantic errors --------------------------------------------------
 
 
-def _field_name(loc: PathKey) -> str:
+def _field_name(loc: PathKey, data: Any = None) -> str:
+    """The field as people count: ``block 3 (image), alt`` for ``blocks[2].image.alt``,
+    ``block 2 (events), item 1, start`` for ``blocks[1].events.items[0].start``."""
+    segments: list[tuple[str, bool]] = []  # (words, counted)
+    node = data
+    skip: str | None = None
+    for depth, part in enumerate(loc):
+        if isinstance(part, int) and depth > 0 and segments:
+            key = segments[-1][0]
+            item = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
+            if key == "blocks":
+                kind = item.get("type") if isinstance(item, Mapping) else None
+                label = f"block {part + 1}" + (f" ({kind})" if isinstance(kind, str) else "")
+                skip = kind if isinstance(kind, str) else None
+            else:
+                label = f"item {part + 1}" if key == "items" else f"{key} item {part + 1}"
+            segments[-1] = (label, True)
+            node = item
+            continue
+        if skip is not None and part == skip:
+            skip = None
+            continue  # the union tag pydantic puts after a block's position
+        skip = None
+        segments.append((str(part), False))
+        node = node.get(part) if isinstance(node, Mapping) else None
     out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
+    counted_before = False
+    for words, counted in segments:
+        if out:
+            out += ", " if counted or counted_before else "."
+        out += words
+        counted_before = counted
     return out
 
 
@@ -300,13 +342,16 @@ def problems_from(exc: ValidationError, doc: Document, model: type[BaseModel]) -
         message = _lower_first(err["msg"])
         hint = ""
         path = _data_path(loc, doc.data)
-        pos = doc.position(path, key=kind == "extra_forbidden")
+        pos = doc.position(path, key=kind in ("extra_forbidden", "invalid_key"))
         if kind == "extra_forbidden":
             key = str(loc[-1])
             message = f"unknown key '{key}'"
             hint = _did_you_mean(key, _allowed_keys(model, loc[:-1]))
         elif kind == "missing":
             message = "field required"
+        elif kind == "invalid_key":
+            message = f"unknown key '{loc[-1]}'"
+            hint = _did_you_mean(str(loc[-1]), _allowed_keys(model, loc[:-1]))
         elif kind == "union_tag_invalid":
             ctx = err.get("ctx", {})
             tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
@@ -319,6 +364,10 @@ def problems_from(exc: ValidationError, doc: Document, model: type[BaseModel]) -
         elif kind == "too_short":
             n = err.get("ctx", {}).get("min_length", 1)
             message = f"needs at least {n} item{'s' if n != 1 else ''}"
+        elif kind == "too_long":
+            ctx = err.get("ctx", {})
+            message = f"has {ctx.get('actual_length')} items; at most {ctx.get('max_length')} are allowed"
+            hint = "an email this long is clipped by mail clients; split it into several issues"
         elif kind in _HINTS:
             hint = _HINTS[kind]
         if kind == "value_error":
@@ -328,7 +377,7 @@ def problems_from(exc: ValidationError, doc: Document, model: type[BaseModel]) -
                 doc.file,
                 pos.line if pos else None,
                 pos.column if pos else None,
-                _field_name(loc),
+                _field_name(loc, doc.data),
                 message,
                 hint,
             )

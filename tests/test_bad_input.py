@@ -21,7 +21,7 @@ blocks:
 CASES = {
     "yaml syntax error": (
         "title: [unclosed\nsubject: x\n",
-        "issues/bad.yaml:2:8: YAML syntax error",
+        "issues/bad.yaml:1:8: YAML syntax error: the '[' here is never closed",
     ),
     "wrong type": (
         GOOD + "greeting: maybe\n",
@@ -37,31 +37,31 @@ CASES = {
     ),
     "unknown key in a block": (
         GOOD + "    colour: red\n",
-        "issues/bad.yaml:7:5: blocks[0].text.colour: unknown key 'colour'",
+        "issues/bad.yaml:7:5: block 1 (text), colour: unknown key 'colour'",
     ),
     "unknown block type": (
         GOOD.replace("type: text", "type: txet"),
-        "issues/bad.yaml:5:11: blocks[0]: unknown type 'txet' (did you mean 'text'?)",
+        "issues/bad.yaml:5:11: block 1 (txet): unknown type 'txet' (did you mean 'text'?)",
     ),
     "javascript URL in a button": (
         GOOD + "  - type: button\n    label: Go\n    url: javascript:alert(1)\n",
-        "issues/bad.yaml:9:10: blocks[1].button.url: URL has 'javascript:'",
+        "issues/bad.yaml:9:10: block 2 (button), url: URL has 'javascript:'",
     ),
     "javascript link in Markdown": (
         GOOD.replace("text: Hello", "text: '[Hello](javascript:alert(1))'"),
-        "issues/bad.yaml:6:11: blocks[0].text.text: URL has 'javascript:'",
+        "issues/bad.yaml:6:11: block 1 (text), text: URL has 'javascript:'",
     ),
     "data: image": (
         GOOD + "  - type: image\n    src: data:image/png;base64,AAAA\n    alt: A dot\n",
-        "issues/bad.yaml:8:10: blocks[1].image.src: URL has 'data:'",
+        "issues/bad.yaml:8:10: block 2 (image), src: URL has 'data:'",
     ),
     "image without alt": (
         GOOD + "  - type: image\n    src: https://example.org/a.png\n",
-        "issues/bad.yaml:7:5: blocks[1].image.alt: field required",
+        "issues/bad.yaml:7:5: block 2 (image), alt: field required",
     ),
     "empty alt, not marked decorative": (
         GOOD + "  - type: image\n    src: https://example.org/a.png\n    alt: ''\n",
-        "issues/bad.yaml:7:5: blocks[1].image: alt text is empty",
+        "issues/bad.yaml:7:5: block 2 (image): alt text is empty",
     ),
     "bad date": (
         GOOD.replace("2024-06-14", "2024-13-01"),
@@ -69,13 +69,13 @@ CASES = {
     ),
     "bad event time": (
         GOOD + "  - type: events\n    items:\n      - title: Cuppa\n        start: next tuesday\n",
-        "issues/bad.yaml:10:16: blocks[1].events.items[0].start: input should be a valid datetime",
+        "issues/bad.yaml:10:16: block 2 (events), item 1, start: input should be a valid datetime",
     ),
     "event ends before it starts": (
         GOOD
         + "  - type: events\n    items:\n      - title: Cuppa\n"
         + "        start: 2024-07-01 12:00\n        end: 2024-07-01 11:00\n",
-        "issues/bad.yaml:9:9: blocks[1].events.items[0]: end must be after start",
+        "issues/bad.yaml:9:9: block 2 (events), item 1: end must be after start",
     ),
     "empty blocks": (
         GOOD.split("blocks:")[0] + "blocks: []\n",
@@ -95,7 +95,7 @@ CASES = {
     ),
     "heading level out of range": (
         GOOD + "  - type: heading\n    text: Hi\n    level: 7\n",
-        "issues/bad.yaml:9:12: blocks[1].heading.level: input should be 2 or 3",
+        "issues/bad.yaml:9:12: block 2 (heading), level: input should be 2 or 3",
     ),
 }
 
@@ -125,7 +125,7 @@ def test_all_problems_reported_together(project: Path) -> None:
     assert len(lines) == 3
     assert any(line.startswith("issues/bad.yaml:1:1: titel: unknown key") for line in lines)
     assert any(line.startswith("issues/bad.yaml:1:1: title: field required") for line in lines)
-    assert lines[2].startswith("issues/bad.yaml:9:10: blocks[1].button.url: URL has 'ftp:'")
+    assert lines[2].startswith("issues/bad.yaml:9:10: block 2 (button), url: URL has 'ftp:'")
 
 
 SETTINGS_CASES = {
@@ -166,7 +166,7 @@ def test_bad_settings_file(name: str, project: Path) -> None:
 def test_not_utf8(project: Path) -> None:
     (project / "issues" / "bad.yaml").write_bytes(GOOD.encode("utf-16"))
     result = run_cli("build", "issues/bad.yaml", cwd=project)
-    _assert_clean_failure(result, "issues/bad.yaml: not UTF-8 text", project)
+    _assert_clean_failure(result, "issues/bad.yaml:1:1: not UTF-8 text", project)
 
 
 def test_missing_issue_file(project: Path) -> None:

@@ -413,6 +413,19 @@ def test_link_text_vague(project: Path, words: str) -> None:
     assert (f.severity, f.line, f.field) == ("warning", line_of(text, words), "blocks[1].text.text")
 
 
+@pytest.mark.parametrize("char", ["\u202e", "\u200b", "\u2066"])
+def test_link_words_with_hidden_characters(project: Path, char: str) -> None:
+    text = BASE + f"      See [our{char} report](https://www.coproductioncollective.co.uk/report).\n"
+    f = only(check(project, text), "link-hidden-characters")
+    assert (f.severity, f.line, f.field) == ("warning", line_of(text, "report]"), "blocks[1].text.text")
+    assert f"U+{ord(char):04X}" in f.message
+
+
+def test_emoji_joined_by_zero_width_joiner_is_no_hidden_character(project: Path) -> None:
+    text = BASE + "      See [our \U0001F469\u200d\U0001F4BB team](https://www.coproductioncollective.co.uk/team).\n"
+    assert of(check(project, text), "link-hidden-characters") == []
+
+
 def test_example_domain_link(project: Path) -> None:
     text = add_block("  - type: links\n    items:\n      - title: Our report\n        url: https://www.example.com/report\n")
     found = [f for f in of(check(project, text), "example-domain") if f.file == ISSUE]

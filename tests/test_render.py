@@ -302,7 +302,7 @@ def test_event_time_zone_is_validated(project: Path) -> None:
     line = text.splitlines().index("        timezone: Europe/Pariss") + 1
     result = run_cli("build", EXAMPLE_ISSUE, cwd=project)
     assert result.code == 2 and "Traceback" not in result.err
-    assert f"{EXAMPLE_ISSUE}:{line}:19: " in result.err and ".timezone" in result.err
+    assert f"{EXAMPLE_ISSUE}:{line}:19: " in result.err and "), item 2, timezone:" in result.err
 
 
 @settings(max_examples=200, deadline=None)

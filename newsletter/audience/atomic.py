@@ -118,8 +118,13 @@ class AtomicCsv:
         except OSError as error:
             raise self._error(error) from None
         finally:
-            self._fh.close()
-            self._tmp.unlink(missing_ok=True)
+            try:
+                self._fh.close()  # flushes what is buffered: may fail on a full disk too
+            except OSError as error:
+                if exc_type is None:
+                    raise self._error(error) from None
+            finally:
+                self._tmp.unlink(missing_ok=True)
 
     def _error(self, exc: OSError) -> NewsletterError:
         what = "disk full" if exc.errno == errno.ENOSPC else f"cannot write: {exc.strerror}"

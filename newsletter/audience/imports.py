@@ -22,7 +22,16 @@ from pathlib import Path
 
 from newsletter.audience.csvfile import ListReader, open_list, unneutralize
 from newsletter.audience.edit import Change, ListEdit, key_of, rewrite
-from newsletter.audience.validate import RANK, STATUSES, SUBSCRIBED, Address, check_address, parse_status, parse_tags
+from newsletter.audience.validate import (
+    RANK,
+    STATUSES,
+    SUBSCRIBED,
+    Address,
+    check_address,
+    hold_keys,
+    parse_status,
+    parse_tags,
+)
 from newsletter.errors import InputError, Problem
 
 _SQUASH = re.compile(r"[\s_\-#]+")
@@ -96,6 +105,8 @@ class _InList:
     tags: tuple[str, ...]
     rank: int = SUBSCRIBED
     held: int | None = None
+    broken: int | None = None
+    """A line where the address is written with a space, a line break or a name around it."""
     lines: list[int] = field(default_factory=list)
 
 
@@ -174,19 +185,22 @@ def _index(list_path: Path, wanted: dict[str, _Incoming]) -> dict[str, _InList]:
             if problem is not None:
                 continue  # the rewrite refuses such a list, with every line named
             key = key_of(cells[email_at])
-            if key is None or key not in wanted:
-                continue
-            entry = found.get(key)
-            if entry is None:
-                entry = found[key] = _InList(
-                    line, cell(cells, "first_name"), cell(cells, "last_name"), parse_tags(cell(cells, "tags") or "")
-                )
-            rank = parse_status(cells[status_at]) if status_at is not None else SUBSCRIBED
-            if rank is None:
-                entry.held = line
-            else:
-                entry.rank = max(entry.rank, rank)
-            entry.lines.append(line)
+            broken = key is None
+            keys = hold_keys(unneutralize(cells[email_at])) if key is None else {key}
+            for key in keys & wanted.keys():
+                entry = found.get(key)
+                if entry is None:
+                    entry = found[key] = _InList(
+                        line, cell(cells, "first_name"), cell(cells, "last_name"), parse_tags(cell(cells, "tags") or "")
+                    )
+                rank = parse_status(cells[status_at]) if status_at is not None else SUBSCRIBED
+                if rank is None:
+                    entry.held = line
+                else:
+                    entry.rank = max(entry.rank, rank)
+                if broken and entry.broken is None:
+                    entry.broken = line
+                entry.lines.append(line)
     return found
 
 
@@ -290,6 +304,10 @@ def _decide(
             outcome("skipped", f"{why}: an import never resubscribes anyone")
         else:
             outcome("skipped", f"already {why}")
+        return
+    if entry.broken is not None:
+        outcome("skipped", f"line {entry.broken} of the list has this address with a space, line break "
+                           "or name in it; fix that line first")
         return
     changes = _changes(entry, row)
     if not changes:

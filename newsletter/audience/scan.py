@@ -1,8 +1,9 @@
 """One pass over the list: every row classified, every address counted once.
 
-Each row is exactly one of: *invalid* (unreadable row, bad address or unknown
-status), a *duplicate* (its address, ignoring case, is on an earlier valid row) or
-the *first* row of an address. Every address gets the strictest status of all its
+Each row is exactly one of: *invalid* (unreadable row, bad address, unknown
+status, or a control character in a name, which would reach the To: header), a
+*duplicate* (its address, ignoring case, is on an earlier valid row) or the *first*
+row of an address. Every address gets the strictest status of all its
 rows, so an unsubscribe is never lost to a later "subscribed" row. An address that
 also sits on an invalid row that might be an unsubscribe (an unknown status, or a
 broken address whose status is not "subscribed") is *held*: not mailed until the
@@ -14,6 +15,7 @@ The result of a pass is a :class:`Tally`.
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass, field
 from heapq import heappush, heapreplace
 
@@ -27,10 +29,13 @@ from newsletter.audience.validate import (
     domain_problem,
     fast_path,
     parse_status,
+    hold_keys,
     parse_tags,
-    suppression_key,
 )
 from newsletter.errors import Problem
+
+_NAME_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+"""Characters a name may not hold (tab and line breaks are allowed: they become spaces)."""
 
 LONGEST_KEPT = 32
 """How many of the longest values of each column a tally keeps (see ``Tally.longest``)."""
@@ -102,6 +107,7 @@ class Scanner:
         columns += [(name, header.roles[name]) for name in ("first_name", "last_name") if name in header.roles]
         columns += [(name, i) for i, name in header.merge_columns()]
         self._longest = [(at, self.tally.longest.setdefault(name, [])) for name, at in columns]
+        self._names = [(name, header.roles[name]) for name in ("first_name", "last_name") if name in header.roles]
 
     def scan(self, reader: ListReader) -> Tally:
         """Read every row after the header into the tally."""
@@ -159,13 +165,25 @@ class Scanner:
             dns = domain_problem(ascii_domain(normalized))
             if dns is not None:
                 address_problem = f"the domain cannot receive email: {dns}"
+        if address_problem is None and rank is not None and self._names:
+            for column, at in self._names:
+                value = cells[at]
+                if not value.isprintable() and (bad := _NAME_CONTROL.search(value)) is not None:
+                    problem = f"control character U+{ord(bad.group()):04X} in the name"
+                    tally.invalid += 1
+                    tally.problems.append(Problem(
+                        self.file, line, None, column, f"{problem}; this address is not mailed until it is fixed",
+                        "delete it: it would reach the message's To: header"))
+                    tally.to_fix.append((line, raw, f"{problem} ({column})"))
+                    tally.holds.add(key)
+                    return
         if address_problem is not None or rank is None:
             tally.invalid += 1
             if address_problem is not None:
                 tally.problems.append(Problem(self.file, line, None, "email", f"{raw!r}: {address_problem}"))
                 tally.to_fix.append((line, raw, address_problem))
                 if rank != SUBSCRIBED:
-                    tally.holds.add(suppression_key(raw))
+                    tally.holds.update(hold_keys(raw))
             else:
                 tally.problems.append(
                     Problem(

@@ -219,6 +219,8 @@ class Longest:
     values: dict[str, str]
     """``email``, ``first_name``, ``last_name`` and every other named column present."""
     eligible: int
+    name_problems: tuple[Problem, ...] = ()
+    """Rows not mailed because a name holds a control character (see the scan)."""
 
 
 def longest_values(list_path: Path, audience: Audience | None = None) -> Longest:
@@ -233,7 +235,8 @@ def longest_values(list_path: Path, audience: Audience | None = None) -> Longest
     best = _from_candidates(figures.longest, figures.bitmap)
     if best is None:
         best = _longest_read(list_path, figures)
-    return Longest(best, figures.summary.eligible)
+    names = tuple(p for p in figures.summary.problems if p.field in ("first_name", "last_name"))
+    return Longest(best, figures.summary.eligible, names)
 
 
 def _from_candidates(longest: tallying.Longest, bitmap: bytearray) -> dict[str, str] | None:

@@ -156,6 +156,24 @@ def suppression_key(raw: str) -> str:
     return "".join(raw.split()).casefold()
 
 
+_ANGLE = re.compile(r"<([^<>]*)>")
+
+
+def hold_keys(raw: str) -> set[str]:
+    """Every key an address written in a broken cell may stand for, so that an
+    unsubscribe there still protects its owner: the cell without its white space
+    (``"bob @example.org\\n"``), the address in angle brackets (``Dev <dev@example.org>``),
+    and :func:`suppression_key` of the cell as a last resort."""
+    keys = {suppression_key(raw)}
+    candidates = ["".join(raw.split())]
+    candidates.extend("".join(m.split()) for m in _ANGLE.findall(raw))
+    for candidate in candidates:
+        checked = check_address(candidate) if candidate else None
+        if isinstance(checked, Address):
+            keys.add(checked.key)
+    return keys
+
+
 @lru_cache(maxsize=4096)
 def domain_problem(ascii_domain: str) -> str | None:
     """DNS check of a domain (MX, or A/AAAA fallback, no null MX); None when it can receive mail.

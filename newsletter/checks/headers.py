@@ -8,6 +8,7 @@ here as the message would be built.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from newsletter.checks.context import CheckContext
@@ -26,7 +27,8 @@ SUBJECT_TOO_LONG = rule(
 )
 HEADER_NEWLINE = rule(
     "header-newline", "error", "A header value (subject, from, to, reply-to, "
-    "List-Unsubscribe) holds a line break (CR/LF).", family=FAMILY,
+    "List-Unsubscribe, a subscriber's name) holds a line break (CR/LF) or a control character.",
+    family=FAMILY,
 )
 SUBJECT_LONG = rule(
     "subject-long", "warning", f"The subject is over {SUBJECT_SHOWN} characters: inboxes cut it.",
@@ -45,8 +47,11 @@ PREHEADER_LENGTH = rule(
 )
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def _breaks(value: str) -> bool:
-    return "\r" in value or "\n" in value
+    return _CONTROL.search(value) is not None
 
 
 def in_capitals(text: str) -> bool:
@@ -110,9 +115,17 @@ def header_values(ctx: CheckContext) -> Iterator[Finding]:
         ("Reply-To", s.replies_to.email, ctx.settings_at(("reply_to", "email"))),
         ("List-Unsubscribe", ctx.sample.values.get("unsubscribe_url", ""), ctx.settings_at(("unsubscribe_url",))),
     ]
+    list_file = Where(ctx.sample.list_file or "subscribers.csv")
+    values += [("To", ctx.sample.values.get(name, ""), list_file) for name in ("first_name", "last_name")]
     for header, value, at in values:
         if _breaks(value):
-            yield HEADER_NEWLINE(f"the {header} header would hold a line break", at, hint)
+            yield HEADER_NEWLINE(f"the {header} header would hold a line break or control character", at, hint)
+    for problem in ctx.sample.name_problems:
+        yield HEADER_NEWLINE(
+            f"{problem.field.replace('_', ' ')} holds a control character: this subscriber is not mailed",
+            Where(problem.file, problem.line, None, problem.field),
+            "delete it: it would reach the message's To: header",
+        )
 
 
 @check(FAMILY)

@@ -7,6 +7,7 @@ template line that wrote it.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -36,6 +37,11 @@ LINK_PLACEHOLDER = rule(
 )
 LINK_SCHEME = rule(
     "link-scheme", "error", "A link is not http(s) or mailto (relative, javascript:, tel:, …).",
+    family=FAMILY,
+)
+LINK_HIDDEN = rule(
+    "link-hidden-characters", "warning",
+    "A link's words hold invisible or direction-changing characters (zero-width, bidi controls).",
     family=FAMILY,
 )
 LINK_HTTP = rule(
@@ -113,6 +119,25 @@ def links(ctx: CheckContext) -> Iterator[Finding]:
         problem = _link_problem(link)
         if problem is not None:
             yield problem
+        hidden = hidden_characters(link.name)
+        if hidden:
+            yield LINK_HIDDEN(
+                f"the link {_shown(link.name)} holds {', '.join(hidden)}", link.where,
+                "delete them (retype the words): they can make a link read as something else",
+            )
+
+
+def hidden_characters(text: str) -> list[str]:
+    """Invisible format characters (zero-width, bidi controls, BOM) in ``text``, named.
+    A zero-width joiner between two emoji (one emoji such as 👩‍💻) is not counted."""
+    found: dict[str, None] = {}
+    for i, char in enumerate(text):
+        if unicodedata.category(char) != "Cf":
+            continue
+        if char == "\u200d" and 0 < i < len(text) - 1 and not text[i - 1].isascii() and not text[i + 1].isascii():
+            continue
+        found[f"U+{ord(char):04X} {unicodedata.name(char, 'format character')}"] = None
+    return list(found)
 
 
 def _example(value: str, host: str, at: Where, what: str) -> Finding | None:

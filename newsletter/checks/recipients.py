@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsletter.audience import longest_values
-from newsletter.errors import display_path
+from newsletter.errors import Problem, display_path
 from newsletter.issue.model import Audience
 from newsletter.render.personalize import recipient_values
 from newsletter.settings import Settings
@@ -33,6 +33,8 @@ class Sample:
     source: str  # how the values were chosen, for the report
     list_file: str | None = None
     eligible: int = 0
+    name_problems: tuple[Problem, ...] = ()
+    """List rows left out because a name would break the To: header."""
 
 
 def sample_recipient(settings: Settings, audience: Audience, list_path: Path | None) -> Sample:
@@ -47,7 +49,8 @@ def sample_recipient(settings: Settings, audience: Audience, list_path: Path | N
         shown = display_path(list_path) if list_path else "subscribers.csv"
         return Sample(values, f"no subscriber list at {shown}: a sample recipient")
     found = longest_values(list_path, audience)
-    sample = Sample({}, "", list_file=display_path(list_path), eligible=found.eligible)
+    sample = Sample({}, "", list_file=display_path(list_path), eligible=found.eligible,
+                    name_problems=found.name_problems)
     longest = {"email": f"subscriber@{domain}", "first_name": "", "last_name": "", **found.values}
     extra = {k: v for k, v in longest.items() if k not in HEADER_FIELDS}
     sample.values = recipient_values(

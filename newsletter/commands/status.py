@@ -13,7 +13,7 @@ import click
 from newsletter.commands.build import write_atomic
 from newsletter.delivery.journal import DONE_STATES, Journal, SendRow
 from newsletter.delivery.progress import SHOW_UNKNOWN
-from newsletter.errors import NewsletterError, ProblemsFound, display_path
+from newsletter.errors import InputError, NewsletterError, Problem, ProblemsFound, display_path
 from newsletter.issue.load import slug_for
 from newsletter.settings import find_project_root
 
@@ -21,6 +21,9 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _sends(issue_path: Path) -> tuple[Journal | None, list[SendRow], str]:
+    if not issue_path.is_file():
+        raise InputError(Problem(display_path(issue_path), None, None, "", "file not found",
+                                 "give the issue file the send was made from, e.g. issues/<slug>.yaml"))
     root = find_project_root(issue_path)
     slug = slug_for(issue_path)
     journal = Journal.existing(root)

@@ -205,6 +205,10 @@ BLOCK_TYPES = (
 )
 
 
+MAX_BLOCKS = 1000
+"""Most blocks in one issue (an email of more is clipped by every mail client long before)."""
+
+
 class Audience(_Strict):
     tags: list[NonEmpty] = []
     """Only subscribers with at least one of these tags (all subscribers when empty)."""
@@ -231,5 +235,5 @@ class Issue(_Strict):
     """Start with "Dear <first name>," (the settings' fallback when unknown)."""
     audience: Audience = Audience()
     """Who receives it: subscribers filtered by tags."""
-    blocks: list[Block] = Field(min_length=1)
+    blocks: list[Block] = Field(min_length=1, max_length=MAX_BLOCKS)
     """The content, in order."""

@@ -31,6 +31,12 @@ from newsletter.preview.site import Site
 
 KEEPALIVE_SECONDS = 15.0
 """An idle event stream sends a comment this often (so a closed tab is noticed)."""
+IDLE_SECONDS = 15.0
+"""A connection that sends nothing (or takes no data) for this long is closed: each
+open connection holds a thread."""
+BACKLOG = 256
+"""Connections the system queues for the server while its threads are busy (a page
+load opens several at once, and a browser's reloads many more)."""
 
 _TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -73,6 +79,7 @@ class PreviewServer(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
+    request_queue_size = BACKLOG
 
     def __init__(self, site: Site, host: str, port: int) -> None:
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -98,6 +105,21 @@ class PreviewHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "newsletter-preview"
     sys_version = ""
+    timeout = IDLE_SECONDS
+
+    def parse_request(self) -> bool:
+        """As the standard library's, but an HTTP/0.9 request line (``GET /``, no version)
+        is answered with 400 at once instead of waiting for headers that never come."""
+        raw: bytes = getattr(self, "raw_requestline", b"")  # set by handle_one_request before this call
+        self.requestline = str(raw, "iso-8859-1").rstrip("\r\n")
+        words = self.requestline.split()
+        if len(words) == 2 or (len(words) == 3 and words[2] == "HTTP/0.9"):
+            self.command, self.path = words[:2]
+            self.request_version = "HTTP/1.0"
+            self.close_connection = True
+            self.send_error(HTTPStatus.BAD_REQUEST, explain="HTTP/0.9 is not supported: send HTTP/1.0 or 1.1")
+            return False
+        return super().parse_request()
 
     def do_GET(self) -> None:  # noqa: N802 (the standard library's naming)
         self._handle(send_body=True)

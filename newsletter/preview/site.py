@@ -285,7 +285,7 @@ def _failed(path: Path, slug: str, file: str, problems: tuple[Problem, ...], sum
     """An issue that does not build, with its title, subject and date as written (if readable)."""
     try:
         data = yamldoc.read(path).data
-    except InputError:
+    except Exception:  # whatever stopped the build may stop this read too: the problems say why
         data = None
     if not isinstance(data, dict):
         data = {}

@@ -11,11 +11,12 @@ from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import BytecodeCache, ChoiceLoader, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.bccache import Bucket
 from markupsafe import Markup
 
 from newsletter import markdown
 from newsletter.render import dates
+from newsletter.render.guard import GuardedSandbox
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -26,6 +27,23 @@ def _md(text: str) -> Markup:
 
 def _md_inline(text: str) -> Markup:
     return Markup(markdown.to_html(text, inline=True))
+
+
+class _Cache(FileSystemBytecodeCache):
+    """A cache whose failures cost only speed: a full disk, a read error or a damaged
+    file means the template is compiled again, never that the command fails."""
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except (OSError, EOFError, ValueError, TypeError):
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)  # removes its temporary file on failure
+        except OSError:
+            pass
 
 
 def _bytecode_cache(root: Path | None) -> BytecodeCache | None:
@@ -40,15 +58,15 @@ def _bytecode_cache(root: Path | None) -> BytecodeCache | None:
         return None
     if not os.access(folder, os.W_OK):
         return None
-    return FileSystemBytecodeCache(str(folder))
+    return _Cache(str(folder))
 
 
-def _make(root: Path | None, *, html: bool) -> ImmutableSandboxedEnvironment:
+def _make(root: Path | None, *, html: bool) -> GuardedSandbox:
     folders = []
     if root is not None and (root / "templates").is_dir():
         folders.append(FileSystemLoader(root / "templates"))
     folders.append(FileSystemLoader(BUILTIN_TEMPLATES))
-    env = ImmutableSandboxedEnvironment(
+    env = GuardedSandbox(
         loader=ChoiceLoader(folders),
         autoescape=html,
         undefined=StrictUndefined,
@@ -66,14 +84,15 @@ def _make(root: Path | None, *, html: bool) -> ImmutableSandboxedEnvironment:
         env.filters.update(md=_md, md_inline=_md_inline)
     else:
         env.filters.update(md=markdown.to_text, md_inline=markdown.inline_text)
+    env.bound_filters()
     return env
 
 
 @lru_cache(maxsize=16)
-def html_env(root: Path | None) -> ImmutableSandboxedEnvironment:
+def html_env(root: Path | None) -> GuardedSandbox:
     return _make(root, html=True)
 
 
 @lru_cache(maxsize=16)
-def text_env(root: Path | None) -> ImmutableSandboxedEnvironment:
+def text_env(root: Path | None) -> GuardedSandbox:
     return _make(root, html=False)

@@ -19,6 +19,7 @@ from jinja2.exceptions import SecurityError
 from newsletter.errors import InputError, Problem, display_path
 from newsletter.issue.load import IssueFile
 from newsletter.render import env as envs
+from newsletter.render import guard
 from newsletter.render.inline import inline
 from newsletter.render.mjml_check import find_mjml_error
 from newsletter.render.personalize import RecipientTokens, Tokenized, token
@@ -68,9 +69,11 @@ class Rendered:
 
 
 def _template_problem(exc: BaseException, root: Path | None) -> Problem:
-    """Where in which template a Jinja error happened."""
-    name = getattr(exc, "filename", None) or getattr(exc, "name", None)
-    line = getattr(exc, "lineno", None)
+    """Where in which template a Jinja error (or a bound of :mod:`~newsletter.render.guard`) happened."""
+    hint = "fix the template or remove your override"
+    not_found = isinstance(exc, jinja2.TemplateNotFound)
+    name = None if not_found else getattr(exc, "filename", None) or getattr(exc, "name", None)
+    line = None if not_found else getattr(exc, "lineno", None)
     if name is None:
         for frame in reversed(traceback.extract_tb(exc.__traceback__)):
             if frame.filename.endswith(".j2"):
@@ -78,17 +81,27 @@ def _template_problem(exc: BaseException, root: Path | None) -> Problem:
                 break
     shown = display_path(name) if name else "template"
     message = getattr(exc, "message", None) or str(exc)
-    if isinstance(exc, SecurityError):
+    if not_found:
+        message = f"template '{getattr(exc, 'name', message)}' not found"
+        hint = ("templates are looked up by name in the project's templates/ folder, then the "
+                "built-in theme; names with '..' or starting with '/' are never looked up")
+    elif isinstance(exc, SecurityError):
         message = f"not allowed in a template: {message}"
-    return Problem(shown, line, None, "", message, "fix the template or remove your override")
+    elif isinstance(exc, RecursionError):
+        message = "a template includes itself, or a macro calls itself, without end"
+        hint = "stop the recursion: include or call it only under a condition that ends"
+    elif isinstance(exc, OverflowError | MemoryError):
+        message = f"the template asks for a value too large to make ({type(exc).__name__}: {exc})"
+    return Problem(shown, line, None, "", message, hint)
 
 
 def _render_template(
     environment: jinja2.Environment, name: str, context: dict[str, Any], root: Path | None
 ) -> str:
     try:
-        return environment.get_template(name).render(context)
-    except (jinja2.TemplateError, SecurityError) as exc:
+        with guard.deadline():
+            return environment.get_template(name).render(context)
+    except (jinja2.TemplateError, SecurityError, RecursionError, OverflowError, MemoryError) as exc:
         raise InputError(_template_problem(exc, root), summary="template error") from None
 
 

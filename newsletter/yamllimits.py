@@ -1,0 +1,155 @@
+"""Bounds on what a YAML file may ask of the loader, checked before anything is built.
+
+A YAML file is small text, but aliases let a few hundred bytes stand for billions of
+values (an "alias bomb"), an alias inside its own anchor makes a loop, and deep
+nesting exhausts Python's stack. Every file this project reads is first read whole
+within :data:`MAX_BYTES` (only a regular file: a FIFO or a device is refused, never
+waited on), then its event stream is walked once, without recursion, counting the
+values each anchor stands for. A file beyond a bound is an :class:`InputError` at the
+line and column where the bound was crossed; nothing else is done with it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from newsletter.errors import InputError, Problem
+
+MAX_BYTES = 1_000_000
+"""Largest YAML file read (an issue is a few KB; Gmail clips an email over 102 KB)."""
+MAX_DEPTH = 40
+"""Deepest nesting of lists and mappings (an issue needs six levels at most)."""
+MAX_VALUES = 100_000
+"""Most values a file may hold once every alias is expanded."""
+
+
+def line_column(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of the character at ``offset`` in ``text``."""
+    before = text[:offset]
+    line = before.count("\n") + 1
+    return line, offset - (before.rfind("\n") + 1) + 1
+
+
+def read_text(path: Path, name: str) -> str:
+    """The file's text, if it is a regular UTF-8 file within :data:`MAX_BYTES`."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise InputError(Problem(name, None, None, "", "file not found")) from None
+    except OSError as exc:
+        raise InputError(Problem(name, None, None, "", f"cannot read: {exc.strerror}")) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(Problem(name, None, None, "", "not a regular file (a folder, pipe or device)",
+                                     "an issue or settings file must be an ordinary text file"))
+        if info.st_size > MAX_BYTES:
+            raise too_large(name, info.st_size)
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise InputError(Problem(name, None, None, "", f"cannot read: {exc.strerror}")) from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_BYTES:
+        raise too_large(name, len(data))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        good = data[: exc.start].decode("utf-8")
+        line, column = line_column(good, len(good))
+        raise InputError(
+            Problem(name, line, column, "", f"not UTF-8 text (byte 0x{data[exc.start]:02x}: {exc.reason})",
+                    "save the file as UTF-8 in your editor")
+        ) from None
+
+
+def too_large(name: str, size: int) -> InputError:
+    return InputError(
+        Problem(name, None, None, "",
+                f"file is {size:,} bytes; at most {MAX_BYTES:,} are read",
+                "an issue is a few KB of text and Gmail clips an email over 102 KB: "
+                "remove pasted data or split the issue")
+    )
+
+
+def check_text(text: str, name: str, loader: Callable[[str], Any]) -> None:
+    """Refuse text beyond :data:`MAX_BYTES`, control characters YAML does not allow, and
+    (walking the event stream) nesting beyond :data:`MAX_DEPTH`, an alias that refers to
+    its own anchor, and aliases standing for more than :data:`MAX_VALUES` values."""
+    if len(text) > MAX_BYTES:
+        raise too_large(name, len(text.encode("utf-8")))
+    bad = _CONTROL.search(text)
+    if bad is not None:
+        line, column = line_column(text, bad.start())
+        raise InputError(
+            Problem(name, line, column, "", f"control character U+{ord(bad.group()):04X} in the text",
+                    "delete it: most editors do not show it, so retype the line if unsure")
+        )
+    _walk(loader(text), name)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
+"""Characters YAML does not allow in a file (tab, line feed and carriage return are allowed)."""
+
+
+def _problem(name: str, mark: Any, message: str, hint: str) -> InputError:
+    line = mark.line + 1 if mark is not None else None
+    column = mark.column + 1 if mark is not None else None
+    return InputError(Problem(name, line, column, "", message, hint))
+
+
+def _walk(loader: Any, name: str) -> None:
+    sizes: dict[str, int] = {}
+    aliases = 0
+    stack: list[list[object]] = []  # [anchor, values so far] of each open list or mapping
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            n = 0
+            if isinstance(event, yaml.ScalarEvent):
+                n = 1
+                if event.anchor:
+                    sizes[event.anchor] = 1
+            elif isinstance(event, yaml.AliasEvent):
+                if any(entry[0] == event.anchor for entry in stack):
+                    raise _problem(name, event.start_mark,
+                                   f"the alias *{event.anchor} is inside its own anchor &{event.anchor} (a loop)",
+                                   "an alias can only repeat something that is complete before it")
+                n = sizes.get(event.anchor or "", 1)
+                aliases += 1
+            elif isinstance(event, yaml.CollectionStartEvent):
+                stack.append([event.anchor, 1])
+                if len(stack) > MAX_DEPTH:
+                    raise _problem(name, event.start_mark,
+                                   f"nested more than {MAX_DEPTH} levels deep",
+                                   "an issue needs a few levels at most; look for an unclosed [ or {")
+                continue
+            elif isinstance(event, yaml.CollectionEndEvent):
+                anchor, count = stack.pop()
+                n = int(count)  # type: ignore[call-overload]
+                if anchor:
+                    sizes[str(anchor)] = n
+            else:
+                continue
+            if stack:
+                stack[-1][1] = int(stack[-1][1]) + n  # type: ignore[call-overload]
+            total = sum(int(e[1]) for e in stack) if stack else n  # type: ignore[call-overload]
+            if total > MAX_VALUES:
+                if aliases:
+                    raise _problem(name, event.start_mark,
+                                   f"the aliases (*name) up to here make the file stand for more than "
+                                   f"{MAX_VALUES:,} values", "repeat fewer parts with aliases, or write them out")
+                raise _problem(name, event.start_mark, f"the file holds more than {MAX_VALUES:,} values",
+                               "an issue holds a few hundred; remove pasted data or split the issue")
+    except yaml.YAMLError:
+        return  # a syntax error: the parse that follows reports it with its hint
+    finally:
+        loader.dispose()
