@@ -15,7 +15,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from newsletter import markdown
-from newsletter.render import dates
+from newsletter.render import dates, text
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -65,7 +65,13 @@ def _make(root: Path | None, *, html: bool) -> ImmutableSandboxedEnvironment:
     if html:
         env.filters.update(md=_md, md_inline=_md_inline)
     else:
-        env.filters.update(md=markdown.to_text, md_inline=markdown.inline_text)
+        env.filters.update(
+            md=markdown.to_text,
+            md_inline=markdown.inline_text,
+            wrap=text.wrap,
+            underline=text.underline,
+            link_target=text.link_target,
+        )
     return env
 
 
