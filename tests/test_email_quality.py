@@ -217,9 +217,12 @@ def _padding(style: dict[str, str]) -> tuple[int, int]:
     return parts[1], parts[3]
 
 
-def test_no_image_is_wider_than_its_column_box(stress: Path) -> None:
+@pytest.mark.parametrize("engine", ["css-inline", "premailer"])
+def test_no_image_is_wider_than_its_column_box(stress: Path, engine: str) -> None:
     settings = stress / "newsletter.yaml"
-    settings.write_text(settings.read_text(encoding="utf-8").replace("  width: 180", "  width: 600\n  dark_src: https://www.coproductioncollective.co.uk/images/logo-dark.png"), encoding="utf-8")
+    settings.write_text(settings.read_text(encoding="utf-8").replace(
+        "  width: 180", "  width: 600\n  dark_src: https://www.coproductioncollective.co.uk/images/logo-dark.png"
+    ).replace("inliner: css-inline", f"inliner: {engine}"), encoding="utf-8")
     _, rendered = _render(stress, "issues/stress.yaml")
     widths = {}
     for img in H.parse(rendered.html).iter("img"):
