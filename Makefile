@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ISSUE ?= issues/2024-06-june-team-update.yaml
 
-.PHONY: setup run test browser golden bench
+.PHONY: setup run test browser spamassassin golden bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,13 @@ run: setup
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+# Debian's SpamAssassin, run with local rules only (`spamassassin -L -t`) by tests/test_spamassassin.py.
+spamassassin:
+	@command -v spamassassin >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq spamassassin >/dev/null)
+
 # Quality gates first (seconds), then the suite: ruff (pyflakes, pycodestyle, bugbear) and
 # mypy --strict, configured in pyproject.toml.
-test: setup browser
+test: setup browser spamassassin
 	$(PY) -m ruff check .
 	$(PY) -m mypy --strict
 	$(PY) -m pytest

@@ -6,7 +6,6 @@ and image URL is checked with the same rule as every other URL in an issue.
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Iterator
 from functools import lru_cache
 
@@ -14,6 +13,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from newsletter.fields import check_url
+from newsletter.render.text import wrap
 
 
 @lru_cache(maxsize=1)
@@ -93,28 +93,13 @@ def _inline_text(tokens: list[Token]) -> str:
             target = href[len("mailto:") :] if href.startswith("mailto:") else href
             if label != target:
                 out.append(f" ({target})")
-        elif tok.type == "image":
-            alt = tok.content or "image"
-            out.append(f"[{alt}]")
+        elif tok.type == "image" and tok.content.strip():
+            out.append(f"[{tok.content.strip()}]")  # no alt text: decorative, left out
     return "".join(out)
 
 
 def _wrap(text: str, indent: str = "", first: str = "") -> str:
-    lines = []
-    for para in text.split("\n"):
-        lines.append(
-            textwrap.fill(
-                para,
-                width=WIDTH,
-                initial_indent=first or indent,
-                subsequent_indent=indent,
-                break_long_words=False,
-                break_on_hyphens=False,
-            )
-            or (first or indent).rstrip()
-        )
-        first = ""
-    return "\n".join(lines)
+    return wrap(text, indent, first or indent, WIDTH)
 
 
 def to_text(text: str) -> str:

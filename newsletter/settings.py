@@ -54,7 +54,11 @@ class Logo(_Strict):
     alt: NonEmpty
     """Alternative text, usually the organisation's name."""
     width: int = Field(default=160, ge=16, le=600)
-    """Width in pixels at which the logo is shown."""
+    """Width in pixels at which the logo is shown (a wider one than the header's 552 px
+    content box is shown at 552)."""
+    dark_src: WebUrl | None = None
+    """Optional version of the logo for dark backgrounds, shown instead of ``src`` when the
+    reader's email app is in dark mode (same size and alt text); none by default."""
 
 
 class Colours(_Strict):
@@ -71,6 +75,25 @@ class Colours(_Strict):
     button_text: Colour = "#ffffff"
     """Label of buttons (on the brand colour)."""
     muted: Colour = "#555555"
+    """Captions, credits and the footer."""
+
+
+class DarkColours(_Strict):
+    """Colours used when the reader's email app is in dark mode (apps that honour
+    ``prefers-color-scheme``, and Outlook.com). The header band and buttons keep the
+    brand colour and the button text colour."""
+
+    background: Colour = "#121212"
+    """Behind the email."""
+    content_background: Colour = "#1e1e1e"
+    """Behind the content column."""
+    text: Colour = "#e8e8e8"
+    """Body text."""
+    heading: Colour = "#d4c4f2"
+    """h1 and h2 headings (the brand colour in light mode)."""
+    link: Colour = "#cdb8f5"
+    """Links in text."""
+    muted: Colour = "#b3b3b3"
     """Captions, credits and the footer."""
 
 
@@ -151,6 +174,8 @@ class Settings(_Strict):
     """Logo in the header; without it the name is shown as text."""
     colours: Colours = Colours()
     """Brand colours, each as #rrggbb."""
+    dark_colours: DarkColours = DarkColours()
+    """Colours for readers in dark mode, each as #rrggbb."""
     font_stack: FontStack = "Helvetica, Arial, sans-serif"
     """CSS font-family list for all text."""
     language: NonEmpty = "en-GB"

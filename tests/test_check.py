@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from newsletter.checks import Finding, all_rules, run_checks
-from newsletter.checks.contrast import nearest_passing, ratio
+from newsletter.checks.contrast import invert, nearest_passing, ratio
 from newsletter.project import open_issue
-from newsletter.render.pipeline import GMAIL_CLIP_BYTES, SIZE_WARNING_BYTES
 from tests.conftest import EXAMPLE_ISSUE, REPO, run_cli
 
 BASE = """\
@@ -32,6 +31,10 @@ blocks:
       Second paragraph.
 """
 ISSUE = "issues/t.yaml"
+# Gmail clips a message whose HTML is over 102 KB (stated here, not taken from the code,
+# so that a wrong constant in the code cannot pass its own test); we warn from 90 KB.
+GMAIL_LIMIT = 102 * 1024
+WARN_FROM = 90 * 1024
 # The example project's newsletter.yaml uses example.org addresses on purpose (see README).
 SETTINGS_ADDRESSES = {("newsletter.yaml", "from.email"), ("newsletter.yaml", "reply_to.email"),
                       ("newsletter.yaml", "contact_email")}
@@ -215,24 +218,24 @@ def sized(project: Path, target: int) -> str:
 
 
 def test_size_over_gmail_clipping(project: Path) -> None:
-    findings = check(project, sized(project, GMAIL_CLIP_BYTES + 3000))
+    findings = check(project, sized(project, GMAIL_LIMIT + 3000))
     f = only(findings, "size-clipped")
-    assert f.severity == "error" and "Gmail clips" in f.message
+    assert f.severity == "error" and "Gmail clips messages over 102 KB" in f.message
     assert (f.file, f.field) == (ISSUE, "blocks")
     assert of(findings, "size-near-limit") == []
 
 
 def test_size_near_the_limit(project: Path) -> None:
-    findings = check(project, sized(project, SIZE_WARNING_BYTES + 4000))
+    findings = check(project, sized(project, WARN_FROM + 4000))
     assert only(findings, "size-near-limit").severity == "warning"
     assert of(findings, "size-clipped") == []
 
 
 def test_size_is_measured_after_personalisation(project: Path) -> None:
     """Just under the limit as rendered; over it for the subscriber with a very long name."""
-    (project / ISSUE).write_text(sized(project, GMAIL_CLIP_BYTES - 2000), encoding="utf-8")
+    (project / ISSUE).write_text(sized(project, GMAIL_LIMIT - 2000), encoding="utf-8")
     proj, issue_file, rendered = open_issue(project / ISSUE)
-    assert SIZE_WARNING_BYTES < rendered.size_bytes < GMAIL_CLIP_BYTES
+    assert WARN_FROM < rendered.size_bytes < GMAIL_LIMIT
     assert of(run_checks(proj, issue_file, rendered), "size-clipped") == []
     with (project / "subscribers.csv").open("a", encoding="utf-8") as fh:
         fh.write(f"long@coproductioncollective.co.uk,{'Maximiliana' * 500},X,subscribed,community,2024-01-01,web\n")
@@ -371,7 +374,40 @@ def test_contrast_large_text_needs_three_to_one(project: Path) -> None:
     # #8a8a8a on white is 3.45:1: enough for headings (3:1), not for links (link stays #4b2c82)
     assert of(check(project, BASE), "contrast") == []
     settings.write_text(text.replace('brand: "#8a8a8a"', 'brand: "#aaaaaa"'), encoding="utf-8")
-    assert [f.field for f in of(check(project, BASE), "contrast")] == ["colours.brand"]
+    findings = of(check(project, BASE), "contrast")
+    # 2.3:1 as designed, and #555555 on black (2.8:1) when an app inverts the colours
+    assert [f.field for f in findings] == ["colours.brand", "colours.brand"]
+    assert "under full inversion" in findings[1].message
+
+
+def test_contrast_in_dark_mode(project: Path) -> None:
+    settings = project / "newsletter.yaml"
+    text = settings.read_text() + 'dark_colours:\n  link: "#4b2c82"\n'
+    settings.write_text(text, encoding="utf-8")
+    f = only(check(project, BASE), "contrast")
+    assert (f.file, f.field, f.line) == ("newsletter.yaml", "dark_colours.link", line_of(text, 'link: "#4b2c82"', 2))
+    assert "in dark mode" in f.message and "#1e1e1e" in f.message
+    suggestion = f.hint.split('"')[1]
+    assert ratio(suggestion, "#1e1e1e") >= 4.5
+
+
+def test_contrast_under_full_inversion(project: Path) -> None:
+    """Dark text on a magenta band passes as designed (4.64:1) but inverted it is black on
+    green-black: the check measures the colours a full inversion makes."""
+    settings = project / "newsletter.yaml"
+    text = settings.read_text().replace('brand: "#4b2c82"', 'brand: "#ff00cc"').replace(
+        'button_text: "#ffffff"', 'button_text: "#222222"')
+    settings.write_text(text, encoding="utf-8")
+    assert ratio("#222222", "#ff00cc") >= 4.5
+    f = only(check(project, BASE), "contrast")
+    assert f.field == "colours.button_text" and "under full inversion" in f.message
+    assert "#dddddd on #00ff33" in f.message
+    suggestion = f.hint.split('"')[1]  # a colour to write, that passes once inverted
+    assert ratio(invert(suggestion), invert("#ff00cc")) >= 4.5
+
+
+def test_example_theme_passes_in_all_three_modes(project: Path) -> None:
+    assert of(check(project, BASE), "contrast") == []
 
 
 def test_wcag_ratio_arithmetic() -> None:
@@ -424,6 +460,22 @@ def test_link_words_with_hidden_characters(project: Path, char: str) -> None:
 def test_emoji_joined_by_zero_width_joiner_is_no_hidden_character(project: Path) -> None:
     text = BASE + "      See [our \U0001F469\u200d\U0001F4BB team](https://www.coproductioncollective.co.uk/team).\n"
     assert of(check(project, text), "link-hidden-characters") == []
+
+
+def test_link_text_points_at_the_link_not_a_field_with_the_same_words(project: Path) -> None:
+    """'here' is also in the title: the finding names the link's own line, not the title's."""
+    text = BASE.replace("title: Test issue", "title: Here and there") + (
+        "      More words on a line of their own.\n"
+        "      For the report [here](https://www.coproductioncollective.co.uk/report).\n"
+    )
+    f = only(check(project, text), "link-text")
+    assert (f.line, f.column, f.field) == (line_of(text, "[here]"), 22, "blocks[1].text.text")
+
+
+def test_link_text_spread_over_lines_points_at_its_address(project: Path) -> None:
+    text = BASE + "      For the report [click\n      here](https://www.coproductioncollective.co.uk/report).\n"
+    f = only(check(project, text), "link-text")
+    assert (f.line, f.field) == (line_of(text, "here]("), "blocks[1].text.text")
 
 
 def test_example_domain_link(project: Path) -> None:

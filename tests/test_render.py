@@ -63,7 +63,8 @@ def test_example_reproduces_the_seed(project: Path) -> None:
     headings = [h.text_content().strip() for h in doc.iter("h2", "h3")]
     for section in SECTIONS:
         assert section in headings, section
-        assert section.upper() in r.text or section in r.text
+        flat = " ".join(r.text.split())  # a long heading is wrapped
+        assert section.upper() in flat or section in flat
     visible = " ".join(doc.text_content().split())
     text = " ".join(r.text.split())
     for needle in [
@@ -131,7 +132,7 @@ def test_tokens_filled_with_context_correct_escaping(project: Path) -> None:
     assert f"Dear {NASTY}," in text
     # the unsubscribe URL is a whole URL: attribute-escaped in HTML, raw in text
     assert 'href="https://example.org/u?token=abc&amp;x=1"' in html
-    assert "Unsubscribe: https://example.org/u?token=abc&x=1" in text
+    assert "Unsubscribe:\nhttps://example.org/u?token=abc&x=1\n" in text  # a URL line of its own
     assert not TOKEN_RE.search(html) and not TOKEN_RE.search(text)
 
 

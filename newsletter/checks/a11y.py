@@ -11,7 +11,7 @@ import string
 from collections.abc import Iterator
 
 from newsletter.checks import html as H
-from newsletter.checks.context import CheckContext
+from newsletter.checks.context import CheckContext, LinkRef
 from newsletter.checks.finding import Finding, Where
 from newsletter.checks.registry import check, rule
 from newsletter.errors import display_path
@@ -77,6 +77,16 @@ def _vague(name: str) -> bool:
     return words in VAGUE or words.startswith(("click here", "click this"))
 
 
+def _link_line(ctx: CheckContext, link: LinkRef) -> Where:
+    """The line of the link itself: where its Markdown ``[words](`` was written, else the
+    line of its address; a link a template wrote, the first field holding its words."""
+    if link.source is None:
+        return ctx.index.text(link.name) or link.where
+    start = link.source.where
+    found = ctx.index.refine(start, f"[{link.name}](")
+    return found if found != start else link.where
+
+
 @check(FAMILY)
 def link_words(ctx: CheckContext) -> Iterator[Finding]:
     for link in ctx.links:
@@ -90,6 +100,6 @@ def link_words(ctx: CheckContext) -> Iterator[Finding]:
         elif _vague(link.name):
             yield LINK_TEXT(
                 f"the link {link.name!r} says nothing out of context",
-                ctx.index.text(link.name) or link.where,
+                _link_line(ctx, link),
                 "say where it goes, e.g. [read our blog on trust](…) rather than [click here](…)",
             )

@@ -15,7 +15,7 @@ from jinja2.bccache import Bucket
 from markupsafe import Markup
 
 from newsletter import markdown
-from newsletter.render import dates
+from newsletter.render import dates, text
 from newsletter.render.guard import GuardedSandbox
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -83,7 +83,13 @@ def _make(root: Path | None, *, html: bool) -> GuardedSandbox:
     if html:
         env.filters.update(md=_md, md_inline=_md_inline)
     else:
-        env.filters.update(md=markdown.to_text, md_inline=markdown.inline_text)
+        env.filters.update(
+            md=markdown.to_text,
+            md_inline=markdown.inline_text,
+            wrap=text.wrap,
+            underline=text.underline,
+            link_target=text.link_target,
+        )
     env.bound_filters()
     return env
 

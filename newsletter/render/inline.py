@@ -36,6 +36,9 @@ def _premailer(html: str) -> str:
             allow_network=False,
             disable_validation=True,
             disable_leftover_css=False,
+            # keep MJML's width/height attributes: Outlook sizes images from them, and
+            # premailer would otherwise write the CSS width (100%) over them
+            disable_basic_attributes=["width", "height"],
             cssutils_logging_level=logging.CRITICAL,
         ).transform(pretty_print=False)
     )

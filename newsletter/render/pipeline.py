@@ -25,6 +25,10 @@ from newsletter.render.mjml_check import find_mjml_error
 from newsletter.render.personalize import RecipientTokens, Tokenized, token
 from newsletter.settings import Settings
 
+EMAIL_WIDTH = 600
+"""The email's width in pixels (``mj-body``); sections have no side padding."""
+GUTTER = 24
+"""Left and right padding of every block in a column but the hero."""
 GMAIL_CLIP_BYTES = 102 * 1024
 SIZE_WARNING_BYTES = 90 * 1024
 
@@ -123,6 +127,8 @@ def _context(issue_file: IssueFile, settings: Settings, context: str) -> dict[st
         "colours": settings.colours,
         "archive_url": f"{base}{issue_file.slug}.html",
         "recipient": RecipientTokens("html" if context == "html" else "text"),
+        # content boxes: an image's width attribute never exceeds its box (as MJML 5 writes it)
+        "layout": {"width": EMAIL_WIDTH, "box": EMAIL_WIDTH - 2 * GUTTER, "gutter": GUTTER},
     }
 
 
