@@ -98,3 +98,30 @@ def test_a_full_disk_under_the_journal_is_a_clear_error_and_loses_nothing(tmp_pa
         assert again.code == 0, again.output
         assert sorted(server.counts.values()) == [1] * 20_000  # nobody twice, nobody missing
     assert len(sent) < 20_000
+
+
+def test_a_full_disk_never_leaves_an_empty_secret_or_ignore_file(project: Path, small_disk: Path) -> None:
+    root = small_disk / "project"
+    shutil.copytree(project, root)
+    filler = small_disk / "filler"
+    free = os.statvfs(small_disk).f_bavail * os.statvfs(small_disk).f_frsize
+    filler.write_bytes(b"\0" * free)  # not a byte left
+    result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "outbox", cwd=root)
+    assert result.code in (1, 2) and "Traceback" not in result.output, result.output
+    state = root / ".newsletter"
+    for name in ("secret", ".gitignore"):
+        assert not (state / name).exists() or (state / name).stat().st_size > 0, name
+    filler.unlink()
+    again = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "outbox", cwd=root)
+    assert again.code == 0, again.output
+    assert len(bytes.fromhex((state / "secret").read_text().strip())) == 32
+    assert (state / ".gitignore").read_text().endswith("*\n")
+
+
+def test_an_empty_secret_file_is_refused_not_used(project: Path) -> None:
+    state = project / ".newsletter"
+    state.mkdir()
+    (state / "secret").write_text("")
+    result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "outbox", cwd=project)
+    assert result.code == 2 and "not a valid secret" in result.err
+    assert not (project / "outbox").exists()

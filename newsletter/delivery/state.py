@@ -20,17 +20,49 @@ SECRET_ENV = "NEWSLETTER_SECRET"
 _SECRET_FILE = "secret"
 
 
+_IGNORE = b"# newsletter's private state: never commit it\n*\n"
+
+
 def state_dir(root: Path) -> Path:
-    """``<root>/.newsletter``, created (with its own ``.gitignore``) when missing."""
+    """``<root>/.newsletter``, created (with its own ``.gitignore``) when missing; a
+    ``.gitignore`` left empty or cut short (a full disk) is written again."""
     folder = root / STATE_DIR
     try:
         folder.mkdir(mode=0o700, exist_ok=True)
         ignore = folder / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("# newsletter's private state: never commit it\n*\n", encoding="utf-8")
+        try:
+            whole = ignore.read_bytes() == _IGNORE
+        except FileNotFoundError:
+            whole = False
+        if not whole:
+            _create(ignore, _IGNORE, replace=True)
     except OSError as exc:
         raise NewsletterError(f"{display_path(folder)}: cannot create: {exc.strerror}") from None
     return folder
+
+
+def _create(path: Path, data: bytes, *, replace: bool) -> bool:
+    """Write ``data`` to ``path`` whole or not at all (a temporary file, synced, then linked
+    into place). Without ``replace`` an existing file is kept: returns False then."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        try:
+            if os.write(fd, data) != len(data):
+                raise OSError(28, "No space left on device")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if replace:
+            os.replace(tmp, path)
+            return True
+        try:
+            os.link(tmp, path)  # fails if another process made it first: theirs is kept
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load_secret(root: Path) -> bytes:
@@ -43,25 +75,21 @@ def load_secret(root: Path) -> bytes:
     if from_env:
         return hashlib.sha256(from_env.encode("utf-8")).digest()
     path = state_dir(root) / _SECRET_FILE
+    if not path.exists():
+        try:
+            _create(path, (secrets.token_hex(32) + "\n").encode("ascii"), replace=False)
+        except OSError as exc:
+            raise NewsletterError(f"{display_path(path)}: cannot create: {exc.strerror}; nothing was sent") from None
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    except OSError as exc:
-        raise NewsletterError(f"{display_path(path)}: cannot create: {exc.strerror}") from None
-    else:
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(secrets.token_hex(32) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-    try:
-        text = path.read_text(encoding="ascii").strip()
-        return bytes.fromhex(text)
+        key = bytes.fromhex(path.read_text(encoding="ascii").strip())
     except (OSError, ValueError):
+        key = b""
+    if len(key) != 32:  # an empty or short key would make every token guessable
         raise NewsletterError(
             f"{display_path(path)}: not a valid secret (delete it to make a new one, "
             f"which changes every reader's unsubscribe token)"
-        ) from None
+        )
+    return key
 
 
 def unsubscribe_token(secret: bytes, email: str) -> str:
