@@ -10,10 +10,18 @@ from newsletter.render.pipeline import Rendered, render_issue
 from newsletter.settings import Settings, find_project_root, load_settings
 
 
+LIST_FILE = "subscribers.csv"
+"""The subscriber list's name in the project folder, unless a command is given another."""
+
+
 @dataclass(frozen=True, slots=True)
 class Project:
     root: Path
     settings: Settings
+
+    def list_path(self, given: Path | None = None) -> Path:
+        """The subscriber list: ``given`` (``--list``), else the project's ``subscribers.csv``."""
+        return given if given is not None else self.root / LIST_FILE
 
     @classmethod
     def find(cls, start: Path) -> Project:

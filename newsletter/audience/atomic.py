@@ -80,7 +80,10 @@ class AtomicCsv:
 
     def __enter__(self) -> AtomicCsv:
         try:
-            self._fh = open(self._tmp, "w", encoding="utf-8-sig" if self.dialect.bom else "utf-8", newline="")
+            # owner-only until it takes the place of a file whose mode it then copies: a new
+            # list, report or fix list holds names and addresses (see newsletter.files)
+            fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            self._fh = os.fdopen(fd, "w", encoding="utf-8-sig" if self.dialect.bom else "utf-8", newline="")
         except OSError as exc:
             raise self._error(exc) from None
         self._writer = csv.writer(

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from newsletter.audience.csvfile import open_list
 from newsletter.audience.scan import Candidate, Scanner, Tally
 from newsletter.errors import Problem
+from newsletter.files import write_file
 
 if TYPE_CHECKING:
     from newsletter.audience.select import Figures
@@ -139,11 +140,5 @@ def store(list_path: Path, audience: Audience | None, figures: Figures) -> None:
         "written_lines": _pack_bits(figures.written),
         "longest": figures.longest,
     }
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # a cache: only speed is lost without it
+        write_file(path, json.dumps(data, ensure_ascii=False), personal=True)

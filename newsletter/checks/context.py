@@ -22,7 +22,6 @@ from newsletter.render.personalize import TOKEN_RE
 from newsletter.render.pipeline import Rendered
 from newsletter.settings import SETTINGS_FILE, Settings
 
-DEFAULT_LIST = "subscribers.csv"
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +151,7 @@ def build_context(
     project: Project, issue_file: IssueFile, rendered: Rendered, list_path: Path | None = None
 ) -> CheckContext:
     settings = project.settings
-    if list_path is None:
-        list_path = project.root / DEFAULT_LIST
+    list_path = project.list_path(list_path)
     sample = sample_recipient(settings, issue_file.issue.audience, list_path)
     html, text = rendered.fill(sample.values)
     issue_at = Locator(issue_file.doc, issue_file.doc.file, issue_file.path)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from newsletter import yamldoc
+from newsletter.files import create_file
 from newsletter.errors import NewsletterError, UsageError, display_path
 from newsletter.issue import catalogue, successor
 from newsletter.issue.load import load_issue
@@ -60,13 +60,11 @@ def _write_new(path: Path, text: str) -> None:
     """Create ``path`` with ``text``; refuse if it appeared meanwhile."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except FileExistsError:
-        raise UsageError(f"{display_path(path)} already exists: nothing was written") from None
+        created = create_file(path, text)
     except OSError as exc:
-        raise NewsletterError(f"{display_path(path)}: cannot create: {exc.strerror}") from None
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
+        raise NewsletterError(f"{display_path(path)}: cannot create: {exc.strerror}; nothing was written") from None
+    if not created:
+        raise UsageError(f"{display_path(path)} already exists: nothing was written")
 
 
 def show(started: Started) -> None:

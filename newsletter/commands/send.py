@@ -28,7 +28,7 @@ def send(o: SendOptions, confirm: Callable[[str], bool]) -> None:
     if o.rate is not None:
         delivery = settings.delivery.model_copy(update={"rate": o.rate})
         settings = settings.model_copy(update={"delivery": delivery})
-    list_path = o.list_path if o.list_path is not None else project.root / "subscribers.csv"
+    list_path = project.list_path(o.list_path)
     if not list_path.is_file():
         raise InputError(Problem(display_path(list_path), None, None, "", "subscriber list not found",
                                  "pass the list with --list PATH"))

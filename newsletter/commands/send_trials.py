@@ -22,6 +22,7 @@ from newsletter.delivery.plan import SubscriberLike, make_message, recipient_for
 from newsletter.delivery.providers import make_provider, outbox_folder, provider_class
 from newsletter.delivery.run import backoff
 from newsletter.delivery.state import load_secret
+from newsletter.files import write_file
 from newsletter.errors import ProblemsFound, UsageError, display_path
 from newsletter.settings import Settings
 
@@ -55,13 +56,14 @@ def dry_run(ctx: Context, send_at: int | None) -> None:
     first = [recipient_for(s, ctx.settings, secret, seq=i)
              for i, s in enumerate(islice(ctx.subscribers(), size), 1)]
     folder = ctx.root / "build" / "dry-run" / ctx.rendered.slug
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     for old in folder.iterdir():
         if old.suffix in (".json", ".eml"):
             old.unlink()
     if first:
         payload = PayloadBuilder(message, ctx.settings.delivery.sendgrid).as_dict(first)
-        (folder / "request-1.json").write_bytes(orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n")
+        write_file(folder / "request-1.json", orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n",
+                   personal=True)
         builder = MimeBuilder(message)
         for r in first[:SAMPLES]:
             write_eml(folder / f"sample-{r.seq}.eml", builder.build(r))

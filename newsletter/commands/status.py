@@ -10,9 +10,9 @@ from pathlib import Path
 
 import click
 
-from newsletter.commands.build import write_atomic
 from newsletter.delivery.journal import DONE_STATES, Journal, SendRow
 from newsletter.delivery.progress import SHOW_UNKNOWN
+from newsletter.files import write_file
 from newsletter.errors import InputError, NewsletterError, Problem, ProblemsFound, display_path
 from newsletter.issue.load import slug_for
 from newsletter.settings import find_project_root
@@ -117,7 +117,7 @@ def report(issue_path: Path, out: Path) -> int:
     finally:
         journal.close()
     try:
-        write_atomic(out, buffer.getvalue())
+        write_file(out, buffer.getvalue(), personal=True)
     except OSError as exc:
         raise NewsletterError(f"{display_path(out)}: cannot write: {exc.strerror}") from None
     click.echo(f"Wrote {display_path(out)}: {rows} recipient(s) not accepted ({real[-1].provider} send)")

@@ -30,6 +30,7 @@ from typing import NamedTuple
 from newsletter.delivery.base import BatchResult, RowTuple
 from newsletter.delivery.state import state_dir
 from newsletter.errors import NewsletterError, UsageError, display_path
+from newsletter.files import personal_file
 
 JOURNAL_FILE = "journal.sqlite3"
 STATES = ("pending", "in_flight", "accepted", "failed", "unknown", "marked_sent", "suppressed")
@@ -113,13 +114,18 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
+            try:
+                personal_file(path)  # names and addresses: owner only (SQLite's -wal and -shm follow)
+            except OSError:
+                if not path.exists():
+                    raise
             self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
             self._check_format()
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.execute("PRAGMA temp_store=FILE")
             self._schema()
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, OSError) as exc:
             raise NewsletterError(f"{display_path(path)}: cannot open the send journal: {exc}") from None
         self._lock_fd: int | None = None
         self._deferred = False

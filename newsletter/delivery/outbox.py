@@ -11,13 +11,13 @@ The files hold names and addresses, so they are readable by their owner only.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from newsletter.delivery.base import BatchResult, Message, ProviderBase, Recipient, RetryLater
 from newsletter.delivery.mime import MimeBuilder
+from newsletter.files import write_file
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]")
 
@@ -27,28 +27,9 @@ def eml_name(recipient: Recipient) -> str:
 
 
 def write_eml(path: Path, data: bytes) -> None:
-    """Write one message durably and atomically (readers never see half a file; on any
-    error, a full disk included, no file is left behind, not even the temporary one)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        try:
-            view = memoryview(data)
-            while view:  # os.write may write less than asked (a nearly full disk)
-                written = os.write(fd, view)
-                if written <= 0:
-                    raise OSError(28, "No space left on device")
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write one message whole (readers never see half a file; on any error, a full disk
+    included, no file is left behind), readable by its owner only."""
+    write_file(path, data, personal=True)
 
 
 class OutboxProvider(ProviderBase):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from newsletter.errors import NewsletterError, display_path
+from newsletter.files import create_file, write_file
 
 STATE_DIR = ".newsletter"
 SECRET_ENV = "NEWSLETTER_SECRET"
@@ -35,34 +36,10 @@ def state_dir(root: Path) -> Path:
         except FileNotFoundError:
             whole = False
         if not whole:
-            _create(ignore, _IGNORE, replace=True)
+            write_file(ignore, _IGNORE)
     except OSError as exc:
         raise NewsletterError(f"{display_path(folder)}: cannot create: {exc.strerror}") from None
     return folder
-
-
-def _create(path: Path, data: bytes, *, replace: bool) -> bool:
-    """Write ``data`` to ``path`` whole or not at all (a temporary file, synced, then linked
-    into place). Without ``replace`` an existing file is kept: returns False then."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        try:
-            if os.write(fd, data) != len(data):
-                raise OSError(28, "No space left on device")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if replace:
-            os.replace(tmp, path)
-            return True
-        try:
-            os.link(tmp, path)  # fails if another process made it first: theirs is kept
-        except FileExistsError:
-            return False
-        return True
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def load_secret(root: Path) -> bytes:
@@ -77,7 +54,7 @@ def load_secret(root: Path) -> bytes:
     path = state_dir(root) / _SECRET_FILE
     if not path.exists():
         try:
-            _create(path, (secrets.token_hex(32) + "\n").encode("ascii"), replace=False)
+            create_file(path, secrets.token_hex(32) + "\n", personal=True)
         except OSError as exc:
             raise NewsletterError(f"{display_path(path)}: cannot create: {exc.strerror}; nothing was sent") from None
     try:

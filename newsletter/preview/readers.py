@@ -14,7 +14,7 @@ from newsletter.audience import Subscriber, eligible
 from newsletter.issue.model import Audience
 from newsletter.delivery.headers import mailbox
 
-LIST_FILE = "subscribers.csv"
+
 MAX_READERS = 100
 """The picker offers at most this many people from the list (the first eligible ones)."""
 

@@ -28,7 +28,8 @@ from newsletter.issue.load import IssueFile, load_issue, slug_for
 from newsletter.issue.model import Audience
 from newsletter.project import Project
 from newsletter.audience import Subscriber
-from newsletter.preview.readers import LIST_FILE, eligible_readers
+from newsletter.preview.readers import eligible_readers
+from newsletter.project import LIST_FILE
 from newsletter.render import env as template_envs
 from newsletter.render.pipeline import Rendered, render_issue
 from newsletter.settings import SETTINGS_FILE, Settings, load_settings
