@@ -8,31 +8,22 @@ import email
 import email.policy
 import os
 import shutil
-import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import EXAMPLE_ISSUE, run_cli
+from tests.disk_kit import small_disk
 from tests.sendgrid_server import KEY, SendGridServer
 
 SLUG = "2024-06-june-team-update"
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mount = tmp_path / f"disk-{uuid.uuid4().hex[:8]}"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small filesystem here: {done.stderr.strip() or done.returncode}")
-    try:
+def disk(tmp_path: Path) -> Iterator[Path]:
+    with small_disk(tmp_path, 16 * 1024) as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
 
 
 def write_list(project: Path, n: int) -> None:
@@ -50,14 +41,14 @@ def states(project: Path) -> dict[str, int]:
         db.close()
 
 
-def test_a_full_disk_under_the_outbox_publishes_no_half_message_and_resumes(project: Path, small_disk: Path) -> None:
+def test_a_full_disk_under_the_outbox_publishes_no_half_message_and_resumes(project: Path, disk: Path) -> None:
     write_list(project, 500)  # ~45 KB each: the 16 MB disk fills after about 350
     settings = project / "newsletter.yaml"
-    settings.write_text(settings.read_text() + f"delivery:\n  outbox: {small_disk / 'outbox'}\n")
+    settings.write_text(settings.read_text() + f"delivery:\n  outbox: {disk / 'outbox'}\n")
     result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "outbox", cwd=project)
     assert result.code == 1 and "Traceback" not in result.output, result.output
     assert "No space left on device" in result.err and "resume" in result.err
-    folder = small_disk / "outbox" / SLUG
+    folder = disk / "outbox" / SLUG
     files = sorted(folder.glob("*.eml"))
     assert 0 < len(files) < 500
     assert not list(folder.glob(".*"))  # no temporary file left behind
@@ -69,7 +60,7 @@ def test_a_full_disk_under_the_outbox_publishes_no_half_message_and_resumes(proj
     counts = states(project)
     assert counts.get("accepted") == len(files) and "unknown" not in counts and "in_flight" not in counts
     # room again (another, larger outbox): the same command writes only the rest
-    settings.write_text(settings.read_text().replace(str(small_disk / "outbox"), str(project / "outbox")))
+    settings.write_text(settings.read_text().replace(str(disk / "outbox"), str(project / "outbox")))
     for path in files:
         (project / "outbox" / SLUG).mkdir(parents=True, exist_ok=True)
         shutil.copy(path, project / "outbox" / SLUG / path.name)
@@ -79,13 +70,13 @@ def test_a_full_disk_under_the_outbox_publishes_no_half_message_and_resumes(proj
     assert len(list((project / "outbox" / SLUG).glob("*.eml"))) == 500
 
 
-def test_a_full_disk_under_the_journal_is_a_clear_error_and_loses_nothing(tmp_path: Path, small_disk: Path,
+def test_a_full_disk_under_the_journal_is_a_clear_error_and_loses_nothing(tmp_path: Path, disk: Path,
                                                                           project: Path) -> None:
-    root = small_disk / "project"
+    root = disk / "project"
     shutil.copytree(project, root)
     write_list(root, 20_000)  # its journal rows outgrow what is left of the disk
-    filler = small_disk / "filler"
-    free = os.statvfs(small_disk).f_bavail * os.statvfs(small_disk).f_frsize
+    filler = disk / "filler"
+    free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
     filler.write_bytes(b"\0" * max(0, free - 400_000))
     with SendGridServer(keep_bodies=False, validate="first") as server:
         env = {"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": server.url}
@@ -100,11 +91,11 @@ def test_a_full_disk_under_the_journal_is_a_clear_error_and_loses_nothing(tmp_pa
     assert len(sent) < 20_000
 
 
-def test_a_full_disk_never_leaves_an_empty_secret_or_ignore_file(project: Path, small_disk: Path) -> None:
-    root = small_disk / "project"
+def test_a_full_disk_never_leaves_an_empty_secret_or_ignore_file(project: Path, disk: Path) -> None:
+    root = disk / "project"
     shutil.copytree(project, root)
-    filler = small_disk / "filler"
-    free = os.statvfs(small_disk).f_bavail * os.statvfs(small_disk).f_frsize
+    filler = disk / "filler"
+    free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
     filler.write_bytes(b"\0" * free)  # not a byte left
     result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "outbox", cwd=root)
     assert result.code in (1, 2) and "Traceback" not in result.output, result.output

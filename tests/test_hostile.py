@@ -16,21 +16,19 @@ where mounting is not permitted); preview cases run the real preview server.
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import hashlib
 import os
 import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO, run_cli
+from tests.disk_kit import fill, small_disk
 from tests.preview_kit import serving
 
 ISSUE = "issues/2024-06-june-team-update.yaml"
@@ -290,40 +288,7 @@ def test_a_broken_unsubscribe_keeps_the_address_out_of_a_send(project: Path) -> 
     assert b"nul@example.net" not in written and b"\x00" not in written
 
 
-# --- a full disk ---------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def small_disk(tmp_path: Path, size_kb: int = 1024) -> Iterator[Path]:
-    """A tmpfs of ``size_kb`` mounted for the test (skipped where mounting is not permitted)."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kb}k,mode=0755", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {proc.stderr.strip() or proc.returncode}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
-
-
-def fill(disk: Path, leave: int = 0) -> Path:
-    """Fill ``disk`` until at most ``leave`` bytes are free (the filler file's path)."""
-    filler = disk / "filler"
-    chunk = b"\0" * 4096
-    with open(filler, "ab") as fh:
-        while True:
-            free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
-            if free <= leave:
-                break
-            try:
-                fh.write(chunk[: max(1, min(len(chunk), free - leave))])
-                fh.flush()
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC
-                break
-    return filler
+# --- a full disk (tests/disk_kit.py) --------------------------------------------------------
 
 
 def _copy_project(project: Path, disk: Path) -> Path:
