@@ -91,3 +91,15 @@ def test_an_explicit_host_is_answered_by_that_name_too(project: Path) -> None:
             socket.create_connection(("127.0.0.1", running.port), timeout=5).close()
     finally:
         running.stop()
+
+
+def test_open_says_so_when_no_browser_can_be_opened(project: Path, tmp_path: Path) -> None:
+    refuses = tmp_path / "no-browser.sh"
+    refuses.write_text("#!/bin/sh\nexit 1\n")
+    refuses.chmod(0o755)
+    running = start(project, "--open", env={"BROWSER": str(refuses), "DISPLAY": "", "WAYLAND_DISPLAY": ""})
+    try:
+        assert eventually(lambda: "No web browser could be opened here" in "".join(running.stderr), timeout=20)
+        assert running.url in "".join(running.stderr)
+    finally:
+        running.stop()

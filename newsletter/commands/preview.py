@@ -26,6 +26,16 @@ def _listen(site: Site, host: str, port: int) -> PreviewServer:
         raise UsageError(f"cannot listen on {host} port {port}: {exc.strerror or exc}") from None
 
 
+def _open(url: str) -> None:
+    """Open ``url`` in the web browser, or say plainly that none could be opened."""
+    try:
+        opened = webbrowser.open(url)
+    except webbrowser.Error:
+        opened = False
+    if not opened:
+        click.echo(f"No web browser could be opened here: open {url} in yours", err=True)
+
+
 def preview(host: str, port: int, open_browser: bool) -> None:
     """Build every issue, then serve them until interrupted, rebuilding after each save."""
     root = find_project_root(Path.cwd())
@@ -45,7 +55,7 @@ def preview(host: str, port: int, open_browser: bool) -> None:
             click.echo(f"warning: listening on {host}: other machines may reach this preview", err=True)
         click.echo(f"Serving the preview at {server.url}  (Ctrl+C to stop)")
         if open_browser:
-            webbrowser.open(server.url)
+            _open(server.url)
         server.serve_forever(poll_interval=0.25)
     except KeyboardInterrupt:
         click.echo("Stopped.")
