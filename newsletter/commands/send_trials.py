@@ -46,8 +46,9 @@ def dry_run(ctx: Context, send_at: int | None) -> None:
     summary = summarize(ctx.list_path, ctx.issue_file.issue.audience)
     out.print_audience(summary, display_path(ctx.list_path))
     size = ctx.settings.delivery.batch_size
-    requests = math.ceil(summary.eligible / size) if ctx.provider == "sendgrid" else summary.eligible
-    what = f"{requests} request(s) of up to {size}" if ctx.provider == "sendgrid" else f"{requests} message(s)"
+    one_by_one = provider_class(ctx.provider).message_by_message
+    requests = summary.eligible if one_by_one else math.ceil(summary.eligible / size)
+    what = f"{requests} message(s)" if one_by_one else f"{requests} request(s) of up to {size}"
     out.echo(f"Would send with {ctx.provider}: {what}")
     secret = load_secret(ctx.root)
     date = dt.datetime.combine(ctx.issue_file.issue.date, dt.time(9), ZoneInfo(ctx.settings.timezone))

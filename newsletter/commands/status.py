@@ -92,10 +92,17 @@ def _not_reached(issue_path: Path, send: SendRow, present: set[str]) -> Iterator
             yield subscriber.email
 
 
+def _delivers(provider: str) -> bool:
+    """Whether a recorded send's provider delivers (an outbox send only wrote files)."""
+    from newsletter.delivery.providers import PROVIDERS, provider_class
+
+    return next((provider_class(name).delivers for name in PROVIDERS if name == provider), True)
+
+
 def report(issue_path: Path, out: Path) -> int:
     """Write ``address,state,reason`` for everyone not accepted; returns how many rows."""
     journal, sends, slug = _sends(issue_path)
-    real = [s for s in sends if s.provider != "outbox"] or sends
+    real = [s for s in sends if _delivers(s.provider)] or sends
     if not real:
         raise ProblemsFound(f"{slug} has not been sent: there is nothing to report")
     assert journal is not None

@@ -63,11 +63,11 @@ def needs_smtputf8(email: str) -> bool:
     return not email.rpartition("@")[0].isascii()
 
 
-def unsendable(email: str, provider: str) -> str | None:
-    """Why ``provider`` cannot deliver to ``email`` (None when it can). SendGrid treats a
+def unsendable_by_sendgrid(email: str) -> str | None:
+    """Why SendGrid cannot deliver to ``email`` (None when it can). SendGrid treats a
     local part with characters other than ASCII as an invalid address and drops the
     message, so such an address is refused before sending with this reason."""
-    if provider == "sendgrid" and needs_smtputf8(email):
+    if needs_smtputf8(email):
         return ("SendGrid does not deliver to addresses with non-ASCII characters before the @ "
                 "(it reports them as invalid); send to this reader by SMTP with SMTPUTF8, or ask for another address")
     return None

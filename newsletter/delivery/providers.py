@@ -23,7 +23,7 @@ def default_provider() -> ProviderName:
 def send_key(slug: str, provider: ProviderName) -> str:
     """One journal entry per issue for real delivery (SendGrid and SMTP share it, so
     switching provider mid-send cannot send twice); the outbox keeps its own."""
-    return f"{slug}@outbox" if provider == "outbox" else slug
+    return slug if provider_class(provider).delivers else f"{slug}@{provider}"
 
 
 def outbox_folder(root: Path, settings: Settings, name: str) -> Path:

@@ -25,7 +25,7 @@ from newsletter.delivery.base import (
     Started,
 )
 from newsletter.delivery.api import KEY_ENV, api_host, api_key
-from newsletter.delivery.headers import ONE_CLICK, ascii_address, quoted_name, unsendable
+from newsletter.delivery.headers import ONE_CLICK, ascii_address, quoted_name, unsendable_by_sendgrid
 from newsletter.delivery.plan import RowMaker
 from newsletter.delivery.poster import Poster
 from newsletter.delivery.posting import ApiHost, MailSender, post_recorded
@@ -191,7 +191,7 @@ class SendGridProvider(ProviderBase):
                 self._poster = Poster(key, self.host, options.timeout, lock)
 
     def unsendable(self, email: str) -> str | None:
-        return unsendable(email, "sendgrid")
+        return unsendable_by_sendgrid(email)
 
     @property
     def handshakes(self) -> int:

@@ -225,8 +225,7 @@ def settle_stopped(ctx: Context, journal: Journal, send_row: SendRow) -> None:
     if not in_flight:
         return
     state = state_dir(ctx.root)
-    stopped_with = next((name for name in PROVIDERS if name == send_row.provider), ctx.provider)
-    if provider_class(stopped_with).resend_is_harmless:
+    if provider_class(_stopped_with(send_row, ctx)).resend_is_harmless:
         log = Log([], True)  # writing a message again cannot deliver it twice
     else:
         timeout = ctx.settings.delivery.sendgrid.timeout + GRACE
@@ -243,13 +242,18 @@ def settle_stopped(ctx: Context, journal: Journal, send_row: SendRow) -> None:
              + ".", err=True)
 
 
+def _stopped_with(send_row: SendRow, ctx: Context) -> ProviderName:
+    """The provider a recorded send was made with (the one asked for now if unknown)."""
+    return next((name for name in PROVIDERS if name == send_row.provider), ctx.provider)
+
+
 def _resume(ctx: Context, o: SendOptions, journal: Journal, send_row: SendRow, digest: str,
             list_name: str, confirm: Callable[[str], bool]) -> SendRow | None:
     settle_stopped(ctx, journal, send_row)
     counts = journal.counts(send_row)
     if send_row.finished is not None and not counts["pending"] and not counts["unknown"]:
-        outbox = (display_path(outbox_folder(ctx.root, ctx.settings, send_row.slug))
-                  if send_row.provider == "outbox" else None)
+        outbox = (None if provider_class(_stopped_with(send_row, ctx)).delivers
+                  else display_path(outbox_folder(ctx.root, ctx.settings, send_row.slug)))
         out.print_already_sent(send_row, counts, display_path(ctx.issue_file.path), outbox, ctx.settings.timezone)
         return None
     if send_row.content_hash != digest or send_row.list_path != str(ctx.list_path.resolve()):
