@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from newsletter import files
 from newsletter.errors import NewsletterError, display_path
 from newsletter.project import open_issue
 from newsletter.render.pipeline import Rendered
@@ -22,16 +21,7 @@ class BuildResult:
 def write_atomic(path: Path, data: str) -> None:
     """Write a file so that readers see the old or the new content, never half of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    files.write_text(path, data)
 
 
 def build(issue_path: Path, out_dir: Path) -> BuildResult:

@@ -23,6 +23,7 @@ from newsletter.render.inline import inline
 from newsletter.render.mjml_check import find_mjml_error
 from newsletter.render.personalize import RecipientTokens, Tokenized, token
 from newsletter.settings import Settings
+from newsletter.web.names import CalendarLinks
 
 GMAIL_CLIP_BYTES = 102 * 1024
 SIZE_WARNING_BYTES = 90 * 1024
@@ -83,7 +84,7 @@ def _template_problem(exc: BaseException, root: Path | None) -> Problem:
     return Problem(shown, line, None, "", message, "fix the template or remove your override")
 
 
-def _render_template(
+def render_template(
     environment: jinja2.Environment, name: str, context: dict[str, Any], root: Path | None
 ) -> str:
     try:
@@ -94,7 +95,7 @@ def _render_template(
 
 def render_mjml(issue_file: IssueFile, settings: Settings, root: Path | None = None) -> str:
     """Jinja stage only: the MJML source of the email."""
-    return _render_template(
+    return render_template(
         envs.html_env(root), "base.mjml.j2", _context(issue_file, settings, "html"), root
     )
 
@@ -109,6 +110,7 @@ def _context(issue_file: IssueFile, settings: Settings, context: str) -> dict[st
         "settings": settings,
         "colours": settings.colours,
         "archive_url": f"{base}{issue_file.slug}.html",
+        "calendar_url": CalendarLinks.of(base, issue_file.slug, issue_file.issue),
         "recipient": RecipientTokens("html" if context == "html" else "text"),
     }
 
@@ -132,7 +134,7 @@ def render_issue(issue_file: IssueFile, settings: Settings, root: Path | None = 
             summary="MJML error",
         ) from None
     html = inline(html, settings.inliner)
-    text = _render_template(
+    text = render_template(
         envs.text_env(root), "text/base.txt.j2", _context(issue_file, settings, "text"), root
     )
     text = "\n".join(line.rstrip() for line in text.splitlines())
