@@ -78,6 +78,10 @@ def calendar_file(items: Iterable[CalendarEvent], name: str | None = None) -> by
         years += [item.event.start.year, item.ends.year]
     if years:
         cal.add_missing_timezones(first_date=dt.date(min(years), 1, 1), last_date=dt.date(max(years) + 1, 1, 1))
+        # icalendar adds the zones in set order, which changes from run to run: sort them
+        zones = sorted(cal.walk("VTIMEZONE"), key=lambda tz: str(tz["TZID"]))
+        others = [c for c in cal.subcomponents if c.name != "VTIMEZONE"]
+        cal.subcomponents[:] = [*zones, *others]
     data: bytes = cal.to_ical()
     return data
 
