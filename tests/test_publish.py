@@ -372,3 +372,55 @@ def test_bad_command_line_input_is_refused(project: Path) -> None:
     result = publish(project, "--base-url", "ftp://example.net/")
     assert result.code == 2 and "give a full http(s):// address" in result.err
     assert not (project / "site").exists()
+
+
+# --- check --online once published ----------------------------------------------------------
+
+
+def test_check_online_confirms_the_page_and_calendar_links_once_published(project: Path) -> None:
+    from newsletter.checks import run_checks
+
+    site = project / "site"
+    site.mkdir()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/"
+        settings = project / "newsletter.yaml"
+        text = settings.read_text(encoding="utf-8")
+        text = text.replace("web_archive_url: https://www.coproductioncollective.co.uk/newsletters/",
+                            f"web_archive_url: {base}")
+        text = text.split("logo:\n", 1)[0] + "colours:\n" + text.split("\ncolours:\n", 1)[1]  # no remote logo
+        settings.write_text(text + "check:\n  timeout: 5\n", encoding="utf-8")
+        for path in (project / "issues").iterdir():
+            path.unlink()
+        issue = project / "issues" / "2024-07-local.yaml"
+        issue.write_text(f"""\
+title: Local
+subject: Local
+preheader: Only links to this machine, so that the online check stays on it.
+date: 2024-06-20
+blocks:
+  - type: text
+    text: See [the archive]({base}index.html).
+  - type: events
+    items:
+      - title: Cuppa
+        start: 2024-07-01 12:00
+""", encoding="utf-8")
+
+        def online() -> dict[str, str]:
+            proj, issue_file, rendered = open_issue(issue)
+            found = run_checks(proj, issue_file, rendered, online=True)
+            return {f.message: f.hint for f in found if f.rule == "online-status"}
+
+        before = online()
+        assert set(before) == {f"the link {base}{name} answered 404"
+                               for name in ("2024-07-local.html", "2024-07-local-event-1.ics", "index.html")}
+        assert all("newsletter publish" in hint for hint in before.values())
+        result = publish(project)
+        assert result.code == 0, result.output
+        assert online() == {}
+    finally:
+        server.shutdown()
+        server.server_close()
