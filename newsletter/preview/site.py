@@ -116,6 +116,8 @@ class Site:
         self._changed = threading.Condition()
         self._building = threading.Lock()
         self._closed = False
+        self._web: dict[tuple[int, str], tuple[str | None, str]] = {}
+        self._web_lock = threading.Lock()
 
     @property
     def snapshot(self) -> Snapshot:
@@ -130,6 +132,35 @@ class Site:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    def web_edition(self, snapshot: Snapshot, build: IssueBuild) -> tuple[str | None, str]:
+        """(the issue's web page as ``newsletter publish`` writes it, or None; a problem).
+
+        Made on first request (most issues are never looked at on the Web tab) and kept
+        while the snapshot is current."""
+        if build.issue_file is None or snapshot.settings is None:
+            return None, ""
+        key = (snapshot.version, build.slug)
+        with self._web_lock:
+            if key in self._web:
+                return self._web[key]
+        try:
+            from newsletter.web.edition import web_issue
+            from newsletter.web.names import SiteAddress
+
+            project = Project(self.root, snapshot.settings)
+            address = SiteAddress.of(snapshot.settings.web_archive_url)
+            made: tuple[str | None, str] = (web_issue(project, build.issue_file, address).page.html, "")
+        except NewsletterError as exc:
+            made = (None, exc.format_message())
+        except Exception as exc:  # a bug of ours: show it, keep serving
+            traceback.print_exc(file=sys.stderr)
+            made = (None, f"internal error: {type(exc).__name__}: {exc}")
+        with self._web_lock:
+            if any(v != snapshot.version for v, _ in self._web):
+                self._web = {k: v for k, v in self._web.items() if k[0] == snapshot.version}
+            self._web[key] = made
+        return made
 
     def close(self) -> None:
         with self._changed:
