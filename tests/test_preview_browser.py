@@ -1,6 +1,6 @@
 """The preview in a real browser: Playwright for Python driving Debian's Chromium.
 
-One browser for the whole run; a fresh context (and server, in its own copy of the
+One browser for the whole run (the ``browser`` fixture of conftest.py); a fresh context (and server, in its own copy of the
 example project) per test. The browser never leaves 127.0.0.1: the email's remote
 images are answered with a local placeholder, every other outside request is refused.
 Screenshots go to ``tests/artifacts/`` (git-ignored) for a person to look at.
@@ -18,12 +18,6 @@ from tests.preview_kit import EXAMPLE_SLUG, EXAMPLE_TITLE, Running, serving
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 PLACEHOLDER = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="600" height="320" viewBox="0 0 600 320">'
@@ -31,19 +25,6 @@ PLACEHOLDER = (
     '<text x="300" y="170" font-family="sans-serif" font-size="28" text-anchor="middle" '
     'fill="#4b2c82">image (offline test placeholder)</text></svg>'
 )
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (make browser)")
-    manager = sync_api.sync_playwright().start()
-    try:
-        chromium = manager.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-    finally:
-        manager.stop()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.preview_kit import EXAMPLE_SLUG, EXAMPLE_TITLE, Running, serving
-from tests.test_preview_browser import browser, open_issue, page, server, shot, sync_api  # noqa: F401 (fixtures)
+from tests.test_preview_browser import open_issue, page, server, shot, sync_api  # noqa: F401 (fixtures)
 
 ISSUE_API = f"/api/issues/{EXAMPLE_SLUG}"
 

@@ -7,12 +7,9 @@ console error). Screenshots go to ``tests/artifacts/`` for a person to look at.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from tests.test_preview_browser import CHROMIUM, CHROMIUM_ARGS, PLACEHOLDER, shot
+from tests.test_preview_browser import PLACEHOLDER, shot
 from tests.test_publish import EXAMPLE_SLUG, WINTER_SLUG, project3, publish, served, site  # noqa: F401 (fixtures)
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -20,21 +17,8 @@ sync_api = pytest.importorskip("playwright.sync_api")
 WIDTHS = (375, 1280)
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (make browser)")
-    manager = sync_api.sync_playwright().start()
-    try:
-        browser = manager.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-    finally:
-        manager.stop()
-
-
-def _look(chromium, served: str, name: str, width: int) -> dict:
-    context = chromium.new_context(viewport={"width": width, "height": 900})
+def _look(browser, served: str, name: str, width: int) -> dict:
+    context = browser.new_context(viewport={"width": width, "height": 900})
 
     def offline(route) -> None:
         url = route.request.url
@@ -67,15 +51,15 @@ def _look(chromium, served: str, name: str, width: int) -> dict:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_index_and_issue_pages_fit_the_screen_without_errors(chromium, served: str, width: int) -> None:
-    index = _look(chromium, served, "index.html", width)
+def test_index_and_issue_pages_fit_the_screen_without_errors(browser, served: str, width: int) -> None:
+    index = _look(browser, served, "index.html", width)
     assert index["problems"] == []
     assert index["scroll"] <= index["client"] == width  # no horizontal scroll
     assert index["h1"] == "Newsletter archive"
 
     for slug, title in ((EXAMPLE_SLUG, "June Team Update: Building on meaningful conversations"),
                         (WINTER_SLUG, "Winter update")):
-        issue = _look(chromium, served, f"{slug}.html", width)
+        issue = _look(browser, served, f"{slug}.html", width)
         assert issue["problems"] == []
         assert issue["scroll"] <= issue["client"] == width, slug
         assert issue["title"] == f"{title} · Co-Production Collective"
