@@ -51,12 +51,16 @@ class AtomicFile:
     (keeping the old file's mode). Without a commit, or on any error, ``path`` is untouched.
 
     ``binary`` opens the temporary file for bytes; otherwise for text in ``encoding``
-    with ``newline`` as :func:`open` takes it. Errors are :class:`NewsletterError`
-    naming the file.
+    with ``newline`` as :func:`open` takes it. ``durable=False`` leaves out the two
+    fsyncs (file and folder): still all-or-nothing for readers, but a power cut may lose
+    the change; for files that are made again from others, written many at a time (the
+    caller syncs once at the end). Errors are :class:`NewsletterError` naming the file.
     """
 
-    def __init__(self, path: Path, *, binary: bool = False, encoding: str = "utf-8", newline: str | None = "") -> None:
+    def __init__(self, path: Path, *, binary: bool = False, encoding: str = "utf-8", newline: str | None = "",
+                 durable: bool = True) -> None:
         self.path = Path(os.path.realpath(path))
+        self._durable = durable
         self._binary = binary
         self._encoding = encoding
         self._newline = newline
@@ -80,14 +84,16 @@ class AtomicFile:
         try:
             if exc_type is None and self._commit:
                 self._fh.flush()
-                os.fsync(self._fh.fileno())
+                if self._durable:
+                    os.fsync(self._fh.fileno())
                 self._fh.close()
                 try:
                     os.chmod(self._tmp, os.stat(self.path).st_mode & 0o7777)
                 except FileNotFoundError:
                     pass
                 os.replace(self._tmp, self.path)
-                fsync_dir(self.path.parent)
+                if self._durable:
+                    fsync_dir(self.path.parent)
         except OSError as error:
             raise self.error(error) from None
         finally:
@@ -99,9 +105,9 @@ class AtomicFile:
         return NewsletterError(f"{display_path(self.path)}: {what}; the file was not changed")
 
 
-def write_bytes(path: Path, data: bytes) -> None:
+def write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Write ``data`` to ``path`` atomically (see :class:`AtomicFile`)."""
-    out = AtomicFile(path, binary=True)
+    out = AtomicFile(path, binary=True, durable=durable)
     with out as fh:
         fh.write(data)
         out.commit()
@@ -112,7 +118,7 @@ def write_text(path: Path, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
 
 
-def write_if_changed(path: Path, data: bytes) -> bool:
+def write_if_changed(path: Path, data: bytes, *, durable: bool = True) -> bool:
     """Write ``data`` atomically unless ``path`` already holds exactly these bytes (then the
     file, and its modification time, are left alone). Whether it was written."""
     try:
@@ -122,5 +128,5 @@ def write_if_changed(path: Path, data: bytes) -> bool:
         pass
     except OSError as exc:
         raise AtomicFile(path).error(exc) from None
-    write_bytes(path, data)
+    write_bytes(path, data, durable=durable)
     return True

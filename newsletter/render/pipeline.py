@@ -115,9 +115,8 @@ def _context(issue_file: IssueFile, settings: Settings, context: str) -> dict[st
     }
 
 
-def render_issue(issue_file: IssueFile, settings: Settings, root: Path | None = None) -> Rendered:
-    """Render an issue to HTML and text, once, with tokens where per-recipient values go."""
-    source = render_mjml(issue_file, settings, root)
+def mjml_to_html(source: str) -> str:
+    """MJML → HTML (mjml-python), its structure checked first; InputError when it is wrong."""
     mjml_error = find_mjml_error(source)
     if mjml_error is not None:
         line, message = mjml_error
@@ -133,7 +132,18 @@ def render_issue(issue_file: IssueFile, settings: Settings, root: Path | None = 
                     "check your template overrides"),
             summary="MJML error",
         ) from None
-    html = inline(html, settings.inliner)
+    return html
+
+
+def render_html_for_browsers(issue_file: IssueFile, settings: Settings, root: Path | None = None) -> str:
+    """The email's HTML as a browser reads it: MJML's own output, its CSS left in ``<style>``
+    (a browser needs no inlining) and no plain-text part. The web edition starts from it."""
+    return mjml_to_html(render_mjml(issue_file, settings, root))
+
+
+def render_issue(issue_file: IssueFile, settings: Settings, root: Path | None = None) -> Rendered:
+    """Render an issue to HTML and text, once, with tokens where per-recipient values go."""
+    html = inline(mjml_to_html(render_mjml(issue_file, settings, root)), settings.inliner)
     text = render_template(
         envs.text_env(root), "text/base.txt.j2", _context(issue_file, settings, "text"), root
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -35,6 +36,13 @@ class CalendarEvent:
     @property
     def ends(self) -> dt.datetime:
         return self.event.end or self.event.start
+
+
+@lru_cache(maxsize=64)
+def _vtimezone(key: str, first: dt.date, last: dt.date) -> icalendar.Timezone:
+    """The VTIMEZONE of an IANA zone for the years ``first``–``last``, from the system's zone
+    data (made once per run: a site's calendar files mostly share a zone and a year)."""
+    return icalendar.Timezone.from_tzinfo(ZoneInfo(key), tzid=key, first_date=first, last_date=last)
 
 
 def _zoned(moment: dt.datetime) -> dt.datetime:
@@ -72,16 +80,17 @@ def calendar_file(items: Iterable[CalendarEvent], name: str | None = None) -> by
     if name:
         cal.add("name", name)
         cal.add("x-wr-calname", name)
+    zones: set[str] = set()
     years: list[int] = []
     for item in items:
         cal.add_component(_vevent(item))
-        years += [item.event.start.year, item.ends.year]
+        for moment in (item.event.start, item.ends):
+            years.append(moment.year)
+            if isinstance(moment.tzinfo, ZoneInfo):
+                zones.add(moment.tzinfo.key)
     if years:
-        cal.add_missing_timezones(first_date=dt.date(min(years), 1, 1), last_date=dt.date(max(years) + 1, 1, 1))
-        # icalendar adds the zones in set order, which changes from run to run: sort them
-        zones = sorted(cal.walk("VTIMEZONE"), key=lambda tz: str(tz["TZID"]))
-        others = [c for c in cal.subcomponents if c.name != "VTIMEZONE"]
-        cal.subcomponents[:] = [*zones, *others]
+        first, last = dt.date(min(years), 1, 1), dt.date(max(years) + 1, 1, 1)
+        cal.subcomponents[:0] = [_vtimezone(key, first, last) for key in sorted(zones)]
     data: bytes = cal.to_ical()
     return data
 

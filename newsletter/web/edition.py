@@ -2,7 +2,8 @@
 
 Files are made in memory first, then written with :func:`newsletter.files.write_if_changed`:
 a file whose bytes did not change is not touched (nor its modification time), so an
-upload tool sends only what changed. Only the issues and ``newsletter.yaml`` are
+upload tool sends only what changed. Each file is replaced atomically; they are synced
+to disk together at the end. Only the issues and ``newsletter.yaml`` are
 read: no subscriber list, no journal, no secret, so nothing personal reaches ``site/``.
 An issue that does not build is reported and left out; the others are published.
 """
@@ -21,7 +22,7 @@ from newsletter.errors import InputError, NewsletterError, Problem, UsageError, 
 from newsletter.files import write_if_changed
 from newsletter.issue.load import IssueFile, slug_for
 from newsletter.project import Project
-from newsletter.render.pipeline import render_issue
+from newsletter.render.pipeline import render_html_for_browsers
 from newsletter.web.calendar import CalendarEvent, calendar_file, upcoming
 from newsletter.web.feed import FeedEntry, atom_feed
 from newsletter.web.index import index_item, index_page
@@ -85,11 +86,12 @@ def issue_paths(project: Project) -> list[Path]:
 
 
 def web_issue(project: Project, issue_file: IssueFile, site: SiteAddress) -> WebIssue:
-    """Render one loaded issue for the web: no greeting, then :func:`web_page`."""
+    """Render one loaded issue for the web: no greeting, MJML's HTML as browsers read it
+    (no CSS inlining, no text part: a third of the email's render), then :func:`web_page`."""
     settings = project.settings
     without_greeting = issue_file.issue.model_copy(update={"greeting": False})
-    rendered = render_issue(dataclasses.replace(issue_file, issue=without_greeting), settings, project.root)
-    page = web_page(rendered.html, settings, issue_file.issue, issue_file.slug, site)
+    html = render_html_for_browsers(dataclasses.replace(issue_file, issue=without_greeting), settings, project.root)
+    page = web_page(html, settings, issue_file.issue, issue_file.slug, site)
     url = site.url(page_name(issue_file.slug))
     events = tuple(
         CalendarEvent(event_uid(settings.web_archive_url, issue_file.slug, n), event, issue_file.issue.date, url)
@@ -183,8 +185,11 @@ def build_site(project: Project, paths: Sequence[Path] | None, out_dir: Path, *,
     files, result = render_site(project, chosen, site, now, only_dated=not paths)
     result.out_dir = out_dir
     for name, data in files.items():
-        if write_if_changed(out_dir / name, data):
+        # each file atomic; made durable all at once (one fsync per file cost seconds for a big site)
+        if write_if_changed(out_dir / name, data, durable=False):
             result.written.append(name)
         else:
             result.unchanged.append(name)
+    if result.written:
+        os.sync()
     return result

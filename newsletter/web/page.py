@@ -154,12 +154,10 @@ def _head(doc: lxml.html.HtmlElement, settings: Settings, issue: Issue, slug: st
         head.insert(at + offset, element)
 
 
-def _feed_content(html: str, url: str) -> str:
+def _feed_content(doc: lxml.html.HtmlElement, url: str) -> str:
     """The body for a feed reader: links absolute, no hidden preheader, no comments."""
-    doc = lxml.html.document_fromstring(html)
-    body = doc.find("body")
-    assert body is not None
-    body = copy.deepcopy(body)
+    found = doc.find("body")
+    body = copy.deepcopy(found if found is not None else doc)
     etree.strip_elements(body, etree.Comment, with_tail=False)
     for element in list(body.iter("div")):
         if "display:none" in (element.get("style") or "").replace(" ", ""):
@@ -176,5 +174,6 @@ def web_page(email_html: str, settings: Settings, issue: Issue, slug: str, site:
     _drop_reason(doc, settings)
     _head(doc, settings, issue, slug, site)
     html = lxml.html.tostring(doc, doctype=DOCTYPE, encoding="unicode")
-    html = Tokenized.of(html).fill({"first_name": settings.fallback_first_name})
-    return WebPage(page_name(slug), html + "\n", _feed_content(html, site.url(page_name(slug))))
+    content = _feed_content(doc, site.url(page_name(slug)))
+    values = {"first_name": settings.fallback_first_name}
+    return WebPage(page_name(slug), Tokenized.of(html).fill(values) + "\n", Tokenized.of(content).fill(values))
