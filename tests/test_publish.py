@@ -424,3 +424,27 @@ blocks:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_projects_own_footer_is_made_safe_for_the_web(project: Path) -> None:
+    """Whatever a template override writes, no reader's details and no per-reader link
+    reach the page, and no separator is left dangling."""
+    (project / "templates").mkdir()
+    (project / "templates" / "footer.mjml.j2").write_text("""\
+    <mj-section>
+      <mj-column>
+        <mj-text css-class="nl-footer">
+          <p>Hi {{ recipient.first_name }}, thanks for reading. {{ settings.postal_address }}</p>
+          <p><a href="{{ archive_url }}">View online</a> | <a href="{{ recipient.unsubscribe_url }}">Leave the list</a> | <a href="https://www.coproductioncollective.co.uk/profile?email={{ recipient.url.email }}">Update your details</a></p>
+        </mj-text>
+      </mj-column>
+    </mj-section>
+""", encoding="utf-8")
+    assert publish(project).code == 0
+    html = (project / "site" / f"{EXAMPLE_SLUG}.html").read_text(encoding="utf-8")
+    footer = lxml.html.fromstring(html).find_class("nl-footer")[0]
+    paragraphs = [" ".join(p.text_content().split()) for p in footer.iter("p")]
+    assert paragraphs[0].startswith("Hi friend, thanks for reading.")  # the fallback name, as for a reader without one
+    assert paragraphs[1] == "All issues"
+    assert [a.get("href") for a in footer.iter("a")] == ["index.html"]
+    assert "__nl_" not in html and "Leave the list" not in html and "profile?email" not in html
