@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
+from tests.conftest import run_cli
 from tests.preview_kit import EXAMPLE_SLUG, EXAMPLE_TITLE, Running, serving
 from tests.test_preview_browser import open_issue, page, server, shot, sync_api  # noqa: F401 (fixtures)
 
@@ -22,8 +21,6 @@ def test_the_issue_api_carries_the_web_page(project: Path) -> None:
         assert "__nl_" not in html and "Unsubscribe" not in html and "Dear " not in html
         assert 'href="2024-06-june-team-update-event-1.ics"' in html
         # the same page publish writes
-        from tests.conftest import run_cli
-
         assert run_cli("publish", cwd=project).code == 0
         assert (project / "site" / f"{EXAMPLE_SLUG}.html").read_text(encoding="utf-8") == html
 

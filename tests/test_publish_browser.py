@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.test_preview_browser import PLACEHOLDER, shot
-from tests.test_publish import EXAMPLE_SLUG, WINTER_SLUG, project3, publish, served, site  # noqa: F401 (fixtures)
+from tests.test_publish import EXAMPLE_SLUG, WINTER_SLUG, project3, served, site  # noqa: F401 (fixtures)
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
