@@ -40,3 +40,15 @@ def test_the_web_tab_shows_the_page_and_follows_the_file(page, server: Running) 
     path.write_text(text.replace(f'title: "{EXAMPLE_TITLE}"', 'title: "Retitled for the web"'), encoding="utf-8")
     sync_api.expect(web.locator("h1")).to_have_text("Retitled for the web", timeout=10_000)
     sync_api.expect(page.locator("#panel-web")).to_be_visible()  # the tab stays chosen
+
+
+def test_publishing_clears_the_web_warning_in_the_open_preview(project: Path) -> None:
+    def unpublished(data: dict) -> bool:
+        return any(f["rule"] == "web-not-published" for f in data["checks"]["findings"])
+
+    with serving(project) as running:
+        assert unpublished(running.json(ISSUE_API))
+        assert run_cli("publish", cwd=project).code == 0
+        running.wait_for(ISSUE_API, lambda d: not unpublished(d), timeout=15)
+        (project / "site" / f"{EXAMPLE_SLUG}.html").unlink()
+        running.wait_for(ISSUE_API, unpublished, timeout=15)

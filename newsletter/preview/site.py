@@ -32,6 +32,7 @@ from newsletter.preview.readers import LIST_FILE, eligible_readers
 from newsletter.render import env as template_envs
 from newsletter.render.pipeline import Rendered, render_issue
 from newsletter.settings import SETTINGS_FILE, Settings, load_settings
+from newsletter.web.names import SITE_DIR
 
 ISSUES_DIR = "issues"
 TEMPLATES_DIR = "templates"
@@ -112,6 +113,8 @@ class Site:
         self.issues_dir = self.root / ISSUES_DIR
         self.templates_dir = self.root / TEMPLATES_DIR
         self.list_path = self.root / LIST_FILE
+        self.site_dir = self.root / SITE_DIR
+        """The published web edition: a change there re-runs the checks (web-not-published)."""
         self._snapshot = Snapshot(0, self.root.name, None, (), ())
         self._changed = threading.Condition()
         self._building = threading.Lock()
@@ -182,7 +185,8 @@ class Site:
 
     def _build(self, old: Snapshot, changed: Collection[Path] | None) -> Snapshot:
         full = changed is None or any(self._affects_all(p) for p in changed)
-        list_changed = full or (changed is not None and self.list_path in changed)
+        list_changed = full or (changed is not None and any(
+            p == self.list_path or p.is_relative_to(self.site_dir) for p in changed))
         if full:
             template_envs.html_env.cache_clear()
             template_envs.text_env.cache_clear()
