@@ -50,3 +50,4 @@ bench: setup
 	$(PY) bench/send.py
 	$(PY) bench/subscribers.py
 	$(PY) bench/check.py
+	$(PY) bench/publish.py

@@ -236,6 +236,25 @@ def preview(host: str, port: int, open_browser: bool) -> None:
     command(host, port, open_browser)
 
 
+@cli.command()
+@click.argument("issue_paths", metavar="[ISSUE.yaml...]", nargs=-1,
+                type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder to write the site into (default: site/ in the project).")
+@click.option("--base-url", metavar="URL",
+              help="Where the site is served, for hosts that need absolute links (default: web_archive_url).")
+def publish(issue_paths: tuple[Path, ...], out_dir: Path | None, base_url: str | None) -> None:
+    """Write the web edition: a page per issue, index.html, feed.xml and calendar files.
+
+    Without ISSUE.yaml, every issue in issues/ dated today or earlier. An issue that
+    does not build is reported and left out (exit 1); files that did not change are
+    not rewritten.
+    """
+    from newsletter.commands.publish import publish as command
+
+    command(issue_paths, out_dir, base_url)
+
+
 def main() -> None:
     # pydantic scans every installed package's metadata for plugins on first use; a
     # command-line tool has none to load, and the scan costs a noticeable part of start-up.

@@ -1,26 +1,36 @@
 """The one way this project writes a file: whole or not at all, with its mode.
 
-Each file is written to a hidden temporary file beside its target, synced to disk,
-then renamed over the target (or, for :func:`create_file`, linked into place only if
-no file is there yet). A reader, a crash or a full disk never leaves half a file
-under its final name, and a failure leaves no temporary file behind.
+Each file is written to a hidden temporary file beside its target
+(``.<name>.<pid>.<random>.tmp``), synced to disk, then renamed over the target (or,
+for :func:`create_file`, linked into place only if no file is there yet). A reader, a
+crash or a full disk never leaves half a file under its final name, and a failure
+leaves no temporary file behind (one left by a writer that was killed is removed by
+the next writer of that file).
 
 Modes: a file that holds personal data (names, addresses, unsubscribe tokens: the
-outbox and dry-run messages, reports, fix lists, caches, the journal, the secret) is
-written ``0600``, readable by its owner only, whatever the umask. Everything else
-(build output, a new issue) is written with the user's umask, like any other file.
+subscriber list, the outbox and dry-run messages, reports, fix lists, caches, the
+journal, the secret) is written ``0600``, readable by its owner only, whatever the
+umask. Everything else (build output, the web edition, a new issue) is written with
+the user's umask, like any other file. A file that replaces another keeps that one's
+mode.
 
-(The subscriber list itself is streamed row by row, under a lock, by
-:mod:`newsletter.audience.atomic`, which follows the same rules.)
+:func:`write_files` writes several files all or none; :class:`AtomicFile` streams one
+(the subscriber list, row by row); :func:`write_if_changed` leaves identical files
+alone (the web edition).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
+from typing import IO, Any
+
+from newsletter.errors import NewsletterError, display_path
 
 PERSONAL = 0o600
 
@@ -36,9 +46,48 @@ def mode_for(personal: bool) -> int:
     return PERSONAL if personal else 0o666 & ~_umask()
 
 
-def _temporary(path: Path, data: bytes, mode: int) -> Path:
-    """``data`` written whole and synced in a hidden file beside ``path``."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+def _target_mode(path: Path, personal: bool) -> int:
+    """The mode a write to ``path`` ends with: the replaced file's, else :func:`mode_for`."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        return mode_for(personal)
+
+
+def _tmp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Temporary files of ``path`` left by a writer that was killed (its process is gone)."""
+    pattern = re.compile(rf"^\.{re.escape(path.name)}\.(\d+)\.[^.]+\.tmp$")
+    for sibling in path.parent.iterdir():
+        m = pattern.match(sibling.name)
+        if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
+            sibling.unlink(missing_ok=True)
+
+
+def fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _temporary(path: Path, data: bytes, mode: int, *, durable: bool = True) -> Path:
+    """``data`` written whole (and synced) in a hidden file beside ``path``, with ``mode``."""
+    tmp = _tmp_name(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PERSONAL)
     try:
         try:
@@ -46,11 +95,12 @@ def _temporary(path: Path, data: bytes, mode: int) -> Path:
             while view:  # os.write may write less than asked (a nearly full disk)
                 written = os.write(fd, view)
                 if written <= 0:
-                    raise OSError(28, "No space left on device")
+                    raise OSError(errno.ENOSPC, "No space left on device")
                 view = view[written:]
             if mode != PERSONAL:
                 os.fchmod(fd, mode)
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
     except BaseException:
@@ -68,7 +118,6 @@ def write_files(files: Mapping[Path, bytes | str], *, personal: bool = False) ->
     every file is written whole beside its target first, and only then are they put
     in place (a rename, which needs no space). A failure leaves nothing behind, not
     even a folder this call made."""
-    mode = mode_for(personal)
     made: list[Path] = []
     for folder in sorted({p.parent for p in files}):
         missing = [d for d in (folder, *folder.parents) if not d.exists()]
@@ -77,7 +126,7 @@ def write_files(files: Mapping[Path, bytes | str], *, personal: bool = False) ->
     written: dict[Path, Path] = {}
     try:
         for path, data in files.items():
-            written[path] = _temporary(path, _bytes(data), mode)
+            written[path] = _temporary(path, _bytes(data), _target_mode(path, personal))
         for path, tmp in written.items():
             os.replace(tmp, path)
     except BaseException:
@@ -107,6 +156,95 @@ def create_file(path: Path, data: bytes | str, *, personal: bool = False) -> boo
     finally:
         tmp.unlink(missing_ok=True)
     return True
+
+
+def write_if_changed(path: Path, data: bytes, *, durable: bool = True) -> bool:
+    """Write ``data`` unless ``path`` already holds exactly these bytes (then the file, and
+    its modification time, are left alone); whether it was written. ``durable=False``
+    leaves out the sync, for many files made again from others (the caller syncs once
+    at the end). Errors are :class:`NewsletterError` naming the file."""
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return False
+        tmp = _temporary(path, data, _target_mode(path, False), durable=durable)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    except FileNotFoundError:
+        write_file(path, data) if durable else _replace_new(path, data)
+    except OSError as exc:
+        raise _error(path, exc) from None
+    return True
+
+
+def _replace_new(path: Path, data: bytes) -> None:
+    tmp = _temporary(path, data, mode_for(False), durable=False)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _error(path: Path, exc: OSError) -> NewsletterError:
+    what = "disk full" if exc.errno == errno.ENOSPC else f"cannot write: {exc.strerror}"
+    return NewsletterError(f"{display_path(path)}: {what}; the file was not changed")
+
+
+class AtomicFile:
+    """``with AtomicFile(path) as fh: fh.write(...); commit()``: the content streams to a
+    temporary file beside ``path``; on :meth:`commit` it is synced and renamed over
+    ``path`` (keeping the old file's mode; a new file is ``0600`` when ``personal``).
+    Without a commit, or on any error (a full disk included, even in the last flush),
+    ``path`` is untouched and no temporary file is left. Errors are
+    :class:`NewsletterError` naming the file."""
+
+    def __init__(self, path: Path, *, encoding: str = "utf-8", newline: str | None = "",
+                 personal: bool = True) -> None:
+        self.path = Path(os.path.realpath(path))
+        self._encoding = encoding
+        self._newline = newline
+        self._personal = personal
+        self._tmp = _tmp_name(self.path)
+        self._commit = False
+
+    def __enter__(self) -> IO[Any]:
+        try:
+            fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PERSONAL)
+            self._fh: IO[Any] = os.fdopen(fd, "w", encoding=self._encoding, newline=self._newline)
+        except OSError as exc:
+            raise self.error(exc) from None
+        return self._fh
+
+    def commit(self) -> None:
+        self._commit = True
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        try:
+            if exc_type is None and self._commit:
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
+                self._fh.close()
+                mode = _target_mode(self.path, self._personal)
+                if mode != PERSONAL:
+                    os.chmod(self._tmp, mode)
+                os.replace(self._tmp, self.path)
+                fsync_dir(self.path.parent)
+        except OSError as error:
+            raise self.error(error) from None
+        finally:
+            try:
+                self._fh.close()  # flushes what is buffered: may fail on a full disk too
+            except OSError as error:
+                if exc_type is None:
+                    raise self.error(error) from None
+            finally:
+                self._tmp.unlink(missing_ok=True)
+
+    def error(self, exc: OSError) -> NewsletterError:
+        return _error(self.path, exc)
 
 
 def personal_file(path: Path) -> None:

@@ -184,6 +184,8 @@ class Settings(_Strict):
     """Base URL of the web archive; the "view in browser" link is this plus ``<slug>.html``."""
     unsubscribe_url: Url
     """Unsubscribe link template; ``{token}`` is replaced by an opaque per-recipient token."""
+    subscribe_url: WebUrl | None = None
+    """Sign-up page for new readers; the web edition links to it where the email has its unsubscribe link."""
     timezone: TimeZone = "Europe/London"
     """Time zone for event times written without one (an IANA name)."""
     inliner: Literal["css-inline", "premailer"] = "css-inline"

@@ -84,10 +84,11 @@ def sendgrid_server():
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    """One Chromium for the whole run (Playwright for Python driving Debian's chromium)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
+    """Debian's Chromium driven by Playwright, one for the whole run (Playwright's sync API
+    cannot be started twice at once, so every browser test shares this one)."""
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (make browser)")
+    sync_api = pytest.importorskip("playwright.sync_api")
     manager = sync_api.sync_playwright().start()
     try:
         chromium = manager.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

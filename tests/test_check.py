@@ -67,8 +67,9 @@ def only(findings: list[Finding], rule: str) -> Finding:
 
 
 def extra(findings: list[Finding]) -> list[Finding]:
-    """Findings other than the example settings' example.org addresses."""
-    return [f for f in findings if (f.file, f.field) not in SETTINGS_ADDRESSES]
+    """Findings other than the example settings' example.org addresses and the reminder that
+    the web edition is not published (the copied project has no site/ folder)."""
+    return [f for f in findings if (f.file, f.field) not in SETTINGS_ADDRESSES and f.rule != "web-not-published"]
 
 
 @pytest.fixture(autouse=True)
@@ -91,16 +92,33 @@ def test_example_issue_has_no_errors_and_only_explained_warnings(project: Path) 
     proj, issue_file, rendered = open_issue(project / EXAMPLE_ISSUE)
     findings = run_checks(proj, issue_file, rendered)
     assert [f for f in findings if f.severity == "error"] == []
-    # the only warnings: the example.org placeholder addresses in newsletter.yaml (README "3. Check")
+    # the only warnings: the example.org placeholder addresses in newsletter.yaml, and the
+    # web edition not published yet (README "3. Check")
     assert {(f.rule, f.file, f.field) for f in findings} == {
         ("example-domain", "newsletter.yaml", field) for _, field in SETTINGS_ADDRESSES
-    }
+    } | {("web-not-published", "newsletter.yaml", "web_archive_url")}
+
+
+def test_an_unpublished_web_edition_is_a_warning_until_published(project: Path) -> None:
+    text = add_block("""\
+  - type: events
+    items:
+      - title: Cuppa
+        start: 2024-07-01 12:00
+""")
+    found = only(check(project, text), "web-not-published")
+    assert (found.severity, found.file, found.field) == ("warning", "newsletter.yaml", "web_archive_url")
+    assert "t.html" in found.message
+    assert run_cli("publish", ISSUE, cwd=project).code == 0
+    assert of(check(project, text), "web-not-published") == []
+    (project / "site" / "t-event-1.ics").unlink()
+    assert "t-event-1.ics" in only(check(project, text), "web-not-published").message
 
 
 def test_example_passes_on_the_command_line(project: Path) -> None:
     result = run_cli("check", EXAMPLE_ISSUE, cwd=project)
     assert result.code == 0, result.output
-    assert "no errors, 3 warnings" in result.out
+    assert "no errors, 4 warnings" in result.out
     assert "newsletter.yaml:6:10: from.email: the address news@example.org is at the reserved" in result.out
 
 
@@ -524,7 +542,7 @@ def test_command_reports_errors_first_and_exits_1(project: Path) -> None:
     assert result.code == 1, result.output
     assert "Traceback" not in result.output
     out = result.out
-    assert out.index("1 error") < out.index("4 warnings")
+    assert out.index("1 error") < out.index("5 warnings")
     line = line_of(text, "TK")
     assert f"issues/t.yaml:{line}:24: blocks[1].text.text: the link 'click here' is a placeholder" in out
     assert "hint: replace it with the real address before sending" in out
@@ -539,7 +557,7 @@ def test_json_output_has_a_stable_shape(project: Path) -> None:
     assert first.code == 1 and first.out == second.out  # deterministic
     doc = json.loads(first.out)
     assert set(doc) == {"version", "issue", "personalised_for", "errors", "warnings", "findings"}
-    assert (doc["version"], doc["issue"], doc["errors"], doc["warnings"]) == (1, ISSUE, 1, 4)
+    assert (doc["version"], doc["issue"], doc["errors"], doc["warnings"]) == (1, ISSUE, 1, 5)
     for item in doc["findings"]:
         assert list(item) == ["rule", "severity", "message", "file", "line", "column", "field", "hint"]
     top = doc["findings"][0]

@@ -1,6 +1,6 @@
 """The preview in a real browser: Playwright for Python driving Debian's Chromium.
 
-One browser for the whole run; a fresh context (and server, in its own copy of the
+One browser for the whole run (the ``browser`` fixture of conftest.py); a fresh context (and server, in its own copy of the
 example project) per test. The browser never leaves 127.0.0.1: the email's remote
 images are answered with a local placeholder, every other outside request is refused.
 Screenshots go to ``tests/artifacts/`` (git-ignored) for a person to look at.
@@ -99,7 +99,7 @@ def test_issue_page_shows_the_email_on_desktop_and_mobile(page, server: Running)
     assert sizes["mobile"]["scroll"] <= 375  # no horizontal scroll on a phone
     sync_api.expect(page.locator("#size-text")).to_contain_text("KB of 102.0 KB")
     sync_api.expect(page.locator("#findings-summary")).to_have_text(
-        "build: no warnings · check: 0 errors, 3 warnings")
+        "build: no warnings · check: 0 errors, 4 warnings")
     page.locator("#findings summary").click()
     sync_api.expect(page.locator("#checks")).to_contain_text("example-domain")
     sync_api.expect(page.locator("#checks")).to_contain_text("newsletter.yaml:6:10")

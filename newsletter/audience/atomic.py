@@ -1,44 +1,21 @@
 """Atomic, locked, spreadsheet-safe writes of CSV files.
 
-Writing goes to a temporary file beside the target, which is flushed to disk and
-renamed over it: a reader (or a crash, even SIGKILL) sees the old file or the new
-one, never half of it. A writer killed mid-way leaves only its temporary file,
-which the next writer removes. Every cell is neutralised for spreadsheets.
+Written through :class:`newsletter.files.AtomicFile` (the one way to write a file):
+a reader, or a crash, sees the old file or the new one, never half of it. Every cell
+is neutralised for spreadsheets.
 """
 
 from __future__ import annotations
 
 import csv
-import errno
 import fcntl
 import os
-import re
-import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from newsletter.audience.csvfile import Dialect, input_error, neutralize
-from newsletter.errors import NewsletterError, display_path
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _remove_stale_temporaries(path: Path) -> None:
-    """Temporary files left by a writer that was killed (its process is gone)."""
-    pattern = re.compile(rf"^\.{re.escape(path.name)}\.(\d+)\.[^.]+\.tmp$")
-    for sibling in path.parent.iterdir():
-        m = pattern.match(sibling.name)
-        if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
-            sibling.unlink(missing_ok=True)
+from newsletter.files import AtomicFile, remove_stale_temporaries
 
 
 @contextmanager
@@ -60,34 +37,27 @@ def locked(path: Path) -> Iterator[None]:
             break
         os.close(fd)  # replaced while we waited: lock the new file
     try:
-        _remove_stale_temporaries(path)
+        remove_stale_temporaries(path)
         yield
     finally:
         os.close(fd)
 
 
 class AtomicCsv:
-    """Rows go to a temporary file beside ``path``; on :meth:`commit` it is flushed to disk
-    and renamed over ``path``. Without a commit, or on any error, ``path`` is untouched.
-    Every cell is neutralised for spreadsheets."""
+    """Rows go to a temporary file beside ``path`` (:class:`newsletter.files.AtomicFile`); on
+    :meth:`commit` it is flushed to disk and renamed over ``path``. Without a commit, or on
+    any error, ``path`` is untouched. Every cell is neutralised for spreadsheets."""
 
     def __init__(self, path: Path, dialect: Dialect) -> None:
-        self.path = Path(os.path.realpath(path))
         self.dialect = dialect
         self.rows = 0
-        self._tmp = self.path.parent / f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-        self._commit = False
+        self._file = AtomicFile(path, encoding="utf-8-sig" if dialect.bom else "utf-8", newline="")
+        self.path = self._file.path
 
     def __enter__(self) -> AtomicCsv:
-        try:
-            # owner-only until it takes the place of a file whose mode it then copies: a new
-            # list, report or fix list holds names and addresses (see newsletter.files)
-            fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            self._fh = os.fdopen(fd, "w", encoding="utf-8-sig" if self.dialect.bom else "utf-8", newline="")
-        except OSError as exc:
-            raise self._error(exc) from None
+        fh = self._file.__enter__()
         self._writer = csv.writer(
-            self._fh,
+            fh,
             delimiter=self.dialect.delimiter,
             lineterminator=self.dialect.lineterminator,
             quotechar='"',
@@ -100,38 +70,14 @@ class AtomicCsv:
         try:
             self._writer.writerow([neutralize(c) for c in cells])
         except OSError as exc:
-            raise self._error(exc) from None
+            raise self._file.error(exc) from None
         self.rows += 1
 
     def commit(self) -> None:
-        self._commit = True
+        self._file.commit()
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        try:
-            if exc_type is None and self._commit:
-                self._fh.flush()
-                os.fsync(self._fh.fileno())
-                self._fh.close()
-                try:
-                    os.chmod(self._tmp, os.stat(self.path).st_mode & 0o7777)
-                except FileNotFoundError:
-                    pass
-                os.replace(self._tmp, self.path)
-                _fsync_dir(self.path.parent)
-        except OSError as error:
-            raise self._error(error) from None
-        finally:
-            try:
-                self._fh.close()  # flushes what is buffered: may fail on a full disk too
-            except OSError as error:
-                if exc_type is None:
-                    raise self._error(error) from None
-            finally:
-                self._tmp.unlink(missing_ok=True)
-
-    def _error(self, exc: OSError) -> NewsletterError:
-        what = "disk full" if exc.errno == errno.ENOSPC else f"cannot write: {exc.strerror}"
-        return NewsletterError(f"{display_path(self.path)}: {what}; the file was not changed")
+        self._file.__exit__(exc_type, exc, tb)
 
 
 def write_atomic(path: Path, header: list[str], rows: Iterable[list[str]], dialect: Dialect) -> int:
@@ -142,14 +88,6 @@ def write_atomic(path: Path, header: list[str], rows: Iterable[list[str]], diale
             out.writerow(row)
         out.commit()
     return out.rows - 1
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def write_report(path: Path, header: list[str], rows: Iterable[list[str]]) -> None:

@@ -5,6 +5,8 @@ concurrently on a small thread pool with at most two requests per host at a time
 a timeout (``check.timeout`` in newsletter.yaml) and a user agent that says who is
 asking. Redirects are followed by hand, up to ten, to see where they lead.
 Per-recipient links (the unsubscribe link) are never requested: a request could act on them.
+The issue's own web page and calendar files (``web_archive_url``) are requested like any
+link: once ``newsletter publish`` has been uploaded they answer 200.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from newsletter import __version__
 from newsletter.checks.context import CheckContext
 from newsletter.checks.finding import Finding, Where
 from newsletter.checks.registry import check, rule
+from newsletter.web.names import base_url
 
 FAMILY = "online"
 WORKERS = 8
@@ -141,6 +144,7 @@ def online(ctx: CheckContext) -> Iterator[Finding]:
     targets = _targets(ctx)
     checker = Checker(ctx.settings.check.timeout, user_agent(ctx.settings.contact_email))
     outcomes = checker.fetch_all([url for _, url, _ in targets])
+    archive = base_url(ctx.settings.web_archive_url)
     for kind, url, where in targets:
         got = outcomes[url]
         if got.error:
@@ -158,6 +162,8 @@ def online(ctx: CheckContext) -> Iterator[Finding]:
         elif status >= 400:
             yield ONLINE_STATUS(
                 f"the {kind} {url} answered {status}", where,
+                "publish the web edition (`newsletter publish`) and upload site/ there"
+                if url.startswith(archive) else
                 "fix the address: readers would get an error page" if kind == "link"
                 else "fix the address: readers would see a broken image",
             )

@@ -175,7 +175,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
                 self._json(views.index(snapshot))
             case ["api", "issues", slug] if (build := snapshot.issue(slug)) is not None:
                 reader = parse_qs(url.query).get("as", ["sample"])[0]
-                self._json(views.issue(snapshot, build, reader))
+                self._json(views.issue(snapshot, build, reader, self.server.site.web_edition(snapshot, build)))
             case ["events"]:
                 self._events()
             case _:

@@ -33,6 +33,7 @@ from newsletter.project import LIST_FILE
 from newsletter.render import env as template_envs
 from newsletter.render.pipeline import Rendered, render_issue
 from newsletter.settings import SETTINGS_FILE, Settings, load_settings
+from newsletter.web.names import SITE_DIR
 
 ISSUES_DIR = "issues"
 TEMPLATES_DIR = "templates"
@@ -113,10 +114,14 @@ class Site:
         self.issues_dir = self.root / ISSUES_DIR
         self.templates_dir = self.root / TEMPLATES_DIR
         self.list_path = self.root / LIST_FILE
+        self.site_dir = self.root / SITE_DIR
+        """The published web edition: a change there re-runs the checks (web-not-published)."""
         self._snapshot = Snapshot(0, self.root.name, None, (), ())
         self._changed = threading.Condition()
         self._building = threading.Lock()
         self._closed = False
+        self._web: dict[tuple[int, str], tuple[str | None, str]] = {}
+        self._web_lock = threading.Lock()
 
     @property
     def snapshot(self) -> Snapshot:
@@ -131,6 +136,35 @@ class Site:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    def web_edition(self, snapshot: Snapshot, build: IssueBuild) -> tuple[str | None, str]:
+        """(the issue's web page as ``newsletter publish`` writes it, or None; a problem).
+
+        Made on first request (most issues are never looked at on the Web tab) and kept
+        while the snapshot is current."""
+        if build.issue_file is None or snapshot.settings is None:
+            return None, ""
+        key = (snapshot.version, build.slug)
+        with self._web_lock:
+            if key in self._web:
+                return self._web[key]
+        try:
+            from newsletter.web.edition import web_issue
+            from newsletter.web.names import SiteAddress
+
+            project = Project(self.root, snapshot.settings)
+            address = SiteAddress.of(snapshot.settings.web_archive_url)
+            made: tuple[str | None, str] = (web_issue(project, build.issue_file, address).page.html, "")
+        except NewsletterError as exc:
+            made = (None, exc.format_message())
+        except Exception as exc:  # a bug of ours: show it, keep serving
+            traceback.print_exc(file=sys.stderr)
+            made = (None, f"internal error: {type(exc).__name__}: {exc}")
+        with self._web_lock:
+            if any(v != snapshot.version for v, _ in self._web):
+                self._web = {k: v for k, v in self._web.items() if k[0] == snapshot.version}
+            self._web[key] = made
+        return made
 
     def close(self) -> None:
         with self._changed:
@@ -152,7 +186,8 @@ class Site:
 
     def _build(self, old: Snapshot, changed: Collection[Path] | None) -> Snapshot:
         full = changed is None or any(self._affects_all(p) for p in changed)
-        list_changed = full or (changed is not None and self.list_path in changed)
+        list_changed = full or (changed is not None and any(
+            p == self.list_path or p.is_relative_to(self.site_dir) for p in changed))
         if full:
             template_envs.html_env.cache_clear()
             template_envs.text_env.cache_clear()

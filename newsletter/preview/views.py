@@ -71,8 +71,10 @@ def _headers(settings: Settings, rendered: Rendered, reader: Subscriber, unsubsc
     ]
 
 
-def issue(snapshot: Snapshot, build: IssueBuild, reader_key: str) -> dict[str, Any]:
-    """The issue as the reader ``reader_key`` would get it (the sample reader if unknown)."""
+def issue(snapshot: Snapshot, build: IssueBuild, reader_key: str,
+          web: tuple[str | None, str] = (None, "")) -> dict[str, Any]:
+    """The issue as the reader ``reader_key`` would get it (the sample reader if unknown),
+    and ``web``: its web page as ``newsletter publish`` writes it (or the problem making it)."""
     readers = (SAMPLE, *build.readers)
     reader = next((r for r in readers if key_of(r) == reader_key), SAMPLE)
     out: dict[str, Any] = {
@@ -88,6 +90,7 @@ def issue(snapshot: Snapshot, build: IssueBuild, reader_key: str) -> dict[str, A
             "problem": build.check_problem,
         },
         "email": None,
+        "web": {"html": web[0], "problem": web[1]},
     }
     settings = snapshot.settings
     if build.rendered is None or settings is None:

@@ -2,8 +2,9 @@
 
 Only the folders the email depends on are watched, each on its own (not the whole
 project tree, which may hold a virtual environment): the project folder
-(``newsletter.yaml``, ``subscribers.csv``), ``issues/``, the project's
-``templates/`` and the built-in templates, with their sub-folders. When a folder
+(``newsletter.yaml``, ``subscribers.csv``), ``issues/``, ``site/`` (the published web edition, which
+the checks look at), the project's ``templates/`` and the built-in templates, with
+their sub-folders. When a folder
 appears or goes, the watch starts again over the new set of folders.
 
 A burst of events (an editor's write, rename and backup) ends after ``STEP_MS`` of
@@ -33,7 +34,7 @@ TICK_MS = 200
 
 def watched_folders(site: Site) -> list[Path]:
     """The existing folders whose direct entries the email depends on."""
-    folders = [site.root, site.issues_dir]
+    folders = [site.root, site.issues_dir, site.site_dir]
     for base in (site.templates_dir, BUILTIN_TEMPLATES):
         if base.is_dir() and not base.is_symlink():
             folders.append(base)

@@ -24,6 +24,7 @@ from newsletter.render.inline import inline
 from newsletter.render.mjml_check import find_mjml_error
 from newsletter.render.personalize import RecipientTokens, Tokenized, token
 from newsletter.settings import Settings
+from newsletter.web.names import CalendarLinks
 
 EMAIL_WIDTH = 600
 """The email's width in pixels (``mj-body``); sections have no side padding."""
@@ -99,7 +100,7 @@ def _template_problem(exc: BaseException, root: Path | None) -> Problem:
     return Problem(shown, line, None, "", message, hint)
 
 
-def _render_template(
+def render_template(
     environment: jinja2.Environment, name: str, context: dict[str, Any], root: Path | None
 ) -> str:
     try:
@@ -111,7 +112,7 @@ def _render_template(
 
 def render_mjml(issue_file: IssueFile, settings: Settings, root: Path | None = None) -> str:
     """Jinja stage only: the MJML source of the email."""
-    return _render_template(
+    return render_template(
         envs.html_env(root), "base.mjml.j2", _context(issue_file, settings, "html"), root
     )
 
@@ -126,15 +127,15 @@ def _context(issue_file: IssueFile, settings: Settings, context: str) -> dict[st
         "settings": settings,
         "colours": settings.colours,
         "archive_url": f"{base}{issue_file.slug}.html",
+        "calendar_url": CalendarLinks.of(base, issue_file.slug, issue_file.issue),
         "recipient": RecipientTokens("html" if context == "html" else "text"),
         # content boxes: an image's width attribute never exceeds its box (as MJML 5 writes it)
         "layout": {"width": EMAIL_WIDTH, "box": EMAIL_WIDTH - 2 * GUTTER, "gutter": GUTTER},
     }
 
 
-def render_issue(issue_file: IssueFile, settings: Settings, root: Path | None = None) -> Rendered:
-    """Render an issue to HTML and text, once, with tokens where per-recipient values go."""
-    source = render_mjml(issue_file, settings, root)
+def mjml_to_html(source: str) -> str:
+    """MJML → HTML (mjml-python), its structure checked first; InputError when it is wrong."""
     mjml_error = find_mjml_error(source)
     if mjml_error is not None:
         line, message = mjml_error
@@ -150,8 +151,19 @@ def render_issue(issue_file: IssueFile, settings: Settings, root: Path | None = 
                     "check your template overrides"),
             summary="MJML error",
         ) from None
-    html = inline(html, settings.inliner)
-    text = _render_template(
+    return html
+
+
+def render_html_for_browsers(issue_file: IssueFile, settings: Settings, root: Path | None = None) -> str:
+    """The email's HTML as a browser reads it: MJML's own output, its CSS left in ``<style>``
+    (a browser needs no inlining) and no plain-text part. The web edition starts from it."""
+    return mjml_to_html(render_mjml(issue_file, settings, root))
+
+
+def render_issue(issue_file: IssueFile, settings: Settings, root: Path | None = None) -> Rendered:
+    """Render an issue to HTML and text, once, with tokens where per-recipient values go."""
+    html = inline(mjml_to_html(render_mjml(issue_file, settings, root)), settings.inliner)
+    text = render_template(
         envs.text_env(root), "text/base.txt.j2", _context(issue_file, settings, "text"), root
     )
     text = "\n".join(line.rstrip() for line in text.splitlines())

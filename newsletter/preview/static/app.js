@@ -15,6 +15,7 @@ let shownVersion = -1;
 let requested = 0; // sequence number of the latest request: older answers are dropped
 let reader = new URLSearchParams(location.search).get("as") || "sample";
 let shownHtml = null;
+let shownWeb = null;
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -139,6 +140,18 @@ function renderEmail(email) {
   $("token-note").textContent = email.token_note;
 }
 
+function renderWeb(web) {
+  const html = web ? web.html : null;
+  $("web-problem").textContent = web && web.problem ? `The web page could not be made: ${web.problem}` : "";
+  $("web-problem").hidden = !(web && web.problem);
+  if (html === shownWeb) return;
+  for (const frame of [$("frame-web"), $("frame-web-mobile")]) {
+    if (html === null) frame.removeAttribute("srcdoc");
+    else fillFrame(frame, html);
+  }
+  shownWeb = html;
+}
+
 function plural(n, word) {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
@@ -181,6 +194,7 @@ function renderIssue(data) {
     $("error-panel").hidden = true;
     renderReaders(data);
     renderEmail(data.email);
+    renderWeb(data.web);
     renderFindings(data);
     $("email-view").hidden = false;
   } else {
@@ -188,6 +202,7 @@ function renderIssue(data) {
     $("email-view").hidden = true;
     for (const frame of [$("frame-desktop"), $("frame-mobile")]) frame.removeAttribute("srcdoc");
     shownHtml = null;
+    renderWeb(null);
     showProblems($("error-panel"), "This issue does not build", data.summary, data.problems);
   }
   $("issue-view").hidden = false;

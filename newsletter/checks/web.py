@@ -1,0 +1,44 @@
+"""Web edition rules: the page every email's "view in browser" link names should exist.
+
+The link is ``web_archive_url`` + ``<slug>.html``; ``newsletter publish`` writes that
+page (and the calendar files the "Add to calendar" links name) into ``site/``. Offline,
+the check looks there; ``check --online`` requests the addresses themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from newsletter.checks.context import CheckContext
+from newsletter.checks.finding import Finding
+from newsletter.checks.registry import check, rule
+from newsletter.web.names import SITE_DIR, event_calendar_name, events_of, page_name
+
+FAMILY = "web"
+
+WEB_NOT_PUBLISHED = rule(
+    "web-not-published", "warning",
+    "The issue's web page (the 'view in browser' link) or a calendar file is not in site/ yet.",
+    family=FAMILY,
+)
+HINT = "run `newsletter publish` and upload site/ to web_archive_url before sending"
+
+
+@check(FAMILY)
+def published(ctx: CheckContext) -> Iterator[Finding]:
+    site = ctx.project.root / SITE_DIR
+    slug = ctx.issue_file.slug
+    missing = [page_name(slug)] if not (site / page_name(slug)).is_file() else []
+    missing += [
+        name for name in (event_calendar_name(slug, n) for n, _ in events_of(ctx.issue_file.issue))
+        if not (site / name).is_file()
+    ]
+    if not missing:
+        return
+    what = "the page" if missing[0] == page_name(slug) else "calendar files"
+    shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+    yield WEB_NOT_PUBLISHED(
+        f"{what} the email links to {'is' if len(missing) == 1 else 'are'} not in {SITE_DIR}/ yet: {shown}",
+        ctx.settings_at(("web_archive_url",)),
+        HINT,
+    )

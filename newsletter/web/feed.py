@@ -1,0 +1,76 @@
+"""The Atom feed (RFC 4287), written with lxml's XML writer: escaping and namespaces are
+the library's, never string concatenation.
+
+The newest ``FEED_ENTRIES`` issues, each with its full content (absolute links) and
+summary. Times are the issues' dates at midnight in the publication's time zone, so
+the same issues give the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from lxml import etree
+
+from newsletter.web.names import FEED, INDEX, SiteAddress
+
+ATOM = "http://www.w3.org/2005/Atom"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+FEED_ENTRIES = 20
+"""How many of the newest issues the feed holds (the index lists them all)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    slug: str
+    title: str
+    date: dt.date
+    summary: str
+    content: str
+    url: str
+
+
+def _time(day: dt.date, zone: str) -> str:
+    return dt.datetime.combine(day, dt.time(0, 0), ZoneInfo(zone)).isoformat()
+
+
+def _add(parent: etree._Element, tag: str, text: str | None = None, **attributes: str) -> etree._Element:
+    element = etree.SubElement(parent, f"{{{ATOM}}}{tag}")
+    for key, value in attributes.items():
+        element.set(key, value)
+    if text is not None:
+        element.text = text
+    return element
+
+
+def atom_feed(entries: Sequence[FeedEntry], *, name: str, language: str, timezone: str,
+              site: SiteAddress, logo: str | None = None) -> bytes:
+    """The feed of ``entries`` (newest first)."""
+    newest = list(entries)[:FEED_ENTRIES]
+    feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})  # type: ignore[dict-item]  # lxml's default namespace
+    feed.set(XML_LANG, language)
+    _add(feed, "id", site.url(""))
+    _add(feed, "title", name)
+    _add(feed, "updated", _time(newest[0].date, timezone) if newest else "1970-01-01T00:00:00+00:00")
+    _add(feed, "link", rel="self", type="application/atom+xml", href=site.url(FEED))
+    _add(feed, "link", rel="alternate", type="text/html", href=site.url(INDEX))
+    author = _add(feed, "author")
+    _add(author, "name", name)
+    _add(feed, "generator", "newsletter")
+    if logo:
+        _add(feed, "logo", logo)
+    for item in newest:
+        entry = _add(feed, "entry")
+        _add(entry, "id", item.url)
+        _add(entry, "title", item.title)
+        _add(entry, "link", rel="alternate", type="text/html", href=item.url)
+        when = _time(item.date, timezone)
+        _add(entry, "published", when)
+        _add(entry, "updated", when)
+        _add(entry, "summary", item.summary)
+        _add(entry, "content", item.content, type="html")
+    data: bytes = etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True)
+    return data

@@ -1,0 +1,179 @@
+"""An issue's web page, made from its email: the same design, read on the web.
+
+The email is rendered without its greeting (a page has no reader to greet), then
+changed as a document tree (lxml), never by pattern-matching text:
+
+* links that hold a per-reader token (the unsubscribe link) become the subscribe link
+  of ``newsletter.yaml`` when it has one, and are left out otherwise (with the ``·``
+  that separated them);
+* the footer's reason for receiving the email goes;
+* the "view in browser" links, which name this very page, lead to the archive's index;
+* links into the archive (calendar files, other issues) become relative;
+* the head gains a real title, a description (the preheader), the canonical address,
+  the feed, and Open Graph and Twitter card tags with the hero image;
+* any token a project's own template still leaves is filled as for a reader with no
+  details (the fallback first name, nothing else), so no ``__nl_`` reaches the page.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import lxml.html
+from lxml import etree
+
+from newsletter.issue.model import Issue
+from newsletter.render.personalize import TOKEN_RE, Tokenized
+from newsletter.settings import Settings
+from newsletter.web.names import FEED, INDEX, SiteAddress, page_name
+
+DOCTYPE = "<!doctype html>"
+SEPARATORS = ("·", "|", "•")
+INDEX_WORDS = "All issues"
+SUBSCRIBE_WORDS = "Subscribe"
+
+
+@dataclass(frozen=True, slots=True)
+class WebPage:
+    name: str
+    html: str
+    content: str
+    """The page's body for the feed: absolute links, no hidden text, no comments."""
+
+
+def _strip_separator(text: str, *, leading: bool) -> str | None:
+    """``text`` without one separator at its start (or end); None when it has none there."""
+    stripped = text.lstrip() if leading else text.rstrip()
+    if leading and stripped[:1] in SEPARATORS:
+        return stripped[1:].lstrip()
+    if not leading and stripped[-1:] in SEPARATORS:
+        return stripped[:-1].rstrip() + " " if stripped[:-1].strip() else ""
+    return None
+
+
+def _drop(link: lxml.html.HtmlElement) -> None:
+    """Remove a link with one separator beside it; a paragraph left empty goes too."""
+    parent = link.getparent()
+    tail = _strip_separator(link.tail or "", leading=True)
+    if tail is not None:
+        link.tail = tail
+    else:
+        before = link.getprevious()
+        text = before.tail if before is not None else parent.text if parent is not None else None
+        trimmed = _strip_separator(text or "", leading=False)
+        if trimmed is not None:
+            if before is not None:
+                before.tail = trimmed
+            elif parent is not None:
+                parent.text = trimmed
+    link.drop_tree()
+    if parent is not None and parent.tag == "p" and not parent.text_content().strip() and not len(parent):
+        parent.drop_tree()
+
+
+def _relink(link: lxml.html.HtmlElement, href: str, words: str) -> None:
+    for child in list(link):
+        link.remove(child)
+    link.set("href", href)
+    link.text = words
+
+
+def _links(doc: lxml.html.HtmlElement, settings: Settings, slug: str, site: SiteAddress) -> None:
+    own = site.archive + page_name(slug)
+    for link in list(doc.iter("a")):
+        href = link.get("href") or ""
+        if TOKEN_RE.search(href):
+            if "__nl_unsubscribe_url_" in href and settings.subscribe_url:
+                _relink(link, settings.subscribe_url, SUBSCRIBE_WORDS)
+            else:
+                _drop(link)
+        elif href in (own, site.public + page_name(slug)):
+            _relink(link, site.link(INDEX), INDEX_WORDS)
+        else:
+            local = site.local(href)
+            if local is not None:
+                link.set("href", local)
+
+
+def _drop_reason(doc: lxml.html.HtmlElement, settings: Settings) -> None:
+    """The footer's "why you are receiving this email" has no place on a web page."""
+    reason = " ".join(settings.reason.split())
+    for paragraph in list(doc.iter("p")):
+        if " ".join(paragraph.text_content().split()) == reason:
+            paragraph.drop_tree()
+
+
+def _head(doc: lxml.html.HtmlElement, settings: Settings, issue: Issue, slug: str, site: SiteAddress) -> None:
+    head = doc.find("head")
+    if head is None:
+        head = etree.Element("head")
+        doc.insert(0, head)
+    if not any(meta.get("charset") for meta in head.iter("meta")):
+        charset = etree.Element("meta")
+        charset.set("charset", "utf-8")
+        head.insert(0, charset)  # the serializer drops the email's http-equiv Content-Type
+    title = head.find("title")
+    if title is None:
+        title = etree.SubElement(head, "title")
+    title.text = f"{issue.title} · {settings.name}"
+    description = issue.preheader or issue.subject
+    url = site.url(page_name(slug))
+    tags: list[tuple[str, dict[str, str]]] = [
+        ("meta", {"name": "description", "content": description}),
+        ("link", {"rel": "canonical", "href": url}),
+        ("link", {"rel": "alternate", "type": "application/atom+xml", "title": settings.name,
+                  "href": site.link(FEED)}),
+        ("meta", {"property": "og:type", "content": "article"}),
+        ("meta", {"property": "og:site_name", "content": settings.name}),
+        ("meta", {"property": "og:title", "content": issue.title}),
+        ("meta", {"property": "og:description", "content": description}),
+        ("meta", {"property": "og:url", "content": url}),
+        ("meta", {"property": "og:locale", "content": settings.language.replace("-", "_")}),
+        ("meta", {"property": "article:published_time", "content": issue.date.isoformat()}),
+    ]
+    hero = issue.hero
+    if hero is not None:
+        tags.append(("meta", {"property": "og:image", "content": hero.src}))
+        if hero.alt:
+            tags.append(("meta", {"property": "og:image:alt", "content": hero.alt}))
+    tags += [
+        ("meta", {"name": "twitter:card", "content": "summary_large_image" if hero else "summary"}),
+        ("meta", {"name": "twitter:title", "content": issue.title}),
+        ("meta", {"name": "twitter:description", "content": description}),
+    ]
+    if hero is not None:
+        tags.append(("meta", {"name": "twitter:image", "content": hero.src}))
+        if hero.alt:
+            tags.append(("meta", {"name": "twitter:image:alt", "content": hero.alt}))
+    at = head.index(title) + 1
+    for offset, (tag, attributes) in enumerate(tags):
+        element = etree.Element(tag)
+        for key, value in attributes.items():
+            element.set(key, value)
+        head.insert(at + offset, element)
+
+
+def _feed_content(doc: lxml.html.HtmlElement, url: str) -> str:
+    """The body for a feed reader: links absolute, no hidden preheader, no comments."""
+    found = doc.find("body")
+    body = copy.deepcopy(found if found is not None else doc)
+    etree.strip_elements(body, etree.Comment, with_tail=False)
+    for element in list(body.iter("div")):
+        if "display:none" in (element.get("style") or "").replace(" ", ""):
+            element.drop_tree()
+    body.make_links_absolute(url, resolve_base_href=False)
+    parts = [lxml.html.tostring(child, encoding="unicode") for child in body]
+    return ((body.text or "") + "".join(parts)).strip()
+
+
+def web_page(email_html: str, settings: Settings, issue: Issue, slug: str, site: SiteAddress) -> WebPage:
+    """The web page of an issue from its email's HTML (rendered without the greeting)."""
+    doc = lxml.html.document_fromstring(email_html)
+    _links(doc, settings, slug, site)
+    _drop_reason(doc, settings)
+    _head(doc, settings, issue, slug, site)
+    html = lxml.html.tostring(doc, doctype=DOCTYPE, encoding="unicode")
+    content = _feed_content(doc, site.url(page_name(slug)))
+    values = {"first_name": settings.fallback_first_name}
+    return WebPage(page_name(slug), Tokenized.of(html).fill(values) + "\n", Tokenized.of(content).fill(values))
