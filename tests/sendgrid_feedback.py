@@ -50,6 +50,10 @@ class Account:
     faults: deque[ApiFault] = field(default_factory=deque)
     calls: list[tuple[str, str]] = field(default_factory=list)
     """(method, path with query) of every feedback request."""
+    times: list[float] = field(default_factory=list)
+    """When each feedback request arrived (Unix time)."""
+    resets: list[int] = field(default_factory=list)
+    """The ``X-RateLimit-Reset`` of each 429 given."""
     pages: dict[str, int] = field(default_factory=dict)
     """Pages served per list."""
 
@@ -95,6 +99,7 @@ class FeedbackApi:
         op, problems = check_request(method, raw_path, headers, body)
         with self.lock:
             self.account.calls.append((method, raw_path))
+            self.account.times.append(time.time())
             if problems:
                 self.invalid.extend(problems)
         if op is None:
@@ -126,7 +131,10 @@ class FeedbackApi:
         if fault.kind == "429":
             headers = {}
             if fault.reset_in is not None:
-                headers["X-RateLimit-Reset"] = str(int(time.time() + fault.reset_in + 0.999))
+                reset = int(time.time() + fault.reset_in + 0.999)
+                headers["X-RateLimit-Reset"] = str(reset)
+                with self.lock:
+                    self.account.resets.append(reset)
             return 429, _error(fault.message or "too many requests"), headers
         words = {"401": "The provided authorization grant is invalid, expired, or revoked",
                  "403": "access forbidden", "500": "internal server error"}

@@ -139,7 +139,7 @@ def call(what: str, request: Request, *, sleep: Callable[[float], None] = time.s
                     wait, fallback = fallback, min(fallback * 2, LONGEST_WAIT)
                 if wait > LONGEST_WAIT:
                     raise SendGridError(f"{what}: SendGrid's rate limit (429: {words}) resets in "
-                                        f"{wait:.0f} s; run the command again then") from None
+                                        f"{_duration(wait)}; run the command again then") from None
                 sleep(wait + 0.05)
                 continue
             if status in (401, 403):
@@ -162,3 +162,7 @@ def call(what: str, request: Request, *, sleep: Callable[[float], None] = time.s
                                 f"({error_text(body)[:80]!r}); is {HOST_ENV} right?") from None
     raise SendGridError(f"{what}: SendGrid's rate limit (429) did not lift after "
                         f"{RATE_LIMIT_TRIES} waits; run the command again later")
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
