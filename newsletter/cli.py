@@ -65,6 +65,7 @@ def build(issue_path: Path, out_dir: Path) -> None:
 @click.option("--mark-unknown-sent", is_flag=True, help="Count recipients whose delivery is unknown as sent.")
 @click.option("--force", is_flag=True, help="Send although checks found problems or the issue changed mid-send.")
 @click.option("--rate", type=click.FloatRange(min=0.01), metavar="N", help="At most N messages per second.")
+@click.option("--no-sync", is_flag=True, help="Do not bring SendGrid's unsubscribes and bounces into the list first.")
 def send(issue_path: Path, **options: object) -> None:
     """Send ISSUE.yaml (or dry-run, test or validate it); re-running resumes."""
     from newsletter.commands.send import SendOptions

@@ -50,6 +50,7 @@ class SendOptions:
     mark_unknown_sent: bool = False
     force: bool = False
     rate: float | None = None
+    no_sync: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,11 @@ def send(o: SendOptions, confirm: Callable[[str], bool]) -> None:
         trials.validate(ctx, send_at)
     else:
         _quality_gate(ctx, o.force)
+        # -- issue 12: a SendGrid send syncs the list with SendGrid first (newsletter/feedback/presend.py)
+        from newsletter.feedback.presend import sync_before_send
+
+        sync_before_send(ctx.list_path, ctx.root, ctx.settings, provider, skip=o.no_sync)
+        # -- end issue 12
         _real_send(ctx, o, send_at, confirm)
 
 
