@@ -200,6 +200,16 @@ def sync(list_path: Path, dry_run: bool, push_global: bool, fmt: str) -> None:
     command.show(command.sync_list(list_path, dry_run=dry_run, push_global=push_global), fmt)
 
 
+@cli.command()
+@ISSUE
+@click.option("--since", metavar="YYYY-MM-DD", help="First day to read (default: the day of the issue's first send).")
+def results(issue_path: Path, since: str | None) -> None:
+    """SendGrid's figures for ISSUE.yaml, by day, into results/<slug>.json (commit it)."""
+    from newsletter.commands import results as command
+
+    command.show(*command.results(issue_path, since))
+
+
 @cli.command(name="check")
 @ISSUE
 @click.option("--online", is_flag=True, help="Also request every link and image (slower; needs the network).")

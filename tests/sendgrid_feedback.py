@@ -217,10 +217,20 @@ class FeedbackApi:
         return 404, {"errors": [{"message": "not found", "field": None}]}
 
     def _stats(self, params: dict[str, str]) -> list[dict[str, Any]]:
-        start, end = params["start_date"], params.get("end_date", "9999-12-31")
+        """Every day from start to end (today when not given), zeros where nothing happened."""
+        import datetime as dt
+
+        start = dt.date.fromisoformat(params["start_date"])
+        end = dt.date.fromisoformat(params["end_date"]) if "end_date" in params else dt.date.today()
         category = params["categories"]
-        days = [(d, m) for d, m in self.account.stats.get(category, []) if start <= d <= end]
-        return [{"date": d, "stats": [{"type": "category", "name": category, "metrics": m}]} for d, m in days]
+        known = dict(self.account.stats.get(category, []))
+        out = []
+        day = start
+        while day <= end:
+            m = known.get(day.isoformat(), metrics())
+            out.append({"date": day.isoformat(), "stats": [{"type": "category", "name": category, "metrics": m}]})
+            day += dt.timedelta(days=1)
+        return out
 
 
 def _error(message: str) -> bytes:
