@@ -202,6 +202,25 @@ def sync(list_path: Path, dry_run: bool, push_global: bool, fmt: str) -> None:
 
 @cli.command()
 @ISSUE
+def cancel(issue_path: Path) -> None:
+    """Cancel the send of ISSUE.yaml scheduled with --send-at (until 10 minutes before it)."""
+    from newsletter.commands import schedule as command
+
+    command.cancel(issue_path)
+
+
+@cli.command()
+@ISSUE
+@click.option("--unpause", is_flag=True, help="Lift the pause: the send goes out at its time (or at once).")
+def pause(issue_path: Path, unpause: bool) -> None:
+    """Hold the send of ISSUE.yaml scheduled with --send-at (or, with --unpause, let it go)."""
+    from newsletter.commands import schedule as command
+
+    command.pause(issue_path, unpause)
+
+
+@cli.command()
+@ISSUE
 @click.option("--since", metavar="YYYY-MM-DD", help="First day to read (default: the day of the issue's first send).")
 def results(issue_path: Path, since: str | None) -> None:
     """SendGrid's figures for ISSUE.yaml, by day, into results/<slug>.json (commit it)."""

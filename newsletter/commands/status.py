@@ -48,7 +48,7 @@ def status(issue_path: Path) -> None:
             click.echo(f"{slug} with {s.provider}: {state} (started {_when(s.created)}, "
                        f"finished {_when(s.finished)})")
             click.echo(f"  eligible   {s.eligible}" + ("" if s.loaded else " (the list is not all sent yet)"))
-            for name in ("accepted", "failed", "unknown", "suppressed", "pending", "in_flight"):
+            for name in ("accepted", "failed", "unknown", "suppressed", "pending", "in_flight", "cancelled"):
                 if counts[name] or name in ("accepted", "pending"):
                     label = "in flight" if name == "in_flight" else name
                     click.echo(f"  {label:<10} {counts[name]}")
@@ -56,6 +56,9 @@ def status(issue_path: Path) -> None:
             unknown = journal.unknown(s)
             for email, batch, reason in unknown[:SHOW_UNKNOWN]:
                 click.echo(f"  unknown: {email} (batch {batch}: {reason})")
+            if counts["cancelled"]:  # issue 12: a scheduled send that was cancelled
+                click.echo("  (a scheduled send that was cancelled: send the issue again to send it)")
+            _schedule_lines(issue_path, s.key)
             if counts["in_flight"]:
                 click.echo("  (a send is running, or the last one stopped mid-request: "
                            "its in-flight recipients become 'unknown' when it resumes)")
@@ -65,6 +68,16 @@ def status(issue_path: Path) -> None:
                 click.echo(f"  resume with: newsletter send {display_path(issue_path)} --yes")
     finally:
         journal.close()
+
+
+def _schedule_lines(issue_path: Path, key: str) -> None:
+    """Issue 12 hook: when a scheduled send goes, in words, and SendGrid's state of its batch."""
+    from newsletter.feedback.schedule import describe
+    from newsletter.settings import load_settings
+
+    root = find_project_root(issue_path)
+    for line in describe(root, key, load_settings(root).timezone):
+        click.echo(line)
 
 
 def _cell(value: str) -> str:

@@ -30,7 +30,7 @@ from newsletter.delivery.state import state_dir
 from newsletter.errors import NewsletterError, UsageError, display_path
 
 JOURNAL_FILE = "journal.sqlite3"
-STATES = ("pending", "in_flight", "accepted", "failed", "unknown", "suppressed")
+STATES = ("pending", "in_flight", "accepted", "failed", "unknown", "suppressed", "cancelled")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sends (
@@ -400,6 +400,22 @@ class Journal:
             )
 
     # -- reading ---------------------------------------------------------------------
+
+    # -- issue 12 hook: a cancelled scheduled send (newsletter/feedback/schedule.py) ----------
+
+    def cancel_send(self, send: SendRow, new_key: str, reason: str) -> int:
+        """Record the send's recipients as ``cancelled`` (all but those that failed or were
+        suppressed) and file the send under ``new_key``, so the issue can be sent again."""
+        with self._tx():
+            n = self.db.execute(
+                "UPDATE recipients SET state = 'cancelled', reason = ? WHERE send_id = ?"
+                " AND state IN ('accepted', 'pending', 'in_flight', 'unknown')",
+                (reason, send.id),
+            ).rowcount
+            self.db.execute("UPDATE sends SET key = ?, finished = ? WHERE id = ?", (new_key, time.time(), send.id))
+        return int(n)
+
+    # -- end issue 12 hook
 
     def counts(self, send: SendRow) -> dict[str, int]:
         found = dict(
