@@ -108,7 +108,7 @@ class SendGridServer:
         self._validator = _validator() if validate != "none" else None
         self._validated = 0
         self.account = Account()
-        self.api = FeedbackApi(self.account, self.log.invalid, self.lock)
+        self.api = FeedbackApi(self.account, self.log.invalid, self.lock, validate)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"

@@ -83,6 +83,22 @@ def key_for(raw: str) -> tuple[str, str | None]:
     return suppression_key(raw), None
 
 
+def quick_key(raw: str) -> str | None:
+    """:func:`key_for`'s key without validating, for a plain ASCII cell; None otherwise.
+
+    For ASCII without quotes or Punycode labels, email-validator changes only the case of
+    the domain (and of role names), so a valid address's key (its normalised form, case-folded) is the cell stripped and
+    lower-cased; and so is an invalid one's (:func:`suppression_key`) when no white space
+    is left inside. The list's rows are looked up with it, and validated only when found
+    or when their status must be pushed: a third of the time of a sync of a large list.
+    """
+    text = raw.strip().lower()
+    if text.isascii() and '"' not in text and "xn--" not in text and " " not in text and "\t" not in text and "\n" not in text and "\r" not in text \
+            and "\x0b" not in text and "\x0c" not in text:
+        return text
+    return None
+
+
 def strictest(found: Iterable[Suppression]) -> dict[str, Target]:
     """key → the strictest :class:`Target` per address (the earliest date among equals)."""
     targets: dict[str, Target] = {}
@@ -116,8 +132,12 @@ def apply(list_path: Path, targets: dict[str, Target], *, dry_run: bool, today: 
 
         def change(line: int, cells: list[str]) -> bool:
             raw = cells[email_at]
-            key, normalized = key_for(raw)
             rank = parse_status(cells[status_at])
+            key = quick_key(raw)
+            if key is None or key in targets or rank is None or rank >= PUSHABLE:
+                key, normalized = key_for(raw)
+            else:
+                normalized = None  # neither changed nor pushed: not needed
             target = targets.get(key)
             if target is not None:
                 seen.add(key)
