@@ -142,6 +142,10 @@ class Settings(_Strict):
     """Base URL of the web archive; the "view in browser" link is this plus ``<slug>.html``."""
     unsubscribe_url: Url
     """Unsubscribe link template; ``{token}`` is replaced by an opaque per-recipient token."""
+    unsubscribe: Literal["link", "sendgrid"] = "link"
+    """Who handles unsubscribes: ``link`` (your page at ``unsubscribe_url``; tokens come back
+    with ``subscribers unsubscribe --tokens-from``) or ``sendgrid`` (SendGrid's unsubscribe
+    group ``delivery.sendgrid.asm_group_id``, required then; ``subscribers sync`` brings them back)."""
     timezone: TimeZone = "Europe/London"
     """Time zone for event times written without one (an IANA name)."""
     inliner: Literal["css-inline", "premailer"] = "css-inline"

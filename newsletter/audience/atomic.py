@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from newsletter.audience.csvfile import Dialect, input_error, neutralize
+from newsletter.audience.csvfile import _NEEDS_LOOK, Dialect, input_error, neutralize
 from newsletter.errors import NewsletterError, display_path
 
 
@@ -95,7 +95,8 @@ class AtomicCsv:
 
     def writerow(self, cells: Iterable[str]) -> None:
         try:
-            self._writer.writerow([neutralize(c) for c in cells])
+            # most cells need no look at all: the function is called only for those that might
+            self._writer.writerow([neutralize(c) if c[:1] in _NEEDS_LOOK else c for c in cells])
         except OSError as exc:
             raise self._error(exc) from None
         self.rows += 1
