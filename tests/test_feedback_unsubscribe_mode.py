@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from newsletter.checks import run_checks
 from newsletter.checks.context import build_context
 from newsletter.checks.online import sendgrid_group
 from newsletter.project import open_issue
@@ -28,6 +29,13 @@ def test_check_refuses_sendgrid_mode_without_a_group(project: Path) -> None:
     assert f"newsletter.yaml:{line}" in result.output
     assert "unsubscribe: sendgrid needs an unsubscribe group, and none is set" in result.output
     assert "[unsubscribe-group]" in result.output and "asm_group_id" in result.output
+
+
+def test_the_finding_points_at_the_setting(project: Path) -> None:
+    mode(project, "unsubscribe: sendgrid\n")
+    proj, issue_file, rendered = open_issue(project / EXAMPLE_ISSUE)
+    [finding] = [f for f in run_checks(proj, issue_file, rendered) if f.rule == "unsubscribe-group"]
+    assert finding.severity == "error" and finding.field == "unsubscribe"
 
 
 def test_check_accepts_sendgrid_mode_with_a_group(project: Path) -> None:
