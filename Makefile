@@ -35,3 +35,4 @@ bench: setup
 	$(PY) bench/send.py
 	$(PY) bench/subscribers.py
 	$(PY) bench/check.py
+	$(PY) bench/sync.py

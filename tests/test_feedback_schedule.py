@@ -21,7 +21,7 @@ def cli(project: Path, server: SendGridServer, *args: str) -> CliResult:
 
 
 def schedule(project: Path, server: SendGridServer, ahead: dt.timedelta) -> int:
-    when = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + ahead
+    when = dt.datetime.now(dt.UTC).replace(microsecond=0) + ahead
     result = cli(project, server, "send", EXAMPLE_ISSUE, "--yes", "--send-at", when.isoformat())
     assert result.code == 0, result.output
     return int(when.timestamp())
@@ -65,7 +65,7 @@ def test_a_scheduled_send_can_be_paused_unpaused_cancelled_and_sent_again(
 
     # the issue can be sent again: a new send, with a new batch
     again = cli(project, sendgrid_server, "send", EXAMPLE_ISSUE, "--yes", "--send-at",
-                (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=3)).isoformat())
+                (dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)).isoformat())
     assert again.code == 0, again.output
     assert len(sendgrid_server.log.accepted) == 2 * ELIGIBLE
     new_batch = sendgrid_server.log.requests[-1]["batch_id"]
@@ -107,7 +107,7 @@ def test_nothing_scheduled_nothing_to_cancel(project: Path, sendgrid_server: Sen
 
 
 def test_just_past_72_hours_is_refused_and_just_inside_accepted(project: Path, sendgrid_server: SendGridServer) -> None:
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     late = cli(project, sendgrid_server, "send", EXAMPLE_ISSUE, "--yes", "--send-at",
                (now + dt.timedelta(hours=72, minutes=1)).isoformat())
     assert late.code == 2 and "more than 72 hours ahead" in late.err
@@ -143,7 +143,7 @@ def test_a_time_without_a_zone_is_read_in_the_newsletters_zone_in_summer_time(
 
 @pytest.mark.parametrize("provider", ["outbox", "smtp"])
 def test_outbox_and_smtp_refuse_a_near_send_at(project: Path, provider: str) -> None:
-    near = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=2)).isoformat()
+    near = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)).isoformat()
     result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", provider, "--send-at", near, cwd=project,
                      env={"SMTP_URL": "smtp://127.0.0.1:9"})
     assert result.code == 2
@@ -154,7 +154,7 @@ def test_outbox_and_smtp_refuse_a_near_send_at(project: Path, provider: str) -> 
 def test_status_in_words_counts_down() -> None:
     from newsletter.feedback.schedule import in_words
 
-    when = int(dt.datetime(2024, 6, 14, 8, 0, tzinfo=dt.timezone.utc).timestamp())
+    when = int(dt.datetime(2024, 6, 14, 8, 0, tzinfo=dt.UTC).timestamp())
     assert in_words(when, "Europe/London", now=when - 2 * 86400 - 3 * 3600) == \
         "Friday 14 June 2024 at 09:00 BST (in 2 days and 3 hours)"
     assert in_words(when, "Europe/London", now=when + 600).endswith("(10 minutes ago)")

@@ -116,7 +116,7 @@ def reset_wait(headers: Any, now: float | None = None) -> float | None:
 Request = Callable[[], Any]
 
 
-def call(what: str, request: Request, *, sleep: Callable[[float], None] = time.sleep,
+def call(what: str, request: Request, *, sleep: Callable[[float], None] | None = None,
          expect_json: bool = True) -> Any:
     """Make one request (``request()`` calls the official client) and return its JSON.
 
@@ -126,6 +126,7 @@ def call(what: str, request: Request, *, sleep: Callable[[float], None] = time.s
     """
     from python_http_client import exceptions as http_errors
 
+    wait_for = sleep or time.sleep
     fallback = WAIT_WITHOUT_HEADER
     for _ in range(RATE_LIMIT_TRIES + 1):
         try:
@@ -140,7 +141,7 @@ def call(what: str, request: Request, *, sleep: Callable[[float], None] = time.s
                 if wait > LONGEST_WAIT:
                     raise SendGridError(f"{what}: SendGrid's rate limit (429: {words}) resets in "
                                         f"{_duration(wait)}; run the command again then") from None
-                sleep(wait + 0.05)
+                wait_for(wait + 0.05)
                 continue
             if status in (401, 403):
                 raise SendGridError(f"{what}: SendGrid refused the key ({status}): {words} "

@@ -15,6 +15,7 @@ the push the other way.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +23,11 @@ from pathlib import Path
 from newsletter.audience.atomic import locked
 from newsletter.audience.csvfile import open_list
 from newsletter.audience.edit import Change, ListEdit, rewrite
-from newsletter.audience.validate import RANK, Address, check_address, parse_status, suppression_key
+from newsletter.audience.validate import RANK, Address, check_address, suppression_key
 from newsletter.feedback.suppressions import LABEL, STATUS_OF, Suppression
 
+_PLAIN = re.compile(r"[!#-~]+")
+"""Printable ASCII without white space or double quotes."""
 STATUS_AT = "status_at"
 STATUS_REASON = "status_reason"
 PUSHABLE = RANK["unsubscribed"]
@@ -93,8 +96,7 @@ def quick_key(raw: str) -> str | None:
     or when their status must be pushed: a third of the time of a sync of a large list.
     """
     text = raw.strip().lower()
-    if text.isascii() and '"' not in text and "xn--" not in text and " " not in text and "\t" not in text and "\n" not in text and "\r" not in text \
-            and "\x0b" not in text and "\x0c" not in text:
+    if _PLAIN.fullmatch(text) and "xn--" not in text:
         return text
     return None
 
@@ -107,7 +109,7 @@ def strictest(found: Iterable[Suppression]) -> dict[str, Target]:
         if status is None:
             continue
         key, normalized = key_for(s.email)
-        date = dt.datetime.fromtimestamp(s.created, dt.timezone.utc).date().isoformat() if s.created else ""
+        date = dt.datetime.fromtimestamp(s.created, dt.UTC).date().isoformat() if s.created else ""
         reason = f"SendGrid {LABEL[s.kind]}" + (f": {s.reason}" if s.reason and s.reason != LABEL[s.kind] else "")
         t = Target(normalized or s.email.strip(), status, s.kind, date, reason)
         old = targets.get(key)
@@ -129,10 +131,11 @@ def apply(list_path: Path, targets: dict[str, Target], *, dry_run: bool, today: 
         why_at = edit.column(STATUS_REASON)
         source_at = edit.roles.get("source") or edit.by_name.get("source")
         changed, strict = result.changed, result.strict
+        rank_of = RANK.get  # parse_status, without a call per row
 
         def change(line: int, cells: list[str]) -> bool:
             raw = cells[email_at]
-            rank = parse_status(cells[status_at])
+            rank = rank_of(cells[status_at].strip().lower() or "subscribed")
             key = quick_key(raw)
             if key is None or key in targets or rank is None or rank >= PUSHABLE:
                 key, normalized = key_for(raw)

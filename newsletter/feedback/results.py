@@ -69,7 +69,7 @@ def first_send_day(root: Path, slug: str, timezone: str) -> dt.date | None:
 
 def fetch(slug: str, start: dt.date, *, today: dt.date | None = None) -> Results:
     """Read the category's figures by day from ``start`` for :data:`DAYS` days (or to today)."""
-    today = today or dt.datetime.now(dt.timezone.utc).date()
+    today = today or dt.datetime.now(dt.UTC).date()
     if start > today:
         raise UsageError(f"--since {start.isoformat()} is in the future")
     end = min(start + dt.timedelta(days=DAYS - 1), today)

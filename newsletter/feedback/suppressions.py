@@ -74,12 +74,11 @@ def read_list(sg: SendGridAPIClient, kind: str, since: int | None,
     """Every entry of one dated list created at or after ``since`` (all when None)."""
     endpoint = _endpoint(sg, kind)
     what = f"reading SendGrid's {kind.replace('_', ' ')}"
-    extra = {"sleep": sleep} if sleep is not None else {}
     for page in range(MAX_PAGES):
         params: dict[str, int] = {"limit": PAGE, "offset": page * PAGE}
         if since is not None:
             params["start_time"] = since
-        entries = call(what, lambda p=params: endpoint.get(query_params=p), **extra)  # type: ignore[misc]
+        entries = call(what, lambda p=params: endpoint.get(query_params=p), sleep=sleep)  # type: ignore[misc]
         if not isinstance(entries, list):
             raise SendGridError(f"{what}: SendGrid's answer is not a list")
         for entry in entries:
@@ -97,8 +96,7 @@ def read_group(sg: SendGridAPIClient, group_id: int,
                sleep: Callable[[float], None] | None = None) -> list[Suppression]:
     """The unsubscribe group's suppressions (all of them; SendGrid gives no dates)."""
     what = f"reading unsubscribe group {group_id}"
-    extra = {"sleep": sleep} if sleep is not None else {}
-    emails = call(what, lambda: sg.client.asm.groups._(group_id).suppressions.get(), **extra)
+    emails = call(what, lambda: sg.client.asm.groups._(group_id).suppressions.get(), sleep=sleep)
     if not isinstance(emails, list) or not all(isinstance(e, str) for e in emails):
         raise SendGridError(f"{what}: SendGrid's answer is not a list of addresses")
     return [Suppression("group", e, None, "unsubscribed from the group") for e in emails]
