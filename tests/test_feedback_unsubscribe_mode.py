@@ -89,3 +89,33 @@ def test_online_without_a_key_says_it_could_not_confirm(project: Path, monkeypat
     mode(project, "unsubscribe: sendgrid\ndelivery:\n  sendgrid:\n    asm_group_id: 8\n")
     [finding] = _group_findings(project)
     assert "could not be confirmed: SENDGRID_API_KEY is not set" in finding.message
+
+
+def test_a_send_in_sendgrid_mode_links_to_sendgrids_group_unsubscribe(project: Path,
+                                                                      sendgrid_server: SendGridServer) -> None:
+    mode(project, "unsubscribe: sendgrid\ndelivery:\n  sendgrid:\n    asm_group_id: 7\n")
+    sendgrid_server.account.group(7)
+    result = run_cli("send", EXAMPLE_ISSUE, "--yes", cwd=project,
+                     env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sendgrid_server.url})
+    assert result.code == 0, result.output
+    assert sendgrid_server.log.invalid == []
+    body = sendgrid_server.log.requests[0]
+    text, html = (c["value"] for c in body["content"])
+    assert 'href="<%asm_group_unsubscribe_raw_url%>"' in html
+    assert "Unsubscribe: <%asm_group_unsubscribe_raw_url%>" in text
+    assert "__nl_unsubscribe_url" not in html + text
+    assert body["asm"] == {"group_id": 7}
+    person = body["personalizations"][0]
+    assert not any("unsubscribe" in k for k in person["substitutions"])
+    # SendGrid adds the one-click headers only with subscription tracking, which stays off: ours stay
+    assert body["tracking_settings"]["subscription_tracking"] == {"enable": False}
+    assert person["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert person["headers"]["List-Unsubscribe"].startswith("<https://")
+
+
+def test_link_mode_keeps_our_own_link(project: Path, sendgrid_server: SendGridServer) -> None:
+    result = run_cli("send", EXAMPLE_ISSUE, "--yes", cwd=project,
+                     env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sendgrid_server.url})
+    assert result.code == 0, result.output
+    html = sendgrid_server.log.requests[0]["content"][1]["value"]
+    assert 'href="__nl_unsubscribe_url_html__"' in html and "asm_group" not in html

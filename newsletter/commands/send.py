@@ -185,10 +185,12 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
         if send_row is None:
             return
         message = dataclasses.replace(draft, send_id=f"{slug}-{send_row.id}")
-        # -- issue 12: a scheduled send carries a batch id, so it can be cancelled or paused
+        # -- issue 12: a scheduled send carries a batch id, so it can be cancelled or paused;
+        # with `unsubscribe: sendgrid` the visible link is SendGrid's group unsubscribe link
+        from newsletter.feedback.managed import sendgrid_link
         from newsletter.feedback.schedule import batch_for_send
 
-        message = batch_for_send(ctx.root, message, key, ctx.provider)
+        message = sendgrid_link(batch_for_send(ctx.root, message, key, ctx.provider), ctx.settings, ctx.provider)
         # -- end issue 12
         # SendGrid's request process starts here and gets ready while the first batch is read
         provider = make_provider(ctx.provider, ctx.settings, ctx.root, folder=slug, background=True)
