@@ -72,10 +72,12 @@ def status(issue_path: Path) -> None:
 
 def _schedule_lines(issue_path: Path, key: str) -> None:
     """Issue 12 hook: when a scheduled send goes, in words, and SendGrid's state of its batch."""
-    from newsletter.feedback.schedule import describe
+    from newsletter.feedback.schedule import describe, find
     from newsletter.settings import load_settings
 
     root = find_project_root(issue_path)
+    if find(root, key) is None:
+        return
     for line in describe(root, key, load_settings(root).timezone):
         click.echo(line)
 

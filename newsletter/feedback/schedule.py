@@ -28,7 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from newsletter.delivery.base import Message
-from newsletter.delivery.state import state_dir
+from newsletter.delivery.state import STATE_DIR, state_dir
 from newsletter.errors import NewsletterError, UsageError, display_path
 from newsletter.feedback.account import SendGridError, call, client
 
@@ -54,7 +54,7 @@ def _path(root: Path) -> Path:
 
 
 def _load(root: Path) -> dict[str, Any]:
-    path = _path(root)
+    path = root / STATE_DIR / SCHEDULES_FILE  # reading never creates the state folder
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
