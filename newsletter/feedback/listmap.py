@@ -118,9 +118,17 @@ def strictest(found: Iterable[Suppression]) -> dict[str, Target]:
     return targets
 
 
-def apply(list_path: Path, targets: dict[str, Target], *, dry_run: bool, today: dt.date | None = None) -> Mapped:
-    """Make the list at least as strict as ``targets`` (unless ``dry_run``); see the module."""
+def apply(list_path: Path, targets: dict[str, Target], *, dry_run: bool, today: dt.date | None = None,
+          collect: bool = True) -> Mapped:
+    """Make the list at least as strict as ``targets`` (unless ``dry_run``); see the module.
+
+    With nothing to change the list is only read (for :attr:`Mapped.strict`), and not even
+    that when ``collect`` is false: a send's sync with nothing new costs no pass over a
+    large list.
+    """
     result = Mapped()
+    if not targets and not collect:
+        return result
     seen: set[str] = set()
     today_text = (today or dt.date.today()).isoformat()
 
@@ -182,7 +190,7 @@ def apply(list_path: Path, targets: dict[str, Target], *, dry_run: bool, today: 
 
         return change, extra
 
-    if dry_run:
+    if dry_run or not targets:
         with locked(list_path), open_list(list_path) as reader:
             edit = ListEdit(reader)
             change, extra = plan(edit)

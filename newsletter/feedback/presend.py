@@ -24,7 +24,7 @@ def sync_before_send(list_path: Path, root: Path, settings: Settings, provider: 
                    "since the last sync are not in the list")
         return
     try:
-        result = sync(SyncOptions(list_path, root, settings))
+        result = sync(SyncOptions(list_path, root, settings, count_unpushed=False))
     except SendGridError as exc:
         raise SendGridError(f"nothing was sent: the sync with SendGrid failed: {exc.message} "
                             "(fix that, or send without syncing first: --no-sync)", exc.status) from None

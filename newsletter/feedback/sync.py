@@ -49,6 +49,9 @@ class SyncOptions:
     dry_run: bool = False
     push_global: bool = False
     push: bool = True
+    count_unpushed: bool = True
+    """Count the list's unsubscribes that are not pushed (no group, no --push-global): a
+    pass over the list; a send's sync skips it when nothing else needs one."""
 
 
 @dataclass(slots=True)
@@ -125,7 +128,8 @@ def sync(o: SyncOptions, *, sleep: Callable[[float], None] | None = None) -> Syn
             else:
                 found.append(s)
         result.read[kind] = n
-    mapped = apply(o.list_path, strictest(found), dry_run=o.dry_run)
+    pushing = o.push and (o.push_global or group_id is not None)
+    mapped = apply(o.list_path, strictest(found), dry_run=o.dry_run, collect=pushing or o.count_unpushed)
     result.changed, result.unchanged, result.skipped = mapped.changed, mapped.unchanged, mapped.skipped
     result.written = mapped.written
     if o.push:
