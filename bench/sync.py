@@ -85,7 +85,9 @@ def one_run(project: Path, source: Path, server: SendGridServer) -> tuple[float,
     if proc.returncode != 0:
         raise SystemExit(f"sync failed:\n{out}\n{err}")
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the largest child so far: every run is alike
-    print("   ", out.strip().splitlines()[-2] if len(out.strip().splitlines()) > 1 else out.strip())
+    for line in out.strip().splitlines():
+        if line.startswith(("SendGrid (", "subscribers.csv:")):
+            print("   ", line[:160])
     return elapsed, usage.ru_maxrss / 1024
 
 

@@ -7,11 +7,12 @@ from pathlib import Path
 import click
 
 from newsletter.errors import InputError, Problem, display_path
-from newsletter.feedback.suppressions import LABEL
 from newsletter.feedback.sync import SyncOptions, SyncResult, sync
 from newsletter.project import Project
 
 SHOW_AT_MOST = 50
+READ = {"group": "unsubscribed from the group", "unsubscribes": "global unsubscribes", "bounces": "bounces",
+        "invalid_emails": "invalid addresses", "spam_reports": "spam reports", "blocks": "blocks"}
 
 
 def sync_list(list_path: Path, *, dry_run: bool = False, push_global: bool = False) -> SyncResult:
@@ -34,8 +35,7 @@ def show(result: SyncResult, fmt: str = "text") -> None:
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
         return
     r = result
-    read = ", ".join(f"{n:,} {LABEL[k]}{'s' if n != 1 and not LABEL[k].startswith('unsub') else ''}"
-                     for k, n in r.read.items())
+    read = ", ".join(f"{n:,} {READ[k]}" for k, n in r.read.items())
     click.echo(f"SendGrid ({r.host}): read {read or 'nothing'}")
     verb = "would change" if r.dry_run else "changed"
     for c in r.changed[:SHOW_AT_MOST]:
