@@ -51,3 +51,4 @@ bench: setup
 	$(PY) bench/subscribers.py
 	$(PY) bench/check.py
 	$(PY) bench/publish.py
+	$(PY) bench/sync.py

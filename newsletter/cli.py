@@ -81,6 +81,7 @@ def build(issue_path: Path, out_dir: Path) -> None:
 @click.option("--mark-unknown-sent", is_flag=True, help="Count recipients whose delivery is unknown as sent.")
 @click.option("--force", is_flag=True, help="Send although checks found problems or the issue changed mid-send.")
 @click.option("--rate", type=FINITE_RATE, metavar="N", help="At most N messages per second.")
+@click.option("--no-sync", is_flag=True, help="Do not bring SendGrid's unsubscribes and bounces into the list first.")
 def send(issue_path: Path, **options: object) -> None:
     """Send ISSUE.yaml (or dry-run, test or validate it); re-running resumes."""
     from newsletter.commands.send import SendOptions
@@ -171,14 +172,78 @@ def import_(list_path: Path, source: Path, tag: str | None) -> None:
 
 @subscribers.command()
 @LIST
-@click.argument("emails", metavar="EMAIL...", nargs=-1, required=True)
+@click.argument("emails", metavar="[EMAIL...]", nargs=-1)
 @click.option("--reason", help="Why (kept in the unsubscribe_reason column).")
-def unsubscribe(list_path: Path, emails: tuple[str, ...], reason: str | None) -> None:
-    """Record that EMAIL... unsubscribed (added to the list if not in it)."""
+@click.option("--token", "tokens", multiple=True, metavar="T",
+              help="An unsubscribe token from a link (repeatable): its address is unsubscribed.")
+@click.option("--tokens-from", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+              help="Unsubscribe every token found in FILE (a form export, a web server log: any text).")
+def unsubscribe(list_path: Path, emails: tuple[str, ...], reason: str | None, tokens: tuple[str, ...],
+                tokens_from: Path | None) -> None:
+    """Record that EMAIL... unsubscribed (added to the list if not in it), or the
+    readers whose unsubscribe tokens are given."""
+    from newsletter.errors import UsageError, display_path
+
+    if tokens or tokens_from is not None:
+        if emails:
+            raise UsageError("give addresses or tokens, not both")
+        from newsletter.commands import tokens as by_token
+
+        by_token.show(by_token.unsubscribe_tokens(list_path, tokens, tokens_from), display_path(list_path))
+        return
+    if not emails:
+        raise UsageError("give EMAIL..., --token T or --tokens-from FILE")
     from newsletter.commands import subscribers as command
-    from newsletter.errors import display_path
 
     command.show_unsubscribe(command.unsubscribe_(list_path, emails, reason), display_path(list_path))
+
+
+# -- feedback from SendGrid (issue 12) --------------------------------------------------
+
+
+@subscribers.command()
+@LIST
+@click.option("--dry-run", is_flag=True, help="Read SendGrid's lists and show what would change; change nothing.")
+@click.option("--push-global", is_flag=True,
+              help="Push the list's unsubscribes into SendGrid's global unsubscribes (stops ALL the account's "
+                   "mail to them, receipts too); without it they go into the unsubscribe group, if configured.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def sync(list_path: Path, dry_run: bool, push_global: bool, fmt: str) -> None:
+    """Bring SendGrid's unsubscribes, bounces and spam reports into the list, and the
+    list's unsubscribes into SendGrid."""
+    from newsletter.commands import sync as command
+
+    command.show(command.sync_list(list_path, dry_run=dry_run, push_global=push_global), fmt)
+
+
+@cli.command()
+@ISSUE
+def cancel(issue_path: Path) -> None:
+    """Cancel the send of ISSUE.yaml scheduled with --send-at (until 10 minutes before it)."""
+    from newsletter.commands import schedule as command
+
+    command.cancel(issue_path)
+
+
+@cli.command()
+@ISSUE
+@click.option("--unpause", is_flag=True, help="Lift the pause: the send goes out at its time (or at once).")
+def pause(issue_path: Path, unpause: bool) -> None:
+    """Hold the send of ISSUE.yaml scheduled with --send-at (or, with --unpause, let it go)."""
+    from newsletter.commands import schedule as command
+
+    command.pause(issue_path, unpause)
+
+
+@cli.command()
+@ISSUE
+@click.option("--since", metavar="YYYY-MM-DD", help="First day to read (default: the day of the issue's first send).")
+def results(issue_path: Path, since: str | None) -> None:
+    """SendGrid's figures for ISSUE.yaml, by day, into results/<slug>.json (commit it)."""
+    from newsletter.commands import results as command
+
+    command.show(*command.results(issue_path, since))
+
 
 @cli.command(name="check")
 @ISSUE

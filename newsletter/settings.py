@@ -186,6 +186,10 @@ class Settings(_Strict):
     """Unsubscribe link template; ``{token}`` is replaced by an opaque per-recipient token."""
     subscribe_url: WebUrl | None = None
     """Sign-up page for new readers; the web edition links to it where the email has its unsubscribe link."""
+    unsubscribe: Literal["link", "sendgrid"] = "link"
+    """Who handles unsubscribes: ``link`` (your page at ``unsubscribe_url``; tokens come back
+    with ``subscribers unsubscribe --tokens-from``) or ``sendgrid`` (SendGrid's unsubscribe
+    group ``delivery.sendgrid.asm_group_id``, required then; ``subscribers sync`` brings them back)."""
     timezone: TimeZone = "Europe/London"
     """Time zone for event times written without one (an IANA name)."""
     inliner: Literal["css-inline", "premailer"] = "css-inline"

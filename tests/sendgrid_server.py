@@ -6,6 +6,11 @@ of ``shared/sendgrid/tsg_mail_v3.json``) and records the accepted personalisatio
 It can be told to misbehave for the next requests: answer 429 (with or without
 ``Retry-After`` or ``X-RateLimit-Reset``), 500, 400, 401, 413, stall past the
 client's timeout, or drop the connection after reading the body.
+
+The other endpoints the tool uses (suppression lists, unsubscribe groups, batch ids,
+scheduled sends, category statistics) are answered from ``server.account``
+(:mod:`tests.sendgrid_feedback`), each request and answer validated against SendGrid's
+OpenAPI files in ``tests/data/``.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from tests.sendgrid_feedback import Account, FeedbackApi
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "data" / "tsg_mail_v3.json"
 KEY = "SG.test-key.server"
@@ -103,6 +110,8 @@ class SendGridServer:
         self.lock = threading.Lock()
         self._validator = _validator() if validate != "none" else None
         self._validated = 0
+        self.account = Account()
+        self.api = FeedbackApi(self.account, self.log.invalid, self.lock, validate)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.httpd.daemon_threads = True
         scheme = "http"
@@ -171,7 +180,36 @@ class SendGridServer:
                 body = orjson.dumps({"errors": [{"message": message, "field": field, "help": None}]})
                 self._answer(status, body, headers)
 
+            def _feedback(self, method: str) -> None:
+                length = int(self.headers.get("Content-Length", "0") or 0)
+                raw = self.rfile.read(length) if length else b""
+                auth = self.headers.get("Authorization", "")
+                with server.lock:
+                    server.log.auth_headers.append(auth)
+                if auth != f"Bearer {server.key}":
+                    self._error(401, "The provided authorization grant is invalid, expired, or revoked")
+                    return
+                status, body, headers = server.api.handle(method, self.path, self.headers, raw)
+                with server.lock:
+                    server.log.answers.append(status)
+                self.send_response(status)
+                headers.setdefault("Content-Type", "application/json")
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_PATCH(self) -> None:
+                self._feedback("PATCH")
+
+            def do_DELETE(self) -> None:
+                self._feedback("DELETE")
+
             def do_GET(self) -> None:
+                if self.path.startswith("/v3/"):
+                    self._feedback("GET")
+                    return
                 with server.lock:
                     counts = server.counts
                     stats = {"accepted": len(server.log.accepted), "unique": len(counts),
@@ -181,14 +219,14 @@ class SendGridServer:
                 self._answer(200, orjson.dumps(stats))
 
             def do_POST(self) -> None:
+                if self.path != "/v3/mail/send":
+                    self._feedback("POST")
+                    return
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length)
                 auth = self.headers.get("Authorization", "")
                 with server.lock:
                     server.log.auth_headers.append(auth)
-                if self.path != "/v3/mail/send":
-                    self._error(404, "not found")
-                    return
                 if auth != f"Bearer {server.key}":
                     self._error(401, "The provided authorization grant is invalid, expired, or revoked")
                     return
@@ -209,6 +247,9 @@ class SendGridServer:
                     self._fault(fault)
                     return
                 errors = server.errors_in(body)
+                batch_id = body.get("batch_id") if isinstance(body, dict) else None
+                if batch_id is not None and batch_id not in server.account.batches:
+                    errors = [*errors, "batch_id: not a batch id of this account"]
                 if errors:
                     with server.lock:
                         server.log.invalid.extend(errors)

@@ -14,7 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import EXAMPLE_ISSUE, run_cli
+from tests.feedback_kit import env
 from tests.preview_kit import EXAMPLE_SLUG, EXAMPLE_TITLE, Running, serving
+from tests.sendgrid_feedback import metrics
+from tests.sendgrid_server import SendGridServer
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -211,3 +215,38 @@ def test_a_check_error_opens_the_findings_beside_the_email(page, server: Running
     sync_api.expect(index.locator("#issues")).to_contain_text("1 check error")
     shot(index, "index-check-error.png")
     index.close()
+
+
+# -- results from SendGrid on the issue page (issue 12) ---------------------------------------
+
+
+def _write_results(project: Path) -> None:
+    with SendGridServer() as sg:
+        sg.account.stats[EXAMPLE_SLUG] = [
+            ("2024-06-14", metrics(requests=5, delivered=5, unique_opens=4, opens=6, unique_clicks=2, clicks=3)),
+            ("2024-06-15", metrics(unique_opens=1, opens=1, unique_clicks=1, clicks=1, unsubscribes=1)),
+        ]
+        result = run_cli("results", EXAMPLE_ISSUE, "--since", "2024-06-14", cwd=project, env=env(sg))
+        assert result.code == 0, result.output
+
+
+def test_the_issue_page_shows_results_and_a_chart(project: Path, page, server: Running) -> None:
+    open_issue(page, server)
+    sync_api.expect(page.locator("#results")).to_be_hidden()  # no results yet: nothing shown
+    _write_results(project)
+    page.reload()
+    sync_api.expect(page.locator("#email-view")).to_be_visible()
+    box = page.locator("#results")
+    sync_api.expect(box).to_be_visible()
+    sync_api.expect(page.locator("#results-summary")).to_have_text("5 delivered · opened by 100.0% · clicked by 60.0%")
+    page.locator("#results summary").click()
+    rows = page.locator("#results-body tr")
+    sync_api.expect(rows).to_have_count(3)  # two days with figures and the total
+    sync_api.expect(rows.nth(0)).to_contain_text("2024-06-14")
+    sync_api.expect(rows.nth(2)).to_contain_text("total")
+    bars = page.locator("#results-chart rect")
+    sync_api.expect(bars).to_have_count(60)  # 30 days, opens and clicks
+    heights = page.evaluate("() => [...document.querySelectorAll('#results-chart rect.opens')]"
+                            ".slice(0, 3).map((r) => Number(r.getAttribute('height')))")
+    assert heights[0] == pytest.approx(110) and heights[1] == pytest.approx(27.5) and heights[2] == 0
+    shot(box, "issue-results.png")

@@ -77,7 +77,8 @@ def test_dry_run_makes_no_network_connection(project: Path, sendgrid_server: Sen
     # the blocker really blocks: a real send under it cannot reach the server
     settings = project / "newsletter.yaml"
     settings.write_text(settings.read_text() + "delivery:\n  retries: 0\n")
-    blocked = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", cwd=project,
+    blocked = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync",
+                      cwd=project,
                       env={**env, "NEWSLETTER_SECRET": "x"})
     assert blocked.code == 1 and "network blocked by the test" in blocked.output
 

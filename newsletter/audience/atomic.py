@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from newsletter.audience.csvfile import Dialect, input_error, neutralize
+from newsletter.audience.csvfile import _NEEDS_LOOK, Dialect, input_error, neutralize
 from newsletter.files import AtomicFile, remove_stale_temporaries
 
 
@@ -68,7 +68,8 @@ class AtomicCsv:
 
     def writerow(self, cells: Iterable[str]) -> None:
         try:
-            self._writer.writerow([neutralize(c) for c in cells])
+            # most cells need no look at all: the function is called only for those that might
+            self._writer.writerow([neutralize(c) if c[:1] in _NEEDS_LOOK else c for c in cells])
         except OSError as exc:
             raise self._file.error(exc) from None
         self.rows += 1

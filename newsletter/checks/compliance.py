@@ -21,6 +21,10 @@ POSTAL_ADDRESS = rule(
     "postal-address", "error", "The footer does not show the postal address.", family=FAMILY
 )
 
+UNSUBSCRIBE_GROUP = rule(
+    "unsubscribe-group", "error", "unsubscribe: sendgrid without an unsubscribe group id.", family=FAMILY
+)
+
 _LOOSE = re.compile(r"[\s,;]+")
 
 
@@ -85,3 +89,15 @@ def postal_address(ctx: CheckContext) -> Iterator[Finding]:
         _where(ctx, "postal_address", "postal_address"),
         "anti-spam law requires it in every email: keep {{ settings.postal_address }} in the footer",
     )
+
+
+@check(FAMILY)
+def unsubscribe_group(ctx: CheckContext) -> Iterator[Finding]:
+    """SendGrid-managed unsubscribes need the group they are recorded in (issue 12)."""
+    if ctx.settings.unsubscribe == "sendgrid" and ctx.settings.delivery.sendgrid.asm_group_id is None:
+        yield UNSUBSCRIBE_GROUP(
+            "unsubscribe: sendgrid needs an unsubscribe group, and none is set",
+            ctx.settings_at(("unsubscribe",)),
+            "set delivery.sendgrid.asm_group_id in newsletter.yaml to the id of the group (SendGrid: "
+            "Suppressions > Unsubscribe Groups), or use unsubscribe: link",
+        )

@@ -173,3 +173,32 @@ def online(ctx: CheckContext) -> Iterator[Finding]:
                 "link to the final address (shorteners and moved pages break, and readers "
                 "cannot see where they are going)",
             )
+
+
+SENDGRID_GROUP = rule(
+    "sendgrid-group", "error", "SendGrid does not know the configured unsubscribe group.", family=FAMILY
+)
+
+
+@check(FAMILY)
+def sendgrid_group(ctx: CheckContext) -> Iterator[Finding]:
+    """With ``unsubscribe: sendgrid``, ask SendGrid whether the group exists (issue 12)."""
+    group_id = ctx.settings.delivery.sendgrid.asm_group_id
+    if ctx.settings.unsubscribe != "sendgrid" or group_id is None:
+        return
+    from newsletter.delivery.api import api_key
+    from newsletter.feedback.account import SendGridError
+    from newsletter.feedback.suppressions import group_exists
+
+    where = ctx.settings_at(("delivery", "sendgrid", "asm_group_id"))
+    if not api_key():
+        yield SENDGRID_GROUP(f"unsubscribe group {group_id} could not be confirmed: SENDGRID_API_KEY is not set",
+                             where, "set the key in the environment and run check --online again")
+        return
+    try:
+        from newsletter.feedback.account import client
+
+        group_exists(client(), group_id)
+    except SendGridError as exc:
+        yield SENDGRID_GROUP(f"unsubscribe group {group_id}: {exc.message}", where,
+                             "use the id SendGrid shows under Suppressions > Unsubscribe Groups")

@@ -51,7 +51,8 @@ def status(issue_path: Path) -> None:
             click.echo(f"{slug} with {s.provider}: {state} (started {_when(s.created)}, "
                        f"finished {_when(s.finished)})")
             click.echo(f"  eligible   {s.eligible}" + ("" if s.loaded else " (the list is not all sent yet)"))
-            for name in ("accepted", "marked_sent", "failed", "unknown", "suppressed", "pending", "in_flight"):
+            for name in ("accepted", "marked_sent", "failed", "unknown", "suppressed", "pending", "in_flight",
+                         "cancelled"):
                 if counts[name] or name in ("accepted", "pending"):
                     label = name.replace("_", " ")
                     click.echo(f"  {label:<11} {counts[name]}")
@@ -62,6 +63,9 @@ def status(issue_path: Path) -> None:
             unknown = journal.unknown(s)
             for email, batch, reason in unknown[:SHOW_UNKNOWN]:
                 click.echo(f"  unknown: {email} (batch {batch}: {reason})")
+            if counts["cancelled"]:  # issue 12: a scheduled send that was cancelled
+                click.echo("  (a scheduled send that was cancelled: send the issue again to send it)")
+            _schedule_lines(issue_path, s.key)
             if counts["in_flight"]:
                 click.echo("  (a send is running, or the last one stopped mid-request: what became of its "
                            "in-flight recipients is settled from the outcome log when it resumes)")
@@ -71,6 +75,18 @@ def status(issue_path: Path) -> None:
                 click.echo(f"  resume with: newsletter send {display_path(issue_path)} --yes")
     finally:
         journal.close()
+
+
+def _schedule_lines(issue_path: Path, key: str) -> None:
+    """Issue 12 hook: when a scheduled send goes, in words, and SendGrid's state of its batch."""
+    from newsletter.feedback.schedule import describe, find
+    from newsletter.settings import load_settings
+
+    root = find_project_root(issue_path)
+    if find(root, key) is None:
+        return
+    for line in describe(root, key, load_settings(root).timezone):
+        click.echo(line)
 
 
 def _cell(value: str) -> str:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from newsletter.delivery.posting import HOST_ENV, ApiHost
+
+__all__ = ["HOST_ENV", "KEY_ENV", "ApiHost", "api_host", "api_key", "client", "is_loopback", "parse_api_host"]
 from newsletter.errors import UsageError
 
 if TYPE_CHECKING:

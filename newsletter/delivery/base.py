@@ -119,6 +119,8 @@ class Message:
     send_at: int | None = None
     unsubscribe_mailto: str | None = None
     tokens: tuple[str, ...] = field(default=())
+    batch_id: str | None = None
+    """SendGrid batch of a scheduled send (issue 12: newsletter/feedback/schedule.py)."""
 
     def check_headers(self) -> None:
         """Refuse CR, LF or NUL in any header value common to all recipients."""

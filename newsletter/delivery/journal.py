@@ -33,10 +33,11 @@ from newsletter.errors import NewsletterError, UsageError, display_path
 from newsletter.files import personal_file
 
 JOURNAL_FILE = "journal.sqlite3"
-STATES = ("pending", "in_flight", "accepted", "failed", "unknown", "marked_sent", "suppressed")
+STATES = ("pending", "in_flight", "accepted", "failed", "unknown", "marked_sent", "suppressed", "cancelled")
 DONE_STATES = ("accepted", "marked_sent", "failed", "suppressed")
 """States a send is finished with: ``marked_sent`` is an ``unknown`` row the editor chose to
-count as sent (kept apart, so that ``status`` and ``report`` still show who it is)."""
+count as sent (kept apart, so that ``status`` and ``report`` still show who it is).
+``cancelled``: in a scheduled send recalled with ``newsletter cancel``."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sends (
@@ -427,6 +428,22 @@ class Journal:
             )
 
     # -- reading ---------------------------------------------------------------------
+
+    # -- issue 12 hook: a cancelled scheduled send (newsletter/feedback/schedule.py) ----------
+
+    def cancel_send(self, send: SendRow, new_key: str, reason: str) -> int:
+        """Record the send's recipients as ``cancelled`` (all but those that failed or were
+        suppressed) and file the send under ``new_key``, so the issue can be sent again."""
+        with self._tx():
+            n = self.db.execute(
+                "UPDATE recipients SET state = 'cancelled', reason = ? WHERE send_id = ?"
+                " AND state IN ('accepted', 'marked_sent', 'pending', 'in_flight', 'unknown')",
+                (reason, send.id),
+            ).rowcount
+            self.db.execute("UPDATE sends SET key = ?, finished = ? WHERE id = ?", (new_key, time.time(), send.id))
+        return int(n)
+
+    # -- end issue 12 hook
 
     def counts(self, send: SendRow) -> dict[str, int]:
         found = dict(

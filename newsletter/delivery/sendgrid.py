@@ -59,6 +59,8 @@ def common_fields(message: Message, options: SendGridOptions, *, sandbox: bool) 
         body["asm"] = {"group_id": options.asm_group_id}
     if message.send_at is not None:
         body["send_at"] = message.send_at
+    if message.batch_id is not None:  # issue 12: a scheduled send that can be cancelled
+        body["batch_id"] = message.batch_id
     return body
 
 

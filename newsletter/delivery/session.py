@@ -63,6 +63,7 @@ class SendOptions:
     mark_unknown_sent: bool = False
     force: bool = False
     rate: float | None = None
+    no_sync: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +158,12 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
         if send_row is None:
             return
         message = dataclasses.replace(draft, send_id=f"{slug}-{send_row.id}")
+        # a scheduled send carries a batch id, so it can be cancelled or paused; with
+        # `unsubscribe: sendgrid` the visible link is SendGrid's group unsubscribe link
+        from newsletter.feedback.managed import sendgrid_link
+        from newsletter.feedback.schedule import batch_for_send
+
+        message = sendgrid_link(batch_for_send(ctx.root, message, key, ctx.provider), ctx.settings, ctx.provider)
         # SendGrid's request process starts here and gets ready while the first batch is read
         provider = make_provider(ctx.provider, ctx.settings, ctx.root, folder=slug, background=True,
                                  lock=state / POSTER_LOCK)

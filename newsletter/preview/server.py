@@ -175,11 +175,18 @@ class PreviewHandler(BaseHTTPRequestHandler):
                 self._json(views.index(snapshot))
             case ["api", "issues", slug] if (build := snapshot.issue(slug)) is not None:
                 reader = parse_qs(url.query).get("as", ["sample"])[0]
-                self._json(views.issue(snapshot, build, reader, self.server.site.web_edition(snapshot, build)))
+                self._json(views.issue(snapshot, build, reader, self.server.site.web_edition(snapshot, build))
+                           | {"results": self._results(slug)})
             case ["events"]:
                 self._events()
             case _:
                 self._not_found()
+
+    def _results(self, slug: str) -> dict[str, Any] | None:
+        """The issue's saved results (``newsletter results``), shown with a small chart."""
+        from newsletter.feedback.results import read
+
+        return read(self.server.site.root, slug)
 
     # --- responses -----------------------------------------------------------------
 

@@ -181,6 +181,46 @@ function renderFindings(data) {
   box.dataset.errors = String(data.check_errors);
 }
 
+// --- results (newsletter results ISSUE → results/<slug>.json) -----------------------------
+
+const RESULT_COLUMNS = [["requests", "requests"], ["delivered", "delivered"], ["unique_opens", "unique opens"],
+  ["unique_clicks", "unique clicks"], ["bounces", "bounces"], ["spam_reports", "spam"], ["unsubscribes", "unsubscribes"]];
+const SVG = "http://www.w3.org/2000/svg";
+
+function svgEl(tag, attrs) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  return node;
+}
+
+function renderResults(slug, results) {
+  const box = $("results");
+  box.hidden = !results;
+  if (!results) return;
+  const days = results.days;
+  $("results-slug").textContent = slug;
+  const t = results.totals || {};
+  const pct = (a, b) => (b ? `${((100 * a) / b).toFixed(1)}%` : "–");
+  $("results-summary").textContent = `${t.delivered ?? 0} delivered · opened by ${pct(t.unique_opens, t.delivered)} · clicked by ${pct(t.unique_clicks, t.delivered)}`;
+  $("results-head").replaceChildren(el("th", { text: "date" }), ...RESULT_COLUMNS.map(([, label]) => el("th", { text: label })));
+  const row = (label, d) => el("tr", {}, el("th", { text: label }), ...RESULT_COLUMNS.map(([key]) => el("td", { text: String(d[key] ?? 0) })));
+  $("results-body").replaceChildren(...days.filter((d) => RESULT_COLUMNS.some(([k]) => d[k])).map((d) => row(d.date, d)), row("total", t));
+  const chart = $("results-chart");
+  const title = $("results-chart-title");
+  chart.replaceChildren(title);
+  const top = Math.max(1, ...days.map((d) => d.unique_opens || 0), ...days.map((d) => d.unique_clicks || 0));
+  const slot = 600 / Math.max(1, days.length);
+  days.forEach((d, i) => {
+    for (const [key, shift, cls] of [["unique_opens", 0.1, "opens"], ["unique_clicks", 0.5, "clicks"]]) {
+      const h = (110 * (d[key] || 0)) / top;
+      const bar = svgEl("rect", { x: i * slot + shift * slot, y: 115 - h, width: slot * 0.4, height: h, class: cls });
+      bar.append(svgEl("title", {}));
+      bar.firstChild.textContent = `${d.date}: ${d[key] || 0} ${key.replace("_", " ")}`;
+      chart.append(bar);
+    }
+  });
+}
+
 function renderIssue(data) {
   document.title = `${data.title} · Newsletter preview`;
   $("project-name").textContent = data.name;
@@ -196,6 +236,7 @@ function renderIssue(data) {
     renderEmail(data.email);
     renderWeb(data.web);
     renderFindings(data);
+    renderResults(data.slug, data.results);
     $("email-view").hidden = false;
   } else {
     // Never leave the last good email on screen: an error replaces it entirely.

@@ -1,0 +1,121 @@
+"""The SendGrid account the feedback commands talk to, and one careful way to call it.
+
+The key comes only from ``SENDGRID_API_KEY`` and the host from ``SENDGRID_API_HOST``
+(the EU region or a local test server), checked as for sending
+(:mod:`newsletter.delivery.api`). Every call goes through the official client, which
+never follows a redirect; :func:`call` turns its answers into JSON or a :class:`SendGridError`
+in SendGrid's own words, and waits out a 429 (``X-RateLimit-Reset`` or
+``Retry-After``) a bounded number of times for a bounded time.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import time
+import urllib.error
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from newsletter.delivery import api
+from newsletter.delivery.api import HOST_ENV, KEY_ENV, api_key
+from newsletter.delivery.posting import error_text, retry_wait
+from newsletter.errors import NewsletterError
+
+if TYPE_CHECKING:
+    from sendgrid import SendGridAPIClient
+
+TIMEOUT = 30.0
+RATE_LIMIT_TRIES = 5
+"""How many 429 answers in a row one call waits out before giving up."""
+LONGEST_WAIT = 60.0
+"""The longest wait for a rate limit to reset; a later reset is reported, not waited for."""
+WAIT_WITHOUT_HEADER = 1.0
+"""First wait after a 429 that names no reset time (doubling each time)."""
+
+# The HTTP client logs request headers (the key) at DEBUG: never let it.
+logging.getLogger("python_http_client").setLevel(logging.WARNING)
+
+
+class SendGridError(NewsletterError):
+    """SendGrid refused or could not be reached; the message holds SendGrid's own words."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        """The HTTP status SendGrid answered with, when it answered."""
+
+
+def client() -> SendGridAPIClient:
+    """The official client for the configured account (refuses without a key, or with a
+    ``SENDGRID_API_HOST`` that is not one); it never follows a redirect."""
+    key = api_key()
+    if not key:
+        raise SendGridError(f"{KEY_ENV} is not set: the SendGrid account is unknown "
+                            "(set it in the environment; it is never printed or stored)")
+    return api.client(key, api.api_host())
+
+
+def api_host() -> str:
+    """The API host as configured, for messages."""
+    return api.api_host().url
+
+
+Request = Callable[[], Any]
+
+
+def call(what: str, request: Request, *, sleep: Callable[[float], None] | None = None,
+         expect_json: bool = True) -> Any:
+    """Make one request (``request()`` calls the official client) and return its JSON.
+
+    ``what`` names the request in messages ("reading bounces"). A 429 is waited out
+    (at most :data:`RATE_LIMIT_TRIES` times, each wait at most :data:`LONGEST_WAIT`);
+    anything else that is not a 2xx answer raises :class:`SendGridError`.
+    """
+    from python_http_client import exceptions as http_errors
+
+    wait_for = sleep or time.sleep
+    fallback = WAIT_WITHOUT_HEADER
+    for _ in range(RATE_LIMIT_TRIES + 1):
+        try:
+            response = request()
+        except http_errors.HTTPError as exc:
+            status = int(exc.status_code)
+            words = error_text(exc.body)
+            if status == 429:
+                wait = retry_wait(exc.headers)
+                if wait is None:
+                    wait, fallback = fallback, min(fallback * 2, LONGEST_WAIT)
+                if wait > LONGEST_WAIT:
+                    raise SendGridError(f"{what}: SendGrid's rate limit (429: {words}) resets in "
+                                        f"{_duration(wait)}; run the command again then") from None
+                wait_for(wait + 0.05)
+                continue
+            if status in (401, 403):
+                raise SendGridError(f"{what}: SendGrid refused the key ({status}): {words} "
+                                    f"(check {KEY_ENV} and the key's permissions)", status) from None
+            raise SendGridError(f"{what}: SendGrid answered {status}: {words}", status) from None
+        except urllib.error.URLError as exc:
+            raise SendGridError(f"{what}: could not reach SendGrid at {api_host()}: {exc.reason}") from None
+        except (TimeoutError, http.client.HTTPException, OSError) as exc:
+            raise SendGridError(f"{what}: the connection to SendGrid failed: {exc or type(exc).__name__}") from None
+        if not expect_json:
+            return None
+        body = response.body
+        if not body:
+            return None
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise SendGridError(f"{what}: SendGrid's answer is not JSON "
+                                f"({error_text(body)[:80]!r}); is {HOST_ENV} right?") from None
+    raise SendGridError(f"{what}: SendGrid's rate limit (429) did not lift after "
+                        f"{RATE_LIMIT_TRIES} waits; run the command again later")
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
