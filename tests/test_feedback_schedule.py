@@ -61,7 +61,8 @@ def test_a_scheduled_send_can_be_paused_unpaused_cancelled_and_sent_again(
     assert acct.batches[batch] == "cancel"
     assert f"The journal records {ELIGIBLE} recipient(s) as cancelled" in cancelled.out
     status = cli(project, sendgrid_server, "status", EXAMPLE_ISSUE)
-    assert f"cancelled  {ELIGIBLE}" in status.out and "accepted   0" in status.out
+    words = " ".join(status.out.split())
+    assert f"cancelled {ELIGIBLE}" in words and "accepted 0" in words
 
     # the issue can be sent again: a new send, with a new batch
     again = cli(project, sendgrid_server, "send", EXAMPLE_ISSUE, "--yes", "--send-at",
@@ -83,7 +84,7 @@ def test_cancel_and_pause_are_refused_close_to_the_send_time(project: Path, send
         assert f"too late to {verb}: SendGrid can {verb} a scheduled send only until 10 minutes before" in result.err
     assert len(acct.calls) == calls  # not even asked
     assert set(acct.batches.values()) == {None}
-    assert "accepted   5" in cli(project, sendgrid_server, "status", EXAMPLE_ISSUE).out
+    assert "accepted 5" in " ".join(cli(project, sendgrid_server, "status", EXAMPLE_ISSUE).out.split())
 
 
 def test_at_most_ten_batches_held_at_once(project: Path, sendgrid_server: SendGridServer) -> None:
@@ -95,7 +96,7 @@ def test_at_most_ten_batches_held_at_once(project: Path, sendgrid_server: SendGr
     assert result.code == 2
     assert "SendGrid lets at most 10 batches be paused or cancelled at once, and 10 are" in result.err
     assert not any(m == "POST" and p == "/v3/user/scheduled_sends" for m, p in acct.calls)
-    assert "accepted   5" in cli(project, sendgrid_server, "status", EXAMPLE_ISSUE).out
+    assert "accepted 5" in " ".join(cli(project, sendgrid_server, "status", EXAMPLE_ISSUE).out.split())
 
 
 def test_nothing_scheduled_nothing_to_cancel(project: Path, sendgrid_server: SendGridServer) -> None:

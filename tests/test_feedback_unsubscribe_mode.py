@@ -102,7 +102,7 @@ def test_a_send_in_sendgrid_mode_links_to_sendgrids_group_unsubscribe(project: P
     body = sendgrid_server.log.requests[0]
     text, html = (c["value"] for c in body["content"])
     assert 'href="<%asm_group_unsubscribe_raw_url%>"' in html
-    assert "Unsubscribe: <%asm_group_unsubscribe_raw_url%>" in text
+    assert "Unsubscribe:\n<%asm_group_unsubscribe_raw_url%>" in text
     assert "__nl_unsubscribe_url" not in html + text
     assert body["asm"] == {"group_id": 7}
     person = body["personalizations"][0]

@@ -21,7 +21,7 @@ import orjson
 
 from newsletter.delivery import api
 from newsletter.delivery.api import HOST_ENV, KEY_ENV, api_key
-from newsletter.delivery.posting import error_text, retry_wait
+from newsletter.delivery.posting import error_text, printable, retry_wait
 from newsletter.errors import NewsletterError
 
 if TYPE_CHECKING:
@@ -95,6 +95,11 @@ def call(what: str, request: Request, *, sleep: Callable[[float], None] | None =
                                         f"{_duration(wait)}; run the command again then") from None
                 wait_for(wait + 0.05)
                 continue
+            if 300 <= status < 400:
+                where = printable((exc.headers or {}).get("Location", "") or "")[:200] or "nowhere"
+                raise SendGridError(f"{what}: SendGrid's API host answered {status} with a redirect to {where}: "
+                                    f"not followed (the key would go with it); set {HOST_ENV} to the final "
+                                    "address", status) from None
             if status in (401, 403):
                 raise SendGridError(f"{what}: SendGrid refused the key ({status}): {words} "
                                     f"(check {KEY_ENV} and the key's permissions)", status) from None
