@@ -374,3 +374,64 @@ def test_a_test_send_carries_the_test_address_token(project: Path, sendgrid_serv
     assert mine in person["headers"]["List-Unsubscribe"] and mine in blob
     assert hers not in blob  # unsubscribing from the test never unsubscribes the reader it imitates
 
+
+
+class _Garbage:
+    """A host that reads the request and answers bytes that are not HTTP."""
+
+    def __init__(self, answer: bytes) -> None:
+        import socket
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.requests = 0
+        self.answer = answer
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                               if line.lower().startswith(b"content-length:")), 0)
+                while len(body) < length:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    body += chunk
+                if b"POST /v3/mail/send" in head:
+                    self.requests += 1
+                conn.sendall(self.answer)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.mark.parametrize("answer", [b"garbage\r\n\r\n", b"HTTP/1.1 2O2 Accepted\r\n\r\n", b"\x00\xff" * 100])
+def test_a_garbage_answer_is_never_taken_for_a_delivery(project: Path, answer: bytes) -> None:
+    """The request went out and what came back is not HTTP: unknown, reported, never resent by
+    itself and never counted as accepted."""
+    host = _Garbage(answer)
+    try:
+        env = {"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": host.url}
+        result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync", cwd=project, env=env)
+        assert result.code == 1 and "Traceback" not in result.output, result.output
+        assert "'unknown'" in result.err and "Finished" not in result.out
+        again = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync", cwd=project, env=env)
+        assert again.code == 1 and host.requests == 1  # asked, not resent
+        status = " ".join(run_cli("status", EXAMPLE_ISSUE, cwd=project).out.split())
+        assert "accepted 0" in status and "unknown 5" in status
+    finally:
+        host.close()

@@ -82,9 +82,31 @@ class Case:
     """Text that must not appear in the output."""
     may_change: tuple[str, ...] = field(default=())
     """Files the command may rewrite (none by default)."""
+    env: dict[str, str] = field(default_factory=dict)
+    """Environment variables the command runs with."""
 
 
 CASES: dict[str, Case] = {
+    # --- the environment: SendGrid's host and SMTP's URL (no request is ever made) ----------
+    "an API host without a scheme": Case(
+        "5", {}, ("send", ISSUE, "--yes", "--provider", "sendgrid"), 2,
+        "SENDGRID_API_HOST must start with https://", absent=("SG.hostile",),
+        env={"SENDGRID_API_KEY": "SG.hostile", "SENDGRID_API_HOST": "api.eu.sendgrid.com"},
+    ),
+    "an API host in clear over the network": Case(
+        "1 (the key's safety)", {}, ("send", ISSUE, "--yes", "--provider", "sendgrid"), 2,
+        "unencrypted", absent=("SG.hostile",),
+        env={"SENDGRID_API_KEY": "SG.hostile", "SENDGRID_API_HOST": "http://api.sendgrid.com"},
+    ),
+    "an API host with a path": Case(
+        "5", {}, ("send", ISSUE, "--yes", "--provider", "sendgrid"), 2, "must be only the scheme and host",
+        env={"SENDGRID_API_KEY": "SG.hostile", "SENDGRID_API_HOST": "https://api.sendgrid.com/v3"},
+    ),
+    "an SMTP password in clear": Case(
+        "1 (the password's safety)", {}, ("send", ISSUE, "--yes", "--provider", "smtp"), 2,
+        "would cross the network in clear", absent=("s3cret",),
+        env={"SMTP_URL": "smtp://user:s3cret@mail.example.org:587"},
+    ),
     # --- issue files: the loader's bounds ------------------------------------------------
     "alias bomb": Case(
         "2", {"issues/bad.yaml": _alias_bomb()}, ("build", "issues/bad.yaml"), 2,
@@ -264,7 +286,7 @@ def test_hostile_input(name: str, project: Path) -> None:
     case = CASES[name]
     _write(project, case.files)
     before = snapshot(project)
-    result = run_cli(*case.args, cwd=project, timeout=120)
+    result = run_cli(*case.args, cwd=project, timeout=120, env=case.env or None)
     assert result.code == case.code, result.output
     assert case.message in result.output, result.output
     assert "Traceback" not in result.output
