@@ -544,7 +544,7 @@ def test_command_reports_errors_first_and_exits_1(project: Path) -> None:
     out = result.out
     assert out.index("1 error") < out.index("5 warnings")
     line = line_of(text, "TK")
-    assert f"issues/t.yaml:{line}:24: blocks[1].text.text: the link 'click here' is a placeholder" in out
+    assert f"issues/t.yaml:{line}:24: block 2 (text), text: the link 'click here' is a placeholder" in out
     assert "hint: replace it with the real address before sending" in out
     assert "error: 1 check error in issues/t.yaml" in result.err
 
@@ -654,3 +654,20 @@ def test_check_and_subscribers_check_warn_of_addresses_sendgrid_would_refuse(pro
     checked = run_cli("check", EXAMPLE_ISSUE, "--format", "json", cwd=project)
     findings = [f for f in json.loads(checked.out)["findings"] if f["rule"] == "address-smtputf8"]
     assert [(f["severity"], f["file"], f["line"]) for f in findings] == [("warning", "subscribers.csv", line)]
+
+
+@pytest.mark.parametrize(("path", "words"), [
+    ("blocks[1].text.text", "block 2 (text), text"),
+    ("blocks[2].image.alt", "block 3 (image), alt"),
+    ("blocks[1].events.items[0].start", "block 2 (events), item 1, start"),
+    ("blocks[0]", "block 1"),
+    ("subject", "subject"),
+    ("colours.link", "colours.link"),
+])
+def test_findings_name_blocks_as_people_count_them(path: str, words: str) -> None:
+    from newsletter.checks.finding import people_field
+
+    assert people_field(path) == words
+    finding = Finding("link-empty", "error", "a link with no address", "issues/x.yaml", 3, 5, path, "")
+    assert str(finding) == f"issues/x.yaml:3:5: {words}: a link with no address"
+    assert finding.as_dict()["field"] == path  # scripts keep the path

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -43,7 +45,7 @@ class Finding:
     def __str__(self) -> str:
         text = f"{self.location()}: "
         if self.field:
-            text += f"{self.field}: "
+            text += f"{people_field(self.field)}: "
         return text + self.message
 
     def as_dict(self) -> dict[str, Any]:
@@ -89,3 +91,31 @@ class Rule:
             field=where.field,
             hint=hint,
         )
+
+
+_PART = re.compile(r"([A-Za-z_][\w-]*)|\[(\d+)\]")
+
+
+def people_field(field: str) -> str:
+    """A field path as people count, for what is printed: ``blocks[2].image.alt`` reads
+    ``block 3 (image), alt`` and ``blocks[1].events.items[0].start`` reads ``block 2
+    (events), item 1, start`` (``check --format json`` keeps the path itself)."""
+    words: list[str] = []
+    parts = [(name, int(index)) if index else (name, None) for name, index in _PART.findall(field)]
+    i = 0
+    while i < len(parts):
+        name, index = parts[i]
+        if index is not None and words:
+            key = words.pop()
+            if key == "blocks" and i + 1 < len(parts) and parts[i + 1][1] is None:
+                words.append(f"block {index + 1} ({parts[i + 1][0]})")
+                i += 2
+                continue
+            if key in ("blocks", "items"):
+                words.append(f"{key[:-1]} {index + 1}")
+            else:
+                words.append(f"{key} item {index + 1}")
+        elif name:
+            words.append(name)
+        i += 1
+    return ", ".join(words) if any(" " in w for w in words) else field
