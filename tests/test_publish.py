@@ -122,7 +122,7 @@ def test_the_page_is_the_one_the_emails_links_name(site: Path, project3: Path) -
         assert (site / href.removeprefix(ARCHIVE)).is_file(), href
     # the plain text names the same calendar files
     for href in calendar_links:
-        assert f"  Add to calendar: {href}\n" in rendered.text
+        assert f"  Add to calendar:\n  {href}\n" in rendered.text  # the address on a line of its own (78 columns)
 
 
 def test_the_page_has_a_real_head_for_sharing(site: Path) -> None:
