@@ -81,6 +81,14 @@ def test_a_scheduled_send_shows_its_time_in_words(project: Path, sendgrid_server
         f"scheduled for {local:%A} {local.day} {local:%B %Y} at {local:%H:%M} {local.tzname()} (in 2 hours"), send
     assert send["text"].endswith(f"with sendgrid: {ELIGIBLE} accepted, 0 failed")
 
+    cancelled = run_cli("cancel", EXAMPLE_ISSUE, cwd=project, env=env(sendgrid_server))
+    assert cancelled.code == 0, cancelled.output
+    with serving(project) as preview:
+        send, _ = sent_state(preview, lambda s: s["state"] != "not-sent")
+    assert send["state"] == "cancelled"
+    assert send["text"] == (f"not sent: the scheduled send with sendgrid was cancelled ({ELIGIBLE} recipients); "
+                            "send it again to send it")
+
 
 def test_a_stopped_send_says_how_to_resume(project: Path) -> None:
     journal = Journal.open(project)
@@ -97,6 +105,19 @@ def test_a_stopped_send_says_how_to_resume(project: Path) -> None:
     assert send_state["counts"]["pending"] == 3
     assert send_state["text"] == (f"stopped: 3 pending (0 accepted, 0 failed, 3 pending) — resume with "
                                   f"newsletter send {EXAMPLE_ISSUE} --yes")
+
+
+    journal = Journal.open(project)  # a request under way (or cut off mid-request)
+    try:
+        journal.begin_batch(journal.refresh(EXAMPLE_SLUG), 1, 2, 2)
+    finally:
+        journal.close()
+    with serving(project) as preview:
+        send_state, _ = sent_state(preview, lambda s: s["state"] != "stopped")
+    assert send_state["state"] == "sending"
+    assert send_state["text"] == ("sending, or stopped mid-request: 0 of 3 done (0 accepted, 0 failed, 1 pending, "
+                                  f"2 in flight) — if no send is running, resume with newsletter send {EXAMPLE_ISSUE}"
+                                  " --yes")
 
 
 def test_an_unreadable_journal_is_no_send(project: Path) -> None:
