@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import EXAMPLE_ISSUE, REPO, run_cli
+from tests.feedback_kit import env
 from tests.preview_kit import EXAMPLE_SLUG, EXAMPLE_TITLE, Running, raw_get, serving, start
 
 OUTSIDE_CANARY = "CANARY-OUTSIDE-THE-PROJECT-7f3a"
@@ -188,9 +189,11 @@ def test_ipv6_loopback_when_asked(project: Path) -> None:
 # --- secrets -------------------------------------------------------------------------------------
 
 
-def test_secrets_never_appear_in_any_response(project: Path) -> None:
+def test_secrets_never_appear_in_any_response(project: Path, sendgrid_server) -> None:
     key = "SG.canary-api-key-5d1e.abcdefghijklmnopqrstuvwxyz"
     password = "canary-smtp-password-93b2"
+    sent = run_cli("send", EXAMPLE_ISSUE, "--yes", cwd=project, env=env(sendgrid_server))  # a send's state is shown
+    assert sent.code == 0, sent.output
     running = start(project, env={"SENDGRID_API_KEY": key,
                                   "SMTP_URL": f"smtp://mailer:{password}@127.0.0.1:2525?starttls=1"})
     try:
@@ -207,6 +210,7 @@ def test_secrets_never_appear_in_any_response(project: Path) -> None:
         seen = b"".join(b.body + repr(b.headers).encode() for b in bodies) + first_event
         seen += "".join(running.stdout + running.stderr).encode()
         assert len(bodies) > 10
+        assert b'"state":"sent"' in seen  # the send's state was read (from the journal, not the environment)
         for secret in (key, password, "canary-api-key", "canary-smtp"):
             assert secret.encode() not in seen
     finally:

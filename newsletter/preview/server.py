@@ -26,8 +26,8 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from newsletter.preview import views
-from newsletter.preview.site import Site
+from newsletter.preview import sends, views
+from newsletter.preview.site import IssueBuild, Site, Snapshot
 
 KEEPALIVE_SECONDS = 15.0
 """An idle event stream sends a comment this often (so a closed tab is noticed)."""
@@ -172,15 +172,21 @@ class PreviewHandler(BaseHTTPRequestHandler):
                 body, content_type = self.server.static[name]
                 self._send(HTTPStatus.OK, body, content_type)
             case ["api", "issues"]:
-                self._json(views.index(snapshot))
+                self._json(views.index(snapshot, self._sends(snapshot, snapshot.issues)))
             case ["api", "issues", slug] if (build := snapshot.issue(slug)) is not None:
                 reader = parse_qs(url.query).get("as", ["sample"])[0]
-                self._json(views.issue(snapshot, build, reader, self.server.site.web_edition(snapshot, build))
+                send = self._sends(snapshot, (build,))[build.slug]
+                self._json(views.issue(snapshot, build, reader, self.server.site.web_edition(snapshot, build), send)
                            | {"results": self._results(slug)})
             case ["events"]:
                 self._events()
             case _:
                 self._not_found()
+
+    def _sends(self, snapshot: Snapshot, builds: tuple[IssueBuild, ...]) -> dict[str, sends.SendState]:
+        """Where each issue's send stands, from the journal (read now: a send changes no issue file)."""
+        timezone = snapshot.settings.timezone if snapshot.settings is not None else "UTC"
+        return sends.states(self.server.site.root, {b.slug: b.file for b in builds}, timezone)
 
     def _results(self, slug: str) -> dict[str, Any] | None:
         """The issue's saved results (``newsletter results``), shown with a small chart."""

@@ -7,12 +7,14 @@ API key or SMTP password can reach a response.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from newsletter.audience import Subscriber
 from newsletter.delivery.headers import ONE_CLICK, list_unsubscribe, mailbox
 from newsletter.errors import Problem
 from newsletter.preview.readers import SAMPLE, key_of, label_of
+from newsletter.preview.sends import NOT_SENT, SendState
 from newsletter.preview.site import IssueBuild, Snapshot
 from newsletter.render.personalize import recipient_values
 from newsletter.render.pipeline import GMAIL_CLIP_BYTES, SIZE_WARNING_BYTES, Rendered
@@ -43,12 +45,13 @@ def _issue_summary(build: IssueBuild) -> dict[str, Any]:
     }
 
 
-def index(snapshot: Snapshot) -> dict[str, Any]:
+def index(snapshot: Snapshot, sends: Mapping[str, SendState]) -> dict[str, Any]:
+    """Every issue, each with where its send stands (``sends``: by slug)."""
     return {
         "version": snapshot.version,
         "name": snapshot.name,
         "problems": [_problem(p) for p in snapshot.problems],
-        "issues": [_issue_summary(b) for b in snapshot.issues],
+        "issues": [_issue_summary(b) | {"send": sends.get(b.slug, NOT_SENT).as_dict()} for b in snapshot.issues],
     }
 
 
@@ -72,9 +75,10 @@ def _headers(settings: Settings, rendered: Rendered, reader: Subscriber, unsubsc
 
 
 def issue(snapshot: Snapshot, build: IssueBuild, reader_key: str,
-          web: tuple[str | None, str] = (None, "")) -> dict[str, Any]:
+          web: tuple[str | None, str] = (None, ""), send: SendState = NOT_SENT) -> dict[str, Any]:
     """The issue as the reader ``reader_key`` would get it (the sample reader if unknown),
-    and ``web``: its web page as ``newsletter publish`` writes it (or the problem making it)."""
+    ``web``: its web page as ``newsletter publish`` writes it (or the problem making it),
+    and ``send``: where its send stands."""
     readers = (SAMPLE, *build.readers)
     reader = next((r for r in readers if key_of(r) == reader_key), SAMPLE)
     out: dict[str, Any] = {
@@ -91,6 +95,7 @@ def issue(snapshot: Snapshot, build: IssueBuild, reader_key: str,
         },
         "email": None,
         "web": {"html": web[0], "problem": web[1]},
+        "send": send.as_dict(),
     }
     settings = snapshot.settings
     if build.rendered is None or settings is None:

@@ -15,7 +15,23 @@ let shownVersion = -1;
 let requested = 0; // sequence number of the latest request: older answers are dropped
 let reader = new URLSearchParams(location.search).get("as") || "sample";
 let shownHtml = null;
+let shownScheme = null;
 let shownWeb = null;
+
+// How the email is shown: its colours (light; dark as clients that honour
+// prefers-color-scheme show it; inverted as clients that flip colours show it) and
+// the width of its frame (a preset, or desktop and phone side by side).
+const SCHEMES = ["light", "dark", "inverted"];
+const WIDTHS = ["320", "375", "414", "600", "800"];
+const params = new URLSearchParams(location.search);
+let scheme = SCHEMES.includes(params.get("colours")) ? params.get("colours") : "light";
+let width = WIDTHS.includes(params.get("width")) ? params.get("width") : "";
+const INVERT = "invert(1) hue-rotate(180deg)";
+const SCHEME_NOTES = {
+  light: "",
+  dark: "Dark: as Apple Mail, iOS Mail, Outlook for Mac and Thunderbird show the email in dark mode, with its own dark styles (prefers-color-scheme: dark).",
+  inverted: "Inverted: as apps that recolour emails in dark mode show it (the Gmail and Outlook apps): colours flipped, images left as they are.",
+};
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -88,7 +104,8 @@ function renderIndex(data) {
       el("td", { class: "date", text: longDate(issue.date) }),
       el("th", { scope: "row" }, el("a", { href: `/issues/${encodeURIComponent(issue.slug)}`, text: issue.title })),
       el("td", { class: "subject", text: issue.subject }),
-      el("td", {}, status));
+      el("td", {}, status),
+      el("td", { class: "send-cell" }, sendBadge(issue.send)));
   });
   $("issues").tBodies[0].replaceChildren(...rows);
   $("issues").hidden = rows.length === 0;
@@ -98,9 +115,28 @@ function renderIndex(data) {
 
 // --- issue -------------------------------------------------------------------------------
 
+// The email as a client in this colour scheme shows it. Dark: its prefers-color-scheme
+// rules apply (their media queries made always true; light-only ones never) and the
+// page's own colours are dark. Inverted: the frame is inverted (style.css) and images
+// inverted back, so they look as they are.
+function themed(html, colours) {
+  if (colours === "dark") {
+    const dark = html
+      .replace(/\(\s*prefers-color-scheme\s*:\s*dark\s*\)/gi, "(min-width: 0px)")
+      .replace(/\(\s*prefers-color-scheme\s*:\s*light\s*\)/gi, "(max-width: 0px)");
+    return addToHead(dark, "<style>:root { color-scheme: dark !important; }</style>");
+  }
+  if (colours === "inverted") return addToHead(html, `<style>img, video, picture { filter: ${INVERT} !important; }</style>`);
+  return html;
+}
+
+function addToHead(html, markup) {
+  return /<head[^>]*>/i.test(html) ? html.replace(/<head([^>]*)>/i, `<head$1>${markup}`) : markup + html;
+}
+
 function fillFrame(frame, html) {
   // Links in the email open in a new tab instead of replacing the preview.
-  const withBase = html.replace(/<head([^>]*)>/i, '<head$1><base target="_blank">');
+  const withBase = addToHead(html, '<base target="_blank">');
   // Keep the reader's place: a save must not jump back to the top of the email.
   const y = frame.contentWindow ? frame.contentWindow.scrollY : 0;
   frame.onload = () => { if (y && frame.contentWindow) frame.contentWindow.scrollTo(0, y); };
@@ -115,12 +151,36 @@ function renderReaders(data) {
   reader = data.reader;
 }
 
-function renderEmail(email) {
-  if (email.html !== shownHtml) {
-    fillFrame($("frame-desktop"), email.html);
-    fillFrame($("frame-mobile"), email.html);
-    shownHtml = email.html;
+function showScheme() {
+  for (const frame of [$("frame-desktop"), $("frame-mobile")]) {
+    frame.classList.toggle("inverted", scheme === "inverted");
+    frame.dataset.scheme = scheme;
   }
+  for (const radio of document.querySelectorAll('input[name="scheme"]')) radio.checked = radio.value === scheme;
+  $("scheme-note").textContent = SCHEME_NOTES[scheme];
+  $("scheme-note").hidden = !SCHEME_NOTES[scheme];
+}
+
+function showWidth() {
+  const frame = $("frame-mobile");
+  $("width").value = width;
+  $("device-desktop").hidden = width !== "";
+  frame.style.width = `${width || 375}px`;
+  $("mobile-caption").textContent = width ? `Width · ${width} px` : "Mobile · 375 px";
+  frame.title = `The email ${width ? "in a frame" : "on a phone"}, ${width || 375} pixels wide`;
+  $("device-mobile").dataset.width = width || "375";
+}
+
+function renderEmail(email) {
+  if (email.html !== shownHtml || scheme !== shownScheme) {
+    const html = themed(email.html, scheme);
+    fillFrame($("frame-desktop"), html);
+    fillFrame($("frame-mobile"), html);
+    shownHtml = email.html;
+    shownScheme = scheme;
+  }
+  showScheme();
+  showWidth();
   const meter = $("size-meter");
   meter.max = email.clip_bytes;
   meter.high = email.warn_bytes;
@@ -221,8 +281,18 @@ function renderResults(slug, results) {
   });
 }
 
+// --- the send (from the send journal) ------------------------------------------------------
+
+function sendBadge(send) {
+  return el("span", { class: `send ${send.state}`, "data-state": send.state, text: send.text });
+}
+
 function renderIssue(data) {
   document.title = `${data.title} · Newsletter preview`;
+  const sendState = $("send-state");
+  sendState.replaceChildren(el("strong", { text: "Send: " }), sendBadge(data.send));
+  sendState.dataset.state = data.send.state;
+  sendState.hidden = false;
   $("project-name").textContent = data.name;
   $("issue-title").textContent = data.title;
   $("issue-date").textContent = data.date ? longDate(data.date) : "no date";
@@ -321,6 +391,25 @@ $("reader").addEventListener("change", (event) => {
   else url.searchParams.set("as", reader);
   history.replaceState(null, "", url);
   load();
+});
+function setParam(name, value) {
+  const url = new URL(location.href);
+  if (value) url.searchParams.set(name, value);
+  else url.searchParams.delete(name);
+  history.replaceState(null, "", url);
+}
+for (const radio of document.querySelectorAll('input[name="scheme"]')) {
+  radio.addEventListener("change", () => {
+    if (!radio.checked) return;
+    scheme = radio.value;
+    setParam("colours", scheme === "light" ? "" : scheme);
+    load();
+  });
+}
+$("width").addEventListener("change", (event) => {
+  width = event.target.value;
+  setParam("width", width);
+  showWidth();
 });
 load();
 listen();

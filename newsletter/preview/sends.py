@@ -1,0 +1,225 @@
+"""Where each issue's send stands, for the preview: read from the send journal, read-only.
+
+The journal (``.newsletter/journal.sqlite3``) is opened only when it exists, read-only,
+and never created: with no write-ahead log beside it nobody is writing, so it is read
+as immutable (no ``-wal``/``-shm`` files appear); while a send runs it is read through
+the log. One query gives every send's figures; the answer is kept until the journal's
+files change, so a page load costs a ``stat`` while nothing is sending.
+
+Nothing here reads the environment: the preview never sees an API key or SMTP password.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from newsletter.delivery.journal import DONE_STATES, JOURNAL_FILE, STATES
+from newsletter.delivery.state import STATE_DIR
+from newsletter.errors import NewsletterError
+
+State = Literal["not-sent", "sent", "scheduled", "stopped", "sending", "cancelled"]
+FIGURES = ("accepted", "failed", "marked_sent", "suppressed", "unknown", "pending", "in_flight", "cancelled")
+"""The figures shown, in this order (accepted and failed always, the others when not 0)."""
+
+
+@dataclass(frozen=True, slots=True)
+class JournalSend:
+    """One send as the journal records it, with how many recipients are in each state."""
+
+    key: str
+    slug: str
+    provider: str
+    created: float
+    eligible: int
+    loaded: bool
+    finished: float | None
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def done(self) -> int:
+        return sum(self.counts.get(s, 0) for s in DONE_STATES)
+
+    @property
+    def complete(self) -> bool:
+        return self.loaded and self.done == self.eligible
+
+
+@dataclass(frozen=True, slots=True)
+class SendState:
+    """What the page shows for one issue: a state, a sentence, and the figures."""
+
+    state: State
+    text: str
+    provider: str = ""
+    eligible: int = 0
+    counts: Mapping[str, int] = field(default_factory=dict)
+    rehearsed: int = 0
+    """Messages the latest outbox rehearsal wrote (when there was one)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"state": self.state, "text": self.text, "provider": self.provider, "eligible": self.eligible,
+                "counts": dict(self.counts), "rehearsed": self.rehearsed}
+
+
+NOT_SENT = SendState("not-sent", "not sent yet")
+
+
+# --- reading the journal ----------------------------------------------------------------------
+
+_QUERY = (
+    "SELECT s.key, s.slug, s.provider, s.created, s.eligible, s.loaded, s.finished, r.state, count(r.state)"
+    " FROM sends s LEFT JOIN recipients r ON r.send_id = s.id"
+    " GROUP BY s.id, r.state ORDER BY s.created, s.id"
+)
+_cache: dict[Path, tuple[tuple[int, ...], dict[str, list[JournalSend]]]] = {}
+_cache_lock = threading.Lock()
+
+
+def _stamp(path: Path) -> tuple[int, ...] | None:
+    """What changes when the journal does (its file and its write-ahead log); None if absent."""
+    try:
+        db = path.stat()
+    except OSError:
+        return None
+    try:
+        wal = path.with_name(path.name + "-wal").stat()
+        log: tuple[int, ...] = (wal.st_mtime_ns, wal.st_size, wal.st_ino)
+    except OSError:
+        log = ()
+    return (db.st_mtime_ns, db.st_size, db.st_ino, *log)
+
+
+def journal_sends(root: Path) -> dict[str, list[JournalSend]]:
+    """Every send in the project's journal by issue slug, oldest first ({} with no journal
+    or one that cannot be read: the preview shows what it can and keeps serving)."""
+    path = root / STATE_DIR / JOURNAL_FILE
+    stamp = _stamp(path)
+    if stamp is None:
+        return {}
+    with _cache_lock:
+        cached = _cache.get(path)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+    import sqlite3
+
+    live = len(stamp) > 3
+    mode = "mode=ro" if live else "mode=ro&immutable=1"
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, timeout=5)
+        try:
+            rows = db.execute(_QUERY).fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return {}
+    heads: dict[str, tuple[Any, ...]] = {}
+    counts: dict[str, dict[str, int]] = {}
+    for key, slug, provider, created, eligible, loaded, finished, state, n in rows:
+        heads.setdefault(key, (slug, provider, created, eligible, loaded, finished))
+        tally = counts.setdefault(key, dict.fromkeys(STATES, 0))
+        if state is not None:
+            tally[str(state)] = int(n)
+    by_slug: dict[str, list[JournalSend]] = {}
+    for key, (slug, provider, created, eligible, loaded, finished) in heads.items():
+        by_slug.setdefault(str(slug), []).append(JournalSend(
+            str(key), str(slug), str(provider), float(created), int(eligible), bool(loaded),
+            None if finished is None else float(finished), counts[key]))
+    with _cache_lock:
+        _cache[path] = (stamp, by_slug)
+    return by_slug
+
+
+# --- in words -----------------------------------------------------------------------------------
+
+
+def _delivers(provider: str) -> bool:
+    """Whether the provider delivers (an outbox send only wrote files)."""
+    from newsletter.delivery.providers import PROVIDERS, provider_class
+
+    return next((provider_class(name).delivers for name in PROVIDERS if name == provider), True)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _figures(counts: Mapping[str, int]) -> str:
+    parts = []
+    for name in FIGURES:
+        n = counts.get(name, 0)
+        if n or name in ("accepted", "failed"):
+            parts.append(f"{n} {name.replace('_', ' ')}")
+    return ", ".join(parts)
+
+
+def _at(ts: float, timezone: str) -> str:
+    """``14 June 2024 09:12 BST`` in the newsletter's time zone."""
+    local = dt.datetime.fromtimestamp(ts, ZoneInfo(timezone))
+    return f"{local.day} {local:%B %Y %H:%M} {local.tzname()}"
+
+
+def _scheduled_at(root: Path, key: str) -> int | None:
+    from newsletter.feedback.schedule import find
+
+    try:
+        found = find(root, key)
+    except (NewsletterError, KeyError, TypeError, ValueError):
+        return None
+    return found.send_at if found is not None else None
+
+
+def state_of(root: Path, sends: list[JournalSend], issue_file: str, timezone: str,
+             now: float | None = None) -> SendState:
+    """The state of an issue's latest real send (or that it has none) in words."""
+    now = time.time() if now is None else now
+    real = [s for s in sends if _delivers(s.provider)]
+    rehearsals = [s for s in sends if s not in real]
+    rehearsed = rehearsals[-1].counts.get("accepted", 0) if rehearsals else 0
+    if not real:
+        if rehearsed:
+            return SendState("not-sent", f"not sent yet (a rehearsal wrote {_plural(rehearsed, 'message')} "
+                                         "to the outbox)", rehearsed=rehearsed)
+        return NOT_SENT
+    s = real[-1]
+    counts = s.counts
+
+    def made(state: State, text: str) -> SendState:
+        return SendState(state, text, s.provider, s.eligible, counts, rehearsed)
+
+    if counts.get("cancelled", 0) and "@cancelled-" in s.key:
+        return made("cancelled", f"not sent: the scheduled send with {s.provider} was cancelled "
+                                      f"({_plural(counts['cancelled'], 'recipient')}); send it again to send it")
+    if s.complete:
+        send_at = _scheduled_at(root, s.key) if s.provider == "sendgrid" else None
+        if send_at is not None and send_at > now:
+            from newsletter.feedback.schedule import in_words
+
+            return made("scheduled", f"scheduled for {in_words(send_at, timezone, now)} with {s.provider}: "
+                                          f"{_figures(counts)}")
+        when = _at(send_at if send_at is not None else (s.finished or s.created), timezone)
+        return made("sent", f"sent {when} with {s.provider}: {_figures(counts)}")
+    if counts.get("in_flight", 0):
+        return made("sending", f"sending, or stopped mid-request: {s.done} of {s.eligible} done "
+                                    f"({_figures(counts)}) — if no send is running, resume with "
+                                    f"newsletter send {issue_file} --yes")
+    if counts.get("unknown", 0) and not counts.get("pending", 0) and s.loaded:
+        return made("stopped", f"stopped: {_plural(counts['unknown'], 'recipient')} unknown — resolve with "
+                                    f"newsletter send {issue_file} --mark-unknown-sent (or --resend-unknown)")
+    pending = counts.get("pending", 0)
+    rest = "" if s.loaded else " and the rest of the list not read yet"
+    return made("stopped", f"stopped: {pending} pending{rest} ({_figures(counts)}) — resume with "
+                                f"newsletter send {issue_file} --yes")
+
+
+def states(root: Path, files: Mapping[str, str], timezone: str) -> dict[str, SendState]:
+    """The send state of each issue slug in ``files`` (slug → the issue file as typed)."""
+    by_slug = journal_sends(root)
+    return {slug: state_of(root, by_slug.get(slug, []), file, timezone) if slug in by_slug else NOT_SENT
+            for slug, file in files.items()}
