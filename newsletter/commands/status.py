@@ -110,9 +110,10 @@ def _not_reached(issue_path: Path, send: SendRow, present: set[str]) -> Iterator
 
 def _delivers(provider: str) -> bool:
     """Whether a recorded send's provider delivers (an outbox send only wrote files)."""
-    from newsletter.delivery.providers import PROVIDERS, provider_class
+    from newsletter.delivery.providers import provider_class, recorded
 
-    return next((provider_class(name).delivers for name in PROVIDERS if name == provider), True)
+    known = recorded(provider)
+    return provider_class(known).delivers if known is not None else True
 
 
 def report(issue_path: Path, out: Path) -> int:

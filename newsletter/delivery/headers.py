@@ -41,6 +41,11 @@ def quoted_name(name: str) -> str:
         name = clean_name(name)
     if _SENDGRID_QUOTES.search(name) is None:
         return name
+    return _quoted(name)
+
+
+def _quoted(name: str) -> str:
+    """``name`` as an RFC 5322 quoted string."""
     escaped = name.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
 
@@ -80,8 +85,7 @@ def mailbox(name: str, email: str) -> str:
     if not name:
         return address
     if any(ch in _SPECIALS for ch in name):
-        escaped = name.replace("\\", "\\\\").replace('"', '\\"')
-        return f'"{escaped}" <{address}>'
+        return f"{_quoted(name)} <{address}>"
     return f"{name} <{address}>"
 
 

@@ -91,18 +91,27 @@ class OutcomeLog:
     def started(self, batch: int, seq: int | None = None) -> None:
         self.write(_event(batch, seq, "started"))
 
+    # Endings are best-effort: if the disk cannot take one, the request (or message) reads
+    # as started and unanswered, ``unknown``, which is the safe side. Only ``started`` raises.
+
+    def _ending(self, event: Mapping[str, Any]) -> None:
+        try:
+            self.write(event)
+        except OSError:
+            pass
+
     def answered(self, batch: int, status: int, message_id: str, why: str) -> None:
-        self.write({"b": batch, "e": "answered", "status": status, "id": message_id, "why": why})
+        self._ending({"b": batch, "e": "answered", "status": status, "id": message_id, "why": why})
 
     def not_sent(self, batch: int, why: str, seq: int | None = None) -> None:
-        self.write({**_event(batch, seq, "not_sent"), "why": why})
+        self._ending({**_event(batch, seq, "not_sent"), "why": why})
 
     def lost(self, batch: int, why: str, seq: int | None = None) -> None:
-        self.write({**_event(batch, seq, "lost"), "why": why})
+        self._ending({**_event(batch, seq, "lost"), "why": why})
 
     def done(self, batch: int, seq: int, state: str, why: str = "") -> None:
         """One message's end: ``accepted``, ``failed`` (refused for good) or ``retry``."""
-        self.write({"b": batch, "s": seq, "e": "done", "state": state, "why": why})
+        self._ending({"b": batch, "s": seq, "e": "done", "state": state, "why": why})
 
     def close(self) -> None:
         if self._fd >= 0:

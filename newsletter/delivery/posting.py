@@ -277,20 +277,11 @@ def post_recorded(sender: MailSender, data: bytes, log: OutcomeLog | None, batch
     except OSError as exc:  # the log could not be written: nothing may be sent unrecorded
         raise Rejected(f"cannot write the outcome log {log.path}: {exc.strerror or exc}; nothing was sent") from None
     except (RetryLater, Rejected) as exc:
-        _quietly(log.not_sent, batch, exc.reason)
+        log.not_sent(batch, exc.reason)
         raise
     except Unknown as exc:
-        _quietly(log.lost, batch, exc.reason)
+        log.lost(batch, exc.reason)
         raise
-    _quietly(log.answered, batch, answer.status, answer.message_id, answer.reason)
+    log.answered(batch, answer.status, answer.message_id, answer.reason)
     raise_for(answer)
     return answer
-
-
-def _quietly(record: Callable[..., None], *args: Any) -> None:
-    """Record an ending; if the disk cannot take it, the request reads as started and
-    unanswered (``unknown``), which is the safe side."""
-    try:
-        record(*args)
-    except OSError:
-        pass

@@ -30,6 +30,11 @@ def outbox_folder(root: Path, settings: Settings, name: str) -> Path:
     return root / settings.delivery.outbox / name
 
 
+def recorded(name: str) -> ProviderName | None:
+    """The provider a journal's send names (None for one this version does not know)."""
+    return next((known for known in PROVIDERS if known == name), None)
+
+
 def provider_class(name: ProviderName) -> type[ProviderBase]:
     """The class of a provider, to read its declarations (``can_schedule``, ``has_sandbox``…)
     before one is made."""

@@ -30,7 +30,7 @@ from newsletter.delivery.plan import (
     used_fields,
 )
 from newsletter.delivery.poster import GRACE, wait_for_stopped_poster
-from newsletter.delivery.providers import PROVIDERS, ProviderName, make_provider, outbox_folder, provider_class, send_key
+from newsletter.delivery.providers import ProviderName, make_provider, outbox_folder, provider_class, recorded, send_key
 from newsletter.delivery.run import RunResult, deliver
 from newsletter.delivery.state import load_secret, state_dir
 from newsletter.errors import NewsletterError, ProblemsFound, UsageError, display_path
@@ -251,7 +251,7 @@ def settle_stopped(ctx: Context, journal: Journal, send_row: SendRow) -> None:
 
 def _stopped_with(send_row: SendRow, ctx: Context) -> ProviderName:
     """The provider a recorded send was made with (the one asked for now if unknown)."""
-    return next((name for name in PROVIDERS if name == send_row.provider), ctx.provider)
+    return recorded(send_row.provider) or ctx.provider
 
 
 def _resume(ctx: Context, o: SendOptions, journal: Journal, send_row: SendRow, digest: str,

@@ -256,8 +256,8 @@ class SmtpProvider(ProviderBase):
 
 
 class _Log:
-    """One chunk's view of the outcome log (nothing is written for an unrecorded send).
-    Endings are best-effort: a lost one reads as started and unanswered, ``unknown``."""
+    """One chunk's view of the outcome log (nothing is written for an unrecorded send);
+    its endings return their reason, for the batch's result."""
 
     def __init__(self, log: OutcomeLog | None, batch: int) -> None:
         self.log, self.batch = log, batch
@@ -268,18 +268,12 @@ class _Log:
 
     def done(self, seq: int, state: str, why: str = "") -> str:
         if self.log is not None:
-            try:
-                self.log.done(self.batch, seq, state, why)
-            except OSError:
-                pass
+            self.log.done(self.batch, seq, state, why)
         return why
 
     def lost(self, seq: int, why: str) -> str:
         if self.log is not None:
-            try:
-                self.log.lost(self.batch, why, seq)
-            except OSError:
-                pass
+            self.log.lost(self.batch, why, seq)
         return why
 
 
