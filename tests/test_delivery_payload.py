@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newsletter.delivery.base import Batch
+from newsletter.delivery.bodies import RowsBody
 from newsletter.delivery.plan import make_message, new_rows, recipient_for, recipient_maker
 from newsletter.delivery.posting import retry_wait
 from newsletter.delivery.sendgrid import PayloadBuilder
@@ -56,7 +57,8 @@ def test_schema_copy_matches_the_shared_one() -> None:
 
 
 def test_fast_token_and_link_makers_agree_with_the_plain_functions() -> None:
-    from newsletter.delivery.plan import link_maker, unsubscribe_url
+    from newsletter.delivery.bodies import link_maker
+    from newsletter.delivery.plan import unsubscribe_url
     from newsletter.delivery.state import token_maker, unsubscribe_token
     from newsletter.settings import Settings
 
@@ -125,6 +127,10 @@ def test_a_body_built_from_rows_is_the_body_built_from_recipients(
     rows = [(i, f"p{i}@example.org", first, last, None if vals is None else orjson.dumps(vals).decode())
             for i, (first, last, vals) in enumerate(people_, 1)]
     builder = PayloadBuilder(message, project_settings.delivery.sendgrid)
-    from_rows = builder.build(Batch(rows, maker))
+    batch = Batch(rows, maker)
+    from_rows = builder.build(batch)
     assert from_rows == builder.build(maker.many(rows))
     assert check_body(orjson.loads(from_rows)) == []
+    # the request process gets the spec and the rows as JSON, and builds the same bytes
+    in_child = RowsBody(builder.rows_body(maker).spec).build(orjson.loads(batch.rows_json()))
+    assert in_child == from_rows

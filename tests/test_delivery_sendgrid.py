@@ -181,19 +181,30 @@ def test_a_request_process_that_dies_leaves_its_batch_unknown_and_the_rest_go_on
     if posting != "background":
         pytest.skip("only a send with a request process has one to lose")
     kit = make_kit(project, people(25))
-    sendgrid_server.stall = 2.0
     sendgrid_server.fail_next("stall")
     provider = SendGridProvider(KEY, kit.settings.delivery.sendgrid, host=sendgrid_server.url, background=True)
     poster = provider._poster
     assert poster is not None
-    # the first request stalls at the server for 2 s: the process posting it is killed meanwhile
-    killer = threading.Timer(0.8, lambda: os.kill(poster._proc.pid, signal.SIGKILL))
+    # the first request stalls at the server: the process posting it is killed once the
+    # server has it (seen from the server's log, with a deadline)
+    sendgrid_server.stall = 30.0
+    done = threading.Event()
+
+    def kill_when_received() -> None:
+        deadline = time.monotonic() + 60
+        while not sendgrid_server.log.times and not done.is_set() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if sendgrid_server.log.times:
+            os.kill(poster._proc.pid, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_when_received, daemon=True)
     killer.start()
     try:
         result = deliver(kit.journal, kit.send, kit.message, provider, kit.maker(),
                          kit.delivery(batch_size=10), source=kit.source(), sleep=Waits())
     finally:
-        killer.cancel()
+        done.set()
+        killer.join()
         provider.close()
     kit.refresh()
     assert states(kit) == {"accepted": 15, "unknown": 10}

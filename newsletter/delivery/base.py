@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Protocol, overload
 
+import orjson
+
 from newsletter.render.personalize import Tokenized
 
 if TYPE_CHECKING:
@@ -64,12 +66,20 @@ class Batch(Sequence[Recipient]):
     :class:`Recipient` s only when asked for (a SendGrid request is built straight
     from the rows)."""
 
-    __slots__ = ("rows", "make", "_made")
+    __slots__ = ("rows", "make", "_made", "_json")
 
     def __init__(self, rows: list[RowTuple], make: Callable[[RowTuple], Recipient]) -> None:
         self.rows = rows
         self.make = make
         self._made: list[Recipient] | None = None
+        self._json: bytes | None = None
+
+    def rows_json(self) -> bytes:
+        """The rows as one JSON array (made once: the journal stores them from it, and the
+        request process builds the body from it)."""
+        if self._json is None:
+            self._json = orjson.dumps(self.rows)
+        return self._json
 
     @property
     def seqs(self) -> list[int]:
@@ -225,6 +235,11 @@ class Provider(Protocol):
         batch, its result is reused by every retry of that batch."""
         ...
 
+    def ahead(self, prepared: object) -> None:
+        """The batch just prepared is the next to be :meth:`start` ed: begin its work now,
+        while the request before it is out (SendGrid has its request process build the body)."""
+        ...
+
     def send(self, message: Message, recipients: Sequence[Recipient], prepared: object = None,
              batch: int = 0) -> BatchResult:
         """Deliver (try ``batch`` of the journal), or raise :class:`RetryLater`,
@@ -273,6 +288,9 @@ class ProviderBase:
     def __init__(self) -> None:
         self.log: OutcomeLog | None = None
         self.stopping = threading.Event()
+
+    def ahead(self, prepared: object) -> None:
+        return None
 
     def start(self, message: Message, recipients: Sequence[Recipient], prepared: object = None,
               batch: int = 0) -> Started | None:

@@ -27,6 +27,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import NamedTuple
 
+import orjson
+
 from newsletter.delivery.base import BatchResult, RowTuple
 from newsletter.delivery.state import state_dir
 from newsletter.errors import NewsletterError, UsageError, display_path
@@ -228,19 +230,34 @@ class Journal:
         assert found is not None
         return found
 
-    def add_pending(self, send: SendRow, rows: list[RowTuple]) -> None:
+    def add_pending(self, send: SendRow, rows: list[RowTuple], as_json: bytes | None = None) -> None:
         """Write new rows (see :class:`Row`) as ``pending``, in the open transaction: they
         are committed with the next change (:meth:`begin_batch` makes them the next
         batch). Pending rows are never in a request, so a stop before that commit, or
         after it, loses or risks nobody: written during one request, they keep the
-        writing out of the pause between its answer and the next request."""
+        writing out of the pause between its answer and the next request.
+
+        The rows go to SQLite as one JSON array (``as_json``, when the caller has it),
+        unpacked by SQLite's own JSON functions: a fifth less time than binding each
+        row's values from Python.
+        """
+        data = as_json if as_json is not None else orjson.dumps(rows)
         with self._tx(defer=True):
             try:
-                self.db.executemany(
-                    "INSERT INTO recipients (send_id, seq, email, first_name, last_name, vals, state)"
-                    f" VALUES ({send.id}, ?, ?, ?, ?, ?, 'pending')",
-                    rows,
-                )
+                if b"\\u0000" in data:  # SQLite's JSON strings end at a NUL: bind these rows one by one
+                    self.db.executemany(
+                        "INSERT INTO recipients (send_id, seq, email, first_name, last_name, vals, state)"
+                        f" VALUES ({send.id}, ?, ?, ?, ?, ?, 'pending')",
+                        rows,
+                    )
+                else:
+                    self.db.execute(
+                        "INSERT INTO recipients (send_id, seq, email, first_name, last_name, vals, state)"
+                        f" SELECT {send.id}, json_extract(value, '$[0]'), json_extract(value, '$[1]'),"
+                        " json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]'),"
+                        " 'pending' FROM json_each(?)",
+                        (data,),
+                    )
             except sqlite3.IntegrityError as exc:
                 raise NewsletterError(f"the send journal already has these recipients: {exc}") from None
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Protocol
 
 import orjson
 
 from newsletter.audience import Entry
+from newsletter.delivery.bodies import link_maker
 from newsletter.delivery.base import HeaderInjection, Mailbox, Message, Recipient, RowTuple, check_header
 from newsletter.delivery.state import token_maker, unsubscribe_token
 from newsletter.errors import InputError, Problem, display_path
@@ -154,20 +155,12 @@ def unsubscribe_url(settings: Settings, token: str) -> str:
     return settings.unsubscribe_url.replace("{token}", token)
 
 
-def link_maker(template: str) -> Callable[[str], str]:
-    """The unsubscribe link for many tokens (``template`` is split once)."""
-    parts = template.split("{token}")
-    if len(parts) != 2:
-        return lambda token: template.replace("{token}", token)
-    head, tail = parts
-    return lambda token: f"{head}{token}{tail}"
-
-
 class RowMaker:
     """Turns journal rows into :class:`Recipient` s: the merge values, the unsubscribe
     token (worked out again from the address) and link. Made once per send."""
 
     def __init__(self, secret: bytes, unsubscribe_url: str, fallback_first_name: str) -> None:
+        self.secret, self.unsubscribe_url = secret, unsubscribe_url
         self.fallback = fallback_first_name
         self.token = token_maker(secret)
         self.link = link_maker(unsubscribe_url)

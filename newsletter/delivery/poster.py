@@ -5,14 +5,18 @@ building a request body (reading the list, the journal, JSON) and the request
 itself (the HTTP client's own work, then waiting for SendGrid's answer). In one
 process the two take turns; threads would too, since both need the interpreter
 lock. So the real send starts this small process (``python -m
-newsletter.delivery.poster``), hands it each body once the journal holds the
-batch as ``in_flight``, and builds the next batch while the body is posted.
-Only one request is ever in flight, so the journal means what it did before.
+newsletter.delivery.poster``), hands it each batch once the journal holds it as
+``in_flight``, and reads the next batch while this one is built and posted. The
+child builds a body from the batch's journal rows itself (the same bytes the
+sender would build: :mod:`newsletter.delivery.bodies`), so the sender's share of
+the work is reading the list and keeping the journal. Only one request is ever in
+flight, so the journal means what it did before.
 
 The child reads frames from its stdin (4-byte big-endian length, then the bytes):
 first its settings as JSON (the key among them: it never appears on a command
-line), then for each request a JSON frame with its batch number and a frame with
-its body. It posts each body over one kept-alive connection
+line), then for each request a JSON frame with its batch number, the message's
+body spec when it is new (``"spec": true``), and a frame with its body, or with the
+batch's rows as JSON when ``"rows": true``. It posts each body over one kept-alive connection
 (:class:`~newsletter.delivery.posting.MailSender`), writes what becomes of it to the
 send's outcome log by itself (so the record survives the sender's death), and
 answers with one JSON frame: ``{"kind": "ok"}``, or the kind of failure (``retry``,
@@ -28,18 +32,22 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import queue
 import select
 import signal
 import struct
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
 from newsletter.delivery.base import DeliveryError, Rejected, RetryLater, Unknown
-from newsletter.delivery.posting import ApiHost
+from newsletter.delivery.bodies import RowsBody
+from newsletter.delivery.outcomes import OutcomeLog
+from newsletter.delivery.posting import ApiHost, MailSender, post_recorded
 
 _LENGTH = struct.Struct(">I")
 _PIPE_SIZE = 1 << 20
@@ -85,6 +93,10 @@ class Poster:
                                  "lock": str(lock) if lock else None}))
         self._started = False
         """Whether the child said it started (see :meth:`wait_ready`)."""
+        self._spec: bytes | None = None
+        """The body spec the child has (bodies built from rows follow it)."""
+        self._built = 0
+        """Bodies the child was asked to build (:meth:`build`)."""
 
     def wait_ready(self) -> None:
         """Wait until the child has started (it starts while the caller goes on). Called
@@ -108,13 +120,36 @@ class Poster:
     def alive(self) -> bool:
         return not self._in.closed and self._proc.poll() is None
 
-    def submit(self, data: bytes, batch: int, log: Path | None) -> None:
-        """Hand a body over (try ``batch`` of the journal, recorded in ``log``); it is
-        posted while the caller goes on."""
+    def build(self, rows: bytes, spec: bytes) -> int:
+        """Have the child build a request body from a batch's journal rows (JSON) now, by
+        ``spec`` (:func:`~newsletter.delivery.bodies.body_spec`, sent over once per
+        message), while the caller goes on; returns the number to :meth:`submit` it by.
+        The child keeps only the body built last."""
+        self.wait_ready()
+        self._built += 1
+        head: dict[str, object] = {"build": self._built}
+        new_spec = spec is not self._spec
+        if new_spec:
+            head["spec"] = True
+        self._send(orjson.dumps(head))
+        if new_spec:
+            self._send(spec)
+            self._spec = spec
+        self._send(rows)
+        return self._built
+
+    def submit(self, body: bytes | int, batch: int, log: Path | None) -> None:
+        """Hand a request over (try ``batch`` of the journal, recorded in ``log``): its body,
+        or the number of a body the child built (:meth:`build`). It is posted while the
+        caller goes on."""
         assert not self._busy, "one request at a time"
         self.wait_ready()
-        self._send(orjson.dumps({"batch": batch, "log": str(log) if log is not None else None}))
-        self._send(data)
+        head: dict[str, object] = {"batch": batch, "log": str(log) if log is not None else None}
+        if isinstance(body, int):
+            head["post"] = body
+        self._send(orjson.dumps(head))
+        if not isinstance(body, int):
+            self._send(body)
         self._busy = True
 
     def _answer(self) -> dict[str, Any]:
@@ -177,27 +212,54 @@ def wait_for_stopped_poster(path: Path, deadline: float) -> bool:
         os.close(fd)
 
 
-def main() -> None:
-    """The child: post each body it is given, record and answer what became of it."""
-    from newsletter.delivery.outcomes import OutcomeLog
-    from newsletter.delivery.posting import MailSender, post_recorded
+def _built(builder: RowsBody | None, rows: bytes) -> bytes | RetryLater:
+    """The body for a batch's rows, or why it could not be built here (then nothing is
+    sent: the sender builds it itself and tries again)."""
+    if builder is None:
+        return RetryLater("the request process was given rows before their message")
+    try:
+        return builder.build(orjson.loads(rows))
+    except Exception as exc:  # noqa: BLE001 - reported to the sender, which builds the body itself
+        return RetryLater(f"the request process could not build the request ({type(exc).__name__}: {exc})")
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    inp, out = sys.stdin.buffer, sys.stdout.buffer
-    config = _read(inp)
-    if config is None:
-        return
-    settings = orjson.loads(config)
-    if settings.get("lock"):
-        hold_lock(Path(settings["lock"]))
-    sender = MailSender(settings["key"], ApiHost(**settings["host"]), float(settings["timeout"]))
+
+Job = tuple[dict[str, Any], "bytes | RetryLater"]
+
+
+def _read_each(inp: IO[bytes], jobs: queue.SimpleQueue[Job | None]) -> None:
+    """Read the sender's frames until its end of the pipe closes: build what it asks to
+    be built (while the request before is posted), pass each request on to be posted."""
+    builder: RowsBody | None = None
+    built: dict[int, bytes | RetryLater] = {}
+    while (head := _read(inp)) is not None:
+        job: dict[str, Any] = orjson.loads(head)
+        if job.get("spec"):
+            if (spec := _read(inp)) is None:
+                return
+            builder = RowsBody(spec)
+        if "build" in job:
+            if (rows := _read(inp)) is None:
+                return
+            built = {int(job["build"]): _built(builder, rows)}
+            continue
+        body: bytes | RetryLater | None
+        if "post" in job:
+            body = built.pop(int(job["post"]), None) or RetryLater(
+                "the request process no longer had the request's body; nothing was sent")
+        elif (body := _read(inp)) is None:
+            return
+        jobs.put((job, body))
+
+
+def _post_each(jobs: queue.SimpleQueue[Job | None], sender: MailSender, out: IO[bytes]) -> None:
+    """Post each request, record and answer what became of it, until told to stop."""
     logs: dict[str, OutcomeLog] = {}
-    _write(out, orjson.dumps({"kind": "ready"}))
-    sender.warm()
-    while (head := _read(inp)) is not None and (body := _read(inp)) is not None:
-        job = orjson.loads(head)
+    while (item := jobs.get()) is not None:
+        job, body = item
         answer: dict[str, object] = {"kind": "ok"}
         try:
+            if isinstance(body, RetryLater):
+                raise body
             log = None
             if job.get("log"):
                 log = logs.get(job["log"]) or logs.setdefault(job["log"], OutcomeLog(Path(job["log"])))
@@ -213,6 +275,32 @@ def main() -> None:
             _write(out, orjson.dumps(answer))
         except OSError:
             return
+
+
+def main() -> None:
+    """The child: build and post each request it is given, record and answer what became
+    of it. Two threads: this one reads the sender's frames and builds bodies, the other
+    posts (waiting on the network, it leaves the interpreter to the builder). When the
+    sender's end closes, the request being posted is finished and recorded first."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    config = _read(inp)
+    if config is None:
+        return
+    settings = orjson.loads(config)
+    if settings.get("lock"):
+        hold_lock(Path(settings["lock"]))
+    sender = MailSender(settings["key"], ApiHost(**settings["host"]), float(settings["timeout"]))
+    _write(out, orjson.dumps({"kind": "ready"}))
+    sender.warm()
+    jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+    poster = threading.Thread(target=_post_each, args=(jobs, sender, out), name="post")
+    poster.start()
+    try:
+        _read_each(inp, jobs)
+    finally:
+        jobs.put(None)
+        poster.join()
 
 
 if __name__ == "__main__":

@@ -261,11 +261,13 @@ class _Run:
         batch = build()
         if not batch:
             return batch, None
-        self.journal.add_pending(self.send, batch.rows)
+        self.journal.add_pending(self.send, batch.rows, batch.rows_json())
         batch = self._refuse_unsendable(batch)
         if not batch:  # everyone in it refused: read on
             return self._read(build)
-        return batch, self.provider.prepare(self.message, batch)
+        prepared = self.provider.prepare(self.message, batch)
+        self.provider.ahead(prepared)
+        return batch, prepared
 
     def _refuse_unsendable(self, batch: Batch) -> Batch:
         """Leave out (as ``failed``, with the reason) addresses this provider cannot deliver to."""

@@ -8,7 +8,8 @@ times slower for a thousand personalisations). The key comes only from
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +22,15 @@ from newsletter.delivery.base import (
     ProviderBase,
     Recipient,
     RetryLater,
-    RowTuple,
     Started,
 )
 from newsletter.delivery.api import KEY_ENV, api_host, api_key
+from newsletter.delivery.bodies import HEAD, RowsBody, body_spec
 from newsletter.delivery.headers import ONE_CLICK, ascii_address, quoted_name, unsendable_by_sendgrid
 from newsletter.delivery.plan import RowMaker
 from newsletter.delivery.poster import Poster
 from newsletter.delivery.posting import ApiHost, MailSender, post_recorded
-from newsletter.render.personalize import ESCAPERS, substituter, substitutions_source
+from newsletter.render.personalize import substituter
 from newsletter.settings import SendGridOptions
 
 MAX_PERSONALIZATIONS = 1000
@@ -79,7 +80,7 @@ class PayloadBuilder:
     def __init__(self, message: Message, options: SendGridOptions, *, sandbox: bool = False) -> None:
         self.message = message
         self._fill = substituter(message.tokens)
-        self._rows_items: tuple[RowMaker, Callable[[list[RowTuple]], bytes]] | None = None
+        self._rows_body: tuple[RowMaker, RowsBody] | None = None
         common = orjson.dumps(common_fields(message, options, sandbox=sandbox))
         # '{"personalizations":[' + items + '],' + the rest of the common object
         self._tail = b"," + common[1:]
@@ -107,53 +108,21 @@ class PayloadBuilder:
         """The request body (joined at once: each concatenation of a body this size cost
         a fresh 600 KB copy). A batch of journal rows is built straight from its rows."""
         if isinstance(recipients, Batch) and isinstance(recipients.make, RowMaker):
-            items = self.rows_items(recipients.make)(recipients.rows)
-        else:
-            items = self.items(recipients)
-        return b"".join((b'{"personalizations":', items, self._tail))
+            return self.rows_body(recipients.make).build(recipients.rows)
+        return b"".join((HEAD, self.items(recipients), self._tail))
 
-    def rows_items(self, make: RowMaker) -> Callable[[list[RowTuple]], bytes]:
-        """:meth:`items` for journal rows, as if each were first made into a :class:`Recipient`
-        by ``make``: the function is written out for this message's tokens (see
-        :func:`~newsletter.render.personalize.substituter`), with no recipient or values
-        dict in between (a third faster; a property test holds the two paths equal)."""
-        if self._rows_items is not None and self._rows_items[0] is make:
-            return self._rows_items[1]
-        tokens = self.message.tokens
-        names = substitutions_source(tokens, {"first_name": "first_name", "last_name": "last",
-                                              "email": "email", "unsubscribe_url": "url"})
-        others = substitutions_source(tokens, {"email": "email", "unsubscribe_url": "url"})
-        source = (
-            "def items(rows):\n"
-            "    out = []\n"
-            "    append = out.append\n"
-            "    for seq, email, first, last, vals in rows:\n"
-            "        url = link(tok(email))\n"
-            "        name = qn(f'{first} {last}'.strip())\n"
-            "        address = email if email.isascii() else asc(email)\n"
-            "        if vals is None:\n"
-            "            first_name = first or fallback\n"
-            "            get = empty\n"
-            f"            subs = {names}\n"
-            "        else:\n"
-            "            get = loads(vals).get\n"
-            f"            subs = {others}\n"
-            "        append({'to': [{'email': address, 'name': name} if name else {'email': address}],"
-            " 'substitutions': subs,"
-            " 'headers': {'List-Unsubscribe': f'<{url}>' + mailto, 'List-Unsubscribe-Post': one_click},"
-            " 'custom_args': args})\n"
-            "    return dumps(out)\n"
-        )
-        namespace: dict[str, object] = {
-            **ESCAPERS, "qn": quoted_name, "asc": ascii_address, "tok": make.token, "link": make.link,
-            "fallback": make.fallback, "loads": orjson.loads, "dumps": orjson.dumps, "empty": {}.get,
-            "one_click": ONE_CLICK, "args": {"send_id": self.message.send_id},
-            "mailto": self.message.unsubscribe_mailto_part,
-        }
-        exec(source, namespace)  # noqa: S102 - token names validated by substitutions_source
-        items: Callable[[list[RowTuple]], bytes] = namespace["items"]  # type: ignore[assignment]
-        self._rows_items = (make, items)
-        return items
+    def rows_body(self, make: RowMaker) -> RowsBody:
+        """The builder of bodies straight from journal rows, as if each were first made
+        into a :class:`Recipient` by ``make`` (a property test holds the two paths equal);
+        its spec is what the request process builds the same bodies from."""
+        if self._rows_body is not None and self._rows_body[0] is make:
+            return self._rows_body[1]
+        spec = body_spec(self.message.tokens, secret=make.secret, unsubscribe_url=make.unsubscribe_url,
+                         fallback=make.fallback, send_id=self.message.send_id,
+                         mailto=self.message.unsubscribe_mailto_part, tail=self._tail)
+        body = RowsBody(spec)
+        self._rows_body = (make, body)
+        return body
 
     def as_dict(self, recipients: Sequence[Recipient]) -> dict[str, Any]:
         result: dict[str, Any] = orjson.loads(self.build(recipients))
@@ -200,16 +169,34 @@ class SendGridProvider(ProviderBase):
         """Connections opened by this process (the request process counts its own)."""
         return self._sender.handshakes
 
-    def prepare(self, message: Message, recipients: Sequence[Recipient]) -> bytes:
-        """The request body, built once per batch (retries send the same bytes)."""
+    def _builder_for(self, message: Message) -> PayloadBuilder:
         builder = self._builder
         if builder is None or builder.message is not message:
             builder = self._builder = PayloadBuilder(message, self.options, sandbox=self.sandbox)
+        return builder
+
+    def prepare(self, message: Message, recipients: Sequence[Recipient]) -> bytes | RowsJob:
+        """The request body, built once per batch (retries send the same bytes); for a
+        batch of journal rows that the request process will post, what it builds the
+        body from instead (it builds the same bytes: see :mod:`~newsletter.delivery.bodies`)."""
+        builder = self._builder_for(message)
+        poster = self._poster
+        if (poster is not None and poster.alive and isinstance(recipients, Batch)
+                and isinstance(recipients.make, RowMaker)):
+            return RowsJob(builder.rows_body(recipients.make), recipients)
         return builder.build(recipients)
+
+    def ahead(self, prepared: object) -> None:
+        """Have the request process build the body of the batch to be started next now,
+        while the request before it is out."""
+        poster = self._poster
+        if isinstance(prepared, RowsJob) and prepared.built is None and poster is not None and poster.alive:
+            with contextlib.suppress(RetryLater):  # the child is gone: :meth:`start` finds out
+                prepared.built = poster.build(prepared.batch.rows_json(), prepared.body.spec)
 
     def send(self, message: Message, recipients: Sequence[Recipient], prepared: object = None,
              batch: int = 0) -> BatchResult:
-        data = prepared if isinstance(prepared, bytes) else self.prepare(message, recipients)
+        data = prepared if isinstance(prepared, bytes) else self._builder_for(message).build(recipients)
         post_recorded(self._sender, data, self.log, batch)
         return BatchResult(accepted=_seqs(recipients))
 
@@ -228,9 +215,16 @@ class SendGridProvider(ProviderBase):
         poster = self._poster
         if poster is None or not poster.alive:
             return None
-        data = prepared if isinstance(prepared, bytes) else self.prepare(message, recipients)
+        if not isinstance(prepared, (bytes, RowsJob)):
+            prepared = self.prepare(message, recipients)
+        log = self.log.path if self.log is not None else None
         try:
-            poster.submit(data, batch, self.log.path if self.log is not None else None)
+            if isinstance(prepared, RowsJob):
+                if prepared.built is None:
+                    prepared.built = poster.build(prepared.batch.rows_json(), prepared.body.spec)
+                poster.submit(prepared.built, batch, log)
+            else:
+                poster.submit(prepared, batch, log)
         except RetryLater as exc:
             refused = exc  # nothing was handed over: the send loop tries again
 
@@ -251,6 +245,16 @@ class SendGridProvider(ProviderBase):
         if self._poster is not None:
             self._poster.close()
             self._poster = None
+
+
+@dataclass(slots=True)
+class RowsJob:
+    """A request the request process builds from journal rows (see :meth:`SendGridProvider.prepare`)."""
+
+    body: RowsBody
+    batch: Batch
+    built: int | None = None
+    """The request process's number for the body, once it was asked to build it."""
 
 
 def _seqs(recipients: Sequence[Recipient]) -> list[int]:

@@ -1,0 +1,106 @@
+"""SendGrid request bodies straight from journal rows, in whichever process posts them.
+
+A million-recipient send builds a thousand bodies of a thousand personalisations:
+about a third of the sender's work. The sender hands the request process the
+batch's rows and, once per message, a *spec* (:func:`body_spec`): the common part of
+the body, already serialised, and what each personalisation is made from (the
+message's tokens, the project's secret for the unsubscribe tokens, the unsubscribe
+link, the fallback first name). Both processes build with :class:`RowsBody`, so a
+body is the same bytes wherever it is built (a test holds the two equal to the body
+built from :class:`~newsletter.delivery.base.Recipient` s).
+
+This module imports nothing heavy: the request process starts in a few
+milliseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+
+from newsletter.delivery.base import RowTuple
+from newsletter.delivery.headers import ONE_CLICK, ascii_address, quoted_name
+from newsletter.delivery.state import token_maker
+from newsletter.render.personalize import ESCAPERS, substitutions_source
+
+HEAD = b'{"personalizations":'
+
+ItemsFunction = Callable[[Sequence[RowTuple]], bytes]
+
+
+def link_maker(template: str) -> Callable[[str], str]:
+    """The unsubscribe link for many tokens (``template`` is split once)."""
+    parts = template.split("{token}")
+    if len(parts) != 2:
+        return lambda token: template.replace("{token}", token)
+    head, tail = parts
+    return lambda token: f"{head}{token}{tail}"
+
+
+def rows_items(tokens: Sequence[str], *, secret: bytes, unsubscribe_url: str, fallback: str,
+               send_id: str, mailto: str) -> ItemsFunction:
+    """The JSON array of personalisations for journal rows (``seq, email, first, last,
+    vals``), as if each row were first made into a recipient: the function is written
+    out for this message's tokens (see :func:`~newsletter.render.personalize.substituter`),
+    with no recipient or values dict in between (a third faster)."""
+    names = substitutions_source(tokens, {"first_name": "first_name", "last_name": "last",
+                                          "email": "email", "unsubscribe_url": "url"})
+    others = substitutions_source(tokens, {"email": "email", "unsubscribe_url": "url"})
+    source = (
+        "def items(rows):\n"
+        "    out = []\n"
+        "    append = out.append\n"
+        "    for seq, email, first, last, vals in rows:\n"
+        "        url = link(tok(email))\n"
+        "        name = qn(f'{first} {last}'.strip())\n"
+        "        address = email if email.isascii() else asc(email)\n"
+        "        if vals is None:\n"
+        "            first_name = first or fallback\n"
+        "            get = empty\n"
+        f"            subs = {names}\n"
+        "        else:\n"
+        "            get = loads(vals).get\n"
+        f"            subs = {others}\n"
+        "        append({'to': [{'email': address, 'name': name} if name else {'email': address}],"
+        " 'substitutions': subs,"
+        " 'headers': {'List-Unsubscribe': f'<{url}>' + mailto, 'List-Unsubscribe-Post': one_click},"
+        " 'custom_args': args})\n"
+        "    return dumps(out)\n"
+    )
+    namespace: dict[str, object] = {
+        **ESCAPERS, "qn": quoted_name, "asc": ascii_address, "tok": token_maker(secret),
+        "link": link_maker(unsubscribe_url), "fallback": fallback, "loads": orjson.loads, "dumps": orjson.dumps,
+        "empty": {}.get, "one_click": ONE_CLICK, "args": {"send_id": send_id}, "mailto": mailto,
+    }
+    exec(source, namespace)  # noqa: S102 - token names validated by substitutions_source
+    items: ItemsFunction = namespace["items"]  # type: ignore[assignment]
+    return items
+
+
+def body_spec(tokens: Sequence[str], *, secret: bytes, unsubscribe_url: str, fallback: str, send_id: str,
+              mailto: str, tail: bytes) -> bytes:
+    """What :class:`RowsBody` is made from, as JSON (``tail``: the body after the
+    personalisations, from the comma on)."""
+    return orjson.dumps({
+        "tokens": list(tokens), "secret": secret.hex(), "unsubscribe_url": unsubscribe_url,
+        "fallback": fallback, "send_id": send_id, "mailto": mailto, "tail": tail.decode("utf-8"),
+    })
+
+
+class RowsBody:
+    """Builds request bodies from journal rows, for one message (given its :func:`body_spec`)."""
+
+    def __init__(self, spec: bytes) -> None:
+        found: dict[str, Any] = orjson.loads(spec)
+        self.spec = spec
+        self._items = rows_items(
+            found["tokens"], secret=bytes.fromhex(found["secret"]), unsubscribe_url=found["unsubscribe_url"],
+            fallback=found["fallback"], send_id=found["send_id"], mailto=found["mailto"])
+        self._tail = found["tail"].encode("utf-8")
+
+    def build(self, rows: Sequence[RowTuple]) -> bytes:
+        """The request body (joined at once: each concatenation of a body this size cost
+        a fresh 600 KB copy)."""
+        return b"".join((HEAD, self._items(rows), self._tail))
