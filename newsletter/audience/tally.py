@@ -24,6 +24,7 @@ from newsletter.audience.csvfile import open_list
 from newsletter.audience.scan import Candidate, Scanner, Tally
 from newsletter.errors import Problem
 from newsletter.files import write_file
+from newsletter.nogc import no_cycle_collection
 
 if TYPE_CHECKING:
     from newsletter.audience.select import Figures
@@ -34,7 +35,7 @@ CACHE_DIR = Path(".newsletter") / "cache"
 
 def tally(list_path: Path, *, check_dns: bool = False) -> tuple[Tally, list[Problem]]:
     """Classify every row of the list; the header's warnings alongside."""
-    with open_list(list_path) as reader:
+    with open_list(list_path) as reader, no_cycle_collection():
         scanner = Scanner(reader.shown, reader.header, reader.dialect.delimiter, check_dns=check_dns)
         result = scanner.scan(reader)
         return result, reader.header.warnings

@@ -283,6 +283,9 @@ def main() -> None:
     posts (waiting on the network, it leaves the interpreter to the builder). When the
     sender's end closes, the request being posted is finished and recorded first."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # the posting thread, its answer in, waits for the builder to let go of the interpreter:
+    # at most this long instead of the default 5 ms (a request takes a few ms)
+    sys.setswitchinterval(0.0005)
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     config = _read(inp)
     if config is None:

@@ -19,7 +19,6 @@ Rules (issue 5):
 
 from __future__ import annotations
 
-import gc
 import random
 import signal
 import threading
@@ -44,6 +43,7 @@ from newsletter.delivery.base import (
 )
 from newsletter.delivery.journal import Journal, SendRow
 from newsletter.delivery.plan import NewRow
+from newsletter.nogc import no_cycle_collection
 from newsletter.settings import Delivery
 
 LONGEST_WAIT = 900.0
@@ -134,7 +134,7 @@ def deliver(
     sink = progress or _Silent()
     run = _Run(journal, send, message, provider, settings, sink, sleep)
     size = batch_size(settings, provider)
-    with _no_cycle_collection(), _first_interrupt_waits(run.stopping, sink):
+    with no_cycle_collection(), _first_interrupt_waits(run.stopping, sink):
         provider.stop_when(run.stopping)
         if source is not None and not send.loaded:
             if not run.new_batches(_NewBatches(journal, send, source, size, recipient)):
@@ -163,24 +163,6 @@ def _first_interrupt_waits(stopping: threading.Event, sink: ProgressSink) -> Ite
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-@contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Pause the cyclic garbage collector while sending.
-
-    The loop makes about ten containers per recipient and frees them a batch later;
-    none is in a reference cycle, so reference counting frees them all, while the
-    collector, woken by so many allocations, scanned the survivors again and again:
-    about 2 s of a million-recipient send, finding nothing. It runs again afterwards.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class _NewBatches:
