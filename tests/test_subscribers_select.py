@@ -210,3 +210,27 @@ def test_a_list_replaced_between_the_check_and_the_read_is_refused(project: Path
     os.replace(replacement, path)
     with pytest.raises(InputError, match="the list changed while it was read; run again"):
         list(people)
+
+
+def test_a_lists_hash_is_reused_only_for_a_file_changed_well_before_it_was_taken(tmp_path: Path) -> None:
+    """A send asks for the list's fingerprint several times; the content hash is taken
+    again unless the file was last modified well before the hash was (git's "racily
+    clean" rule), so a change that keeps the size, and even the modification time, of a
+    file just written is still seen."""
+    import os
+
+    from newsletter.audience import tally as tallying
+
+    path = tmp_path / "list.csv"
+    path.write_text("email\nann@example.org\n", encoding="utf-8")
+    first = tallying.fingerprint(path)
+    stat = path.stat()
+    path.write_text("email\nbob@example.org\n", encoding="utf-8")  # same size
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # and the same modification time
+    assert tallying.fingerprint(path).sha256 != first.sha256
+    old = stat.st_mtime_ns - 3_600_000_000_000
+    os.utime(path, ns=(old, old))  # a list last changed an hour ago
+    settled = tallying.fingerprint(path)
+    assert tallying.fingerprint(path) == settled and path.resolve() in tallying._HASHED
+    path.write_text("email\ncat@example.org\n", encoding="utf-8")  # changed now: a new identity
+    assert tallying.fingerprint(path).sha256 not in (settled.sha256, first.sha256)

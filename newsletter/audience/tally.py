@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import json
 import os
+import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +58,7 @@ class Identity:
         return cls(st.st_size, st.st_mtime_ns, st.st_ino)
 
 
+@functools.cache
 def _code_version() -> str:
     import email_validator
     import idna
@@ -95,10 +98,31 @@ class Fingerprint:
         return {"size": i.size, "mtime_ns": i.mtime_ns, "sha256": self.sha256, "code": self.code}
 
 
+_HASHED: dict[Path, tuple[Identity, str]] = {}
+"""Content hashes taken in this process, by the list's identity (see :func:`fingerprint`)."""
+SETTLED_NS = 2_000_000_000
+"""How much older than the hash a file's modification time must be for the hash to be reused."""
+
+
 def fingerprint(list_path: Path) -> Fingerprint:
+    """Which bytes the list holds now. A send asks several times (its checks, then the
+    send); hashing a million-row list costs about 0.1 s each time, so a hash taken in
+    this process is reused while the file's size, modification time and inode are
+    unchanged, but only for a file last modified well before the hash was taken: a
+    change within the file system's timestamp granularity of the hashing could leave
+    all three as they were (git's "racily clean" rule)."""
     with open_list(list_path):  # the clear error for a missing or unreadable file
         pass
-    return Fingerprint(Identity.of(list_path), _content_hash(list_path), _code_version())
+    identity = Identity.of(list_path)
+    key = list_path.resolve()
+    known = _HASHED.get(key)
+    if known is not None and known[0] == identity:
+        return Fingerprint(identity, known[1], _code_version())
+    hashed_at = time.time_ns()
+    digest = _content_hash(list_path)
+    if identity.mtime_ns < hashed_at - SETTLED_NS and Identity.of(list_path) == identity:
+        _HASHED[key] = (identity, digest)
+    return Fingerprint(identity, digest, _code_version())
 
 
 Longest = dict[str, list[Candidate]]
