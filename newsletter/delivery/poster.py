@@ -32,13 +32,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import queue
 import select
 import signal
 import struct
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import IO, Any
 
@@ -223,12 +221,47 @@ def _built(builder: RowsBody | None, rows: bytes) -> bytes | RetryLater:
         return RetryLater(f"the request process could not build the request ({type(exc).__name__}: {exc})")
 
 
-Job = tuple[dict[str, Any], "bytes | RetryLater"]
+def _post(sender: MailSender, job: dict[str, Any], body: bytes | RetryLater,
+          logs: dict[str, OutcomeLog]) -> dict[str, object]:
+    """Post one request, recording what becomes of it; the answer for the sender."""
+    try:
+        if isinstance(body, RetryLater):
+            raise body
+        log = None
+        if job.get("log"):
+            log = logs.get(job["log"]) or logs.setdefault(job["log"], OutcomeLog(Path(job["log"])))
+        post_recorded(sender, body, log, int(job["batch"]))
+    except OSError as exc:  # the outcome log cannot be opened: nothing was sent
+        return {"kind": "rejected", "reason": f"cannot write the outcome log: {exc.strerror or exc}"}
+    except DeliveryError as exc:
+        kind = next(k for k, cls in _KINDS.items() if isinstance(exc, cls))
+        answer: dict[str, object] = {"kind": kind, "reason": exc.reason}
+        if isinstance(exc, RetryLater):
+            answer["wait"] = exc.wait
+        return answer
+    return {"kind": "ok"}
 
 
-def _read_each(inp: IO[bytes], jobs: queue.SimpleQueue[Job | None]) -> None:
-    """Read the sender's frames until its end of the pipe closes: build what it asks to
-    be built (while the request before is posted), pass each request on to be posted."""
+def main() -> None:
+    """The child: build and post each request it is given, record and answer what became
+    of it, one thing at a time, in the order asked. The sender asks for the next body to
+    be built while a request is out, so it is built as soon as that request is answered,
+    while the sender records the answer and marks the next batch in flight. (A second
+    thread building during the request slowed the request more than it gained: each
+    return from the network waited for the builder to let go of the interpreter.) When
+    the sender's end closes, the request being posted is finished and recorded first."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    config = _read(inp)
+    if config is None:
+        return
+    settings = orjson.loads(config)
+    if settings.get("lock"):
+        hold_lock(Path(settings["lock"]))
+    sender = MailSender(settings["key"], ApiHost(**settings["host"]), float(settings["timeout"]))
+    logs: dict[str, OutcomeLog] = {}
+    _write(out, orjson.dumps({"kind": "ready"}))
+    sender.warm()
     builder: RowsBody | None = None
     built: dict[int, bytes | RetryLater] = {}
     while (head := _read(inp)) is not None:
@@ -240,7 +273,7 @@ def _read_each(inp: IO[bytes], jobs: queue.SimpleQueue[Job | None]) -> None:
         if "build" in job:
             if (rows := _read(inp)) is None:
                 return
-            built = {int(job["build"]): _built(builder, rows)}
+            built = {int(job["build"]): _built(builder, rows)}  # only the last is kept
             continue
         body: bytes | RetryLater | None
         if "post" in job:
@@ -248,62 +281,10 @@ def _read_each(inp: IO[bytes], jobs: queue.SimpleQueue[Job | None]) -> None:
                 "the request process no longer had the request's body; nothing was sent")
         elif (body := _read(inp)) is None:
             return
-        jobs.put((job, body))
-
-
-def _post_each(jobs: queue.SimpleQueue[Job | None], sender: MailSender, out: IO[bytes]) -> None:
-    """Post each request, record and answer what became of it, until told to stop."""
-    logs: dict[str, OutcomeLog] = {}
-    while (item := jobs.get()) is not None:
-        job, body = item
-        answer: dict[str, object] = {"kind": "ok"}
         try:
-            if isinstance(body, RetryLater):
-                raise body
-            log = None
-            if job.get("log"):
-                log = logs.get(job["log"]) or logs.setdefault(job["log"], OutcomeLog(Path(job["log"])))
-            post_recorded(sender, body, log, int(job["batch"]))
-        except OSError as exc:  # the outcome log cannot be opened: nothing was sent
-            answer = {"kind": "rejected", "reason": f"cannot write the outcome log: {exc.strerror or exc}"}
-        except DeliveryError as exc:
-            kind = next(k for k, cls in _KINDS.items() if isinstance(exc, cls))
-            answer = {"kind": kind, "reason": exc.reason}
-            if isinstance(exc, RetryLater):
-                answer["wait"] = exc.wait
-        try:
-            _write(out, orjson.dumps(answer))
+            _write(out, orjson.dumps(_post(sender, job, body, logs)))
         except OSError:
             return
-
-
-def main() -> None:
-    """The child: build and post each request it is given, record and answer what became
-    of it. Two threads: this one reads the sender's frames and builds bodies, the other
-    posts (waiting on the network, it leaves the interpreter to the builder). When the
-    sender's end closes, the request being posted is finished and recorded first."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # the posting thread, its answer in, waits for the builder to let go of the interpreter:
-    # at most this long instead of the default 5 ms (a request takes a few ms)
-    sys.setswitchinterval(0.0005)
-    inp, out = sys.stdin.buffer, sys.stdout.buffer
-    config = _read(inp)
-    if config is None:
-        return
-    settings = orjson.loads(config)
-    if settings.get("lock"):
-        hold_lock(Path(settings["lock"]))
-    sender = MailSender(settings["key"], ApiHost(**settings["host"]), float(settings["timeout"]))
-    _write(out, orjson.dumps({"kind": "ready"}))
-    sender.warm()
-    jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
-    poster = threading.Thread(target=_post_each, args=(jobs, sender, out), name="post")
-    poster.start()
-    try:
-        _read_each(inp, jobs)
-    finally:
-        jobs.put(None)
-        poster.join()
 
 
 if __name__ == "__main__":
