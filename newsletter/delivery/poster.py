@@ -1,22 +1,24 @@
-"""Posting SendGrid requests from a second process while the next batch is built.
+"""Building and posting SendGrid requests in a second process while the sender reads on.
 
 A big send spends its time in two places that need not wait for each other:
 building a request body (reading the list, the journal, JSON) and the request
 itself (the HTTP client's own work, then waiting for SendGrid's answer). In one
 process the two take turns; threads would too, since both need the interpreter
 lock. So the real send starts this small process (``python -m
-newsletter.delivery.poster``), hands it each batch once the journal holds it as
-``in_flight``, and reads the next batch while this one is built and posted. The
-child builds a body from the batch's journal rows itself (the same bytes the
-sender would build: :mod:`newsletter.delivery.bodies`), so the sender's share of
-the work is reading the list and keeping the journal. Only one request is ever in
-flight, so the journal means what it did before.
+newsletter.delivery.poster``), which builds each request body from the batch's
+journal rows (the same bytes the sender would build: :mod:`newsletter.delivery.bodies`)
+and posts it, while the sender reads the list and keeps the journal. The sender
+asks for a body to be built as soon as it has read the batch, and hands the request
+over only once the journal holds the batch as ``in_flight``. Only one request is
+ever in flight, so the journal means what it did before.
 
 The child reads frames from its stdin (4-byte big-endian length, then the bytes):
-first its settings as JSON (the key among them: it never appears on a command
-line), then for each request a JSON frame with its batch number, the message's
-body spec when it is new (``"spec": true``), and a frame with its body, or with the
-batch's rows as JSON when ``"rows": true``. It posts each body over one kept-alive connection
+first its settings as JSON (the key among them, and in a body spec the project's
+secret: neither ever appears on a command line). Then, to build a body, a JSON frame ``{"build": n}`` (with ``"spec": true``
+and a frame with the message's body spec when the message is new) and a frame with
+the batch's rows as JSON; only the body built last is kept. To post a request, a
+JSON frame with its batch number and outcome log, and either ``"post": n`` (the body
+built as ``n``) or a frame with the body itself. It posts each body over one kept-alive connection
 (:class:`~newsletter.delivery.posting.MailSender`), writes what becomes of it to the
 send's outcome log by itself (so the record survives the sender's death), and
 answers with one JSON frame: ``{"kind": "ok"}``, or the kind of failure (``retry``,
