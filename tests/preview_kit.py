@@ -168,3 +168,17 @@ def raw_get(address: str, port: int, path: str = "/api/issues") -> bytes:
         while chunk := conn.recv(65536):
             reply += chunk
     return reply
+
+
+def stopped_send(project: Path) -> None:
+    """A send of the example that stopped with three people still to go (pending)."""
+    from newsletter.delivery.journal import Journal
+
+    journal = Journal.open(project)
+    try:
+        send = journal.create(key=EXAMPLE_SLUG, slug=EXAMPLE_SLUG, provider="smtp", list_path="subscribers.csv",
+                              content_hash="x", eligible=0)
+        journal.add_pending(send, [(i, f"p{i}@example.org", "P", str(i), None) for i in (1, 2, 3)])
+        journal.set_loaded(send)
+    finally:
+        journal.close()

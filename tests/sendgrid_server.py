@@ -220,14 +220,20 @@ class SendGridServer:
                 body = orjson.dumps({"errors": [{"message": message, "field": field, "help": None}]})
                 self._answer(status, body, headers)
 
-            def _feedback(self, method: str) -> None:
-                length = int(self.headers.get("Content-Length", "0") or 0)
-                raw = self.rfile.read(length) if length else b""
+            def _authorized(self) -> bool:
+                """Log the key the request carried; answer 401 (and say False) if it is not the server's."""
                 auth = self.headers.get("Authorization", "")
                 with server.lock:
                     server.log.auth_headers.append(auth)
                 if auth != f"Bearer {server.key}":
                     self._error(401, "The provided authorization grant is invalid, expired, or revoked")
+                    return False
+                return True
+
+            def _feedback(self, method: str) -> None:
+                length = int(self.headers.get("Content-Length", "0") or 0)
+                raw = self.rfile.read(length) if length else b""
+                if not self._authorized():
                     return
                 status, body, headers = server.api.handle(method, self.path, self.headers, raw)
                 with server.lock:
@@ -264,11 +270,7 @@ class SendGridServer:
                     return
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length)
-                auth = self.headers.get("Authorization", "")
-                with server.lock:
-                    server.log.auth_headers.append(auth)
-                if auth != f"Bearer {server.key}":
-                    self._error(401, "The provided authorization grant is invalid, expired, or revoked")
+                if not self._authorized():
                     return
                 if server.lean():
                     try:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from newsletter.delivery.journal import Journal
 from tests.conftest import EXAMPLE_ISSUE, run_cli
 from tests.feedback_kit import env
-from tests.preview_kit import EXAMPLE_SLUG, Running, serving
+from tests.preview_kit import EXAMPLE_SLUG, Running, serving, stopped_send
 from tests.sendgrid_server import SendGridServer
 
 ELIGIBLE = 5  # the example list's people the example issue goes to
@@ -91,14 +91,7 @@ def test_a_scheduled_send_shows_its_time_in_words(project: Path, sendgrid_server
 
 
 def test_a_stopped_send_says_how_to_resume(project: Path) -> None:
-    journal = Journal.open(project)
-    try:
-        send = journal.create(key=EXAMPLE_SLUG, slug=EXAMPLE_SLUG, provider="smtp", list_path="subscribers.csv",
-                              content_hash="x", eligible=0)
-        journal.add_pending(send, [(i, f"p{i}@example.org", "P", str(i), None) for i in (1, 2, 3)])
-        journal.set_loaded(send)
-    finally:
-        journal.close()
+    stopped_send(project)
     with serving(project) as preview:
         send_state, _ = sent_state(preview, lambda s: s["state"] != "not-sent")
     assert send_state["state"] == "stopped"

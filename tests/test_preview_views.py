@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from newsletter.delivery.journal import Journal
 from newsletter.settings import load_settings
 from tests.conftest import EXAMPLE_ISSUE
-from tests.preview_kit import EXAMPLE_SLUG, Running
+from tests.preview_kit import EXAMPLE_SLUG, Running, stopped_send
 from tests.test_preview_browser import open_issue, page, server, shot, sync_api  # noqa: F401 (fixtures)
 
 INVERT = "invert(1) hue-rotate(180deg)"
@@ -106,14 +105,7 @@ def test_the_send_state_on_the_index_and_the_issue_page(page, server: Running, p
     open_issue(page, server)
     sync_api.expect(page.locator("#send-state")).to_have_text("Send: not sent yet")
 
-    journal = Journal.open(project)  # a send that stopped with three people still to go
-    try:
-        send = journal.create(key=EXAMPLE_SLUG, slug=EXAMPLE_SLUG, provider="smtp", list_path="subscribers.csv",
-                              content_hash="x", eligible=0)
-        journal.add_pending(send, [(i, f"p{i}@example.org", "P", str(i), None) for i in (1, 2, 3)])
-        journal.set_loaded(send)
-    finally:
-        journal.close()
+    stopped_send(project)  # a send that stopped with three people still to go
     expected = f"stopped: 3 pending (0 accepted, 0 failed, 3 pending) — resume with newsletter send {EXAMPLE_ISSUE} --yes"
     page.goto(server.url)
     sync_api.expect(cell).to_have_text(expected)

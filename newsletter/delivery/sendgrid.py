@@ -190,9 +190,9 @@ class SendGridProvider(ProviderBase):
         """Have the request process build the body of the batch to be started next now,
         while the request before it is out."""
         poster = self._poster
-        if isinstance(prepared, RowsJob) and prepared.built is None and poster is not None and poster.alive:
+        if isinstance(prepared, RowsJob) and poster is not None and poster.alive:
             with contextlib.suppress(RetryLater):  # the child is gone: :meth:`start` finds out
-                prepared.built = poster.build(prepared.batch.rows_json(), prepared.body.spec)
+                prepared.built_by(poster)
 
     def send(self, message: Message, recipients: Sequence[Recipient], prepared: object = None,
              batch: int = 0) -> BatchResult:
@@ -220,9 +220,7 @@ class SendGridProvider(ProviderBase):
         log = self.log.path if self.log is not None else None
         try:
             if isinstance(prepared, RowsJob):
-                if prepared.built is None:
-                    prepared.built = poster.build(prepared.batch.rows_json(), prepared.body.spec)
-                poster.submit(prepared.built, batch, log)
+                poster.submit(prepared.built_by(poster), batch, log)
             else:
                 poster.submit(prepared, batch, log)
         except RetryLater as exc:
@@ -255,6 +253,12 @@ class RowsJob:
     batch: Batch
     built: int | None = None
     """The request process's number for the body, once it was asked to build it."""
+
+    def built_by(self, poster: Poster) -> int:
+        """The request process's number for the body, asking it to build it the first time."""
+        if self.built is None:
+            self.built = poster.build(self.batch.rows_json(), self.body.spec)
+        return self.built
 
 
 def _seqs(recipients: Sequence[Recipient]) -> list[int]:
