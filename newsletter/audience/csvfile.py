@@ -13,9 +13,13 @@ Cells that a spreadsheet would run as a formula (starting with ``=`` ``+`` ``-``
 
 from __future__ import annotations
 
+import collections
 import csv
+import io
+import itertools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, NamedTuple
@@ -218,7 +222,7 @@ class ListReader:
                 bom = raw.read(3) == b"\xef\xbb\xbf"
             d = _sniff(path, sample, recognise)
             self.dialect = Dialect(d.delimiter, bom, d.lineterminator)
-            self._reader = csv.reader(self._fh, delimiter=d.delimiter, quotechar='"', doublequote=True, strict=True)
+            self._reader = _csv_reader(self._fh, d.delimiter)
             self.header = _header(path, self._next_header(), recognise)
         except UnicodeDecodeError:
             self._fh.close()
@@ -246,6 +250,15 @@ class ListReader:
     def csv(self) -> Any:
         """The csv reader, positioned after the header (for the tight loop of a full scan)."""
         return self._reader
+
+    def up_to(self, lines: int) -> Any:
+        """A csv reader of the rows after the header that lie within the first ``lines``
+        lines, counting lines as the csv reader does (its ``line_num`` goes on from the
+        header's). Rows read from it are no longer in :attr:`csv`."""
+        done = self._reader.line_num
+        return _numbered(_csv_reader(itertools.chain(itertools.repeat("\n", done),
+                                                     itertools.islice(self._fh, max(0, lines - done))),
+                                     self.dialect.delimiter), done)
 
     def csv_problem(self, message: str) -> str:
         return _csv_problem(message)
@@ -278,6 +291,29 @@ class ListReader:
                 yield Record(line, cells)
         except UnicodeDecodeError:
             raise _decode_error(self.path) from None
+
+
+def _csv_reader(lines: Iterable[str], delimiter: str) -> Any:
+    return csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
+
+
+def _numbered(rows: Any, skip: int) -> Any:
+    """``rows`` after ``skip`` blank lines put in front so that its ``line_num`` goes on
+    from another reader's (a blank line is an empty row)."""
+    collections.deque(itertools.islice(rows, skip), maxlen=0)
+    return rows
+
+
+@contextmanager
+def rows_from(path: Path, offset: int, line: int, delimiter: str) -> Iterator[Any]:
+    """A csv reader of the list from byte ``offset`` (the start of line ``line + 1``, and
+    between two rows), its ``line_num`` counting from ``line`` as a reader of the whole
+    file would."""
+    with open(path, "rb") as raw:
+        raw.seek(offset)
+        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        yield _numbered(_csv_reader(itertools.chain(itertools.repeat("\n", line), text), delimiter), line)
+        text.detach()
 
 
 def _csv_problem(message: str) -> str:

@@ -18,8 +18,9 @@ import csv
 import re
 from dataclasses import dataclass, field
 from heapq import heappush, heapreplace
+from typing import Any, Protocol
 
-from newsletter.audience.csvfile import Header, ListReader, unneutralize, width_problem
+from newsletter.audience.csvfile import Header, unneutralize, width_problem
 from newsletter.audience.validate import (
     RANK,
     SUBSCRIBED,
@@ -69,6 +70,8 @@ class Tally:
     """Invalid rows, one problem each."""
     warnings: list[Problem] = field(default_factory=list)
     """Duplicates and other things worth knowing that do not make a row invalid."""
+    duplicate_of: dict[int, int] = field(default_factory=dict)
+    """The line of each duplicate row → the first line of its address."""
     unreadable: list[Problem] = field(default_factory=list)
     """Rows that could not be read at all (these stop a send: one might be an unsubscribe)."""
     to_fix: list[tuple[int, str, str]] = field(default_factory=list)
@@ -77,14 +80,31 @@ class Tally:
     """Per column (``email``, ``first_name``, ``last_name`` and each merge field present),
     a heap of the :data:`LONGEST_KEPT` longest values on the first rows of addresses,
     the earlier line first among equals: where the longest value among the eligible
-    usually is, so that ``newsletter check`` need not read the list again."""
+    usually is, so that ``newsletter check`` need not read the list again. Every first
+    row left out is shorter than the shortest kept (or as long, on a later line); a
+    finished scan leaves each heap sorted, so equal lists give equal tallies."""
+
+
+class SplitMidRecord(Exception):
+    """A part of the list (see :mod:`newsletter.audience.halves`) ended inside a quoted cell."""
+
+
+class Rows(Protocol):
+    """What a scan reads: a csv reader, and how to word its errors (a :class:`ListReader`)."""
+
+    @property
+    def csv(self) -> Any: ...
+
+    def csv_problem(self, message: str) -> str: ...
+
+    def decode_error(self) -> Exception: ...
 
 
 SMTPUTF8_WARNING = ("non-ASCII characters before the @: SendGrid does not deliver to such an address (a send "
                     "marks it failed, with the reason); over SMTP it needs a server offering SMTPUTF8")
 
 
-def _duplicate(file: str, line: int, first: int) -> Problem:
+def duplicate_warning(file: str, line: int, first: int) -> Problem:
     return Problem(
         file, line, None, "email", f"same address as line {first} (case ignored); the strictest status of its rows counts"
     )
@@ -93,8 +113,10 @@ def _duplicate(file: str, line: int, first: int) -> Problem:
 class Scanner:
     """Classifies rows into a :class:`Tally`. ``check_dns`` adds a DNS look-up per domain."""
 
-    def __init__(self, file: str, header: Header, delimiter: str, *, check_dns: bool = False) -> None:
+    def __init__(self, file: str, header: Header, delimiter: str, *, check_dns: bool = False,
+                 kept: int = LONGEST_KEPT) -> None:
         self.file = file
+        self.kept = kept
         self.check_dns = check_dns
         self.delimiter = delimiter
         self.width = len(header.cells)
@@ -109,8 +131,18 @@ class Scanner:
         self._longest = [(at, self.tally.longest.setdefault(name, [])) for name, at in columns]
         self._names = [(name, header.roles[name]) for name in ("first_name", "last_name") if name in header.roles]
 
-    def scan(self, reader: ListReader) -> Tally:
-        """Read every row after the header into the tally."""
+    def number_tags(self, texts: list[str]) -> None:
+        """Number these tag cells' sets first, in this order (two scans of parts of one
+        list that number them alike can be joined without renumbering every address)."""
+        for text in texts:
+            if text not in self._tagset_ids:
+                self._tagset_ids[text] = len(self.tally.tagsets)
+                self.tally.tagsets.append(parse_tags(text))
+
+    def scan(self, reader: Rows, *, part: bool = False) -> Tally:
+        """Read every row after the header into the tally (or, with ``part``, every row
+        of a part of the list that must end between two rows: :class:`SplitMidRecord`
+        if it does not)."""
         rows = reader.csv
         while True:
             previous = rows.line_num
@@ -120,8 +152,12 @@ class Scanner:
                     previous = rows.line_num
                     self._row(line, cells)
                 self.tally.last_line = rows.line_num
+                for heap in self.tally.longest.values():
+                    heap.sort()  # still a heap; the same list however the rows came in
                 return self.tally
             except csv.Error as exc:
+                if part and str(exc) == "unexpected end of data":
+                    raise SplitMidRecord from None
                 self._unreadable(previous + 1, reader.csv_problem(str(exc)))
             except UnicodeDecodeError:
                 raise reader.decode_error() from None
@@ -203,8 +239,9 @@ class Scanner:
         if seen is not None:
             tally.duplicates += 1
             first = (seen >> LINE_SHIFT) & LINE_MASK
-            tally.warnings.append(_duplicate(self.file, line, first))
+            tally.warnings.append(duplicate_warning(self.file, line, first))
             tally.to_fix.append((line, raw, f"duplicate of line {first}"))
+            tally.duplicate_of[line] = first
             if rank > seen & RANK_MASK:
                 state[key] = (seen & ~RANK_MASK) | rank
             return
@@ -221,10 +258,11 @@ class Scanner:
                 self.file, line, None, "email", f"{raw!r}: {SMTPUTF8_WARNING}",
                 "ask the reader for an address without accents before the @, or send by SMTP",
             ))
+        kept = self.kept
         for at, heap in self._longest:
             value = address if at < 0 else cells[at]
             size = len(value) if value.isascii() else len(value.encode("utf-8"))
-            if len(heap) < LONGEST_KEPT:
+            if len(heap) < kept:
                 heappush(heap, (size, -line, value))
             elif size > heap[0][0]:
                 heapreplace(heap, (size, -line, value))

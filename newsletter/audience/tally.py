@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from newsletter.audience import halves
 from newsletter.audience.csvfile import open_list
 from newsletter.audience.scan import Candidate, Scanner, Tally
 from newsletter.errors import Problem
@@ -36,7 +37,10 @@ CACHE_DIR = Path(".newsletter") / "cache"
 
 
 def tally(list_path: Path, *, check_dns: bool = False) -> tuple[Tally, list[Problem]]:
-    """Classify every row of the list; the header's warnings alongside."""
+    """Classify every row of the list; the header's warnings alongside. A big list is
+    read on two cores (:mod:`newsletter.audience.halves`), unless DNS is asked too."""
+    if not check_dns and (found := halves.tally(list_path)) is not None:
+        return found
     with open_list(list_path) as reader, no_cycle_collection():
         scanner = Scanner(reader.shown, reader.header, reader.dialect.delimiter, check_dns=check_dns)
         result = scanner.scan(reader)

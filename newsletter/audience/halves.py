@@ -1,0 +1,390 @@
+"""Tally a big list on two cores: this process reads the first part, a child the rest.
+
+A tally is one pass over every row (:mod:`newsletter.audience.scan`), a few seconds
+for a million rows on one core while the other waits. Here the list is cut at a line
+break near its middle, found in the bytes; a child process (``python -m
+newsletter.audience.halves``) scans the second part while this one scans the first,
+then the two tallies are joined into exactly the tally one pass would have made:
+
+* An address whose first row is in the second part but which also has a row in the
+  first becomes what one pass would have found: a duplicate of the earlier line, its
+  strictest status counting, its later duplicates pointing at that line too. Its
+  address cell as written is read again from the list (the child keeps only what a
+  tally keeps).
+* The child keeps many more of each column's longest values (:data:`CHILD_KEPT`), so
+  that those the join drops (rows that turn out to be duplicates) can be stood in
+  for; when that is not enough to be sure, this process scans the second part itself,
+  going on from where it stopped, as one pass would.
+
+One pass is used instead when the list is small (a child costs more than it saves),
+when the machine has one core, when the first 64 KB hold a quoted line break (the cut
+could fall inside a cell), or a lone carriage return (lines would be counted as the
+csv reader does not). A cut that still falls inside a quoted cell is found when the
+first part ends there (the strict csv reader says so), and the list is then read in
+one pass. A child that fails, or finds the list changed, is not waited for twice:
+this process reads the second part itself.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import marshal
+import os
+import pickle
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from newsletter.audience.csvfile import ListReader, open_list, rows_from, unneutralize
+from newsletter.audience.scan import (
+    LINE_MASK,
+    LINE_SHIFT,
+    LONGEST_KEPT,
+    RANK_MASK,
+    TAGSET_SHIFT,
+    SplitMidRecord,
+    Tally,
+    Scanner,
+    duplicate_warning,
+)
+from newsletter.errors import Problem
+from newsletter.nogc import no_cycle_collection
+
+PARALLEL_FROM = 16 << 20
+"""Lists smaller than this many bytes are tallied in one pass."""
+CHILD_SHARE = 0.46
+"""The share of the bytes the child reads: a little less than half, as it starts later
+and must hand its tally over."""
+CHILD_KEPT = 1024
+"""How many of each column's longest values the child keeps (a tally keeps
+:data:`LONGEST_KEPT`): enough to stand in for those the join drops."""
+SAMPLE = 64 * 1024
+_DECODE_ERROR = 4
+_CHANGED = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Cut:
+    offset: int
+    """The byte where the second part starts (just after a line feed)."""
+    lines: int
+    """How many lines come before it."""
+
+
+def tally(path: Path, *, smallest: int = PARALLEL_FROM, at: float | None = None) -> tuple[Tally, list[Problem]] | None:
+    """The tally of the list (as :func:`newsletter.audience.tally.tally` would make it in
+    one pass) and the header's warnings; None when one pass is the better way (see
+    :func:`plan` for ``smallest`` and ``at``)."""
+    with open_list(path) as reader, no_cycle_collection():
+        cut = plan(path, reader, at=at, smallest=smallest)
+        if cut is None:
+            return None
+        identity = os.stat(path)
+        child = _Child(path, cut, reader.dialect.delimiter, (identity.st_size, identity.st_mtime_ns, identity.st_ino))
+        try:
+            scanner = _scanner(path, reader)
+            began = time.monotonic()
+            try:
+                scanner.scan(_Part(reader.up_to(cut.lines), reader), part=True)
+            except SplitMidRecord:
+                return None
+            second = child.result(reader, time.monotonic() - began)
+            if second is None or not join(scanner.tally, second, lambda lines: _cells_as_written(path, cut, reader, lines)):
+                with rows_from(path, cut.offset, cut.lines, reader.dialect.delimiter) as rows:
+                    scanner.scan(_Part(rows, reader))
+            return scanner.tally, reader.header.warnings
+        finally:
+            child.stop()
+
+
+class _Part:
+    """A part of the list to scan: its csv reader, and the list's wording of errors."""
+
+    def __init__(self, rows: Any, reader: ListReader) -> None:
+        self.csv = rows
+        self._reader = reader
+
+    def csv_problem(self, message: str) -> str:
+        return self._reader.csv_problem(message)
+
+    def decode_error(self) -> Exception:
+        return self._reader.decode_error()
+
+
+class _Undecodable(Exception):
+    """The child's part of the list is not UTF-8."""
+
+
+class _ChildPart(_Part):
+    def decode_error(self) -> Exception:
+        return _Undecodable()
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def plan(path: Path, reader: ListReader, *, at: float | None = None, smallest: int = PARALLEL_FROM) -> Cut | None:
+    """Where to cut the list (at the first line feed after the share ``at`` of its bytes),
+    or None when it should be read in one pass."""
+    size = os.stat(path).st_size
+    if size < smallest or _cores() < 2 or _sample_rows(path, reader.dialect.delimiter) is None:
+        return None
+    with open(path, "rb") as fh:
+        target = int(size * (1 - CHILD_SHARE if at is None else at))
+        fh.seek(target)
+        ahead = fh.read(1 << 20)
+        found = ahead.find(b"\n")
+        if found < 0 or target + found + 1 >= size:
+            return None
+        offset = target + found + 1
+        fh.seek(0)
+        lines = _count_lines(fh, offset)
+    if lines is None or lines <= reader.csv.line_num:
+        return None
+    return Cut(offset, lines)
+
+
+def _sample_rows(path: Path, delimiter: str) -> list[list[str]] | None:
+    """The rows of the list's first 64 KB (whole lines), or None unless each is one line
+    ending in a line feed (no quoted line break, no lone carriage return)."""
+    with open(path, "rb") as fh:
+        sample = fh.read(SAMPLE)
+    whole = sample[: sample.rfind(b"\n") + 1]
+    if not whole or b"\r" in whole.replace(b"\r\n", b""):
+        return None
+    try:
+        text = whole.decode("utf-8-sig")
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True,
+                            strict=True)
+        rows = list(reader)
+    except (UnicodeDecodeError, csv.Error):
+        return None
+    return rows if len(rows) == reader.line_num == text.count("\n") else None
+
+
+def _scanner(path: Path, reader: ListReader, kept: int = LONGEST_KEPT) -> Scanner:
+    """A scanner for a part of the list, numbering the tag sets of the first 64 KB first:
+    both parts' scanners number them alike, so the join seldom renumbers any."""
+    scanner = Scanner(reader.shown, reader.header, reader.dialect.delimiter, kept=kept)
+    at = reader.header.roles.get("tags")
+    rows = _sample_rows(path, reader.dialect.delimiter) if at is not None else None
+    if at is not None and rows:
+        width = len(reader.header.cells)
+        scanner.number_tags([row[at] for row in rows[1:] if len(row) == width])
+    return scanner
+
+
+def _count_lines(fh: io.BufferedReader, end: int) -> int | None:
+    """Line feeds in the first ``end`` bytes; None if a carriage return stands alone
+    (the csv reader counts it as a line too)."""
+    lines = 0
+    done = 0
+    while done < end:
+        chunk = fh.read(min(1 << 20, end - done))
+        if not chunk:
+            return None
+        done += len(chunk)
+        lines += chunk.count(b"\n")
+        if b"\r" in chunk:
+            if chunk.endswith(b"\r"):
+                chunk += fh.read(1)
+                done += 1
+                lines += chunk.endswith(b"\n")
+            if chunk.count(b"\r") != chunk.count(b"\r\n"):
+                return None
+    return lines
+
+
+# ---------------------------------------------------------------- the child
+
+
+class _Child:
+    """The process that scans the second part."""
+
+    def __init__(self, path: Path, cut: Cut, delimiter: str, identity: tuple[int, int, int]) -> None:
+        args = [str(path), str(cut.offset), str(cut.lines), delimiter, *map(str, identity)]
+        self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+            [sys.executable, "-m", "newsletter.audience.halves", *args],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True,
+        )
+
+    def result(self, reader: ListReader, waited: float) -> Tally | None:
+        """The child's tally; None if it failed, found the list changed, or took far longer
+        than the ``waited`` seconds this process took over its own part."""
+        proc = self._proc
+        assert proc is not None
+        try:
+            data, _ = proc.communicate(timeout=30 + 4 * waited)
+        except subprocess.TimeoutExpired:
+            return None  # stop() ends it
+        code = proc.returncode
+        self._proc = None
+        if code == _DECODE_ERROR:
+            raise reader.decode_error()
+        if code != 0:
+            return None
+        try:
+            second, state = pickle.loads(data)
+            second.state = marshal.loads(state)
+        except Exception:  # noqa: BLE001 - a child that wrote something else: read the part here
+            return None
+        return second if isinstance(second, Tally) else None
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.communicate()
+            self._proc = None
+
+
+def _scan_part(path: Path, offset: int, lines: int, delimiter: str, identity: tuple[int, int, int],
+               kept: int = CHILD_KEPT) -> Tally | None:
+    """The child's work: the tally of the list from ``offset``, or None if the list is not
+    the one the parent is reading."""
+    with open_list(path) as reader, no_cycle_collection():
+        st = os.stat(path)
+        if (st.st_size, st.st_mtime_ns, st.st_ino) != identity or reader.dialect.delimiter != delimiter:
+            return None
+        scanner = _scanner(path, reader, kept)
+        with rows_from(path, offset, lines, delimiter) as rows:
+            return scanner.scan(_ChildPart(rows, reader))
+
+
+def main(argv: list[str]) -> int:
+    path, offset, lines, delimiter, size, mtime, inode = argv
+    try:
+        found = _scan_part(Path(path), int(offset), int(lines), delimiter, (int(size), int(mtime), int(inode)))
+    except _Undecodable:
+        return _DECODE_ERROR
+    except Exception:  # noqa: BLE001 - the parent reads the part itself
+        return 1
+    if found is None:
+        return _CHANGED
+    state, found.state = found.state, {}
+    sys.stdout.buffer.write(pickle.dumps((found, marshal.dumps(state)), protocol=5))
+    sys.stdout.buffer.flush()
+    return 0
+
+
+# ---------------------------------------------------------------- the join
+
+
+def _line(value: int) -> int:
+    return (value >> LINE_SHIFT) & LINE_MASK
+
+
+def join(first: Tally, second: Tally, cells_as_written: Callable[[list[int]], dict[int, str]], *,
+         kept: int = LONGEST_KEPT, second_kept: int = CHILD_KEPT) -> bool:
+    """Add the tally of the rows after ``first``'s to it, making what one pass over both
+    would have made; False (``first`` unchanged) when the longest values cannot be known
+    for sure: then the second part must be scanned again after the first.
+
+    ``cells_as_written(lines)`` gives the address cell of each of those lines as a scan
+    reads it (the duplicates this join finds are reported with it).
+    """
+    # Addresses whose first row in the second part is a duplicate of one in the first.
+    shared = first.state.keys() & second.state.keys()
+    moved = {_line(second.state[key]): _line(first.state[key]) for key in shared}
+    longest = _join_longest(first.longest, second.longest, moved.keys(), kept=kept, second_kept=second_kept)
+    if longest is None:
+        return False
+    raw = cells_as_written(sorted(moved)) if moved else {}
+    if len(raw) != len(moved):
+        return False
+
+    # Tag sets: the second part's numbers become the first's.
+    number = {tags: i for i, tags in reversed(list(enumerate(first.tagsets)))}
+    remap = []
+    for tags in second.tagsets:
+        if tags not in number:
+            number[tags] = len(first.tagsets)
+            first.tagsets.append(tags)
+        remap.append(number[tags])
+    state = second.state
+    for key in shared:
+        had, more = first.state[key], state.pop(key)
+        if more & RANK_MASK > had & RANK_MASK:
+            first.state[key] = (had & ~RANK_MASK) | (more & RANK_MASK)
+    if any(i != n for i, n in enumerate(remap)):
+        low = (1 << TAGSET_SHIFT) - 1
+        state = {key: (remap[value >> TAGSET_SHIFT] << TAGSET_SHIFT) | (value & low) for key, value in state.items()}
+    first.state.update(state)
+
+    # Warnings and the rows to fix: one per line, in line order, as one pass gives them.
+    file = first.file
+    duplicate_of = {line: moved.get(earlier, earlier) for line, earlier in second.duplicate_of.items()}
+    duplicate_of.update(moved)
+    warnings = [w for w in second.warnings if w.line not in moved]
+    warnings = [duplicate_warning(file, w.line, duplicate_of[w.line])
+                if w.line in second.duplicate_of and second.duplicate_of[w.line] in moved else w for w in warnings]
+    warnings += [duplicate_warning(file, line, earlier) for line, earlier in moved.items()]
+    warnings.sort(key=lambda w: w.line or 0)
+    to_fix = [(line, cell, f"duplicate of line {duplicate_of[line]}")
+              if line in second.duplicate_of and second.duplicate_of[line] in moved else (line, cell, problem)
+              for line, cell, problem in second.to_fix]
+    to_fix += [(line, raw[line], f"duplicate of line {earlier}") for line, earlier in moved.items()]
+    to_fix.sort()
+
+    first.rows += second.rows
+    first.invalid += second.invalid
+    first.duplicates += second.duplicates + len(moved)
+    first.last_line = second.last_line
+    first.holds |= second.holds
+    first.problems += second.problems
+    first.warnings += warnings
+    first.unreadable += second.unreadable
+    first.to_fix += to_fix
+    first.duplicate_of.update(duplicate_of)
+    first.longest = longest
+    return True
+
+
+def _join_longest(first: dict[str, list[Any]], second: dict[str, list[Any]], dropped: Any,
+                  *, kept: int, second_kept: int) -> dict[str, list[Any]] | None:
+    """Each column's ``kept`` longest first-row values over both parts, less the second
+    part's rows in ``dropped``; None when a value neither part kept could belong among
+    them (each part's heap holds every first row not longer than its shortest kept)."""
+    joined: dict[str, list[Any]] = {}
+    for name, mine in first.items():
+        theirs = second.get(name, [])
+        bounds = [min(heap) for heap, size in ((mine, kept), (theirs, second_kept)) if len(heap) >= size]
+        both = sorted(mine + [c for c in theirs if -c[1] not in dropped])[-kept:]
+        if bounds and (len(both) < kept or both[0] < max(bounds)):
+            return None
+        joined[name] = both
+    return joined
+
+
+def _cells_as_written(path: Path, cut: Cut, reader: ListReader, lines: list[int]) -> dict[int, str]:
+    """The address cell of each of these lines of the second part, as a scan reads it."""
+    wanted = set(lines)
+    found: dict[int, str] = {}
+    at = reader.header.roles["email"]
+    with rows_from(path, cut.offset, cut.lines, reader.dialect.delimiter) as rows:
+        while True:  # ends with the part: each pass reads on from where the one before stopped
+            previous = rows.line_num
+            try:
+                for cells in rows:
+                    line = previous + 1
+                    previous = rows.line_num
+                    if line in wanted:
+                        cell = cells[at]
+                        found[line] = unneutralize(cell) if cell[:1] == "'" else cell
+                        if len(found) == len(wanted):
+                            return found
+                return found
+            except csv.Error:
+                continue  # an unreadable row: the reader goes on with the next line
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
