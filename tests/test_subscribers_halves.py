@@ -192,6 +192,27 @@ def test_a_cut_inside_a_quoted_cell_falls_back_to_one_pass(tmp_path: Path) -> No
     assert comparable(tallying.tally(path)[0]) == comparable(one_pass(path))
 
 
+def test_the_child_hands_over_its_part(tmp_path: Path) -> None:
+    """The real child process's tally of the second part, as the parent loads it."""
+    path = tmp_path / "list.csv"
+    big_list(path, 2_000, repeats=10)
+    st_ = os.stat(path)
+    with open_list(path) as reader:
+        cut = halves.plan(path, reader, smallest=0)
+        assert cut is not None
+        child = halves._Child(path, cut, reader.dialect.delimiter, (st_.st_size, st_.st_mtime_ns, st_.st_ino))
+        try:
+            part = child.result(reader, 0.0)
+        finally:
+            child.stop()
+        here = halves._scan_part(path, cut.offset, cut.lines, reader.dialect.delimiter,
+                                 (st_.st_size, st_.st_mtime_ns, st_.st_ino))
+    assert isinstance(part, halves.Part) and here is not None
+    assert part.addresses[0] == here.addresses[0] and list(part.addresses[1]) == list(here.addresses[1])
+    assert len(part.addresses[0]) > 500 and part.last_line == here.last_line == 2_011
+    assert part.warnings == here.warnings and part.longest == here.longest
+
+
 def test_a_child_that_finds_the_list_changed_is_not_used(tmp_path: Path) -> None:
     path = tmp_path / "list.csv"
     big_list(path, 2_000)

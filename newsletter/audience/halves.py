@@ -29,14 +29,16 @@ from __future__ import annotations
 
 import csv
 import io
+from array import array
 import marshal
 import os
 import pickle
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +102,24 @@ def tally(path: Path, *, smallest: int = PARALLEL_FROM, at: float | None = None)
             return scanner.tally, reader.header.warnings
         finally:
             child.stop()
+
+
+@dataclass(slots=True)
+class Part(Tally):
+    """The child's tally, its addresses handed over as two flat sequences (the keys, and
+    their ``Tally.state`` values in a 64-bit array) instead of a dict: the parent adds
+    them to its own without holding a second dict."""
+
+    addresses: tuple[list[str], array[int]] = field(default_factory=lambda: ([], array("q")))
+
+    @classmethod
+    def of(cls, tally: Tally) -> Part:
+        fields = {name: getattr(tally, name) for name in Tally.__slots__ if name != "state"}
+        state = tally.state
+        tally.state = {}
+        part = cls(**fields)
+        part.addresses = (list(state), array("q", state.values()))
+        return part
 
 
 class _Part:
@@ -208,46 +228,54 @@ def _count_lines(fh: io.BufferedReader, end: int) -> int | None:
 
 
 class _Child:
-    """The process that scans the second part."""
+    """The process that scans the second part. It writes its tally to an unnamed temporary
+    file (readable by this user only, gone when closed) and exits, so that its memory is
+    given back before this process loads the tally: the two together stay near what one
+    pass takes."""
 
     def __init__(self, path: Path, cut: Cut, delimiter: str, identity: tuple[int, int, int]) -> None:
         args = [str(path), str(cut.offset), str(cut.lines), delimiter, *map(str, identity)]
+        self._out = tempfile.TemporaryFile()
         self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
             [sys.executable, "-m", "newsletter.audience.halves", *args],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True,
+            stdin=subprocess.DEVNULL, stdout=self._out, stderr=subprocess.DEVNULL, close_fds=True,
         )
 
-    def result(self, reader: ListReader, waited: float) -> Tally | None:
+    def result(self, reader: ListReader, waited: float) -> Part | None:
         """The child's tally; None if it failed, found the list changed, or took far longer
         than the ``waited`` seconds this process took over its own part."""
         proc = self._proc
         assert proc is not None
         try:
-            data, _ = proc.communicate(timeout=30 + 4 * waited)
+            code = proc.wait(timeout=30 + 4 * waited)
         except subprocess.TimeoutExpired:
             return None  # stop() ends it
-        code = proc.returncode
         self._proc = None
         if code == _DECODE_ERROR:
             raise reader.decode_error()
         if code != 0:
             return None
         try:
-            second, state = pickle.loads(data)
-            second.state = marshal.loads(state)
+            self._out.seek(0)
+            second = pickle.load(self._out)
+            keys, values = marshal.load(self._out)
         except Exception:  # noqa: BLE001 - a child that wrote something else: read the part here
             return None
-        return second if isinstance(second, Tally) else None
+        if not isinstance(second, Part) or not isinstance(keys, list) or not isinstance(values, bytes):
+            return None
+        second.addresses = (keys, array("q", values))
+        return second
 
     def stop(self) -> None:
         if self._proc is not None:
             self._proc.kill()
-            self._proc.communicate()
+            self._proc.wait()
             self._proc = None
+        self._out.close()
 
 
 def _scan_part(path: Path, offset: int, lines: int, delimiter: str, identity: tuple[int, int, int],
-               kept: int = CHILD_KEPT) -> Tally | None:
+               kept: int = CHILD_KEPT) -> Part | None:
     """The child's work: the tally of the list from ``offset``, or None if the list is not
     the one the parent is reading."""
     with open_list(path) as reader, no_cycle_collection():
@@ -256,7 +284,7 @@ def _scan_part(path: Path, offset: int, lines: int, delimiter: str, identity: tu
             return None
         scanner = _scanner(path, reader, kept)
         with rows_from(path, offset, lines, delimiter) as rows:
-            return scanner.scan(_ChildPart(rows, reader))
+            return Part.of(scanner.scan(_ChildPart(rows, reader)))
 
 
 def main(argv: list[str]) -> int:
@@ -269,8 +297,11 @@ def main(argv: list[str]) -> int:
         return 1
     if found is None:
         return _CHANGED
-    state, found.state = found.state, {}
-    sys.stdout.buffer.write(pickle.dumps((found, marshal.dumps(state)), protocol=5))
+    keys, values = found.addresses
+    found.addresses = ([], array("q"))
+    pickle.dump(found, sys.stdout.buffer, protocol=5)
+    # marshal: a tenth of pickle's time for a list of strings; read back from the file as it goes
+    marshal.dump((keys, values.tobytes()), sys.stdout.buffer)
     sys.stdout.buffer.flush()
     return 0
 
@@ -282,7 +313,7 @@ def _line(value: int) -> int:
     return (value >> LINE_SHIFT) & LINE_MASK
 
 
-def join(first: Tally, second: Tally, cells_as_written: Callable[[list[int]], dict[int, str]], *,
+def join(first: Tally, second: Part, cells_as_written: Callable[[list[int]], dict[int, str]], *,
          kept: int = LONGEST_KEPT, second_kept: int = CHILD_KEPT) -> bool:
     """Add the tally of the rows after ``first``'s to it, making what one pass over both
     would have made; False (``first`` unchanged) when the longest values cannot be known
@@ -291,9 +322,11 @@ def join(first: Tally, second: Tally, cells_as_written: Callable[[list[int]], di
     ``cells_as_written(lines)`` gives the address cell of each of those lines as a scan
     reads it (the duplicates this join finds are reported with it).
     """
+    keys, values = second.addresses
+    index = first.state
     # Addresses whose first row in the second part is a duplicate of one in the first.
-    shared = first.state.keys() & second.state.keys()
-    moved = {_line(second.state[key]): _line(first.state[key]) for key in shared}
+    shared = [i for i, key in enumerate(keys) if key in index]
+    moved = {_line(values[i]): _line(index[keys[i]]) for i in shared}
     longest = _join_longest(first.longest, second.longest, moved.keys(), kept=kept, second_kept=second_kept)
     if longest is None:
         return False
@@ -309,15 +342,15 @@ def join(first: Tally, second: Tally, cells_as_written: Callable[[list[int]], di
             number[tags] = len(first.tagsets)
             first.tagsets.append(tags)
         remap.append(number[tags])
-    state = second.state
-    for key in shared:
-        had, more = first.state[key], state.pop(key)
-        if more & RANK_MASK > had & RANK_MASK:
-            first.state[key] = (had & ~RANK_MASK) | (more & RANK_MASK)
+    kept_first = {}  # an address in both parts keeps its first line, with the strictest status
+    for i in shared:
+        had, more = index[keys[i]], values[i]
+        kept_first[keys[i]] = (had & ~RANK_MASK) | max(had & RANK_MASK, more & RANK_MASK)
     if any(i != n for i, n in enumerate(remap)):
         low = (1 << TAGSET_SHIFT) - 1
-        state = {key: (remap[value >> TAGSET_SHIFT] << TAGSET_SHIFT) | (value & low) for key, value in state.items()}
-    first.state.update(state)
+        values = array("q", [(remap[value >> TAGSET_SHIFT] << TAGSET_SHIFT) | (value & low) for value in values])
+    index.update(zip(keys, values))  # in line order, as one pass adds them; no second dict held
+    index.update(kept_first)
 
     # Warnings and the rows to fix: one per line, in line order, as one pass gives them.
     file = first.file
@@ -387,4 +420,7 @@ def _cells_as_written(path: Path, cut: Cut, reader: ListReader, lines: list[int]
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    # the module under its own name, so that the parent unpickles the classes it knows
+    from newsletter.audience.halves import main as _main
+
+    sys.exit(_main(sys.argv[1:]))
