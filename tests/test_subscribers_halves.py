@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from newsletter.audience import halves
 from newsletter.audience import tally as tallying
-from newsletter.audience.csvfile import open_list
+from newsletter.audience.csvfile import open_list, rows_from
 from newsletter.audience.scan import TAGSET_SHIFT, Scanner, SplitMidRecord, Tally
 from newsletter.audience.select import _count
 from newsletter.errors import InputError
@@ -70,7 +70,7 @@ def joined(path: Path, cut: halves.Cut, kept: int, child_kept: int) -> Tally:
     scanned in this process, by the function the child runs)."""
     with open_list(path) as reader:
         scanner = halves._scanner(path, reader, kept)
-        scanner.scan(halves._Part(reader.up_to(cut.lines), reader), part=True)
+        scanner.scan(halves._Source(reader.up_to(cut.lines), reader), part=True)
         st_ = os.stat(path)
         second = halves._scan_part(path, cut.offset, cut.lines, reader.dialect.delimiter,
                                    (st_.st_size, st_.st_mtime_ns, st_.st_ino), child_kept)
@@ -78,8 +78,8 @@ def joined(path: Path, cut: halves.Cut, kept: int, child_kept: int) -> Tally:
         done = halves.join(scanner.tally, second, lambda lines: halves._cells_as_written(path, cut, reader, lines),
                            kept=kept, second_kept=child_kept)
         if not done:  # what the parent does then: read on from the cut itself
-            with halves.rows_from(path, cut.offset, cut.lines, reader.dialect.delimiter) as rows:
-                scanner.scan(halves._Part(rows, reader))
+            with rows_from(path, cut.offset, cut.lines, reader.dialect.delimiter) as rows:
+                scanner.scan(halves._Source(rows, reader))
         return scanner.tally
 
 

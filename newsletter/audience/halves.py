@@ -92,13 +92,13 @@ def tally(path: Path, *, smallest: int = PARALLEL_FROM, at: float | None = None)
             scanner = _scanner(path, reader)
             began = time.monotonic()
             try:
-                scanner.scan(_Part(reader.up_to(cut.lines), reader), part=True)
+                scanner.scan(_Source(reader.up_to(cut.lines), reader), part=True)
             except SplitMidRecord:
                 return None
             second = child.result(reader, time.monotonic() - began)
             if second is None or not join(scanner.tally, second, lambda lines: _cells_as_written(path, cut, reader, lines)):
                 with rows_from(path, cut.offset, cut.lines, reader.dialect.delimiter) as rows:
-                    scanner.scan(_Part(rows, reader))
+                    scanner.scan(_Source(rows, reader))
             return scanner.tally, reader.header.warnings
         finally:
             child.stop()
@@ -122,8 +122,8 @@ class Part(Tally):
         return part
 
 
-class _Part:
-    """A part of the list to scan: its csv reader, and the list's wording of errors."""
+class _Source:
+    """What a scan of a part of the list reads: its csv reader, and the list's wording of errors."""
 
     def __init__(self, rows: Any, reader: ListReader) -> None:
         self.csv = rows
@@ -140,7 +140,7 @@ class _Undecodable(Exception):
     """The child's part of the list is not UTF-8."""
 
 
-class _ChildPart(_Part):
+class _ChildSource(_Source):
     def decode_error(self) -> Exception:
         return _Undecodable()
 
@@ -284,7 +284,7 @@ def _scan_part(path: Path, offset: int, lines: int, delimiter: str, identity: tu
             return None
         scanner = _scanner(path, reader, kept)
         with rows_from(path, offset, lines, delimiter) as rows:
-            return Part.of(scanner.scan(_ChildPart(rows, reader)))
+            return Part.of(scanner.scan(_ChildSource(rows, reader)))
 
 
 def main(argv: list[str]) -> int:
