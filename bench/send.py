@@ -14,6 +14,10 @@
   the send opened, and checks that every address arrived once. With ``--tls`` both
   kinds of run are also made over HTTPS (the server with a test certificate, trusted
   through ``SSL_CERT_FILE``), alternating with plain HTTP, and the ratios are printed.
+  With ``--against DIR`` (a checkout of another version, e.g. ``git worktree add
+  ../wt-old REV``), each kind of run is also made with that version's code, alternating
+  with this one on the same list and the same server code, and the ratios of the
+  medians are printed: the side-by-side figure the README quotes.
 * crash: the drills of tests/test_crash.py: ``--kills`` SIGKILLs of the sender alone
   during 20,000-recipient sends (batches of 1,000), resumed with no flag; then a
   power-cut drill (the whole process group killed) of 10 kills.
@@ -57,9 +61,10 @@ def project(tmp: Path, extra_settings: str = "") -> Path:
     return root
 
 
-def base_env(**extra: str) -> dict[str, str]:
+def base_env(code: Path = REPO, **extra: str) -> dict[str, str]:
+    """The environment of a run of the newsletter code at ``code``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENDGRID_", "SMTP_"))}
-    env.update(PYTHONPATH=str(REPO), NO_COLOR="1", **extra)
+    env.update(PYTHONPATH=str(code), NO_COLOR="1", **extra)
     return env
 
 
@@ -108,7 +113,7 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float,
     return seconds, max(usage.ru_maxrss * 1024, sampled[0]) / 2**20, proc.returncode
 
 
-def bench_sendgrid(sizes: list[int], runs: int, tls: bool) -> list[str]:
+def bench_sendgrid(sizes: list[int], runs: int, tls: bool, against: Path | None = None) -> list[str]:
     rows = []
     cert = None
     if tls:
@@ -124,16 +129,31 @@ def bench_sendgrid(sizes: list[int], runs: int, tls: bool) -> list[str]:
             times: dict[str, list[float]] = {k: [] for k in kinds}
             handshakes: dict[str, list[int]] = {k: [] for k in kinds}
             peaks: list[float] = []
+            theirs: dict[str, list[float]] = {k: [] for k in kinds}
+            their_peaks: list[float] = []
             for _ in range(runs if n <= 200_000 else max(1, runs // 2)):
                 for kind in times:  # alternating, so all see the same machine
-                    seconds, peak, opened = _one_send(root, n, checked=kind.startswith(("after check", "checked")),
-                                                      cert=cert if kind.endswith("TLS") else None)
+                    checked = kind.startswith(("after check", "checked"))
+                    kind_cert = cert if kind.endswith("TLS") else None
+                    seconds, peak, opened = _one_send(root, n, checked=checked, cert=kind_cert)
                     times[kind].append(seconds)
                     handshakes[kind].append(opened)
                     peaks.append(peak)
                     print(f"  sendgrid {n:>9,} ({kind:>13}): {seconds:6.2f} s, {n / seconds:9,.0f} recipients/s, "
                           f"peak RSS {peak:5.0f} MB, {opened} connection(s) for {-(-n // 1000)} requests",
                           flush=True)
+                    if against is not None:
+                        seconds, peak, _ = _one_send(root, n, checked=checked, cert=kind_cert, code=against)
+                        theirs[kind].append(seconds)
+                        their_peaks.append(peak)
+                        print(f"  sendgrid {n:>9,} ({kind:>13}) with {against.name}: {seconds:6.2f} s, "
+                              f"peak RSS {peak:5.0f} MB", flush=True)
+            if against is not None:
+                for kind in kinds:
+                    mine, other = statistics.median(times[kind]), statistics.median(theirs[kind])
+                    print(f"  sendgrid {n:>9,} side by side ({kind}): {mine:.2f} s against {other:.2f} s with "
+                          f"{against.name} = {mine / other:.2f}× (medians of {len(times[kind])}); peak RSS "
+                          f"{max(peaks):.0f} against {max(their_peaks):.0f} MB", flush=True)
             cold, warm = statistics.median(times["cold"]), statistics.median(times["after check"])
             print(f"  sendgrid {n:>9,}: median {cold:.2f} s cold, {warm:.2f} s after `newsletter check` "
                   f"over {len(times['cold'])} runs each", flush=True)
@@ -154,7 +174,8 @@ def bench_sendgrid(sizes: list[int], runs: int, tls: bool) -> list[str]:
     return rows
 
 
-def _one_send(root: Path, n: int, *, checked: bool, cert: tuple[Path, Path] | None = None) -> tuple[float, float, int]:
+def _one_send(root: Path, n: int, *, checked: bool, cert: tuple[Path, Path] | None = None,
+              code: Path = REPO) -> tuple[float, float, int]:
     """(seconds, peak RSS in MB, connections opened) of one real send of the list in
     ``root`` to a fresh local server (over TLS with ``cert``). Cold: nothing kept from
     before (the send tallies the list itself). After check: ``newsletter check`` ran
@@ -162,7 +183,7 @@ def _one_send(root: Path, n: int, *, checked: bool, cert: tuple[Path, Path] | No
     shutil.rmtree(root / ".newsletter", ignore_errors=True)
     if checked:
         subprocess.run([sys.executable, "-m", "newsletter", "check", ISSUE, "--list", "list.csv"], cwd=root,
-                       env=base_env(), check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                       env=base_env(code), check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     port = free_port()
     args = [str(port), "first"] + ([str(cert[0]), str(cert[1])] if cert else [])
     server = subprocess.Popen([sys.executable, "-m", "tests.sendgrid_server", *args], cwd=REPO, env=base_env())
@@ -175,7 +196,7 @@ def _one_send(root: Path, n: int, *, checked: bool, cert: tuple[Path, Path] | No
     try:
         _wait_http(f"{scheme}://127.0.0.1:{port}/stats", context)
         extra = {"SSL_CERT_FILE": str(cert[0])} if cert else {}
-        env = base_env(SENDGRID_API_KEY=KEY, SENDGRID_API_HOST=f"{scheme}://127.0.0.1:{port}", **extra)
+        env = base_env(code, SENDGRID_API_KEY=KEY, SENDGRID_API_HOST=f"{scheme}://127.0.0.1:{port}", **extra)
         # --no-sync: the list's sync with SendGrid's suppressions (a few small calls first, with
         # an account that has none; bench/sync.py measures it) is left out of the send's figures
         cmd = [sys.executable, "-m", "newsletter", "send", ISSUE, "--yes", "--provider",
@@ -310,10 +331,11 @@ def main() -> None:
     ap.add_argument("--tls", action="store_true", help="also time each cold SendGrid send over HTTPS")
     ap.add_argument("--smtp", type=int, default=2000)
     ap.add_argument("--only", choices=["sendgrid", "crash", "smtp"])
+    ap.add_argument("--against", type=Path, help="a checkout of another version to time side by side with this one")
     args = ap.parse_args()
     rows: list[str] = []
     if args.only in (None, "sendgrid"):
-        rows += bench_sendgrid(args.sizes, args.runs, args.tls)
+        rows += bench_sendgrid(args.sizes, args.runs, args.tls, args.against.resolve() if args.against else None)
     if args.only in (None, "smtp"):
         rows += bench_smtp(args.smtp, args.runs)
     if args.only in (None, "crash"):
