@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -224,6 +225,15 @@ def test_a_child_that_finds_the_list_changed_is_not_used(tmp_path: Path) -> None
             assert child.result(reader, 0.0) is None
         finally:
             child.stop()
+
+
+def test_no_temporary_folder_means_one_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the child could not hand its part over, the list is read in one pass."""
+    path = tmp_path / "list.csv"
+    big_list(path, 2_000)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-folder"))
+    assert halves.tally(path, smallest=0) is None
+    assert comparable(tallying.tally(path)[0]) == comparable(one_pass(path))
 
 
 def test_lists_read_in_one_pass(tmp_path: Path) -> None:

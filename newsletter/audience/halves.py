@@ -87,7 +87,10 @@ def tally(path: Path, *, smallest: int = PARALLEL_FROM, at: float | None = None)
         if cut is None:
             return None
         identity = os.stat(path)
-        child = _Child(path, cut, reader.dialect.delimiter, (identity.st_size, identity.st_mtime_ns, identity.st_ino))
+        try:
+            child = _Child(path, cut, reader.dialect.delimiter, (identity.st_size, identity.st_mtime_ns, identity.st_ino))
+        except OSError:  # no temporary folder to write to, or no process to be had
+            return None
         try:
             scanner = _scanner(path, reader)
             began = time.monotonic()
@@ -236,10 +239,14 @@ class _Child:
     def __init__(self, path: Path, cut: Cut, delimiter: str, identity: tuple[int, int, int]) -> None:
         args = [str(path), str(cut.offset), str(cut.lines), delimiter, *map(str, identity)]
         self._out = tempfile.TemporaryFile()
-        self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-            [sys.executable, "-m", "newsletter.audience.halves", *args],
-            stdin=subprocess.DEVNULL, stdout=self._out, stderr=subprocess.DEVNULL, close_fds=True,
-        )
+        try:
+            self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+                [sys.executable, "-m", "newsletter.audience.halves", *args],
+                stdin=subprocess.DEVNULL, stdout=self._out, stderr=subprocess.DEVNULL, close_fds=True,
+            )
+        except BaseException:
+            self._out.close()
+            raise
 
     def result(self, reader: ListReader, waited: float) -> Part | None:
         """The child's tally; None if it failed, found the list changed, or took far longer
