@@ -18,8 +18,8 @@ then the two tallies are joined into exactly the tally one pass would have made:
 
 One pass is used instead when the list is small (a child costs more than it saves),
 when the machine has one core, when the first 64 KB hold a quoted line break (the cut
-could fall inside a cell), or a lone carriage return (lines would be counted as the
-csv reader does not). A cut that still falls inside a quoted cell is found when the
+could fall inside a cell), or a lone carriage return (the csv reader ends a line
+there, and the count of lines before the cut would not). A cut that still falls inside a quoted cell is found when the
 first part ends there (the strict csv reader says so), and the list is then read in
 one pass. A child that fails, or finds the list changed, is not waited for twice:
 this process reads the second part itself.
@@ -392,7 +392,8 @@ def _join_longest(first: dict[str, list[Any]], second: dict[str, list[Any]], dro
                   *, kept: int, second_kept: int) -> dict[str, list[Any]] | None:
     """Each column's ``kept`` longest first-row values over both parts, less the second
     part's rows in ``dropped``; None when a value neither part kept could belong among
-    them (each part's heap holds every first row not longer than its shortest kept)."""
+    them (a full heap says only that every first row it left out is no longer than its
+    shortest value, or as long and on a later line)."""
     joined: dict[str, list[Any]] = {}
     for name, mine in first.items():
         theirs = second.get(name, [])
