@@ -222,7 +222,7 @@ class ListReader:
                 bom = raw.read(3) == b"\xef\xbb\xbf"
             d = _sniff(path, sample, recognise)
             self.dialect = Dialect(d.delimiter, bom, d.lineterminator)
-            self._reader = _csv_reader(self._fh, d.delimiter)
+            self._reader = csv_reader(self._fh, d.delimiter)
             self.header = _header(path, self._next_header(), recognise)
         except UnicodeDecodeError:
             self._fh.close()
@@ -256,7 +256,7 @@ class ListReader:
         lines, counting lines as the csv reader does (its ``line_num`` goes on from the
         header's). Rows read from it are no longer in :attr:`csv`."""
         done = self._reader.line_num
-        return _numbered(_csv_reader(itertools.chain(itertools.repeat("\n", done),
+        return _numbered(csv_reader(itertools.chain(itertools.repeat("\n", done),
                                                      itertools.islice(self._fh, max(0, lines - done))),
                                      self.dialect.delimiter), done)
 
@@ -268,32 +268,37 @@ class ListReader:
 
     def records(self) -> Iterator[Record]:
         """Every non-blank row after the header, with the line it starts on."""
-        reader = self._reader
-        width = len(self.header.cells)
-        previous = reader.line_num
         try:
-            while True:
-                try:
-                    cells = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error as exc:
-                    yield Record(previous + 1, [], _csv_problem(str(exc)))
-                    previous = reader.line_num
-                    continue
-                line = previous + 1
-                previous = reader.line_num
-                if len(cells) != width:
-                    if not any(cells):
-                        continue
-                    yield Record(line, cells, width_problem(len(cells), width, self.dialect.delimiter))
-                    continue
-                yield Record(line, cells)
+            yield from records(self._reader, len(self.header.cells), self.dialect.delimiter)
         except UnicodeDecodeError:
             raise _decode_error(self.path) from None
 
 
-def _csv_reader(lines: Iterable[str], delimiter: str) -> Any:
+def records(reader: Any, width: int, delimiter: str) -> Iterator[Record]:
+    """Every non-blank row a csv reader gives, with the line it starts on; a row that
+    cannot be read as ``width`` cells comes with its problem, and reading goes on."""
+    previous = reader.line_num
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield Record(previous + 1, [], _csv_problem(str(exc)))
+            previous = reader.line_num
+            continue
+        line = previous + 1
+        previous = reader.line_num
+        if len(cells) != width:
+            if not any(cells):
+                continue
+            yield Record(line, cells, width_problem(len(cells), width, delimiter))
+            continue
+        yield Record(line, cells)
+
+
+def csv_reader(lines: Iterable[str], delimiter: str) -> Any:
+    """A csv reader of these lines as every list is read (strict quoting)."""
     return csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
 
 
@@ -312,7 +317,7 @@ def rows_from(path: Path, offset: int, line: int, delimiter: str) -> Iterator[An
     with open(path, "rb") as raw:
         raw.seek(offset)
         text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-        yield _numbered(_csv_reader(itertools.chain(itertools.repeat("\n", line), text), delimiter), line)
+        yield _numbered(csv_reader(itertools.chain(itertools.repeat("\n", line), text), delimiter), line)
         text.detach()
 
 

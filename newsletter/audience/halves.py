@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from newsletter.audience.csvfile import ListReader, open_list, rows_from, unneutralize
+from newsletter.audience.csvfile import ListReader, csv_reader, open_list, records, rows_from, unneutralize
 from newsletter.audience.scan import (
     LINE_MASK,
     LINE_SHIFT,
@@ -82,6 +82,11 @@ def tally(path: Path, *, smallest: int = PARALLEL_FROM, at: float | None = None)
     """The tally of the list (as :func:`newsletter.audience.tally.tally` would make it in
     one pass) and the header's warnings; None when one pass is the better way (see
     :func:`plan` for ``smallest`` and ``at``)."""
+    try:
+        if os.stat(path).st_size < smallest:
+            return None  # without opening the list twice: one pass opens it next
+    except OSError:
+        return None  # one pass says why the list cannot be read
     with open_list(path) as reader, no_cycle_collection():
         cut = plan(path, reader, at=at, smallest=smallest)
         if cut is None:
@@ -186,8 +191,7 @@ def _sample_rows(path: Path, delimiter: str) -> list[list[str]] | None:
         return None
     try:
         text = whole.decode("utf-8-sig")
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True,
-                            strict=True)
+        reader = csv_reader(io.StringIO(text, newline=""), delimiter)
         rows = list(reader)
     except (UnicodeDecodeError, csv.Error):
         return None
@@ -411,20 +415,13 @@ def _cells_as_written(path: Path, cut: Cut, reader: ListReader, lines: list[int]
     found: dict[int, str] = {}
     at = reader.header.roles["email"]
     with rows_from(path, cut.offset, cut.lines, reader.dialect.delimiter) as rows:
-        while True:  # ends with the part: each pass reads on from where the one before stopped
-            previous = rows.line_num
-            try:
-                for cells in rows:
-                    line = previous + 1
-                    previous = rows.line_num
-                    if line in wanted:
-                        cell = cells[at]
-                        found[line] = unneutralize(cell) if cell[:1] == "'" else cell
-                        if len(found) == len(wanted):
-                            return found
-                return found
-            except csv.Error:
-                continue  # an unreadable row: the reader goes on with the next line
+        for line, cells, problem in records(rows, len(reader.header.cells), reader.dialect.delimiter):
+            if line in wanted and problem is None:
+                cell = cells[at]
+                found[line] = unneutralize(cell) if cell[:1] == "'" else cell
+                if len(found) == len(wanted):
+                    break
+    return found
 
 
 if __name__ == "__main__":
