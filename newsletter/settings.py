@@ -102,14 +102,19 @@ class SendGridOptions(_Strict):
 
     asm_group_id: int | None = Field(default=None, ge=1)
     """SendGrid unsubscribe group (``asm.group_id``); none by default."""
-    categories: list[HeaderText] = Field(default=[], max_length=9)
-    """Extra categories for SendGrid statistics; the issue slug is always the first."""
+    categories: list[HeaderText] = Field(default=[], max_length=8)
+    """Extra categories for SendGrid statistics (at most 8): the issue slug is always the first,
+    and a real send adds its own (by which SendGrid's Email Logs find its messages again)."""
     click_tracking: bool = False
     """Let SendGrid rewrite links to count clicks (off: links stay as written)."""
     open_tracking: bool = False
     """Let SendGrid add a tracking pixel to count opens (off by default)."""
     timeout: float = Field(default=30.0, gt=0, le=300)
     """Seconds to wait for SendGrid to answer one request before giving up on it."""
+    log_delay: float = Field(default=900.0, ge=0, le=86400)
+    """Seconds SendGrid's Email Logs are taken to lag at most. A request whose fate a stop left
+    unknown, not in the log and started longer ago than this, never reached SendGrid and is
+    sent again; a newer one stays unknown until then."""
 
 
 class SmtpOptions(_Strict):

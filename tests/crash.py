@@ -9,10 +9,14 @@ same command runs again, with no flag.
   request it was posting. The goal: nobody twice, nobody missing, and no run ever stops
   to ask the editor about ``unknown`` recipients.
 * ``kill="group"`` (a power cut): the request process dies too. A request that had
-  started may have been delivered: its rows become ``unknown`` and the run asks. The
-  drill checks that only a request that had started is ever unknown, resolves it the
-  way an editor who checked would (``--mark-unknown-sent`` when the server got it, else
-  ``--resend-unknown``), and still demands nobody twice and nobody missing.
+  started may have been delivered: its rows become ``unknown``, and the next run asks
+  SendGrid's Email Logs (the test server's, which log what it really accepted): a request
+  SendGrid processed is accepted, one it never saw is sent again. With the project's
+  ``log_delay`` at 0 (the test server's log is never behind: a search waits for every
+  mail send that has begun to arrive), no run may stop to ask; with the log out of reach
+  (``log_delay`` left at its default, or no log at all) the run asks, and the drill
+  resolves it the way an editor who checked would (``--mark-unknown-sent`` when the server
+  got it, else ``--resend-unknown``). Either way: nobody twice and nobody missing.
 
 The verifier counts from the server's own record: a recipient the journal calls
 accepted (or marked sent) whom the server never accepted is missing.
@@ -75,6 +79,8 @@ class Drill:
     questions: int = 0
     """Runs that stopped to ask about ``unknown`` recipients."""
     unknown_batches: int = 0
+    settled_from_log: int = 0
+    """Runs that settled unknown recipients from SendGrid's Email Logs."""
     log: list[str] = field(default_factory=list)
     deadline: float = 0.0
 
@@ -147,7 +153,9 @@ class Drill:
                     os.killpg(proc.pid, signal.SIGKILL)
                 else:
                     proc.kill()
-                proc.communicate()
+                _, err = proc.communicate()
+                self.log.append(err.decode())
+                self.settled_from_log += "SendGrid's Email Logs settled" in self.log[-1]
                 self.kills += 1
                 if self.kill == "group":  # as the power cut left it (the sender alone: as it was killed)
                     started, ended = self.events()
@@ -156,6 +164,7 @@ class Drill:
             time.sleep(0.003)
         out, err = proc.communicate()
         self.log.append(err.decode())
+        self.settled_from_log += "SendGrid's Email Logs settled" in self.log[-1]
         return proc.returncode
 
     def resolve_unknown(self, issue: str, slug: str) -> None:
@@ -183,15 +192,18 @@ def distinct_copy(source: Path, target: Path, n: int) -> None:
     """Another issue made of ``source``: its own subject and date (``check`` refuses an issue
     that repeats another's), the same content otherwise."""
     text = source.read_text(encoding="utf-8")
-    day = dt.date(2024, 6, 14) - dt.timedelta(days=n)
+    day = dt.date(2024, 6, 14) + dt.timedelta(days=n)  # later: an older issue than one sent is refused
     text = re.sub(r"(?m)^subject: \"(.*)\"$", lambda m: f'subject: "{m.group(1)} ({n})"', text, count=1)
     text = re.sub(r"(?m)^date: .*$", f"date: {day.isoformat()}", text, count=1)
     target.write_text(text, encoding="utf-8")
 
 
 def run_drill(root: Path, server: SendGridServer, *, kills: int, eligible: int, suppressed: int,
-              seed: int, kill: str = "sender") -> Drill:
+              seed: int, kill: str = "sender", log_delay: float | None = None) -> Drill:
     good, bad = write_list(root / "list.csv", eligible, suppressed)
+    if log_delay is not None:
+        with (root / "newsletter.yaml").open("a", encoding="utf-8") as fh:
+            fh.write(f"delivery:\n  sendgrid:\n    log_delay: {log_delay}\n")
     drill = Drill(root, server, seed, kill, deadline=time.monotonic() + DEADLINE)
     rng = random.Random(seed)
     send_no = 0

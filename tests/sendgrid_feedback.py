@@ -1,5 +1,6 @@
 """The SendGrid endpoints beyond ``/v3/mail/send`` for the test server: suppression lists
-and unsubscribe groups, batch ids and scheduled sends, category statistics.
+and unsubscribe groups, batch ids and scheduled sends, category statistics, and the
+Email Logs (:mod:`tests.sendgrid_logs`).
 
 Every request is checked against SendGrid's OpenAPI files before it is answered, and
 every answer before it is given (:mod:`tests.openapi_check`); problems are recorded in
@@ -20,6 +21,7 @@ from urllib.parse import parse_qsl, unquote
 import orjson
 
 from tests.openapi_check import check_answer, check_request, find
+from tests.sendgrid_logs import EmailLogs
 
 DATED = ("unsubscribes", "bounces", "invalid_emails", "spam_reports", "blocks")
 MAX_HELD = 10
@@ -56,6 +58,8 @@ class Account:
     """The ``X-RateLimit-Reset`` of each 429 given."""
     pages: dict[str, int] = field(default_factory=dict)
     """Pages served per list."""
+    logs: EmailLogs = field(default_factory=EmailLogs)
+    """SendGrid's Email Logs: every message the server accepted."""
 
     def add(self, kind: str, email: str, created: int | None = None, **extra: Any) -> None:
         entry: dict[str, Any] = {"created": int(created if created is not None else time.time()), "email": email}
@@ -197,6 +201,10 @@ class FeedbackApi:
             return 200, {"batch_id": parts[3]}
         if parts[:3] == ["v3", "user", "scheduled_sends"]:
             return self._scheduled(method, parts[3] if len(parts) > 3 else None, data)
+        if path == "/v3/logs" and method == "POST":
+            return a.logs.search(data)
+        if parts[:2] == ["v3", "logs"] and len(parts) == 3 and method == "GET":
+            return a.logs.one(parts[2])
         if path == "/v3/categories/stats":
             return 200, self._stats(params)
         return 404, {"errors": [{"message": "not found", "field": None}]}

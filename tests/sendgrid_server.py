@@ -106,7 +106,7 @@ def _addresses(people: Any) -> list[str]:
 class Fault:
     """What to do with one request instead of accepting it."""
 
-    kind: str  # ok | 429 | 500 | 400 | 401 | 403 | 413 | stall | drop
+    kind: str  # ok | 429 | 500 | 400 | 401 | 403 | 413 | stall | drop | hang (never processed nor answered)
     retry_after: str | None = None
     reset_in: float | None = None
     message: str = ""
@@ -140,6 +140,8 @@ class SendGridServer:
         self.delay = delay
         self.stall = stall
         self.faults: deque[Fault] = deque()
+        self.released = threading.Event()
+        """Set to end every ``hang`` (else each lasts ``stall`` seconds)."""
         self.log = Log()
         self.lock = threading.Lock()
         self._validator = _validator() if validate != "none" else None
@@ -172,6 +174,7 @@ class SendGridServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.released.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -268,6 +271,20 @@ class SendGridServer:
                 if self.path != "/v3/mail/send":
                     self._feedback("POST")
                     return
+                self._logging = True
+                server.account.logs.receiving()
+                try:
+                    self._mail_send()
+                finally:
+                    self._logged()
+
+            def _logged(self) -> None:
+                """The mail send is logged or refused: the Email Logs are caught up with it."""
+                if self._logging:
+                    self._logging = False
+                    server.account.logs.received()
+
+            def _mail_send(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length)
                 if not self._authorized():
@@ -295,6 +312,11 @@ class SendGridServer:
                     fault = None
                 if server.delay:
                     time.sleep(server.delay)
+                if fault is not None and fault.kind == "hang":  # had the body, never processes it
+                    self._logged()
+                    server.released.wait(server.stall)
+                    self.close_connection = True
+                    return
                 if fault is not None and fault.kind not in ("stall", "drop"):
                     self._fault(fault)
                     return
@@ -308,6 +330,7 @@ class SendGridServer:
                     self._error(400, errors[0])
                     return
                 sandbox = body.get("mail_settings", {}).get("sandbox_mode", {}).get("enable")
+                message_id = ""
                 with server.lock:
                     if sandbox:
                         server.log.sandboxed += 1
@@ -315,14 +338,17 @@ class SendGridServer:
                         server.log.accepted.extend(_addresses(people))
                         if server.keep_bodies:
                             server.log.requests.append(body)
+                if server.keep_bodies and not sandbox:  # SendGrid's Email Logs (not kept by the benchmark)
+                    message_id = server.account.logs.accept(body, time.time())
+                self._logged()
                 if fault is not None and fault.kind == "drop":
                     self.close_connection = True
                     self.request.shutdown(socket.SHUT_RDWR)
                     return
                 if fault is not None and fault.kind == "stall":
-                    time.sleep(server.stall)
+                    server.released.wait(server.stall)
                 try:
-                    self._answer(200 if sandbox else 202)
+                    self._answer(200 if sandbox else 202, headers={"X-Message-Id": message_id} if message_id else None)
                 except OSError:
                     pass
 

@@ -113,3 +113,50 @@ def test_issue_summary(tmp_path: Path, text: str, expected: tuple[str | None, dt
     path.write_text(text, encoding="utf-8")
     found = summary(path)
     assert (None if found is None else (found.subject, found.date)) == expected
+
+
+def _record(project: Path, slug: str, date: str, state: str = "finished", accepted: int = 5) -> None:
+    from newsletter.delivery import records
+
+    records.write(project, records.Record(
+        slug=slug, issue_file=f"issues/{slug}.yaml", issue_sha256="0" * 64, subject=f"{slug} news", date=date,
+        email_sha256="1" * 64, provider="sendgrid", category="newsletter-send-000000000000",
+        list_file="subscribers.csv", list_sha256="2" * 64, list_rows=7, secret_id="3" * 16,
+        started=1718352000.0, updated=1718352000.0, state=state, counts={"accepted": accepted, "eligible": 5}))
+
+
+# (case, the issue checked (its slug is "t"), records in sends/ (slug, date, state, accepted), findings)
+SHARED = [
+    ("no records", "2024-07-12", [], []),
+    ("this issue sent from another clone", "2024-07-12", [("t", "2024-07-12", "finished", 5)],
+     [("already-sent", "subject")]),
+    ("this issue stopped part-way on another clone", "2024-07-12", [("t", "2024-07-12", "stopped", 2)],
+     [("already-sent", "subject")]),
+    ("this issue's scheduled send was cancelled", "2024-07-12", [("t", "2024-07-12", "cancelled", 0)], []),
+    ("a later issue was sent", "2024-07-12", [("2024-08-x", "2024-08-09", "finished", 5)],
+     [("older-than-sent", "date")]),
+    ("an earlier issue was sent", "2024-07-12", [("2024-05-x", "2024-05-10", "finished", 5)], []),
+    ("a later issue's send was cancelled", "2024-07-12", [("2024-08-x", "2024-08-09", "cancelled", 0)], []),
+]
+
+
+@pytest.mark.parametrize(("date", "sent", "expected"), [c[1:] for c in SHARED], ids=[c[0] for c in SHARED])
+def test_the_send_records_of_every_clone(project: Path, date: str, sent: list[tuple[str, str, str, int]],
+                                         expected: list[tuple[str, str]]) -> None:
+    for slug, when, state, accepted in sent:
+        _record(project, slug, when, state, accepted)
+    found = [f for f in check(project, issue("Fresh news", date))
+             if f.rule in ("already-sent", "older-than-sent", "record-not-committed")]
+    assert [(f.rule, f.field) for f in found] == expected, "\n".join(map(str, found))
+    for f in found:
+        assert f.severity == "error" and "--force" in f.hint
+
+
+def test_a_record_not_committed_is_a_warning(project: Path) -> None:
+    import subprocess
+
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True, timeout=60)
+    _record(project, "2024-05-x", "2024-05-10")
+    found = [f for f in check(project, issue("Fresh news", "2024-07-12")) if f.rule == "record-not-committed"]
+    assert len(found) == 1 and found[0].severity == "warning"
+    assert "sends/2024-05-x.json" in found[0].message and "git add sends/2024-05-x.json" in found[0].hint

@@ -15,8 +15,10 @@ from pathlib import Path
 from newsletter.checks.context import CheckContext
 from newsletter.checks.finding import Finding
 from newsletter.checks.registry import check, rule
+from newsletter.delivery import records
+from newsletter.delivery.records import Record
 from newsletter.delivery.state import STATE_DIR
-from newsletter.errors import display_path
+from newsletter.errors import NewsletterError, display_path
 from newsletter.issue.catalogue import IssueSummary, same_subject, summaries
 from newsletter.render.dates import long_date
 
@@ -32,7 +34,22 @@ DATE_REPEATED = rule(
     "The date is the same as another issue's in issues/ or one already sent from this project.",
     family=FAMILY,
 )
-RULES = (SUBJECT_REPEATED.id, DATE_REPEATED.id)
+ALREADY_SENT = rule(
+    "already-sent", "error",
+    "The send records in sends/ (committed from any clone) say this issue was already sent.",
+    family=FAMILY,
+)
+OLDER_THAN_SENT = rule(
+    "older-than-sent", "error",
+    "An issue dated after this one was already sent (per the send records).",
+    family=FAMILY,
+)
+RECORD_NOT_COMMITTED = rule(
+    "record-not-committed", "warning",
+    "A send record in sends/ is not committed to git: other clones do not know about that send.",
+    family=FAMILY,
+)
+RULES = (SUBJECT_REPEATED.id, DATE_REPEATED.id, ALREADY_SENT.id, OLDER_THAN_SENT.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +62,24 @@ class SentIssue:
 
 
 def sent_issues(root: Path) -> list[SentIssue]:
+    """The sends recorded in ``.newsletter/`` (this clone's journal) and the real sends in
+    ``sends/`` (the records every clone shares), oldest first."""
+    local = _journal_sends(root)
+    known = {s.slug for s in local}
+    shared = [SentIssue(r.slug, r.provider, r.state == "finished") for r in _records(root)
+              if r.slug not in known]
+    return local + shared
+
+
+def _records(root: Path) -> list[Record]:
+    """The send records of issues that reached (or may have reached) readers."""
+    try:
+        return [r for r in records.all_records(root) if r.delivered_any and r.state != "cancelled"]
+    except NewsletterError:  # a broken record is reported by the send that reads it
+        return []
+
+
+def _journal_sends(root: Path) -> list[SentIssue]:
     """The real sends recorded in ``.newsletter/``, oldest first; the journal is opened
     read-only and never created."""
     if not (root / STATE_DIR).is_dir():
@@ -112,6 +147,38 @@ def repeats(ctx: CheckContext) -> Iterator[Finding]:
             f"the date {long_date(issue.date)} is the same as in {_listed(same_date_as)}",
             ctx.issue_at(("date",)),
             "set this issue's own date (YYYY-MM-DD); to keep it on purpose, use --force",
+        )
+
+
+@check(FAMILY)
+def shared_history(ctx: CheckContext) -> Iterator[Finding]:
+    """What the send records of every clone say about this issue."""
+    root = ctx.project.root
+    shared = _records(root)
+    slug = ctx.issue_file.slug
+    local = {s.slug for s in _journal_sends(root)}
+    mine = next((r for r in shared if r.slug == slug), None)
+    if mine is not None and slug not in local:
+        yield ALREADY_SENT(
+            f"this issue was already sent ({mine.counts.get('accepted', 0)} accepted, {mine.state}, started "
+            f"{mine.started_text}), says {display_path(records.path_for(root, slug))}",
+            ctx.issue_at(("subject",)),
+            "start the next issue with `newsletter new`; to send this one again on purpose, use --force",
+        )
+    date = ctx.issue_file.issue.date.isoformat()
+    later = [r for r in shared if r.slug != slug and r.date > date]
+    if later:
+        newest = max(later, key=lambda r: r.date)
+        yield OLDER_THAN_SENT(
+            f"an issue dated after this one was already sent: {newest.slug} ({newest.date})",
+            ctx.issue_at(("date",)),
+            "readers would get an older issue after a newer one; set this issue's date, or use --force",
+        )
+    for path in records.uncommitted(root):
+        yield RECORD_NOT_COMMITTED(
+            f"{display_path(path)} is not committed: other clones do not know about that send",
+            ctx.issue_at(()),
+            records.commit_hint(root, path),
         )
 
 

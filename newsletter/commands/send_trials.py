@@ -71,7 +71,7 @@ def dry_run(ctx: Context, send_at: int | None) -> None:
     out.echo(f"Wrote the first request's payload and {min(len(first), SAMPLES)} sample message(s) "
              f"to {display_path(folder)}/")
     issue = display_path(ctx.issue_file.path)
-    errors = gate_errors(ctx)
+    errors, _ = gate_errors(ctx)
     if errors:
         raise ProblemsFound(f"Dry run: nothing was sent. The real send would refuse: {errors} check error(s) "
                             f"above (newsletter check {issue} shows them all, with hints)")
@@ -113,7 +113,7 @@ def test_send(ctx: Context, test_to: Sequence[str], as_email: str | None) -> Non
     problems = {**result.failed, **result.unknown, **result.retry}
     for seq, reason in problems.items():
         out.echo(f"  not sent  {by_seq[seq]}: {reason}", err=True)
-    errors = gate_errors(ctx)
+    errors, _ = gate_errors(ctx)
     if problems:
         raise ProblemsFound(f"{len(problems)} test message(s) were not sent")
     if errors:

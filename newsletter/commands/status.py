@@ -36,12 +36,42 @@ def _when(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts).astimezone().strftime("%Y-%m-%d %H:%M %Z")
 
 
+def _record_lines(issue_path: Path, slug: str, local: bool) -> list[str]:
+    """What the send record in ``sends/`` says (from whichever clone sent it)."""
+    from newsletter.delivery import records
+
+    root = find_project_root(issue_path)
+    record = records.find(root, slug)
+    if record is None:
+        return []
+    path = records.path_for(root, slug)
+    counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in record.counts.items() if k != "eligible")
+    lines = [f"{slug}: send record {display_path(path)}: {record.state} with {record.provider} "
+             f"(started {_when(record.started)}, finished {_when(record.finished)})",
+             f"  eligible   {record.counts.get('eligible', 0)}; {counts or 'nothing sent yet'}"]
+    if not local:
+        lines.append("  (sent from another clone: its journal, with who got it, is on that machine; "
+                     "this clone refuses to send the issue again without --force)")
+    if path in records.uncommitted(root):
+        lines.append(f"  not committed yet: {records.commit_hint(root, path)}")
+    return lines
+
+
 def status(issue_path: Path) -> None:
-    """Print the progress of every send of this issue (real and outbox)."""
+    """Print the progress of every send of this issue (real and outbox), and its send record."""
     journal, sends, slug = _sends(issue_path)
+    recorded = _record_lines(issue_path, slug, local=bool(sends))
     if not sends:
-        click.echo(f"{slug}: not sent yet (no send of this issue in the journal)")
+        if recorded:
+            for line in recorded:
+                click.echo(line)
+        else:
+            click.echo(f"{slug}: not sent yet (no send of this issue in the journal or in sends/)")
+        if journal is not None:
+            journal.close()
         return
+    for line in recorded:
+        click.echo(line)
     assert journal is not None
     try:
         for s in sends:
@@ -121,6 +151,13 @@ def report(issue_path: Path, out: Path) -> int:
     journal, sends, slug = _sends(issue_path)
     real = [s for s in sends if _delivers(s.provider)] or sends
     if not real:
+        from newsletter.delivery import records
+
+        record = records.find(find_project_root(issue_path), slug)
+        if record is not None:
+            raise ProblemsFound(f"{slug} was sent from another clone ({record.state}, "
+                                f"{record.counts.get('accepted', 0)} accepted of {record.counts.get('eligible', 0)}): "
+                                "who was not reached is in the journal of the machine that sent it; run the report there")
         raise ProblemsFound(f"{slug} has not been sent: there is nothing to report")
     assert journal is not None
     buffer = io.StringIO()

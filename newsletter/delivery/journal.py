@@ -327,6 +327,17 @@ class Journal:
             (send.id,),
         ).fetchall()
 
+    def settle_unknown_batch(self, send: SendRow, batch: int, state: str, reason: str) -> int:
+        """Settle the ``unknown`` rows of one try (from SendGrid's Email Logs): ``accepted``,
+        or ``pending`` to be sent again, or ``unknown`` with a new reason."""
+        assert state in ("accepted", "pending", "unknown")
+        with self._tx():
+            cur = self.db.execute(
+                "UPDATE recipients SET state = ?, reason = ? WHERE send_id = ? AND batch = ? AND state = 'unknown'",
+                (state, reason or None, send.id, batch),
+            )
+        return int(cur.rowcount)
+
     def resolve_unknown(self, send: SendRow, *, resend: bool) -> int:
         """The editor's decision about ``unknown`` rows: send again, or count as sent."""
         with self._tx():

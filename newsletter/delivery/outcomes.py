@@ -10,9 +10,9 @@ send's outcome log (``.newsletter/outcomes/<send id>.log``, JSON lines, 0600):
 ``{"boot": "…", "pid": 123}``
     first, from each process that opens the log: which boot of the machine (Linux's
     ``boot_id``) the lines after it were written in;
-``{"b": 7, "e": "started"}``
-    just before the first byte of try 7 (the journal's batch number) goes out: from
-    here on the request may have been delivered;
+``{"b": 7, "e": "started", "t": 1718352000.123}``
+    just before the first byte of try 7 (the journal's batch number) goes out, at Unix
+    time ``t``: from here on the request may have been delivered;
 ``{"b": 7, "e": "answered", "status": 202, "id": "…", "why": ""}``
     SendGrid's answer, whatever it was;
 ``{"b": 7, "e": "not_sent", "why": "…"}``
@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,7 +90,7 @@ class OutcomeLog:
             os.fsync(self._fd)
 
     def started(self, batch: int, seq: int | None = None) -> None:
-        self.write(_event(batch, seq, "started"))
+        self.write({**_event(batch, seq, "started"), "t": round(time.time(), 3)})
 
     # Endings are best-effort: if the disk cannot take one, the request (or message) reads
     # as started and unanswered, ``unknown``, which is the safe side. Only ``started`` raises.
@@ -227,3 +228,33 @@ def _settle_messages(result: BatchResult, seqs: Iterable[int], seen: list[Mappin
             result.unknown[seq] = str(event.get("why", STOPPED_DURING))
         else:
             result.unknown[seq] = STOPPED_DURING
+
+
+LOG_NOT_SENT = "not sent: SendGrid's Email Logs show no message of this request"
+LOG_NOT_YET = ("SendGrid's Email Logs do not show this request yet (they may lag by up to "
+               "delivery.sendgrid.log_delay); run the same command again after {when} to settle it")
+
+
+def started_at(log: Log, batch: int) -> float | None:
+    """When try ``batch`` last started (Unix time), if the log says."""
+    found = None
+    for event in log.events:
+        if event["b"] == batch and event["e"] == "started" and isinstance(event.get("t"), (int, float)):
+            found = float(event["t"])
+    return found
+
+
+def from_email_log(processed: bool, started: float, now: float, delay: float) -> tuple[str, str]:
+    """What an ``unknown`` request is, once SendGrid's Email Logs were searched for one of its
+    readers in this send's category: found → ``accepted`` (SendGrid processed it); not
+    found and started at least ``delay`` seconds ago (the longest the log is taken to lag)
+    → ``retry`` (SendGrid never had it); not found yet → still ``unknown``, with when to ask
+    again."""
+    if processed:
+        return "accepted", ""
+    if now - started >= delay:
+        return "retry", LOG_NOT_SENT
+    import datetime as dt
+
+    when = dt.datetime.fromtimestamp(started + delay, dt.timezone.utc).strftime("%H:%M UTC")
+    return "unknown", LOG_NOT_YET.format(when=when)

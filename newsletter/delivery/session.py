@@ -9,6 +9,7 @@ options and chooses the mode. What is printed goes through
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import sqlite3
 import sys
 import time
@@ -18,7 +19,10 @@ from pathlib import Path
 
 from newsletter.audience import Entry, eligible, entries, summarize
 from newsletter.delivery import progress as out
+from newsletter.delivery import records
+from newsletter.delivery.base import Message
 from newsletter.delivery.journal import DONE_STATES, Journal, SendRow
+from newsletter.delivery.keeper import Keeper, guard, new_category, settle_from_email_log
 from newsletter.delivery.outcomes import Log, OutcomeLog, log_path, read, settle
 from newsletter.delivery.plan import (
     NewRow,
@@ -89,16 +93,16 @@ class Context:
         return entries(self.list_path, self.issue_file.issue.audience)
 
 
-def gate_errors(ctx: Context) -> int:
+def gate_errors(ctx: Context) -> tuple[int, list[str]]:
     """The real send's gate: ``newsletter check``, offline, personalised as a reader of this
-    list. Prints its errors; returns how many (rehearsals run the same gate)."""
+    list. Prints its errors; returns how many, and their rules (rehearsals run the same gate)."""
     from newsletter.checks import run_checks
 
     errors = [f for f in run_checks(ctx.project, ctx.issue_file, ctx.rendered, list_path=ctx.list_path)
               if f.severity == "error"]
     for finding in errors:
         out.echo(f"  {finding}  [{finding.rule}]", err=True)
-    return len(errors)
+    return len(errors), sorted({f.rule for f in errors})
 
 
 def quality_gate(ctx: Context, force: bool) -> None:
@@ -108,11 +112,11 @@ def quality_gate(ctx: Context, force: bool) -> None:
     ``newsletter check`` runs (:func:`gate_errors`): its errors stop the send unless
     ``--force`` (which never skips a build error).
     """
-    n = gate_errors(ctx)
+    n, rules = gate_errors(ctx)
     if not n:
         return
     if force:
-        out.echo(f"Sending despite {n} check error(s) (--force)", err=True)
+        out.echo(f"Sending despite {n} check error(s) (--force): {', '.join(rules)}", err=True)
         return
     raise ProblemsFound(f"{n} check error(s) in {display_path(ctx.issue_file.path)}: nothing was sent. "
                         "Fix them (newsletter check shows them all) or send anyway with --force")
@@ -147,14 +151,20 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
     digest = content_hash(draft)
     list_name = display_path(ctx.list_path)
     state = state_dir(ctx.root)
+    secret = load_secret(ctx.root)
+    recorded_send = provider_class(ctx.provider).delivers
     journal = Journal.open(ctx.root)
     try:
         journal.lock()
         existing = journal.find(key)
+        previous = guard(ctx.root, records.secret_id(secret)).of(slug) if recorded_send else None
+        # a send carries its own category (SendGrid's Email Logs find its messages by it), kept in its record
+        known = previous is not None and existing is not None and previous.state != "cancelled"
+        category = previous.category if previous is not None and known else new_category()
         if existing is None:
             send_row = _begin(ctx, o, journal, key, digest, confirm)
         else:
-            send_row = _resume(ctx, o, journal, existing, digest, list_name, confirm)
+            send_row = _resume(ctx, o, journal, existing, digest, list_name, confirm, category if known else None)
         if send_row is None:
             return
         message = dataclasses.replace(draft, send_id=f"{slug}-{send_row.id}")
@@ -164,6 +174,12 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
         from newsletter.feedback.schedule import batch_for_send
 
         message = sendgrid_link(batch_for_send(ctx.root, message, key, ctx.provider), ctx.settings, ctx.provider)
+        keeper = None
+        if recorded_send:
+            message = dataclasses.replace(message, categories=(*message.categories, category))
+            keeper = Keeper(ctx.root, _record(ctx, o, send_row, digest, secret, category, message, previous),
+                            journal, send_row)
+            keeper.write("sending")
         # SendGrid's request process starts here and gets ready while the first batch is read
         provider = make_provider(ctx.provider, ctx.settings, ctx.root, folder=slug, background=True,
                                  lock=state / POSTER_LOCK)
@@ -174,14 +190,40 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
         try:
             with out.progress_bar(send_row.eligible, done) as bar:
                 result = deliver(journal, send_row, message, provider,
-                                 recipient_maker(ctx.settings, load_secret(ctx.root)),
-                                 ctx.settings.delivery, source=source, progress=bar)
+                                 recipient_maker(ctx.settings, secret),
+                                 ctx.settings.delivery, source=source,
+                                 progress=keeper.sink(bar) if keeper is not None else bar)
         finally:
             provider.close()
             log.close()
-        _finish(journal, journal.refresh(key), result, ctx)
+        _finish(journal, journal.refresh(key), result, ctx, keeper)
     finally:
         journal.close()
+
+
+def _record(ctx: Context, o: SendOptions, send_row: SendRow, digest: str, secret: bytes, category: str,
+            message: Message, previous: records.Record | None) -> records.Record:
+    """The send record of this send (its start kept from the record of the same send)."""
+    issue_path = ctx.issue_file.path.resolve()
+    try:
+        issue_file = issue_path.relative_to(ctx.root.resolve()).as_posix()
+    except ValueError:
+        issue_file = issue_path.name
+    from newsletter.audience.tally import fingerprint
+
+    started = previous.started if previous is not None and previous.category == category else send_row.created
+    return records.Record(
+        slug=ctx.rendered.slug, issue_file=issue_file,
+        issue_sha256=hashlib.sha256(ctx.issue_file.path.read_bytes()).hexdigest(),
+        subject=ctx.rendered.subject, date=ctx.issue_file.issue.date.isoformat(), email_sha256=digest,
+        provider=ctx.provider, category=category, list_file=ctx.list_path.name,
+        list_sha256=fingerprint(ctx.list_path).sha256,
+        list_rows=summarize(ctx.list_path, ctx.issue_file.issue.audience).total,
+        secret_id=records.secret_id(secret), started=started,
+        commit=(previous.commit if previous is not None and previous.category == category
+                else records.head_commit(ctx.root)),
+        send_at=message.send_at, batch_id=message.batch_id, forced=o.force,
+    )
 
 
 def _new_rows(ctx: Context) -> Iterator[NewRow]:
@@ -255,9 +297,13 @@ def _stopped_with(send_row: SendRow, ctx: Context) -> ProviderName:
 
 
 def _resume(ctx: Context, o: SendOptions, journal: Journal, send_row: SendRow, digest: str,
-            list_name: str, confirm: Callable[[str], bool]) -> SendRow | None:
+            list_name: str, confirm: Callable[[str], bool], category: str | None) -> SendRow | None:
     settle_stopped(ctx, journal, send_row)
     counts = journal.counts(send_row)
+    if counts["unknown"] and category and _stopped_with(send_row, ctx) == "sendgrid" and not o.mark_unknown_sent:
+        settle_from_email_log(ctx.root, journal, send_row, category, ctx.settings.delivery.sendgrid.log_delay,
+                              lambda line: out.echo(line, err=True))
+        counts = journal.counts(send_row)
     if send_row.finished is not None and not counts["pending"] and not counts["unknown"]:
         outbox = (None if provider_class(_stopped_with(send_row, ctx)).delivers
                   else display_path(outbox_folder(ctx.root, ctx.settings, send_row.slug)))
@@ -306,11 +352,19 @@ def _ask(confirm: Callable[[str], bool], question: str, count: int) -> None:
         raise ProblemsFound("not sent: you said no")
 
 
-def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context) -> None:
+def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context, keeper: Keeper | None) -> None:
     counts = journal.counts(send_row)
+    if counts["unknown"] and keeper is not None and ctx.provider == "sendgrid":  # e.g. its request process died
+        settle_from_email_log(ctx.root, journal, send_row, keeper.record.category,
+                              ctx.settings.delivery.sendgrid.log_delay, lambda line: out.echo(line, err=True))
+        counts = journal.counts(send_row)
     finished = bool(send_row.loaded) and _done(counts) == send_row.eligible
     journal.set_finished(send_row, finished)
     out.print_summary(counts, send_row.eligible, result, ctx.provider)
+    if keeper is not None:
+        keeper.write("finished" if finished else "stopped", finished=finished)
+        out.echo(f"Send record: {display_path(keeper.path)} (no personal data); commit it so that every clone "
+                 f"knows: {records.commit_hint(ctx.root, keeper.path)}")
     issue = display_path(ctx.issue_file.path)
     if result.outcome == "interrupted":
         raise Interrupted(f"interrupted (Ctrl-C) after the request on its way was answered and recorded. "

@@ -242,7 +242,19 @@ def cancel(root: Path, key: str, slug: str, timezone: str) -> Recalled:
     if entry is not None:
         data.setdefault("cancelled", {})[s.batch_id] = entry
     _save(root, data)
+    _record_cancelled(root, slug, s.batch_id)
     return Recalled(slug, s.batch_id, in_words(s.send_at, timezone), n, before == "cancel")
+
+
+def _record_cancelled(root: Path, slug: str, batch_id: str) -> None:
+    """The send record says the send was cancelled (so every clone may send the issue again)."""
+    from newsletter.delivery import records
+
+    record = records.find(root, slug)
+    if record is not None and record.batch_id == batch_id and record.state != "cancelled":
+        record.state = "cancelled"
+        record.finished = record.updated = time.time()
+        records.write(root, record)
 
 
 def pause(root: Path, key: str, slug: str, timezone: str, *, unpause: bool = False) -> tuple[Scheduled, str]:

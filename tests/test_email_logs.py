@@ -1,0 +1,183 @@
+"""SendGrid's Email Logs settle what a stop left ``unknown``: a power cut (sender and request
+process killed together) or the request process killed alone, mid-request, against the
+test server's Email Logs (``tests/sendgrid_logs.py``: what it really accepted, each search
+validated against SendGrid's ``tsg_logs_v3.json``).
+
+Each kill is decided from the server's state (the request has arrived, and is held
+there), never from a clock.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE_ISSUE, REPO, run_cli
+from tests.sendgrid_feedback import ApiFault
+from tests.sendgrid_server import KEY, SendGridServer
+
+DEADLINE = 120.0
+READERS = 25
+
+
+def _project(project: Path, log_delay: float | None = 0) -> list[str]:
+    emails = [f"reader{i:03d}@example.org" for i in range(READERS)]
+    with (project / "subscribers.csv").open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["email", "first_name", "last_name", "status"])
+        for i, e in enumerate(emails):
+            w.writerow([e, f"Reader{i}", "Y", "subscribed"])
+    extra = "delivery:\n  batch_size: 10\n"
+    if log_delay is not None:
+        extra += f"  sendgrid:\n    log_delay: {log_delay}\n"
+    with (project / "newsletter.yaml").open("a", encoding="utf-8") as fh:
+        fh.write(extra)
+    return emails
+
+
+def _env(server: SendGridServer) -> dict[str, str]:
+    return {"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": server.url, "NEWSLETTER_SECRET": "org"}
+
+
+def _send(project: Path, server: SendGridServer, *extra: str):  # type: ignore[no-untyped-def]
+    return run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync", *extra,
+                   cwd=project, env=_env(server))
+
+
+def _start(project: Path, server: SendGridServer) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SENDGRID_", "SMTP_"))}
+    env.update(PYTHONPATH=str(REPO), NO_COLOR="1", COLUMNS="200", **_env(server))
+    return subprocess.Popen([sys.executable, "-m", "newsletter", "send", EXAMPLE_ISSUE, "--yes", "--provider",
+                             "sendgrid", "--no-sync"], cwd=project, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def _wait_for(what: str, ready, proc: subprocess.Popen[bytes]) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + DEADLINE
+    while not ready():
+        if proc.poll() is not None:
+            raise AssertionError(f"the send ended before {what}: {proc.communicate()[1].decode()}")
+        if time.monotonic() > deadline:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise AssertionError(f"deadline: {what}")
+        time.sleep(0.01)
+
+
+def _poster_of(pid: int) -> int | None:
+    """The request process (``newsletter.delivery.poster``) the sender started, if it runs."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid and b"newsletter.delivery.poster" in cmdline:
+            return int(entry.name)
+    return None
+
+
+def _delivered_once(server: SendGridServer, emails: list[str]) -> None:
+    counts = Counter(server.log.accepted)
+    assert max(counts.values()) == 1, "someone got the issue twice"
+    missing = set(emails) - set(counts)
+    assert not missing, f"{len(missing)} never delivered"
+
+
+def _states(project: Path) -> dict[str, int]:
+    status = run_cli("status", EXAMPLE_ISSUE, cwd=project)
+    out = {}
+    for line in status.out.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            out[parts[0]] = int(parts[1])
+    return out
+
+
+@pytest.mark.parametrize("reached", [True, False], ids=["sendgrid-had-it", "sendgrid-never-had-it"])
+def test_a_power_cut_mid_request_is_settled_from_the_email_logs(project: Path, reached: bool) -> None:
+    emails = _project(project)
+    with SendGridServer(stall=DEADLINE) as server:
+        # the second request reaches the server and is held there: logged and unanswered
+        # (SendGrid had it), or never processed (it did not)
+        server.fail_next("ok", "stall" if reached else "hang")
+        proc = _start(project, server)
+        _wait_for("the second request arrived", lambda: len(server.log.times) >= 2, proc)
+        os.killpg(proc.pid, signal.SIGKILL)  # a power cut: the sender and its request process
+        proc.communicate()
+        assert len(server.log.accepted) == (20 if reached else 10)
+        again = _send(project, server)
+        assert again.code == 0, again.output
+        assert "SendGrid's Email Logs settled the unknown recipient(s)" in again.err
+        assert ("10 were processed by SendGrid (accepted)" if reached else "10 never reached SendGrid") in again.err
+        assert "'unknown'" not in again.output
+        _delivered_once(server, emails)
+        assert server.account.logs.searches == 1
+        assert server.log.invalid == []
+    assert _states(project).get("unknown", 0) == 0
+
+
+def test_the_request_process_killed_alone_is_settled_in_the_same_run(project: Path) -> None:
+    emails = _project(project)
+    with SendGridServer(stall=DEADLINE) as server:
+        server.fail_next("stall")  # the first request is logged by SendGrid, then held unanswered
+        proc = _start(project, server)
+        _wait_for("the first request arrived", lambda: len(server.log.accepted) >= 10, proc)
+        poster = _poster_of(proc.pid)
+        assert poster is not None, "no request process"
+        os.kill(poster, signal.SIGKILL)
+        out, err = proc.communicate(timeout=DEADLINE)
+        assert proc.returncode == 0, err.decode()
+        assert "10 were processed by SendGrid (accepted)" in err.decode()
+        _delivered_once(server, emails)
+        assert server.log.invalid == []
+
+
+def test_a_log_that_cannot_be_asked_leaves_unknown_for_the_editor(project: Path) -> None:
+    _project(project)
+    with SendGridServer(stall=DEADLINE) as server:
+        server.fail_next("ok", "hang")
+        proc = _start(project, server)
+        _wait_for("the second request arrived", lambda: len(server.log.times) >= 2, proc)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        server.account.faults.append(ApiFault("403", message="access forbidden: email logs"))
+        again = _send(project, server)
+        assert again.code == 1, again.output
+        assert "SendGrid's Email Logs could not be asked" in again.output
+        assert "'unknown'" in again.err and "--resend-unknown" in again.err
+        assert len(server.log.accepted) == 10  # nothing sent while unknown
+
+
+def test_a_request_the_log_does_not_show_yet_stays_unknown_until_log_delay(project: Path) -> None:
+    _project(project, log_delay=3600)
+    with SendGridServer(stall=DEADLINE) as server:
+        server.fail_next("ok", "hang")
+        proc = _start(project, server)
+        _wait_for("the second request arrived", lambda: len(server.log.times) >= 2, proc)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        again = _send(project, server)
+        assert again.code == 1, again.output
+        assert "do not show this request yet" in again.output and "run the same command again after" in again.output
+        assert len(server.log.accepted) == 10
+
+
+def test_the_search_is_sendgrids_filter_for_one_reader_of_this_sends_category(project: Path) -> None:
+    from newsletter.feedback.emaillogs import query
+
+    text = query("reader001@example.org", "newsletter-send-0123456789ab", 1718352000.0)
+    assert text == ('to_email = "reader001@example.org" AND categories IN (\'newsletter-send-0123456789ab\')'
+                    ' AND sg_message_id_created_at >= TIMESTAMP "2024-06-14T07:50:00Z"')
+    with pytest.raises(ValueError):
+        query('x"@example.org', "c", 0.0)
