@@ -130,8 +130,8 @@ SHARED = [
     ("no records", "2024-07-12", [], []),
     ("this issue sent from another clone", "2024-07-12", [("t", "2024-07-12", "finished", 5)],
      [("already-sent", "subject")]),
-    ("this issue stopped part-way on another clone", "2024-07-12", [("t", "2024-07-12", "stopped", 2)],
-     [("already-sent", "subject")]),
+    ("this issue stopped part-way on another clone: send resumes it", "2024-07-12",
+     [("t", "2024-07-12", "stopped", 2)], [("begun-elsewhere", "subject")]),
     ("this issue's scheduled send was cancelled", "2024-07-12", [("t", "2024-07-12", "cancelled", 0)], []),
     ("a later issue was sent", "2024-07-12", [("2024-08-x", "2024-08-09", "finished", 5)],
      [("older-than-sent", "date")]),
@@ -146,10 +146,13 @@ def test_the_send_records_of_every_clone(project: Path, date: str, sent: list[tu
     for slug, when, state, accepted in sent:
         _record(project, slug, when, state, accepted)
     found = [f for f in check(project, issue("Fresh news", date))
-             if f.rule in ("already-sent", "older-than-sent", "record-not-committed")]
+             if f.rule in ("already-sent", "older-than-sent", "begun-elsewhere", "record-not-committed")]
     assert [(f.rule, f.field) for f in found] == expected, "\n".join(map(str, found))
     for f in found:
-        assert f.severity == "error" and "--force" in f.hint
+        if f.rule == "begun-elsewhere":
+            assert f.severity == "warning" and "`newsletter send` resumes it" in f.hint
+        else:
+            assert f.severity == "error" and "--force" in f.hint
 
 
 def test_a_record_not_committed_is_a_warning(project: Path) -> None:

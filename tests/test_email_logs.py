@@ -181,3 +181,115 @@ def test_the_search_is_sendgrids_filter_for_one_reader_of_this_sends_category(pr
                     ' AND sg_message_id_created_at >= TIMESTAMP "2024-06-14T07:50:00Z"')
     with pytest.raises(ValueError):
         query('x"@example.org', "c", 0.0)
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.email=editor@example.org", "-c", "user.name=Editor", *args], cwd=root,
+                   check=True, timeout=60, capture_output=True)
+
+
+def test_a_send_stopped_on_one_clone_is_resumed_on_another_nobody_twice(project: Path, tmp_path: Path) -> None:
+    emails = _project(project)
+    _git(project, "init", "-q")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "the project")
+    with SendGridServer(stall=DEADLINE) as server:
+        server.fail_next("ok", "stall")  # the second request is held until Ctrl-C has been pressed
+        proc = _start(project, server)
+        _wait_for("the second request arrived", lambda: len(server.log.accepted) >= 20, proc)
+        os.kill(proc.pid, signal.SIGINT)  # the editor's Ctrl-C: the request on its way is answered first
+        server.released.set()
+        out, err = proc.communicate(timeout=DEADLINE)
+        assert proc.returncode == 130, err.decode()
+        record = (project / "sends" / f"{Path(EXAMPLE_ISSUE).stem}.json").read_text()
+        assert '"state": "stopped"' in record and '"accepted": 20' in record
+        _git(project, "add", "sends")
+        _git(project, "commit", "-qm", "Send record")
+        other = tmp_path / "colleague"
+        subprocess.run(["git", "clone", "-q", str(project), str(other)], check=True, timeout=60)
+        assert not (other / ".newsletter").exists()
+        check = run_cli("check", EXAMPLE_ISSUE, cwd=other)
+        assert "[begun-elsewhere]" in check.out and check.code == 0, check.output
+        resumed = _send(other, server)
+        assert resumed.code == 0, resumed.output
+        assert "Resuming the send begun on another clone" in resumed.out
+        assert "20 of this list's 25 are accepted, 5 to send" in resumed.out
+        _delivered_once(server, emails)
+        assert len(server.log.accepted) == READERS
+        assert server.log.invalid == []
+        assert '"state": "finished"' in (other / "sends" / f"{Path(EXAMPLE_ISSUE).stem}.json").read_text()
+
+
+def test_a_send_that_may_still_be_running_elsewhere_is_not_taken_over(project: Path, tmp_path: Path) -> None:
+    _project(project)
+    _git(project, "init", "-q")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "the project")
+    with SendGridServer(stall=DEADLINE) as server:
+        server.fail_next("ok", "stall")
+        proc = _start(project, server)
+        _wait_for("the second request arrived", lambda: len(server.log.accepted) >= 20, proc)
+        os.killpg(proc.pid, signal.SIGKILL)  # a power cut: the record still says "sending"
+        proc.communicate()
+        record = (project / "sends" / f"{Path(EXAMPLE_ISSUE).stem}.json").read_text()
+        assert '"state": "sending"' in record and '"lease_until": "' in record
+        _git(project, "add", "sends")
+        _git(project, "commit", "-qm", "Send record")
+        other = tmp_path / "colleague"
+        subprocess.run(["git", "clone", "-q", str(project), str(other)], check=True, timeout=60)
+        refused = _send(other, server)
+        assert refused.code == 1, refused.output
+        assert "may still be sending" in refused.err and "Nothing was sent" in refused.err
+        assert len(server.log.accepted) == 20
+
+
+def test_every_message_of_a_send_is_listed_though_a_search_gives_a_page_at_most() -> None:
+    from newsletter.delivery.api import client, parse_api_host
+    from newsletter.feedback.emaillogs import Searcher
+
+    with SendGridServer() as server:
+        logs = server.account.logs
+        base = 1_718_352_000.0
+        mine = {f"reader{i:03d}@example.org" for i in range(40)}
+        for i, email in enumerate(sorted(mine)):  # 40 messages of this send over 4 seconds, 10 a second
+            body = {"from": {"email": "news@example.org"}, "subject": "s", "categories": ["june", "send-a"],
+                    "personalizations": [{"to": [{"email": email}]}]}
+            logs.accept(body, base + i * 0.1)
+        logs.accept({"from": {"email": "news@example.org"}, "subject": "s", "categories": ["june", "send-b"],
+                     "personalizations": [{"to": [{"email": "other@example.org"}]}]}, base + 1)
+        searcher = Searcher(client(KEY, parse_api_host(server.url)), page=7, limit=100)
+        assert searcher.every("send-a", base - 600, base + 600) == mine
+        assert 100 - searcher.left > 6  # full pages were split
+        assert server.log.invalid == []
+        tight = Searcher(client(KEY, parse_api_host(server.url)), page=7, limit=3)
+        from newsletter.feedback.account import SendGridError
+
+        with pytest.raises(SendGridError, match="more than 3 searches"):
+            tight.every("send-a", base - 600, base + 600)
+
+
+def test_a_log_that_shows_fewer_readers_than_the_record_counts_stops_the_resume(project: Path,
+                                                                               tmp_path: Path) -> None:
+    _project(project)
+    _git(project, "init", "-q")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "the project")
+    with SendGridServer(stall=DEADLINE) as server:
+        server.fail_next("ok", "stall")
+        proc = _start(project, server)
+        _wait_for("the second request arrived", lambda: len(server.log.accepted) >= 20, proc)
+        os.kill(proc.pid, signal.SIGINT)
+        server.released.set()
+        proc.communicate(timeout=DEADLINE)
+        _git(project, "add", "sends")
+        _git(project, "commit", "-qm", "Send record")
+        other = tmp_path / "colleague"
+        subprocess.run(["git", "clone", "-q", str(project), str(other)], check=True, timeout=60)
+        with server.account.logs.lock:  # the log has lost the first request (past its 30 days)
+            del server.account.logs.messages[:10]
+        refused = _send(other, server)
+        assert refused.code == 1, refused.output
+        assert "show 10 reader(s) of this send where its record counts 20 accepted" in refused.err
+        assert len(server.log.accepted) == 20
+        again = run_cli("status", EXAMPLE_ISSUE, cwd=other)
+        assert "not sent yet" not in again.out  # the record still shows; no half-made send was kept

@@ -44,6 +44,11 @@ OLDER_THAN_SENT = rule(
     "An issue dated after this one was already sent (per the send records).",
     family=FAMILY,
 )
+BEGUN_ELSEWHERE = rule(
+    "begun-elsewhere", "warning",
+    "A SendGrid send of this issue began on another clone and did not finish: `send` resumes it.",
+    family=FAMILY,
+)
 RECORD_NOT_COMMITTED = rule(
     "record-not-committed", "warning",
     "A send record in sends/ is not committed to git: other clones do not know about that send.",
@@ -158,7 +163,14 @@ def shared_history(ctx: CheckContext) -> Iterator[Finding]:
     slug = ctx.issue_file.slug
     local = {s.slug for s in _journal_sends(root)}
     mine = next((r for r in shared if r.slug == slug), None)
-    if mine is not None and slug not in local:
+    if mine is not None and slug not in local and mine.state != "finished" and mine.provider == "sendgrid":
+        yield BEGUN_ELSEWHERE(
+            f"a send of this issue began on another clone ({mine.counts.get('accepted', 0)} accepted, {mine.state}, "
+            f"started {mine.started_text}), says {display_path(records.path_for(root, slug))}",
+            ctx.issue_at(("subject",)),
+            "`newsletter send` resumes it: SendGrid's Email Logs say who already has it, and only the others get it",
+        )
+    elif mine is not None and slug not in local:
         yield ALREADY_SENT(
             f"this issue was already sent ({mine.counts.get('accepted', 0)} accepted, {mine.state}, started "
             f"{mine.started_text}), says {display_path(records.path_for(root, slug))}",

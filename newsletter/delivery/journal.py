@@ -21,7 +21,7 @@ import fcntl
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -131,6 +131,8 @@ class Journal:
         except (sqlite3.DatabaseError, OSError) as exc:
             raise NewsletterError(f"{display_path(path)}: cannot open the send journal: {exc}") from None
         self._lock_fd: int | None = None
+        self.before_request: Callable[[], None] | None = None
+        """Called before rows become ``in_flight`` for a request (the send record's lease)."""
         self._deferred = False
         """A transaction is open whose commit was deferred (see :meth:`_tx`)."""
 
@@ -260,6 +262,27 @@ class Journal:
                     )
             except sqlite3.IntegrityError as exc:
                 raise NewsletterError(f"the send journal already has these recipients: {exc}") from None
+
+    def accepted_elsewhere(self, send: SendRow, emails: Iterable[str], reason: str) -> int:
+        """Mark ``pending`` rows whose address (any case) is in ``emails`` as ``accepted``: a
+        send begun on another clone that SendGrid's Email Logs show them in."""
+        with self._tx():
+            self.db.execute("DROP TABLE IF EXISTS temp.elsewhere")
+            self.db.execute("CREATE TEMP TABLE elsewhere (email TEXT PRIMARY KEY COLLATE NOCASE) WITHOUT ROWID")
+            self.db.executemany("INSERT OR IGNORE INTO temp.elsewhere VALUES (?)", ((e,) for e in emails))
+            n = self.db.execute(
+                "UPDATE recipients SET state = 'accepted', reason = ? WHERE send_id = ? AND state = 'pending'"
+                " AND email IN (SELECT email FROM temp.elsewhere)",
+                (reason, send.id),
+            ).rowcount
+            self.db.execute("DROP TABLE temp.elsewhere")
+        return int(n)
+
+    def delete_send(self, send: SendRow) -> None:
+        """Remove a send and its rows (one made here that could not go on)."""
+        with self._tx():
+            self.db.execute("DELETE FROM recipients WHERE send_id = ?", (send.id,))
+            self.db.execute("DELETE FROM sends WHERE id = ?", (send.id,))
 
     def present(self, send: SendRow) -> set[str]:
         """Lower-cased addresses that already have a row (to continue loading after a stop)."""
@@ -403,6 +426,8 @@ class Journal:
 
     def begin_batch(self, send: SendRow, first: int, last: int, count: int) -> int:
         """Mark ``pending`` rows first..last ``in_flight`` (durably); returns the batch number."""
+        if self.before_request is not None:
+            self.before_request()
         with self._tx():
             batch = self.db.execute(
                 "UPDATE sends SET batches = batches + 1 WHERE id = ? RETURNING batches", (send.id,)

@@ -83,8 +83,15 @@ class Keeper:
         now = self.clock()
         self.record.updated = now
         self.record.finished = now if finished else None
+        self.record.lease_until = now + records.LEASE if self.record.state == "sending" else None
         records.write(self.root, self.record)
         self._last = now
+
+    def before_request(self) -> None:
+        """A request is about to start: renew the record's lease first if it runs out soon."""
+        lease = self.record.lease_until
+        if lease is None or self.clock() > lease - records.LEASE / 2:
+            self.write()
 
     def sink(self, inner: ProgressSink) -> ProgressSink:
         keeper = self

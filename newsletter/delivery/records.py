@@ -32,7 +32,11 @@ A record holds (``format`` 1):
 ``commit``
     the project's git commit when the send began (``null`` outside git);
 ``forced``
-    ``--force`` overrode a check (the already-sent guard among them).
+    ``--force`` overrode a check (the already-sent guard among them);
+``lease_until``
+    while ``sending``: no request of the send starts after this time unless the record
+    is written again first (every :data:`LEASE` seconds), so that another clone can tell
+    when SendGrid's Email Logs must show everything this send did.
 
 Addresses, names and tokens never appear: ``git grep`` of ``sends/`` finds no reader.
 """
@@ -56,6 +60,8 @@ FOLDER = "sends"
 FORMAT = 1
 EVERY = 10.0
 """Seconds between two writes of a running send's record (it is also written at each end)."""
+LEASE = 60.0
+"""How far ahead a running send's record promises that no request starts unrecorded."""
 GIT_TIMEOUT = 10.0
 STATES = ("sending", "stopped", "finished", "cancelled")
 _MAX_BYTES = 1 << 20
@@ -99,6 +105,9 @@ class Record:
     state: str = "sending"
     counts: dict[str, int] = field(default_factory=dict)
     forced: bool = False
+    lease_until: float | None = None
+    """While ``sending``: no request of this send starts after this time unless a newer
+    record is written first (so another clone knows when SendGrid's log can be complete)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -120,6 +129,7 @@ class Record:
             "secret_id": self.secret_id,
             "commit": self.commit,
             "forced": self.forced,
+            "lease_until": utc(self.lease_until) if self.lease_until is not None and self.state == "sending" else None,
         }
 
     def to_bytes(self) -> bytes:
@@ -184,6 +194,7 @@ def load(path: Path) -> Record:
             finished=parse_utc(data["finished"]) if data.get("finished") else None,
             state=_text(data["state"]), counts={str(k): int(v) for k, v in counts.items()},
             forced=bool(data.get("forced", False)),
+            lease_until=parse_utc(data["lease_until"]) if data.get("lease_until") else None,
         )
     except KeyError as exc:
         raise _problem(path, f"{exc.args[0]}: missing") from None

@@ -21,6 +21,7 @@ from newsletter.audience import Entry, eligible, entries, summarize
 from newsletter.delivery import progress as out
 from newsletter.delivery import records
 from newsletter.delivery.base import Message
+from newsletter.delivery.adopt import adopt, resumable
 from newsletter.delivery.journal import DONE_STATES, Journal, SendRow
 from newsletter.delivery.keeper import Keeper, guard, new_category, settle_from_email_log
 from newsletter.delivery.outcomes import Log, OutcomeLog, log_path, read, settle
@@ -161,7 +162,16 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
         # a send carries its own category (SendGrid's Email Logs find its messages by it), kept in its record
         known = previous is not None and existing is not None and previous.state != "cancelled"
         category = previous.category if previous is not None and known else new_category()
-        if existing is None:
+        send_row: SendRow | None
+        if existing is None and previous is not None and resumable(previous, ctx.provider):
+            send_row = _adopt(ctx, o, journal, key, digest, previous, confirm)
+            category, known = previous.category, True
+        elif existing is None:
+            if (previous is not None and previous.state in ("sending", "stopped") and not o.force
+                    and previous.provider != ctx.provider):
+                raise ProblemsFound(f"this issue's send began on another clone with {previous.provider} "
+                                    f"({previous.counts.get('accepted', 0)} accepted); resume it with "
+                                    f"--provider {previous.provider}, or send to everyone again with --force")
             send_row = _begin(ctx, o, journal, key, digest, confirm)
         else:
             send_row = _resume(ctx, o, journal, existing, digest, list_name, confirm, category if known else None)
@@ -180,6 +190,7 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
             keeper = Keeper(ctx.root, _record(ctx, o, send_row, digest, secret, category, message, previous),
                             journal, send_row)
             keeper.write("sending")
+            journal.before_request = keeper.before_request
         # SendGrid's request process starts here and gets ready while the first batch is read
         provider = make_provider(ctx.provider, ctx.settings, ctx.root, folder=slug, background=True,
                                  lock=state / POSTER_LOCK)
@@ -258,6 +269,31 @@ def _begin(ctx: Context, o: SendOptions, journal: Journal, key: str, digest: str
     log_path(state_dir(ctx.root), send_row.id).unlink(missing_ok=True)  # a journal made anew reuses ids
     out.echo(f"Sending “{ctx.rendered.subject}” to {count} recipient(s) with {ctx.provider}")
     return send_row
+
+
+def _adopt(ctx: Context, o: SendOptions, journal: Journal, key: str, digest: str, record: records.Record,
+           confirm: Callable[[str], bool]) -> SendRow:
+    """Take over a SendGrid send begun on another clone (:mod:`newsletter.delivery.adopt`)."""
+    from newsletter.audience.tally import fingerprint
+    from newsletter.feedback.emaillogs import Searcher
+
+    if fingerprint(ctx.list_path).sha256 != record.list_sha256:
+        out.echo(f"{display_path(ctx.list_path)} is not the list this send began with on the other clone; "
+                 "readers are matched by address", err=True)
+    if not o.yes:
+        count = summarize(ctx.list_path, ctx.issue_file.issue.audience).eligible
+        _ask(confirm, f"Resume “{ctx.rendered.subject}”, begun on another clone, for the readers of {count} "
+                      "SendGrid's Email Logs do not show?", count)
+    searcher: Searcher | None = None
+
+    def every(category: str, start: float, end: float) -> set[str]:
+        nonlocal searcher
+        searcher = searcher or Searcher()
+        return searcher.every(category, start, end)
+
+    return adopt(journal, key=key, slug=ctx.rendered.slug, record=record, digest=digest,
+                 list_path=str(ctx.list_path.resolve()), rows=_new_rows(ctx), force=o.force,
+                 log_delay=ctx.settings.delivery.sendgrid.log_delay, echo=out.echo, every=every)
 
 
 def settle_stopped(ctx: Context, journal: Journal, send_row: SendRow) -> None:
