@@ -239,10 +239,11 @@ def pause(issue_path: Path, unpause: bool) -> None:
 @ISSUE
 @click.option("--since", metavar="YYYY-MM-DD", help="First day to read (default: the day of the issue's first send).")
 def results(issue_path: Path, since: str | None) -> None:
-    """SendGrid's figures for ISSUE.yaml, by day, into results/<slug>.json (commit it)."""
+    """SendGrid's figures for ISSUE.yaml, by day, into results/<slug>.json (commit it), and who was not delivered."""
     from newsletter.commands import results as command
 
     command.show(*command.results(issue_path, since))
+    command.show_readers(command.readers(issue_path))
 
 
 @cli.command(name="check")

@@ -293,3 +293,43 @@ def test_a_log_that_shows_fewer_readers_than_the_record_counts_stops_the_resume(
         assert len(server.log.accepted) == 20
         again = run_cli("status", EXAMPLE_ISSUE, cwd=other)
         assert "not sent yet" not in again.out  # the record still shows; no half-made send was kept
+
+
+def test_results_pull_who_was_not_delivered_into_report_and_the_list(project: Path) -> None:
+    emails = _project(project)
+    with SendGridServer() as server:
+        sent = _send(project, server)
+        assert sent.code == 0, sent.output
+        logs = server.account.logs
+        assert logs.event(emails[0], "bounce") == 1
+        assert logs.event(emails[1], "dropped", reason="Invalid SMTPAPI header") == 1
+        assert logs.event(emails[2], "deferred") == 1
+        assert logs.event(emails[3], "blocked", reason="550 5.7.1 blocked by policy") == 1
+        for email in emails[4:]:
+            logs.event(email, "delivered")
+        pulled = run_cli("results", EXAMPLE_ISSUE, cwd=project, env=_env(server))
+        assert pulled.code == 0, pulled.output
+        assert "blocked 1, bounced 1, deferred 1, dropped 1" in pulled.out
+        assert "1 hard-bounced address(es) are now 'bounced' in the list" in pulled.out
+        kept = project / ".newsletter" / "deliveries" / f"{Path(EXAMPLE_ISSUE).stem}.json"
+        assert kept.stat().st_mode & 0o777 == 0o600
+        first = kept.read_bytes()
+        listed = (project / "subscribers.csv").read_bytes()
+        with (project / "subscribers.csv").open(encoding="utf-8", newline="") as fh:
+            status = {row["email"]: row["status"] for row in csv.DictReader(fh)}
+        assert status[emails[0]] == "bounced"
+        assert {status[e] for e in emails[1:]} == {"subscribed"}  # dropped, deferred, blocked: not for good
+        report = run_cli("report", EXAMPLE_ISSUE, cwd=project)
+        assert report.code == 0, report.output
+        rows = list(csv.reader((project / "unsent.csv").read_text(encoding="utf-8").splitlines()))
+        assert rows[0] == ["address", "state", "reason"]
+        by_address = {r[0]: (r[1], r[2]) for r in rows[1:]}
+        assert by_address[emails[0]][0] == "accepted, then bounced" and "5.1.1" in by_address[emails[0]][1]
+        assert by_address[emails[1]] == ("accepted, then dropped", "Invalid SMTPAPI header")
+        assert by_address[emails[3]][0] == "accepted, then blocked"
+        assert len(rows) == 5
+        again = run_cli("results", EXAMPLE_ISSUE, cwd=project, env=_env(server))  # idempotent
+        assert again.code == 0, again.output
+        assert kept.read_bytes() == first and (project / "subscribers.csv").read_bytes() == listed
+        assert "hard-bounced" not in again.out
+        assert server.log.invalid == []

@@ -177,6 +177,13 @@ def report(issue_path: Path, out: Path) -> int:
                 rows += 1
     finally:
         journal.close()
+    if _delivers(send.provider):  # accepted, then not delivered (newsletter results reads SendGrid's Email Logs)
+        from newsletter.feedback.deliveries import read
+
+        for reader in read(find_project_root(issue_path), slug):
+            writer.writerow([_cell(reader.get("email", "")), f"accepted, then {reader.get('status', '')}",
+                             _cell(reader.get("reason", ""))])
+            rows += 1
     try:
         write_file(out, buffer.getvalue(), personal=True)
     except OSError as exc:

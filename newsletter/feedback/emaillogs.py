@@ -90,23 +90,30 @@ class Searcher:
             raise SendGridError("searching SendGrid's Email Logs: the answer holds no list of messages")
         return [m for m in messages if isinstance(m, dict)]
 
-    def every(self, category: str, start: float, end: float) -> set[str]:
-        """The (lower-cased) recipients of every message of ``category`` SendGrid processed
-        in ``[start, end)``. A search gives at most :data:`PAGE` messages and has no next
-        page: a full one is searched again as two halves of its time window."""
-        found: set[str] = set()
+    def messages(self, category: str, start: float, end: float, statuses: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """Every message of ``category`` SendGrid processed in ``[start, end)`` (only those
+        in ``statuses``, when given), oldest window first. A search gives at most
+        :data:`PAGE` messages and has no next page: a full one is searched again as two
+        halves of its time window."""
+        found: list[dict[str, Any]] = []
         windows = [(start, end)]
+        extra = f" AND status IN ({', '.join(repr(s) for s in statuses)})" if statuses else ""
         while windows:
             a, b = windows.pop()
-            messages = self._search(window(category, a, b), self.page)
+            messages = self._search(window(category, a, b) + extra, self.page)
             if len(messages) >= self.page:
                 if b - a <= 0.002:
                     raise SendGridError("searching SendGrid's Email Logs: too many messages in one millisecond "
                                         "to list them")
                 middle = (a + b) / 2
-                windows += [(a, middle), (middle, b)]
+                windows += [(middle, b), (a, middle)]
                 continue
-            found.update(str(m.get("to_email", "")).lower() for m in messages)
+            found.extend(messages)
+        return found
+
+    def every(self, category: str, start: float, end: float) -> set[str]:
+        """The (lower-cased) recipients of every message of ``category`` in ``[start, end)``."""
+        found = {str(m.get("to_email", "")).lower() for m in self.messages(category, start, end)}
         found.discard("")
         return found
 
