@@ -119,3 +119,22 @@ def test_an_unreadable_journal_is_no_send(project: Path) -> None:
     with serving(project) as preview:
         index = preview.json("/api/issues")
     assert _of(index)["state"] == "not-sent"
+
+
+def test_a_send_made_on_another_clone_shows_from_its_record_with_what_was_not_delivered(
+        project: Path, sendgrid_server: SendGridServer, tmp_path: Path) -> None:
+    import shutil
+
+    real = run_cli("send", EXAMPLE_ISSUE, "--yes", "--no-sync", cwd=project, env=env(sendgrid_server))
+    assert real.code == 0, real.output
+    clone = tmp_path / "clone"
+    shutil.copytree(project, clone, ignore=shutil.ignore_patterns(".newsletter"))
+    with serving(clone) as preview:
+        send, _ = sent_state(preview, lambda s: s["state"] == "sent")
+        assert "from another clone" in send["text"] and f"{ELIGIBLE} accepted" in send["text"], send["text"]
+    assert sendgrid_server.account.logs.event("amina.okafor@example.org", "bounce") == 1
+    pulled = run_cli("results", EXAMPLE_ISSUE, cwd=clone, env=env(sendgrid_server))
+    assert pulled.code == 0, pulled.output
+    with serving(clone) as preview:
+        send, _ = sent_state(preview, lambda s: "after SendGrid accepted them" in s["text"])
+        assert send["text"].endswith("after SendGrid accepted them: 1 bounced (newsletter report lists them)")

@@ -218,8 +218,61 @@ def state_of(root: Path, sends: list[JournalSend], issue_file: str, timezone: st
                                 f"newsletter send {issue_file} --yes")
 
 
+def _recorded(root: Path) -> dict[str, Any]:
+    """The send records in ``sends/`` by slug (none when one cannot be read: the preview keeps
+    serving, and the send that reads it names the file)."""
+    from newsletter.delivery import records
+
+    try:
+        return {r.slug: r for r in records.all_records(root)}
+    except NewsletterError:
+        return {}
+
+
+def from_record(record: Any, issue_file: str, timezone: str) -> SendState:
+    """An issue sent from another clone, as its send record says."""
+    counts = {k: v for k, v in record.counts.items() if k != "eligible"}
+    eligible = int(record.counts.get("eligible", 0))
+
+    def made(state: State, text: str) -> SendState:
+        return SendState(state, text, record.provider, eligible, counts)
+
+    if record.state == "cancelled":
+        return made("cancelled", f"not sent: the scheduled send with {record.provider} was cancelled (on another clone)")
+    if record.state == "finished":
+        return made("sent", f"sent {_at(record.finished or record.updated, timezone)} with {record.provider} from "
+                            f"another clone: {_figures(counts)}")
+    return made("stopped", f"begun on another clone ({_figures(counts)}) and not finished — resume with "
+                           f"newsletter send {issue_file} --yes (SendGrid's Email Logs say who already has it)")
+
+
+def _after_acceptance(root: Path, slug: str, found: SendState) -> SendState:
+    """The state with what ``newsletter results`` found undelivered after acceptance."""
+    from newsletter.feedback.deliveries import read
+
+    readers = read(root, slug)
+    if not readers or found.state != "sent":
+        return found
+    tally: dict[str, int] = {}
+    for r in readers:
+        tally[str(r.get("status", ""))] = tally.get(str(r.get("status", "")), 0) + 1
+    words = ", ".join(f"{n} {status}" for status, n in sorted(tally.items()))
+    return SendState(found.state, f"{found.text}; after SendGrid accepted them: {words} (newsletter report lists "
+                                  "them)", found.provider, found.eligible, found.counts, found.rehearsed)
+
+
 def states(root: Path, files: Mapping[str, str], timezone: str) -> dict[str, SendState]:
-    """The send state of each issue slug in ``files`` (slug → the issue file as typed)."""
+    """The send state of each issue slug in ``files`` (slug → the issue file as typed): from
+    this clone's journal, else from the send records every clone shares."""
     by_slug = journal_sends(root)
-    return {slug: state_of(root, by_slug.get(slug, []), file, timezone) if slug in by_slug else NOT_SENT
-            for slug, file in files.items()}
+    recorded = _recorded(root) if (root / "sends").is_dir() else {}
+    out = {}
+    for slug, file in files.items():
+        if slug in by_slug:
+            found = state_of(root, by_slug[slug], file, timezone)
+        elif slug in recorded:
+            found = from_record(recorded[slug], file, timezone)
+        else:
+            found = NOT_SENT
+        out[slug] = _after_acceptance(root, slug, found)
+    return out
