@@ -195,3 +195,36 @@ def test_outbox_sends_write_no_record(project: Path) -> None:
     assert result.code == 0, result.output
     assert not (project / "sends").exists()
     shutil.rmtree(project / "outbox")
+
+
+def test_a_secret_moved_from_the_state_folder_keeps_every_token(project: Path, sendgrid_server: SendGridServer,
+                                                                tmp_path: Path) -> None:
+    from newsletter.delivery.state import unsubscribe_token
+
+    root = _repo(project)
+    env = {"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sendgrid_server.url}
+    first = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync", cwd=root, env=env)
+    assert first.code == 0, first.output
+    held = (root / ".newsletter" / "secret").read_text(encoding="ascii").strip()
+    first_id = json.loads((root / RECORD).read_text())["secret_id"]
+    _git(root, "add", "sends")
+    _git(root, "commit", "-qm", "Send record")
+    other = _clone(root, tmp_path / "ci")
+    newer = "issues/2024-06-21-extra.yaml"
+    text = (other / EXAMPLE_ISSUE).read_text(encoding="utf-8")
+    (other / newer).write_text(text.replace("date: 2024-06-14", "date: 2024-06-21")
+                               .replace("subject: \"June", "subject: \"Late June"), encoding="utf-8")
+    wrong = run_cli("send", newer, "--yes", "--provider", "sendgrid", "--no-sync", cwd=other,
+                    env={**env, "NEWSLETTER_SECRET": held})  # the digits without hex: are hashed: refused
+    assert wrong.code == 2 and "another unsubscribe secret" in wrong.err
+    moved = run_cli("send", newer, "--yes", "--provider", "sendgrid", "--no-sync", cwd=other,
+                    env={**env, "NEWSLETTER_SECRET": f"hex:{held}"})
+    assert moved.code == 0, moved.output
+    assert json.loads((other / "sends" / "2024-06-21-extra.json").read_text())["secret_id"] == first_id
+    tokens = {body["personalizations"][0]["headers"]["List-Unsubscribe"] for body in sendgrid_server.log.requests
+              if body["personalizations"][0]["to"][0]["email"] == "amina.okafor@example.org"}
+    assert len(tokens) == 1  # the same link in both issues
+    token = unsubscribe_token(bytes.fromhex(held), "amina.okafor@example.org")
+    assert token in next(iter(tokens))
+    bad = run_cli("send", newer, "--dry-run", cwd=other, env={"NEWSLETTER_SECRET": "hex:abc"})
+    assert bad.code == 2 and "64 hex digits" in bad.err and "Traceback" not in bad.output

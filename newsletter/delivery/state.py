@@ -19,6 +19,10 @@ from newsletter.files import create_file, write_file
 STATE_DIR = ".newsletter"
 SECRET_ENV = "NEWSLETTER_SECRET"
 _SECRET_FILE = "secret"
+RAW_PREFIX = "hex:"
+"""``NEWSLETTER_SECRET=hex:<64 hex digits>`` is a key as ``.newsletter/secret`` holds it (so a
+secret made there can move to the environment with every token unchanged); any other text
+is hashed into a key."""
 
 
 _IGNORE = b"# newsletter's private state: never commit it\n*\n"
@@ -43,12 +47,22 @@ def state_dir(root: Path) -> Path:
 
 
 def load_secret(root: Path) -> bytes:
-    """The key for unsubscribe tokens: ``NEWSLETTER_SECRET``, else ``.newsletter/secret``.
+    """The key for unsubscribe tokens: ``NEWSLETTER_SECRET`` (see :data:`RAW_PREFIX`), else
+    ``.newsletter/secret``.
 
     The file is made once with 32 random bytes and mode 0600, and reused so that
     a reader's token stays the same from issue to issue.
     """
     from_env = os.environ.get(SECRET_ENV, "")
+    if from_env.startswith(RAW_PREFIX):  # a secret moved from .newsletter/secret, as its file holds it
+        try:
+            raw = bytes.fromhex(from_env[len(RAW_PREFIX):].strip())
+        except ValueError:
+            raw = b""
+        if len(raw) != 32:
+            raise NewsletterError(f"{SECRET_ENV}: after '{RAW_PREFIX}' it must hold 64 hex digits "
+                                  "(the contents of a .newsletter/secret file); nothing was sent")
+        return raw
     if from_env:
         return hashlib.sha256(from_env.encode("utf-8")).digest()
     path = state_dir(root) / _SECRET_FILE
