@@ -21,9 +21,10 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
 
-# The main job: send the worked example (to outbox/ when SENDGRID_API_KEY is not set).
+# The main job: the worked example's whole send, written to outbox/. It never mails anyone,
+# whatever the environment holds (a SendGrid key or an SMTP_URL included).
 run: setup
-	$(VENV)/bin/newsletter send $(ISSUE) --yes
+	$(VENV)/bin/newsletter send $(ISSUE) --yes --provider outbox
 
 # Debian's Chromium for the preview's browser tests (Playwright cannot download browsers here).
 browser:

@@ -45,3 +45,32 @@ def test_setup_installs_only_when_pyproject_changes(tmp_path: Path) -> None:
     os.utime(tmp_path / "pyproject.toml", (later, later))
     third = _make(tmp_path, "setup")
     assert any(call.startswith("-m pip install") for call in third), third
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_run_never_mails_anyone_whatever_the_environment_holds(tmp_path: Path) -> None:
+    """``make run`` with a SendGrid key and host (and an SMTP_URL) in the environment: only
+    outbox files, and the SendGrid server on loopback sees nothing at all."""
+    from tests.sendgrid_server import KEY, SendGridServer
+
+    for name in ("Makefile", "pyproject.toml", "newsletter.yaml", "subscribers.csv"):
+        shutil.copy(REPO / name, tmp_path / name)
+    shutil.copytree(REPO / "issues", tmp_path / "issues")
+    (tmp_path / "newsletter").symlink_to(REPO / "newsletter")  # what `make setup` byte-compiles
+    venv = tmp_path / ".venv" / "bin"
+    venv.mkdir(parents=True)
+    for tool in ("python", "newsletter"):
+        (venv / tool).symlink_to(REPO / ".venv" / "bin" / tool)
+    (tmp_path / ".venv" / ".installed").touch()  # installed: make runs no pip
+    with SendGridServer() as server:
+        env = {**os.environ, "SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": server.url,
+               "SMTP_URL": "smtp://127.0.0.1:9", "PYTHONPATH": str(REPO)}
+        proc = subprocess.run(["make", "-s", "run"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert server.log.times == [] and server.account.calls == [] and server.log.connections == 0
+    written = sorted(p.name for p in (tmp_path / "outbox" / "2024-06-june-team-update").iterdir())
+    assert len(written) == 5 and all(name.endswith(".eml") for name in written)
+    assert "No email was sent: 5 message(s) written to outbox/2024-06-june-team-update/" in proc.stdout
+    assert "to send for real: newsletter send issues/2024-06-june-team-update.yaml --provider sendgrid" in proc.stdout
+    assert not (tmp_path / "sends").exists()

@@ -125,8 +125,12 @@ def quality_gate(ctx: Context, force: bool) -> None:
 
 def only_files_line(ctx: Context, count: int, folder: Path) -> str:
     """The last line of anything that wrote messages to files and sent nothing."""
-    return (f"No email was sent: {count} message(s) written to {display_path(folder)}/ "
-            "(set SENDGRID_API_KEY to send for real)")
+    from newsletter.delivery.api import api_key
+
+    issue = display_path(ctx.issue_file.path)
+    how = (f"to send for real: newsletter send {issue} --provider sendgrid" if api_key()
+           else "set SENDGRID_API_KEY (or SMTP_URL and --provider smtp) to send for real")
+    return f"No email was sent: {count} message(s) written to {display_path(folder)}/ ({how})"
 
 
 def real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Callable[[str], bool]) -> None:
