@@ -159,3 +159,25 @@ def test_status_in_words_counts_down() -> None:
     assert in_words(when, "Europe/London", now=when - 2 * 86400 - 3 * 3600) == \
         "Friday 14 June 2024 at 09:00 BST (in 2 days and 3 hours)"
     assert in_words(when, "Europe/London", now=when + 600).endswith("(10 minutes ago)")
+
+
+def test_a_scheduled_sends_record_holds_its_time_and_batch_and_says_when_it_is_cancelled(
+        project: Path, sendgrid_server: SendGridServer) -> None:
+    import json
+
+    send_at = schedule(project, sendgrid_server, dt.timedelta(hours=2))
+    record_path = project / "sends" / f"{Path(EXAMPLE_ISSUE).stem}.json"
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    batch = sendgrid_server.log.requests[0]["batch_id"]
+    assert record["batch_id"] == batch and record["state"] == "finished"
+    assert record["send_at"] == dt.datetime.fromtimestamp(send_at, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    cancelled = cli(project, sendgrid_server, "cancel", EXAMPLE_ISSUE)
+    assert cancelled.code == 0, cancelled.output
+    assert json.loads(record_path.read_text(encoding="utf-8"))["state"] == "cancelled"
+    check = cli(project, sendgrid_server, "check", EXAMPLE_ISSUE)
+    assert "[already-sent]" not in check.out  # a cancelled send may be sent again, from any clone
+    again = cli(project, sendgrid_server, "send", EXAMPLE_ISSUE, "--yes", "--send-at",
+                (dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)).isoformat())
+    assert again.code == 0, again.output
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    assert record["state"] == "finished" and record["batch_id"] != batch
