@@ -275,6 +275,8 @@ class SendGridServer:
                 server.account.logs.receiving()
                 try:
                     self._mail_send()
+                except OSError:  # the client went away (killed mid-request): nothing to answer
+                    self.close_connection = True
                 finally:
                     self._logged()
 

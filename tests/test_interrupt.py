@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLE_ISSUE, REPO, run_cli
+from tests.sendgrid_feedback import ApiFault
 from tests.sendgrid_server import KEY, SendGridServer
 
 DEADLINE = 60.0
@@ -109,13 +110,15 @@ def test_killing_the_sender_mid_request_loses_nothing_and_asks_nothing(project: 
 
 def test_a_request_started_and_never_answered_is_unknown_and_never_resent_by_itself(project: Path) -> None:
     """A power cut (the whole process group killed) while the request is at the server: the
-    outcome log says it started and nothing more. The resume must stop and ask, not resend."""
+    outcome log says it started and nothing more, and SendGrid's Email Logs cannot be asked
+    (the key lacks access). The resume must stop and ask, not resend."""
     with SendGridServer(delay=30.0) as server:
         proc = start_send(project, server, "--provider", "sendgrid")
         wait_for(lambda: bool(server.log.times), "the request to reach the server")
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=DEADLINE)
         for _ in range(3):  # the same command, twice and more: still nothing sent, still asking
+            server.account.faults.append(ApiFault("403", message="access forbidden: Email Logs"))
             again = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", cwd=project,
                             env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": server.url})
             assert again.code == 1, again.output
