@@ -308,9 +308,16 @@ def _ask(confirm: Callable[[str], bool], question: str, count: int) -> None:
 
 def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context) -> None:
     counts = journal.counts(send_row)
+    # SMTP refusals saying an address does not exist turn it bounced in the list, before the
+    # send may be marked finished: a stop before this point leaves it for the next run
+    from newsletter.feedback.smtp_bounces import bounce_refused_in_list
+
+    bounced = bounce_refused_in_list(journal, send_row, ctx.list_path) if counts["failed"] else ""
     finished = bool(send_row.loaded) and _done(counts) == send_row.eligible
     journal.set_finished(send_row, finished)
     out.print_summary(counts, send_row.eligible, result, ctx.provider)
+    if bounced:
+        out.echo(bounced)
     issue = display_path(ctx.issue_file.path)
     if result.outcome == "interrupted":
         raise Interrupted(f"interrupted (Ctrl-C) after the request on its way was answered and recorded. "
