@@ -9,7 +9,8 @@ import subscribes it again. The date and SendGrid's reason go in the ``status_at
 cannot be read.
 
 The same pass collects the addresses the list holds as unsubscribed or complained, for
-the push the other way.
+the push the other way. An SMTP send's refusals of addresses that do not exist go through
+the same function (:mod:`newsletter.feedback.smtp_bounces`), without adding rows.
 """
 
 from __future__ import annotations
