@@ -40,11 +40,11 @@ class Recorder:
     holding: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     accepted: Counter[str] = field(default_factory=Counter)
-    """Messages received whole and accepted (or held), by recipient."""
+    """Messages received whole and accepted (or held), by recipient (when kept)."""
     rcpts: Counter[str] = field(default_factory=Counter)
-    """Every ``RCPT TO``, by address, whatever the reply."""
+    """Every ``RCPT TO``, by address, whatever the reply (when kept)."""
     keep: bool = True
-    """Keep each message (tests); the benchmark only counts them."""
+    """Keep each message and count each address (tests); the benchmark only counts messages."""
     count: int = 0
     drop_after_data: int = 0
     over_tls: int = 0
@@ -58,8 +58,9 @@ class Recorder:
         return responses
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
-        with self.lock:
-            self.rcpts[address] += 1
+        if self.keep:
+            with self.lock:
+                self.rcpts[address] += 1
         if address in self.refuse:
             return "550 5.1.1 No such user here"
         with self.lock:
@@ -74,11 +75,11 @@ class Recorder:
             queued = [reply for r in envelope.rcpt_tos if (reply := self.data_replies.get(r))]
             if queued:
                 return queued[0].pop(0)
-            self.accepted.update(envelope.rcpt_tos)
             self.count += 1
             self.over_tls += server.transport.get_extra_info("ssl_object") is not None
             if self.keep:
                 self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+                self.accepted.update(envelope.rcpt_tos)
             drop = self.drop_after_data > 0
             if drop:
                 self.drop_after_data -= 1
