@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import threading
+import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+HOLD_DEADLINE = 60.0
+"""The longest a held message waits for its release (seconds)."""
 
 
 def free_port() -> int:
@@ -25,8 +31,20 @@ class Recorder:
     messages: list[tuple[str, list[str], bytes]] = field(default_factory=list)
     sessions: set[int] = field(default_factory=set)
     refuse: set[str] = field(default_factory=set)
+    rcpt_replies: dict[str, list[str]] = field(default_factory=dict)
+    """Replies to ``RCPT TO`` for an address, one per try, before it is accepted (a 451 once…)."""
+    data_replies: dict[str, list[str]] = field(default_factory=dict)
+    """Replies to a message for an address, one per try, before one is accepted."""
+    hold: str | None = None
+    """An address whose message, once received whole, is answered only after :attr:`release`."""
+    holding: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    accepted: Counter[str] = field(default_factory=Counter)
+    """Messages received whole and accepted (or held), by recipient (when kept)."""
+    rcpts: Counter[str] = field(default_factory=Counter)
+    """Every ``RCPT TO``, by address, whatever the reply (when kept)."""
     keep: bool = True
-    """Keep each message (tests); the benchmark only counts them."""
+    """Keep each message and count each address (tests); the benchmark only counts messages."""
     count: int = 0
     drop_after_data: int = 0
     over_tls: int = 0
@@ -40,22 +58,38 @@ class Recorder:
         return responses
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        if self.keep:
+            with self.lock:
+                self.rcpts[address] += 1
         if address in self.refuse:
             return "550 5.1.1 No such user here"
+        with self.lock:
+            queued = self.rcpt_replies.get(address)
+            if queued:
+                return queued.pop(0)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
+            queued = [reply for r in envelope.rcpt_tos if (reply := self.data_replies.get(r))]
+            if queued:
+                return queued[0].pop(0)
             self.count += 1
             self.over_tls += server.transport.get_extra_info("ssl_object") is not None
             if self.keep:
                 self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+                self.accepted.update(envelope.rcpt_tos)
             drop = self.drop_after_data > 0
             if drop:
                 self.drop_after_data -= 1
         if drop:
             server.transport.close()
+        if self.hold in envelope.rcpt_tos and not self.release.is_set():  # received whole, not answered yet
+            self.holding.set()
+            deadline = time.monotonic() + HOLD_DEADLINE
+            while not self.release.is_set() and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
         return "250 Message accepted for delivery"
 
 

@@ -398,9 +398,16 @@ def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context
         settle_from_email_log(ctx.root, journal, send_row, keeper.record.category,
                               ctx.settings.delivery.sendgrid.log_delay, lambda line: out.echo(line, err=True))
         counts = journal.counts(send_row)
+    # SMTP refusals saying an address does not exist turn it bounced in the list, before the
+    # send may be marked finished: a stop before this point leaves it for the next run
+    from newsletter.feedback.smtp_bounces import bounce_refused_in_list
+
+    bounced = bounce_refused_in_list(journal, send_row, ctx.list_path) if counts["failed"] else ""
     finished = bool(send_row.loaded) and _done(counts) == send_row.eligible
     journal.set_finished(send_row, finished)
     out.print_summary(counts, send_row.eligible, result, ctx.provider)
+    if bounced:
+        out.echo(bounced)
     if keeper is not None:
         keeper.write("finished" if finished else "stopped", finished=finished)
         out.echo(f"Send record: {display_path(keeper.path)} (no personal data); commit it so that every clone "

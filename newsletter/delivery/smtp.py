@@ -9,7 +9,8 @@ recorded send each message's start (before its first byte) and end go to
 the send's outcome log, so a stopped send leaves at most the messages on the wire
 ``unknown``. An internationalised domain goes out in its ASCII form; a non-ASCII
 local part needs the server's SMTPUTF8, and without it that recipient fails with
-the reason.
+the reason. A recipient the server refuses fails with its reply (5xx) or is tried
+again (4xx): :mod:`newsletter.delivery.refusals`.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from newsletter.delivery import refusals
 from newsletter.delivery.api import is_loopback
 from newsletter.delivery.base import BatchResult, Message, ProviderBase, Recipient
 from newsletter.delivery.headers import ascii_address, needs_smtputf8
 from newsletter.delivery.mime import MimeBuilder
 from newsletter.delivery.outcomes import OutcomeLog
-from newsletter.delivery.posting import printable
 from newsletter.errors import UsageError
 from newsletter.settings import SmtpOptions
 
@@ -178,7 +179,8 @@ class SmtpProvider(ProviderBase):
                             "Nothing was sent (never in the clear when STARTTLS is asked for)")
                 return out
             except (smtplib.SMTPException, OSError) as exc:
-                out.retry.update((r.seq, f"cannot connect to the SMTP server: {_text(str(exc))}") for r in chunk)
+                why = f"cannot connect to the SMTP server: {refusals.reply_text(str(exc))}"
+                out.retry.update((r.seq, why) for r in chunk)
                 return out
         log = _Log(self.log, batch)
         for i, recipient in enumerate(chunk):
@@ -207,12 +209,10 @@ class SmtpProvider(ProviderBase):
                 conn.sendmail(sender, [envelope], data, mail_options=options)
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = exc.recipients.get(envelope, (550, b"refused"))
-                reason = f"SMTP server refused: {code} {_text(text)}"
-                state = "failed" if code >= 500 else "retry"
-                (out.failed if code >= 500 else out.retry)[seq] = log.done(seq, state, reason)
+                _refused(out, log, seq, refusals.reason("recipient", code, text), code)
                 _reset(conn)
             except smtplib.SMTPSenderRefused as exc:
-                reason = f"{exc.smtp_code} {_text(exc.smtp_error)}"
+                reason = f"{exc.smtp_code} {refusals.reply_text(exc.smtp_error)}"
                 log.done(seq, "retry", f"not sent: sender refused: {reason}")
                 out.retry.update((r.seq, "not tried: sender refused") for r in chunk[i:])
                 if exc.smtp_code >= 500:
@@ -221,13 +221,11 @@ class SmtpProvider(ProviderBase):
                 self._idle.put(conn)
                 return out
             except smtplib.SMTPDataError as exc:
-                reason = f"SMTP server refused: {exc.smtp_code} {_text(exc.smtp_error)}"
-                state = "failed" if exc.smtp_code >= 500 else "retry"
-                (out.failed if exc.smtp_code >= 500 else out.retry)[seq] = log.done(seq, state, reason)
+                _refused(out, log, seq, refusals.reason("message", exc.smtp_code, exc.smtp_error), exc.smtp_code)
                 _reset(conn)
             except (smtplib.SMTPException, OSError) as exc:
                 where = "after" if conn.body_sent else "before"
-                reason = f"SMTP connection lost {where} the message was sent: {_text(str(exc))}"
+                reason = f"SMTP connection lost {where} the message was sent: {refusals.reply_text(str(exc))}"
                 if conn.body_sent:
                     out.unknown[seq] = log.lost(seq, reason)
                 else:
@@ -277,6 +275,14 @@ class _Log:
         return why
 
 
+def _refused(out: BatchResult, log: _Log, seq: int, why: str, code: int) -> None:
+    """A recipient the server refused: failed for good (5xx), or to be tried again (4xx)."""
+    if refusals.permanent(code):
+        out.failed[seq] = log.done(seq, "failed", why)
+    else:
+        out.retry[seq] = log.done(seq, "retry", why)
+
+
 def _reset(conn: Conn) -> None:
     try:
         conn.rset()
@@ -289,8 +295,3 @@ def _close(conn: Conn) -> None:
         conn.close()
     except OSError:
         pass
-
-
-def _text(reply: bytes | str) -> str:
-    """A server's reply, safe for a terminal and a report (no control characters)."""
-    return printable(reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply)[:300]

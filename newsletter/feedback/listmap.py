@@ -9,7 +9,8 @@ import subscribes it again. The date and SendGrid's reason go in the ``status_at
 cannot be read.
 
 The same pass collects the addresses the list holds as unsubscribed or complained, for
-the push the other way.
+the push the other way. An SMTP send's refusals of addresses that do not exist go through
+the same function (:mod:`newsletter.feedback.smtp_bounces`), without adding rows.
 """
 
 from __future__ import annotations
@@ -119,12 +120,13 @@ def strictest(found: Iterable[Suppression]) -> dict[str, Target]:
 
 
 def apply(list_path: Path, targets: dict[str, Target], *, dry_run: bool, today: dt.date | None = None,
-          collect: bool = True) -> Mapped:
+          collect: bool = True, add: bool = True) -> Mapped:
     """Make the list at least as strict as ``targets`` (unless ``dry_run``); see the module.
 
     With nothing to change the list is only read (for :attr:`Mapped.strict`), and not even
     that when ``collect`` is false: a send's sync with nothing new costs no pass over a
-    large list.
+    large list. Without ``add``, an address the list does not hold is left out (the list
+    changes only for its own rows).
     """
     result = Mapped()
     if not targets and not collect:
@@ -169,6 +171,8 @@ def apply(list_path: Path, targets: dict[str, Target], *, dry_run: bool, today: 
             return False
 
         def extra() -> Iterator[list[str]]:
+            if not add:
+                return
             for key, target in targets.items():
                 if key in seen:
                     continue
