@@ -333,3 +333,53 @@ def test_results_pull_who_was_not_delivered_into_report_and_the_list(project: Pa
         assert kept.read_bytes() == first and (project / "subscribers.csv").read_bytes() == listed
         assert "hard-bounced" not in again.out
         assert server.log.invalid == []
+
+
+def test_a_log_search_against_a_server_that_never_answers_gives_up_within_its_timeout() -> None:
+    import socket
+    import threading
+
+    from newsletter.delivery.api import client, parse_api_host
+    from newsletter.feedback.account import SendGridError
+    from newsletter.feedback.emaillogs import Searcher
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept_and_say_nothing() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            held.append(conn)
+
+    thread = threading.Thread(target=accept_and_say_nothing, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        searcher = Searcher(client(KEY, parse_api_host(url)), timeout=0.5)
+        outcome: list[BaseException] = []
+
+        def search() -> None:
+            try:
+                searcher.find("reader001@example.org", "newsletter-send-0123456789ab", 1718352000.0)
+            except BaseException as exc:  # noqa: BLE001 - what the search ended with is the point
+                outcome.append(exc)
+
+        asking = threading.Thread(target=search, daemon=True)
+        asking.start()
+        asking.join(timeout=60)  # the test's own deadline, far above the search's
+        assert not asking.is_alive(), "the search waited past its timeout"
+        assert len(outcome) == 1 and isinstance(outcome[0], SendGridError), outcome
+        assert held, "the search never reached the server"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for conn in held:
+            conn.close()
+        listener.close()

@@ -71,9 +71,9 @@ class Searcher:
     """One account's Email Logs, searched a bounded number of times."""
 
     def __init__(self, sg: SendGridAPIClient | None = None, *, limit: int = MAX_SEARCHES, page: int = PAGE,
-                 sleep: Callable[[float], None] | None = None) -> None:
+                 timeout: float = TIMEOUT, sleep: Callable[[float], None] | None = None) -> None:
         self.sg = sg or client()
-        self.sg.client.timeout = TIMEOUT
+        self.sg.client.timeout = timeout
         self.limit = self.left = limit
         self.page = page
         self.sleep = sleep
