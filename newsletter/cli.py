@@ -207,6 +207,31 @@ def unsubscribe(list_path: Path, emails: tuple[str, ...], reason: str | None, to
     command.show_unsubscribe(command.unsubscribe_(list_path, emails, reason), display_path(list_path))
 
 
+@subscribers.command()
+@LIST
+@click.argument("address", metavar="ADDRESS")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def show(list_path: Path, address: str, fmt: str) -> None:
+    """Everything this project holds about ADDRESS: the list's rows, consent evidence,
+    suppressions, every send it was in, and the files that still name it."""
+    from newsletter.commands import people
+
+    people.run_show(list_path, address, fmt)
+
+
+@subscribers.command()
+@LIST
+@click.argument("address", metavar="ADDRESS")
+@click.option("--sendgrid", "at_sendgrid", is_flag=True,
+              help="Also ask SendGrid to erase what it holds of ADDRESS (needs SENDGRID_API_KEY).")
+def forget(list_path: Path, address: str, at_sendgrid: bool) -> None:
+    """Remove ADDRESS from the list and from every file of the project that names it;
+    keep a keyed hash so that no later import adds it back."""
+    from newsletter.commands import people
+
+    people.run_forget(list_path, address, at_sendgrid)
+
+
 # -- feedback from SendGrid (issue 12) --------------------------------------------------
 
 

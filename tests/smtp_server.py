@@ -41,7 +41,7 @@ class Recorder:
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
         if address in self.refuse:
-            return "550 5.1.1 No such user here"
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown in local recipient table"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shlex
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,6 +131,8 @@ class ConsentAnswer:
     """The column that says whether each person agreed (``--status-column``)."""
     yes_means: tuple[str, ...] = ()
     """Values that mean agreed (``--yes-means``); a value still unreadable then means not."""
+    forgotten: Container[str] = ()
+    """Addresses forgotten on request (:class:`~newsletter.audience.forgotten.Forgotten`): never added back."""
 
 
 def _consent_columns(reader: ListReader, answer: ConsentAnswer) -> consent.Columns:
@@ -190,6 +192,10 @@ def _read_incoming(reader: ListReader, extra_tags: tuple[str, ...], today: str, 
         checked = check_address(raw)
         if not isinstance(checked, Address):
             result.outcomes.append(Outcome(line, raw, "skipped", f"not a valid address: {checked}"))
+            continue
+        if checked.normalized in answer.forgotten:
+            result.outcomes.append(Outcome(line, checked.normalized, "skipped",
+                                           "forgotten on request (subscribers forget): never added back"))
             continue
         ranks = []
         for at, kind in columns.read:

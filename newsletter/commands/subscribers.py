@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from newsletter.audience import AudienceSummary, ConsentAnswer, ImportResult, Unsubscribed, import_list, summarize, unsubscribe
 from newsletter.audience.atomic import write_report
+from newsletter.privacy import people
 from newsletter.errors import ProblemsFound
 
 if TYPE_CHECKING:
@@ -45,7 +46,8 @@ def fail_if_invalid(summary: AudienceSummary) -> None:
 def import_(list_path: Path, source: Path, tag: str | None = None, *, status_column: str | None = None,
             yes_means: tuple[str, ...] = ()) -> ImportResult:
     """Merge another export into the list; never resubscribes anyone."""
-    return import_list(list_path, source, tag, answer=ConsentAnswer(status_column, yes_means))
+    forgotten = people.register(list_path)
+    return import_list(list_path, source, tag, answer=ConsentAnswer(status_column, yes_means, forgotten or ()))
 
 
 def unsubscribe_(list_path: Path, emails: Iterable[str], reason: str | None = None) -> list[Unsubscribed]:
