@@ -145,3 +145,14 @@ def test_bad_addresses_and_a_running_send_change_nothing(project: Path) -> None:
     assert r.code == 2 and "Traceback" not in r.output
     assert (project / "subscribers.csv").read_bytes() == before
     assert not (project / "forgotten.txt").exists()
+
+
+def test_a_sync_never_brings_a_forgotten_address_back(project: Path, sendgrid_server: SendGridServer) -> None:
+    assert run_cli("subscribers", "forget", READER, cwd=project).code == 0
+    sendgrid_server.account.add("unsubscribes", READER.upper(), 1_722_470_400)
+    sendgrid_server.account.add("bounces", "someone.else@example.net", 1_722_470_400)
+    r = sync(project, sendgrid_server)
+    assert r.code == 0, r.output
+    assert "1 address(es) SendGrid lists were forgotten on request: not added back" in r.out
+    after = rows(project / "subscribers.csv")
+    assert READER not in after and after["someone.else@example.net"]["status"] == "bounced"
