@@ -159,15 +159,24 @@ def check(list_path: Path, check_dns: bool, report_path: Path | None) -> None:
 @LIST
 @click.argument("source", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--tag", help="Add this tag to every imported subscriber.")
-def import_(list_path: Path, source: Path, tag: str | None) -> None:
-    """Merge another CSV export (ours, Mailchimp, Eventbrite) into the list.
+@click.option("--status-column", metavar="COLUMN",
+              help="The column that says whether each person agreed to get email (when the import asks).")
+@click.option("--yes-means", multiple=True, metavar="VALUE",
+              help="A value of the consent columns that means the person agreed (repeatable); "
+                   "every value not read as yes then means no.")
+def import_(list_path: Path, source: Path, tag: str | None, status_column: str | None,
+            yes_means: tuple[str, ...]) -> None:
+    """Merge another CSV export (ours, Mailchimp, Substack, Eventbrite, a CRM's) into the list.
 
-    Never resubscribes an address that is unsubscribed, bounced or complained.
+    Consent columns (Subscribed?, Opt-in, Email Marketing...) are read: "no" is
+    recorded as unsubscribed. Never resubscribes an address that is unsubscribed,
+    bounced or complained, nor adds back one that was forgotten.
     """
     from newsletter.commands import subscribers as command
     from newsletter.errors import display_path
 
-    command.show_import(command.import_(list_path, source, tag), display_path(list_path))
+    result = command.import_(list_path, source, tag, status_column=status_column, yes_means=yes_means)
+    command.show_import(result, display_path(list_path))
 
 
 @subscribers.command()
@@ -196,6 +205,31 @@ def unsubscribe(list_path: Path, emails: tuple[str, ...], reason: str | None, to
     from newsletter.commands import subscribers as command
 
     command.show_unsubscribe(command.unsubscribe_(list_path, emails, reason), display_path(list_path))
+
+
+@subscribers.command()
+@LIST
+@click.argument("address", metavar="ADDRESS")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def show(list_path: Path, address: str, fmt: str) -> None:
+    """Everything this project holds about ADDRESS: the list's rows, consent evidence,
+    suppressions, every send it was in, and the files that still name it."""
+    from newsletter.commands import people
+
+    people.run_show(list_path, address, fmt)
+
+
+@subscribers.command()
+@LIST
+@click.argument("address", metavar="ADDRESS")
+@click.option("--sendgrid", "at_sendgrid", is_flag=True,
+              help="Also ask SendGrid to erase what it holds of ADDRESS (needs SENDGRID_API_KEY).")
+def forget(list_path: Path, address: str, at_sendgrid: bool) -> None:
+    """Remove ADDRESS from the list and from every file of the project that names it;
+    keep a keyed hash so that no later import adds it back."""
+    from newsletter.commands import people
+
+    people.run_forget(list_path, address, at_sendgrid)
 
 
 # -- feedback from SendGrid (issue 12) --------------------------------------------------

@@ -60,6 +60,8 @@ class Account:
     """Pages served per list."""
     logs: EmailLogs = field(default_factory=EmailLogs)
     """SendGrid's Email Logs: every message the server accepted."""
+    erased: list[str] = field(default_factory=list)
+    """Addresses SendGrid was asked to erase (``/v3/recipients/erasejob``)."""
 
     def add(self, kind: str, email: str, created: int | None = None, **extra: Any) -> None:
         entry: dict[str, Any] = {"created": int(created if created is not None else time.time()), "email": email}
@@ -191,6 +193,9 @@ class FeedbackApi:
                 if e.lower() not in have:
                     a.add("unsubscribes", e)
             return 201, {"recipient_emails": data["recipient_emails"]}
+        if path == "/v3/recipients/erasejob" and method == "POST":
+            a.erased.extend(data["email_addresses"])
+            return 202, {"job_id": f"job-{len(a.erased):04d}"}
         if path == "/v3/mail/batch" and method == "POST":
             batch_id = f"B{len(a.batches) + 1:04d}-{int(time.time() * 1000) % 10**9}"
             a.batches[batch_id] = None

@@ -62,7 +62,7 @@ class Recorder:
             with self.lock:
                 self.rcpts[address] += 1
         if address in self.refuse:
-            return "550 5.1.1 No such user here"
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown in local recipient table"
         with self.lock:
             queued = self.rcpt_replies.get(address)
             if queued:

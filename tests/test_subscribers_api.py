@@ -18,6 +18,7 @@ NAMES = {"Audience": Audience}
 def test_exported_names() -> None:
     assert sorted(audience.__all__) == [
         "AudienceSummary",
+        "ConsentAnswer",
         "Entry",
         "ImportResult",
         "Longest",

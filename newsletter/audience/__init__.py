@@ -5,7 +5,7 @@ else in this package is private.
 """
 
 from newsletter.audience.edit import Unsubscribed, unsubscribe
-from newsletter.audience.imports import ImportResult, Outcome, import_list
+from newsletter.audience.imports import ConsentAnswer, ImportResult, Outcome, import_list
 from newsletter.audience.select import (
     AudienceSummary,
     Entry,
@@ -19,6 +19,7 @@ from newsletter.audience.select import (
 
 __all__ = [
     "AudienceSummary",
+    "ConsentAnswer",
     "Entry",
     "ImportResult",
     "Longest",

@@ -20,7 +20,9 @@ from newsletter.audience.validate import RANK, STATUSES, Address, check_address,
 from newsletter.errors import InputError, Problem
 
 UNSUBSCRIBED = RANK["unsubscribed"]
-Change = Callable[[int, list[str]], bool]
+DROP = "drop"
+"""What a change returns to remove the row from the list."""
+Change = Callable[[int, list[str]], "bool | str"]
 
 
 class ListEdit:
@@ -49,7 +51,8 @@ class ListEdit:
         return [""] * len(self.header)
 
     def rows(self, change: Callable[[int, list[str]], object]) -> Iterator[list[str]]:
-        """Every row, padded to the new width, after ``change(line, cells)`` may edit it in place."""
+        """Every row, padded to the new width, after ``change(line, cells)`` may edit it in
+        place (or leave it out, by returning :data:`DROP`)."""
         pad = [""] * (len(self.header) - self.width)
         unreadable: list[Problem] = []
         for line, cells, problem in self.reader.records():
@@ -59,7 +62,8 @@ class ListEdit:
             if unreadable:
                 continue
             cells = [unneutralize(c) if c[:1] == "'" else c for c in cells] + pad
-            change(line, cells)
+            if change(line, cells) == DROP:
+                continue
             yield cells
         if unreadable:
             raise InputError(
@@ -72,7 +76,8 @@ def rewrite(
     plan: Callable[[ListEdit], tuple[Change, Callable[[], Iterable[list[str]]]]],
 ) -> bool:
     """Rewrite the list under a lock. ``plan`` adds columns and returns (change, extra rows);
-    ``change(line, cells)`` edits a row in place and returns True when it changed it.
+    ``change(line, cells)`` edits a row in place and returns True when it changed it
+    (:data:`DROP` to remove it).
 
     The file is replaced only if a row changed or a row was added; returns whether it was.
     """
@@ -81,10 +86,12 @@ def rewrite(
         change, extra = plan(edit)
         changed = False
 
-        def tracking(line: int, cells: list[str]) -> None:
+        def tracking(line: int, cells: list[str]) -> bool | str:
             nonlocal changed
-            if change(line, cells):
+            done = change(line, cells)
+            if done:
                 changed = True
+            return done
 
         with AtomicCsv(list_path, reader.dialect) as out:
             out.writerow(edit.header)

@@ -6,6 +6,14 @@ columns; Mailchimp audience exports ("Email Address", "First Name", "Last Name",
 "CLEAN_TIME" make the row unsubscribed or bounced); Eventbrite attendee exports
 ("Email", "First Name", "Last Name", "Order Date"). Other columns are not imported.
 
+Consent: every column that says whether a person agreed (``status``, ``Subscribed?``,
+``Opt-in``, ``Email Marketing``, Substack's ``email_disabled``...: see
+:mod:`newsletter.audience.consent`) is read, the strictest answer wins, and "no"
+becomes ``unsubscribed`` (kept, so no later import subscribes them). A column that
+looks like consent but is not known, or a value that cannot be read as yes or no,
+stops the import with the question (answered by :class:`ConsentAnswer`), before
+anything is written.
+
 Per address: new → *added*; in the list and unsubscribed, bounced or complained →
 *skipped* unless the import is stricter (an import never resubscribes anyone);
 a stricter status in the import → *updated*; otherwise empty names are filled and
@@ -16,14 +24,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import shlex
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from newsletter.audience import consent
 from newsletter.audience.csvfile import ListReader, open_list, unneutralize
 from newsletter.audience.edit import Change, ListEdit, key_of, rewrite
 from newsletter.audience.validate import (
-    RANK,
     STATUSES,
     SUBSCRIBED,
     Address,
@@ -39,14 +48,11 @@ IMPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "email": ("email", "emailaddress", "attendeeemail"),
     "first_name": ("firstname", "givenname", "forename", "attendeefirstname"),
     "last_name": ("lastname", "surname", "familyname", "attendeelastname"),
-    "status": ("status",),
     "tags": ("tags", "tag"),
     "subscribed_at": ("subscribedat", "optintime", "orderdate"),
-    "unsub_time": ("unsubtime",),
-    "clean_time": ("cleantime",),
 }
+UNSUBSCRIBED = consent.UNSUBSCRIBED
 _IMPORT_ALIAS = {alias: role for role, aliases in IMPORT_COLUMNS.items() for alias in aliases}
-_OTHER_STATUSES = {"cleaned": RANK["bounced"], "unsubscribe": RANK["unsubscribed"]}
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
 
 
@@ -58,6 +64,8 @@ def export_kind(names: list[str]) -> str:
     squashed = {_SQUASH.sub("", n).lower() for n in names}
     if "emailaddress" in squashed and ({"optintime", "memberrating", "leid", "euid"} & squashed):
         return "Mailchimp export"
+    if {"emaildisabled", "activesubscription"} <= squashed:
+        return "Substack export"
     if {"order", "attendee"} & squashed or "tickettype" in squashed:
         return "Eventbrite attendee export"
     return "CSV"
@@ -115,21 +123,63 @@ def _import_tags(raw: str) -> tuple[str, ...]:
     return parse_tags(";".join(part.strip().strip('"') for part in re.split(r"[;,]", raw)))
 
 
-def _status(cells: list[str], roles: dict[str, int]) -> int | None:
-    if "clean_time" in roles and cells[roles["clean_time"]].strip():
-        return RANK["bounced"]
-    if "unsub_time" in roles and cells[roles["unsub_time"]].strip():
-        return RANK["unsubscribed"]
-    if "status" not in roles:
-        return SUBSCRIBED
-    raw = cells[roles["status"]].strip().lower()
-    return _OTHER_STATUSES.get(raw, parse_status(raw))
+@dataclass(frozen=True, slots=True)
+class ConsentAnswer:
+    """How the person importing answered the import's question about consent."""
+
+    status_column: str | None = None
+    """The column that says whether each person agreed (``--status-column``)."""
+    yes_means: tuple[str, ...] = ()
+    """Values that mean agreed (``--yes-means``); a value still unreadable then means not."""
+    forgotten: Container[str] = ()
+    """Addresses forgotten on request (:class:`~newsletter.audience.forgotten.Forgotten`): never added back."""
 
 
-def _read_incoming(reader: ListReader, extra_tags: tuple[str, ...], today: str, result: ImportResult) -> dict[str, _Incoming]:
+def _consent_columns(reader: ListReader, answer: ConsentAnswer) -> consent.Columns:
+    """The source's consent columns, or the question when one looks like consent but is not known."""
+    names = reader.header.names
+    if answer.status_column is not None and consent.find_named(names, answer.status_column) is None:
+        raise InputError(Problem(reader.shown, 1, None, "--status-column",
+                                 f"no column named {answer.status_column!r}; the columns are "
+                                 + ", ".join(repr(n) for n in names if n)))
+    found = consent.columns(names, status_column=answer.status_column, skip=set(reader.header.roles.values()))
+    if found.lookalikes:
+        raise InputError(
+            [Problem(reader.shown, 1, i + 1, names[i],
+                     "this column looks like it says whether people agreed to get email, but newsletter "
+                     "does not know it",
+                     f"if it does, name it: --status-column {shlex.quote(names[i])} (with --yes-means VALUE if "
+                     "its yes is not written yes, y, true or 1); if it does not, name the column that does "
+                     "with --status-column, or rename this one") for i in found.lookalikes],
+            summary=f"{reader.shown}: which column says whether each person agreed? Nothing was imported",
+        )
+    return found
+
+
+def _unreadable_question(shown: str, unreadable: dict[tuple[str, str], list[int]]) -> InputError:
+    problems = []
+    for (column, value), lines in unreadable.items():
+        more = f" (and {len(lines) - 1:,} more row{'s' if len(lines) > 2 else ''})" if len(lines) > 1 else ""
+        shown_value = repr(value) if value.strip() else "empty"
+        problems.append(Problem(shown, lines[0], None, column,
+                                f"{shown_value}{more}: did this person agree to get email?",
+                                "say which values mean yes with --yes-means VALUE (repeatable); every other "
+                                "value then means no"))
+    n = sum(len(lines) for lines in unreadable.values())
+    return InputError(problems, summary=f"{shown}: {n:,} row{'s' if n != 1 else ''} do not say clearly whether the "
+                                        "person agreed to get email; nothing was imported")
+
+
+def _read_incoming(reader: ListReader, extra_tags: tuple[str, ...], today: str, result: ImportResult,
+                   answer: ConsentAnswer) -> dict[str, _Incoming]:
     roles = reader.header.roles
     incoming: dict[str, _Incoming] = {}
     unreadable = []
+    columns = _consent_columns(reader, answer)
+    used = {*roles.values(), *(at for at, _ in columns.read)}
+    result.ignored_columns = [n for i, n in enumerate(reader.header.names) if i not in used and n]
+    yes_means = frozenset(consent.squash(v) for v in answer.yes_means)
+    unclear: dict[tuple[str, str], list[int]] = {}
 
     def cell(cells: list[str], role: str) -> str:
         return unneutralize(cells[roles[role]]).strip() if role in roles else ""
@@ -143,10 +193,24 @@ def _read_incoming(reader: ListReader, extra_tags: tuple[str, ...], today: str, 
         if not isinstance(checked, Address):
             result.outcomes.append(Outcome(line, raw, "skipped", f"not a valid address: {checked}"))
             continue
-        rank = _status(cells, roles)
-        if rank is None:
-            status = cell(cells, "status")
-            result.outcomes.append(Outcome(line, checked.normalized, "skipped", f"status {status!r} is not one we import"))
+        if checked.normalized in answer.forgotten:
+            result.outcomes.append(Outcome(line, checked.normalized, "skipped",
+                                           "forgotten on request (subscribers forget): never added back"))
+            continue
+        ranks = []
+        for at, kind in columns.read:
+            value = unneutralize(cells[at])
+            found = consent.read_value(kind, value, yes_means)
+            if found is None:
+                unclear.setdefault((reader.header.names[at], value), []).append(line)
+            else:
+                ranks.append(found)
+        if len(ranks) < len(columns.read):
+            continue
+        rank = consent.combine(ranks) if ranks else SUBSCRIBED
+        if rank == consent.PENDING:
+            result.outcomes.append(Outcome(line, checked.normalized, "skipped",
+                                           "not confirmed (pending): not added, and a later import can add them"))
             continue
         seen = incoming.get(checked.key)
         if seen is not None:
@@ -167,6 +231,8 @@ def _read_incoming(reader: ListReader, extra_tags: tuple[str, ...], today: str, 
         )
     if unreadable:
         raise InputError(unreadable, summary=f"{reader.shown}: rows that cannot be read; nothing was imported")
+    if unclear:
+        raise _unreadable_question(reader.shown, unclear)
     return incoming
 
 
@@ -177,6 +243,7 @@ def _index(list_path: Path, wanted: dict[str, _Incoming]) -> dict[str, _InList]:
         roles = reader.header.roles
         email_at = roles["email"]
         status_at = roles.get("status")
+        also = consent.columns(reader.header.names, skip=set(roles.values())).read
 
         def cell(cells: list[str], role: str) -> str | None:
             return unneutralize(cells[roles[role]]).strip() if role in roles else None
@@ -194,6 +261,9 @@ def _index(list_path: Path, wanted: dict[str, _Incoming]) -> dict[str, _InList]:
                         line, cell(cells, "first_name"), cell(cells, "last_name"), parse_tags(cell(cells, "tags") or "")
                     )
                 rank = parse_status(cells[status_at]) if status_at is not None else SUBSCRIBED
+                for at, kind in also:  # the list's own consent columns, read as the scan reads them
+                    said = consent.read_value(kind, cells[at]) if rank is not None else SUBSCRIBED
+                    rank = None if said is None else max(rank or 0, UNSUBSCRIBED if said < 0 else said)
                 if rank is None:
                     entry.held = line
                 else:
@@ -205,7 +275,8 @@ def _index(list_path: Path, wanted: dict[str, _Incoming]) -> dict[str, _InList]:
 
 
 def import_list(
-    list_path: Path, source_path: Path, tag: str | None = None, *, today: dt.date | None = None
+    list_path: Path, source_path: Path, tag: str | None = None, *, today: dt.date | None = None,
+    answer: ConsentAnswer | None = None,
 ) -> ImportResult:
     """Merge ``source_path`` into the list (see the module's description)."""
     day = (today or dt.date.today()).isoformat()
@@ -214,9 +285,7 @@ def import_list(
         raise InputError(Problem("command line", None, None, "--tag", "the tag is empty"))
     with open_list(source_path, import_role) as reader:
         result = ImportResult(reader.shown, export_kind(reader.header.names))
-        used = set(reader.header.roles.values())
-        result.ignored_columns = [n for i, n in enumerate(reader.header.names) if i not in used and n]
-        incoming = _read_incoming(reader, extra_tags, day, result)
+        incoming = _read_incoming(reader, extra_tags, day, result, answer or ConsentAnswer())
 
     updates: dict[int, Callable[[ListEdit, list[str]], bool]] = {}
     added: list[_Incoming] = []

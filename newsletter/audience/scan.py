@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from heapq import heappush, heapreplace
 from typing import Any, Protocol
 
+from newsletter.audience import consent
 from newsletter.audience.csvfile import Header, unneutralize, width_problem
 from newsletter.audience.validate import (
     RANK,
@@ -130,6 +131,10 @@ class Scanner:
         columns += [(name, i) for i, name in header.merge_columns()]
         self._longest = [(at, self.tally.longest.setdefault(name, [])) for name, at in columns]
         self._names = [(name, header.roles[name]) for name in ("first_name", "last_name") if name in header.roles]
+        self._consent = [(at, kind, header.names[at])
+                         for at, kind in consent.columns(header.names, skip=set(header.roles.values())).read]
+        """Other tools' consent columns (``Subscribed?``, ``Opt-in``...): read beside ``status``."""
+        self._unreadable_consent: tuple[str, str] | None = None
 
     def number_tags(self, texts: list[str]) -> None:
         """Number these tag cells' sets first, in this order (two scans of parts of one
@@ -162,6 +167,17 @@ class Scanner:
             except UnicodeDecodeError:
                 raise reader.decode_error() from None
 
+    def _consented(self, rank: int, cells: list[str]) -> int | None:
+        """The row's rank with its consent columns read too (None, and the value kept for
+        the message, when one of them cannot be read); not confirmed is not mailed."""
+        for at, kind, name in self._consent:
+            found = consent.read_value(kind, cells[at])
+            if found is None:
+                self._unreadable_consent = (name, cells[at])
+                return None
+            rank = max(rank, consent.UNSUBSCRIBED if found == consent.PENDING else found)
+        return rank
+
     def _unreadable(self, line: int, problem: str) -> None:
         tally = self.tally
         tally.rows += 1
@@ -183,6 +199,11 @@ class Scanner:
         rank = RANK.get(status) if status else SUBSCRIBED
         if rank is None:
             rank = parse_status(status)
+        unread = None
+        if self._consent and rank is not None:
+            rank = self._consented(rank, cells)
+            if rank is None:
+                unread = self._unreadable_consent
         # Most addresses take the fast path (validate.fast_path): no call into the library.
         normalized = fast_path(raw)
         if normalized is not None:
@@ -220,6 +241,15 @@ class Scanner:
                 tally.to_fix.append((line, raw, address_problem))
                 if rank != SUBSCRIBED:
                     tally.holds.update(hold_keys(raw))
+            elif unread is not None:
+                name, value = unread
+                tally.problems.append(Problem(
+                    self.file, line, None, name,
+                    f"{value!r} does not say whether this person agreed; this address is not mailed until it is fixed",
+                    "write yes or no (or subscribed, unsubscribed...), or import the file with --yes-means VALUE",
+                ))
+                tally.holds.add(key)
+                tally.to_fix.append((line, raw, f"{name}: {value!r} is not a yes or a no"))
             else:
                 tally.problems.append(
                     Problem(

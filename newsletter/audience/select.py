@@ -9,14 +9,17 @@ Eligible means: a valid address, first of its rows, whose strictest status is
 
 from __future__ import annotations
 
+import shlex
+
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from newsletter.audience import consent
 from newsletter.audience import tally as tallying
 from newsletter.audience.csvfile import ListReader, open_list, unneutralize
 from newsletter.audience.scan import AS_WRITTEN, LINE_MASK, LINE_SHIFT, LONGEST_KEPT, RANK_MASK, TAGSET_SHIFT, Tally
@@ -71,11 +74,16 @@ class AudienceSummary:
     """Header spacing, duplicates: worth fixing, harmless to a send."""
     to_fix: list[tuple[int, str, str]] = field(default_factory=list)
     """(line, email as written, problem) for every invalid or duplicate row, by line."""
+    consent_columns: list[str] = field(default_factory=list)
+    """Other tools' columns read as consent beside ``status`` (``Subscribed?``, ``Opt-in``...)."""
+    questions: list[Problem] = field(default_factory=list)
+    """Columns that look like consent but are not known: read as merge fields, to be answered."""
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["problems"] = [p.as_dict() for p in self.problems]
         data["warnings"] = [p.as_dict() for p in self.warnings]
+        data["questions"] = [p.as_dict() for p in self.questions]
         return data
 
     @classmethod
@@ -83,6 +91,7 @@ class AudienceSummary:
         values = dict(data)
         values["problems"] = [Problem(**p) for p in data["problems"]]
         values["warnings"] = [Problem(**p) for p in data["warnings"]]
+        values["questions"] = [Problem(**p) for p in data["questions"]]
         values["to_fix"] = [tuple(row) for row in data["to_fix"]]
         return cls(**values)
 
@@ -154,6 +163,20 @@ def _count(
     return summary, bitmap, written
 
 
+def _consent_notes(list_path: Path) -> dict[str, Any]:
+    """Which consent columns the tally read, and the question for columns that only look like one."""
+    with open_list(list_path) as reader:
+        names = reader.header.names
+        found = consent.columns(names, skip=set(reader.header.roles.values()))
+        questions = [
+            Problem(reader.shown, 1, i + 1, names[i],
+                    "this column looks like it says whether people agreed to get email, but newsletter does "
+                    "not know it: it is not read as consent",
+                    "if it does, rename it 'status' with values subscribed or unsubscribed, or import the file "
+                    f"with --status-column {shlex.quote(names[i])}") for i in found.lookalikes]
+    return {"consent_columns": [names[i] for i, _ in found.read], "questions": questions}
+
+
 def summarize(list_path: Path, audience: Audience | None = None, *, check_dns: bool = False) -> AudienceSummary:
     """The list in figures for an audience (all subscribers when None), with every problem."""
     return _figures(list_path, audience, check_dns).summary
@@ -179,6 +202,7 @@ def _figures(list_path: Path, audience: Audience | None, check_dns: bool) -> Fig
             return hit
     tally, header_warnings = tallying.tally(list_path, check_dns=check_dns)
     summary, bitmap, written = _count(tally, header_warnings, audience)
+    summary = replace(summary, **_consent_notes(list_path))
     figures = Figures(summary, bitmap, written, fp, tally.longest)
     if not check_dns:
         tallying.store(list_path, audience, figures)

@@ -199,8 +199,17 @@ def ascii_domain(normalized: str) -> str:
 
 
 def parse_status(raw: str) -> int | None:
-    """The rank of a status cell (empty means subscribed), or None when it is not a status."""
-    return RANK.get(raw.strip().lower() or "subscribed")
+    """The rank of a status cell (empty means subscribed), or None when it is not a status.
+    Other tools' words are read as the import reads them (``Active``, ``Cleaned``,
+    ``opted out``: :func:`newsletter.audience.consent.read_value`); not confirmed is not mailed."""
+    rank = RANK.get(raw.strip().lower() or "subscribed")
+    if rank is None:
+        from newsletter.audience.consent import PENDING, read_value
+
+        rank = read_value("status", raw)
+        if rank == PENDING:
+            rank = RANK["unsubscribed"]
+    return rank
 
 
 def parse_tags(raw: str) -> tuple[str, ...]:

@@ -9,8 +9,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from newsletter.audience import AudienceSummary, ImportResult, Unsubscribed, import_list, summarize, unsubscribe
+from newsletter.audience import AudienceSummary, ConsentAnswer, ImportResult, Unsubscribed, import_list, summarize, unsubscribe
 from newsletter.audience.atomic import write_report
+from newsletter.privacy import people
 from newsletter.errors import ProblemsFound
 
 if TYPE_CHECKING:
@@ -34,14 +35,19 @@ def check(list_path: Path, report_path: Path | None = None, *, check_dns: bool =
 
 
 def fail_if_invalid(summary: AudienceSummary) -> None:
+    if summary.questions and not summary.invalid:
+        n = len(summary.questions)
+        raise ProblemsFound(f"{summary.list_file}: {n} column{'s' if n != 1 else ''} may say who agreed to get email")
     if summary.invalid:
         n = summary.invalid
         raise ProblemsFound(f"{summary.list_file}: {n} invalid row{'s' if n != 1 else ''}")
 
 
-def import_(list_path: Path, source: Path, tag: str | None = None) -> ImportResult:
+def import_(list_path: Path, source: Path, tag: str | None = None, *, status_column: str | None = None,
+            yes_means: tuple[str, ...] = ()) -> ImportResult:
     """Merge another export into the list; never resubscribes anyone."""
-    return import_list(list_path, source, tag)
+    forgotten = people.register(list_path)
+    return import_list(list_path, source, tag, answer=ConsentAnswer(status_column, yes_means, forgotten or ()))
 
 
 def unsubscribe_(list_path: Path, emails: Iterable[str], reason: str | None = None) -> list[Unsubscribed]:
@@ -96,6 +102,10 @@ def show_stats(summary: AudienceSummary, fmt: str = "text") -> None:
         rows.append(("held", s.held, "subscribed, but another row for the address is broken"))
     for name, n, note in rows:
         out.print(f"  {name:<13}{n:>11,}  {note}".rstrip())
+    if s.consent_columns:
+        out.print(f"  consent read from: {', '.join(_safe(c) for c in s.consent_columns)}")
+    for q in s.questions:
+        out.print(_mark("  ?", "yellow", str(q)))
     if s.by_tag:
         tags = " · ".join(f"{_safe(tag)} {n:,}" for tag, n in s.by_tag.items())
         out.print(f"  by tag (subscribed): {tags}")
@@ -114,11 +124,15 @@ def show_check(summary: AudienceSummary, report_path: Path | None) -> None:
     if len(s.problems) > SHOW_AT_MOST:
         more = len(s.problems) - SHOW_AT_MOST
         out.print(f"  … and {more:,} more invalid rows" + ("" if report_path else " (all of them: --report FILE)"))
+    for q in s.questions:
+        out.print(_mark("?", "red", str(q)))
     for w in s.warnings[:SHOW_AT_MOST]:
         out.print(_mark("!", "yellow", str(w)))
     if len(s.warnings) > SHOW_AT_MOST:
         out.print(f"  … and {len(s.warnings) - SHOW_AT_MOST:,} more warnings")
     verdict = "ok" if not s.invalid else f"{s.invalid:,} invalid"
+    if s.consent_columns:
+        out.print(f"consent read from: {', '.join(_safe(c) for c in s.consent_columns)}")
     out.print(
         f"{_safe(s.list_file)}: {s.total:,} row{'s' if s.total != 1 else ''}, {verdict}, "
         f"{s.duplicates:,} duplicates, {s.eligible:,} eligible",

@@ -45,6 +45,9 @@ def show(result: SyncResult, fmt: str = "text") -> None:
         click.echo(f"  … and {len(r.changed) - SHOW_AT_MOST:,} more (all of them: --format json)")
     click.echo(f"{_safe(r.list_file)}: {len(r.changed):,} row(s) {verb} ({r.added:,} added), "
                f"{r.unchanged:,} already as strict")
+    if r.forgotten:
+        click.echo(f"  {r.forgotten:,} address(es) SendGrid lists were forgotten on request: not added back "
+                   "(subscribers forget ADDRESS --sendgrid asks SendGrid to erase them)")
     for email in r.skipped[:SHOW_AT_MOST]:
         click.echo(f"  skipped {_safe(email)}: not a valid address, and not in the list")
     if r.blocks:

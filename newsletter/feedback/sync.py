@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from newsletter.audience.forgotten import FILE as FORGOTTEN_FILE
+from newsletter.audience.forgotten import Forgotten
+from newsletter.delivery.state import load_secret
 from newsletter.errors import display_path
 from newsletter.feedback import cursor
 from newsletter.feedback.account import SendGridError, api_host, client
@@ -72,6 +75,8 @@ class SyncResult:
     not_pushed: int = 0
     """Local unsubscribes SendGrid lacks that were not pushed (no group, no --push-global)."""
     written: bool = False
+    forgotten: int = 0
+    """Addresses SendGrid still lists that were forgotten on request: never added back."""
 
     @property
     def added(self) -> int:
@@ -129,7 +134,12 @@ def sync(o: SyncOptions, *, sleep: Callable[[float], None] | None = None) -> Syn
                 found.append(s)
         result.read[kind] = n
     pushing = o.push and (o.push_global or group_id is not None)
-    mapped = apply(o.list_path, strictest(found), dry_run=o.dry_run, collect=pushing or o.count_unpushed)
+    targets = strictest(found)
+    if (o.root / FORGOTTEN_FILE).is_file():  # a forgotten address never comes back, not even as unsubscribed
+        register = Forgotten(o.root, load_secret(o.root))
+        kept = {key: t for key, t in targets.items() if t.email not in register}
+        result.forgotten, targets = len(targets) - len(kept), kept
+    mapped = apply(o.list_path, targets, dry_run=o.dry_run, collect=pushing or o.count_unpushed)
     result.changed, result.unchanged, result.skipped = mapped.changed, mapped.unchanged, mapped.skipped
     result.written = mapped.written
     if o.push:
