@@ -83,10 +83,11 @@ def test_forget_leaves_the_address_nowhere_and_an_import_cannot_bring_it_back(pr
     with (project / "subscribers.csv").open("a", encoding="utf-8") as fh:
         fh.write("AMINA.OKAFOR@example.org,Amina,Okafor,subscribed,,,again\n")  # a duplicate: in the fix list
     with SmtpServer() as smtp:
-        smtp.handler.refuse.add(READER)  # its refusal names the address: the journal and the outcome log keep it
+        smtp.handler.rcpt_replies[READER] = [f"554 5.7.1 <{READER}>: Recipient address rejected: Access denied"]  # named in the refusal; not a bounce
         send(project, issues[0], "--provider", "smtp", extra={"SMTP_URL": smtp.url})
-    send(project, issues[1])
-    assert run_cli("send", issues[2], "--dry-run", cwd=project).code == 0
+    send(project, issues[1], "--force")  # older than the June issue sent above: on purpose
+    dry = run_cli("send", issues[2], "--dry-run", cwd=project)  # writes its files; the send itself would refuse
+    assert dry.code == 1 and "[older-than-sent]" in dry.err, dry.output  # (older than June, sent above)
     assert run_cli("report", issues[0], "-o", "reports/unsent.csv", cwd=project).code == 0
     assert run_cli("subscribers", "check", "--report", "fix.csv", cwd=project).code == 0
     other = "ben.hughes@example.org,Ben\r\n"
