@@ -20,6 +20,7 @@ import orjson
 from newsletter.audience import Entry
 from newsletter.delivery.bodies import link_maker
 from newsletter.delivery.base import HeaderInjection, Mailbox, Message, Recipient, RowTuple, check_header
+from newsletter.delivery.headers import HARD_LINE, HeaderTooLong, header_line, list_unsubscribe_words
 from newsletter.delivery.state import token_maker, unsubscribe_token
 from newsletter.errors import InputError, Problem, display_path
 from newsletter.render.personalize import recipient_values
@@ -75,6 +76,13 @@ def make_message(
         message.check_headers()
     except HeaderInjection as exc:
         raise InputError(Problem("newsletter.yaml", None, None, "", str(exc), "remove the line break")) from None
+    try:  # every reader's link has a token of this length: one that fits fits for all
+        header_line("List-Unsubscribe", list_unsubscribe_words(unsubscribe_url(settings, "0" * 32), message.unsubscribe_mailto))
+    except HeaderTooLong:
+        raise InputError(Problem(
+            "newsletter.yaml", None, None, "unsubscribe_url",
+            f"the unsubscribe link is too long for a List-Unsubscribe header line (at most {HARD_LINE} characters)",
+            "use a shorter address for the unsubscribe page")) from None
     return message
 
 
