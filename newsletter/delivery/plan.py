@@ -23,12 +23,12 @@ from newsletter.delivery.base import HeaderInjection, Mailbox, Message, Recipien
 from newsletter.delivery.headers import HARD_LINE, HeaderTooLong, header_line, list_unsubscribe_words
 from newsletter.delivery.state import token_maker, unsubscribe_token
 from newsletter.errors import InputError, Problem, display_path
-from newsletter.render.personalize import recipient_values
+from newsletter.render.personalize import Greeting, recipient_values
 from newsletter.render.pipeline import Rendered
 from newsletter.settings import Settings
 
 TEST_PREFIX = "[TEST] "
-_COMPUTED = ("email", "unsubscribe_url")
+_COMPUTED = ("email", "unsubscribe_url", "greeting")
 
 
 class SubscriberLike(Protocol):
@@ -123,6 +123,7 @@ def new_rows(
     is built, by :class:`RowMaker` or, for SendGrid, straight from the rows.
     """
     fallback = settings.fallback_first_name
+    greeting = Greeting.of(settings)
     keys = tuple(sorted(fields))
     bad = _HEADER_BREAK.search
     if fields <= {"first_name", "last_name"}:
@@ -139,7 +140,7 @@ def new_rows(
             _refuse(entry, list_path)
         values = recipient_values(
             email=email, first_name=first, last_name=last,
-            unsubscribe_url="", fallback_first_name=fallback, extra=extra,
+            unsubscribe_url="", fallback_first_name=fallback, greeting=greeting, extra=extra,
         )
         yield email, first, last, dumps({k: values[k] for k in keys if k in values}).decode("utf-8")
 
@@ -165,11 +166,12 @@ def unsubscribe_url(settings: Settings, token: str) -> str:
 
 class RowMaker:
     """Turns journal rows into :class:`Recipient` s: the merge values, the unsubscribe
-    token (worked out again from the address) and link. Made once per send."""
+    token (worked out again from the address) and link, the greeting. Made once per send."""
 
-    def __init__(self, secret: bytes, unsubscribe_url: str, fallback_first_name: str) -> None:
+    def __init__(self, secret: bytes, unsubscribe_url: str, fallback_first_name: str, greeting: Greeting) -> None:
         self.secret, self.unsubscribe_url = secret, unsubscribe_url
         self.fallback = fallback_first_name
+        self.greeting = greeting
         self.token = token_maker(secret)
         self.link = link_maker(unsubscribe_url)
 
@@ -181,6 +183,7 @@ class RowMaker:
         )
         values["email"] = email
         values["unsubscribe_url"] = self.link(token)
+        values["greeting"] = self.greeting(first)
         return Recipient(seq, email, f"{first} {last}".strip(), values, token)
 
     def many(self, rows: Iterable[RowTuple]) -> list[Recipient]:
@@ -189,7 +192,7 @@ class RowMaker:
 
 def recipient_maker(settings: Settings, secret: bytes) -> RowMaker:
     """The :class:`RowMaker` of a send with these settings and this project's secret."""
-    return RowMaker(secret, settings.unsubscribe_url, settings.fallback_first_name)
+    return RowMaker(secret, settings.unsubscribe_url, settings.fallback_first_name, Greeting.of(settings))
 
 
 def recipient_for(subscriber: SubscriberLike, settings: Settings, secret: bytes, *,
@@ -204,7 +207,8 @@ def recipient_for(subscriber: SubscriberLike, settings: Settings, secret: bytes,
     url = unsubscribe_url(settings, token)
     values = recipient_values(
         email=to, first_name=subscriber.first_name, last_name=subscriber.last_name,
-        unsubscribe_url=url, fallback_first_name=settings.fallback_first_name, extra=subscriber.fields,
+        unsubscribe_url=url, fallback_first_name=settings.fallback_first_name, greeting=Greeting.of(settings),
+        extra=subscriber.fields,
     )
     name = display_name(subscriber.first_name, subscriber.last_name) if email is None else ""
     return Recipient(seq, to, name, values, token)
