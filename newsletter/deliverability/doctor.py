@@ -176,16 +176,16 @@ def _spf(domain: str, inputs: Inputs, lookup: Lookup, add: Callable[[Finding], N
 
 def _merge_spf(records: list[str], term: str) -> str:
     terms: list[str] = []
-    ending = "~all"
+    ending = None  # the first record's, as the one most likely meant
     for r in records:
         for t in r.split()[1:]:
             if t.lower().lstrip("+-~?") == "all":
-                ending = t if t.startswith(("-", "~")) else ending
+                ending = ending or t
             elif t not in terms:
                 terms.append(t)
     if term and term not in terms:
         terms.append(term)
-    return " ".join(["v=spf1", *terms, ending])
+    return " ".join(["v=spf1", *terms, ending or "~all"])
 
 
 def _is_ip(host: str) -> bool:
@@ -378,7 +378,8 @@ def cached(root: Path, inputs: Inputs, *, fresh: bool = False, now: float | None
     entry = store.get(key) if isinstance(store, dict) else None
     if not fresh and isinstance(entry, dict) and now - float(entry.get("at", 0)) < CACHE_SECONDS:
         try:
-            return Diagnosis(entry["provider"], [Finding(**f) for f in entry["findings"]], float(entry["at"]))
+            findings = [Finding(**{**f, "records": tuple(f["records"])}) for f in entry["findings"]]
+            return Diagnosis(entry["provider"], findings, float(entry["at"]))
         except (KeyError, TypeError):
             pass
     result = run(inputs)
