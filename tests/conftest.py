@@ -71,6 +71,18 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: f
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _loopback_dns() -> Iterator[None]:
+    """In-process look-ups (check --online's domain rules) also stay on this machine."""
+    saved = os.environ.get("NEWSLETTER_DNS_SERVER")
+    os.environ["NEWSLETTER_DNS_SERVER"] = _empty_dns()
+    yield
+    if saved is None:
+        os.environ.pop("NEWSLETTER_DNS_SERVER", None)
+    else:
+        os.environ["NEWSLETTER_DNS_SERVER"] = saved
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A copy of the example project (settings, issues, subscribers) in a temporary folder."""
