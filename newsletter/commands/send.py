@@ -48,11 +48,11 @@ def send(o: SendOptions, confirm: Callable[[str], bool]) -> None:
         trials.validate(ctx, send_at)
     else:
         quality_gate(ctx, o.force)
-        _domain_gate(ctx)
         # a SendGrid send first syncs the list with SendGrid's suppressions (newsletter/feedback/presend.py)
         from newsletter.feedback.presend import sync_before_send
 
         sync_before_send(ctx.list_path, ctx.root, ctx.settings, provider, skip=o.no_sync)
+        _domain_gate(ctx)
         real_send(ctx, o, send_at, confirm)
 
 
