@@ -355,6 +355,20 @@ def publish(issue_paths: tuple[Path, ...], out_dir: Path | None, base_url: str |
     command(issue_paths, out_dir, base_url)
 
 
+@cli.command()
+@click.option("--provider", type=click.Choice(["sendgrid", "smtp"]), default=None,
+              help="The delivery to check for (default: sendgrid, or smtp when only SMTP_URL is set).")
+def doctor(provider: str | None) -> None:
+    """Is the sending domain ready: SPF, DKIM, DMARC and alignment with SendGrid's
+    authenticated domain for the From (and Reply-To) address; prints the DNS records to add.
+
+    Exit 1 when a real send would refuse the From address, 0 with warnings only.
+    """
+    from newsletter.commands import doctor as command
+
+    command.show(command.doctor(Path.cwd(), provider))
+
+
 def main() -> None:
     # pydantic scans every installed package's metadata for plugins on first use; a
     # command-line tool has none to load, and the scan costs a noticeable part of start-up.

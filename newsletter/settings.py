@@ -199,8 +199,12 @@ class Settings(_Strict):
     """Time zone for event times written without one (an IANA name)."""
     inliner: Literal["css-inline", "premailer"] = "css-inline"
     """CSS inliner engine: ``css-inline`` (fast, default) or ``premailer``."""
+    greeting: HeaderText = "Dear {first_name},"
+    """The line that opens the email for a reader whose first name is known (``{first_name}`` is replaced by it)."""
+    greeting_without_name: HeaderText = "Hello,"
+    """The opening line for a reader with no first name in the list. Not "Dear friend": spam filters score it."""
     fallback_first_name: NonEmpty = "friend"
-    """Used in the greeting when a subscriber has no first name."""
+    """Stands in for a missing first name in your own merge fields (``recipient.first_name``); the greeting doesn't use it."""
     delivery: Delivery = Delivery()
     """Sending: batch size, retries, rate cap and provider options (safe defaults)."""
     check: CheckSettings = CheckSettings()

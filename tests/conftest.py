@@ -38,11 +38,25 @@ class CliResult:
         return self.out + self.err
 
 
+_EMPTY_DNS: list[str] = []
+
+
+def _empty_dns() -> str:
+    """A DNS server on 127.0.0.1 that knows no names (every name NXDOMAIN): what the
+    send's domain check and other look-ups reach unless a test serves a zone."""
+    if not _EMPTY_DNS:
+        from tests.dns_server import DnsServer
+
+        _EMPTY_DNS.append(DnsServer().address)
+    return _EMPTY_DNS[0]
+
+
 def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> CliResult:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SENDGRID_", "SMTP_"))}
     full_env["PYTHONPATH"] = str(REPO)
     full_env["COLUMNS"] = "200"
     full_env["NO_COLOR"] = "1"
+    full_env["NEWSLETTER_DNS_SERVER"] = _empty_dns()  # no DNS query leaves this machine
     if env:
         full_env.update(env)
     proc = subprocess.run(
@@ -55,6 +69,18 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: f
         stdin=subprocess.DEVNULL,
     )
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _loopback_dns() -> Iterator[None]:
+    """In-process look-ups (check --online's domain rules) also stay on this machine."""
+    saved = os.environ.get("NEWSLETTER_DNS_SERVER")
+    os.environ["NEWSLETTER_DNS_SERVER"] = _empty_dns()
+    yield
+    if saved is None:
+        os.environ.pop("NEWSLETTER_DNS_SERVER", None)
+    else:
+        os.environ["NEWSLETTER_DNS_SERVER"] = saved
 
 
 @pytest.fixture

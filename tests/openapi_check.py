@@ -20,7 +20,8 @@ from urllib.parse import parse_qsl
 
 DATA = Path(__file__).resolve().parent / "data"
 FILES = ("tsg_mail_v3.json", "tsg_suppressions_v3.json", "tsg_scheduled_sends_v3.json", "tsg_stats_v3.json",
-         "tsg_logs_v3.json", "tsg_recipients_data_erasure_v3.json")
+         "tsg_logs_v3.json", "tsg_recipients_data_erasure_v3.json", "tsg_domain_authentication_v3.json",
+         "tsg_verified_senders_v3.json")
 ERROR_SHAPE = {
     "type": "object",
     "required": ["errors"],

@@ -62,6 +62,12 @@ class Account:
     """SendGrid's Email Logs: every message the server accepted."""
     erased: list[str] = field(default_factory=list)
     """Addresses SendGrid was asked to erase (``/v3/recipients/erasejob``)."""
+    domains: list[dict[str, Any]] = field(default_factory=lambda: [authenticated_domain("example.org")])
+    """Authenticated domains (``/v3/whitelabel/domains``): the example's From domain, valid."""
+    senders: list[dict[str, Any]] = field(default_factory=lambda: [verified_sender("news@example.org")])
+    free_mail: dict[str, list[str]] = field(default_factory=lambda: {
+        "soft_failures": ["gmail.com"], "hard_failures": ["yahoo.com", "aol.com"]})
+    """SendGrid's free-mail domains whose DMARC policy fails a From there."""
 
     def add(self, kind: str, email: str, created: int | None = None, **extra: Any) -> None:
         entry: dict[str, Any] = {"created": int(created if created is not None else time.time()), "email": email}
@@ -87,6 +93,25 @@ class Account:
 METRICS = ("blocks", "bounce_drops", "bounces", "clicks", "deferred", "delivered", "invalid_emails", "opens",
            "processed", "requests", "spam_report_drops", "spam_reports", "unique_clicks", "unique_opens",
            "unsubscribe_drops", "unsubscribes")
+
+
+def authenticated_domain(domain: str, *, valid: bool = True, domain_id: int = 1, user: int = 7) -> dict[str, Any]:
+    """A domain authenticated at SendGrid as ``GET /v3/whitelabel/domains`` lists it."""
+    def rec(kind: str, host: str, data: str) -> dict[str, Any]:
+        return {"valid": valid, "type": kind, "host": host, "data": data}
+
+    return {"id": domain_id, "user_id": user, "subdomain": "em123", "domain": domain, "username": "newsletter",
+            "ips": [], "custom_spf": False, "default": True, "legacy": False, "automatic_security": True,
+            "valid": valid, "dns": {
+                "mail_cname": rec("cname", f"em123.{domain}", f"u{user}.wl.sendgrid.net"),
+                "dkim1": rec("cname", f"s1._domainkey.{domain}", f"s1.domainkey.u{user}.wl.sendgrid.net"),
+                "dkim2": rec("cname", f"s2._domainkey.{domain}", f"s2.domainkey.u{user}.wl.sendgrid.net")}}
+
+
+def verified_sender(email: str, *, verified: bool = True, sender_id: int = 1) -> dict[str, Any]:
+    return {"id": sender_id, "nickname": "News", "from_email": email, "from_name": "News", "reply_to": email,
+            "reply_to_name": "News", "address": "Gower Street", "city": "London", "country": "GBR",
+            "verified": verified, "locked": False}
 
 
 def metrics(**given: int) -> dict[str, int]:
@@ -212,6 +237,22 @@ class FeedbackApi:
             return a.logs.one(parts[2])
         if path == "/v3/categories/stats":
             return 200, self._stats(params)
+        if path == "/v3/whitelabel/domains" and method == "GET":
+            return 200, a.domains[: int(params.get("limit", 50))]
+        if parts[:3] == ["v3", "whitelabel", "domains"] and len(parts) == 5 and parts[4] == "validate":
+            found = [d for d in a.domains if str(d["id"]) == parts[3]]
+            if not found:
+                return 404, {"errors": [{"message": "authenticated domain not found", "field": None}]}
+            d = found[0]
+            results = {k: {"valid": v["valid"], "reason": None if v["valid"] else
+                           f"Expected CNAME for \"{v['host']}\" to match \"{v['data']}\"."}
+                       for k, v in (("mail_cname", d["dns"]["mail_cname"]), ("dkim1", d["dns"]["dkim1"]),
+                                    ("dkim2", d["dns"]["dkim2"]))}
+            return 200, {"id": d["id"], "valid": d["valid"], "validation_results": results}
+        if path == "/v3/verified_senders" and method == "GET":
+            return 200, {"results": a.senders[: int(float(params.get("limit", 100)))]}
+        if path == "/v3/verified_senders/domains" and method == "GET":
+            return 200, {"results": a.free_mail}
         return 404, {"errors": [{"message": "not found", "field": None}]}
 
     def _scheduled(self, method: str, batch_id: str | None, data: Any) -> tuple[int, Any]:

@@ -71,7 +71,7 @@ def test_every_recipient_accepted_once_with_valid_payloads(project: Path, sendgr
     assert unsub.startswith("<https://www.coproductioncollective.co.uk/unsubscribe?token=") and unsub.endswith(">")
     assert "reader000000" not in unsub
     assert first["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert first["substitutions"]["__nl_first_name_html__"] == "Reader0"
+    assert first["substitutions"]["__nl_greeting_html__"] == "Dear Reader0,"
     assert body["categories"] == ["2024-06-june-team-update"]
     assert body["tracking_settings"]["click_tracking"]["enable"] is False
     assert body["tracking_settings"]["open_tracking"]["enable"] is False
@@ -83,8 +83,8 @@ def test_values_are_escaped_per_context(project: Path, sendgrid_server: SendGrid
     kit = make_kit(project, [person("amp@example.org", 'Tom & "Jerry" <b>', "Q")])
     run(kit, sendgrid_server)
     subs = sendgrid_server.log.requests[0]["personalizations"][0]["substitutions"]
-    assert subs["__nl_first_name_html__"] == "Tom &amp; &quot;Jerry&quot; &lt;b&gt;"
-    assert subs["__nl_first_name_text__"] == 'Tom & "Jerry" <b>'
+    assert subs["__nl_greeting_html__"] == "Dear Tom &amp; &quot;Jerry&quot; &lt;b&gt;,"
+    assert subs["__nl_greeting_text__"] == 'Dear Tom & "Jerry" <b>,'
     link = subs["__nl_unsubscribe_url_html__"]
     assert link.startswith("https://www.coproductioncollective.co.uk/unsubscribe?token=")
     assert "amp@example.org" not in link

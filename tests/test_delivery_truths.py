@@ -176,12 +176,15 @@ def test_one_tls_connection_for_every_request_of_a_send(project: Path, tmp_path:
     with SendGridServer(cert=cert) as server:
         assert server.url.startswith("https://")
         # --no-sync: the list's sync with SendGrid (its own few calls, through the official
-        # client) is not part of the mail-send path counted here
-        result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync", cwd=project,
-                         env=sendgrid_env(server, SSL_CERT_FILE=str(cert[0])))
+        # client) is not part of the mail-send path counted here; nor is the domain check,
+        # whose answers `doctor` leaves in the day's cache for the send to use
+        env = sendgrid_env(server, SSL_CERT_FILE=str(cert[0]))
+        assert run_cli("doctor", cwd=project, env=env).code == 0
+        before = server.log.connections
+        result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync", cwd=project, env=env)
         assert result.code == 0, result.output
         assert len(server.log.times) == 3 and len(server.log.accepted) == 2500
-        assert server.log.connections == 1  # one handshake for three requests
+        assert server.log.connections - before == 1  # one handshake for three requests
 
 
 def test_an_untrusted_certificate_stops_the_send_with_nothing_sent(project: Path, tmp_path: Path) -> None:

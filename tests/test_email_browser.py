@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.project import Project
-from newsletter.render.personalize import recipient_values
+from newsletter.render.personalize import Greeting, recipient_values
 from tests.conftest import EXAMPLE_ISSUE
 
 pytest.importorskip("playwright.sync_api")
@@ -60,7 +60,7 @@ def _html(project: Path) -> tuple[str, Project]:
     html, _ = rendered.fill(recipient_values(
         email="amina@coproductioncollective.co.uk", first_name="Amina",
         unsubscribe_url="https://www.coproductioncollective.co.uk/unsubscribe?token=t",
-        fallback_first_name="friend"))
+        fallback_first_name="friend", greeting=Greeting.of(p.settings)))
     return html, p
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from newsletter.checks import html as H
 from newsletter.project import Project
-from newsletter.render.personalize import recipient_values
+from newsletter.render.personalize import Greeting, recipient_values
 from newsletter.render.text import LIMIT, over_limit, split_url, wrap
 from tests.conftest import EXAMPLE_ISSUE
 
@@ -130,6 +130,7 @@ def _filled(project: Project, rendered) -> tuple[str, str]:
         first_name="Maximiliana",
         unsubscribe_url=project.settings.unsubscribe_url.replace("{token}", "a" * 43),
         fallback_first_name=project.settings.fallback_first_name,
+        greeting=Greeting.of(project.settings),
     )
     return rendered.fill(values)
 

@@ -261,7 +261,7 @@ def test_view_as_lists_eligible_subscribers_and_personalises(preview: Running) -
     assert "Dear Chloé," in chloe["email"]["html"] and "Dear Chloé," in chloe["email"]["text"]
     assert dict(chloe["email"]["headers"])["To"] == "Chloé Martin <chloe.martin@example.org>"
     farah = preview.json(f"/api/issues/{EXAMPLE_SLUG}?as=line-7")
-    assert "Dear friend," in farah["email"]["html"]  # no first name: the settings' fallback
+    assert ">Hello,</p>" in farah["email"]["html"] and "friend" not in farah["email"]["html"]  # no first name: greeting_without_name
     unknown = preview.json(f"/api/issues/{EXAMPLE_SLUG}?as=line-999")
     assert unknown["reader"] == "sample"
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from newsletter.project import Project
 from newsletter.render import pipeline
-from newsletter.render.personalize import CONTEXTS, TOKEN_RE, escape, recipient_values, substitutions, token
+from newsletter.render.personalize import CONTEXTS, TOKEN_RE, Greeting, escape, recipient_values, substitutions, token
 from tests.conftest import EXAMPLE_ISSUE, run_cli
 
 NASTY = '<script>alert(1)</script> & "Sons"'
@@ -32,6 +32,7 @@ def _values(project: Project, **kw: str) -> dict[str, str]:
         first_name="Amina",
         unsubscribe_url="https://example.org/u?token=abc&x=1",
         fallback_first_name=project.settings.fallback_first_name,
+        greeting=Greeting.of(project.settings),
     )
     base.update(kw)
     return recipient_values(**base)  # type: ignore[arg-type]
@@ -139,7 +140,19 @@ def test_tokens_filled_with_context_correct_escaping(project: Path) -> None:
 def test_missing_first_name_falls_back(project: Path) -> None:
     p, _, r = _render(project)
     html, text = r.fill(_values(p, first_name="  "))
-    assert "Dear friend," in html and "Dear friend," in text
+    assert ">Hello,</p>" in html and "\nHello,\n" in text  # never "Dear friend": SpamAssassin scores it
+    assert "friend" not in html and "friend" not in text
+
+
+def test_the_greetings_are_settings(project: Path) -> None:
+    settings_file = project / "newsletter.yaml"
+    text = "".join(line for line in settings_file.read_text().splitlines(True) if not line.startswith("greeting"))
+    settings_file.write_text(text + 'greeting: "Hi {first_name}!"\ngreeting_without_name: "Hi there!"\n')
+    p, _, r = _render(project)
+    html, text = r.fill(_values(p, first_name="Amina"))
+    assert ">Hi Amina!</p>" in html and "\nHi Amina!\n" in text
+    html, text = r.fill(_values(p, first_name=""))
+    assert ">Hi there!</p>" in html and "\nHi there!\n" in text
 
 
 def test_values_in_links_are_url_encoded(project: Path) -> None:
@@ -273,7 +286,7 @@ def test_build_prints_a_summary(project: Path) -> None:
     doc = lxml.html.document_fromstring(html)
     assert int(links.group(1)) == len(doc.xpath("//a[@href]"))
     assert int(links.group(2)) == len(doc.xpath("//img"))
-    assert "first_name, unsubscribe_url" in result.out
+    assert "greeting, unsubscribe_url" in result.out
 
 
 def test_events_in_their_own_time_zone(project: Path) -> None:

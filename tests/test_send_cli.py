@@ -99,7 +99,7 @@ def test_test_send_goes_only_to_the_test_addresses(project: Path, sendgrid_serve
     assert sorted(sent_to(sendgrid_server)) == ["boss@example.com", "editor@example.com"]
     body = sendgrid_server.log.requests[0]
     assert body["subject"].startswith("[TEST] ")
-    assert body["personalizations"][0]["substitutions"]["__nl_first_name_html__"] == "Chloé"
+    assert body["personalizations"][0]["substitutions"]["__nl_greeting_html__"] == "Dear Chloé,"
     assert "not sent yet" in run_cli("status", EXAMPLE_ISSUE, cwd=project).out
 
 

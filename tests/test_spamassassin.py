@@ -43,3 +43,16 @@ def test_example_message_scores_no_points(project: Path, tmp_path: Path) -> None
     assert "HTML_FONT_LOW_CONTRAST" not in rules  # the preheader is hidden without a colour
     assert {name: points for name, points in rules.items() if points > 0} == {}
     assert score <= 0
+
+
+@pytest.mark.parametrize("address", ["farah.haddad@example.org", "amina.okafor@example.org"])
+def test_readers_with_and_without_a_name_score_no_points(project: Path, tmp_path: Path, address: str) -> None:
+    """Farah has no first name in the example list: her greeting must not be one that
+    SpamAssassin scores ("Dear friend" is DEAR_FRIEND, 2.7 points)."""
+    result = run_cli("send", EXAMPLE_ISSUE, "--yes", cwd=project)
+    assert result.code == 0, result.output
+    [message] = [p for p in (project / "outbox").rglob("*.eml") if address.encode() in p.read_bytes().split(b"\r\n\r\n")[0]]
+    score, rules = _report(message, tmp_path)
+    assert rules, "SpamAssassin's report lists the rules it ran into"
+    assert {name: points for name, points in rules.items() if points > 0} == {}
+    assert score <= 0

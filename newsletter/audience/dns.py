@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from newsletter.errors import UsageError
+from newsletter.resolver import ENV, make_resolver
 
 DNS_TIMEOUT = 5.0
 """Seconds to wait for one answer."""
@@ -19,25 +20,12 @@ DNS_TIMEOUT = 5.0
 
 @lru_cache(maxsize=1)
 def resolver() -> Any:
-    import dns.resolver
-    from email_validator import caching_resolver
+    if not os.environ.get(ENV, "").strip():
+        import dns.resolver
+        from email_validator import caching_resolver
 
-    server = os.environ.get("NEWSLETTER_DNS_SERVER", "").strip()
-    if not server:
         try:
             return caching_resolver(timeout=int(DNS_TIMEOUT))
         except dns.resolver.NoResolverConfiguration:
-            raise UsageError("--check-dns: this machine has no DNS resolver set up; set NEWSLETTER_DNS_SERVER") from None
-    host, _, port = server.rpartition(":") if server.count(":") == 1 else (server, "", "")
-    if port and not port.isdigit():
-        raise UsageError(f"NEWSLETTER_DNS_SERVER={server!r}: the port must be a number (host or host:port)")
-    res = dns.resolver.Resolver(configure=False)
-    try:
-        res.nameservers = [host]
-    except ValueError:
-        raise UsageError(f"NEWSLETTER_DNS_SERVER={server!r}: not an IP address (host or host:port)") from None
-    if port:
-        res.port = int(port)
-    res.lifetime = DNS_TIMEOUT
-    res.cache = dns.resolver.LRUCache()
-    return res
+            raise UsageError(f"--check-dns: this machine has no DNS resolver set up; set {ENV}") from None
+    return make_resolver("--check-dns", DNS_TIMEOUT)

@@ -202,3 +202,31 @@ def sendgrid_group(ctx: CheckContext) -> Iterator[Finding]:
     except SendGridError as exc:
         yield SENDGRID_GROUP(f"unsubscribe group {group_id}: {exc.message}", where,
                              "use the id SendGrid shows under Suppressions > Unsubscribe Groups")
+
+
+DOMAIN_REFUSED = rule(
+    "domain-refused", "error",
+    "Mailbox providers would reject mail from the From address (see newsletter doctor).", family=FAMILY,
+)
+DOMAIN_AUTH = rule(
+    "domain-auth", "warning",
+    "The sending domain lacks SPF, DKIM or DMARC, or could not be checked (see newsletter doctor).", family=FAMILY,
+)
+
+
+@check(FAMILY)
+def sending_domain(ctx: CheckContext) -> Iterator[Finding]:
+    """The doctor's findings (newsletter/deliverability/doctor.py) for the provider a send would use."""
+    import os
+
+    from newsletter.deliverability.doctor import cached, inputs_for
+    from newsletter.delivery.api import api_key
+
+    provider = "smtp" if not api_key() and os.environ.get("SMTP_URL", "").strip() else "sendgrid"
+    diagnosis = cached(ctx.project.root, inputs_for(ctx.settings, provider))
+    where = ctx.settings_at(("from", "email"))
+    for f in diagnosis.findings:
+        if f.level in ("error", "warning", "unknown"):
+            fix = ("add these DNS records: " + "; ".join(f.records)) if f.records else "run newsletter doctor for the fix"
+            made = DOMAIN_REFUSED if f.level == "error" else DOMAIN_AUTH
+            yield made(f"sending domain {f.domain}: {f.topic}: {f.message}", where, fix)

@@ -17,7 +17,7 @@ from pathlib import Path
 from newsletter.audience import longest_values
 from newsletter.errors import Problem, display_path
 from newsletter.issue.model import Audience
-from newsletter.render.personalize import recipient_values
+from newsletter.render.personalize import Greeting, recipient_values
 from newsletter.settings import Settings
 
 # Opaque unsubscribe tokens are about this long (32 random bytes, URL-safe base64).
@@ -44,7 +44,7 @@ def sample_recipient(settings: Settings, audience: Audience, list_path: Path | N
     if list_path is None or not list_path.is_file():
         values = recipient_values(
             email=f"subscriber@{domain}", unsubscribe_url=unsubscribe,
-            fallback_first_name=settings.fallback_first_name,
+            fallback_first_name=settings.fallback_first_name, greeting=Greeting.of(settings),
         )
         shown = display_path(list_path) if list_path else "subscribers.csv"
         return Sample(values, f"no subscriber list at {shown}: a sample recipient")
@@ -59,6 +59,7 @@ def sample_recipient(settings: Settings, audience: Audience, list_path: Path | N
         last_name=longest["last_name"],
         unsubscribe_url=unsubscribe,
         fallback_first_name=settings.fallback_first_name,
+        greeting=Greeting.of(settings),
         extra=extra,
     )
     sample.source = (

@@ -52,7 +52,18 @@ def send(o: SendOptions, confirm: Callable[[str], bool]) -> None:
         from newsletter.feedback.presend import sync_before_send
 
         sync_before_send(ctx.list_path, ctx.root, ctx.settings, provider, skip=o.no_sync)
+        _domain_gate(ctx)
         real_send(ctx, o, send_at, confirm)
+
+
+def _domain_gate(ctx: Context) -> None:
+    """A From address mailbox providers reject stops the send here (newsletter/deliverability/doctor.py)."""
+    import click
+
+    from newsletter.deliverability.doctor import before_send
+
+    for line in before_send(ctx.root, ctx.settings, ctx.provider):
+        click.echo(f"warning: {line}", err=True)
 
 
 def _check_flags(o: SendOptions) -> None:

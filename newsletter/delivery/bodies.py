@@ -5,7 +5,7 @@ about a third of the sender's work. The sender hands the request process the
 batch's rows and, once per message, a *spec* (:func:`body_spec`): the common part of
 the body, already serialised, and what each personalisation is made from (the
 message's tokens, the project's secret for the unsubscribe tokens, the unsubscribe
-link, the fallback first name). Both processes build with :class:`RowsBody`, so a
+link, the fallback first name, the greeting). Both processes build with :class:`RowsBody`, so a
 body is the same bytes wherever it is built (a test holds the two equal to the body
 built from :class:`~newsletter.delivery.base.Recipient` s).
 
@@ -23,7 +23,7 @@ import orjson
 from newsletter.delivery.base import RowTuple
 from newsletter.delivery.headers import ONE_CLICK, ascii_address, quoted_name
 from newsletter.delivery.state import token_maker
-from newsletter.render.personalize import ESCAPERS, substitutions_source
+from newsletter.render.personalize import ESCAPERS, TOKEN_RE, Greeting, substitutions_source
 
 HEAD = b'{"personalizations":'
 
@@ -40,14 +40,15 @@ def link_maker(template: str) -> Callable[[str], str]:
 
 
 def rows_items(tokens: Sequence[str], *, secret: bytes, unsubscribe_url: str, fallback: str,
-               send_id: str, mailto: str) -> ItemsFunction:
+               greeting: Greeting, send_id: str, mailto: str) -> ItemsFunction:
     """The JSON array of personalisations for journal rows (``seq, email, first, last,
     vals``), as if each row were first made into a recipient: the function is written
     out for this message's tokens (see :func:`~newsletter.render.personalize.substituter`),
     with no recipient or values dict in between (a third faster)."""
     names = substitutions_source(tokens, {"first_name": "first_name", "last_name": "last",
-                                          "email": "email", "unsubscribe_url": "url"})
-    others = substitutions_source(tokens, {"email": "email", "unsubscribe_url": "url"})
+                                          "email": "email", "unsubscribe_url": "url", "greeting": "greeting"})
+    others = substitutions_source(tokens, {"email": "email", "unsubscribe_url": "url", "greeting": "greeting"})
+    greets = any(m is not None and m.group(1) == "greeting" for m in map(TOKEN_RE.fullmatch, tokens))
     source = (
         "def items(rows):\n"
         "    out = []\n"
@@ -56,6 +57,7 @@ def rows_items(tokens: Sequence[str], *, secret: bytes, unsubscribe_url: str, fa
         "        url = link(tok(email))\n"
         "        name = qn(f'{first} {last}'.strip())\n"
         "        address = email if email.isascii() else asc(email)\n"
+        + ("        greeting = greet(first)\n" if greets else "") +
         "        if vals is None:\n"
         "            first_name = first or fallback\n"
         "            get = empty\n"
@@ -71,7 +73,8 @@ def rows_items(tokens: Sequence[str], *, secret: bytes, unsubscribe_url: str, fa
     )
     namespace: dict[str, object] = {
         **ESCAPERS, "qn": quoted_name, "asc": ascii_address, "tok": token_maker(secret),
-        "link": link_maker(unsubscribe_url), "fallback": fallback, "loads": orjson.loads, "dumps": orjson.dumps,
+        "link": link_maker(unsubscribe_url), "fallback": fallback, "greet": greeting,
+        "loads": orjson.loads, "dumps": orjson.dumps,
         "empty": {}.get, "one_click": ONE_CLICK, "args": {"send_id": send_id}, "mailto": mailto,
     }
     exec(source, namespace)  # noqa: S102 - token names validated by substitutions_source
@@ -79,13 +82,14 @@ def rows_items(tokens: Sequence[str], *, secret: bytes, unsubscribe_url: str, fa
     return items
 
 
-def body_spec(tokens: Sequence[str], *, secret: bytes, unsubscribe_url: str, fallback: str, send_id: str,
-              mailto: str, tail: bytes) -> bytes:
+def body_spec(tokens: Sequence[str], *, secret: bytes, unsubscribe_url: str, fallback: str, greeting: Greeting,
+              send_id: str, mailto: str, tail: bytes) -> bytes:
     """What :class:`RowsBody` is made from, as JSON (``tail``: the body after the
     personalisations, from the comma on)."""
     return orjson.dumps({
         "tokens": list(tokens), "secret": secret.hex(), "unsubscribe_url": unsubscribe_url,
-        "fallback": fallback, "send_id": send_id, "mailto": mailto, "tail": tail.decode("utf-8"),
+        "fallback": fallback, "greeting": [greeting.named, greeting.nameless],
+        "send_id": send_id, "mailto": mailto, "tail": tail.decode("utf-8"),
     })
 
 
@@ -97,7 +101,8 @@ class RowsBody:
         self.spec = spec
         self._items = rows_items(
             found["tokens"], secret=bytes.fromhex(found["secret"]), unsubscribe_url=found["unsubscribe_url"],
-            fallback=found["fallback"], send_id=found["send_id"], mailto=found["mailto"])
+            fallback=found["fallback"], greeting=Greeting(*found["greeting"]), send_id=found["send_id"],
+            mailto=found["mailto"])
         self._tail = found["tail"].encode("utf-8")
 
     def build(self, rows: Sequence[RowTuple]) -> bytes:

@@ -20,14 +20,15 @@ import orjson
 from newsletter.audience import Entry
 from newsletter.delivery.bodies import link_maker
 from newsletter.delivery.base import HeaderInjection, Mailbox, Message, Recipient, RowTuple, check_header
+from newsletter.delivery.headers import HARD_LINE, HeaderTooLong, header_line, list_unsubscribe_words
 from newsletter.delivery.state import token_maker, unsubscribe_token
 from newsletter.errors import InputError, Problem, display_path
-from newsletter.render.personalize import recipient_values
+from newsletter.render.personalize import Greeting, recipient_values
 from newsletter.render.pipeline import Rendered
 from newsletter.settings import Settings
 
 TEST_PREFIX = "[TEST] "
-_COMPUTED = ("email", "unsubscribe_url")
+_COMPUTED = ("email", "unsubscribe_url", "greeting")
 
 
 class SubscriberLike(Protocol):
@@ -75,6 +76,13 @@ def make_message(
         message.check_headers()
     except HeaderInjection as exc:
         raise InputError(Problem("newsletter.yaml", None, None, "", str(exc), "remove the line break")) from None
+    try:  # every reader's link has a token of this length: one that fits fits for all
+        header_line("List-Unsubscribe", list_unsubscribe_words(unsubscribe_url(settings, "0" * 32), message.unsubscribe_mailto))
+    except HeaderTooLong:
+        raise InputError(Problem(
+            "newsletter.yaml", None, None, "unsubscribe_url",
+            f"the unsubscribe link is too long for a List-Unsubscribe header line (at most {HARD_LINE} characters)",
+            "use a shorter address for the unsubscribe page")) from None
     return message
 
 
@@ -115,6 +123,7 @@ def new_rows(
     is built, by :class:`RowMaker` or, for SendGrid, straight from the rows.
     """
     fallback = settings.fallback_first_name
+    greeting = Greeting.of(settings)
     keys = tuple(sorted(fields))
     bad = _HEADER_BREAK.search
     if fields <= {"first_name", "last_name"}:
@@ -131,7 +140,7 @@ def new_rows(
             _refuse(entry, list_path)
         values = recipient_values(
             email=email, first_name=first, last_name=last,
-            unsubscribe_url="", fallback_first_name=fallback, extra=extra,
+            unsubscribe_url="", fallback_first_name=fallback, greeting=greeting, extra=extra,
         )
         yield email, first, last, dumps({k: values[k] for k in keys if k in values}).decode("utf-8")
 
@@ -157,11 +166,12 @@ def unsubscribe_url(settings: Settings, token: str) -> str:
 
 class RowMaker:
     """Turns journal rows into :class:`Recipient` s: the merge values, the unsubscribe
-    token (worked out again from the address) and link. Made once per send."""
+    token (worked out again from the address) and link, the greeting. Made once per send."""
 
-    def __init__(self, secret: bytes, unsubscribe_url: str, fallback_first_name: str) -> None:
+    def __init__(self, secret: bytes, unsubscribe_url: str, fallback_first_name: str, greeting: Greeting) -> None:
         self.secret, self.unsubscribe_url = secret, unsubscribe_url
         self.fallback = fallback_first_name
+        self.greeting = greeting
         self.token = token_maker(secret)
         self.link = link_maker(unsubscribe_url)
 
@@ -173,6 +183,7 @@ class RowMaker:
         )
         values["email"] = email
         values["unsubscribe_url"] = self.link(token)
+        values["greeting"] = self.greeting(first)
         return Recipient(seq, email, f"{first} {last}".strip(), values, token)
 
     def many(self, rows: Iterable[RowTuple]) -> list[Recipient]:
@@ -181,7 +192,7 @@ class RowMaker:
 
 def recipient_maker(settings: Settings, secret: bytes) -> RowMaker:
     """The :class:`RowMaker` of a send with these settings and this project's secret."""
-    return RowMaker(secret, settings.unsubscribe_url, settings.fallback_first_name)
+    return RowMaker(secret, settings.unsubscribe_url, settings.fallback_first_name, Greeting.of(settings))
 
 
 def recipient_for(subscriber: SubscriberLike, settings: Settings, secret: bytes, *,
@@ -196,7 +207,8 @@ def recipient_for(subscriber: SubscriberLike, settings: Settings, secret: bytes,
     url = unsubscribe_url(settings, token)
     values = recipient_values(
         email=to, first_name=subscriber.first_name, last_name=subscriber.last_name,
-        unsubscribe_url=url, fallback_first_name=settings.fallback_first_name, extra=subscriber.fields,
+        unsubscribe_url=url, fallback_first_name=settings.fallback_first_name, greeting=Greeting.of(settings),
+        extra=subscriber.fields,
     )
     name = display_name(subscriber.first_name, subscriber.last_name) if email is None else ""
     return Recipient(seq, to, name, values, token)

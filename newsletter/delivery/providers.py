@@ -75,7 +75,8 @@ def make_provider(
         return SendGridProvider(api_key(), settings.delivery.sendgrid, sandbox=sandbox, background=background,
                                 lock=lock)
     if name == "smtp":
+        from newsletter.delivery.dkim import signer_from_env
         from newsletter.delivery.smtp import SmtpProvider, smtp_url_from_env
 
-        return SmtpProvider(smtp_url_from_env(), settings.delivery.smtp)
+        return SmtpProvider(smtp_url_from_env(), settings.delivery.smtp, signer=signer_from_env(settings.sender.email))
     return OutboxProvider(outbox_folder(root, settings, folder))

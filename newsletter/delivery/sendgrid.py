@@ -118,7 +118,7 @@ class PayloadBuilder:
         if self._rows_body is not None and self._rows_body[0] is make:
             return self._rows_body[1]
         spec = body_spec(self.message.tokens, secret=make.secret, unsubscribe_url=make.unsubscribe_url,
-                         fallback=make.fallback, send_id=self.message.send_id,
+                         fallback=make.fallback, greeting=make.greeting, send_id=self.message.send_id,
                          mailto=self.message.unsubscribe_mailto_part, tail=self._tail)
         body = RowsBody(spec)
         self._rows_body = (make, body)

@@ -29,6 +29,7 @@ from newsletter.delivery import refusals
 from newsletter.delivery.api import is_loopback
 from newsletter.delivery.base import BatchResult, Message, ProviderBase, Recipient
 from newsletter.delivery.headers import ascii_address, needs_smtputf8
+from newsletter.delivery.dkim import Signer
 from newsletter.delivery.mime import MimeBuilder
 from newsletter.delivery.outcomes import OutcomeLog
 from newsletter.errors import UsageError
@@ -114,9 +115,12 @@ class SmtpProvider(ProviderBase):
     max_batch = 100
     message_by_message = True
 
-    def __init__(self, url: SmtpUrl, options: SmtpOptions, *, subject_prefix: str = "") -> None:
+    def __init__(self, url: SmtpUrl, options: SmtpOptions, *, subject_prefix: str = "",
+                 signer: Signer | None = None) -> None:
         super().__init__()
         self.url = url
+        self.signer = signer
+        """Signs each message with DKIM (newsletter/delivery/dkim.py) when a key is set."""
         self.options = options
         self.subject_prefix = subject_prefix
         self._idle: queue.LifoQueue[Conn] = queue.LifoQueue()
@@ -198,6 +202,8 @@ class SmtpProvider(ProviderBase):
                     continue
                 options = ["SMTPUTF8"]
             data = builder.build(recipient)
+            if self.signer is not None:
+                data = self.signer.sign(data)
             try:
                 log.started(seq)
             except OSError as exc:  # nothing may go out unrecorded

@@ -232,7 +232,7 @@ class Issue(_Strict):
     intro: Markdown | None = None
     """Opening paragraph(s), Markdown."""
     greeting: bool = True
-    """Start with "Dear <first name>," (the settings' fallback when unknown)."""
+    """Start with the settings' ``greeting`` ("Dear <first name>,"; ``greeting_without_name`` when unknown)."""
     audience: Audience = Audience()
     """Who receives it: subscribers filtered by tags."""
     blocks: list[Block] = Field(min_length=1, max_length=MAX_BLOCKS)

@@ -16,7 +16,7 @@ from newsletter.errors import Problem
 from newsletter.preview.readers import SAMPLE, key_of, label_of
 from newsletter.preview.sends import NOT_SENT, SendState
 from newsletter.preview.site import IssueBuild, Snapshot
-from newsletter.render.personalize import recipient_values
+from newsletter.render.personalize import Greeting, recipient_values
 from newsletter.render.pipeline import GMAIL_CLIP_BYTES, SIZE_WARNING_BYTES, Rendered
 from newsletter.settings import Mailbox, Settings
 
@@ -107,6 +107,7 @@ def issue(snapshot: Snapshot, build: IssueBuild, reader_key: str,
         last_name=reader.last_name,
         unsubscribe_url=unsubscribe,
         fallback_first_name=settings.fallback_first_name,
+        greeting=Greeting.of(settings),
         extra=reader.fields,
     )
     html, text = build.rendered.fill(values)

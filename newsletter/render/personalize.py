@@ -21,7 +21,7 @@ import html
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 from urllib.parse import quote
 
 from markupsafe import Markup
@@ -32,7 +32,7 @@ CONTEXTS: tuple[Context, ...] = ("html", "url", "text")
 TOKEN_RE = re.compile(r"__nl_([a-z][a-z0-9_]*?)_(html|url|text)__")
 FIELD_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
-STANDARD_FIELDS = ("first_name", "last_name", "email", "unsubscribe_url")
+STANDARD_FIELDS = ("first_name", "last_name", "email", "unsubscribe_url", "greeting")
 
 
 def token(field: str, context: Context) -> str:
@@ -164,6 +164,30 @@ ESCAPERS: dict[str, object] = {"h": _html, "u": _url}
 """The names :func:`substitutions_source` code calls: ``h`` (HTML) and ``u`` (URL)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Greeting:
+    """The opening line of a reader's email: ``named`` with ``{first_name}`` replaced
+    when the list has a first name, else ``nameless`` (a fallback name in "Dear …" reads
+    as spam: SpamAssassin scores "Dear friend" 2.7)."""
+
+    named: str
+    nameless: str
+
+    @classmethod
+    def of(cls, settings: _GreetingSettings) -> Greeting:
+        return cls(settings.greeting, settings.greeting_without_name)
+
+    def __call__(self, first_name: str) -> str:
+        return self.named.replace("{first_name}", first_name) if first_name else self.nameless
+
+
+class _GreetingSettings(Protocol):
+    @property
+    def greeting(self) -> str: ...
+    @property
+    def greeting_without_name(self) -> str: ...
+
+
 def recipient_values(
     *,
     email: str,
@@ -171,6 +195,7 @@ def recipient_values(
     last_name: str = "",
     unsubscribe_url: str,
     fallback_first_name: str,
+    greeting: Greeting,
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The raw values of one recipient's fields (escaping happens when filling)."""
@@ -184,6 +209,7 @@ def recipient_values(
         first_name=first_name.strip() or fallback_first_name,
         last_name=last_name.strip(),
         unsubscribe_url=unsubscribe_url,
+        greeting=greeting(first_name.strip()),
     )
     return values
 
