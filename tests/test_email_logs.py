@@ -307,18 +307,22 @@ def test_results_pull_who_was_not_delivered_into_report_and_the_list(project: Pa
         assert logs.event(emails[3], "blocked", reason="550 5.7.1 blocked by policy") == 1
         for email in emails[4:]:
             logs.event(email, "delivered")
+        assert logs.event(emails[4], "spamreport") == 1
+        server.account.add("spam_reports", emails[4])  # SendGrid's spam report list has them too
+        server.account.add("spam_reports", "not-a-reader@example.net")  # another send's: not this one's
         pulled = run_cli("results", EXAMPLE_ISSUE, cwd=project, env=_env(server))
         assert pulled.code == 0, pulled.output
-        assert "blocked 1, bounced 1, deferred 1, dropped 1" in pulled.out
-        assert "1 hard-bounced address(es) are now 'bounced' in the list" in pulled.out
+        assert "blocked 1, bounced 1, deferred 1, dropped 1, spam report 1" in pulled.out
+        assert "2 address(es) that hard-bounced or reported spam are now 'bounced' or 'complained'" in pulled.out
         kept = project / ".newsletter" / "deliveries" / f"{Path(EXAMPLE_ISSUE).stem}.json"
         assert kept.stat().st_mode & 0o777 == 0o600
         first = kept.read_bytes()
         listed = (project / "subscribers.csv").read_bytes()
         with (project / "subscribers.csv").open(encoding="utf-8", newline="") as fh:
             status = {row["email"]: row["status"] for row in csv.DictReader(fh)}
-        assert status[emails[0]] == "bounced"
-        assert {status[e] for e in emails[1:]} == {"subscribed"}  # dropped, deferred, blocked: not for good
+        assert status[emails[0]] == "bounced" and status[emails[4]] == "complained"
+        assert "not-a-reader@example.net" not in status
+        assert {status[e] for e in emails[1:4] + emails[5:]} == {"subscribed"}  # dropped, deferred, blocked: not for good
         report = run_cli("report", EXAMPLE_ISSUE, cwd=project)
         assert report.code == 0, report.output
         rows = list(csv.reader((project / "unsent.csv").read_text(encoding="utf-8").splitlines()))
@@ -327,11 +331,12 @@ def test_results_pull_who_was_not_delivered_into_report_and_the_list(project: Pa
         assert by_address[emails[0]][0] == "accepted, then bounced" and "5.1.1" in by_address[emails[0]][1]
         assert by_address[emails[1]] == ("accepted, then dropped", "Invalid SMTPAPI header")
         assert by_address[emails[3]][0] == "accepted, then blocked"
-        assert len(rows) == 5
+        assert by_address[emails[4]] == ("accepted, then spam report", "marked the email as spam")
+        assert len(rows) == 6
         again = run_cli("results", EXAMPLE_ISSUE, cwd=project, env=_env(server))  # idempotent
         assert again.code == 0, again.output
         assert kept.read_bytes() == first and (project / "subscribers.csv").read_bytes() == listed
-        assert "hard-bounced" not in again.out
+        assert "now 'bounced'" not in again.out
         assert server.log.invalid == []
 
 
