@@ -188,26 +188,39 @@ def _git(root: Path, *args: str) -> None:
                    check=True, timeout=60, capture_output=True)
 
 
-def test_a_send_stopped_on_one_clone_is_resumed_on_another_nobody_twice(project: Path, tmp_path: Path) -> None:
-    emails = _project(project)
+def _stopped_then_cloned(project: Path, tmp_path: Path, server: SendGridServer, stop: str) -> Path:
+    """A send of the example stopped after 20 of 25 readers on this clone, by the editor's Ctrl-C
+    (``interrupt``: the request on its way is answered first, the record says ``stopped``) or a
+    power cut (``cut``: the record still says ``sending``); its record committed, and the
+    project cloned afresh (an empty ``.newsletter/``). Returns the clone."""
     _git(project, "init", "-q")
     _git(project, "add", "-A")
     _git(project, "commit", "-qm", "the project")
-    with SendGridServer(stall=DEADLINE) as server:
-        server.fail_next("ok", "stall")  # the second request is held until Ctrl-C has been pressed
-        proc = _start(project, server)
-        _wait_for("the second request arrived", lambda: len(server.log.accepted) >= 20, proc)
-        os.kill(proc.pid, signal.SIGINT)  # the editor's Ctrl-C: the request on its way is answered first
+    server.fail_next("ok", "stall")  # the second request is held at the server until released
+    proc = _start(project, server)
+    _wait_for("the second request arrived", lambda: len(server.log.accepted) >= 20, proc)
+    if stop == "interrupt":
+        os.kill(proc.pid, signal.SIGINT)
         server.released.set()
-        out, err = proc.communicate(timeout=DEADLINE)
-        assert proc.returncode == 130, err.decode()
+        proc.communicate(timeout=DEADLINE)
+        assert proc.returncode == 130
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=DEADLINE)
+    _git(project, "add", "sends")
+    _git(project, "commit", "-qm", "Send record")
+    other = tmp_path / "colleague"
+    subprocess.run(["git", "clone", "-q", str(project), str(other)], check=True, timeout=60)
+    assert not (other / ".newsletter").exists()
+    return other
+
+
+def test_a_send_stopped_on_one_clone_is_resumed_on_another_nobody_twice(project: Path, tmp_path: Path) -> None:
+    emails = _project(project)
+    with SendGridServer(stall=DEADLINE) as server:
+        other = _stopped_then_cloned(project, tmp_path, server, "interrupt")
         record = (project / "sends" / f"{Path(EXAMPLE_ISSUE).stem}.json").read_text()
         assert '"state": "stopped"' in record and '"accepted": 20' in record
-        _git(project, "add", "sends")
-        _git(project, "commit", "-qm", "Send record")
-        other = tmp_path / "colleague"
-        subprocess.run(["git", "clone", "-q", str(project), str(other)], check=True, timeout=60)
-        assert not (other / ".newsletter").exists()
         check = run_cli("check", EXAMPLE_ISSUE, cwd=other)
         assert "[begun-elsewhere]" in check.out and check.code == 0, check.output
         resumed = _send(other, server)
@@ -222,21 +235,10 @@ def test_a_send_stopped_on_one_clone_is_resumed_on_another_nobody_twice(project:
 
 def test_a_send_that_may_still_be_running_elsewhere_is_not_taken_over(project: Path, tmp_path: Path) -> None:
     _project(project)
-    _git(project, "init", "-q")
-    _git(project, "add", "-A")
-    _git(project, "commit", "-qm", "the project")
     with SendGridServer(stall=DEADLINE) as server:
-        server.fail_next("ok", "stall")
-        proc = _start(project, server)
-        _wait_for("the second request arrived", lambda: len(server.log.accepted) >= 20, proc)
-        os.killpg(proc.pid, signal.SIGKILL)  # a power cut: the record still says "sending"
-        proc.communicate()
+        other = _stopped_then_cloned(project, tmp_path, server, "cut")
         record = (project / "sends" / f"{Path(EXAMPLE_ISSUE).stem}.json").read_text()
         assert '"state": "sending"' in record and '"lease_until": "' in record
-        _git(project, "add", "sends")
-        _git(project, "commit", "-qm", "Send record")
-        other = tmp_path / "colleague"
-        subprocess.run(["git", "clone", "-q", str(project), str(other)], check=True, timeout=60)
         refused = _send(other, server)
         assert refused.code == 1, refused.output
         assert "may still be sending" in refused.err and "Nothing was sent" in refused.err
@@ -271,20 +273,8 @@ def test_every_message_of_a_send_is_listed_though_a_search_gives_a_page_at_most(
 def test_a_log_that_shows_fewer_readers_than_the_record_counts_stops_the_resume(project: Path,
                                                                                tmp_path: Path) -> None:
     _project(project)
-    _git(project, "init", "-q")
-    _git(project, "add", "-A")
-    _git(project, "commit", "-qm", "the project")
     with SendGridServer(stall=DEADLINE) as server:
-        server.fail_next("ok", "stall")
-        proc = _start(project, server)
-        _wait_for("the second request arrived", lambda: len(server.log.accepted) >= 20, proc)
-        os.kill(proc.pid, signal.SIGINT)
-        server.released.set()
-        proc.communicate(timeout=DEADLINE)
-        _git(project, "add", "sends")
-        _git(project, "commit", "-qm", "Send record")
-        other = tmp_path / "colleague"
-        subprocess.run(["git", "clone", "-q", str(project), str(other)], check=True, timeout=60)
+        other = _stopped_then_cloned(project, tmp_path, server, "interrupt")
         with server.account.logs.lock:  # the log has lost the first request (past its 30 days)
             del server.account.logs.messages[:10]
         refused = _send(other, server)
@@ -307,18 +297,22 @@ def test_results_pull_who_was_not_delivered_into_report_and_the_list(project: Pa
         assert logs.event(emails[3], "blocked", reason="550 5.7.1 blocked by policy") == 1
         for email in emails[4:]:
             logs.event(email, "delivered")
+        assert logs.event(emails[4], "spamreport") == 1
+        server.account.add("spam_reports", emails[4])  # SendGrid's spam report list has them too
+        server.account.add("spam_reports", "not-a-reader@example.net")  # another send's: not this one's
         pulled = run_cli("results", EXAMPLE_ISSUE, cwd=project, env=_env(server))
         assert pulled.code == 0, pulled.output
-        assert "blocked 1, bounced 1, deferred 1, dropped 1" in pulled.out
-        assert "1 hard-bounced address(es) are now 'bounced' in the list" in pulled.out
+        assert "blocked 1, bounced 1, deferred 1, dropped 1, spam report 1" in pulled.out
+        assert "2 address(es) that hard-bounced or reported spam are now 'bounced' or 'complained'" in pulled.out
         kept = project / ".newsletter" / "deliveries" / f"{Path(EXAMPLE_ISSUE).stem}.json"
         assert kept.stat().st_mode & 0o777 == 0o600
         first = kept.read_bytes()
         listed = (project / "subscribers.csv").read_bytes()
         with (project / "subscribers.csv").open(encoding="utf-8", newline="") as fh:
             status = {row["email"]: row["status"] for row in csv.DictReader(fh)}
-        assert status[emails[0]] == "bounced"
-        assert {status[e] for e in emails[1:]} == {"subscribed"}  # dropped, deferred, blocked: not for good
+        assert status[emails[0]] == "bounced" and status[emails[4]] == "complained"
+        assert "not-a-reader@example.net" not in status
+        assert {status[e] for e in emails[1:4] + emails[5:]} == {"subscribed"}  # dropped, deferred, blocked: not for good
         report = run_cli("report", EXAMPLE_ISSUE, cwd=project)
         assert report.code == 0, report.output
         rows = list(csv.reader((project / "unsent.csv").read_text(encoding="utf-8").splitlines()))
@@ -327,11 +321,12 @@ def test_results_pull_who_was_not_delivered_into_report_and_the_list(project: Pa
         assert by_address[emails[0]][0] == "accepted, then bounced" and "5.1.1" in by_address[emails[0]][1]
         assert by_address[emails[1]] == ("accepted, then dropped", "Invalid SMTPAPI header")
         assert by_address[emails[3]][0] == "accepted, then blocked"
-        assert len(rows) == 5
+        assert by_address[emails[4]] == ("accepted, then spam report", "marked the email as spam")
+        assert len(rows) == 6
         again = run_cli("results", EXAMPLE_ISSUE, cwd=project, env=_env(server))  # idempotent
         assert again.code == 0, again.output
         assert kept.read_bytes() == first and (project / "subscribers.csv").read_bytes() == listed
-        assert "hard-bounced" not in again.out
+        assert "now 'bounced'" not in again.out
         assert server.log.invalid == []
 
 

@@ -40,7 +40,8 @@ def show_readers(pulled: Pulled | None) -> None:
     click.echo(f"Not delivered after SendGrid accepted them (its Email Logs): {shown}; "
                f"{display_path(pulled.path)} (newsletter report lists them)")
     if pulled.bounced_in_list:
-        click.echo(f"{pulled.bounced_in_list} hard-bounced address(es) are now 'bounced' in the list")
+        click.echo(f"{pulled.bounced_in_list} address(es) that hard-bounced or reported spam are now 'bounced' or "
+                   "'complained' in the list")
 
 
 def results(issue_path: Path, since: str | None = None) -> tuple[figures.Results, Path]:

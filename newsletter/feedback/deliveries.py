@@ -6,8 +6,11 @@ by the send's own category (from its record, ``sends/<slug>.json``). :func:`pull
 the messages that were not delivered (a delivered one needs no row), keeps them in
 ``.newsletter/deliveries/<slug>.json`` (readable by its owner only: it holds addresses;
 written whole, with sorted keys, so a second pull of the same facts writes the same
-bytes), and turns a hard bounce into ``bounced`` in the list, as the suppression sync
-does (:mod:`newsletter.feedback.listmap`): the next issue does not go there.
+bytes), and turns a hard bounce into ``bounced`` and a spam report into ``complained`` in
+the list, as the suppression sync does (:mod:`newsletter.feedback.listmap`): the next
+issue does not go there. Spam reports are events on delivered messages, which the log's
+search cannot filter by: they come from SendGrid's spam report list since the send began,
+each one checked against the log to be a reader of this send.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from newsletter.delivery.state import state_dir
 from newsletter.errors import NewsletterError, display_path
 from newsletter.feedback.emaillogs import SKEW, Searcher
 from newsletter.feedback.listmap import apply, strictest
-from newsletter.feedback.suppressions import Suppression
+from newsletter.feedback.suppressions import Suppression, read_list
 from newsletter.files import write_file
 
 FOLDER = "deliveries"
@@ -64,6 +67,14 @@ def pull(root: Path, record: Record, list_path: Path, searcher: Searcher | None 
             continue
         readers[email.lower()] = {"email": email, "status": status, "reason": str(m.get("reason", ""))[:500],
                                   "message_id": str(m.get("sg_message_id", ""))[:100]}
+    # spam reports are events on delivered messages, which the log's search cannot filter by:
+    # SendGrid's spam report list since the send began, each checked against the log
+    for report in read_list(searcher.sg, "spam_reports", int(record.started)):
+        email = report.email.strip()
+        if email.lower() in readers or not searcher.find(email, record.category, record.started).processed:
+            continue
+        readers[email.lower()] = {"email": email, "status": "spam report", "reason": "marked the email as spam",
+                                  "message_id": ""}
     path = path_for(root, record.slug)
     data = {"slug": record.slug, "category": record.category,
             "readers": [readers[k] for k in sorted(readers)]}
@@ -74,6 +85,8 @@ def pull(root: Path, record: Record, list_path: Path, searcher: Searcher | None 
         raise NewsletterError(f"{display_path(path)}: cannot write: {exc.strerror or exc}") from None
     bounces = [Suppression("bounces", r["email"], int(_created_of(messages, r["message_id"])) or None, r["reason"])
                for r in readers.values() if r["status"] == "bounced"]
+    bounces += [Suppression("spam_reports", r["email"], None, r["reason"])
+                for r in readers.values() if r["status"] == "spam report"]
     mapped = apply(list_path, strictest(bounces), dry_run=False, collect=False) if bounces else None
     by_status: dict[str, int] = {}
     for r in readers.values():
