@@ -111,8 +111,8 @@ def test_an_unpublished_web_edition_is_a_warning_until_published(project: Path) 
     assert "t.html" in found.message
     assert run_cli("publish", ISSUE, cwd=project).code == 0
     assert of(check(project, text), "web-not-published") == []
-    (project / "site" / "t-event-1.ics").unlink()
-    assert "t-event-1.ics" in only(check(project, text), "web-not-published").message
+    (project / "site" / "events" / "2024-07-01-cuppa.ics").unlink()
+    assert "events/2024-07-01-cuppa.ics" in only(check(project, text), "web-not-published").message
 
 
 def test_example_passes_on_the_command_line(project: Path) -> None:

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from newsletter.checks.context import CheckContext
 from newsletter.checks.finding import Finding
 from newsletter.checks.registry import check, rule
-from newsletter.web.names import SITE_DIR, event_calendar_name, events_of, page_name
+from newsletter.issue.events import issue_events
+from newsletter.web.names import SITE_DIR, event_calendar_name, page_name
 
 FAMILY = "web"
 
@@ -30,7 +31,7 @@ def published(ctx: CheckContext) -> Iterator[Finding]:
     slug = ctx.issue_file.slug
     missing = [page_name(slug)] if not (site / page_name(slug)).is_file() else []
     missing += [
-        name for name in (event_calendar_name(slug, n) for n, _ in events_of(ctx.issue_file.issue))
+        name for name in (event_calendar_name(e.id) for e in issue_events(ctx.issue_file.issue))
         if not (site / name).is_file()
     ]
     if not missing:

@@ -149,7 +149,7 @@ class Site:
             if key in self._web:
                 return self._web[key]
         try:
-            from newsletter.web.edition import web_issue
+            from newsletter.web.issue import web_issue
             from newsletter.web.names import SiteAddress
 
             project = Project(self.root, snapshot.settings)
