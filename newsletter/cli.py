@@ -320,6 +320,29 @@ def publish(issue_paths: tuple[Path, ...], out_dir: Path | None, base_url: str |
     command(issue_paths, out_dir, base_url)
 
 
+@cli.command()
+@ISSUE
+@click.option("--note", metavar="TEXT", help="What changed, in your words (default: worked out from the edit).")
+@click.option("--email", is_flag=True, help="Also email the readers of the original send (only them).")
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder of the site to publish again (default: site/ in the project).")
+@click.option("--list", "list_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Subscriber list the readers are checked against (default: subscribers.csv).")
+@click.option("--provider", type=click.Choice(["sendgrid", "smtp", "outbox"]),
+              help="Delivery for --email (default: sendgrid when SENDGRID_API_KEY is set, else outbox).")
+@click.option("--yes", "-y", is_flag=True, help="Send the correction email without asking.")
+@click.option("--force", is_flag=True, help="Send although checks found problems.")
+@click.option("--no-sync", is_flag=True, help="Do not bring SendGrid's unsubscribes and bounces into the list first.")
+def correct(issue_path: Path, **options: Any) -> None:
+    """Note a correction of a published issue: a dated note on its page, its feed entry
+    and calendar entries updated, and with --email a short email to the readers of the
+    original send, minus anyone unsubscribed or bounced since (resumable like a send).
+    """
+    from newsletter.commands.correct import correct as command
+
+    command(issue_path, confirm=lambda q: click.confirm(q, default=False), **options)
+
+
 def main() -> None:
     # pydantic scans every installed package's metadata for plugins on first use; a
     # command-line tool has none to load, and the scan costs a noticeable part of start-up.

@@ -470,6 +470,14 @@ class Journal:
         )
         return {state: int(found.get(state, 0)) for state in STATES}
 
+    def delivered(self, send: SendRow) -> Iterator[str]:
+        """The address of everyone the send reached: accepted, or marked sent by the editor."""
+        for (email,) in self.db.execute(
+            "SELECT email FROM recipients WHERE send_id = ? AND state IN ('accepted', 'marked_sent') ORDER BY seq",
+            (send.id,),
+        ):
+            yield str(email)
+
     def not_accepted(self, send: SendRow) -> Iterator[tuple[str, str, str]]:
         """(email, state, reason) of everyone not accepted, in list order."""
         yield from self.db.execute(

@@ -17,7 +17,6 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from newsletter.render.dates import long_date
 from newsletter.web.calendar import CalEvent
 from newsletter.web.issue import WebIssue
 from newsletter.web.state import Baseline, Correction, EventRecord, EventSeen, IssueRecord, PublishedState
@@ -114,7 +113,12 @@ def _event_change(before: EventSeen, now: EventSeen) -> str:
     if before.title != now.title:
         parts.append(f"is now called {now.title} (was {before.title})")
     if before.when != now.when:
-        parts.append(f"is now {now.when} (was {before.when})")
+        day, _, time = before.when.partition(", ")
+        new_day, _, new_time = now.when.partition(", ")
+        if day == new_day:
+            parts.append(f"on {day} is now at {new_time} (was {time})")
+        else:
+            parts.append(f"is now on {now.when} (was {before.when})")
     if before.place != now.place:
         parts.append(f"is now {_place(now.place)} (was {_place(before.place)})")
     return f"{before.title} " + " and ".join(parts)
@@ -139,7 +143,3 @@ def note_text(changes: list[str]) -> str:
     """``["a", "b"]`` → ``"A; b."``"""
     text = "; ".join(changes)
     return (text[:1].upper() + text[1:]).rstrip(".") + "."
-
-
-def dated(day: dt.date) -> str:
-    return long_date(day)
