@@ -35,7 +35,6 @@ class Recorded:
     number: int
     new: bool
     """Recorded now (False: nothing changed since the last one, which is the one meant)."""
-    changed_events: tuple[str, ...]
 
 
 def record(project: Project, issue_file: IssueFile, note: str | None, now: dt.datetime) -> Recorded:
@@ -53,10 +52,9 @@ def record(project: Project, issue_file: IssueFile, note: str | None, now: dt.da
     site = SiteAddress.of(project.settings.web_archive_url)
     item: WebIssue = web_issue(project, issue_file, site)
     changes = describe(past.baseline, item)
-    changed_events = tuple(e for e, seen in item.seen.items() if past.baseline.events.get(e) != seen)
     if not changes and not note:
         if past.corrections:
-            return Recorded(past.corrections[-1], len(past.corrections), False, ())
+            return Recorded(past.corrections[-1], len(past.corrections), False)
         raise UsageError(f"{shown} is as its readers last saw it: edit it first, then correct it "
                          "(or give the note to show with --note)")
     text = note.strip() if note else note_text(changes)
@@ -65,7 +63,7 @@ def record(project: Project, issue_file: IssueFile, note: str | None, now: dt.da
     after = corrected(state, item, text, now)
     write_state(project.root, after)
     corrections = after.issues[slug].corrections
-    return Recorded(corrections[-1], len(corrections), True, changed_events)
+    return Recorded(corrections[-1], len(corrections), True)
 
 
 def correction_issue(issue_file: IssueFile, recorded: Recorded, archive_url: str, zone: str) -> Issue:
@@ -76,7 +74,7 @@ def correction_issue(issue_file: IssueFile, recorded: Recorded, archive_url: str
 
     issue = issue_file.issue
     day = recorded.correction.date.astimezone(ZoneInfo(zone)).date()
-    changed = set(recorded.changed_events)
+    changed = set(recorded.correction.events)
     events = [item.event.model_copy(update={"id": item.id}) for item in issue_events(issue) if item.id in changed]
     blocks: list[object] = [{
         "type": "text",

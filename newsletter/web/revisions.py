@@ -128,12 +128,18 @@ def _place(place: str) -> str:
     return "online" if place == "online" else f"at {place}"
 
 
+def changed_events(baseline: Baseline, item: WebIssue) -> list[str]:
+    """The identities of the issue's events that are new or changed since the baseline."""
+    return [e for e, seen in item.seen.items() if baseline.events.get(e) != seen]
+
+
 def corrected(state: PublishedState, item: WebIssue, note: str, now: dt.datetime) -> PublishedState:
     """The state with a correction of ``item`` recorded: its note, and a new baseline."""
     record = state.issues[item.slug]
     stamp = now.astimezone(dt.timezone.utc).replace(microsecond=0)
     updated = record.model_copy(update={
-        "corrections": [*record.corrections, Correction(date=stamp, note=note)],
+        "corrections": [*record.corrections, Correction(date=stamp, note=note,
+                                                        events=changed_events(record.baseline, item))],
         "baseline": Baseline(text=item.text_digest, events=dict(item.seen)),
     })
     return state.model_copy(update={"issues": {**state.issues, item.slug: updated}})

@@ -62,6 +62,8 @@ class Correction(_Strict):
     """When the correction was made."""
     note: str
     """What changed, as the page shows it."""
+    events: list[str] = []
+    """The identities of the events it changed (the correction email shows them as they are now)."""
 
 
 class Baseline(_Strict):
