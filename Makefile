@@ -51,7 +51,7 @@ golden: setup
 bench: setup
 	$(PY) bench/build.py
 	$(PY) bench/preview.py
-	$(PY) -m pip install --quiet --disable-pip-version-check mailmerge  # benchmark only
+	$(PY) -m pip install --quiet --disable-pip-version-check mailmerge mkdocs  # benchmark only
 	$(PY) bench/send.py
 	$(PY) bench/subscribers.py
 	$(PY) bench/check.py

@@ -13,7 +13,6 @@ from typing import Any
 
 from newsletter.issue.events import issue_events
 from newsletter.issue.load import IssueFile
-from newsletter.issue.model import EventsBlock
 from newsletter.project import Project
 from newsletter.render.dates import when
 from newsletter.render.pipeline import render_html_for_browsers
@@ -78,20 +77,19 @@ def seen(event: CalEvent) -> EventSeen:
 
 
 def web_issue(project: Project, issue_file: IssueFile, site: SiteAddress,
-              corrections: tuple[Correction, ...] = ()) -> WebIssue:
+              corrections: tuple[Correction, ...] = (), *, feed: bool = True) -> WebIssue:
     """Render one loaded issue for the web: no greeting, MJML's HTML as browsers read it
     (no CSS inlining, no text part: a third of the email's render), then :func:`web_page`."""
     settings = project.settings
     issue = issue_file.issue
     without_greeting = issue.model_copy(update={"greeting": False})
     html = render_html_for_browsers(dataclasses.replace(issue_file, issue=without_greeting), settings, project.root)
-    page = web_page(html, settings, issue, issue_file.slug, site, corrections)
+    page = web_page(html, settings, issue, issue_file.slug, site, corrections, feed=feed)
     events = tuple(CalEvent.of(item.id, item.event) for item in issue_events(issue))
-    has_events = any(isinstance(b, EventsBlock) for b in issue.blocks)
     data = issue_file.doc.data
     return WebIssue(
         path=issue_file.path, slug=issue_file.slug, title=issue.title, date=issue.date,
         summary=issue.preheader or issue.subject, page=page, events=events,
-        digest=_digest(data), text_digest=_digest(_without_events(data)) if has_events else _digest(data),
+        digest=_digest(data), text_digest=_digest(_without_events(data)),
         seen={e.id: seen(e) for e in events},
     )

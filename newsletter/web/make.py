@@ -10,18 +10,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from newsletter.errors import NewsletterError, display_path
-from newsletter.issue.load import slug_for
+from newsletter.issue.load import IssueFile, slug_for
 from newsletter.project import Project
 from newsletter.settings import load_settings
 from newsletter.web import cache
 from newsletter.web.archive import in_archive
 from newsletter.web.calendar import CalendarEntry, calendar_file, in_order, vevent
 from newsletter.web.result import Listed, Request, SiteResult, failed_issue, twice
-from newsletter.web.feed import FeedEntry, atom_feed, feed_style
+from newsletter.web.feed import FEED_ENTRIES, FeedEntry, atom_feed, feed_style
 from newsletter.web.index import index_item, index_page
 from newsletter.web.issue import WebIssue, web_issue
 from newsletter.web.names import (
@@ -35,8 +36,8 @@ from newsletter.web.names import (
     issue_calendar_name,
     page_name,
 )
-from newsletter.web.revisions import advance, current_events, describe, first_stamp, newest_first
-from newsletter.web.state import PublishedState, dump_state, read_state, state_path, write_state
+from newsletter.web.revisions import advance, current_events, describe, first_stamp
+from newsletter.web.state import Correction, PublishedState, dump_state, read_state, state_path, write_state
 
 
 @dataclass
@@ -60,15 +61,31 @@ def _midnight(day: dt.date, zone: ZoneInfo) -> float:
     return dt.datetime.combine(day, dt.time(0, 0), zone).timestamp()
 
 
+@dataclass
+class _Found:
+    """An issue of the archive before it is rendered: what the cache knows of it."""
+
+    path: Path
+    slug: str
+    key: str
+    date: dt.date
+    cached: dict[str, Any] | None
+    issue_file: IssueFile | None
+    corrections: tuple[Correction, ...]
+
+
 def collect(project: Project, request: Request, paths: Sequence[Path], sent: frozenset[str],
             state: PublishedState, site: SiteAddress, result: SiteResult) -> tuple[list[WebIssue], float | None]:
-    """Every issue of the archive, rendered (or from the cache); the others noted in ``result``."""
+    """Every issue of the archive, rendered (or from the cache); the others noted in ``result``.
+
+    First which issues are in the archive (from the cache, or by loading them), then each is
+    rendered, the feed's content made only for the newest (the only ones the feed holds)."""
     root = project.root
     zone = ZoneInfo(project.settings.timezone)
     today = request.now.astimezone(zone).date()
     named = {p.resolve() for p in request.named}
     address = (site.archive, site.public, site.absolute)
-    issues: list[WebIssue] = []
+    found: list[_Found] = []
     seen: set[str] = set()
     until: float | None = None
     for path in paths:
@@ -79,7 +96,7 @@ def collect(project: Project, request: Request, paths: Sequence[Path], sent: fro
         try:
             data = _read(path)
             record = state.issues.get(slug)
-            corrections = record.corrections if record is not None else []
+            corrections = tuple(record.corrections) if record is not None else ()
             key = cache.issue_key(root, data, slug, address, [c.model_dump(mode="json") for c in corrections])
             hit = cache.load(root, key)
             issue_file = None
@@ -96,18 +113,32 @@ def collect(project: Project, request: Request, paths: Sequence[Path], sent: fro
                 if hit is None:
                     cache.store(root, key, {"date": date.isoformat()})
                 continue
-            if hit is not None and isinstance(hit.get("issue"), dict):
-                item = WebIssue.from_json(path, hit["issue"])
-            else:
-                if issue_file is None:
-                    issue_file = project.load(path)
-                item = web_issue(project, issue_file, site, tuple(corrections))
-                cache.store(root, key, {"date": date.isoformat(), "issue": item.to_json()})
-            issues.append(item)
+            found.append(_Found(path, slug, key, date, hit, issue_file, corrections))
             seen.add(slug)
         except NewsletterError as exc:
             result.failed.append(failed_issue(path, exc))
-    return newest_first(issues), until
+    found.sort(key=lambda f: (f.date, f.slug), reverse=True)
+    issues: list[WebIssue] = []
+    for n, item in enumerate(found):
+        feed = n < FEED_ENTRIES
+        try:
+            issues.append(_rendered(project, item, site, feed=feed))
+        except NewsletterError as exc:
+            result.failed.append(failed_issue(item.path, exc))
+    return issues, until
+
+
+def _rendered(project: Project, found: _Found, site: SiteAddress, *, feed: bool) -> WebIssue:
+    """The issue from the cache when it holds it (with the feed's content, if asked), else rendered and kept."""
+    cached = found.cached.get("issue") if found.cached is not None else None
+    if isinstance(cached, dict):
+        item = WebIssue.from_json(found.path, cached)
+        if item.page.content is not None or not feed:
+            return item
+    issue_file = found.issue_file or project.load(found.path)
+    item = web_issue(project, issue_file, site, found.corrections, feed=feed)
+    cache.store(project.root, found.key, {"date": found.date.isoformat(), "issue": item.to_json()})
+    return item
 
 
 def _read(path: Path) -> bytes:
@@ -145,7 +176,7 @@ def make_site(request: Request, paths: Sequence[Path], sent: frozenset[str]) -> 
     listed.sort(key=lambda x: (x[2], x[0]), reverse=True)
     files[INDEX] = index_page([index_item(*x, site) for x in listed], settings, site, root).encode("utf-8")
     feed = [FeedEntry(w.slug, w.title, w.date, w.summary, w.page.content, site.url(page_name(w.slug)),
-                      state.issues[w.slug].updated) for w in issues]
+                      state.issues[w.slug].updated) for w in issues[:FEED_ENTRIES] if w.page.content is not None]
     files[FEED] = atom_feed(feed, name=settings.name, language=settings.language, timezone=settings.timezone,
                             site=site)
     files[FEED_STYLE] = feed_style()

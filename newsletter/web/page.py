@@ -45,8 +45,9 @@ SUBSCRIBE_WORDS = "Subscribe"
 class WebPage:
     name: str
     html: str
-    content: str
-    """The page's body for the feed: absolute links, no hidden text, no comments."""
+    content: str | None
+    """The page's body for the feed: absolute links, no hidden text, no comments (None
+    when not asked for: only the feed's newest issues need it)."""
 
 
 def _strip_separator(text: str, *, leading: bool) -> str | None:
@@ -198,7 +199,7 @@ def _corrections(doc: lxml.html.HtmlElement, corrections: Sequence[Correction], 
 
 
 def web_page(email_html: str, settings: Settings, issue: Issue, slug: str, site: SiteAddress,
-             corrections: Sequence[Correction] = ()) -> WebPage:
+             corrections: Sequence[Correction] = (), *, feed: bool = True) -> WebPage:
     """The web page of an issue from its email's HTML (rendered without the greeting)."""
     doc = lxml.html.document_fromstring(email_html)
     clean_for_web(doc)
@@ -207,6 +208,6 @@ def web_page(email_html: str, settings: Settings, issue: Issue, slug: str, site:
     _head(doc, settings, issue, slug, site)
     _corrections(doc, corrections, settings.timezone)
     html = lxml.html.tostring(doc, doctype=DOCTYPE, encoding="unicode")
-    content = _feed_content(doc, site.url(page_name(slug)))
     values = {"first_name": settings.fallback_first_name}
-    return WebPage(page_name(slug), Tokenized.of(html).fill(values) + "\n", Tokenized.of(content).fill(values))
+    content = Tokenized.of(_feed_content(doc, site.url(page_name(slug)))).fill(values) if feed else None
+    return WebPage(page_name(slug), Tokenized.of(html).fill(values) + "\n", content)

@@ -46,26 +46,21 @@ def _length(value: str) -> str:
     return f"{value}px" if _NUMBER.match(value) else value
 
 
-def _own_cells(table: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
-    """The cells of ``table`` itself, not of tables inside it."""
-    return [cell for cell in table.iter("td", "th") if _closest(cell, "table") is table]
+def _closest(element: lxml.html.HtmlElement, tags: tuple[str, ...]) -> lxml.html.HtmlElement | None:
+    for ancestor in element.iterancestors(*tags):
+        return ancestor
+    return None
 
 
-def _closest(element: lxml.html.HtmlElement, tag: str) -> lxml.html.HtmlElement | None:
-    parent = element.getparent()
-    while parent is not None and parent.tag != tag:
-        parent = parent.getparent()
-    return parent
-
-
-def _table(table: lxml.html.HtmlElement) -> None:
+def _table(table: lxml.html.HtmlElement, cells: list[lxml.html.HtmlElement]) -> None:
+    """``cells``: the table's own cells (not those of tables inside it)."""
     css = ""
     spacing = table.attrib.pop("cellspacing", None)
     if spacing is not None:
         css += f"border-spacing:{_length(spacing)};"
     padding = table.attrib.pop("cellpadding", None)
     if padding is not None:
-        for cell in _own_cells(table):
+        for cell in cells:
             _prepend(cell, f"padding:{_length(padding)};")
     if (table.get("border") or "").strip() == "0":
         del table.attrib["border"]
@@ -87,16 +82,16 @@ def _colour(element: lxml.html.HtmlElement) -> str:
     return f"background-color:{colour.strip()};" if colour else ""
 
 
-def _cell(cell: lxml.html.HtmlElement) -> None:
+def _cell(cell: lxml.html.HtmlElement, tables: list[lxml.html.HtmlElement]) -> None:
+    """``tables``: the tables right inside the cell (not inside another cell in it)."""
     css = ""
     align = (cell.attrib.pop("align", None) or "").strip().lower()
     if align:
         css += f"text-align:{align};"
         if align in ("center", "right"):
             side = "margin-left:auto;margin-right:auto;" if align == "center" else "margin-left:auto;"
-            for inner in cell.iter("table"):
-                if inner is not cell and _closest(inner, "td") is cell:
-                    _prepend(inner, side)
+            for inner in tables:
+                _prepend(inner, side)
     valign = cell.attrib.pop("valign", None)
     if valign:
         css += f"vertical-align:{valign.strip()};"
@@ -120,10 +115,23 @@ def clean_for_web(doc: lxml.html.HtmlElement) -> None:
             style.text = _ROOT_SCHEMES.sub("", _css(style.text))
     for preheader in doc.find_class("nl-preheader"):
         preheader.drop_tree()
-    for table in list(doc.iter("table")):
-        _table(table)
+    # one pass to pair each cell with its table and each table with its cell, then the changes
+    cells_of: dict[lxml.html.HtmlElement, list[lxml.html.HtmlElement]] = {}
+    tables_in: dict[lxml.html.HtmlElement, list[lxml.html.HtmlElement]] = {}
+    for element in doc.iter("table", "td", "th"):
+        if element.tag == "table":
+            cells_of.setdefault(element, [])
+            cell = _closest(element, ("td", "th"))
+            if cell is not None:
+                tables_in.setdefault(cell, []).append(element)
+        else:
+            table = _closest(element, ("table",))
+            if table is not None:
+                cells_of.setdefault(table, []).append(element)
+    for table, cells in cells_of.items():
+        _table(table, cells)
     for cell in list(doc.iter("td", "th")):
-        _cell(cell)
+        _cell(cell, tables_in.get(cell, []))
     for image in doc.iter("img"):
         if (image.get("height") or "").strip() == "auto":
             del image.attrib["height"]
