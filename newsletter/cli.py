@@ -311,9 +311,10 @@ def preview(host: str, port: int, open_browser: bool) -> None:
 def publish(issue_paths: tuple[Path, ...], out_dir: Path | None, base_url: str | None) -> None:
     """Write the web edition: a page per issue, index.html, feed.xml and calendar files.
 
-    Without ISSUE.yaml, every issue in issues/ dated today or earlier. An issue that
-    does not build is reported and left out (exit 1); files that did not change are
-    not rewritten.
+    Always the whole archive: every issue dated today or earlier, sent, or published
+    before; an ISSUE.yaml named is added ahead of its date. An issue that does not build
+    is reported and left out (exit 1); files that did not change are not rewritten, and
+    the ones that did are listed for the upload.
     """
     from newsletter.commands.publish import publish as command
 
