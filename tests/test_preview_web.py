@@ -19,7 +19,7 @@ def test_the_issue_api_carries_the_web_page(project: Path) -> None:
         html = web["html"]
         assert f"<title>{EXAMPLE_TITLE} · Co-Production Collective</title>" in html
         assert "__nl_" not in html and "Unsubscribe" not in html and "Dear " not in html
-        assert 'href="2024-06-june-team-update-event-1.ics"' in html
+        assert 'href="events/2024-07-01-co-pro-cuppa.ics"' in html
         # the same page publish writes
         assert run_cli("publish", cwd=project).code == 0
         assert (project / "site" / f"{EXAMPLE_SLUG}.html").read_text(encoding="utf-8") == html

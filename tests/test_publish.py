@@ -32,6 +32,8 @@ ARCHIVE = "https://www.coproductioncollective.co.uk/newsletters/"
 # 15 November 2024, 12:00 UTC: the December event is upcoming, the summer ones are past.
 NOW = int(dt.datetime(2024, 11, 15, 12, 0, tzinfo=dt.timezone.utc).timestamp())
 UTC = dt.timezone.utc
+JULY, AUGUST, SEPTEMBER = "2024-07-01-co-pro-cuppa", "2024-08-06-co-pro-cuppa", "2024-09-06-co-pro-cuppa"
+DECEMBER, PARIS = "2024-12-10-december-cuppa", "2024-07-01-co-production-in-paris"
 
 WINTER = """\
 title: Winter update
@@ -94,15 +96,20 @@ def events(cal: icalendar.Calendar) -> list[icalendar.Event]:
     return list(cal.walk("VEVENT"))
 
 
+def files_of(site: Path) -> dict[str, Path]:
+    """Every file of the site by its name inside it (``events/…`` included)."""
+    return {str(p.relative_to(site)): p for p in site.rglob("*") if p.is_file()}
+
+
 # --- what is written --------------------------------------------------------------------
 
 
 def test_the_site_has_a_page_per_issue_an_index_a_feed_and_calendars(site: Path, project3: Path) -> None:
-    assert sorted(p.name for p in site.iterdir()) == sorted([
+    assert sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file()) == sorted([
         f"{EXAMPLE_SLUG}.html", f"{EXAMPLE_SLUG}.ics",
-        *(f"{EXAMPLE_SLUG}-event-{n}.ics" for n in (1, 2, 3)),
-        f"{WINTER_SLUG}.html", f"{WINTER_SLUG}.ics", f"{WINTER_SLUG}-event-1.ics", f"{WINTER_SLUG}-event-2.ics",
-        "index.html", "feed.xml", "calendar.ics",
+        *(f"events/{e}.ics" for e in (JULY, AUGUST, SEPTEMBER, DECEMBER, PARIS)),
+        f"{WINTER_SLUG}.html", f"{WINTER_SLUG}.ics",
+        "index.html", "feed.xml", "feed.xsl", "calendar.ics",
     ])
     # an issue dated after today waits (it may not have been sent yet)
     assert not (site / "2099-01-next-year.html").exists()
@@ -117,7 +124,7 @@ def test_the_page_is_the_one_the_emails_links_name(site: Path, project3: Path) -
     archive_links = [a.get("href") for a in email.iter("a") if a.get("href", "").startswith(ARCHIVE)]
     assert rendered.archive_url in archive_links
     calendar_links = [h for h in archive_links if h.endswith(".ics")]
-    assert calendar_links == [ARCHIVE + f"{EXAMPLE_SLUG}-event-{n}.ics" for n in (1, 2, 3)]
+    assert calendar_links == [ARCHIVE + f"events/{e}.ics" for e in (JULY, AUGUST, SEPTEMBER)]
     for href in archive_links:
         assert (site / href.removeprefix(ARCHIVE)).is_file(), href
     # the plain text names the same calendar files
@@ -141,14 +148,14 @@ def test_the_page_has_a_real_head_for_sharing(site: Path) -> None:
     # the same design: the email's content, with links to the calendar files beside it
     assert doc.xpath("string(//h1)") == "June Team Update: Building on meaningful conversations"
     hrefs = [a.get("href") for a in doc.iter("a")]
-    assert f"{EXAMPLE_SLUG}-event-1.ics" in hrefs and "index.html" in hrefs
+    assert f"events/{JULY}.ics" in hrefs and "index.html" in hrefs
 
 
 def test_nothing_personal_reaches_the_site(site: Path, project3: Path) -> None:
     addresses = [line.split(",")[0].strip().lower()
                  for line in (project3 / "subscribers.csv").read_text(encoding="utf-8").splitlines()[1:] if "@" in line]
     assert addresses
-    for path in site.iterdir():
+    for path in files_of(site).values():
         text = path.read_text(encoding="utf-8").lower()
         assert "__nl_" not in text, path.name
         for address in addresses:
@@ -187,7 +194,7 @@ def test_base_url_makes_links_absolute(project3: Path) -> None:
     assert f"https://news.example.net/archive/{WINTER_SLUG}.html" in [a.get("href") for a in doc.iter("a")]
     issue = page(project3 / "site", f"{EXAMPLE_SLUG}.html")
     hrefs = [a.get("href") for a in issue.iter("a")]
-    assert f"https://news.example.net/archive/{EXAMPLE_SLUG}-event-1.ics" in hrefs
+    assert f"https://news.example.net/archive/events/{JULY}.ics" in hrefs
     assert issue.xpath("string(//link[@rel='canonical']/@href)") == f"https://news.example.net/archive/{EXAMPLE_SLUG}.html"
 
 
@@ -195,20 +202,20 @@ def test_base_url_makes_links_absolute(project3: Path) -> None:
 
 
 def test_output_is_byte_identical_and_unchanged_files_are_not_rewritten(site: Path, project3: Path, tmp_path: Path) -> None:
-    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns, p.stat().st_ino) for p in site.iterdir()}
+    before = {name: (p.read_bytes(), p.stat().st_mtime_ns, p.stat().st_ino) for name, p in files_of(site).items()}
     again = publish(project3)
     assert again.code == 0 and f"0 written, {len(before)} unchanged" in again.out
-    after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns, p.stat().st_ino) for p in site.iterdir()}
+    after = {name: (p.read_bytes(), p.stat().st_mtime_ns, p.stat().st_ino) for name, p in files_of(site).items()}
     assert after == before
     other = tmp_path / "elsewhere"
     assert publish(project3, "-o", str(other)).code == 0
-    assert {p.name: p.read_bytes() for p in other.iterdir()} == {k: v[0] for k, v in before.items()}
+    assert {name: p.read_bytes() for name, p in files_of(other).items()} == {k: v[0] for k, v in before.items()}
     # a change to one issue rewrites its page, the index and the feed, and nothing else
     path = project3 / "issues" / f"{WINTER_SLUG}.yaml"
     path.write_text(WINTER.replace("for the autumn's news", "for all the autumn's news"), encoding="utf-8")
     changed = publish(project3)
     assert changed.code == 0
-    rewritten = {p.name for p in site.iterdir() if p.stat().st_ino != before[p.name][2]}
+    rewritten = {name for name, p in files_of(site).items() if p.stat().st_ino != before[name][2]}
     assert rewritten == {f"{WINTER_SLUG}.html", "feed.xml"}
 
 
@@ -231,14 +238,14 @@ def test_feedparser_reads_the_feed(site: Path) -> None:
     assert body.xpath("string(//h1)") == "June Team Update: Building on meaningful conversations"
     hrefs = [a.get("href") for a in body.iter("a")]
     assert hrefs and all(h.startswith(("https://", "mailto:")) for h in hrefs), hrefs  # absolute links
-    assert ARCHIVE + f"{EXAMPLE_SLUG}-event-1.ics" in hrefs
+    assert ARCHIVE + f"events/{JULY}.ics" in hrefs
 
 
 # --- the calendar files ----------------------------------------------------------------------
 
 
 def test_calendar_files_give_the_right_instants(site: Path) -> None:
-    july = calendar(site, f"{EXAMPLE_SLUG}-event-1.ics")
+    july = calendar(site, f"events/{JULY}.ics")
     (event,) = events(july)
     start = event.decoded("dtstart")
     assert start.astimezone(UTC) == dt.datetime(2024, 7, 1, 11, 0, tzinfo=UTC)  # 12:00 UK time (BST)
@@ -256,34 +263,32 @@ def test_calendar_files_give_the_right_instants(site: Path) -> None:
     assert str(paris["location"]) == "Paris"
     assert sorted(tz["TZID"] for tz in winter.walk("VTIMEZONE")) == ["Europe/London", "Europe/Paris"]
     # the issue's calendar holds the same events as the single ones, with the same UIDs
-    singles = [events(calendar(site, f"{WINTER_SLUG}-event-{n}.ics"))[0] for n in (1, 2)]
+    singles = [events(calendar(site, f"events/{e}.ics"))[0] for e in (DECEMBER, PARIS)]
     assert [str(e["uid"]) for e in singles] == [str(december["uid"]), str(paris["uid"])]
 
 
-def test_uids_are_stable_and_distinct(site: Path, project3: Path, tmp_path: Path) -> None:
-    uids = [str(e["uid"]) for name in sorted(p.name for p in site.glob("*-event-*.ics")) for e in events(calendar(site, name))]
+def test_uids_are_distinct_and_follow_the_events_identity(site: Path) -> None:
+    uids = [str(e["uid"]) for p in sorted(site.glob("events/*.ics")) for e in events(calendar(site, f"events/{p.name}"))]
     assert len(set(uids)) == len(uids) == 5
-    assert f"{EXAMPLE_SLUG}-event-1@www.coproductioncollective.co.uk" in uids
-    # a corrected time keeps the event's UID (the calendar entry is updated, not doubled)
-    path = project3 / "issues" / f"{WINTER_SLUG}.yaml"
-    path.write_text(WINTER.replace("2024-12-10 18:00", "2024-12-10 17:30"), encoding="utf-8")
-    assert publish(project3).code == 0
-    (event,) = events(calendar(site, f"{WINTER_SLUG}-event-1.ics"))
-    assert str(event["uid"]) == f"{WINTER_SLUG}-event-1@www.coproductioncollective.co.uk"
-    assert event.decoded("dtstart").astimezone(UTC) == dt.datetime(2024, 12, 10, 17, 30, tzinfo=UTC)
+    assert f"{JULY}@www.coproductioncollective.co.uk" in uids
 
 
-def test_calendar_ics_holds_the_upcoming_events(site: Path, project3: Path) -> None:
+def test_calendar_ics_holds_every_event_of_the_archive_soonest_first(site: Path, project3: Path) -> None:
     cal = calendar(site, "calendar.ics")
-    assert [str(e["summary"]) for e in events(cal)] == ["December Cuppa"]
+    summaries = [str(e["summary"]) for e in events(cal)]
+    assert summaries == ["Co-production in Paris", "Co-Pro Cuppa", "Co-Pro Cuppa", "Co-Pro Cuppa", "December Cuppa"]
     assert str(cal["x-wr-calname"]) == "Co-Production Collective: events"
-    # in June the three summer Cuppas are still to come, soonest first (the winter issue is not out)
+    # past events stay: the same file whenever it is published
+    before = (site / "calendar.ics").read_bytes()
+    later = int(dt.datetime(2025, 6, 1, tzinfo=UTC).timestamp())
+    assert publish(project3, epoch=later).code == 0
+    assert (site / "calendar.ics").read_bytes() == before
+    # in June only the June issue is out: its three Cuppas (a project that never published before)
+    (project3 / "published.json").unlink()
     june = int(dt.datetime(2024, 6, 20, tzinfo=UTC).timestamp())
-    assert publish(project3, epoch=june).code == 0
-    coming = events(calendar(site, "calendar.ics"))
-    starts = [e.decoded("dtstart").astimezone(UTC) for e in coming]
+    assert publish(project3, "-o", "june", epoch=june).code == 0
+    coming = events(calendar(project3 / "june", "calendar.ics"))
     assert [str(e["summary"]) for e in coming] == ["Co-Pro Cuppa"] * 3
-    assert starts == sorted(starts) and starts[0] == dt.datetime(2024, 7, 1, 11, 0, tzinfo=UTC)
 
 
 # --- links: a crawl over a local server --------------------------------------------------------
@@ -330,7 +335,7 @@ def test_a_crawl_finds_no_broken_internal_link(served: str) -> None:
                 todo.append(target)
     names = {urlsplit(u).path.lstrip("/") for u in seen}
     assert {f"{EXAMPLE_SLUG}.html", f"{WINTER_SLUG}.html", "feed.xml", "calendar.ics",
-            f"{EXAMPLE_SLUG}-event-3.ics", f"{WINTER_SLUG}-event-2.ics"} <= names
+            f"events/{SEPTEMBER}.ics", f"events/{PARIS}.ics"} <= names
 
 
 # --- bad input -------------------------------------------------------------------------------
@@ -416,7 +421,7 @@ blocks:
 
         before = online()
         assert set(before) == {f"the link {base}{name} answered 404"
-                               for name in ("2024-07-local.html", "2024-07-local-event-1.ics", "index.html")}
+                               for name in ("2024-07-local.html", "events/2024-07-01-cuppa.ics", "index.html")}
         assert all("newsletter publish" in hint for hint in before.values())
         result = publish(project)
         assert result.code == 0, result.output

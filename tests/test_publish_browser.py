@@ -64,3 +64,30 @@ def test_index_and_issue_pages_fit_the_screen_without_errors(browser, served: st
         assert issue["scroll"] <= issue["client"] == width, slug
         assert issue["title"] == f"{title} · Co-Production Collective"
         assert issue["h1"] == title
+
+
+def test_the_index_follows_dark_mode_like_the_pages(browser, served: str) -> None:
+    colours = {}
+    for scheme in ("light", "dark"):
+        context = browser.new_context(viewport={"width": 800, "height": 900}, color_scheme=scheme)
+        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(served) else route.abort())
+        page = context.new_page()
+        page.goto(served + "index.html", wait_until="load")
+        colours[scheme] = page.evaluate("() => [getComputedStyle(document.body).backgroundColor,"
+                                        " getComputedStyle(document.querySelector('main')).backgroundColor]")
+        context.close()
+    assert colours["light"] == ["rgb(243, 241, 247)", "rgb(255, 255, 255)"]
+    assert colours["dark"] == ["rgb(18, 18, 18)", "rgb(30, 30, 30)"]  # dark_colours of newsletter.yaml
+
+
+def test_a_browser_shows_the_feed_as_a_page(browser, served: str) -> None:
+    context = browser.new_context(viewport={"width": 800, "height": 900})
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(served) else route.abort())
+    page = context.new_page()
+    page.goto(served + "feed.xml", wait_until="load")
+    shown = page.evaluate("() => ({h1: document.querySelector('h1') && document.querySelector('h1').innerText,"
+                          " links: [...document.querySelectorAll('li h2 a')].map(a => a.innerText)})")
+    shot(page, "site-feed-800.png")
+    context.close()
+    assert shown["h1"] == "Co-Production Collective"
+    assert shown["links"] == ["Winter update", "June Team Update: Building on meaningful conversations"]

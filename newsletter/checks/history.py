@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 from newsletter.checks.context import CheckContext
 from newsletter.checks.finding import Finding
 from newsletter.checks.registry import check, rule
 from newsletter.delivery import records
-from newsletter.delivery.records import Record
-from newsletter.delivery.state import STATE_DIR
-from newsletter.errors import NewsletterError, display_path
+from newsletter.delivery.sent import journal_sends, recorded_sends, sent_issues
+from newsletter.errors import display_path
 from newsletter.issue.catalogue import IssueSummary, same_subject, summaries
 from newsletter.render.dates import long_date
 
@@ -55,61 +52,6 @@ RECORD_NOT_COMMITTED = rule(
     family=FAMILY,
 )
 RULES = (SUBJECT_REPEATED.id, DATE_REPEATED.id, ALREADY_SENT.id, OLDER_THAN_SENT.id)
-
-
-@dataclass(frozen=True, slots=True)
-class SentIssue:
-    """A real send recorded in the project's journal (not tests, dry runs or sandbox checks)."""
-
-    slug: str
-    provider: str
-    finished: bool
-
-
-def sent_issues(root: Path) -> list[SentIssue]:
-    """The sends recorded in ``.newsletter/`` (this clone's journal) and the real sends in
-    ``sends/`` (the records every clone shares), oldest first."""
-    local = _journal_sends(root)
-    known = {s.slug for s in local}
-    shared = [SentIssue(r.slug, r.provider, r.state == "finished") for r in _records(root)
-              if r.slug not in known]
-    return local + shared
-
-
-def _records(root: Path) -> list[Record]:
-    """The send records of issues that reached (or may have reached) readers."""
-    try:
-        return [r for r in records.all_records(root) if r.delivered_any and r.state != "cancelled"]
-    except NewsletterError:  # a broken record is reported by the send that reads it
-        return []
-
-
-def _journal_sends(root: Path) -> list[SentIssue]:
-    """The real sends recorded in ``.newsletter/``, oldest first; the journal is opened
-    read-only and never created."""
-    if not (root / STATE_DIR).is_dir():
-        return []  # never sent: no need to load the journal's code or SQLite
-    import sqlite3
-
-    from newsletter.delivery.journal import JOURNAL_FILE
-
-    path = root / STATE_DIR / JOURNAL_FILE
-    if not path.is_file():
-        return []
-    # With no write-ahead log beside it the file holds every committed send and nobody is
-    # writing: read it as immutable, which creates no -wal/-shm files. Else a send is
-    # running: read-only through its log.
-    live = path.with_name(path.name + "-wal").exists()
-    mode = "mode=ro" if live else "mode=ro&immutable=1"
-    try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, timeout=5)
-        try:
-            rows = db.execute("SELECT slug, provider, finished FROM sends ORDER BY created").fetchall()
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return []
-    return [SentIssue(str(slug), str(provider), finished is not None) for slug, provider, finished in rows]
 
 
 def _others(ctx: CheckContext) -> list[tuple[IssueSummary, str]]:
@@ -159,9 +101,17 @@ def repeats(ctx: CheckContext) -> Iterator[Finding]:
 def shared_history(ctx: CheckContext) -> Iterator[Finding]:
     """What the send records of every clone say about this issue."""
     root = ctx.project.root
-    shared = _records(root)
     slug = ctx.issue_file.slug
-    local = {s.slug for s in _journal_sends(root)}
+    for path in records.uncommitted(root):
+        yield RECORD_NOT_COMMITTED(
+            f"{display_path(path)} is not committed: other clones do not know about that send",
+            ctx.issue_at(()),
+            records.commit_hint(root, path),
+        )
+    if ctx.rendered.slug != slug:  # a send made from a sent issue on purpose (its correction email)
+        return
+    shared = recorded_sends(root)
+    local = {s.slug for s in journal_sends(root)}
     mine = next((r for r in shared if r.slug == slug), None)
     if mine is not None and slug not in local and mine.state != "finished" and mine.provider == "sendgrid":
         yield BEGUN_ELSEWHERE(
@@ -185,12 +135,6 @@ def shared_history(ctx: CheckContext) -> Iterator[Finding]:
             f"an issue dated after this one was already sent: {newest.slug} ({newest.date})",
             ctx.issue_at(("date",)),
             "readers would get an older issue after a newer one; set this issue's date, or use --force",
-        )
-    for path in records.uncommitted(root):
-        yield RECORD_NOT_COMMITTED(
-            f"{display_path(path)} is not committed: other clones do not know about that send",
-            ctx.issue_at(()),
-            records.commit_hint(root, path),
         )
 
 

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from newsletter.checks.context import CheckContext
 from newsletter.checks.finding import Finding
 from newsletter.checks.registry import check, rule
-from newsletter.web.names import SITE_DIR, event_calendar_name, events_of, page_name
+from newsletter.issue.events import issue_events
+from newsletter.web.names import SITE_DIR, event_calendar_name, page_name
 
 FAMILY = "web"
 
@@ -30,7 +31,7 @@ def published(ctx: CheckContext) -> Iterator[Finding]:
     slug = ctx.issue_file.slug
     missing = [page_name(slug)] if not (site / page_name(slug)).is_file() else []
     missing += [
-        name for name in (event_calendar_name(slug, n) for n, _ in events_of(ctx.issue_file.issue))
+        name for name in (event_calendar_name(e.id) for e in issue_events(ctx.issue_file.issue))
         if not (site / name).is_file()
     ]
     if not missing:
@@ -42,3 +43,37 @@ def published(ctx: CheckContext) -> Iterator[Finding]:
         ctx.settings_at(("web_archive_url",)),
         HINT,
     )
+
+
+EVENT_IDENTITY = rule(
+    "event-identity-changed", "warning",
+    "An event already published would get a new identity: readers' calendars would keep the old entry and add another.",
+    family=FAMILY,
+)
+
+
+@check(FAMILY)
+def identities(ctx: CheckContext) -> Iterator[Finding]:
+    """An event published before whose day or title changed, and has no ``id:`` to keep it."""
+    from newsletter.errors import NewsletterError
+    from newsletter.web.state import read_state
+
+    try:
+        state = read_state(ctx.project.root)
+    except NewsletterError:
+        return  # a damaged published.json is publish's to report
+    record = state.issues.get(ctx.issue_file.slug)
+    if record is None:
+        return
+    current = issue_events(ctx.issue_file.issue)
+    ids = {e.id for e in current}
+    lost = [event_id for event_id in record.events if event_id not in ids]
+    new = [e for e in current if e.id not in record.events and e.id not in state.events]
+    for old, event in zip(lost, new):
+        yield EVENT_IDENTITY(
+            f"the event {event.event.title!r} gets the identity {event.id}, but the one published as {old} "
+            "is gone: a reader who added it to their calendar keeps the old entry and the link in the "
+            "email already sent opens the old one",
+            ctx.issue_at(("blocks", event.block, "items", event.item)),
+            f"if it is the same event, add `id: {old}` to it: its calendar entry is then updated instead",
+        )

@@ -547,6 +547,14 @@ class Journal:
         self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return len(changes)
 
+    def delivered(self, send: SendRow) -> Iterator[str]:
+        """The address of everyone the send reached: accepted, or marked sent by the editor."""
+        for (email,) in self.db.execute(
+            "SELECT email FROM recipients WHERE send_id = ? AND state IN ('accepted', 'marked_sent') ORDER BY seq",
+            (send.id,),
+        ):
+            yield str(email)
+
     def not_accepted(self, send: SendRow) -> Iterator[tuple[str, str, str]]:
         """(email, state, reason) of everyone not accepted, in list order."""
         yield from self.db.execute(

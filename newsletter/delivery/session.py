@@ -81,17 +81,29 @@ class Context:
     settings: Settings
     list_path: Path
     provider: ProviderName
+    only: frozenset[str] | None = None
+    """When set, only these (lower-cased) addresses of the eligible list: a correction goes
+    to the readers of the original send who are still eligible."""
 
     @property
     def root(self) -> Path:
         return self.project.root
 
     def subscribers(self) -> Iterator[SubscriberLike]:
-        return eligible(self.list_path, self.issue_file.issue.audience)
+        found = eligible(self.list_path, self.issue_file.issue.audience)
+        only = self.only
+        return found if only is None else (s for s in found if s.email.lower() in only)
 
     def entries(self) -> Iterator[Entry]:
         """The subscribers as a send reads them (the same people, lighter)."""
-        return entries(self.list_path, self.issue_file.issue.audience)
+        found = entries(self.list_path, self.issue_file.issue.audience)
+        only = self.only
+        return found if only is None else (e for e in found if e[0].lower() in only)
+
+    def eligible_count(self) -> int:
+        if self.only is None:
+            return summarize(self.list_path, self.issue_file.issue.audience).eligible
+        return sum(1 for _ in self.entries())
 
 
 def gate_errors(ctx: Context) -> tuple[int, list[str]]:
@@ -265,7 +277,7 @@ def _has_nul(path: Path) -> bool:
 
 def _begin(ctx: Context, o: SendOptions, journal: Journal, key: str, digest: str,
            confirm: Callable[[str], bool]) -> SendRow | None:
-    count = summarize(ctx.list_path, ctx.issue_file.issue.audience).eligible
+    count = ctx.eligible_count()
     if not o.yes:
         _ask(confirm, f"Send “{ctx.rendered.subject}” to {count} recipient(s) with {ctx.provider}?", count)
     send_row = journal.create(key=key, slug=ctx.rendered.slug, provider=ctx.provider,

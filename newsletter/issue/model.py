@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from newsletter.fields import Email, HeaderText, NonEmpty, TimeZone, Url, WebUrl
+from newsletter.fields import Email, EventId, HeaderText, NonEmpty, TimeZone, Url, WebUrl
 from newsletter.markdown import check_links
 
 Markdown = Annotated[str, AfterValidator(check_links)]
@@ -106,6 +106,10 @@ class ButtonBlock(_Strict):
 class Event(_Strict):
     title: NonEmpty
     """What the event is."""
+    id: EventId | None = None
+    """Optional lasting identity (lower-case letters, digits, hyphens): its calendar file is
+    ``events/<id>.ics`` and its calendar entry keeps it through any edit. Without it, the
+    identity is the start's day and the title (``2024-07-01-co-pro-cuppa``)."""
     timezone: TimeZone | None = None
     """The event's own IANA time zone (e.g. Europe/Paris), when it is not the settings' one."""
     start: dt.datetime

@@ -149,12 +149,17 @@ class Site:
             if key in self._web:
                 return self._web[key]
         try:
-            from newsletter.web.edition import web_issue
+            from newsletter.web.issue import web_issue
             from newsletter.web.names import SiteAddress
+
+            from newsletter.web.state import read_state
 
             project = Project(self.root, snapshot.settings)
             address = SiteAddress.of(snapshot.settings.web_archive_url)
-            made: tuple[str | None, str] = (web_issue(project, build.issue_file, address).page.html, "")
+            record = read_state(self.root).issues.get(build.slug)  # its corrections, as publish shows them
+            corrections = tuple(record.corrections) if record is not None else ()
+            page = web_issue(project, build.issue_file, address, corrections, feed=False).page
+            made: tuple[str | None, str] = (page.html, "")
         except NewsletterError as exc:
             made = (None, exc.format_message())
         except Exception as exc:  # a bug of ours: show it, keep serving

@@ -127,7 +127,7 @@ def _context(issue_file: IssueFile, settings: Settings, context: str) -> dict[st
         "settings": settings,
         "colours": settings.colours,
         "archive_url": f"{base}{issue_file.slug}.html",
-        "calendar_url": CalendarLinks.of(base, issue_file.slug, issue_file.issue),
+        "calendar_url": CalendarLinks.of(base, issue_file.issue),
         "recipient": RecipientTokens("html" if context == "html" else "text"),
         # content boxes: an image's width attribute never exceeds its box (as MJML 5 writes it)
         "layout": {"width": EMAIL_WIDTH, "box": EMAIL_WIDTH - 2 * GUTTER, "gutter": GUTTER},

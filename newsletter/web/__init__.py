@@ -1,6 +1,10 @@
 """The web edition: every issue as a page, an index, an Atom feed and calendar files → ``site/``.
 
-:func:`newsletter.web.edition.build_site` is the entry point; the modules are small:
-``names`` (file names and addresses), ``page`` (an issue's page from its email),
-``calendar`` (.ics), ``feed`` (Atom), ``index`` (index.html), ``edition`` (all of it).
+:func:`newsletter.web.edition.build_site` is the entry point (it writes); the modules are small:
+``names`` (file names and addresses), ``archive`` (which issues: it never shrinks),
+``issue`` (one issue for the web), ``page`` (an issue's page from its email), ``webcopy``
+(email-only markup out), ``calendar`` (.ics), ``feed`` (Atom), ``index`` (index.html),
+``state`` (``published.json``), ``revisions`` (what changed: SEQUENCE, updated, notes),
+``cache`` (publish only what changed), ``make`` (every file in memory), ``result`` (what
+a publish was asked and did), ``correct`` (``newsletter correct``).
 """

@@ -3,18 +3,30 @@
 Each event keeps its own time zone: its start is written with ``TZID`` and the file
 holds that zone's ``VTIMEZONE`` (made from the system's zone data for the years the
 events span). A time written with a bare offset has no zone to name and is written
-in UTC. Every event's ``UID`` is made from the issue's slug and the event's number
-(:func:`newsletter.web.names.event_uid`), so a rebuild, or a corrected time, updates
-the event in a reader's calendar instead of adding another. ``DTSTAMP`` is the issue's
-date, not the time of the build: the same input gives the same bytes.
+in UTC. An event without an end lasts ``event_length`` minutes (``newsletter.yaml``),
+or is an all-day entry on its day when that is 0.
+
+Every event's ``UID`` is its lasting identity (:mod:`newsletter.issue.events`), so a
+rebuild, a corrected time or the same event in next month's issue updates one entry in
+a reader's calendar instead of adding another. ``SEQUENCE`` counts the event's published
+revisions and ``DTSTAMP`` / ``LAST-MODIFIED`` say when the current one was published
+(both kept in ``published.json``, :mod:`newsletter.web.state`): that is what makes a
+calendar app replace what it holds. The first revision's stamp is its issue's date, so
+the same input gives the same bytes.
+
+Each event is written by icalendar once, and every file that holds it (its own, its
+issue's, ``calendar.ics``) is put together from those bytes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -22,27 +34,92 @@ import icalendar
 from newsletter.issue.model import Event
 
 PRODID = "-//newsletter//web edition//EN"
+_END = b"END:VCALENDAR\r\n"
 
 
 @dataclass(frozen=True, slots=True)
-class CalendarEvent:
-    """One event of one issue, with everything its calendar entry needs."""
+class CalEvent:
+    """What a calendar entry is made of: an event with its identity, as plain values."""
+
+    id: str
+    title: str
+    start: dt.datetime
+    end: dt.datetime | None
+    place: str
+    signup: str | None
+
+    @classmethod
+    def of(cls, event_id: str, event: Event) -> CalEvent:
+        return cls(event_id, event.title, event.start, event.end, event.place, event.signup)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "start": _moment(self.start), "end": _moment(self.end),
+                "place": self.place, "signup": self.signup}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CalEvent:
+        start = _from_moment(data["start"])
+        assert start is not None
+        return cls(data["id"], data["title"], start, _from_moment(data["end"]), data["place"], data["signup"])
+
+    @property
+    def digest(self) -> str:
+        """What a reader's calendar shows of it: a change here is a new revision."""
+        text = json.dumps(self.to_json(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _moment(moment: dt.datetime | None) -> list[str] | None:
+    """A moment as (ISO time, zone key or "")."""
+    if moment is None:
+        return None
+    return [moment.isoformat(), getattr(moment.tzinfo, "key", "")]
+
+
+def _from_moment(value: list[str] | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    moment = dt.datetime.fromisoformat(value[0])
+    return moment.astimezone(ZoneInfo(value[1])) if value[1] else moment
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarEntry:
+    """One published event with everything its calendar entry needs."""
 
     uid: str
-    event: Event
-    issue_date: dt.date
+    event: CalEvent
     page_url: str
+    stamp: dt.datetime
+    """When this revision was published (UTC)."""
+    sequence: int = 0
+    modified: bool = False
+    """Whether this is a later revision (then ``LAST-MODIFIED`` is written, the stamp's time)."""
+    length: int = 60
+    """Minutes it lasts when it has no end; 0: all day."""
+    data: bytes = field(default=b"", compare=False)
+
+    @property
+    def all_day(self) -> bool:
+        return self.event.end is None and self.length == 0
 
     @property
     def ends(self) -> dt.datetime:
-        return self.event.end or self.event.start
+        if self.event.end is not None:
+            return self.event.end
+        if self.length:
+            return (self.event.start + dt.timedelta(minutes=self.length)).astimezone(self.event.start.tzinfo)
+        day = self.event.start.date() + dt.timedelta(days=1)
+        return dt.datetime.combine(day, dt.time(0, 0), self.event.start.tzinfo)
 
 
 @lru_cache(maxsize=64)
-def _vtimezone(key: str, first: dt.date, last: dt.date) -> icalendar.Timezone:
+def _vtimezone(key: str, first: dt.date, last: dt.date) -> bytes:
     """The VTIMEZONE of an IANA zone for the years ``first``–``last``, from the system's zone
     data (made once per run: a site's calendar files mostly share a zone and a year)."""
-    return icalendar.Timezone.from_tzinfo(ZoneInfo(key), tzid=key, first_date=first, last_date=last)
+    data: bytes = icalendar.Timezone.from_tzinfo(ZoneInfo(key), tzid=key, first_date=first,
+                                                 last_date=last).to_ical()
+    return data
 
 
 def _zoned(moment: dt.datetime) -> dt.datetime:
@@ -50,28 +127,36 @@ def _zoned(moment: dt.datetime) -> dt.datetime:
     return moment if isinstance(moment.tzinfo, ZoneInfo) else moment.astimezone(dt.timezone.utc)
 
 
-def _vevent(item: CalendarEvent) -> icalendar.Event:
+def vevent(item: CalendarEntry) -> bytes:
+    """The entry's VEVENT, written by icalendar (escaping, folding, TZID)."""
     event = item.event
     place = "Online" if event.place == "online" else event.place
     lines = []
     if event.signup:
         lines.append(f"Sign up: {event.signup}")
     lines.append(f"From the newsletter: {item.page_url}")
-    vevent = icalendar.Event()
-    vevent.add("uid", item.uid)
-    vevent.add("dtstamp", dt.datetime.combine(item.issue_date, dt.time(0, 0), dt.timezone.utc))
-    vevent.add("dtstart", _zoned(event.start))
-    if event.end is not None:
-        vevent.add("dtend", _zoned(event.end))
-    vevent.add("summary", event.title)
-    vevent.add("location", place)
-    vevent.add("description", "\n".join(lines))
-    vevent.add("url", event.signup or item.page_url)
-    return vevent
+    component = icalendar.Event()
+    component.add("uid", item.uid)
+    component.add("dtstamp", item.stamp)
+    if item.modified:
+        component.add("last-modified", item.stamp)
+    component.add("sequence", item.sequence)
+    if item.all_day:
+        component.add("dtstart", event.start.date())
+        component.add("dtend", item.ends.date())
+    else:
+        component.add("dtstart", _zoned(event.start))
+        component.add("dtend", _zoned(item.ends))
+    component.add("summary", event.title)
+    component.add("location", place)
+    component.add("description", "\n".join(lines))
+    component.add("url", event.signup or item.page_url)
+    data: bytes = component.to_ical()
+    return data
 
 
-def calendar_file(items: Iterable[CalendarEvent], name: str | None = None) -> bytes:
-    """A VCALENDAR of ``items`` (in the order given), with the VTIMEZONE of every zone used."""
+@lru_cache(maxsize=256)
+def _header(name: str | None) -> bytes:
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -80,21 +165,31 @@ def calendar_file(items: Iterable[CalendarEvent], name: str | None = None) -> by
     if name:
         cal.add("name", name)
         cal.add("x-wr-calname", name)
+    data: bytes = cal.to_ical()
+    assert data.endswith(_END)
+    return data[: -len(_END)]
+
+
+def calendar_file(items: Iterable[CalendarEntry], name: str | None = None) -> bytes:
+    """A VCALENDAR of ``items`` (in the order given), with the VTIMEZONE of every zone used."""
     zones: set[str] = set()
     years: list[int] = []
+    events: list[bytes] = []
     for item in items:
-        cal.add_component(_vevent(item))
+        events.append(item.data or vevent(item))
+        if item.all_day:
+            continue
         for moment in (item.event.start, item.ends):
             years.append(moment.year)
             if isinstance(moment.tzinfo, ZoneInfo):
                 zones.add(moment.tzinfo.key)
+    parts = [_header(name)]
     if years:
         first, last = dt.date(min(years), 1, 1), dt.date(max(years) + 1, 1, 1)
-        cal.subcomponents[:0] = [_vtimezone(key, first, last) for key in sorted(zones)]
-    data: bytes = cal.to_ical()
-    return data
+        parts += [_vtimezone(key, first, last) for key in sorted(zones)]
+    return b"".join([*parts, *events, _END])
 
 
-def upcoming(items: Iterable[CalendarEvent], now: dt.datetime) -> list[CalendarEvent]:
-    """The events that have not ended by ``now``, soonest first."""
-    return sorted((i for i in items if i.ends >= now), key=lambda i: (i.event.start, i.uid))
+def in_order(items: Iterable[CalendarEntry]) -> list[CalendarEntry]:
+    """Soonest first."""
+    return sorted(items, key=lambda i: (i.event.start, i.uid))

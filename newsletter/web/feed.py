@@ -2,8 +2,11 @@
 the library's, never string concatenation.
 
 The newest ``FEED_ENTRIES`` issues, each with its full content (absolute links) and
-summary. Times are the issues' dates at midnight in the publication's time zone, so
-the same issues give the same bytes.
+summary. ``published`` is the issue's date at midnight in the publication's time zone;
+``updated`` is the same until the page changes, then the time that change was published
+(kept in ``published.json``), so feed readers show a corrected issue again and the same
+input gives the same bytes. The feed names ``feed.xsl``, an XSLT stylesheet a browser
+applies to show the feed as a readable page (feed readers ignore it).
 """
 
 from __future__ import annotations
@@ -11,11 +14,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from lxml import etree
 
-from newsletter.web.names import FEED, INDEX, SiteAddress
+from newsletter.web.names import FEED, FEED_STYLE, INDEX, SiteAddress
 
 ATOM = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -31,6 +35,8 @@ class FeedEntry:
     summary: str
     content: str
     url: str
+    updated: dt.datetime | None = None
+    """When the page last changed, if it did since first published."""
 
 
 def _time(day: dt.date, zone: str) -> str:
@@ -50,11 +56,13 @@ def atom_feed(entries: Sequence[FeedEntry], *, name: str, language: str, timezon
               site: SiteAddress, logo: str | None = None) -> bytes:
     """The feed of ``entries`` (newest first)."""
     newest = list(entries)[:FEED_ENTRIES]
+    times = {item.slug: (_time(item.date, timezone), _updated(item, timezone)) for item in newest}
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})  # type: ignore[dict-item]  # lxml's default namespace
     feed.set(XML_LANG, language)
     _add(feed, "id", site.url(""))
     _add(feed, "title", name)
-    _add(feed, "updated", _time(newest[0].date, timezone) if newest else "1970-01-01T00:00:00+00:00")
+    latest = max((dt.datetime.fromisoformat(u) for _, u in times.values()), default=None)
+    _add(feed, "updated", latest.isoformat() if latest else "1970-01-01T00:00:00+00:00")
     _add(feed, "link", rel="self", type="application/atom+xml", href=site.url(FEED))
     _add(feed, "link", rel="alternate", type="text/html", href=site.url(INDEX))
     author = _add(feed, "author")
@@ -67,10 +75,23 @@ def atom_feed(entries: Sequence[FeedEntry], *, name: str, language: str, timezon
         _add(entry, "id", item.url)
         _add(entry, "title", item.title)
         _add(entry, "link", rel="alternate", type="text/html", href=item.url)
-        when = _time(item.date, timezone)
-        _add(entry, "published", when)
-        _add(entry, "updated", when)
+        published, updated = times[item.slug]
+        _add(entry, "published", published)
+        _add(entry, "updated", updated)
         _add(entry, "summary", item.summary)
         _add(entry, "content", item.content, type="html")
-    data: bytes = etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True)
+    style = etree.ProcessingInstruction("xml-stylesheet", f'type="text/xsl" href="{site.link(FEED_STYLE)}"')
+    feed.addprevious(style)
+    data: bytes = etree.tostring(feed.getroottree(), xml_declaration=True, encoding="utf-8", pretty_print=True)
     return data
+
+
+def _updated(item: FeedEntry, zone: str) -> str:
+    if item.updated is None:
+        return _time(item.date, zone)
+    return item.updated.astimezone(ZoneInfo(zone)).isoformat()
+
+
+def feed_style() -> bytes:
+    """``feed.xsl``: the feed as a page a browser shows (built in)."""
+    return (Path(__file__).resolve().parent.parent / "templates" / "web" / FEED_STYLE).read_bytes()

@@ -34,6 +34,7 @@ def index_page(items: Sequence[IndexItem], settings: Settings, site: SiteAddress
     context = {
         "settings": settings,
         "colours": settings.colours,
+        "dark": settings.dark_colours,
         "issues": list(items),
         "canonical": site.url(INDEX),
         "feed": site.link(FEED),

@@ -2,22 +2,27 @@
 
 The email's links name these files, so they are made in one place: ``<slug>.html``
 (the page "View in browser" names), ``<slug>.ics`` (an issue's events) and
-``<slug>-event-<n>.ics`` (its n-th event, counted through the issue in order).
+``events/<id>.ics`` (one event, named by its lasting identity: see
+:mod:`newsletter.issue.events`; an event carried into the next issue keeps its file).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from newsletter.issue.model import Event, EventsBlock, Issue
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from newsletter.issue.model import Issue
 
 SITE_DIR = "site"
 """The folder ``newsletter publish`` writes by default (relative to the project)."""
 INDEX = "index.html"
 FEED = "feed.xml"
 CALENDAR = "calendar.ics"
+FEED_STYLE = "feed.xsl"
+EVENTS_DIR = "events"
 
 
 def base_url(url: str) -> str:
@@ -33,24 +38,14 @@ def issue_calendar_name(slug: str) -> str:
     return f"{slug}.ics"
 
 
-def event_calendar_name(slug: str, number: int) -> str:
-    return f"{slug}-event-{number}.ics"
+def event_calendar_name(event_id: str) -> str:
+    return f"{EVENTS_DIR}/{event_id}.ics"
 
 
-def events_of(issue: Issue) -> Iterator[tuple[int, Event]]:
-    """(number, event) for every event of the issue, numbered from 1 in reading order."""
-    number = 0
-    for block in issue.blocks:
-        if isinstance(block, EventsBlock):
-            for event in block.items:
-                number += 1
-                yield number, event
-
-
-def event_uid(web_archive_url: str, slug: str, number: int) -> str:
-    """A calendar UID that stays the same across rebuilds (and corrections of the time)."""
+def event_uid(web_archive_url: str, event_id: str) -> str:
+    """A calendar UID that stays the same across rebuilds, edits and issues: the event's identity."""
     host = urlsplit(web_archive_url).hostname or "newsletter.invalid"
-    return f"{slug}-event-{number}@{host}"
+    return f"{event_id}@{host}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +57,10 @@ class CalendarLinks:
     names: dict[int, str]  # id(event) → file name
 
     @classmethod
-    def of(cls, web_archive_url: str, slug: str, issue: Issue) -> CalendarLinks:
-        names = {id(event): event_calendar_name(slug, n) for n, event in events_of(issue)}
+    def of(cls, web_archive_url: str, issue: Issue) -> CalendarLinks:
+        from newsletter.issue.events import issue_events
+
+        names = {id(item.event): event_calendar_name(item.id) for item in issue_events(issue)}
         return cls(base_url(web_archive_url), names)
 
     def __call__(self, event: object) -> str:

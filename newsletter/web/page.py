@@ -12,21 +12,28 @@ changed as a document tree (lxml), never by pattern-matching text:
 * the head gains a real title, a description (the preheader), the canonical address,
   the feed, and Open Graph and Twitter card tags with the hero image;
 * any token a project's own template still leaves is filled as for a reader with no
-  details (the fallback first name, nothing else), so no ``__nl_`` reaches the page.
+  details (the fallback first name, nothing else), so no ``__nl_`` reaches the page;
+* markup only mail programs need goes (:mod:`newsletter.web.webcopy`): the page is valid HTML;
+* each correction (``newsletter correct``) is a dated note under the title.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import lxml.html
 from lxml import etree
 
 from newsletter.issue.model import Issue
+from newsletter.render.dates import long_date
 from newsletter.render.personalize import TOKEN_RE, Tokenized
 from newsletter.settings import Settings
 from newsletter.web.names import FEED, INDEX, SiteAddress, page_name
+from newsletter.web.state import Correction
+from newsletter.web.webcopy import clean_for_web
 
 DOCTYPE = "<!doctype html>"
 SEPARATORS = ("·", "|", "•")
@@ -38,8 +45,9 @@ SUBSCRIBE_WORDS = "Subscribe"
 class WebPage:
     name: str
     html: str
-    content: str
-    """The page's body for the feed: absolute links, no hidden text, no comments."""
+    content: str | None
+    """The page's body for the feed: absolute links, no hidden text, no comments (None
+    when not asked for: only the feed's newest issues need it)."""
 
 
 def _strip_separator(text: str, *, leading: bool) -> str | None:
@@ -167,13 +175,39 @@ def _feed_content(doc: lxml.html.HtmlElement, url: str) -> str:
     return ((body.text or "") + "".join(parts)).strip()
 
 
-def web_page(email_html: str, settings: Settings, issue: Issue, slug: str, site: SiteAddress) -> WebPage:
+def _corrections(doc: lxml.html.HtmlElement, corrections: Sequence[Correction], zone: str) -> None:
+    """A dated note per correction, oldest first, right under the title (or at the top)."""
+    if not corrections:
+        return
+    note = etree.Element("div")
+    note.set("class", "nl-correction")
+    note.set("role", "note")
+    note.set("style", "border-left:4px solid currentColor;padding:4px 0 4px 12px;margin:0 0 12px 0;")
+    for correction in corrections:
+        paragraph = etree.SubElement(note, "p")
+        paragraph.set("style", "margin:0 0 4px 0;")
+        strong = etree.SubElement(paragraph, "strong")
+        strong.text = f"Corrected {long_date(correction.date.astimezone(ZoneInfo(zone)).date())}:"
+        strong.tail = f" {correction.note}"
+    title = next(doc.iter("h1"), None)
+    if title is not None and title.getparent() is not None:
+        title.addnext(note)
+        note.tail, title.tail = title.tail, None
+        return
+    body = doc.find("body")
+    (body if body is not None else doc).insert(0, note)
+
+
+def web_page(email_html: str, settings: Settings, issue: Issue, slug: str, site: SiteAddress,
+             corrections: Sequence[Correction] = (), *, feed: bool = True) -> WebPage:
     """The web page of an issue from its email's HTML (rendered without the greeting)."""
     doc = lxml.html.document_fromstring(email_html)
+    clean_for_web(doc)
     _links(doc, settings, slug, site)
     _drop_reason(doc, settings)
     _head(doc, settings, issue, slug, site)
+    _corrections(doc, corrections, settings.timezone)
     html = lxml.html.tostring(doc, doctype=DOCTYPE, encoding="unicode")
-    content = _feed_content(doc, site.url(page_name(slug)))
     values = {"first_name": settings.fallback_first_name}
-    return WebPage(page_name(slug), Tokenized.of(html).fill(values) + "\n", Tokenized.of(content).fill(values))
+    content = Tokenized.of(_feed_content(doc, site.url(page_name(slug)))).fill(values) if feed else None
+    return WebPage(page_name(slug), Tokenized.of(html).fill(values) + "\n", content)

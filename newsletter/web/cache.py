@@ -1,0 +1,148 @@
+"""Publishing only what changed: a content-addressed cache under ``.newsletter/cache/web``.
+
+Two levels, both keyed by the hash of everything their output is made from:
+
+* **an issue's render** (its page, events and digests, :class:`~newsletter.web.issue.WebIssue`):
+  keyed by the issue file's bytes, ``newsletter.yaml``, the project's templates, the
+  code's version (this package's source, built-in templates and the versions of the
+  libraries that shape the output), the site's address and the issue's corrections. A
+  hit costs reading one JSON file instead of loading, rendering and reworking the issue.
+* **the whole site**: keyed by all of those for every issue file, ``published.json``, the
+  sent issues and the command's options. When the key, the output folder's files (size,
+  modification time and inode, as written last time) and the day all still match, the
+  site is as it would be made again: nothing is loaded, rendered or compared.
+
+The cache holds nothing that is not public (pages and events) and costs only speed when
+it is lost, damaged or out of date: a miss renders afresh. Its files are written
+without a sync: one a crash leaves torn is a miss.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from newsletter.errors import NewsletterError
+from newsletter.files import write_if_changed
+from newsletter.root import SETTINGS_FILE
+
+CACHE_DIR = Path(".newsletter") / "cache" / "web"
+_LIBRARIES = ("mjml-python", "lxml", "icalendar", "jinja2", "markdown-it-py")
+
+
+@functools.cache
+def code_version() -> str:
+    """This package's source and built-in templates, and the versions of the libraries
+    whose output reaches the site."""
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for name in _LIBRARIES:
+        try:
+            digest.update(f"{name} {metadata.version(name)}\n".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{name} -\n".encode())
+    for path in sorted([*package.rglob("*.py"), *(package / "templates").rglob("*")]):
+        if path.is_file():
+            digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _tree(folder: Path) -> Iterable[Path]:
+    try:
+        return sorted(p for p in folder.rglob("*") if p.is_file())
+    except OSError:
+        return []
+
+
+@functools.cache
+def inputs_key(root: Path) -> str:
+    """What every issue's render depends on besides the issue: code, settings, templates."""
+    digest = hashlib.sha256(code_version().encode())
+    digest.update(_read(root / SETTINGS_FILE))
+    for path in _tree(root / "templates"):
+        digest.update(b"\0" + str(path.relative_to(root)).encode() + b"\0" + _read(path))
+    return digest.hexdigest()
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+def issue_key(root: Path, data: bytes, slug: str, site: tuple[str, str, bool], corrections: Any) -> str:
+    """The key of one issue's render (see the module docstring)."""
+    digest = hashlib.sha256(inputs_key(root).encode())
+    digest.update(json.dumps([slug, list(site), corrections], sort_keys=True, default=str).encode())
+    digest.update(data)
+    return digest.hexdigest()
+
+
+def folder(root: Path) -> Path | None:
+    """The cache folder, made when missing; None when it cannot be (then nothing is cached)."""
+    path = root / CACHE_DIR
+    try:
+        from newsletter.delivery.state import state_dir
+
+        state_dir(root)  # .newsletter/ with its .gitignore
+        path.mkdir(parents=True, exist_ok=True)
+    except (OSError, NewsletterError):  # a read-only project: publish works, uncached
+        return None
+    return path if os.access(path, os.W_OK) else None
+
+
+def load(root: Path, key: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads((root / CACHE_DIR / f"{key}.json").read_bytes())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def store(root: Path, key: str, value: dict[str, Any]) -> None:
+    where = folder(root)
+    if where is None:
+        return
+    try:
+        write_if_changed(where / f"{key}.json", json.dumps(value, sort_keys=True).encode(), durable=False)
+    except Exception:  # noqa: BLE001 - a cache that cannot be written costs speed only
+        pass
+
+
+# --- the whole site ------------------------------------------------------------------------
+
+
+def site_key(root: Path, paths: Iterable[Path], extra: Any) -> str:
+    """The key of a whole publish: every issue file's name and bytes, ``published.json``, and
+    ``extra`` (the sent issues, the command's options)."""
+    digest = hashlib.sha256(inputs_key(root).encode())
+    for path in paths:
+        digest.update(b"\0" + str(path).encode() + b"\0" + _read(path))
+    digest.update(b"\0state\0" + _read(root / "published.json"))
+    digest.update(json.dumps(extra, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def manifest_name(out_dir: Path, base_url: str | None) -> str:
+    """The name of the last publish's record for this output folder and ``--base-url``."""
+    where = f"{out_dir.resolve()}\0{base_url or ''}"
+    return "site-" + hashlib.sha256(where.encode()).hexdigest()[:24]
+
+
+def files_state(out_dir: Path, names: Iterable[str]) -> dict[str, list[int]] | None:
+    """(size, modification time, inode) of each file; None if one is missing."""
+    found: dict[str, list[int]] = {}
+    for name in names:
+        try:
+            st = os.stat(out_dir / name)
+        except OSError:
+            return None
+        found[name] = [st.st_size, st.st_mtime_ns, st.st_ino]
+    return found

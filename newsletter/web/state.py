@@ -1,0 +1,117 @@
+"""``published.json``: what the web edition has published, kept in git beside the issues.
+
+A calendar app takes a changed event only from a higher ``SEQUENCE`` with a newer
+``DTSTAMP``, and a feed reader shows an entry again only when its ``updated`` moves. Both
+must come out the same on every machine and after a fresh clone, and must never go
+back: so they cannot be worked out from the site (not in git), the journal (local) or
+the clock. This file holds them, written by ``newsletter publish`` and ``newsletter
+correct``, sorted and indented so a change reads well in a diff:
+
+* per event identity (see :mod:`newsletter.issue.events`): the digest of what a reader's
+  calendar shows, its revision number (``SEQUENCE``), when that revision was published
+  (``DTSTAMP`` / ``LAST-MODIFIED``; none for the first, whose stamp is the issue's date)
+  and the issue it first appeared in;
+* per published issue: the digest of its words, when its page last changed (the feed's
+  ``updated``), its title, date and summary (the index keeps it even if its file goes),
+  the identities of its events, its corrections, and what readers were last told
+  (the baseline ``newsletter correct`` describes a change against).
+
+It holds no address and no name of a reader: only what the public site shows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from newsletter import yamldoc
+from newsletter.files import write_if_changed
+
+STATE_FILE = "published.json"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EventSeen(_Strict):
+    """An event as readers were told of it, in words (for a correction's note)."""
+
+    title: str
+    when: str
+    place: str
+
+
+class EventRecord(_Strict):
+    digest: str
+    """Hash of what a calendar shows of the event (title, times, place, sign-up link)."""
+    sequence: int = Field(default=0, ge=0)
+    """The revision: the calendar's ``SEQUENCE``, one more for every published change."""
+    modified: dt.datetime | None = None
+    """When the revision was published (``DTSTAMP``, ``LAST-MODIFIED``); none for the first."""
+    issue: str
+    """The issue the event was first published in (its page is the event's page)."""
+
+
+class Correction(_Strict):
+    date: dt.datetime
+    """When the correction was made."""
+    note: str
+    """What changed, as the page shows it."""
+    events: list[str] = []
+    """The identities of the events it changed (the correction email shows them as they are now)."""
+
+
+class Baseline(_Strict):
+    """The issue as its readers last knew it: when it was first published, or at its last correction."""
+
+    text: str
+    """Digest of its words, events left out."""
+    events: dict[str, EventSeen] = {}
+
+
+class IssueRecord(_Strict):
+    digest: str
+    """Hash of the issue's content (its words and its events)."""
+    updated: dt.datetime | None = None
+    """When its page last changed (the feed entry's ``updated``); none while it is as first published."""
+    title: str
+    date: dt.date
+    summary: str
+    events: list[str] = []
+    """The identities of its events, in order."""
+    corrections: list[Correction] = []
+    baseline: Baseline
+
+
+class PublishedState(_Strict):
+    version: Literal[1] = 1
+    issues: dict[str, IssueRecord] = {}
+    events: dict[str, EventRecord] = {}
+
+
+def state_path(root: Path) -> Path:
+    return root / STATE_FILE
+
+
+def read_state(root: Path) -> PublishedState:
+    """The project's ``published.json`` (an empty state when there is none); a damaged
+    file is an :class:`~newsletter.errors.InputError` naming its line and field."""
+    path = state_path(root)
+    if not path.is_file():
+        return PublishedState()
+    return yamldoc.load(path, PublishedState)  # JSON is YAML: errors get their line and field
+
+
+def dump_state(state: PublishedState) -> bytes:
+    data = state.model_dump(mode="json", exclude_defaults=False)
+    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def write_state(root: Path, state: PublishedState) -> bool:
+    """Write ``published.json`` if it changed (synced: it is what makes the next publish right)."""
+    return write_if_changed(state_path(root), dump_state(state))

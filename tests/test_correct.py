@@ -1,0 +1,110 @@
+"""``newsletter correct``: the page, feed and calendar say what changed, and ``--email``
+tells exactly the readers of the original send who are still eligible — counted by the
+SendGrid-compatible test server, resumed after a stop without anyone getting it twice."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import feedparser
+import icalendar
+import lxml.html
+
+from tests.conftest import EXAMPLE_ISSUE, CliResult, run_cli
+from tests.sendgrid_server import KEY, SendGridServer
+from tests.test_send_cli import ELIGIBLE
+
+AUGUST = "2024-08-06-co-pro-cuppa"
+SENT = dt.datetime(2024, 6, 14, 8, 0, tzinfo=dt.timezone.utc)
+FIXED = dt.datetime(2024, 6, 18, 10, 0, tzinfo=dt.timezone.utc)
+
+
+def cli(project: Path, server: SendGridServer | None, *args: str, at: dt.datetime = FIXED) -> CliResult:
+    env = {"SOURCE_DATE_EPOCH": str(int(at.timestamp()))}
+    if server is not None:
+        env |= {"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": server.url}
+    return run_cli(*args, cwd=project, env=env)
+
+
+def move_august(project: Path) -> None:
+    issue = project / EXAMPLE_ISSUE
+    issue.write_text(issue.read_text(encoding="utf-8").replace("start: 2024-08-06 15:00", "start: 2024-08-06 16:00"),
+                     encoding="utf-8")
+
+
+def test_a_correction_is_noted_on_the_page_in_the_feed_and_in_calendars(project: Path) -> None:
+    assert cli(project, None, "publish", at=SENT).code == 0
+    move_august(project)
+    result = cli(project, None, "correct", EXAMPLE_ISSUE)
+    assert result.code == 0, result.output
+    note = "Co-Pro Cuppa on Tuesday 6 August 2024 is now at 16:00 (UK time) (was 15:00 (UK time))."
+    assert f"Correction 1 of {EXAMPLE_ISSUE}, 18 June 2024: {note}" in result.out
+    assert "--email" in result.out  # nobody was emailed, and the editor is told how
+    site = project / "site"
+    page = lxml.html.fromstring((site / "2024-06-june-team-update.html").read_bytes())
+    (box,) = page.find_class("nl-correction")
+    assert " ".join(box.text_content().split()) == f"Corrected 18 June 2024: {note}"
+    assert box.getprevious().tag == "h1"
+    feed = feedparser.parse((site / "feed.xml").read_bytes())
+    assert dt.datetime(*feed.entries[0].updated_parsed[:6], tzinfo=dt.timezone.utc) == FIXED
+    (event,) = icalendar.Calendar.from_ical((site / "events" / f"{AUGUST}.ics").read_bytes()).walk("VEVENT")
+    assert event["sequence"] == 1 and event.decoded("dtstamp") == FIXED
+    # correcting again with nothing changed is refused before the first correction... and
+    # after it, the last correction is the one meant (its email can still go)
+    again = cli(project, None, "correct", EXAMPLE_ISSUE)
+    assert again.code == 0 and "Nothing changed since correction 1" in again.out
+    assert len(box.getparent().find_class("nl-correction")) == 1
+
+
+def test_correct_refuses_what_it_cannot_do(project: Path) -> None:
+    unpublished = cli(project, None, "correct", EXAMPLE_ISSUE)
+    assert unpublished.code == 2 and "has not been published" in unpublished.err
+    assert cli(project, None, "publish").code == 0
+    unchanged = cli(project, None, "correct", EXAMPLE_ISSUE)
+    assert unchanged.code == 2 and "as its readers last saw it" in unchanged.err
+    missing = cli(project, None, "correct", "issues/nope.yaml")
+    assert missing.code == 2 and "no such issue file" in missing.err
+    move_august(project)
+    never_sent = cli(project, None, "correct", EXAMPLE_ISSUE, "--email", "--yes")
+    assert never_sent.code == 2 and "no recorded send" in never_sent.err
+    for result in (unpublished, unchanged, missing, never_sent):
+        assert "Traceback" not in result.output
+
+
+def test_the_correction_email_reaches_exactly_the_original_readers_still_eligible(
+        project: Path, sendgrid_server: SendGridServer) -> None:
+    settings = project / "newsletter.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8") + "delivery:\n  batch_size: 2\n  retries: 0\n",
+                        encoding="utf-8")
+    assert cli(project, None, "publish", at=SENT).code == 0
+    sent = cli(project, sendgrid_server, "send", EXAMPLE_ISSUE, "--yes", at=SENT)
+    assert sent.code == 0, sent.output
+    assert set(sendgrid_server.log.accepted) == ELIGIBLE
+    # since the send: one reader unsubscribes, one new reader joins
+    gone = "amina.okafor@example.org"
+    assert cli(project, None, "subscribers", "unsubscribe", gone).code == 0
+    with (project / "subscribers.csv").open(encoding="utf-8", newline="") as fh:
+        header = next(csv.reader(fh))
+    with (project / "subscribers.csv").open("a", encoding="utf-8", newline="") as fh:
+        row = {"email": "newcomer@example.org", "first_name": "New", "status": "subscribed", "tags": "community"}
+        csv.writer(fh).writerow([row.get(column, "") for column in header])
+    move_august(project)
+    sendgrid_server.log.accepted.clear()
+    sendgrid_server.fail_next("ok", "400")  # the second request is refused: the send stops part-way
+    stopped = cli(project, sendgrid_server, "correct", EXAMPLE_ISSUE, "--email", "--yes", "--no-sync")
+    assert stopped.code == 1, stopped.output
+    assert "Traceback" not in stopped.output
+    first = list(sendgrid_server.log.accepted)
+    assert len(first) == 2
+    resumed = cli(project, sendgrid_server, "correct", EXAMPLE_ISSUE, "--email", "--yes", "--no-sync")
+    assert resumed.code == 0, resumed.output
+    assert "Nothing changed since correction 1" in resumed.out
+    counts = sendgrid_server.counts
+    assert set(counts) == ELIGIBLE - {gone} and set(counts.values()) == {1}  # each once, nobody else
+    subjects = {r["subject"] for r in sendgrid_server.log.requests[-2:]}
+    assert subjects == {"Correction: June Team Update: Building on meaningful conversations"}
+    # finished: asking again sends nothing
+    done = cli(project, sendgrid_server, "correct", EXAMPLE_ISSUE, "--email", "--yes", "--no-sync")
+    assert done.code == 0 and sum(sendgrid_server.counts.values()) == 4
