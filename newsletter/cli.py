@@ -368,6 +368,9 @@ def doctor(provider: str | None) -> None:
     from newsletter.commands import doctor as command
 
     command.show(command.doctor(Path.cwd(), provider))
+
+
+@cli.command()
 @ISSUE
 @click.option("--note", metavar="TEXT", help="What changed, in your words (default: worked out from the edit).")
 @click.option("--email", is_flag=True, help="Also email the readers of the original send (only them).")

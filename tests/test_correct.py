@@ -108,3 +108,24 @@ def test_the_correction_email_reaches_exactly_the_original_readers_still_eligibl
     # finished: asking again sends nothing
     done = cli(project, sendgrid_server, "correct", EXAMPLE_ISSUE, "--email", "--yes", "--no-sync")
     assert done.code == 0 and sum(sendgrid_server.counts.values()) == 4
+
+
+def test_a_correction_of_june_after_july_was_sent_is_not_refused_as_older(
+        project: Path, sendgrid_server: SendGridServer) -> None:
+    """The June issue's correction email goes out though a later issue was sent since (a
+    correction is a send of a sent issue on purpose); it keeps a send record of its own."""
+    assert cli(project, None, "publish", at=SENT).code == 0
+    assert cli(project, sendgrid_server, "send", EXAMPLE_ISSUE, "--yes", at=SENT).code == 0
+    july = project / "issues" / "2024-07-july-update.yaml"
+    text = (project / EXAMPLE_ISSUE).read_text(encoding="utf-8")
+    july.write_text(text.replace("date: 2024-06-14", "date: 2024-06-28").replace('subject: "June', 'subject: "July'),
+                    encoding="utf-8")
+    later = cli(project, sendgrid_server, "send", "issues/2024-07-july-update.yaml", "--yes", at=SENT)
+    assert later.code == 0, later.output
+    move_august(project)
+    fixed = cli(project, sendgrid_server, "correct", EXAMPLE_ISSUE, "--email", "--yes", "--no-sync")
+    assert fixed.code == 0, fixed.output
+    assert "[older-than-sent]" not in fixed.output and "[already-sent]" not in fixed.output
+    slug = Path(EXAMPLE_ISSUE).stem
+    assert (project / "sends" / f"{slug}-correction-1.json").is_file()
+    assert (project / "sends" / f"{slug}.json").is_file()  # the original send's record is its own
