@@ -163,7 +163,8 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
         from newsletter.feedback.managed import sendgrid_link
         from newsletter.feedback.schedule import batch_for_send
 
-        message = sendgrid_link(batch_for_send(ctx.root, message, key, ctx.provider), ctx.settings, ctx.provider)
+        message = sendgrid_link(batch_for_send(ctx.root, message, key, ctx.provider,
+                                                    timeout=ctx.settings.delivery.sendgrid.timeout), ctx.settings, ctx.provider)
         # SendGrid's request process starts here and gets ready while the first batch is read
         provider = make_provider(ctx.provider, ctx.settings, ctx.root, folder=slug, background=True,
                                  lock=state / POSTER_LOCK)

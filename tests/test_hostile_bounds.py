@@ -1,0 +1,108 @@
+"""Bounded waits: every call to the outside world ends, whatever the other side does.
+
+Each test runs the real command line against a misbehaving server on 127.0.0.1 (see
+:mod:`tests.stub_servers`); the subprocess timeout of each run is the test's deadline.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE_ISSUE, REPO, run_cli
+from tests.feedback_kit import env
+from tests.sendgrid_server import KEY, SendGridServer
+from tests.stub_servers import Scripted, Silent, endless
+
+
+def _timeout(project: Path, seconds: float = 1) -> None:
+    settings = project / "newsletter.yaml"
+    text = settings.read_text(encoding="utf-8")
+    assert "delivery:" not in text
+    settings.write_text(text + f"delivery:\n  sendgrid:\n    timeout: {seconds}\n", encoding="utf-8")
+
+
+def _api(url: str) -> dict[str, str]:
+    return {"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": url}
+
+
+def _scheduled(project: Path) -> None:
+    with SendGridServer() as server:
+        when = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(hours=2)
+        sent = run_cli("send", EXAMPLE_ISSUE, "--yes", "--send-at", when.isoformat(), cwd=project, env=env(server))
+        assert sent.code == 0, sent.output
+
+
+COMMANDS = {
+    "subscribers sync": ("subscribers", "sync"),
+    "send --yes (syncs first)": ("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid"),
+    "results": ("results", EXAMPLE_ISSUE, "--since", "2024-06-14"),
+    "cancel": ("cancel", EXAMPLE_ISSUE),
+    "pause": ("pause", EXAMPLE_ISSUE),
+    "pause --unpause": ("pause", EXAMPLE_ISSUE, "--unpause"),
+}
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_a_sendgrid_that_never_answers_is_given_up_on(project: Path, name: str) -> None:
+    """Issue item 1: each command that calls SendGrid's API stops after its timeout."""
+    if name in ("cancel", "pause", "pause --unpause"):
+        _scheduled(project)
+    _timeout(project)
+    with Silent() as silent:
+        result = run_cli(*COMMANDS[name], cwd=project, env=_api(silent.url), timeout=60)
+        assert silent.requests >= 1
+    assert result.code == 2, result.output
+    assert "did not answer in time" in result.err and "delivery.sendgrid.timeout" in result.err
+    assert "Traceback" not in result.output and KEY not in result.output
+
+
+@pytest.mark.parametrize("declared", [False, True], ids=["chunked", "declared length"])
+def test_an_endless_answer_is_not_read_whole(project: Path, declared: bool) -> None:
+    """Issue item 1: a 300 MB answer stops the read at 16 MB, with SendGrid's host named."""
+    with Scripted(lambda h: endless(h, declared=declared)) as server:
+        result = run_cli("subscribers", "sync", cwd=project, env=_api(server.url), timeout=60)
+    assert result.code == 2, result.output
+    assert "answer is too large" in result.err and "SENDGRID_API_HOST" in result.err
+    assert "Traceback" not in result.output
+
+
+def test_the_api_client_has_a_timeout_and_a_size_bound() -> None:
+    """The official client as the package makes it: a silent host ends in TimeoutError
+    after the timeout given, and an endless answer in AnswerTooLarge."""
+    from python_http_client.exceptions import HTTPError
+
+    from newsletter.delivery.api import AnswerTooLarge, client, parse_api_host
+
+    with Silent() as silent:
+        sg = client(KEY, parse_api_host(silent.url), 0.5)
+        with pytest.raises(TimeoutError):
+            sg.client.suppression.bounces.get()
+    with Scripted(endless) as server:
+        sg = client(KEY, parse_api_host(server.url), 30)
+        with pytest.raises(AnswerTooLarge):
+            sg.client.suppression.bounces.get()
+    with Scripted(lambda h: h.send_error(500)) as server:
+        sg = client(KEY, parse_api_host(server.url), 30)
+        with pytest.raises(HTTPError):
+            sg.client.suppression.bounces.get()
+
+
+def test_every_sendgrid_client_the_package_makes_is_given_the_settings_timeout() -> None:
+    """Every call of ``client(...)`` (the feedback commands' SendGrid client) passes a timeout;
+    the client's own default is the documented 30 s, never "none"."""
+    from newsletter.delivery import api
+    from newsletter.feedback import account
+
+    assert account.TIMEOUT == api.TIMEOUT == 30.0
+    bare = []
+    for path in sorted((REPO / "newsletter").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "client":
+                if not node.args and not node.keywords:
+                    bare.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert bare == []
