@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import orjson
 import pytest
 
 from tests.conftest import EXAMPLE_ISSUE, REPO, run_cli
@@ -106,3 +108,35 @@ def test_every_sendgrid_client_the_package_makes_is_given_the_settings_timeout()
                 if not node.args and not node.keywords:
                     bare.append(f"{path.relative_to(REPO)}:{node.lineno}")
     assert bare == []
+
+
+def _same_page(handler: BaseHTTPRequestHandler) -> None:
+    body = orjson.dumps([{"email": f"reader{i}@example.org", "created": 1718000000} for i in range(500)])
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def test_a_server_repeating_a_full_page_is_stopped_at_the_second(project: Path) -> None:
+    """Issue item 2: a page that does not advance stops the sync at once, over one connection."""
+    with Scripted(_same_page) as server:
+        result = run_cli("subscribers", "sync", cwd=project, env=_api(server.url), timeout=60)
+        assert server.requests == 2 and server.connections == 1
+    assert result.code == 2, result.output
+    assert "gave the same page again for offset 500" in result.err and "Traceback" not in result.output
+
+
+def test_a_sync_reads_every_list_over_one_connection(project: Path, sendgrid_server: SendGridServer) -> None:
+    """Issue item 2: the five suppression lists (and the group's) come over one connection."""
+    from tests.feedback_kit import set_group
+
+    set_group(project, 77)
+    sendgrid_server.account.group(77)
+    for i in range(1200):
+        sendgrid_server.account.add("bounces", f"b{i}@example.org", created=1718000000 + i)
+    result = run_cli("subscribers", "sync", cwd=project, env=env(sendgrid_server), timeout=120)
+    assert result.code == 0, result.output
+    assert len(sendgrid_server.log.answers) >= 9  # group, its check, 3 pages of bounces, 4 more lists
+    assert sendgrid_server.log.connections == 1

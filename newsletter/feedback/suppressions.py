@@ -74,6 +74,7 @@ def read_list(sg: SendGridAPIClient, kind: str, since: int | None,
     """Every entry of one dated list created at or after ``since`` (all when None)."""
     endpoint = _endpoint(sg, kind)
     what = f"reading SendGrid's {kind.replace('_', ' ')}"
+    previous: list[Any] | None = None
     for page in range(MAX_PAGES):
         params: dict[str, int] = {"limit": PAGE, "offset": page * PAGE}
         if since is not None:
@@ -81,6 +82,10 @@ def read_list(sg: SendGridAPIClient, kind: str, since: int | None,
         entries = call(what, lambda p=params: endpoint.get(query_params=p), sleep=sleep)  # type: ignore[misc]
         if not isinstance(entries, list):
             raise SendGridError(f"{what}: SendGrid's answer is not a list")
+        if entries and entries == previous:  # the offset is not being honoured: it would never end
+            raise SendGridError(f"{what}: SendGrid gave the same page again for offset {page * PAGE:,}; "
+                                "stopped reading (is SENDGRID_API_HOST right?)")
+        previous = entries
         for entry in entries:
             if not isinstance(entry, dict) or not isinstance(entry.get("email"), str):
                 raise SendGridError(f"{what}: an entry without an email address: {str(entry)[:80]}")
