@@ -140,3 +140,48 @@ def test_a_sync_reads_every_list_over_one_connection(project: Path, sendgrid_ser
     assert result.code == 0, result.output
     assert len(sendgrid_server.log.answers) >= 9  # group, its check, 3 pages of bounces, 4 more lists
     assert sendgrid_server.log.connections == 1
+
+
+@pytest.mark.parametrize("source", ["/dev/zero", "fifo"])
+def test_tokens_from_a_device_or_a_pipe_is_refused_at_once(project: Path, tmp_path: Path, source: str) -> None:
+    """Issue item 3: a device is never read without end, a pipe never waited on."""
+    import os
+
+    path = source
+    if source == "fifo":
+        path = str(tmp_path / "tokens.fifo")
+        os.mkfifo(path)
+    before = (project / "subscribers.csv").read_bytes()
+    result = run_cli("subscribers", "unsubscribe", "--tokens-from", path, cwd=project, timeout=30)
+    assert result.code == 2, result.output
+    assert "not an ordinary file" in result.err and "Traceback" not in result.output
+    assert (project / "subscribers.csv").read_bytes() == before
+
+
+def test_tokens_from_a_big_log_are_read_a_piece_at_a_time(project: Path, tmp_path: Path) -> None:
+    """Issue item 21: a million tokens that match nobody print a bounded report; a token
+    cut by the reader's piece boundary is still found whole (and no longer run is cut
+    into one)."""
+    log = tmp_path / "big.log"
+    with log.open("w", encoding="ascii") as fh:
+        for i in range(1_000_000):
+            fh.write(f"GET /u?token={i:032x} 200\n")
+        fh.write("x" * ((1 << 20) - 20) + " " + "a" * 40 + "\n")  # 40 digits across the boundary: no token
+    result = run_cli("subscribers", "unsubscribe", "--tokens-from", str(log), cwd=project, timeout=120)
+    assert result.code == 0, result.output
+    assert len(result.err.splitlines()) < 60 and "more unmatched tokens" in result.err
+    assert "1000000 token(s): 0 unsubscribed now, 0 already, 1000000 matched nobody" in result.out
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le"])
+def test_tokens_from_a_utf16_log(project: Path, tmp_path: Path, encoding: str) -> None:
+    """Issue item 21: a log a Windows tool saved as UTF-16 (with or without its BOM) gives its tokens."""
+    from tests.test_feedback_tokens import tokens_sent
+
+    sent = tokens_sent(project)
+    log = tmp_path / "iis.log"
+    log.write_text(f"2024-06-14 09:12:01 GET /unsubscribe token={sent['amina.okafor@example.org']} 200\r\n"
+                   "2024-06-14 09:12:02 GET /favicon.ico - 404\r\n", encoding=encoding)
+    result = run_cli("subscribers", "unsubscribe", "--tokens-from", str(log), cwd=project)
+    assert result.code == 0, result.output
+    assert "1 token(s): 1 unsubscribed now" in result.out
