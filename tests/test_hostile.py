@@ -413,3 +413,57 @@ def test_preview_listen_backlog(project: Path) -> None:
         out = subprocess.run(["ss", "-ltnH", f"sport = :{running.port}"], capture_output=True, text=True).stdout
         backlog = int(out.split()[2])
         assert backlog >= 128, out
+
+
+def _threads(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    raise AssertionError("no Threads line")
+
+
+def _stream(port: int) -> tuple[socket.socket, bytes]:
+    conn = socket.create_connection(("127.0.0.1", port), timeout=20)
+    conn.sendall(f"GET /events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+    return conn, conn.recv(100)
+
+
+def test_preview_holds_a_bounded_number_of_event_streams(project: Path) -> None:
+    """Issue 27 item 4: 200 event streams get 64 answers and 136 refusals (503), and the
+    threads stay bounded; a tab closed makes room for a new one."""
+    from newsletter.preview.server import MAX_STREAMS
+
+    with serving(project) as running:
+        opened = [_stream(running.port) for _ in range(200)]
+        try:
+            answers = [head.split(b"\r\n", 1)[0] for _, head in opened]
+            assert answers.count(b"HTTP/1.1 200 OK") == MAX_STREAMS
+            assert answers.count(b"HTTP/1.1 503 Service Unavailable") == 200 - MAX_STREAMS
+            assert _threads(running.proc.pid) < MAX_STREAMS + 30
+            first = next(conn for conn, head in opened if head.startswith(b"HTTP/1.1 200"))
+            first.close()
+            end = time.monotonic() + 30
+            while True:  # the server notices the closed tab at its next keep-alive at the latest
+                conn, head = _stream(running.port)
+                conn.close()
+                if head.startswith(b"HTTP/1.1 200"):
+                    break
+                assert time.monotonic() < end, "a closed tab's stream was never given back"
+                time.sleep(0.5)
+        finally:
+            for conn, _ in opened:
+                conn.close()
+
+
+def test_preview_is_quiet_when_an_http09_client_hangs_up(project: Path) -> None:
+    """Issue 27 item 21: a client that sends an HTTP/0.9 line and resets the connection
+    leaves no traceback in the preview's terminal (``serving`` checks its stderr)."""
+    import struct
+
+    with serving(project) as running:
+        for _ in range(30):
+            conn = socket.create_connection(("127.0.0.1", running.port), timeout=10)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.sendall(b"GET /\r\n")
+            conn.close()  # a reset, before the 400 is written
+        assert running.get("/api/issues").status == 200
