@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import json
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -185,3 +186,36 @@ def test_tokens_from_a_utf16_log(project: Path, tmp_path: Path, encoding: str) -
     result = run_cli("subscribers", "unsubscribe", "--tokens-from", str(log), cwd=project)
     assert result.code == 0, result.output
     assert "1 token(s): 1 unsubscribed now" in result.out
+
+
+def _bounces_with_odd_dates(handler: BaseHTTPRequestHandler) -> None:
+    entries: list[dict[str, object]] = []
+    if handler.path.startswith("/v3/suppression/bounces") and "offset=0" in handler.path:
+        odd = [-1, 10**20, 1e300, 2**64, 1718000000.5, True]
+        entries = [{"email": f"odd{i}@example.org", "created": c, "reason": "550 no such user", "status": "5.1.1"}
+                   for i, c in enumerate(odd)]
+    body = json.dumps(entries).encode()  # orjson refuses 2**64
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def test_sendgrid_dates_that_are_no_dates_are_left_out(project: Path) -> None:
+    """Issue item 5: a ``created`` negative, huge, 1e300 or 2**64 is no date; the entry still
+    counts, and the next sync (and send) works too."""
+    import csv
+
+    with Scripted(_bounces_with_odd_dates) as server:
+        for _ in range(2):
+            result = run_cli("subscribers", "sync", cwd=project, env=_api(server.url), timeout=60)
+            assert result.code == 0, result.output
+            assert "Traceback" not in result.output
+    with (project / "subscribers.csv").open(encoding="utf-8") as fh:
+        rows = {r["email"]: r for r in csv.DictReader(fh)}
+    assert all(rows[f"odd{i}@example.org"]["status"] == "bounced" for i in range(6))
+    assert rows["odd4@example.org"]["status_at"] == "2024-06-10"
+    # no date from SendGrid: the day of the sync, never 1969 or a year past 9999
+    today = {dt.date.today().isoformat(), dt.datetime.now(dt.UTC).date().isoformat()}
+    assert {rows[f"odd{i}@example.org"]["status_at"] for i in (0, 1, 2, 3, 5)} <= today
