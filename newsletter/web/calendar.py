@@ -89,7 +89,10 @@ def calendar_file(items: Iterable[CalendarEvent], name: str | None = None) -> by
             if isinstance(moment.tzinfo, ZoneInfo):
                 zones.add(moment.tzinfo.key)
     if years:
-        first, last = dt.date(min(years), 1, 1), dt.date(max(years) + 1, 1, 1)
+        # the zone's rules to the start of the year after the last; there is none after 9999,
+        # so then to the start of 9999, from a year before at the latest (rules to extend)
+        last = dt.date(min(max(years) + 1, dt.MAXYEAR), 1, 1)
+        first = dt.date(min(min(years), last.year - 1), 1, 1)
         cal.subcomponents[:0] = [_vtimezone(key, first, last) for key in sorted(zones)]
     data: bytes = cal.to_ical()
     return data
