@@ -467,3 +467,35 @@ def test_preview_is_quiet_when_an_http09_client_hangs_up(project: Path) -> None:
             conn.sendall(b"GET /\r\n")
             conn.close()  # a reset, before the 400 is written
         assert running.get("/api/issues").status == 200
+
+
+def test_publish_an_event_in_the_year_9999(project: Path) -> None:
+    """Issue 27 item 6: an event whose calendar range reaches past 9999 is published (its
+    zone's rules from the year before), not a traceback that leaves every issue out."""
+    import icalendar
+
+    text = (project / ISSUE).read_text(encoding="utf-8")
+    assert "start: 2024-09-06 14:00" in text
+    (project / ISSUE).write_text(text.replace("start: 2024-09-06 14:00", "start: 9999-12-31 23:00"), encoding="utf-8")
+    result = run_cli("publish", cwd=project)
+    assert result.code == 0, result.output
+    assert "Traceback" not in result.output
+    ics = (project / "site" / "2024-06-june-team-update-event-3.ics").read_bytes()
+    cal = icalendar.Calendar.from_ical(ics)
+    assert [e["DTSTART"].dt.year for e in cal.walk("VEVENT")] == [9999]
+    assert cal.walk("STANDARD") and cal.walk("DAYLIGHT")
+    assert (project / "site" / "feed.xml").is_file() and (project / "site" / "calendar.ics").is_file()
+
+
+def test_publish_onto_a_full_disk_with_no_earlier_site(project: Path, tmp_path: Path) -> None:
+    """Issue 27 item 7: a full disk and no site yet: a clear error naming the file, exit 2,
+    no traceback, no temporary file left."""
+    with small_disk(tmp_path) as disk:
+        root = _copy_project(project, disk)
+        (root / "site").mkdir()
+        fill(disk)
+        result = run_cli("publish", cwd=root)
+        assert result.code == 2, result.output
+        assert "site/" in result.err and "disk full" in result.err
+        assert "Traceback" not in result.output
+        assert not [p for p in (root / "site").iterdir() if p.name.startswith(".")]
