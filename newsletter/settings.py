@@ -217,6 +217,22 @@ class Settings(_Strict):
         return self.reply_to or self.from_
 
 
+LIST_FILE = "subscribers.csv"
+"""The subscriber list's name in the project folder, unless a command is given another."""
+
+
+def project_list(given: Path | None) -> Path:
+    """The list a ``subscribers`` command works on: ``given`` (``--list``), else the
+    ``subscribers.csv`` of the project the current folder is in (from ``issues/`` too, as
+    ``check`` finds it), else the current folder's own."""
+    if given is not None:
+        return given
+    try:
+        return find_project_root(Path.cwd()) / LIST_FILE
+    except InputError:
+        return Path(LIST_FILE)
+
+
 def find_project_root(start: Path) -> Path:
     """The nearest folder at or above ``start`` that holds ``newsletter.yaml``."""
     start = start.resolve()

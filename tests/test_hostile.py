@@ -499,3 +499,18 @@ def test_publish_onto_a_full_disk_with_no_earlier_site(project: Path, tmp_path: 
         assert "site/" in result.err and "disk full" in result.err
         assert "Traceback" not in result.output
         assert not [p for p in (root / "site").iterdir() if p.name.startswith(".")]
+
+
+def test_subscribers_commands_find_the_projects_list_from_a_subfolder(project: Path) -> None:
+    """Issue 27 item 17: from ``issues/``, ``subscribers stats`` reads the project's list,
+    as ``check`` does; outside any project it is still the current folder's."""
+    here = project / "issues"
+    stats = run_cli("subscribers", "stats", "--format", "json", cwd=here)
+    assert stats.code == 0, stats.output
+    import json
+
+    figures = json.loads(stats.out)
+    assert figures["eligible"] == 5 and Path(figures["list_file"]).resolve() == project / "subscribers.csv"
+    checked = run_cli("subscribers", "check", cwd=here)
+    assert checked.code == 0, checked.output
+    assert run_cli("check", "2024-06-june-team-update.yaml", cwd=here).code == 0
