@@ -106,7 +106,7 @@ def _addresses(people: Any) -> list[str]:
 class Fault:
     """What to do with one request instead of accepting it."""
 
-    kind: str  # ok | 429 | 500 | 400 | 401 | 403 | 413 | stall | drop
+    kind: str  # ok | 429 | 500 | 400 | 401 | 403 | 413 | stall | drop | hold (answer once released)
     retry_after: str | None = None
     reset_in: float | None = None
     message: str = ""
@@ -140,6 +140,10 @@ class SendGridServer:
         self.delay = delay
         self.stall = stall
         self.faults: deque[Fault] = deque()
+        self.release = threading.Event()
+        """Set it to let a request held by a ``hold`` fault be answered."""
+        self.holding = threading.Event()
+        """Set while a ``hold`` fault holds a request (it has been read whole)."""
         self.log = Log()
         self.lock = threading.Lock()
         self._validator = _validator() if validate != "none" else None
@@ -295,6 +299,10 @@ class SendGridServer:
                     fault = None
                 if server.delay:
                     time.sleep(server.delay)
+                if fault is not None and fault.kind == "hold":
+                    server.holding.set()
+                    server.release.wait(120)
+                    fault = None
                 if fault is not None and fault.kind not in ("stall", "drop"):
                     self._fault(fault)
                     return
