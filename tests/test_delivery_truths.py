@@ -295,6 +295,8 @@ def test_the_official_client_for_other_api_calls_never_follows_a_redirect() -> N
     ("ftp://api.sendgrid.com", "must start with https://"),
     ("https://api.sendgrid.com/v3", "only the scheme and host"),
     ("http://api.sendgrid.com", "unencrypted"),
+    ("http://localhost.evil.example", "unencrypted"),  # only this machine's own names are exempt
+    ("http://127.0.0.1.evil.example", "unencrypted"),
     ("https://", "must start with https://"),
 ])
 def test_a_bad_api_host_is_refused_before_anything(project: Path, host: str, words: str) -> None:
