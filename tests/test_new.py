@@ -174,3 +174,20 @@ def test_readme_shows_what_new_prints(project: Path) -> None:
     assert result.code == 0, result.output
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert f"```\n{result.out}```\n" in readme, "update the README's example of `newsletter new`"
+
+
+def test_a_keep_mark_in_capitals_keeps_its_block(project: Path) -> None:
+    june = project / EXAMPLE_ISSUE
+    text = june.read_text(encoding="utf-8")
+    assert "  - type: text  # keep:" in text
+    june.write_text(text.replace("  - type: text  # keep:", "  - type: text  # Keep:"), encoding="utf-8")
+    assert run_cli("new", cwd=project).code == 0
+    july = (project / JULY).read_text(encoding="utf-8")
+    assert "  # keep\n  - type: text" in july and "You can sign up to our upcoming Co-Pro Cuppas" in july
+
+
+def test_never_beside_an_existing_yml_of_the_same_name(project: Path) -> None:
+    (project / "issues" / "2024-07-july-team-update.yml").write_text("title: mine\n", encoding="utf-8")
+    result = run_cli("new", cwd=project)
+    assert result.code == 2 and "already exists: nothing was written" in result.err, result.output
+    assert not (project / JULY).exists()

@@ -489,3 +489,20 @@ def test_an_issue_dated_tomorrow_in_the_publications_zone_waits(project: Path) -
     result = run_cli("publish", cwd=project, env={"SOURCE_DATE_EPOCH": str(epoch)})
     assert "not yet: issues/2024-06-june-team-update.yaml is dated after today" in result.out
     assert not (project / "site" / "2024-06-june-team-update.html").exists()
+
+
+def test_events_are_numbered_across_the_issues_events_blocks(project: Path) -> None:
+    """Two events blocks: the fourth event is event 4 (its own file and UID), not a second event 1."""
+    issue = project / EXAMPLE_ISSUE
+    issue.write_text(issue.read_text(encoding="utf-8") + "\n  - type: events\n    items:\n"
+                     "      - title: Summer social\n        start: 2024-07-20 18:00\n        place: online\n",
+                     encoding="utf-8")
+    result = run_cli("publish", cwd=project, env={"SOURCE_DATE_EPOCH": "1718400000"})
+    assert result.code == 0, result.output
+    site = project / "site"
+    single = {n: icalendar.Calendar.from_ical((site / f"2024-06-june-team-update-event-{n}.ics").read_bytes())
+              for n in range(1, 5)}
+    assert [str(c.walk("VEVENT")[0]["SUMMARY"]) for c in single.values()][-1] == "Summer social"
+    whole = icalendar.Calendar.from_ical((site / "2024-06-june-team-update.ics").read_bytes())
+    uids = [str(e["UID"]) for e in whole.walk("VEVENT")]
+    assert len(uids) == 4 and len(set(uids)) == 4
