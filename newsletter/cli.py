@@ -108,13 +108,19 @@ def report(issue_path: Path, out: Path) -> None:
     from newsletter.commands.status import report as command
 
     command(issue_path, out)
+def _project_list(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
+    from newsletter.settings import project_list
+
+    return project_list(value)
+
+
 LIST = click.option(
     "--list",
     "list_path",
     type=click.Path(path_type=Path, dir_okay=False),
-    default=Path("subscribers.csv"),
-    show_default=True,
-    help="The subscriber list (CSV).",
+    default=None,
+    callback=_project_list,
+    help="The subscriber list (CSV; default: subscribers.csv in the project).",
 )
 CHECK_DNS = click.option(
     "--check-dns", is_flag=True, help="Also look up each domain in DNS (slow; needs the network)."

@@ -164,7 +164,12 @@ def write_if_changed(path: Path, data: bytes, *, durable: bool = True) -> bool:
     leaves out the sync, for many files made again from others (the caller syncs once
     at the end). Errors are :class:`NewsletterError` naming the file."""
     try:
-        if path.stat().st_size == len(data) and path.read_bytes() == data:
+        try:
+            same = path.stat().st_size == len(data) and path.read_bytes() == data
+        except FileNotFoundError:  # a new file (its own errors are met by the handler below)
+            write_file(path, data) if durable else _replace_new(path, data)
+            return True
+        if same:
             return False
         tmp = _temporary(path, data, _target_mode(path, False), durable=durable)
         try:
@@ -172,8 +177,6 @@ def write_if_changed(path: Path, data: bytes, *, durable: bool = True) -> bool:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-    except FileNotFoundError:
-        write_file(path, data) if durable else _replace_new(path, data)
     except OSError as exc:
         raise _error(path, exc) from None
     return True

@@ -7,11 +7,9 @@ from pathlib import Path
 
 from newsletter.issue.load import IssueFile, load_issue
 from newsletter.render.pipeline import Rendered, render_issue
-from newsletter.settings import Settings, find_project_root, load_settings
+from newsletter.settings import LIST_FILE, Settings, find_project_root, load_settings
 
-
-LIST_FILE = "subscribers.csv"
-"""The subscriber list's name in the project folder, unless a command is given another."""
+__all__ = ["LIST_FILE", "Project", "open_issue"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from newsletter import yamldoc
 from newsletter.fields import Colour, Email, HeaderText, NonEmpty, TimeZone, Url, WebUrl
 from newsletter.root import SETTINGS_FILE as SETTINGS_FILE
 from newsletter.root import find_project_root as find_project_root
+from newsletter.errors import InputError
 
 
 
@@ -227,6 +228,22 @@ class Settings(_Strict):
     @property
     def replies_to(self) -> Mailbox:
         return self.reply_to or self.from_
+
+
+LIST_FILE = "subscribers.csv"
+"""The subscriber list's name in the project folder, unless a command is given another."""
+
+
+def project_list(given: Path | None) -> Path:
+    """The list a ``subscribers`` command works on: ``given`` (``--list``), else the
+    ``subscribers.csv`` of the project the current folder is in (from ``issues/`` too, as
+    ``check`` finds it), else the current folder's own."""
+    if given is not None:
+        return given
+    try:
+        return find_project_root(Path.cwd()) / LIST_FILE
+    except InputError:
+        return Path(LIST_FILE)
 
 
 def load_settings(root: Path) -> Settings:

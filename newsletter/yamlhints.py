@@ -83,12 +83,46 @@ def _quote_problem(lines: list[str], upto: int, unclosed_at: int | None) -> Wher
             if n == unclosed_at:
                 return (n, start, f"the quote {quote} opened here is never closed",
                         f"end the text with {quote} on this line")
+            runs_into = _runs_into(lines, n, quote, upto)
+            if runs_into is not None:
+                return (n, start, f"the quote {quote} opened here is not closed on its line: the text runs "
+                        f"on to the {quote} on line {runs_into + 1}", f"end the text with {quote} on this line")
             continue
         after = line[end + 1:].strip()
         if after and not after.startswith("#") and n == upto:
             hint = ("write each ' inside the text as two: '', or put the text in double quotes"
                     if quote == "'" else "write a \" inside the text as \\\", or put the text in single quotes")
             return n, end, f"the text goes on after its closing quote {quote} (a quote inside the text?)", hint
+    return None
+
+
+def _runs_into(lines: list[str], n: int, quote: str, upto: int) -> int | None:
+    """The line where the text quoted on line ``n`` (left open there) ends, when that is
+    line ``upto`` (where YAML gave up) and text follows the quote: the quote meant to open
+    that line's value closed the text instead."""
+    for m in range(n + 1, min(upto + 1, len(lines))):
+        end = _quoted_end(quote + lines[m], 0)
+        if end is None:
+            continue
+        after = lines[m][end:].strip()
+        return m if m == upto and after and not after.startswith("#") else None
+    return None
+
+
+def _char(lines: list[str], line: int, column: int) -> str:
+    """The character at (line, column), or "" past the end (PyYAML marks the end of the file so)."""
+    return lines[line][column] if 0 <= line < len(lines) and 0 <= column < len(lines[line]) else ""
+
+
+def _opener(lines: list[str], line: int, column: int) -> tuple[int, int] | None:
+    """Where the unclosed '[' or '{' PyYAML means is: at (line, column), or else the last
+    value on a line up to there that starts with one."""
+    if _char(lines, line, column) in ("[", "{"):
+        return line, column
+    for n in range(min(line, len(lines) - 1), -1, -1):
+        start = value_start(lines[n])
+        if start is not None and lines[n][start] in "[{":
+            return n, start
     return None
 
 
@@ -133,23 +167,26 @@ def explain(text: str, exc: yaml.MarkedYAMLError) -> Where | None:
                 "write \\\\ for a backslash, or put the text in single quotes")
     if context.startswith(("while scanning an alias", "while scanning an anchor")) or "undefined alias" in problem:
         at = exc.context_mark or mark
-        char = lines[at.line][at.column] if at.column < len(lines[at.line]) else "*"
+        char = _char(lines, at.line, at.column) or "*"
         return at.line, at.column, f"text starting with '{char}': {_RESERVED.get(char, 'YAML reserves it')}", QUOTE_HINT
     if "cannot start any token" in problem and column < len(current):
         char = current[column]
         return line, column, f"text starting with '{char}': {_RESERVED.get(char, 'YAML reserves it')}", QUOTE_HINT
     if "while scanning a block scalar" in context and exc.context_mark is not None:
         at = exc.context_mark
-        char = lines[at.line][at.column]
-        return at.line, at.column, f"text starting with '{char}': {_RESERVED.get(char, '')}", QUOTE_HINT
+        char = _char(lines, at.line, at.column)
+        if char in _RESERVED:
+            return at.line, at.column, f"text starting with '{char}': {_RESERVED[char]}", QUOTE_HINT
     if "could not determine a constructor for the tag" in problem:
         return line, column, f"text starting with '!': {_RESERVED['!']}", QUOTE_HINT
     if "while parsing a flow" in context and exc.context_mark is not None:
-        at = exc.context_mark
-        char = lines[at.line][at.column]
-        closing = "]" if char == "[" else "}"
-        return (at.line, at.column, f"the '{char}' here is never closed",
-                f"if this is text, put it in quotes; if it is a list, close it with '{closing}' on this line")
+        opened = _opener(lines, exc.context_mark.line, exc.context_mark.column)
+        if opened is not None:
+            at_line, at_column = opened
+            char = lines[at_line][at_column]
+            closing = "]" if char == "[" else "}"
+            return (at_line, at_column, f"the '{char}' here is never closed",
+                    f"if this is text, put it in quotes; if it is a list, close it with '{closing}' on this line")
     if "mapping values are not allowed" in problem:
         key = _KEY.match(current)
         before = _previous(lines, line)

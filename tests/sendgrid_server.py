@@ -106,7 +106,7 @@ def _addresses(people: Any) -> list[str]:
 class Fault:
     """What to do with one request instead of accepting it."""
 
-    kind: str  # ok | 429 | 500 | 400 | 401 | 403 | 413 | stall | drop | hang (never processed nor answered)
+    kind: str  # ok | 429 | 500 | 400 | 401 | 403 | 413 | stall | drop | hang (never processed nor answered) | hold (answer once released)
     retry_after: str | None = None
     reset_in: float | None = None
     message: str = ""
@@ -142,6 +142,10 @@ class SendGridServer:
         self.faults: deque[Fault] = deque()
         self.released = threading.Event()
         """Set to end every ``hang`` (else each lasts ``stall`` seconds)."""
+        self.release = threading.Event()
+        """Set it to let a request held by a ``hold`` fault be answered."""
+        self.holding = threading.Event()
+        """Set while a ``hold`` fault holds a request (it has been read whole)."""
         self.log = Log()
         self.lock = threading.Lock()
         self._validator = _validator() if validate != "none" else None
@@ -319,6 +323,10 @@ class SendGridServer:
                     server.released.wait(server.stall)
                     self.close_connection = True
                     return
+                if fault is not None and fault.kind == "hold":
+                    server.holding.set()
+                    server.release.wait(120)
+                    fault = None
                 if fault is not None and fault.kind not in ("stall", "drop"):
                     self._fault(fault)
                     return

@@ -298,6 +298,8 @@ def test_the_official_client_for_other_api_calls_never_follows_a_redirect() -> N
     ("ftp://api.sendgrid.com", "must start with https://"),
     ("https://api.sendgrid.com/v3", "only the scheme and host"),
     ("http://api.sendgrid.com", "unencrypted"),
+    ("http://localhost.evil.example", "unencrypted"),  # only this machine's own names are exempt
+    ("http://127.0.0.1.evil.example", "unencrypted"),
     ("https://", "must start with https://"),
 ])
 def test_a_bad_api_host_is_refused_before_anything(project: Path, host: str, words: str) -> None:
@@ -345,7 +347,13 @@ def test_more_than_the_allowed_share_refused_pauses_the_send(project: Path) -> N
 
 
 def test_only_one_send_of_a_project_runs_at_a_time(project: Path) -> None:
-    with SendGridServer(delay=2.0) as server:
+    """The first send holds the lock while its request is held by the server (until told):
+    decided from state, never from a delay."""
+    settings = project / "newsletter.yaml"  # the held request must not time out however loaded the machine
+    settings.write_text(settings.read_text(encoding="utf-8") + "delivery:\n  sendgrid:\n    timeout: 300\n",
+                        encoding="utf-8")
+    with SendGridServer() as server:
+        server.fail_next("hold")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SENDGRID_", "SMTP_"))}
         env.update(PYTHONPATH=str(REPO), **sendgrid_env(server))
         first = subprocess.Popen([sys.executable, "-m", "newsletter", "send", EXAMPLE_ISSUE, "--yes"],
@@ -355,12 +363,12 @@ def test_only_one_send_of_a_project_runs_at_a_time(project: Path) -> None:
             import time
 
             end = time.monotonic() + 60
-            while not server.log.times:  # the first send is mid-request, holding the lock
+            while not server.holding.wait(0.05):  # the first send is mid-request, holding the lock
                 assert time.monotonic() < end and first.poll() is None, "the first send never started"
-                time.sleep(0.02)
             second = run_cli("send", EXAMPLE_ISSUE, "--yes", cwd=project, env=sendgrid_env(server))
             assert second.code == 2 and "another `newsletter send` of this project is running" in second.err
         finally:
+            server.release.set()
             first.communicate(timeout=60)
         assert first.returncode == 0
         assert sorted(server.counts.values()) == [1] * 5

@@ -181,3 +181,21 @@ def test_a_scheduled_sends_record_holds_its_time_and_batch_and_says_when_it_is_c
     assert again.code == 0, again.output
     record = json.loads(record_path.read_text(encoding="utf-8"))
     assert record["state"] == "finished" and record["batch_id"] != batch
+
+
+def test_a_paused_send_can_be_unpaused_after_its_send_time(project: Path, sendgrid_server: SendGridServer) -> None:
+    """SendGrid keeps a paused batch for 72 hours after its send time: unpausing a minute
+    after the send time sends it at once, it is not refused as expired."""
+    import json
+    import time
+
+    schedule(project, sendgrid_server, dt.timedelta(hours=2))
+    assert cli(project, sendgrid_server, "pause", EXAMPLE_ISSUE).code == 0
+    state = project / ".newsletter" / "schedules.json"
+    data = json.loads(state.read_text(encoding="utf-8"))
+    for entry in data["scheduled"].values():  # the send time has come and gone while paused
+        entry["send_at"] = int(time.time()) - 60
+    state.write_text(json.dumps(data), encoding="utf-8")
+    unpaused = cli(project, sendgrid_server, "pause", EXAMPLE_ISSUE, "--unpause")
+    assert unpaused.code == 0, unpaused.output
+    assert "no longer paused" in unpaused.out and "at once, if that time has passed" in unpaused.out

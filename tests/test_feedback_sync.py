@@ -134,3 +134,16 @@ def test_dry_run_changes_nothing_anywhere(project: Path, sendgrid_server: SendGr
     assert (project / "subscribers.csv").read_bytes() == before
     assert acct.group_emails(5) == []
     assert not (project / ".newsletter" / "sync.json").exists()
+
+
+def test_an_entry_recorded_late_is_read_by_the_next_sync(project: Path, sendgrid_server: SendGridServer) -> None:
+    """The cursor keeps an hour's overlap: an entry SendGrid records after a sync began,
+    dated before it (as its clocks and queues do), is read by the next sync."""
+    import time
+
+    first = sync_json(project, sendgrid_server)
+    assert first["changed"] == []
+    sendgrid_server.account.add("bounces", "amina.okafor@example.org", created=int(time.time()) - 1800)
+    second = sync_json(project, sendgrid_server)
+    assert [c["email"] for c in second["changed"]] == ["amina.okafor@example.org"]
+    assert rows(project / "subscribers.csv")["amina.okafor@example.org"]["status"] == "bounced"

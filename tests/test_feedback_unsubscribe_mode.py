@@ -119,3 +119,22 @@ def test_link_mode_keeps_our_own_link(project: Path, sendgrid_server: SendGridSe
     assert result.code == 0, result.output
     html = sendgrid_server.log.requests[0]["content"][1]["value"]
     assert 'href="__nl_unsubscribe_url_html__"' in html and "asm_group" not in html
+
+
+def test_sendgrid_mode_leaves_outbox_mail_with_our_own_link(project: Path) -> None:
+    """SendGrid's group link is a tag only SendGrid fills in: an outbox (or SMTP) message
+    in ``unsubscribe: sendgrid`` mode keeps our own link, never the bare tag."""
+    mode(project, "unsubscribe: sendgrid\ndelivery:\n  sendgrid:\n    asm_group_id: 7\n")
+    result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "outbox", cwd=project)
+    assert result.code == 0, result.output
+    messages = sorted((project / "outbox").rglob("*.eml"))
+    assert len(messages) == 5
+    import email
+    import email.policy
+
+    for path in messages:
+        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        parts = [part.get_content() for part in msg.walk() if part.get_content_maintype() == "text"]
+        assert len(parts) == 2
+        for content in parts:
+            assert "asm_group_unsubscribe" not in content and "token=" in content

@@ -185,6 +185,14 @@ CASES: dict[str, Case] = {
         "7", {"templates/footer.mjml.j2": "{% for i in range(10**9) %}{% endfor %}"}, ("build", ISSUE), 2,
         "templates/footer.mjml.j2:1: not allowed in a template: range() of 1,000,000,000 numbers",
     ),
+    "range(10001)": Case(  # the bound itself: one number more than allowed
+        "7", {"templates/footer.mjml.j2": "{% for i in range(10001) %}{% endfor %}"}, ("build", ISSUE), 2,
+        "templates/footer.mjml.j2:1: not allowed in a template: range() of 10,001 numbers; at most 10,000",
+    ),
+    "(-10) ** 10000": Case(  # a negative base grows as fast as a positive one
+        "7", {"templates/footer.mjml.j2": "{{ (-10) ** 10000 }}"}, ("build", ISSUE), 2,
+        "templates/footer.mjml.j2:1: not allowed in a template: '**' would make a number of more than",
+    ),
     "'x' * 10**10": Case(
         "7", {"templates/footer.mjml.j2": "{{ 'x' * 10**10 }}"}, ("build", ISSUE), 2,
         "templates/footer.mjml.j2:1: not allowed in a template: '*' would make 10,000,000,000 characters",
@@ -413,3 +421,104 @@ def test_preview_listen_backlog(project: Path) -> None:
         out = subprocess.run(["ss", "-ltnH", f"sport = :{running.port}"], capture_output=True, text=True).stdout
         backlog = int(out.split()[2])
         assert backlog >= 128, out
+
+
+def _threads(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    raise AssertionError("no Threads line")
+
+
+def _stream(port: int) -> tuple[socket.socket, bytes]:
+    conn = socket.create_connection(("127.0.0.1", port), timeout=20)
+    conn.sendall(f"GET /events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+    return conn, conn.recv(100)
+
+
+def test_preview_holds_a_bounded_number_of_event_streams(project: Path) -> None:
+    """Issue 27 item 4: 200 event streams get 64 answers and 136 refusals (503), and the
+    threads stay bounded; a tab closed makes room for a new one."""
+    from newsletter.preview.server import MAX_STREAMS
+
+    with serving(project) as running:
+        opened = [_stream(running.port) for _ in range(200)]
+        try:
+            answers = [head.split(b"\r\n", 1)[0] for _, head in opened]
+            assert answers.count(b"HTTP/1.1 200 OK") == MAX_STREAMS
+            assert answers.count(b"HTTP/1.1 503 Service Unavailable") == 200 - MAX_STREAMS
+            assert _threads(running.proc.pid) < MAX_STREAMS + 30
+            first = next(conn for conn, head in opened if head.startswith(b"HTTP/1.1 200"))
+            first.close()
+            end = time.monotonic() + 30
+            while True:  # the server notices the closed tab at its next keep-alive at the latest
+                conn, head = _stream(running.port)
+                conn.close()
+                if head.startswith(b"HTTP/1.1 200"):
+                    break
+                assert time.monotonic() < end, "a closed tab's stream was never given back"
+                time.sleep(0.5)
+        finally:
+            for conn, _ in opened:
+                conn.close()
+
+
+def test_preview_is_quiet_when_an_http09_client_hangs_up(project: Path) -> None:
+    """Issue 27 item 21: a client that sends an HTTP/0.9 line and resets the connection
+    leaves no traceback in the preview's terminal (``serving`` checks its stderr)."""
+    import struct
+
+    with serving(project) as running:
+        for _ in range(30):
+            conn = socket.create_connection(("127.0.0.1", running.port), timeout=10)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.sendall(b"GET /\r\n")
+            conn.close()  # a reset, before the 400 is written
+        assert running.get("/api/issues").status == 200
+
+
+def test_publish_an_event_in_the_year_9999(project: Path) -> None:
+    """Issue 27 item 6: an event whose calendar range reaches past 9999 is published (its
+    zone's rules from the year before), not a traceback that leaves every issue out."""
+    import icalendar
+
+    text = (project / ISSUE).read_text(encoding="utf-8")
+    assert "start: 2024-09-06 14:00" in text
+    (project / ISSUE).write_text(text.replace("start: 2024-09-06 14:00", "start: 9999-12-31 23:00"), encoding="utf-8")
+    result = run_cli("publish", cwd=project)
+    assert result.code == 0, result.output
+    assert "Traceback" not in result.output
+    ics = (project / "site" / "2024-06-june-team-update-event-3.ics").read_bytes()
+    cal = icalendar.Calendar.from_ical(ics)
+    assert [e["DTSTART"].dt.year for e in cal.walk("VEVENT")] == [9999]
+    assert cal.walk("STANDARD") and cal.walk("DAYLIGHT")
+    assert (project / "site" / "feed.xml").is_file() and (project / "site" / "calendar.ics").is_file()
+
+
+def test_publish_onto_a_full_disk_with_no_earlier_site(project: Path, tmp_path: Path) -> None:
+    """Issue 27 item 7: a full disk and no site yet: a clear error naming the file, exit 2,
+    no traceback, no temporary file left."""
+    with small_disk(tmp_path) as disk:
+        root = _copy_project(project, disk)
+        (root / "site").mkdir()
+        fill(disk)
+        result = run_cli("publish", cwd=root)
+        assert result.code == 2, result.output
+        assert "site/" in result.err and "disk full" in result.err
+        assert "Traceback" not in result.output
+        assert not [p for p in (root / "site").iterdir() if p.name.startswith(".")]
+
+
+def test_subscribers_commands_find_the_projects_list_from_a_subfolder(project: Path) -> None:
+    """Issue 27 item 17: from ``issues/``, ``subscribers stats`` reads the project's list,
+    as ``check`` does; outside any project it is still the current folder's."""
+    here = project / "issues"
+    stats = run_cli("subscribers", "stats", "--format", "json", cwd=here)
+    assert stats.code == 0, stats.output
+    import json
+
+    figures = json.loads(stats.out)
+    assert figures["eligible"] == 5 and Path(figures["list_file"]).resolve() == project / "subscribers.csv"
+    checked = run_cli("subscribers", "check", cwd=here)
+    assert checked.code == 0, checked.output
+    assert run_cli("check", "2024-06-june-team-update.yaml", cwd=here).code == 0

@@ -66,13 +66,37 @@ def test_check_reports_every_placeholder_and_nothing_else(project: Path) -> None
     for f in errors:  # each at the line that holds it
         assert "TK" in text.splitlines()[int(str(f["line"])) - 1], f
 
-    # words written in place of each placeholder: the issue is ready (warnings at most)
+    # words written in place of each placeholder: last month's photo is still there
     n = iter(range(1000))
-    filled = re.sub(r"TK: [^'\n]*", lambda _: f"Words number {next(n)} for the July issue, long enough", text)
+    filled = re.sub(r"(?<!# )TK: [^'\n]*", lambda _: f"Words number {next(n)} for the July issue, long enough", text)
     filled = filled.replace("https://TK", "https://www.coproductioncollective.co.uk/news/july")
     (project / JULY).write_text(filled, encoding="utf-8")
     code, found = findings(project, JULY)
+    errors = [f for f in found if f["severity"] == "error"]
+    assert code == 1 and [(f["rule"], f["line"]) for f in errors] == [("placeholder", 9)], errors
+    assert "june-2024-conversations-mug.jpg" in str(errors[0]["message"])
+    assert "last issue's photo" in str(errors[0]["message"])
+    # the new photo's address given and the comment removed: the issue is ready (warnings at most)
+    ready = re.sub(r"june-2024-conversations-mug\.jpg  # TK: .*", "july-2024-new-photo.jpg", filled)
+    (project / JULY).write_text(ready, encoding="utf-8")
+    code, found = findings(project, JULY)
     assert code == 0, [f for f in found if f["severity"] == "error"]
+
+
+def test_a_placeholder_events_made_up_time_is_reported_until_set(project: Path) -> None:
+    """Issue 27 item 18: the time ``new`` gives a placeholder event is reported by ``check``
+    after its words are written, until the comment that says it was made up is removed."""
+    assert run_cli("new", "autumn-special", "--from", EXAMPLE_ISSUE, "--date", "2024-10-01", cwd=project).code == 0
+    issue = project / "issues/autumn-special.yaml"
+    text = issue.read_text(encoding="utf-8")
+    start = next(i for i, line in enumerate(text.splitlines(), 1) if "start: 2024-10-01 12:00" in line)
+    filled = re.sub(r"(?<!# )TK: [^'\n]*", "Words for the autumn special, written in full", text)
+    filled = filled.replace("https://TK", "https://www.coproductioncollective.co.uk/news/autumn")
+    issue.write_text(filled, encoding="utf-8")
+    code, found = findings(project, "issues/autumn-special.yaml")
+    errors = [(f["rule"], f["line"]) for f in found if f["severity"] == "error"]
+    assert code == 1 and ("placeholder", start) in errors, errors
+    assert "made this time up" in str(found)
 
 
 def test_never_over_an_existing_file(project: Path) -> None:
@@ -150,3 +174,20 @@ def test_readme_shows_what_new_prints(project: Path) -> None:
     assert result.code == 0, result.output
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert f"```\n{result.out}```\n" in readme, "update the README's example of `newsletter new`"
+
+
+def test_a_keep_mark_in_capitals_keeps_its_block(project: Path) -> None:
+    june = project / EXAMPLE_ISSUE
+    text = june.read_text(encoding="utf-8")
+    assert "  - type: text  # keep:" in text
+    june.write_text(text.replace("  - type: text  # keep:", "  - type: text  # Keep:"), encoding="utf-8")
+    assert run_cli("new", cwd=project).code == 0
+    july = (project / JULY).read_text(encoding="utf-8")
+    assert "  # keep\n  - type: text" in july and "You can sign up to our upcoming Co-Pro Cuppas" in july
+
+
+def test_never_beside_an_existing_yml_of_the_same_name(project: Path) -> None:
+    (project / "issues" / "2024-07-july-team-update.yml").write_text("title: mine\n", encoding="utf-8")
+    result = run_cli("new", cwd=project)
+    assert result.code == 2 and "already exists: nothing was written" in result.err, result.output
+    assert not (project / JULY).exists()

@@ -453,3 +453,61 @@ def test_a_projects_own_footer_is_made_safe_for_the_web(project: Path) -> None:
     assert paragraphs[1] == "All issues"
     assert [a.get("href") for a in footer.iter("a")] == ["index.html"]
     assert "__nl_" not in html and "Leave the list" not in html and "profile?email" not in html
+
+
+def _small_issue(project: Path, day: dt.date) -> str:
+    path = f"issues/{day:%Y-%m-%d}-note.yaml"
+    (project / path).write_text(f"title: Note of {day:%d %B %Y}\nsubject: A note for {day:%d %B %Y}\n"
+                                f"date: {day.isoformat()}\nblocks:\n  - type: text\n    text: Hello\n",
+                                encoding="utf-8")
+    return path
+
+
+def test_the_feed_keeps_the_newest_twenty_issues(project: Path) -> None:
+    days = [dt.date(2023, 1, 1) + dt.timedelta(days=7 * i) for i in range(22)]
+    for day in days:
+        _small_issue(project, day)
+    result = run_cli("publish", cwd=project, env={"SOURCE_DATE_EPOCH": "1800000000"})
+    assert result.code == 0, result.output
+    feed = feedparser.parse((project / "site" / "feed.xml").read_bytes())
+    titles = [e.title for e in feed.entries]
+    assert len(titles) == 20
+    assert titles[0].startswith("June Team Update")  # the example, 14 June 2024, is the newest
+    assert f"Note of {days[-1]:%d %B %Y}" in titles
+    assert f"Note of {days[0]:%d %B %Y}" not in titles and f"Note of {days[1]:%d %B %Y}" not in titles
+
+
+@pytest.mark.parametrize(("now", "why"), [
+    ("2024-06-14T11:00:00+00:00", "an issue dated today is published today"),
+    ("2024-06-13T23:30:00+00:00", "00:30 on the 14th in London, the publication's zone (still the 13th in UTC)"),
+])
+def test_an_issue_is_published_on_its_day_in_the_publications_zone(project: Path, now: str, why: str) -> None:
+    epoch = int(dt.datetime.fromisoformat(now).timestamp())
+    result = run_cli("publish", cwd=project, env={"SOURCE_DATE_EPOCH": str(epoch)})
+    assert result.code == 0, result.output
+    assert "not yet" not in result.out, why
+    assert (project / "site" / "2024-06-june-team-update.html").is_file(), why
+
+
+def test_an_issue_dated_tomorrow_in_the_publications_zone_waits(project: Path) -> None:
+    epoch = int(dt.datetime.fromisoformat("2024-06-13T22:30:00+00:00").timestamp())  # 23:30 on the 13th in London
+    result = run_cli("publish", cwd=project, env={"SOURCE_DATE_EPOCH": str(epoch)})
+    assert "not yet: issues/2024-06-june-team-update.yaml is dated after today" in result.out
+    assert not (project / "site" / "2024-06-june-team-update.html").exists()
+
+
+def test_events_are_numbered_across_the_issues_events_blocks(project: Path) -> None:
+    """Two events blocks: the fourth event is event 4 (its own file and UID), not a second event 1."""
+    issue = project / EXAMPLE_ISSUE
+    issue.write_text(issue.read_text(encoding="utf-8") + "\n  - type: events\n    items:\n"
+                     "      - title: Summer social\n        start: 2024-07-20 18:00\n        place: online\n",
+                     encoding="utf-8")
+    result = run_cli("publish", cwd=project, env={"SOURCE_DATE_EPOCH": "1718400000"})
+    assert result.code == 0, result.output
+    site = project / "site"
+    single = {n: icalendar.Calendar.from_ical((site / f"2024-06-june-team-update-event-{n}.ics").read_bytes())
+              for n in range(1, 5)}
+    assert [str(c.walk("VEVENT")[0]["SUMMARY"]) for c in single.values()][-1] == "Summer social"
+    whole = icalendar.Calendar.from_ical((site / "2024-06-june-team-update.ics").read_bytes())
+    uids = [str(e["UID"]) for e in whole.walk("VEVENT")]
+    assert len(uids) == 4 and len(set(uids)) == 4

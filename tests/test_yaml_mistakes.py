@@ -105,6 +105,19 @@ MISTAKES: dict[str, tuple[str, str]] = {
         "title: June update\nsubject: x\ndate: 2024-06-14\naudience:\n  tags: [community, cuppas\nblocks:\n",
         "5:9: YAML syntax error: the '[' here is never closed",
     ),
+    "an unclosed [ on the last line": (  # issue 27 item 8: PyYAML marks the end of the file
+        "title: x\nsubject: [\n",
+        "2:10: YAML syntax error: the '[' here is never closed",
+    ),
+    "an unclosed { on the last line, no line break": (
+        "title: x\nsubject: {",
+        "2:10: YAML syntax error: the '{' here is never closed",
+    ),
+    "a closing quote forgotten before a quoted value": (  # issue 27 item 9
+        'title: June update\nsubject: "June Team Update: meaningful conversations\n'
+        'preheader: "Trust, and what comes of it"\ndate: 2024-06-14\nblocks:\n',
+        '2:10: YAML syntax error: the quote " opened here is not closed on its line',
+    ),
     "a misspelt key in a block": (
         HEAD + "  - type: image\n    src: https://a.org/x.png\n    atl: A photo\n",
         "7:5: block 1 (image), atl: unknown key 'atl' (did you mean 'alt'?)",

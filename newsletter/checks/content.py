@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 
 from newsletter.checks import html as H
 from newsletter.checks.context import CheckContext
-from newsletter.checks.finding import Finding
+from newsletter.checks.finding import Finding, Where
 from newsletter.checks.registry import check, rule
+from newsletter.errors import NewsletterError
 from newsletter.issue.model import EventsBlock
 from newsletter.render.dates import long_date, when
 
@@ -114,6 +115,31 @@ def placeholders(ctx: CheckContext) -> Iterator[Finding]:
             f"still a placeholder: {line if len(line) <= 80 else line[:79] + '…'!r}",
             ctx.index.refine(src.where, line),
             "write this issue's own words here (newsletter new leaves \"TK: …\" where they go)",
+        )
+
+
+# A value `newsletter new` kept or made up (last month's photo, an event's time) carries
+# a "# TK: …" comment on its line until the real one is written and the comment removed.
+PLACEHOLDER_COMMENT = re.compile(r"(?:^|\s)#\s*TK:.*$")
+
+
+@check(FAMILY)
+def placeholder_comments(ctx: CheckContext) -> Iterator[Finding]:
+    from newsletter.yamllimits import read_text
+
+    try:
+        text = read_text(ctx.issue_file.path, ctx.issue_file.doc.file)
+    except NewsletterError:  # gone or changed since it was loaded: the load reports it next time
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        m = PLACEHOLDER_COMMENT.search(line)
+        if m is None or line.lstrip().startswith("#"):
+            continue
+        comment = m.group(0).strip().lstrip("#").strip()
+        yield PLACEHOLDER_TEXT(
+            f"still a placeholder: {line.split('#', 1)[0].strip()!r} ({comment})",
+            Where(ctx.issue_file.doc.file, number, line.index("#", m.start()) + 1, ""),
+            "write the real value on this line, then remove the '# TK: …' comment",
         )
 
 

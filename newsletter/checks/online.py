@@ -198,7 +198,7 @@ def sendgrid_group(ctx: CheckContext) -> Iterator[Finding]:
     try:
         from newsletter.feedback.account import client
 
-        group_exists(client(), group_id)
+        group_exists(client(ctx.settings.delivery.sendgrid.timeout), group_id)
     except SendGridError as exc:
         yield SENDGRID_GROUP(f"unsubscribe group {group_id}: {exc.message}", where,
                              "use the id SendGrid shows under Suppressions > Unsubscribe Groups")

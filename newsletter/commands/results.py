@@ -61,7 +61,7 @@ def results(issue_path: Path, since: str | None = None) -> tuple[figures.Results
             raise UsageError(f"{slug} has no SendGrid send in the journal: give the day it was sent "
                              "with --since YYYY-MM-DD")
         start = found
-    result = figures.fetch(slug, start)
+    result = figures.fetch(slug, start, timeout=settings.delivery.sendgrid.timeout)
     return result, figures.write(root, result)
 
 

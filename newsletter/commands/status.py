@@ -115,7 +115,8 @@ def _schedule_lines(issue_path: Path, key: str) -> None:
     root = find_project_root(issue_path)
     if find(root, key) is None:
         return
-    for line in describe(root, key, load_settings(root).timezone):
+    settings = load_settings(root)
+    for line in describe(root, key, settings.timezone, timeout=settings.delivery.sendgrid.timeout):
         click.echo(line)
 
 

@@ -199,7 +199,9 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
         from newsletter.feedback.managed import sendgrid_link
         from newsletter.feedback.schedule import batch_for_send
 
-        message = sendgrid_link(batch_for_send(ctx.root, message, key, ctx.provider), ctx.settings, ctx.provider)
+        message = sendgrid_link(batch_for_send(ctx.root, message, key, ctx.provider,
+                                               timeout=ctx.settings.delivery.sendgrid.timeout),
+                                ctx.settings, ctx.provider)
         keeper = None
         if recorded_send:
             message = dataclasses.replace(message, categories=(*message.categories, category))

@@ -3,7 +3,8 @@
 The key comes only from ``SENDGRID_API_KEY`` and the host from ``SENDGRID_API_HOST``
 (the EU region or a local test server), checked as for sending
 (:mod:`newsletter.delivery.api`). Every call goes through the official client, which
-never follows a redirect; :func:`call` turns its answers into JSON or a :class:`SendGridError`
+never follows a redirect, waits at most ``delivery.sendgrid.timeout`` seconds for a whole
+answer and reads at most 16 MB of one; :func:`call` turns its answers into JSON or a :class:`SendGridError`
 in SendGrid's own words, and waits out a 429 (``X-RateLimit-Reset`` or
 ``Retry-After``) a bounded number of times for a bounded time.
 """
@@ -13,21 +14,21 @@ from __future__ import annotations
 import http.client
 import logging
 import time
-import urllib.error
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from newsletter.delivery import api
-from newsletter.delivery.api import HOST_ENV, KEY_ENV, api_key
+from newsletter.delivery.api import HOST_ENV, KEY_ENV, TIMEOUT, AnswerTooLarge, api_key
 from newsletter.delivery.posting import error_text, printable, retry_wait
 from newsletter.errors import NewsletterError
 
 if TYPE_CHECKING:
     from sendgrid import SendGridAPIClient
 
-TIMEOUT = 30.0
+__all__ = ["TIMEOUT", "SendGridError", "api_host", "call", "client"]
+
 RATE_LIMIT_TRIES = 5
 """How many 429 answers in a row one call waits out before giving up."""
 LONGEST_WAIT = 60.0
@@ -50,14 +51,15 @@ class SendGridError(NewsletterError):
         """The HTTP status SendGrid answered with, when it answered."""
 
 
-def client() -> SendGridAPIClient:
+def client(timeout: float = TIMEOUT) -> SendGridAPIClient:
     """The official client for the configured account (refuses without a key, or with a
-    ``SENDGRID_API_HOST`` that is not one); it never follows a redirect."""
+    ``SENDGRID_API_HOST`` that is not one); it never follows a redirect and gives each
+    call ``timeout`` seconds for its whole answer."""
     key = api_key()
     if not key:
         raise SendGridError(f"{KEY_ENV} is not set: the SendGrid account is unknown "
                             "(set it in the environment; it is never printed or stored)")
-    return api.client(key, api.api_host())
+    return api.client(key, api.api_host(), timeout)
 
 
 def api_host() -> str:
@@ -104,9 +106,15 @@ def call(what: str, request: Request, *, sleep: Callable[[float], None] | None =
                 raise SendGridError(f"{what}: SendGrid refused the key ({status}): {words} "
                                     f"(check {KEY_ENV} and the key's permissions)", status) from None
             raise SendGridError(f"{what}: SendGrid answered {status}: {words}", status) from None
-        except urllib.error.URLError as exc:
-            raise SendGridError(f"{what}: could not reach SendGrid at {api_host()}: {exc.reason}") from None
-        except (TimeoutError, http.client.HTTPException, OSError) as exc:
+        except TimeoutError:
+            raise SendGridError(f"{what}: SendGrid at {api_host()} did not answer in time "
+                                "(delivery.sendgrid.timeout in newsletter.yaml)") from None
+        except AnswerTooLarge as exc:
+            raise SendGridError(f"{what}: SendGrid's answer is too large ({exc}); stopped reading; "
+                                f"is {HOST_ENV} right?") from None
+        except ConnectionRefusedError as exc:
+            raise SendGridError(f"{what}: could not reach SendGrid at {api_host()}: {exc.strerror}") from None
+        except (http.client.HTTPException, OSError) as exc:
             raise SendGridError(f"{what}: the connection to SendGrid failed: {exc or type(exc).__name__}") from None
         if not expect_json:
             return None

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from newsletter.errors import NewsletterError, UsageError, display_path
-from newsletter.feedback.account import SendGridError, call, client
+from newsletter.feedback.account import TIMEOUT, SendGridError, call, client
 
 RESULTS_DIR = "results"
 DAYS = 30
@@ -67,13 +67,13 @@ def first_send_day(root: Path, slug: str, timezone: str) -> dt.date | None:
     return dt.datetime.fromtimestamp(first, ZoneInfo(timezone)).date()
 
 
-def fetch(slug: str, start: dt.date, *, today: dt.date | None = None) -> Results:
+def fetch(slug: str, start: dt.date, *, today: dt.date | None = None, timeout: float = TIMEOUT) -> Results:
     """Read the category's figures by day from ``start`` for :data:`DAYS` days (or to today)."""
     today = today or dt.datetime.now(dt.UTC).date()
     if start > today:
         raise UsageError(f"--since {start.isoformat()} is in the future")
     end = min(start + dt.timedelta(days=DAYS - 1), today)
-    sg = client()
+    sg = client(timeout)
     params = {"start_date": start.isoformat(), "end_date": end.isoformat(), "categories": slug,
               "aggregated_by": "day"}
     answer = call(f"reading SendGrid's statistics for category {slug!r}",

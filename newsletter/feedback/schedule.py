@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from newsletter.delivery.base import Message
 from newsletter.delivery.state import STATE_DIR, state_dir
 from newsletter.errors import NewsletterError, UsageError, display_path
-from newsletter.feedback.account import SendGridError, call, client
+from newsletter.feedback.account import TIMEOUT, SendGridError, call, client
 
 SCHEDULES_FILE = "schedules.json"
 CLOSEST = dt.timedelta(minutes=10)
@@ -88,7 +88,8 @@ def find(root: Path, key: str) -> Scheduled | None:
 # -- the send's side -----------------------------------------------------------------------
 
 
-def batch_for_send(root: Path, message: Message, key: str, provider: str) -> Message:
+def batch_for_send(root: Path, message: Message, key: str, provider: str, *,
+                   timeout: float = TIMEOUT) -> Message:
     """The message with a batch id when it is scheduled with SendGrid (the one this send
     already has, or a new one from SendGrid, recorded before any request uses it)."""
     if message.send_at is None or provider != "sendgrid":
@@ -99,7 +100,7 @@ def batch_for_send(root: Path, message: Message, key: str, provider: str) -> Mes
     if isinstance(entry, dict) and entry.get("batch_id"):
         batch_id = str(entry["batch_id"])
     else:
-        sg = client()
+        sg = client(timeout)
         answer = call("asking SendGrid for a batch id (to be able to cancel the scheduled send)",
                       lambda: sg.client.mail.batch.post())
         if not isinstance(answer, dict) or not isinstance(answer.get("batch_id"), str):
@@ -141,9 +142,9 @@ def _span(seconds: float) -> str:
 # -- SendGrid's state, cancel and pause ----------------------------------------------------
 
 
-def batch_state(batch_id: str) -> str:
+def batch_state(batch_id: str, *, timeout: float = TIMEOUT, sg: Any = None) -> str:
     """``scheduled`` (no pause or cancel set), ``paused`` or ``cancelled``, as SendGrid says."""
-    sg = client()
+    sg = sg or client(timeout)
     answer = call(f"reading SendGrid's state of batch {batch_id}",
                   lambda: sg.client.user.scheduled_sends._(batch_id).get())
     statuses = [a.get("status") for a in answer or [] if isinstance(a, dict) and a.get("batch_id") == batch_id]
@@ -154,14 +155,14 @@ def batch_state(batch_id: str) -> str:
     return "scheduled"
 
 
-def describe(root: Path, key: str, timezone: str) -> list[str]:
+def describe(root: Path, key: str, timezone: str, *, timeout: float = TIMEOUT) -> list[str]:
     """Lines for ``newsletter status``: when the scheduled send goes, and SendGrid's state."""
     s = find(root, key)
     if s is None:
         return []
     lines = [f"  scheduled  {in_words(s.send_at, timezone)}", f"  batch      {s.batch_id}"]
     try:
-        state = batch_state(s.batch_id)
+        state = batch_state(s.batch_id, timeout=timeout)
     except NewsletterError as exc:
         lines.append(f"  SendGrid   state unknown: {exc.message}")
         return lines
@@ -187,10 +188,10 @@ def _check_time(s: Scheduled, timezone: str, verb: str, now: float) -> None:
                          f"before its send time, {in_words(s.send_at, timezone, now)}")
 
 
-def _set(s: Scheduled, status: str, timezone: str, verb: str) -> str:
+def _set(s: Scheduled, status: str, timezone: str, verb: str, timeout: float) -> str:
     """Set ``pause`` or ``cancel`` on the batch; returns what SendGrid had before."""
     _check_time(s, timezone, verb, time.time())
-    sg = client()
+    sg = client(timeout)
     held = _held(sg)
     mine = [a.get("status") for a in held if a.get("batch_id") == s.batch_id]
     if mine:
@@ -221,12 +222,12 @@ class Recalled:
     already: bool
 
 
-def cancel(root: Path, key: str, slug: str, timezone: str) -> Recalled:
+def cancel(root: Path, key: str, slug: str, timezone: str, *, timeout: float = TIMEOUT) -> Recalled:
     """Cancel the scheduled send; the journal then records its recipients as cancelled."""
     from newsletter.delivery.journal import Journal
 
     s = _scheduled(root, key, slug, "cancel")
-    before = _set(s, "cancel", timezone, "cancel")
+    before = _set(s, "cancel", timezone, "cancel", timeout)
     journal = Journal.open(root)
     try:
         journal.lock()
@@ -257,14 +258,15 @@ def _record_cancelled(root: Path, slug: str, batch_id: str) -> None:
         records.write(root, record)
 
 
-def pause(root: Path, key: str, slug: str, timezone: str, *, unpause: bool = False) -> tuple[Scheduled, str]:
+def pause(root: Path, key: str, slug: str, timezone: str, *, unpause: bool = False,
+          timeout: float = TIMEOUT) -> tuple[Scheduled, str]:
     """Pause the scheduled send (or lift the pause); returns it and what it is now."""
     s = _scheduled(root, key, slug, "unpause" if unpause else "pause")
     if not unpause:
-        before = _set(s, "pause", timezone, "pause")
+        before = _set(s, "pause", timezone, "pause", timeout)
         return s, "already paused" if before == "pause" else "paused"
-    sg = client()
-    state = batch_state(s.batch_id)
+    sg = client(timeout)
+    state = batch_state(s.batch_id, sg=sg)
     if state == "cancelled":
         raise UsageError(f"the scheduled send of {slug} is cancelled; it cannot be unpaused")
     if state == "scheduled":

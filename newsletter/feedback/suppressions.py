@@ -69,11 +69,26 @@ def _reason(kind: str, entry: dict[str, Any]) -> str:
     return f"{status} {words}".strip() if status and status not in words else words
 
 
+LATEST = 253402300799
+"""The last second of the year 9999: a later ``created`` is no date at all."""
+
+
+def _created(value: object) -> int | None:
+    """SendGrid's ``created`` as Unix time, or None when it is not a time a date can be
+    made from (negative, past the year 9999, not a finite number)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if not 0 <= value <= LATEST:  # also False for NaN
+        return None
+    return int(value)
+
+
 def read_list(sg: SendGridAPIClient, kind: str, since: int | None,
               sleep: Callable[[float], None] | None = None) -> Iterator[Suppression]:
     """Every entry of one dated list created at or after ``since`` (all when None)."""
     endpoint = _endpoint(sg, kind)
     what = f"reading SendGrid's {kind.replace('_', ' ')}"
+    previous: list[Any] | None = None
     for page in range(MAX_PAGES):
         params: dict[str, int] = {"limit": PAGE, "offset": page * PAGE}
         if since is not None:
@@ -81,12 +96,14 @@ def read_list(sg: SendGridAPIClient, kind: str, since: int | None,
         entries = call(what, lambda p=params: endpoint.get(query_params=p), sleep=sleep)  # type: ignore[misc]
         if not isinstance(entries, list):
             raise SendGridError(f"{what}: SendGrid's answer is not a list")
+        if entries and entries == previous:  # the offset is not being honoured: it would never end
+            raise SendGridError(f"{what}: SendGrid gave the same page again for offset {page * PAGE:,}; "
+                                "stopped reading (is SENDGRID_API_HOST right?)")
+        previous = entries
         for entry in entries:
             if not isinstance(entry, dict) or not isinstance(entry.get("email"), str):
                 raise SendGridError(f"{what}: an entry without an email address: {str(entry)[:80]}")
-            created = entry.get("created")
-            yield Suppression(kind, entry["email"], int(created) if isinstance(created, (int, float)) else None,
-                              _reason(kind, entry))
+            yield Suppression(kind, entry["email"], _created(entry.get("created")), _reason(kind, entry))
         if len(entries) < PAGE:
             return
     raise SendGridError(f"{what}: more than {MAX_PAGES * PAGE:,} entries; stopped reading")

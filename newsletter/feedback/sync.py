@@ -106,7 +106,7 @@ class SyncResult:
 
 def sync(o: SyncOptions, *, sleep: Callable[[float], None] | None = None) -> SyncResult:
     """Run one sync (see the module); raise :class:`SendGridError` in SendGrid's words."""
-    sg = client()
+    sg = client(o.settings.delivery.sendgrid.timeout)
     host = api_host()
     group_id = o.settings.delivery.sendgrid.asm_group_id
     result = SyncResult(display_path(o.list_path), host, group_id, o.dry_run)

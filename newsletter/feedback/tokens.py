@@ -4,12 +4,17 @@ A token is a keyed hash of the address (:func:`newsletter.delivery.state.unsubsc
 it cannot be reversed, so the list is read once and each address's token made with the
 project's secret; the tokens asked about are looked up in that table. Tokens are found
 in any text (a form export, a web server's log): every run of exactly 32 hexadecimal
-digits is one.
+digits is one. A file of tokens is read only if it is an ordinary file (a pipe or a
+device is refused, never waited on), a megabyte at a time, at most :data:`MAX_FILE_BYTES`
+of it, in UTF-8 or, when it says so with a byte order mark or looks so, UTF-16.
 """
 
 from __future__ import annotations
 
+import codecs
+import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +26,12 @@ from newsletter.errors import InputError, Problem, display_path
 
 TOKEN = re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{32}(?![0-9A-Za-z])")
 """A token standing alone: not part of a longer run of letters and digits (a hash, an id)."""
+_WORD_END = re.compile(r"[^0-9A-Za-z]")
+MAX_FILE_BYTES = 1 << 30
+"""The largest file of tokens read (a year of a busy web server's log is less)."""
+MAX_TOKENS = 1_000_000
+"""The most distinct tokens one run takes."""
+_CHUNK = 1 << 20
 
 
 @dataclass(slots=True)
@@ -37,16 +48,73 @@ def tokens_in(text: str) -> list[str]:
 
 
 def tokens_from_file(path: Path) -> list[str]:
+    """Every token in the file, once each, in order (see the module for the bounds)."""
     shown = display_path(path)
+
+    def problem(words: str, hint: str = "") -> InputError:
+        return InputError(Problem(shown, None, None, "--tokens-from", words, hint))
+
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
-        raise InputError(Problem(shown, None, None, "--tokens-from", "no such file")) from None
+        raise problem("no such file") from None
     except IsADirectoryError:
-        raise InputError(Problem(shown, None, None, "--tokens-from", "is a folder, not a file")) from None
+        raise problem("is a folder, not a file") from None
     except OSError as exc:
-        raise InputError(Problem(shown, None, None, "--tokens-from", f"cannot read: {exc.strerror}")) from None
-    return tokens_in(data.decode("utf-8", "replace"))
+        raise problem(f"cannot read: {exc.strerror}") from None
+    found: dict[str, None] = {}
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise problem("is a folder, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise problem("not an ordinary file (a pipe or a device is refused, never waited on)",
+                          "save the tokens or the log to a file first")
+        if info.st_size > MAX_FILE_BYTES:
+            raise problem(f"the file is {info.st_size:,} bytes; at most {MAX_FILE_BYTES:,} are read",
+                          "split the file, or keep only the lines with unsubscribe links")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            first = fh.read(_CHUNK)
+            decoder = codecs.getincrementaldecoder(_encoding(first))("replace")
+            carry, data, size = "", first, 0
+            while True:
+                size += len(data)
+                if size > MAX_FILE_BYTES:
+                    raise problem(f"the file grew past {MAX_FILE_BYTES:,} bytes while it was read")
+                text = carry + decoder.decode(data, final=not data)
+                # a run of letters and digits at the end may go on in the next chunk: keep it
+                cut = max((m.start() for m in _WORD_END.finditer(text, max(0, len(text) - 64))), default=-1)
+                if data and 0 <= cut and len(text) - cut < 64:
+                    text, carry = text[:cut + 1], text[cut + 1:]
+                else:
+                    carry = ""
+                for t in tokens_in(text):
+                    found[t] = None
+                if len(found) > MAX_TOKENS:
+                    raise problem(f"more than {MAX_TOKENS:,} different tokens",
+                                  "split the file into parts and give them one after the other")
+                if not data:
+                    break
+                data = fh.read(_CHUNK)
+    except OSError as exc:
+        raise problem(f"cannot read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    return list(found)
+
+
+def _encoding(start: bytes) -> str:
+    """UTF-16 when the file starts with its byte order mark or looks like it (every
+    other byte a NUL, as a Windows tool writes an ASCII log), else UTF-8."""
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    sample = start[:4096]
+    if len(sample) >= 64:
+        if sample[1::2].count(0) > 0.9 * len(sample[1::2]) and sample[0::2].count(0) < 0.1 * len(sample[0::2]):
+            return "utf-16-le"
+        if sample[0::2].count(0) > 0.9 * len(sample[0::2]) and sample[1::2].count(0) < 0.1 * len(sample[1::2]):
+            return "utf-16-be"
+    return "utf-8-sig"
 
 
 def given_tokens(raw: Iterable[str]) -> list[str]:

@@ -9,8 +9,10 @@ What carries over and what does not:
 - events: only those still to come on the new date (an events block with none left gets
   one placeholder event);
 - replaced by a placeholder ``TK: …`` (which ``newsletter check`` reports as an error until
-  it is written): the title, subject, preheader and intro, text, quotes, list items, image
-  descriptions, captions and credits, and the items of a links block (``https://TK``);
+  it is written; a kept photo's address and a placeholder event's time carry a ``# TK: …``
+  comment on their line, reported likewise until it is removed): the title, subject,
+  preheader and intro, text, quotes, list items, image descriptions, captions and
+  credits, and the items of a links block (``https://TK``);
 - the date: one month after the earlier issue's (the same day, or the month's last).
 
 The result is YAML text that loads and validates as an issue.
@@ -33,6 +35,13 @@ from newsletter.issue.model import EventsBlock, Issue
 PLACEHOLDER = "TK:"
 """How every placeholder starts; ``check`` reports text holding it (rule ``placeholder``)."""
 PLACEHOLDER_URL = "https://TK"
+MADE_UP = "~~made-up~~"
+LAST_PHOTO = "~~last-photo~~"
+"""Markers on a value kept or made up, turned into a ``# TK: …`` comment on its line."""
+_COMMENTS = {
+    MADE_UP: f"  # {PLACEHOLDER} newsletter new made this time up: set the real one, then remove this comment",
+    LAST_PHOTO: f"  # {PLACEHOLDER} last issue's photo: give the new one's address, then remove this comment",
+}
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 KEEP_MARK = re.compile(r"#\s*keep\b", re.IGNORECASE)
 STANDING = frozenset({"heading", "button", "contact", "divider"})
@@ -110,6 +119,9 @@ def _block(draft: _Draft, raw: dict[str, Any], model: Any, heading: str | None,
         return out, 0, 0
     if kind == "image":
         out = {**raw, "alt": draft.tk("describe the new photo (and change src: to its address)")}
+        if isinstance(raw.get("src"), str):
+            draft.placeholders += 1
+            out["src"] = raw["src"] + LAST_PHOTO
         for key in ("caption", "credit"):
             if key in raw:
                 out[key] = draft.tk(f"the {key} of the new photo")
@@ -123,8 +135,9 @@ def _block(draft: _Draft, raw: dict[str, Any], model: Any, heading: str | None,
         over = len(model.items) - len(coming)
         still = len(coming)
         if not coming:
+            draft.placeholders += 1
             coming = [{"title": draft.tk("the next event (and set its start, place and signup)"),
-                       "start": f"{starts_at:%Y-%m-%d} 12:00"}]
+                       "start": f"{starts_at:%Y-%m-%d} 12:00{MADE_UP}"}]
         return {**raw, "items": coming}, still, over
     return dict(raw), 0, 0
 
@@ -152,8 +165,11 @@ _Dumper.add_representer(str, _str)
 
 
 def _dump(data: Any) -> str:
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10**6,
+    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10**6,
                      default_flow_style=False)
+    for marker, comment in _COMMENTS.items():  # the marked value gets its comment after it
+        text = re.sub(rf"{re.escape(marker)}(['\"]?)$", rf"\1{comment}", text, flags=re.MULTILINE)
+    return text
 
 
 def next_issue(source: IssueFile, source_text: str, *, date: dt.date, slug: str,
@@ -174,6 +190,9 @@ def next_issue(source: IssueFile, source_text: str, *, date: dt.date, slug: str,
     head["date"] = date.isoformat()
     if "hero" in raw:
         hero = {**raw["hero"], "alt": draft.tk("describe the new photo (and change src: to its address)")}
+        if isinstance(hero.get("src"), str):
+            draft.placeholders += 1
+            hero["src"] = hero["src"] + LAST_PHOTO
         if "credit" in hero:
             hero["credit"] = draft.tk("the credit of the new photo")
         head["hero"] = hero

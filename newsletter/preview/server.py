@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import socket
 import sys
+import threading
 import traceback
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,6 +35,8 @@ KEEPALIVE_SECONDS = 15.0
 IDLE_SECONDS = 15.0
 """A connection that sends nothing (or takes no data) for this long is closed: each
 open connection holds a thread."""
+MAX_STREAMS = 64
+"""Event streams open at once (one per preview tab); the next is answered 503: each holds a thread."""
 BACKLOG = 256
 """Connections the system queues for the server while its threads are busy (a page
 load opens several at once, and a browser's reloads many more)."""
@@ -86,6 +89,7 @@ class PreviewServer(ThreadingHTTPServer):
         super().__init__((host, port), PreviewHandler)
         self.site = site
         self.static = _static_files()
+        self.streams = threading.BoundedSemaphore(MAX_STREAMS)
         self.port: int = self.server_address[1]
         names = list(LOOPBACK_NAMES)
         if host not in WILDCARDS and host.lower() not in ("127.0.0.1", "::1", "localhost"):
@@ -98,6 +102,12 @@ class PreviewServer(ThreadingHTTPServer):
 
     def host_allowed(self, host: str | None) -> bool:
         return host is not None and host.strip().lower() in self.allowed_hosts
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (mid-answer, or before its 400) is no error of ours: quiet."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class PreviewHandler(BaseHTTPRequestHandler):
@@ -222,6 +232,17 @@ class PreviewHandler(BaseHTTPRequestHandler):
 
     def _events(self) -> None:
         """Server-sent events: the snapshot's version now, then each time it changes."""
+        if not self.server.streams.acquire(blocking=False):
+            self.close_connection = True
+            self._plain(HTTPStatus.SERVICE_UNAVAILABLE,
+                        f"too many open preview tabs ({MAX_STREAMS}): close some and reload this one")
+            return
+        try:
+            self._stream()
+        finally:
+            self.server.streams.release()
+
+    def _stream(self) -> None:
         site = self.server.site
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")

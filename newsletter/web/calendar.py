@@ -185,7 +185,10 @@ def calendar_file(items: Iterable[CalendarEntry], name: str | None = None) -> by
                 zones.add(moment.tzinfo.key)
     parts = [_header(name)]
     if years:
-        first, last = dt.date(min(years), 1, 1), dt.date(max(years) + 1, 1, 1)
+        # the zone's rules to the start of the year after the last; there is none after 9999,
+        # so then to the start of 9999, from a year before at the latest (rules to extend)
+        last = dt.date(min(max(years) + 1, dt.MAXYEAR), 1, 1)
+        first = dt.date(min(min(years), last.year - 1), 1, 1)
         parts += [_vtimezone(key, first, last) for key in sorted(zones)]
     return b"".join([*parts, *events, _END])
 
