@@ -357,7 +357,7 @@ def test_a_log_search_against_a_server_that_never_answers_gives_up_within_its_ti
     thread.start()
     try:
         url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        searcher = Searcher(client(KEY, parse_api_host(url)), timeout=0.5)
+        searcher = Searcher(client(KEY, parse_api_host(url), 0.5))  # the timeout every call is given
         outcome: list[BaseException] = []
 
         def search() -> None:

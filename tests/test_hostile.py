@@ -488,7 +488,7 @@ def test_publish_an_event_in_the_year_9999(project: Path) -> None:
     result = run_cli("publish", cwd=project)
     assert result.code == 0, result.output
     assert "Traceback" not in result.output
-    ics = (project / "site" / "2024-06-june-team-update-event-3.ics").read_bytes()
+    ics = (project / "site" / "events" / "9999-12-31-co-pro-cuppa.ics").read_bytes()
     cal = icalendar.Calendar.from_ical(ics)
     assert [e["DTSTART"].dt.year for e in cal.walk("VEVENT")] == [9999]
     assert cal.walk("STANDARD") and cal.walk("DAYLIGHT")

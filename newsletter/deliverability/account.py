@@ -44,9 +44,9 @@ def covering_domain(domains: list[dict[str, Any]], domain: str) -> dict[str, Any
 
 def read_account(from_domain: str) -> AccountFacts:
     """Ask SendGrid; raises :class:`~newsletter.feedback.account.SendGridError`."""
-    from newsletter.feedback.account import call, client
+    from newsletter.feedback.account import TIMEOUT, call, client
 
-    sg = client()
+    sg = client(TIMEOUT)
     facts = AccountFacts()
     domains = call("reading SendGrid's authenticated domains",
                    lambda: sg.client.whitelabel.domains.get(query_params={"limit": DOMAIN_LIMIT}))

@@ -72,8 +72,7 @@ class Searcher:
 
     def __init__(self, sg: SendGridAPIClient | None = None, *, limit: int = MAX_SEARCHES, page: int = PAGE,
                  timeout: float = TIMEOUT, sleep: Callable[[float], None] | None = None) -> None:
-        self.sg = sg or client()
-        self.sg.client.timeout = timeout
+        self.sg = sg or client(timeout)
         self.limit = self.left = limit
         self.page = page
         self.sleep = sleep

@@ -7,14 +7,14 @@ takes at most 5,000 addresses per request and answers with a job id.
 
 from __future__ import annotations
 
-from newsletter.feedback.account import call, client
+from newsletter.feedback.account import TIMEOUT, call, client
 
 MOST_PER_REQUEST = 5000
 
 
 def erase(addresses: list[str]) -> str:
     """Ask SendGrid to erase these addresses; the id of the (last) erasure job."""
-    sg = client()
+    sg = client(TIMEOUT)
     job = ""
     for i in range(0, len(addresses), MOST_PER_REQUEST):
         chunk = addresses[i:i + MOST_PER_REQUEST]

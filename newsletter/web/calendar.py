@@ -107,10 +107,13 @@ class CalendarEntry:
     def ends(self) -> dt.datetime:
         if self.event.end is not None:
             return self.event.end
-        if self.length:
-            return (self.event.start + dt.timedelta(minutes=self.length)).astimezone(self.event.start.tzinfo)
-        day = self.event.start.date() + dt.timedelta(days=1)
-        return dt.datetime.combine(day, dt.time(0, 0), self.event.start.tzinfo)
+        start = self.event.start
+        try:
+            if self.length:
+                return (start + dt.timedelta(minutes=self.length)).astimezone(start.tzinfo)
+            return dt.datetime.combine(start.date() + dt.timedelta(days=1), dt.time(0, 0), start.tzinfo)
+        except OverflowError:  # an event in the last hour of 9999: it ends with the calendar
+            return dt.datetime.combine(dt.date.max, dt.time(23, 59, 59), start.tzinfo)
 
 
 @lru_cache(maxsize=64)
