@@ -21,6 +21,8 @@ from newsletter.gitrepo import git
 from newsletter.errors import NewsletterError, UsageError, display_path
 from newsletter.issue.catalogue import latest
 from newsletter.project import Project, open_issue
+from newsletter.render.pipeline import Rendered
+from newsletter.settings import Settings
 
 MARKER = "<!-- newsletter-review -->"
 COMMENT = "comment.md"
@@ -59,6 +61,19 @@ def _fence(body: str, kind: str) -> str:
     return f"{ticks}{kind}\n{body}{'' if body.endswith(chr(10)) else chr(10)}{ticks}"
 
 
+READER = "reader@example.org"
+"""The stand-in reader the plain text is shown for (no subscriber's details in a comment)."""
+
+
+def for_reader(rendered: Rendered, settings: Settings) -> tuple[str, str]:
+    """(html, text) as a reader with no name on the list gets them, with a stand-in unsubscribe token."""
+    from newsletter.render.personalize import recipient_values
+
+    values = recipient_values(email=READER, unsubscribe_url=settings.unsubscribe_url.replace("{token}", "TOKEN"),
+                              fallback_first_name=settings.fallback_first_name)
+    return rendered.fill(values)
+
+
 def _render_at(root: Path, ref: str, rel: str, work: Path) -> tuple[str | None, str, str, str]:
     """(text, subject, preheader, note) of ``rel`` as ``ref`` renders it."""
     if not changed.extract(root, ref, work):
@@ -67,10 +82,10 @@ def _render_at(root: Path, ref: str, rel: str, work: Path) -> tuple[str | None, 
     if not path.is_file():
         return None, "", "", "new in this pull request"
     try:
-        _, _, rendered = open_issue(path)
+        project, _, rendered = open_issue(path)
     except NewsletterError as exc:
         return None, "", "", f"did not build at the base ({exc.format_message().splitlines()[0]})"
-    return rendered.text, rendered.subject, rendered.preheader, ""
+    return for_reader(rendered, project.settings)[1], rendered.subject, rendered.preheader, ""
 
 
 def review_issue(root: Path, base: str, rel: str) -> tuple[IssueReview, str, str]:
@@ -97,10 +112,11 @@ def review_issue(root: Path, base: str, rel: str) -> tuple[IssueReview, str, str
     if before is not None:
         found.was_subject = subject if subject != found.subject else None
         found.was_preheader = preheader if preheader != found.preheader else None
-    diff = difflib.unified_diff((before or "").splitlines(keepends=True), rendered.text.splitlines(keepends=True),
+    html, text = for_reader(rendered, project.settings)
+    diff = difflib.unified_diff((before or "").splitlines(keepends=True), text.splitlines(keepends=True),
                                 f"{rel} (plain text) at the base", f"{rel} (plain text) in this pull request", n=2)
     found.diff = "".join(line if line.endswith("\n") else line + "\n" for line in diff)
-    return found, rendered.html, rendered.text
+    return found, html, text
 
 
 def _to_review(root: Path, base: str, head: str) -> list[str]:
