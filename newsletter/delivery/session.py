@@ -398,7 +398,8 @@ def _done(counts: dict[str, int]) -> int:
 
 def _ask(confirm: Callable[[str], bool], question: str, count: int) -> None:
     if not sys.stdin.isatty():
-        raise UsageError(f"{count} recipient(s) would get this: add --yes to send without being asked")
+        raise UsageError(f"no terminal to ask in: {count} recipient(s) would get this; add --yes to send without "
+                         "being asked (nothing was sent)")
     if not confirm(question):
         raise ProblemsFound("not sent: you said no")
 
