@@ -76,6 +76,8 @@ def test_approve_then_one_word_changed_refuses_the_send_naming_the_line(project:
     check = run_cli("check", EXAMPLE_ISSUE, cwd=root)
     assert check.code == 1 and f"{EXAMPLE_ISSUE}:{line}: the email is no longer the one approved" in check.out
     assert "[not-approved]" in check.out
+    found = json.loads(run_cli("check", EXAMPLE_ISSUE, "--format", "json", cwd=root).out)["findings"]
+    assert [(f["severity"], f["line"]) for f in found if f["rule"] == "not-approved"] == [("error", line)]
     status = run_cli("status", EXAMPLE_ISSUE, cwd=root)
     assert "approval (required): no longer the one approved by reviewer@example.org" in status.out
     assert f"{EXAMPLE_ISSUE}:{line}: changed" in status.out
@@ -116,6 +118,9 @@ def test_self_approval_is_refused_under_another_person(project: Path, sendgrid_s
     assert "someone other than the issue's only author (alice@example.org)" in refused.err
     check = run_cli("check", EXAMPLE_ISSUE, cwd=root)
     assert check.code == 1 and "[self-approved]" in check.out
+    rules = {f["rule"]: f["severity"] for f in json.loads(run_cli("check", EXAMPLE_ISSUE, "--format", "json",
+                                                                     cwd=root).out)["findings"]}
+    assert rules.get("self-approved") == "error" and "not-approved" not in rules and "approval-off" not in rules
     # an uncommitted change has no known author: not even another person's approval counts for it
     settings_only = root / EXAMPLE_ISSUE
     settings_only.write_text(settings_only.read_text(encoding="utf-8") + "\n", encoding="utf-8")
@@ -157,6 +162,8 @@ def test_the_approval_file_is_byte_identical_for_the_same_input(project: Path, t
 def test_the_default_needs_no_approval_and_check_warns(project: Path, sendgrid_server: SendGridServer) -> None:
     check = run_cli("check", EXAMPLE_ISSUE, cwd=project)
     assert check.code == 0 and "[approval-off]" in check.out
+    found = json.loads(run_cli("check", EXAMPLE_ISSUE, "--format", "json", cwd=project).out)["findings"]
+    assert [f["severity"] for f in found if f["rule"] == "approval-off"] == ["warning"]
     assert _send(project, sendgrid_server).code == 0
     required = _send(project, sendgrid_server, "--require-approval")  # as CI sends
     assert required.code == 1 and "not approved yet (--require-approval)" in required.err
