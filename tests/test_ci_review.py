@@ -148,3 +148,29 @@ def test_a_merge_that_changed_the_email_is_not_what_was_approved(project: Path, 
                    cwd=root)
     assert done.code == 1 and "renders differently at the reviewed commit" in done.err
     assert not (root / "approvals").exists()
+
+
+def test_ci_issues_lists_the_issues_a_range_of_commits_changed(project: Path) -> None:
+    _git(project, "init", "-q", "-b", "main")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "one")
+    base = _git(project, "rev-parse", "HEAD")
+    (project / "issues" / "2024-07-july.yaml").write_text(
+        (project / EXAMPLE_ISSUE).read_text(encoding="utf-8"), encoding="utf-8")
+    (project / "subscribers.csv").write_text((project / "subscribers.csv").read_text() + "\n", encoding="utf-8")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "two")
+    listed = run_cli("ci", "issues", base, "HEAD", cwd=project)
+    assert listed.code == 0 and listed.out == "issues/2024-07-july.yaml\n"
+    assert run_cli("ci", "issues", "HEAD", "HEAD", cwd=project).out == ""
+
+
+@pytest.mark.parametrize("content", ["{not json", '"text"', "[1, 2]"])
+def test_github_answers_that_are_not_json_lists_are_bad_input(project: Path, tmp_path: Path, content: str) -> None:
+    root = _pr_project(project)
+    pull, reviews, merge, _ = _pull_request(tmp_path, root)
+    pull.write_text(content, encoding="utf-8")
+    done = run_cli("ci", "approve-merge", EXAMPLE_ISSUE, "--pull", str(pull), "--reviews", str(reviews), "--merge", merge,
+                   cwd=root)
+    assert done.code == 2 and "pull.json" in done.err and "Traceback" not in done.output
+    assert not (root / "approvals").exists()
