@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ISSUE ?= issues/2024-06-june-team-update.yaml
 
-.PHONY: setup run test browser spamassassin java golden bench
+.PHONY: setup run test browser spamassassin java shellcheck golden bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,9 +39,13 @@ spamassassin:
 java:
 	@command -v java >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null)
 
+# Debian's ShellCheck: actionlint runs it on the generated workflows' scripts (tests/test_ci_review.py).
+shellcheck:
+	@command -v shellcheck >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null)
+
 # Quality gates first (seconds), then the suite: ruff (pyflakes, pycodestyle, bugbear) and
 # mypy --strict, configured in pyproject.toml.
-test: setup browser spamassassin java
+test: setup browser spamassassin java shellcheck
 	$(PY) -m ruff check .
 	$(PY) -m mypy --strict
 	$(PY) -m pytest

@@ -82,6 +82,10 @@ def build(issue_path: Path, out_dir: Path) -> None:
 @click.option("--force", is_flag=True, help="Send although checks found problems or the issue changed mid-send.")
 @click.option("--rate", type=FINITE_RATE, metavar="N", help="At most N messages per second.")
 @click.option("--no-sync", is_flag=True, help="Do not bring SendGrid's unsubscribes and bounces into the list first.")
+@click.option("--require-approval", is_flag=True,
+              help="Refuse unless this exact email is approved, even with approval: none (as CI sends).")
+@click.option("--push-record", is_flag=True,
+              help="Commit and push the send record before the first request; refuse if another run's got there first (CI).")
 def send(issue_path: Path, **options: object) -> None:
     """Send ISSUE.yaml (or dry-run, test or validate it); re-running resumes."""
     from newsletter.commands.send import SendOptions
@@ -397,6 +401,82 @@ def correct(issue_path: Path, **options: Any) -> None:
     from newsletter.commands.correct import correct as command
 
     command(issue_path, confirm=lambda q: click.confirm(q, default=False), **options)
+
+
+# -- working as a team: approval and CI --------------------------------------------------
+
+
+@cli.command()
+@ISSUE
+@click.option("--by", metavar="WHO", help="Who approves (default: git's user.email).")
+def approve(issue_path: Path, by: str | None) -> None:
+    """Approve the email ISSUE.yaml renders to now (after a test send): approvals/<slug>.json.
+
+    A real send then refuses an email that renders differently, naming what changed,
+    when newsletter.yaml says approval: required, another-person or pull-request.
+    """
+    from newsletter.commands.approve import approve as command
+
+    command(issue_path, by)
+
+
+@cli.group()
+def ci() -> None:
+    """Sending from GitHub Actions, and pull requests as the review."""
+
+
+@ci.command(name="init")
+@click.option("--force", is_flag=True, help="Write over workflows this command wrote before.")
+def ci_init(force: bool) -> None:
+    """Write the GitHub Actions workflows: send from CI, review issues in pull requests."""
+    from newsletter.commands import ci as command
+
+    command.init(Path.cwd(), force)
+
+
+@ci.command(name="review")
+@click.argument("base", metavar="BASE")
+@click.argument("head", metavar="HEAD")
+@click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False), default=Path("review"),
+              show_default=True, help="Folder for comment.md and each issue's built HTML and text.")
+def ci_review(base: str, head: str, out: Path) -> None:
+    """The pull request's review of the issues changed from commit BASE to HEAD (the work tree)."""
+    from newsletter.commands import ci as command
+
+    command.review(Path.cwd(), base, head, out)
+
+
+@ci.command(name="issues")
+@click.argument("base", metavar="BASE")
+@click.argument("head", metavar="HEAD")
+def ci_issues(base: str, head: str) -> None:
+    """The issue files added or changed from commit BASE to HEAD, one a line."""
+    from newsletter.commands import ci as command
+
+    command.changed(Path.cwd(), base, head)
+
+
+@ci.command(name="approve-merge")
+@ISSUE
+@click.option("--pull", "pull_json", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True,
+              help="GitHub's answer to GET /repos/{repo}/commits/{sha}/pulls for the merge commit.")
+@click.option("--reviews", "reviews_json", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True,
+              help="GitHub's answer to GET /repos/{repo}/pulls/{n}/reviews.")
+@click.option("--merge", "merge_sha", metavar="SHA", required=True, help="The merge commit (github.sha).")
+def ci_approve_merge(issue_path: Path, pull_json: Path, reviews_json: Path, merge_sha: str) -> None:
+    """Record the approved review of the merged pull request as the approval of ISSUE.yaml."""
+    from newsletter.commands import ci as command
+
+    command.approve_merge(issue_path, pull_json, reviews_json, merge_sha)
+
+
+@ci.command(name="push")
+@ISSUE
+def ci_push(issue_path: Path) -> None:
+    """Commit and push the send record and approval of ISSUE.yaml (rebasing on other runs' commits)."""
+    from newsletter.commands import ci as command
+
+    command.push(issue_path)
 
 
 def main() -> None:

@@ -213,6 +213,11 @@ class Settings(_Strict):
     """Sending: batch size, retries, rate cap and provider options (safe defaults)."""
     check: CheckSettings = CheckSettings()
     """Thresholds of ``newsletter check`` and its online link check."""
+    approval: Literal["none", "required", "another-person", "pull-request"] = "none"
+    """Who must approve the rendered email (``newsletter approve``) before a real send: ``none``
+    (nobody; ``check`` warns), ``required`` (someone), ``another-person`` (someone who is not the
+    only author of the issue's commits) or ``pull-request`` (an approved review of the merged pull
+    request, recorded by the CI send workflow). A send refuses an email that changed since."""
 
     @field_validator("unsubscribe_url")
     @classmethod

@@ -67,9 +67,11 @@ def only(findings: list[Finding], rule: str) -> Finding:
 
 
 def extra(findings: list[Finding]) -> list[Finding]:
-    """Findings other than the example settings' example.org addresses and the reminder that
-    the web edition is not published (the copied project has no site/ folder)."""
-    return [f for f in findings if (f.file, f.field) not in SETTINGS_ADDRESSES and f.rule != "web-not-published"]
+    """Findings other than the example settings' example.org addresses, the reminder that
+    the web edition is not published (the copied project has no site/ folder) and that nobody
+    approves the email (approval: none, the default)."""
+    return [f for f in findings if (f.file, f.field) not in SETTINGS_ADDRESSES
+            and f.rule not in ("web-not-published", "approval-off")]
 
 
 @pytest.fixture(autouse=True)
@@ -92,11 +94,11 @@ def test_example_issue_has_no_errors_and_only_explained_warnings(project: Path) 
     proj, issue_file, rendered = open_issue(project / EXAMPLE_ISSUE)
     findings = run_checks(proj, issue_file, rendered)
     assert [f for f in findings if f.severity == "error"] == []
-    # the only warnings: the example.org placeholder addresses in newsletter.yaml, and the
-    # web edition not published yet (README "3. Check")
+    # the only warnings: the example.org placeholder addresses in newsletter.yaml, the web
+    # edition not published yet, and nobody approving the email (README "3. Check")
     assert {(f.rule, f.file, f.field) for f in findings} == {
         ("example-domain", "newsletter.yaml", field) for _, field in SETTINGS_ADDRESSES
-    } | {("web-not-published", "newsletter.yaml", "web_archive_url")}
+    } | {("web-not-published", "newsletter.yaml", "web_archive_url"), ("approval-off", EXAMPLE_ISSUE, "")}
 
 
 def test_an_unpublished_web_edition_is_a_warning_until_published(project: Path) -> None:
@@ -135,7 +137,7 @@ def test_a_published_event_that_would_change_identity_is_a_warning(project: Path
 def test_example_passes_on_the_command_line(project: Path) -> None:
     result = run_cli("check", EXAMPLE_ISSUE, cwd=project)
     assert result.code == 0, result.output
-    assert "no errors, 4 warnings" in result.out
+    assert "no errors, 5 warnings" in result.out
     assert "newsletter.yaml:6:10: from.email: the address news@example.org is at the reserved" in result.out
 
 
@@ -559,7 +561,7 @@ def test_command_reports_errors_first_and_exits_1(project: Path) -> None:
     assert result.code == 1, result.output
     assert "Traceback" not in result.output
     out = result.out
-    assert out.index("1 error") < out.index("5 warnings")
+    assert out.index("1 error") < out.index("6 warnings")
     line = line_of(text, "TK")
     assert f"issues/t.yaml:{line}:24: block 2 (text), text: the link 'click here' is a placeholder" in out
     assert "hint: replace it with the real address before sending" in out
@@ -574,7 +576,7 @@ def test_json_output_has_a_stable_shape(project: Path) -> None:
     assert first.code == 1 and first.out == second.out  # deterministic
     doc = json.loads(first.out)
     assert set(doc) == {"version", "issue", "personalised_for", "errors", "warnings", "findings"}
-    assert (doc["version"], doc["issue"], doc["errors"], doc["warnings"]) == (1, ISSUE, 1, 5)
+    assert (doc["version"], doc["issue"], doc["errors"], doc["warnings"]) == (1, ISSUE, 1, 6)
     for item in doc["findings"]:
         assert list(item) == ["rule", "severity", "message", "file", "line", "column", "field", "hint"]
     top = doc["findings"][0]

@@ -103,7 +103,7 @@ def test_issue_page_shows_the_email_on_desktop_and_mobile(page, server: Running)
     assert sizes["mobile"]["scroll"] <= 375  # no horizontal scroll on a phone
     sync_api.expect(page.locator("#size-text")).to_contain_text("KB of 102.0 KB")
     sync_api.expect(page.locator("#findings-summary")).to_have_text(
-        "build: no warnings · check: 0 errors, 4 warnings")
+        "build: no warnings · check: 0 errors, 5 warnings")
     page.locator("#findings summary").click()
     sync_api.expect(page.locator("#checks")).to_contain_text("example-domain")
     sync_api.expect(page.locator("#checks")).to_contain_text("newsletter.yaml:6:10")

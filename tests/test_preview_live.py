@@ -238,10 +238,11 @@ def test_watched_folders_are_the_ones_the_email_depends_on(project: Path) -> Non
 def test_check_findings_are_shown_and_follow_the_file(live: Running) -> None:
     data = live.json(ISSUE_API)
     findings = data["checks"]["findings"]
-    # the example's stand-in addresses and its unpublished web page, as `newsletter check` reports them
-    assert {f["rule"] for f in findings} == {"example-domain", "web-not-published"}
-    assert all(f["severity"] == "warning" and f["file"] == "newsletter.yaml" for f in findings)
-    assert data["check_errors"] == 0 and data["check_warnings"] == len(findings) == 4
+    # the example's stand-in addresses, its unpublished web page and nobody approving it,
+    # as `newsletter check` reports them
+    assert {f["rule"] for f in findings} == {"example-domain", "web-not-published", "approval-off"}
+    assert all(f["severity"] == "warning" and f["file"] in ("newsletter.yaml", f"issues/{EXAMPLE_SLUG}.yaml") for f in findings)
+    assert data["check_errors"] == 0 and data["check_warnings"] == len(findings) == 5
     path = issue_path(live)
     good = path.read_text()
     path.write_text(good.replace("[this blog](https://www.coproductioncollective.co.uk/news/meaningful-conversations)",

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 CheckFunction = Callable[["CheckContext"], Iterable[Finding]]
 
 # Offline families, in the order their findings are gathered; "online" runs on request.
-FAMILIES = ("headers", "history", "compliance", "links", "markup", "images", "size", "a11y", "contrast", "content",
+FAMILIES = ("headers", "history", "approval", "compliance", "links", "markup", "images", "size", "a11y", "contrast", "content",
             "web")
 ONLINE_FAMILY = "online"
 

@@ -47,6 +47,10 @@ def send(o: SendOptions, confirm: Callable[[str], bool]) -> None:
         quality_gate(ctx, o.force)
         trials.validate(ctx, send_at)
     else:
+        from newsletter.approval.policy import gate
+
+        if o.require_approval or provider_class(provider).delivers:  # the outbox is a rehearsal
+            gate(project, issue_file, rendered, required=o.require_approval)  # --force never overrides it
         quality_gate(ctx, o.force)
         # a SendGrid send first syncs the list with SendGrid's suppressions (newsletter/feedback/presend.py)
         from newsletter.feedback.presend import sync_before_send
@@ -75,6 +79,8 @@ def _check_flags(o: SendOptions) -> None:
         raise UsageError("choose one of --resend-unknown and --mark-unknown-sent")
     if o.validate and o.provider is not None and not provider_class(o.provider).has_sandbox:
         raise UsageError("--validate uses SendGrid's sandbox mode; it needs the sendgrid provider")
+    if o.push_record and (o.dry_run or o.test_to or o.validate):
+        raise UsageError("--push-record is for a real send")
     if o.as_email and not o.test_to:
         raise UsageError("--as only applies to a test send (--test-to ADDR)")
 

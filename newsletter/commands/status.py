@@ -57,9 +57,32 @@ def _record_lines(issue_path: Path, slug: str, local: bool) -> list[str]:
     return lines
 
 
+def _approval_line(issue_path: Path) -> None:
+    """Where the issue's approval stands, when the project asks for one or one was given."""
+    from newsletter.approval import store
+    from newsletter.settings import load_settings
+
+    root = find_project_root(issue_path)
+    if load_settings(root).approval == "none" and not store.path_for(root, slug_for(issue_path)).is_file():
+        return
+    from newsletter.approval.policy import status as approval_status
+    from newsletter.project import open_issue
+
+    try:
+        project, issue_file, rendered = open_issue(issue_path)
+        found = approval_status(project, issue_file, rendered)
+    except NewsletterError as exc:
+        click.echo(f"approval: cannot tell ({exc.format_message().splitlines()[0]})")
+        return
+    click.echo(f"approval ({found.policy}): {found.text}")
+    for line in found.details:
+        click.echo(f"  {line}")
+
+
 def status(issue_path: Path) -> None:
     """Print the progress of every send of this issue (real and outbox), and its send record."""
     journal, sends, slug = _sends(issue_path)
+    _approval_line(issue_path)
     recorded = _record_lines(issue_path, slug, local=bool(sends))
     if not sends:
         if recorded:

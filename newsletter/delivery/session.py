@@ -69,6 +69,8 @@ class SendOptions:
     force: bool = False
     rate: float | None = None
     no_sync: bool = False
+    require_approval: bool = False
+    push_record: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +210,15 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
             keeper = Keeper(ctx.root, _record(ctx, o, send_row, digest, secret, category, message, previous),
                             journal, send_row)
             keeper.write("sending")
+            if o.push_record:  # CI: the record reaches the shared repository before any request
+                from newsletter.delivery.claim import Lost, claim
+
+                try:
+                    claim(ctx.root, keeper.record)
+                except Lost:
+                    if existing is None:  # begun by this run: it never happened
+                        journal.delete_send(send_row)
+                    raise
             journal.before_request = keeper.before_request
         # SendGrid's request process starts here and gets ready while the first batch is read
         provider = make_provider(ctx.provider, ctx.settings, ctx.root, folder=slug, background=True,
@@ -401,7 +412,8 @@ def _done(counts: dict[str, int]) -> int:
 
 def _ask(confirm: Callable[[str], bool], question: str, count: int) -> None:
     if not sys.stdin.isatty():
-        raise UsageError(f"{count} recipient(s) would get this: add --yes to send without being asked")
+        raise UsageError(f"no terminal to ask in: {count} recipient(s) would get this; add --yes to send without "
+                         "being asked (nothing was sent)")
     if not confirm(question):
         raise ProblemsFound("not sent: you said no")
 

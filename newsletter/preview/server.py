@@ -187,7 +187,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
                 reader = parse_qs(url.query).get("as", ["sample"])[0]
                 send = self._sends(snapshot, (build,))[build.slug]
                 self._json(views.issue(snapshot, build, reader, self.server.site.web_edition(snapshot, build), send)
-                           | {"results": self._results(slug)})
+                           | {"results": self._results(slug), "approval": self._approval(snapshot, build)})
             case ["events"]:
                 self._events()
             case _:
@@ -197,6 +197,20 @@ class PreviewHandler(BaseHTTPRequestHandler):
         """Where each issue's send stands, from the journal (read now: a send changes no issue file)."""
         timezone = snapshot.settings.timezone if snapshot.settings is not None else "UTC"
         return sends.states(self.server.site.root, {b.slug: b.file for b in builds}, timezone)
+
+    def _approval(self, snapshot: Snapshot, build: IssueBuild) -> dict[str, Any] | None:
+        """Where the issue's approval stands (``approvals/<slug>.json``, read now: not watched)."""
+        if snapshot.settings is None or build.rendered is None or build.issue_file is None:
+            return None
+        from newsletter.approval.policy import status
+        from newsletter.errors import NewsletterError
+        from newsletter.project import Project
+
+        try:
+            found = status(Project(self.server.site.root, snapshot.settings), build.issue_file, build.rendered)
+        except NewsletterError as exc:
+            return {"state": "not-approved", "policy": snapshot.settings.approval, "text": exc.format_message()}
+        return {"state": found.state, "policy": found.policy, "text": found.text, "details": found.details}
 
     def _results(self, slug: str) -> dict[str, Any] | None:
         """The issue's saved results (``newsletter results``), shown with a small chart."""

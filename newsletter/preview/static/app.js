@@ -293,6 +293,14 @@ function renderIssue(data) {
   sendState.replaceChildren(el("strong", { text: "Send: " }), sendBadge(data.send));
   sendState.dataset.state = data.send.state;
   sendState.hidden = false;
+  const approval = $("approval-state");
+  approval.hidden = !data.approval;
+  if (data.approval) {
+    approval.replaceChildren(el("strong", { text: "Approval: " }),
+      el("span", { class: `approval ${data.approval.state}`, text: data.approval.text }));
+    approval.dataset.state = data.approval.state;
+    approval.title = (data.approval.details || []).join("\n");
+  }
   $("project-name").textContent = data.name;
   $("issue-title").textContent = data.title;
   $("issue-date").textContent = data.date ? longDate(data.date) : "no date";
