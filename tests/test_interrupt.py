@@ -65,7 +65,7 @@ def test_a_first_ctrl_c_lets_the_request_finish_then_stops_with_130(project: Pat
         out, err = proc.communicate(timeout=DEADLINE)
         assert proc.returncode == 130, err
         assert "Traceback" not in err
-        assert "run the same command again to resume" in err
+        assert f"Nothing is lost: run `newsletter send {EXAMPLE_ISSUE} --yes --provider sendgrid` to resume" in err
         assert "accepted 5" in out  # the summary, with the answer to the request on its way
         assert journal_states(project) == {"accepted": ELIGIBLE}
         assert sorted(server.counts.values()) == [1] * ELIGIBLE

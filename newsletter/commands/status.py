@@ -12,6 +12,7 @@ import click
 
 from newsletter.delivery.journal import DONE_STATES, Journal, SendRow
 from newsletter.delivery.progress import SHOW_UNKNOWN
+from newsletter.delivery.providers import resume_command
 from newsletter.files import write_file
 from newsletter.errors import InputError, NewsletterError, Problem, ProblemsFound, display_path
 from newsletter.issue.load import slug_for
@@ -100,9 +101,11 @@ def status(issue_path: Path) -> None:
                 click.echo("  (a send is running, or the last one stopped mid-request: what became of its "
                            "in-flight recipients is settled from the outcome log when it resumes)")
             elif unknown:
-                click.echo("  resolve unknown recipients with --mark-unknown-sent or --resend-unknown")
+                click.echo("  resolve unknown recipients with: "
+                           + resume_command(display_path(issue_path), s.provider, "--mark-unknown-sent")
+                           + " (or --resend-unknown)")
             elif state != "finished":
-                click.echo(f"  resume with: newsletter send {display_path(issue_path)} --yes")
+                click.echo(f"  resume with: {resume_command(display_path(issue_path), s.provider)}")
     finally:
         journal.close()
 

@@ -20,6 +20,12 @@ def default_provider() -> ProviderName:
     return "sendgrid" if api_key() else "outbox"
 
 
+def resume_command(issue: str, provider: str, *flags: str) -> str:
+    """The command that resumes a send: it names the send's provider, as the default
+    (:func:`default_provider`) may be another one, whose send is a separate one."""
+    return " ".join(("newsletter send", issue, "--yes", "--provider", provider, *flags))
+
+
 def send_key(slug: str, provider: ProviderName) -> str:
     """One journal entry per issue for real delivery (SendGrid and SMTP share it, so
     switching provider mid-send cannot send twice); the outbox keeps its own."""

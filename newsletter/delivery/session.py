@@ -35,7 +35,15 @@ from newsletter.delivery.plan import (
     used_fields,
 )
 from newsletter.delivery.poster import GRACE, wait_for_stopped_poster
-from newsletter.delivery.providers import ProviderName, make_provider, outbox_folder, provider_class, recorded, send_key
+from newsletter.delivery.providers import (
+    ProviderName,
+    make_provider,
+    outbox_folder,
+    provider_class,
+    recorded,
+    resume_command,
+    send_key,
+)
 from newsletter.delivery.run import RunResult, deliver
 from newsletter.delivery.state import load_secret, state_dir
 from newsletter.errors import NewsletterError, ProblemsFound, UsageError, display_path
@@ -157,8 +165,9 @@ def real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Callab
         raise NewsletterError(f"{where}: cannot write ({exc.strerror or exc}); nothing was sent unrecorded: "
                               "free some space and run the same command again") from None
     except KeyboardInterrupt:
-        raise Interrupted("stopped at once (second Ctrl-C). Nothing is lost: run the same command again to "
-                          "resume; the request that was on its way is settled from its outcome log") from None
+        resume = resume_command(display_path(ctx.issue_file.path), ctx.provider)
+        raise Interrupted(f"stopped at once (second Ctrl-C). Nothing is lost: run `{resume}` to resume; the "
+                          "request that was on its way is settled from its outcome log") from None
 
 
 def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Callable[[str], bool]) -> None:
@@ -381,9 +390,8 @@ def _resume(ctx: Context, o: SendOptions, journal: Journal, send_row: SendRow, d
         if not (o.resend_unknown or o.mark_unknown_sent):
             out.print_unknown(unknown)
             raise ProblemsFound(
-                f"{len(unknown)} recipient(s) are 'unknown': nothing more is sent until you decide. "
-                "Re-run with --mark-unknown-sent (count them as sent) or --resend-unknown "
-                "(send again: some may get it twice)"
+                f"{len(unknown)} recipient(s) are 'unknown': nothing more is sent until you decide: "
+                + _unknown_choice(ctx, display_path(ctx.issue_file.path), len(unknown))
             )
         n = journal.resolve_unknown(send_row, resend=o.resend_unknown)
         out.echo(f"{n} unknown recipient(s) {'will be sent again' if o.resend_unknown else 'marked as sent'}")
@@ -404,6 +412,27 @@ def _ask(confirm: Callable[[str], bool], question: str, count: int) -> None:
         raise UsageError(f"{count} recipient(s) would get this: add --yes to send without being asked")
     if not confirm(question):
         raise ProblemsFound("not sent: you said no")
+
+
+def _unknown_choice(ctx: Context, issue: str, n: int) -> str:
+    """What the editor chooses for ``n`` unknown recipients, each way named with its cost."""
+    mark = resume_command(issue, ctx.provider, "--mark-unknown-sent")
+    return (f"count them as sent with `{mark}`, or send all {n} again with --resend-unknown instead "
+            "(whoever already has it then gets it twice)")
+
+
+def _next_run(ctx: Context, issue: str, unknown: int, resume: str, cause: bool = False) -> str:
+    """What the next run does with what this one left: true whether or not some recipients are
+    unknown, and whether or not SendGrid's Email Logs can settle them."""
+    again = "fix the cause and run" if cause else "run"
+    if not unknown:
+        return f"Nothing is lost: {again} `{resume}` to resume"
+    if ctx.provider == "sendgrid":
+        return (f"{unknown} recipient(s) are 'unknown' (their request's answer never came): {again} `{resume}`; "
+                "it first asks SendGrid's Email Logs about them and sends the rest; if the logs cannot say yet, "
+                "it stops and asks you to " + _unknown_choice(ctx, issue, unknown))
+    return (f"{unknown} recipient(s) are 'unknown' (the server may have them; nothing can tell), so the next run "
+            "stops until you decide: " + _unknown_choice(ctx, issue, unknown))
 
 
 def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context, keeper: Keeper | None) -> None:
@@ -427,18 +456,18 @@ def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context
         out.echo(f"Send record: {display_path(keeper.path)} (no personal data); commit it so that every clone "
                  f"knows: {records.commit_hint(ctx.root, keeper.path)}")
     issue = display_path(ctx.issue_file.path)
+    resume = resume_command(issue, ctx.provider)
+    unknown = journal.unknown(send_row) if counts["unknown"] else []
     if result.outcome == "interrupted":
-        raise Interrupted(f"interrupted (Ctrl-C) after the request on its way was answered and recorded. "
-                          f"Nothing is lost: run the same command again to resume (newsletter send {issue} --yes)")
+        raise Interrupted("interrupted (Ctrl-C) after the request on its way was answered and recorded. "
+                          + _next_run(ctx, issue, len(unknown), resume))
     if result.outcome in ("stopped", "paused"):
         verb = "stopped" if result.outcome == "stopped" else "paused"
-        raise ProblemsFound(f"send {verb}: {result.message}. Nothing is lost: fix the cause and run "
-                            f"`newsletter send {issue} --yes` again to resume")
-    unknown = journal.unknown(send_row) if counts["unknown"] else []
+        raise ProblemsFound(f"send {verb}: {result.message}. " + _next_run(ctx, issue, len(unknown), resume,
+                                                                             cause=True))
     if unknown:
         out.print_unknown(unknown)
-        raise ProblemsFound(f"{len(unknown)} recipient(s) are 'unknown': resolve them with "
-                            "--mark-unknown-sent or --resend-unknown")
+        raise ProblemsFound(f"{len(unknown)} recipient(s) are 'unknown': " + _unknown_choice(ctx, issue, len(unknown)))
     if counts["failed"]:
         raise ProblemsFound(f"{counts['failed']} recipient(s) failed; `newsletter report {issue}` lists them")
     if not finished:
