@@ -6,6 +6,7 @@ deadline; the child processes get their own SIGINT handling, whatever the test r
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -150,6 +151,9 @@ def test_a_first_ctrl_c_during_an_outbox_send_stops_between_messages(project: Pa
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=DEADLINE)
         assert proc.returncode in (0, 130), err  # 0 only if it had already finished
+        figures = dict(re.findall(r"(accepted|failed|unknown|suppressed|pending) (\d+)", out))
+        assert sum(map(int, figures.values())) == 3000, out  # the rows not read yet are pending too
+        assert "Written to the outbox: " in out and "Sent with" not in out, out
         states = journal_states(project)
         assert "unknown" not in states and "in_flight" not in states
         again = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", provider, cwd=project)

@@ -448,7 +448,13 @@ def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context
     bounced = bounce_refused_in_list(journal, send_row, ctx.list_path) if counts["failed"] else ""
     finished = bool(send_row.loaded) and _done(counts) == send_row.eligible
     journal.set_finished(send_row, finished)
-    out.print_summary(counts, send_row.eligible, result, ctx.provider)
+    when = None
+    if keeper is not None and keeper.record.send_at is not None:
+        from newsletter.feedback.schedule import in_words
+
+        when = in_words(keeper.record.send_at, ctx.settings.timezone)
+    delivers = provider_class(ctx.provider).delivers
+    out.print_summary(counts, send_row.eligible, result, ctx.provider, delivers=delivers, when=when)
     if bounced:
         out.echo(bounced)
     if keeper is not None:
@@ -472,6 +478,7 @@ def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context
         raise ProblemsFound(f"{counts['failed']} recipient(s) failed; `newsletter report {issue}` lists them")
     if not finished:
         raise ProblemsFound(f"{counts['pending']} recipient(s) still to send; run the command again to resume")
-    out.echo("Finished: every eligible recipient is accounted for.")
-    if not provider_class(ctx.provider).delivers:
+    out.echo("Finished: every eligible recipient is accounted for."
+             + (f" SendGrid sends it {when}." if when is not None else ""))
+    if not delivers:
         out.echo(only_files_line(ctx, counts["accepted"], outbox_folder(ctx.root, ctx.settings, send_row.slug)))
