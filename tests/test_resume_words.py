@@ -86,3 +86,19 @@ def test_unknown_recipients_of_an_smtp_send_are_named_with_the_command_that_sett
         done = run_cli(*command, cwd=project, env={"SMTP_URL": server.url})
         assert done.code == 0 and "Finished" in done.out, done.output
         assert sum(server.handler.accepted.values()) == 2
+
+
+def test_a_send_whose_output_reader_goes_away_goes_on_and_blames_no_disk(project: Path) -> None:
+    """`newsletter send … | head -1`: the pipe closes after the first line; the send is not
+    stopped by it, and nothing says the disk is full."""
+    write_list(project, [f"reader{i:03d}@example.org" for i in range(50)])
+    proc = subprocess.Popen([sys.executable, "-m", "newsletter", "send", EXAMPLE_ISSUE, "--yes", "--provider",
+                             "outbox"], cwd=project, env=_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    proc.stdout.close()  # as head does once it has its line (here: before the first)
+    _, err = proc.communicate(timeout=DEADLINE)
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    assert "space" not in err and "Broken pipe" not in err, err
+    status = run_cli("status", EXAMPLE_ISSUE, cwd=project)
+    assert "with outbox: finished" in status.out and "accepted    50" in status.out, status.out

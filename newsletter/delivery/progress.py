@@ -6,6 +6,7 @@ progress bar (with recipients per second) is shown only on a terminal.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -20,7 +21,15 @@ SHOW_UNKNOWN = 20
 
 
 def echo(text: str = "", *, err: bool = False) -> None:
-    click.echo(text, err=err)
+    try:
+        click.echo(text, err=err)
+    except BrokenPipeError:
+        # whoever read the output went away (`newsletter send … | head -1`): the send goes on,
+        # and what it prints from now on goes nowhere
+        stream = sys.stderr if err else sys.stdout
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
 
 
 def print_audience(summary: Any, list_name: str) -> None:

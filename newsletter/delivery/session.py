@@ -9,6 +9,7 @@ options and chooses the mode. What is printed goes through
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import sqlite3
 import sys
@@ -59,6 +60,14 @@ class Interrupted(NewsletterError):
     """The editor pressed Ctrl-C: the send stopped cleanly and resumes when run again. Exit 130."""
 
     exit_code = 130
+
+
+class SendFailed(NewsletterError):
+    """The send began and could not go on (a disk full under the journal…): what it sent is
+    recorded, and the same command resumes it. Exit 1, as any send that stopped part-way
+    (2 is for bad input, with nothing sent)."""
+
+    exit_code = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,12 +167,15 @@ def real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Callab
     try:
         _real_send(ctx, o, send_at, confirm)
     except sqlite3.OperationalError as exc:  # a full disk or a broken file under the journal
-        raise NewsletterError(f"{display_path(state_dir(ctx.root))}: the send journal cannot be written ({exc}); "
-                              "what it holds is safe: free some space and run the same command again") from None
-    except OSError as exc:  # the outcome log or the state folder on a full or read-only disk
+        raise SendFailed(f"{display_path(state_dir(ctx.root))}: the send journal cannot be written ({exc}); "
+                         "what it holds is safe: free some space and run the same command again") from None
+    except OSError as exc:  # the outcome log or the state folder on a full or read-only disk, or else
         where = display_path(exc.filename) if exc.filename else display_path(state_dir(ctx.root))
-        raise NewsletterError(f"{where}: cannot write ({exc.strerror or exc}); nothing was sent unrecorded: "
-                              "free some space and run the same command again") from None
+        fix = ("free some space" if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+               else "make it writable" if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
+               else "fix the cause")
+        raise SendFailed(f"{where}: cannot write ({exc.strerror or exc}); nothing was sent unrecorded: "
+                         f"{fix} and run the same command again") from None
     except KeyboardInterrupt:
         resume = resume_command(display_path(ctx.issue_file.path), ctx.provider)
         raise Interrupted(f"stopped at once (second Ctrl-C). Nothing is lost: run `{resume}` to resume; the "
