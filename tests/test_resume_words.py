@@ -102,3 +102,19 @@ def test_a_send_whose_output_reader_goes_away_goes_on_and_blames_no_disk(project
     assert "space" not in err and "Broken pipe" not in err, err
     status = run_cli("status", EXAMPLE_ISSUE, cwd=project)
     assert "with outbox: finished" in status.out and "accepted    50" in status.out, status.out
+
+
+def test_with_only_smtp_url_set_a_send_goes_over_smtp(project: Path) -> None:
+    """SMTP_URL and no SendGrid key: the send goes to that server (not to the outbox), and an
+    explicit outbox run's last line names the command that sends for real."""
+    readers = ["amina@example.org", "li@example.org"]
+    write_list(project, readers)
+    with SmtpServer() as server:
+        sent = run_cli("send", EXAMPLE_ISSUE, "--yes", cwd=project, env={"SMTP_URL": server.url})
+        assert sent.code == 0 and "with smtp" in sent.out, sent.output
+        assert server.handler.accepted == {r: 1 for r in readers}
+        assert not (project / "outbox").exists()
+        files = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "outbox", cwd=project,
+                        env={"SMTP_URL": server.url})
+        assert files.code == 0, files.output
+        assert f"(to send for real: newsletter send {EXAMPLE_ISSUE} --provider smtp)" in files.out, files.out

@@ -156,9 +156,14 @@ def only_files_line(ctx: Context, count: int, folder: Path) -> str:
     """The last line of anything that wrote messages to files and sent nothing."""
     from newsletter.delivery.api import api_key
 
+    import os
+
+    from newsletter.delivery.smtp import URL_ENV
+
     issue = display_path(ctx.issue_file.path)
     how = (f"to send for real: newsletter send {issue} --provider sendgrid" if api_key()
-           else "set SENDGRID_API_KEY (or SMTP_URL and --provider smtp) to send for real")
+           else f"to send for real: newsletter send {issue} --provider smtp" if os.environ.get(URL_ENV, "").strip()
+           else "set SENDGRID_API_KEY or SMTP_URL to send for real")
     return f"No email was sent: {count} message(s) written to {display_path(folder)}/ ({how})"
 
 
