@@ -95,6 +95,27 @@ def test_a_second_ctrl_c_stops_at_once_and_the_resume_settles_from_the_outcome_l
         assert sorted(server.counts.values()) == [1] * ELIGIBLE  # nobody twice, nobody asked about
 
 
+def test_a_second_ctrl_c_does_not_wait_for_the_answer(project: Path) -> None:
+    """"Stopped at once" is true: the sender is gone while the request is still at the server
+    (whose answer comes 10 s later), and the request process records it for the next run."""
+    with SendGridServer(delay=10.0) as server:
+        proc = start_send(project, server, "--provider", "sendgrid")
+        wait_for(lambda: bool(server.log.times), "the request to reach the server")
+        assert proc.stderr is not None
+        proc.send_signal(signal.SIGINT)
+        seen: list[str] = []
+        wait_for(lambda: "Stopping once" in (seen.append(proc.stderr.readline()) or seen[-1]), "the first stop note")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=DEADLINE)
+        assert proc.returncode == 130 and "stopped at once" in err, err
+        assert not server.log.accepted  # gone before the answer came
+        wait_for(lambda: bool(server.log.accepted), "the server's answer")
+        again = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", cwd=project,
+                        env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": server.url})
+        assert again.code == 0 and "5 were accepted" in again.err, again.output
+        assert sorted(server.counts.values()) == [1] * ELIGIBLE
+
+
 def test_killing_the_sender_mid_request_loses_nothing_and_asks_nothing(project: Path) -> None:
     with SendGridServer(delay=1.5) as server:
         proc = start_send(project, server, "--provider", "sendgrid")

@@ -242,14 +242,21 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
         provider.record(log)
         done = journal.counts(send_row)["accepted"]
         source = None if send_row.loaded else _new_rows(ctx)
+        at_once = False
         try:
             with out.progress_bar(send_row.eligible, done) as bar:
                 result = deliver(journal, send_row, message, provider,
                                  recipient_maker(ctx.settings, secret),
                                  ctx.settings.delivery, source=source,
                                  progress=keeper.sink(bar) if keeper is not None else bar)
+        except KeyboardInterrupt:  # a second Ctrl-C: stop without waiting for the answer
+            at_once = True
+            raise
         finally:
-            provider.close()
+            if at_once:
+                provider.stop_at_once()
+            else:
+                provider.close()
             log.close()
         _finish(journal, journal.refresh(key), result, ctx, keeper)
     finally:
