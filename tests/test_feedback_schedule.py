@@ -24,6 +24,10 @@ def schedule(project: Path, server: SendGridServer, ahead: dt.timedelta) -> int:
     when = dt.datetime.now(dt.UTC).replace(microsecond=0) + ahead
     result = cli(project, server, "send", EXAMPLE_ISSUE, "--yes", "--send-at", when.isoformat())
     assert result.code == 0, result.output
+    local = when.astimezone(ZoneInfo("Europe/London"))
+    at = f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M} {local.tzname()}"
+    assert f"Scheduled with sendgrid for {at}" in result.out and "Sent with" not in result.out, result.out
+    assert f"Finished: every eligible recipient is accounted for. SendGrid sends it {at}" in result.out
     return int(when.timestamp())
 
 
@@ -63,6 +67,8 @@ def test_a_scheduled_send_can_be_paused_unpaused_cancelled_and_sent_again(
     status = cli(project, sendgrid_server, "status", EXAMPLE_ISSUE)
     words = " ".join(status.out.split())
     assert f"cancelled {ELIGIBLE}" in words and "accepted 0" in words
+    assert "with sendgrid: cancelled (started" in words and "finished" not in words, status.out
+    assert "resume with" not in words
 
     # the issue can be sent again: a new send, with a new batch
     again = cli(project, sendgrid_server, "send", EXAMPLE_ISSUE, "--yes", "--send-at",

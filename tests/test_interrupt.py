@@ -6,6 +6,7 @@ deadline; the child processes get their own SIGINT handling, whatever the test r
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -65,7 +66,7 @@ def test_a_first_ctrl_c_lets_the_request_finish_then_stops_with_130(project: Pat
         out, err = proc.communicate(timeout=DEADLINE)
         assert proc.returncode == 130, err
         assert "Traceback" not in err
-        assert "run the same command again to resume" in err
+        assert f"Nothing is lost: run `newsletter send {EXAMPLE_ISSUE} --yes --provider sendgrid` to resume" in err
         assert "accepted 5" in out  # the summary, with the answer to the request on its way
         assert journal_states(project) == {"accepted": ELIGIBLE}
         assert sorted(server.counts.values()) == [1] * ELIGIBLE
@@ -92,6 +93,27 @@ def test_a_second_ctrl_c_stops_at_once_and_the_resume_settles_from_the_outcome_l
         assert "5 were accepted" in again.err
         assert journal_states(project) == {"accepted": ELIGIBLE}
         assert sorted(server.counts.values()) == [1] * ELIGIBLE  # nobody twice, nobody asked about
+
+
+def test_a_second_ctrl_c_does_not_wait_for_the_answer(project: Path) -> None:
+    """"Stopped at once" is true: the sender is gone while the request is still at the server
+    (whose answer comes 10 s later), and the request process records it for the next run."""
+    with SendGridServer(delay=10.0) as server:
+        proc = start_send(project, server, "--provider", "sendgrid")
+        wait_for(lambda: bool(server.log.times), "the request to reach the server")
+        assert proc.stderr is not None
+        proc.send_signal(signal.SIGINT)
+        seen: list[str] = []
+        wait_for(lambda: "Stopping once" in (seen.append(proc.stderr.readline()) or seen[-1]), "the first stop note")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=DEADLINE)
+        assert proc.returncode == 130 and "stopped at once" in err, err
+        assert not server.log.accepted  # gone before the answer came
+        wait_for(lambda: bool(server.log.accepted), "the server's answer")
+        again = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", cwd=project,
+                        env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": server.url})
+        assert again.code == 0 and "5 were accepted" in again.err, again.output
+        assert sorted(server.counts.values()) == [1] * ELIGIBLE
 
 
 def test_killing_the_sender_mid_request_loses_nothing_and_asks_nothing(project: Path) -> None:
@@ -150,6 +172,9 @@ def test_a_first_ctrl_c_during_an_outbox_send_stops_between_messages(project: Pa
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=DEADLINE)
         assert proc.returncode in (0, 130), err  # 0 only if it had already finished
+        figures = dict(re.findall(r"(accepted|failed|unknown|suppressed|pending) (\d+)", out))
+        assert sum(map(int, figures.values())) == 3000, out  # the rows not read yet are pending too
+        assert "Written to the outbox: " in out and "Sent with" not in out, out
         states = journal_states(project)
         assert "unknown" not in states and "in_flight" not in states
         again = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", provider, cwd=project)

@@ -97,7 +97,7 @@ def test_a_stopped_send_says_how_to_resume(project: Path) -> None:
     assert send_state["state"] == "stopped"
     assert send_state["counts"]["pending"] == 3
     assert send_state["text"] == (f"stopped: 3 pending (0 accepted, 0 failed, 3 pending) — resume with "
-                                  f"newsletter send {EXAMPLE_ISSUE} --yes")
+                                  f"newsletter send {EXAMPLE_ISSUE} --yes --provider smtp")
 
 
     journal = Journal.open(project)  # a request under way (or cut off mid-request)
@@ -110,7 +110,7 @@ def test_a_stopped_send_says_how_to_resume(project: Path) -> None:
     assert send_state["state"] == "sending"
     assert send_state["text"] == ("sending, or stopped mid-request: 0 of 3 done (0 accepted, 0 failed, 1 pending, "
                                   f"2 in flight) — if no send is running, resume with newsletter send {EXAMPLE_ISSUE}"
-                                  " --yes")
+                                  " --yes --provider smtp")
 
 
 def test_an_unreadable_journal_is_no_send(project: Path) -> None:

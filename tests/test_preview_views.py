@@ -106,7 +106,7 @@ def test_the_send_state_on_the_index_and_the_issue_page(page, server: Running, p
     sync_api.expect(page.locator("#send-state")).to_have_text("Send: not sent yet")
 
     stopped_send(project)  # a send that stopped with three people still to go
-    expected = f"stopped: 3 pending (0 accepted, 0 failed, 3 pending) — resume with newsletter send {EXAMPLE_ISSUE} --yes"
+    expected = f"stopped: 3 pending (0 accepted, 0 failed, 3 pending) — resume with newsletter send {EXAMPLE_ISSUE} --yes --provider smtp"
     page.goto(server.url)
     sync_api.expect(cell).to_have_text(expected)
     sync_api.expect(cell).to_have_attribute("data-state", "stopped")

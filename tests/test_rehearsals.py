@@ -22,7 +22,7 @@ def test_an_outbox_send_says_no_email_was_sent_and_where_the_files_are(project: 
     result = run_cli("send", EXAMPLE_ISSUE, "--yes", cwd=project)  # no key: the outbox
     assert result.code == 0, result.output
     assert result.out.strip().splitlines()[-1] == (
-        f"No email was sent: 5 message(s) written to outbox/{SLUG}/ (set SENDGRID_API_KEY (or SMTP_URL and --provider smtp) to send for real)")
+        f"No email was sent: 5 message(s) written to outbox/{SLUG}/ (set SENDGRID_API_KEY or SMTP_URL to send for real)")
 
 
 def test_an_outbox_test_send_says_so_too(project: Path) -> None:
@@ -30,7 +30,7 @@ def test_an_outbox_test_send_says_so_too(project: Path) -> None:
     assert result.code == 0, result.output
     assert "  written   me@example.com" in result.out and "  sent " not in result.out
     assert result.out.strip().splitlines()[-1] == (
-        f"No email was sent: 1 message(s) written to outbox/{SLUG}-test/ (set SENDGRID_API_KEY (or SMTP_URL and --provider smtp) to send for real)")
+        f"No email was sent: 1 message(s) written to outbox/{SLUG}-test/ (set SENDGRID_API_KEY or SMTP_URL to send for real)")
 
 
 def test_a_clean_dry_run_names_the_test_send_as_the_next_step(project: Path) -> None:

@@ -12,6 +12,7 @@ import click
 
 from newsletter.delivery.journal import DONE_STATES, Journal, SendRow
 from newsletter.delivery.progress import SHOW_UNKNOWN
+from newsletter.delivery.providers import resume_command
 from newsletter.files import write_file
 from newsletter.errors import InputError, NewsletterError, Problem, ProblemsFound, display_path
 from newsletter.issue.load import slug_for
@@ -46,8 +47,12 @@ def _record_lines(issue_path: Path, slug: str, local: bool) -> list[str]:
         return []
     path = records.path_for(root, slug)
     counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in record.counts.items() if k != "eligible")
+    if record.state == "cancelled":  # its figures are those SendGrid accepted for a time that never came
+        counts, ended = "cancelled before its send time: nobody gets it", ""
+    else:
+        ended = f", finished {_when(record.finished)}" if record.finished is not None else ""
     lines = [f"{slug}: send record {display_path(path)}: {record.state} with {record.provider} "
-             f"(started {_when(record.started)}, finished {_when(record.finished)})",
+             f"(started {_when(record.started)}{ended})",
              f"  eligible   {record.counts.get('eligible', 0)}; {counts or 'nothing sent yet'}"]
     if not local:
         lines.append("  (sent from another clone: its journal, with who got it, is on that machine; "
@@ -101,8 +106,10 @@ def status(issue_path: Path) -> None:
             counts = journal.counts(s)
             accounted = sum(counts[name] for name in DONE_STATES)
             state = "finished" if s.loaded and accounted == s.eligible else "not finished"
-            click.echo(f"{slug} with {s.provider}: {state} (started {_when(s.created)}, "
-                       f"finished {_when(s.finished)})")
+            if counts["cancelled"]:
+                state = "cancelled"
+            ended = f", finished {_when(s.finished)}" if state == "finished" else ""
+            click.echo(f"{slug} with {s.provider}: {state} (started {_when(s.created)}{ended})")
             click.echo(f"  eligible   {s.eligible}" + ("" if s.loaded else " (the list is not all sent yet)"))
             for name in ("accepted", "marked_sent", "failed", "unknown", "suppressed", "pending", "in_flight",
                          "cancelled"):
@@ -123,9 +130,11 @@ def status(issue_path: Path) -> None:
                 click.echo("  (a send is running, or the last one stopped mid-request: what became of its "
                            "in-flight recipients is settled from the outcome log when it resumes)")
             elif unknown:
-                click.echo("  resolve unknown recipients with --mark-unknown-sent or --resend-unknown")
-            elif state != "finished":
-                click.echo(f"  resume with: newsletter send {display_path(issue_path)} --yes")
+                click.echo("  resolve unknown recipients with: "
+                           + resume_command(display_path(issue_path), s.provider, "--mark-unknown-sent")
+                           + " (or --resend-unknown)")
+            elif state == "not finished":
+                click.echo(f"  resume with: {resume_command(display_path(issue_path), s.provider)}")
     finally:
         journal.close()
 

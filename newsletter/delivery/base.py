@@ -272,6 +272,11 @@ class Provider(Protocol):
         """Release connections."""
         ...
 
+    def stop_at_once(self) -> None:
+        """Release what can be released without waiting (a second Ctrl-C): a request on its
+        way is left to whoever records its answer."""
+        ...
+
 
 class ProviderBase:
     """What a provider that sends when asked has by default (subclasses set the declarations)."""
@@ -298,6 +303,12 @@ class ProviderBase:
 
     def get_ready(self) -> None:
         return None
+
+    def close(self) -> None:
+        return None
+
+    def stop_at_once(self) -> None:
+        self.close()
 
     def record(self, log: OutcomeLog | None) -> None:
         self.log = log

@@ -172,6 +172,13 @@ class Poster:
             raise RetryLater(data["reason"], data.get("wait"))
         raise _KINDS[kind](data["reason"])
 
+    def leave(self) -> None:
+        """Close the pipes and go without waiting: the process ends once its request is
+        answered and recorded."""
+        for pipe in (self._in, self._out):
+            with contextlib.suppress(OSError):
+                pipe.close()
+
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self._in.close()

@@ -6,6 +6,7 @@ progress bar (with recipients per second) is shown only on a terminal.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -20,7 +21,15 @@ SHOW_UNKNOWN = 20
 
 
 def echo(text: str = "", *, err: bool = False) -> None:
-    click.echo(text, err=err)
+    try:
+        click.echo(text, err=err)
+    except BrokenPipeError:
+        # whoever read the output went away (`newsletter send … | head -1`): the send goes on,
+        # and what it prints from now on goes nowhere
+        stream = sys.stderr if err else sys.stdout
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
 
 
 def print_audience(summary: Any, list_name: str) -> None:
@@ -49,9 +58,14 @@ def print_unknown(rows: Sequence[tuple[str, int, str]]) -> None:
 def print_counts(counts: dict[str, int], eligible: int) -> None:
     """Where every recipient of a send stands (``marked sent`` apart from ``accepted``)."""
     marked = f"  marked sent {counts['marked_sent']}" if counts.get("marked_sent") else ""
+    # the list is read as it is sent: rows not read yet are pending too, so the figures add up
+    unread = max(0, eligible - sum(counts.get(state, 0) for state in (
+        "accepted", "marked_sent", "failed", "unknown", "suppressed", "pending", "in_flight", "cancelled")))
+    extra = "".join(f"  {name.replace('_', ' ')} {counts[name]}" for name in ("in_flight", "cancelled")
+                    if counts.get(name))
     echo(
         f"  accepted {counts['accepted']}{marked}  failed {counts['failed']}  unknown {counts['unknown']}"
-        f"  suppressed {counts['suppressed']}  pending {counts['pending']}  of {eligible} eligible"
+        f"  suppressed {counts['suppressed']}  pending {counts['pending'] + unread}{extra}  of {eligible} eligible"
     )
 
 
@@ -70,12 +84,18 @@ def print_already_sent(send_row: Any, counts: dict[str, int], issue: str, outbox
     echo(f"  `newsletter status {issue}` shows the send; `newsletter report {issue}` lists anyone not accepted")
 
 
-def print_summary(counts: dict[str, int], eligible: int, result: RunResult, provider: str) -> None:
+def print_summary(counts: dict[str, int], eligible: int, result: RunResult, provider: str, *,
+                  delivers: bool = True, when: str | None = None) -> None:
+    """``delivers``: False for the outbox, which only writes files; ``when``: a scheduled
+    send's time, in words."""
     rate = result.accepted / result.seconds if result.seconds > 0 else 0.0
-    echo(
-        f"Sent with {provider}: {result.accepted} accepted in this run "
-        f"({result.seconds:.1f} s, {rate:,.0f} recipients/s, {result.requests} requests)"
-    )
+    figures = f"({result.seconds:.1f} s, {rate:,.0f} recipients/s, {result.requests} requests)"
+    if not delivers:
+        echo(f"Written to the {provider}: {result.accepted} message file(s) in this run {figures}")
+    elif when is not None:
+        echo(f"Scheduled with {provider} for {when}: {result.accepted} accepted in this run {figures}")
+    else:
+        echo(f"Sent with {provider}: {result.accepted} accepted in this run {figures}")
     print_counts(counts, eligible)
     for note in result.notes[:10]:
         echo(f"  ! {note}", err=True)

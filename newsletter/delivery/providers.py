@@ -16,8 +16,21 @@ PROVIDERS: tuple[ProviderName, ...] = ("sendgrid", "smtp", "outbox")
 
 
 def default_provider() -> ProviderName:
-    """SendGrid when a key is configured, else the outbox (so a fresh machine can send)."""
-    return "sendgrid" if api_key() else "outbox"
+    """SendGrid when a key is configured; else SMTP when ``SMTP_URL`` names a server (the
+    editor configured one to send with); else the outbox (so a fresh machine can send)."""
+    import os
+
+    from newsletter.delivery.smtp import URL_ENV
+
+    if api_key():
+        return "sendgrid"
+    return "smtp" if os.environ.get(URL_ENV, "").strip() else "outbox"
+
+
+def resume_command(issue: str, provider: str, *flags: str) -> str:
+    """The command that resumes a send: it names the send's provider, as the default
+    (:func:`default_provider`) may be another one, whose send is a separate one."""
+    return " ".join(("newsletter send", issue, "--yes", "--provider", provider, *flags))
 
 
 def send_key(slug: str, provider: ProviderName) -> str:

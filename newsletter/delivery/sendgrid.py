@@ -244,6 +244,15 @@ class SendGridProvider(ProviderBase):
             self._poster.close()
             self._poster = None
 
+    def stop_at_once(self) -> None:
+        """The request process goes on alone: it records the answer to the request on its way
+        in the outcome log, and holds the poster lock (the next run waits for it) until then."""
+        self._builder = None
+        self._sender.close()
+        if self._poster is not None:
+            self._poster.leave()
+            self._poster = None
+
 
 @dataclass(slots=True)
 class RowsJob:

@@ -9,6 +9,7 @@ options and chooses the mode. What is printed goes through
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import sqlite3
 import sys
@@ -35,7 +36,15 @@ from newsletter.delivery.plan import (
     used_fields,
 )
 from newsletter.delivery.poster import GRACE, wait_for_stopped_poster
-from newsletter.delivery.providers import ProviderName, make_provider, outbox_folder, provider_class, recorded, send_key
+from newsletter.delivery.providers import (
+    ProviderName,
+    make_provider,
+    outbox_folder,
+    provider_class,
+    recorded,
+    resume_command,
+    send_key,
+)
 from newsletter.delivery.run import RunResult, deliver
 from newsletter.delivery.state import load_secret, state_dir
 from newsletter.errors import NewsletterError, ProblemsFound, UsageError, display_path
@@ -51,6 +60,14 @@ class Interrupted(NewsletterError):
     """The editor pressed Ctrl-C: the send stopped cleanly and resumes when run again. Exit 130."""
 
     exit_code = 130
+
+
+class SendFailed(NewsletterError):
+    """The send began and could not go on (a disk full under the journal…): what it sent is
+    recorded, and the same command resumes it. Exit 1, as any send that stopped part-way
+    (2 is for bad input, with nothing sent)."""
+
+    exit_code = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,9 +158,14 @@ def only_files_line(ctx: Context, count: int, folder: Path) -> str:
     """The last line of anything that wrote messages to files and sent nothing."""
     from newsletter.delivery.api import api_key
 
+    import os
+
+    from newsletter.delivery.smtp import URL_ENV
+
     issue = display_path(ctx.issue_file.path)
     how = (f"to send for real: newsletter send {issue} --provider sendgrid" if api_key()
-           else "set SENDGRID_API_KEY (or SMTP_URL and --provider smtp) to send for real")
+           else f"to send for real: newsletter send {issue} --provider smtp" if os.environ.get(URL_ENV, "").strip()
+           else "set SENDGRID_API_KEY or SMTP_URL to send for real")
     return f"No email was sent: {count} message(s) written to {display_path(folder)}/ ({how})"
 
 
@@ -152,15 +174,19 @@ def real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Callab
     try:
         _real_send(ctx, o, send_at, confirm)
     except sqlite3.OperationalError as exc:  # a full disk or a broken file under the journal
-        raise NewsletterError(f"{display_path(state_dir(ctx.root))}: the send journal cannot be written ({exc}); "
-                              "what it holds is safe: free some space and run the same command again") from None
-    except OSError as exc:  # the outcome log or the state folder on a full or read-only disk
+        raise SendFailed(f"{display_path(state_dir(ctx.root))}: the send journal cannot be written ({exc}); "
+                         "what it holds is safe: free some space and run the same command again") from None
+    except OSError as exc:  # the outcome log or the state folder on a full or read-only disk, or else
         where = display_path(exc.filename) if exc.filename else display_path(state_dir(ctx.root))
-        raise NewsletterError(f"{where}: cannot write ({exc.strerror or exc}); nothing was sent unrecorded: "
-                              "free some space and run the same command again") from None
+        fix = ("free some space" if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+               else "make it writable" if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
+               else "fix the cause")
+        raise SendFailed(f"{where}: cannot write ({exc.strerror or exc}); nothing was sent unrecorded: "
+                         f"{fix} and run the same command again") from None
     except KeyboardInterrupt:
-        raise Interrupted("stopped at once (second Ctrl-C). Nothing is lost: run the same command again to "
-                          "resume; the request that was on its way is settled from its outcome log") from None
+        resume = resume_command(display_path(ctx.issue_file.path), ctx.provider)
+        raise Interrupted(f"stopped at once (second Ctrl-C). Nothing is lost: run `{resume}` to resume; the "
+                          "request that was on its way is settled from its outcome log") from None
 
 
 def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Callable[[str], bool]) -> None:
@@ -227,14 +253,21 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
         provider.record(log)
         done = journal.counts(send_row)["accepted"]
         source = None if send_row.loaded else _new_rows(ctx)
+        at_once = False
         try:
             with out.progress_bar(send_row.eligible, done) as bar:
                 result = deliver(journal, send_row, message, provider,
                                  recipient_maker(ctx.settings, secret),
                                  ctx.settings.delivery, source=source,
                                  progress=keeper.sink(bar) if keeper is not None else bar)
+        except KeyboardInterrupt:  # a second Ctrl-C: stop without waiting for the answer
+            at_once = True
+            raise
         finally:
-            provider.close()
+            if at_once:
+                provider.stop_at_once()
+            else:
+                provider.close()
             log.close()
         _finish(journal, journal.refresh(key), result, ctx, keeper)
     finally:
@@ -392,9 +425,8 @@ def _resume(ctx: Context, o: SendOptions, journal: Journal, send_row: SendRow, d
         if not (o.resend_unknown or o.mark_unknown_sent):
             out.print_unknown(unknown)
             raise ProblemsFound(
-                f"{len(unknown)} recipient(s) are 'unknown': nothing more is sent until you decide. "
-                "Re-run with --mark-unknown-sent (count them as sent) or --resend-unknown "
-                "(send again: some may get it twice)"
+                f"{len(unknown)} recipient(s) are 'unknown': nothing more is sent until you decide: "
+                + _unknown_choice(ctx, display_path(ctx.issue_file.path), len(unknown))
             )
         n = journal.resolve_unknown(send_row, resend=o.resend_unknown)
         out.echo(f"{n} unknown recipient(s) {'will be sent again' if o.resend_unknown else 'marked as sent'}")
@@ -418,6 +450,27 @@ def _ask(confirm: Callable[[str], bool], question: str, count: int) -> None:
         raise ProblemsFound("not sent: you said no")
 
 
+def _unknown_choice(ctx: Context, issue: str, n: int) -> str:
+    """What the editor chooses for ``n`` unknown recipients, each way named with its cost."""
+    mark = resume_command(issue, ctx.provider, "--mark-unknown-sent")
+    return (f"count them as sent with `{mark}`, or send all {n} again with --resend-unknown instead "
+            "(whoever already has it then gets it twice)")
+
+
+def _next_run(ctx: Context, issue: str, unknown: int, resume: str, cause: bool = False) -> str:
+    """What the next run does with what this one left: true whether or not some recipients are
+    unknown, and whether or not SendGrid's Email Logs can settle them."""
+    again = "fix the cause and run" if cause else "run"
+    if not unknown:
+        return f"Nothing is lost: {again} `{resume}` to resume"
+    if ctx.provider == "sendgrid":
+        return (f"{unknown} recipient(s) are 'unknown' (their request's answer never came): {again} `{resume}`; "
+                "it first asks SendGrid's Email Logs about them and sends the rest; if the logs cannot say yet, "
+                "it stops and asks you to " + _unknown_choice(ctx, issue, unknown))
+    return (f"{unknown} recipient(s) are 'unknown' (the server may have them; nothing can tell), so the next run "
+            "stops until you decide: " + _unknown_choice(ctx, issue, unknown))
+
+
 def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context, keeper: Keeper | None) -> None:
     counts = journal.counts(send_row)
     if counts["unknown"] and keeper is not None and ctx.provider == "sendgrid":  # e.g. its request process died
@@ -431,7 +484,13 @@ def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context
     bounced = bounce_refused_in_list(journal, send_row, ctx.list_path) if counts["failed"] else ""
     finished = bool(send_row.loaded) and _done(counts) == send_row.eligible
     journal.set_finished(send_row, finished)
-    out.print_summary(counts, send_row.eligible, result, ctx.provider)
+    when = None
+    if keeper is not None and keeper.record.send_at is not None:
+        from newsletter.feedback.schedule import in_words
+
+        when = in_words(keeper.record.send_at, ctx.settings.timezone)
+    delivers = provider_class(ctx.provider).delivers
+    out.print_summary(counts, send_row.eligible, result, ctx.provider, delivers=delivers, when=when)
     if bounced:
         out.echo(bounced)
     if keeper is not None:
@@ -439,22 +498,23 @@ def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context
         out.echo(f"Send record: {display_path(keeper.path)} (no personal data); commit it so that every clone "
                  f"knows: {records.commit_hint(ctx.root, keeper.path)}")
     issue = display_path(ctx.issue_file.path)
+    resume = resume_command(issue, ctx.provider)
+    unknown = journal.unknown(send_row) if counts["unknown"] else []
     if result.outcome == "interrupted":
-        raise Interrupted(f"interrupted (Ctrl-C) after the request on its way was answered and recorded. "
-                          f"Nothing is lost: run the same command again to resume (newsletter send {issue} --yes)")
+        raise Interrupted("interrupted (Ctrl-C) after the request on its way was answered and recorded. "
+                          + _next_run(ctx, issue, len(unknown), resume))
     if result.outcome in ("stopped", "paused"):
         verb = "stopped" if result.outcome == "stopped" else "paused"
-        raise ProblemsFound(f"send {verb}: {result.message}. Nothing is lost: fix the cause and run "
-                            f"`newsletter send {issue} --yes` again to resume")
-    unknown = journal.unknown(send_row) if counts["unknown"] else []
+        raise ProblemsFound(f"send {verb}: {result.message}. " + _next_run(ctx, issue, len(unknown), resume,
+                                                                             cause=True))
     if unknown:
         out.print_unknown(unknown)
-        raise ProblemsFound(f"{len(unknown)} recipient(s) are 'unknown': resolve them with "
-                            "--mark-unknown-sent or --resend-unknown")
+        raise ProblemsFound(f"{len(unknown)} recipient(s) are 'unknown': " + _unknown_choice(ctx, issue, len(unknown)))
     if counts["failed"]:
         raise ProblemsFound(f"{counts['failed']} recipient(s) failed; `newsletter report {issue}` lists them")
     if not finished:
         raise ProblemsFound(f"{counts['pending']} recipient(s) still to send; run the command again to resume")
-    out.echo("Finished: every eligible recipient is accounted for.")
-    if not provider_class(ctx.provider).delivers:
+    out.echo("Finished: every eligible recipient is accounted for."
+             + (f" SendGrid sends it {when}." if when is not None else ""))
+    if not delivers:
         out.echo(only_files_line(ctx, counts["accepted"], outbox_folder(ctx.root, ctx.settings, send_row.slug)))

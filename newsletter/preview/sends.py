@@ -21,6 +21,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from newsletter.delivery.journal import DONE_STATES, JOURNAL_FILE, STATES
+from newsletter.delivery.providers import resume_command
 from newsletter.delivery.state import STATE_DIR
 from newsletter.errors import NewsletterError
 
@@ -208,14 +209,15 @@ def state_of(root: Path, sends: list[JournalSend], issue_file: str, timezone: st
     if counts.get("in_flight", 0):
         return made("sending", f"sending, or stopped mid-request: {s.done} of {s.eligible} done "
                                     f"({_figures(counts)}) — if no send is running, resume with "
-                                    f"newsletter send {issue_file} --yes")
+                                    f"{resume_command(issue_file, s.provider)}")
     if counts.get("unknown", 0) and not counts.get("pending", 0) and s.loaded:
         return made("stopped", f"stopped: {_plural(counts['unknown'], 'recipient')} unknown — resolve with "
-                                    f"newsletter send {issue_file} --mark-unknown-sent (or --resend-unknown)")
+                                    f"{resume_command(issue_file, s.provider, '--mark-unknown-sent')} "
+                                    "(or --resend-unknown)")
     pending = counts.get("pending", 0)
     rest = "" if s.loaded else " and the rest of the list not read yet"
     return made("stopped", f"stopped: {pending} pending{rest} ({_figures(counts)}) — resume with "
-                                f"newsletter send {issue_file} --yes")
+                                f"{resume_command(issue_file, s.provider)}")
 
 
 def _recorded(root: Path) -> dict[str, Any]:
@@ -243,7 +245,7 @@ def from_record(record: Any, issue_file: str, timezone: str) -> SendState:
         return made("sent", f"sent {_at(record.finished or record.updated, timezone)} with {record.provider} from "
                             f"another clone: {_figures(counts)}")
     return made("stopped", f"begun on another clone ({_figures(counts)}) and not finished — resume with "
-                           f"newsletter send {issue_file} --yes (SendGrid's Email Logs say who already has it)")
+                           f"{resume_command(issue_file, record.provider)} (SendGrid's Email Logs say who already has it)")
 
 
 def _after_acceptance(root: Path, slug: str, found: SendState) -> SendState:
