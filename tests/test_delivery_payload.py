@@ -94,7 +94,7 @@ def test_journal_rows_make_the_recipient_a_subscriber_makes(project: Path, extra
     entry = person("Zoë.Example@Example.ORG", first.strip(), last.strip(), {"city": city})
     (row,) = new_rows([entry], project_settings, fields, project / "list.csv")
     assert (row[3] is None) is (not extra_field)
-    made = recipient_maker(project_settings, secret)((7, *row))
+    made = recipient_maker(project_settings, secret)((7, *row[:4]))
     expected = recipient_for(entry, project_settings, secret, seq=7)
     assert made.seq == 7 and made.email == expected.email and made.name == expected.name
     assert made.token == expected.token

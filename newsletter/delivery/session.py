@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsletter.audience import Entry, eligible, entries, summarize
+from newsletter.audience import AudienceSummary, Entry, eligible, entries, summarize
 from newsletter.delivery import progress as out
 from newsletter.delivery import records
 from newsletter.delivery.base import Message
@@ -86,12 +86,23 @@ class Context:
     def root(self) -> Path:
         return self.project.root
 
+    @property
+    def require_evidence(self) -> bool:
+        """``consent: required``: subscribers without evidence of consent are held back."""
+        return self.settings.consent == "required"
+
     def subscribers(self) -> Iterator[SubscriberLike]:
-        return eligible(self.list_path, self.issue_file.issue.audience)
+        return eligible(self.list_path, self.issue_file.issue.audience, require_evidence=self.require_evidence)
 
     def entries(self) -> Iterator[Entry]:
-        """The subscribers as a send reads them (the same people, lighter)."""
-        return entries(self.list_path, self.issue_file.issue.audience)
+        """The subscribers as a send reads them (the same people, lighter; with ``tracking:
+        consented``, each saying whether they agreed to tracking)."""
+        return entries(self.list_path, self.issue_file.issue.audience, require_evidence=self.require_evidence,
+                       tracking=self.settings.tracking == "consented")
+
+    def summary(self) -> AudienceSummary:
+        """The list's figures for this issue's audience, as the send counts them."""
+        return summarize(self.list_path, self.issue_file.issue.audience, require_evidence=self.require_evidence)
 
 
 def gate_errors(ctx: Context) -> tuple[int, list[str]]:
@@ -207,7 +218,8 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
                 result = deliver(journal, send_row, message, provider,
                                  recipient_maker(ctx.settings, secret),
                                  ctx.settings.delivery, source=source,
-                                 progress=keeper.sink(bar) if keeper is not None else bar)
+                                 progress=keeper.sink(bar) if keeper is not None else bar,
+                                 split_tracked=ctx.settings.tracking == "consented")
         finally:
             provider.close()
             log.close()
@@ -233,7 +245,7 @@ def _record(ctx: Context, o: SendOptions, send_row: SendRow, digest: str, secret
         subject=ctx.rendered.subject, date=ctx.issue_file.issue.date.isoformat(), email_sha256=digest,
         provider=ctx.provider, category=category, list_file=ctx.list_path.name,
         list_sha256=fingerprint(ctx.list_path).sha256,
-        list_rows=summarize(ctx.list_path, ctx.issue_file.issue.audience).total,
+        list_rows=ctx.summary().total,
         secret_id=records.secret_id(secret), started=started,
         commit=(previous.commit if previous is not None and previous.category == category
                 else records.head_commit(ctx.root)),
@@ -265,7 +277,9 @@ def _has_nul(path: Path) -> bool:
 
 def _begin(ctx: Context, o: SendOptions, journal: Journal, key: str, digest: str,
            confirm: Callable[[str], bool]) -> SendRow | None:
-    count = summarize(ctx.list_path, ctx.issue_file.issue.audience).eligible
+    summary = ctx.summary()
+    count = summary.eligible
+    out.print_held_back(summary)
     if not o.yes:
         _ask(confirm, f"Send “{ctx.rendered.subject}” to {count} recipient(s) with {ctx.provider}?", count)
     send_row = journal.create(key=key, slug=ctx.rendered.slug, provider=ctx.provider,
@@ -285,7 +299,7 @@ def _adopt(ctx: Context, o: SendOptions, journal: Journal, key: str, digest: str
         out.echo(f"{display_path(ctx.list_path)} is not the list this send began with on the other clone; "
                  "readers are matched by address", err=True)
     if not o.yes:
-        count = summarize(ctx.list_path, ctx.issue_file.issue.audience).eligible
+        count = ctx.summary().eligible
         _ask(confirm, f"Resume “{ctx.rendered.subject}”, begun on another clone, for the readers of {count} "
                       "SendGrid's Email Logs do not show?", count)
     searcher: Searcher | None = None
@@ -406,6 +420,8 @@ def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context
     finished = bool(send_row.loaded) and _done(counts) == send_row.eligible
     journal.set_finished(send_row, finished)
     out.print_summary(counts, send_row.eligible, result, ctx.provider)
+    if ctx.require_evidence:
+        out.print_held_back(ctx.summary())
     if bounced:
         out.echo(bounced)
     if keeper is not None:
