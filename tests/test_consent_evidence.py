@@ -129,6 +129,10 @@ def test_evidence_survives_every_rewrite_byte_for_byte(project: Path, sendgrid_s
     assert "amina.okafor@example.org" not in raw_rows(path, ";")
     unchanged()
     assert path.read_bytes().startswith(b"\xef\xbb\xbf") and b"\r\n" in path.read_bytes()
+    # and the export to send the person holds them too
+    r = run_cli("subscribers", "show", "ben.hughes@example.org", "--format", "json", cwd=project)
+    cells = json.loads(r.out)["rows"][0]["cells"]
+    assert [cells[name] for name in COLUMNS] == before["ben.hughes@example.org"]
 
 
 SOURCE = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1, max_size=30).filter(

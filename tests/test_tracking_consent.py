@@ -177,3 +177,38 @@ def test_a_format_2_journal_gains_the_column(tmp_path: Path) -> None:
         rows, tracked_ = journal.next_run(send_row, 0, 10)
         assert [r.email for r in rows] == ["a@example.org"] and tracked_ is False
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 3
+
+
+def test_a_send_tracks_only_the_readers_who_agreed(project: Path, sendgrid_server: SendGridServer) -> None:
+    """``newsletter send`` with ``tracking: consented`` in newsletter.yaml and the list's column."""
+    from tests.conftest import EXAMPLE_ISSUE, run_cli
+    from tests.feedback_kit import env
+
+    agreed = [i % 3 == 0 for i in range(25)]
+    lines = "".join(f"reader{i:04d}@example.org,Reader{i},{'yes' if a else 'no'}\n" for i, a in enumerate(agreed))
+    (project / "subscribers.csv").write_text("email,first_name,tracking_consent\n" + lines, encoding="utf-8")
+    settings_file = project / "newsletter.yaml"
+    settings_file.write_text(settings_file.read_text(encoding="utf-8")
+                             + "tracking: consented\ndelivery:\n  batch_size: 4\n", encoding="utf-8")
+    r = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync", cwd=project,
+                env=env(sendgrid_server))
+    assert r.code == 0, r.output
+    check_requests(sendgrid_server, [reader(i, a) for i, a in enumerate(agreed)], 4)
+
+
+def test_a_send_without_the_column_sends_nothing(project: Path, sendgrid_server: SendGridServer) -> None:
+    from tests.conftest import EXAMPLE_ISSUE, run_cli
+    from tests.feedback_kit import env
+
+    settings_file = project / "newsletter.yaml"
+    settings_file.write_text(settings_file.read_text(encoding="utf-8") + "tracking: consented\n", encoding="utf-8")
+    r = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync", cwd=project,
+                env=env(sendgrid_server))
+    assert r.code == 2 and "Traceback" not in r.output, r.output
+    assert "subscribers.csv:1: tracking_consent: tracking: consented (newsletter.yaml) needs a column" in r.output
+    assert sendgrid_server.log.accepted == []
+    assert not (project / "sends").exists()
+    with Journal.open(project) as journal:  # no send begun: nothing to resume or settle
+        assert journal.sends_for("2024-06-june-team-update") == []
+    dry = run_cli("send", EXAMPLE_ISSUE, "--dry-run", cwd=project)
+    assert dry.code == 2 and "tracking_consent" in dry.output

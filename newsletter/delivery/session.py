@@ -101,7 +101,10 @@ class Context:
                        tracking=self.settings.tracking == "consented")
 
     def summary(self) -> AudienceSummary:
-        """The list's figures for this issue's audience, as the send counts them."""
+        """The list's figures for this issue's audience, as the send counts them (a list
+        that does not say who agreed to tracking, when it must, refused before anything)."""
+        if self.settings.tracking == "consented":
+            self.entries().close()
         return summarize(self.list_path, self.issue_file.issue.audience, require_evidence=self.require_evidence)
 
 
