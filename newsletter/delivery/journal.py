@@ -79,8 +79,8 @@ CREATE TABLE IF NOT EXISTS recipients (
 # but the names. Narrow rows halve what a million-recipient send writes.
 # ``tracked`` is 1 for a reader who agreed to click and open tracking (``tracking:
 # consented``); rows are written a batch at a time, all of a batch alike, and a batch
-# never mixes the two. Format 2 lacked it: such a journal gains it (every row 0: not
-# tracked, which is what format 2 sent under ``tracking: consented``'s absence).
+# never mixes the two. Format 2 lacked it: such a journal gains it, every row 0 (not
+# tracked by consent: format 2 had no such thing), and its sends resume.
 SCHEMA_VERSION = 3
 UPGRADABLE = (2,)
 
