@@ -104,7 +104,7 @@ class Context:
         """The list's figures for this issue's audience, as the send counts them (a list
         that does not say who agreed to tracking, when it must, refused before anything)."""
         if self.settings.tracking == "consented":
-            self.entries().close()
+            self.entries()  # not read: asking is what refuses such a list
         return summarize(self.list_path, self.issue_file.issue.audience, require_evidence=self.require_evidence)
 
 
