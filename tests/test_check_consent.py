@@ -32,3 +32,19 @@ def test_rows_without_evidence_are_findings_at_their_line(project: Path) -> None
     assert [(f["line"], f["field"], f["severity"]) for f in findings] == [
         (6, "consent_source", "warning"), (7, "consent_at", "warning"), (8, "consent_wording", "warning")]
     assert all(f["file"].endswith("subscribers.csv") for f in findings)
+
+
+def test_a_list_without_evidence_columns_is_one_finding(project: Path) -> None:
+    """Switching ``consent: required`` on for a list that never recorded evidence holds
+    everyone back, and says so once (at the header), not once per row."""
+    require_consent(project)
+    r = run_cli("subscribers", "check", "--report", "fix.csv", cwd=project)
+    assert r.code == 1, r.output
+    assert "subscribers.csv:1: consent_source: no evidence of consent: the list has no consent_source" in r.output
+    assert "all 5 subscribed addresses are held back" in r.output and r.output.count("✗") == 1
+    assert (project / "fix.csv").read_text(encoding="utf-8").splitlines() == ["line,email,problem"]
+    r = run_cli("check", EXAMPLE_ISSUE, "--format", "json", cwd=project)
+    findings = [f for f in json.loads(r.out)["findings"] if f["rule"] == "consent-evidence"]
+    assert [(f["line"], f["field"]) for f in findings] == [(1, "consent_source")]
+    r = run_cli("subscribers", "stats", "--format", "json", cwd=project)
+    assert {k: json.loads(r.out)[k] for k in ("eligible", "unproven")} == {"eligible": 0, "unproven": 5}

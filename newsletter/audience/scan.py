@@ -91,7 +91,10 @@ class Tally:
     finished scan leaves each heap sorted, so equal lists give equal tallies."""
     unproven: dict[int, tuple[str, str, str]] = field(default_factory=dict)
     """With evidence required: the line of each subscribed address's first row that has no
-    evidence of consent → (email as written, column, why)."""
+    evidence of consent → (email as written, column, why); none when the list has no
+    evidence column at all (every subscribed address lacks it: one finding says so)."""
+    evidence: bool = False
+    """Evidence of consent was required of this tally's rows."""
 
 
 class SplitMidRecord(Exception):
@@ -145,6 +148,8 @@ class Scanner:
         self._unreadable_consent: tuple[str, str] | None = None
         self._evidence = Checker(columns_at(header.roles)) if evidence else None
         """With evidence of consent required: checks a subscribed address's first row."""
+        self._evidence_rows = evidence and any(i is not None for i in columns_at(header.roles))
+        self.tally.evidence = evidence
 
     def number_tags(self, texts: list[str]) -> None:
         """Number these tag cells' sets first, in this order (two scans of parts of one
@@ -293,7 +298,8 @@ class Scanner:
         written = AS_WRITTEN if normalized == cells[self.email_at] else 0
         if self._evidence is not None and rank == SUBSCRIBED and (lacks := self._evidence(cells)) is not None:
             written |= UNPROVEN
-            tally.unproven[line] = (raw, *lacks)
+            if self._evidence_rows:
+                tally.unproven[line] = (raw, *lacks)
         state[key] = (tagset << TAGSET_SHIFT) | (line << LINE_SHIFT) | written | rank
         address = normalized or ""
         if not address.isascii() and not address.rpartition("@")[0].isascii():

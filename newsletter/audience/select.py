@@ -93,7 +93,9 @@ class AudienceSummary:
     unproven: int = 0
     """Subscribed, but held back: evidence of consent is required and their row has none."""
     unproven_rows: list[Problem] = field(default_factory=list)
-    """One per address held back for want of evidence, at its row's line, naming the column."""
+    """One per address held back for want of evidence, at its row's line, naming the column
+    (the first :data:`UNPROVEN_KEPT`; ``to_fix`` has every one), or one at the header for a
+    list with no evidence column."""
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -112,6 +114,11 @@ class AudienceSummary:
         values["unproven_rows"] = [Problem(**p) for p in data["unproven_rows"]]
         values["to_fix"] = [tuple(row) for row in data["to_fix"]]
         return cls(**values)
+
+
+UNPROVEN_KEPT = 1000
+"""Findings kept of the rows without evidence of consent (the figures are cached: a list
+of a million such rows would otherwise keep a million findings)."""
 
 
 class _Matcher:
@@ -135,7 +142,7 @@ def _count(
     subscribed_tagsets = [0] * len(tally.tagsets)
     held = unproven = 0
     lacking: list[int] = []
-    evidence = bool(tally.unproven)
+    evidence = tally.evidence
     bitmap = bytearray((tally.last_line >> 3) + 1)
     written = bytearray(len(bitmap))
     count = 0
@@ -170,7 +177,12 @@ def _count(
     found = tally.unproven
     unproven_rows = [Problem(tally.file, line, None, found[line][1],
                              f"{found[line][2]}; this address is held back from sends until it has evidence of "
-                             "consent (consent: required)", evidence_hint) for line in lacking]
+                             "consent (consent: required)", evidence_hint) for line in lacking[:UNPROVEN_KEPT] if line in found]
+    if unproven and not found:  # the list has no evidence column: one finding, not one per row
+        unproven_rows = [Problem(tally.file, 1, None, "consent_source",
+                                 f"no evidence of consent: the list has no consent_source, consent_at or "
+                                 f"consent_wording column, so all {unproven:,} subscribed addresses are held back "
+                                 "from sends (consent: required)", evidence_hint)]
     summary = AudienceSummary(
         list_file=tally.file,
         total=tally.rows,
@@ -186,7 +198,7 @@ def _count(
         by_tag=dict(sorted(by_tag.items(), key=lambda kv: (-kv[1], kv[0]))),
         problems=sorted(tally.unreadable + tally.problems, key=lambda p: p.line or 0),
         warnings=header_warnings + tally.warnings,
-        to_fix=sorted(tally.to_fix + [(line, found[line][0], found[line][2]) for line in lacking]),
+        to_fix=sorted(tally.to_fix + [(line, found[line][0], found[line][2]) for line in lacking if line in found]),
         unproven=unproven,
         unproven_rows=unproven_rows,
     )

@@ -125,12 +125,13 @@ def consent_evidence(ctx: CheckContext) -> Iterator[Finding]:
         summary = summarize(path, ctx.issue_file.issue.audience, require_evidence=True)
     except NewsletterError:  # an unreadable list is reported by the recipient checks
         return
-    for problem in summary.unproven_rows[:EVIDENCE_SHOWN]:
-        yield CONSENT_EVIDENCE(f"{problem.message.split(';')[0]}: held back from this send",
+    shown = summary.unproven_rows[:EVIDENCE_SHOWN]
+    for problem in shown:
+        yield CONSENT_EVIDENCE(f"{problem.message.split(';')[0].split(', so all')[0]}: held back from this send",
                                Where(problem.file, problem.line, None, problem.field), HINT)
-    more = summary.unproven - EVIDENCE_SHOWN
-    if more > 0:
-        last = summary.unproven_rows[EVIDENCE_SHOWN]
+    more = summary.unproven - len(shown)
+    if more > 0 and len(summary.unproven_rows) > len(shown):
+        last = summary.unproven_rows[len(shown)]
         yield CONSENT_EVIDENCE(f"and {more:,} more subscribers without evidence of consent: held back from this send",
                                Where(last.file, last.line, None, last.field),
                                "`newsletter subscribers check` lists every one")
