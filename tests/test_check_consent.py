@@ -48,3 +48,15 @@ def test_a_list_without_evidence_columns_is_one_finding(project: Path) -> None:
     assert [(f["line"], f["field"]) for f in findings] == [(1, "consent_source")]
     r = run_cli("subscribers", "stats", "--format", "json", cwd=project)
     assert {k: json.loads(r.out)[k] for k in ("eligible", "unproven")} == {"eligible": 0, "unproven": 5}
+
+
+def test_held_back_counts_only_the_issues_audience(project: Path) -> None:
+    """With audience tags, a subscriber the tags leave out is excluded by them, not held back."""
+    from newsletter.audience import summarize
+    from newsletter.issue.model import Audience
+
+    write(project / "subscribers.csv", PEOPLE)  # Eilidh (no evidence) has no tag; Chloé is a partner
+    s = summarize(project / "subscribers.csv", Audience(tags=["partners"]), require_evidence=True)
+    assert (s.eligible, s.unproven, s.excluded_by_tags) == (1, 0, 5)
+    s = summarize(project / "subscribers.csv", require_evidence=True)
+    assert (s.eligible, s.unproven, s.excluded_by_tags) == (3, 3, 0)

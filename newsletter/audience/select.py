@@ -156,8 +156,9 @@ def _count(
             if holds and key in holds:
                 held += 1
             elif evidence and value & UNPROVEN:
-                unproven += 1
-                lacking.append((value >> LINE_SHIFT) & LINE_MASK)
+                if wanted[value >> tagset_shift]:  # one the audience leaves out is excluded by its tags
+                    unproven += 1
+                    lacking.append((value >> LINE_SHIFT) & LINE_MASK)
             else:
                 tagset = value >> tagset_shift
                 subscribed_tagsets[tagset] += 1
