@@ -42,6 +42,7 @@ def test_a_list_without_evidence_columns_is_one_finding(project: Path) -> None:
     assert r.code == 1, r.output
     assert "subscribers.csv:1: consent_source: no evidence of consent: the list has no consent_source" in r.output
     assert "all 5 subscribed addresses are held back" in r.output and r.output.count("✗") == 1
+    assert "more without evidence" not in r.output
     assert (project / "fix.csv").read_text(encoding="utf-8").splitlines() == ["line,email,problem"]
     r = run_cli("check", EXAMPLE_ISSUE, "--format", "json", cwd=project)
     findings = [f for f in json.loads(r.out)["findings"] if f["rule"] == "consent-evidence"]

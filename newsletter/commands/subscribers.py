@@ -144,7 +144,8 @@ def show_check(summary: AudienceSummary, report_path: Path | None) -> None:
         out.print(_mark("?", "red", str(q)))
     for p in s.unproven_rows[:SHOW_AT_MOST]:
         out.print(_mark("✗", "red", str(p)))
-    if s.unproven > min(len(s.unproven_rows), SHOW_AT_MOST):
+    per_row = bool(s.unproven_rows) and s.unproven_rows[0].line != 1  # line 1: the list has no evidence column
+    if per_row and s.unproven > min(len(s.unproven_rows), SHOW_AT_MOST):
         more = s.unproven - min(len(s.unproven_rows), SHOW_AT_MOST)
         out.print(f"  … and {more:,} more without evidence of consent" + ("" if report_path else " (all of them: --report FILE)"))
     for w in s.warnings[:SHOW_AT_MOST]:
