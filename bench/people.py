@@ -1,14 +1,16 @@
 """Benchmark ``subscribers show`` and ``subscribers forget`` on a million-row list, and the
 list's scan side by side with another version's code.
 
-    python bench/people.py [--rows 1000000] [--runs 3] [--against DIR]
+    python bench/people.py [--rows 1000000] [--runs 3] [--against DIR] [--evidence]
 
 Generates the list of ``bench/subscribers.py`` into a temporary project, then times
 ``show`` of an address half-way down (``--runs`` times) and one ``forget`` of it (wall
 time and peak RSS of the command). With ``--against DIR`` (a checkout of another
 version, e.g. ``git archive 5e93cfe newsletter | tar -x -C DIR``) it also times the
 list's one-pass scan (CPU time) under each version's code, alternating, and prints the
-ratio of the medians.
+ratio of the medians. With ``--evidence`` the list has the evidence-of-consent columns
+(``bench/subscribers.py --evidence``), and this version's scan is also timed with evidence
+of consent required against the same scan without (``consent: required`` on and off).
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from newsletter.audience.csvfile import open_list
 from newsletter.audience.scan import Scanner
 from newsletter.nogc import no_cycle_collection
 with open_list(Path(sys.argv[1])) as reader, no_cycle_collection():
-    scanner = Scanner(reader.shown, reader.header, reader.dialect.delimiter)
+    extra = {"evidence": True} if sys.argv[2:] == ["required"] else {}
+    scanner = Scanner(reader.shown, reader.header, reader.dialect.delimiter, **extra)
     start = time.process_time()
     scanner.scan(reader)
     print(time.process_time() - start)
@@ -54,11 +57,12 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--against", type=Path)
+    ap.add_argument("--evidence", action="store_true", help="evidence columns; time the scan with them required")
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-people-"))
     try:
         shutil.copy(REPO / "newsletter.yaml", folder)
-        generate(folder / "subscribers.csv", args.rows)
+        generate(folder / "subscribers.csv", args.rows, evidence=args.evidence)
         with open(folder / "subscribers.csv", encoding="utf-8") as fh:
             for _ in range(args.rows // 2):
                 line = fh.readline()
@@ -76,7 +80,19 @@ def main() -> None:
                                          env={**os.environ, "PYTHONPATH": str(code)})
                     times[name].append(float(out.stdout))
             this, other = statistics.median(times["this"]), statistics.median(times["other"])
-            print(f"scan (CPU): this {this:.2f} s, other {other:.2f} s: {this / other:.2f}x")
+            print(f"scan (CPU): this {this:.2f} s, other {other:.2f} s: {this / other:.2f}x "
+                  f"(medians of {args.runs}, alternating)")
+        if args.evidence:
+            found: dict[str, list[float]] = {"optional": [], "required": []}
+            for _ in range(args.runs):
+                for name in found:
+                    out = subprocess.run([sys.executable, "-c", SCAN, str(folder / "subscribers.csv"), name],
+                                         capture_output=True, text=True, check=True,
+                                         env={**os.environ, "PYTHONPATH": str(REPO)})
+                    found[name].append(float(out.stdout))
+            on, off = statistics.median(found["required"]), statistics.median(found["optional"])
+            print(f"scan (CPU) with evidence required {on:.2f} s, optional {off:.2f} s: {on / off:.2f}x "
+                  f"(medians of {args.runs}, alternating)")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -181,6 +181,7 @@ def _one_send(root: Path, n: int, *, checked: bool, cert: tuple[Path, Path] | No
     before (the send tallies the list itself). After check: ``newsletter check`` ran
     first, untimed, as in the editor's guide, so the send finds the list's figures kept."""
     shutil.rmtree(root / ".newsletter", ignore_errors=True)
+    shutil.rmtree(root / "sends", ignore_errors=True)  # the last run's send record: else "already sent"
     if checked:
         subprocess.run([sys.executable, "-m", "newsletter", "check", ISSUE, "--list", "list.csv"], cwd=root,
                        env=base_env(code), check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -106,10 +106,18 @@ class SendGridOptions(_Strict):
     categories: list[HeaderText] = Field(default=[], max_length=8)
     """Extra categories for SendGrid statistics (at most 8): the issue slug is always the first,
     and a real send adds its own (by which SendGrid's Email Logs find its messages again)."""
-    click_tracking: bool = False
-    """Let SendGrid rewrite links to count clicks (off: links stay as written)."""
-    open_tracking: bool = False
-    """Let SendGrid add a tracking pixel to count opens (off by default)."""
+    click_tracking: bool | None = None
+    """Let SendGrid rewrite links to count clicks (off: links stay as written). Unset: off, or on
+    for the readers who agreed when ``tracking`` is ``consented``."""
+    open_tracking: bool | None = None
+    """Let SendGrid add a tracking pixel to count opens. Unset: off, or on for the readers who
+    agreed when ``tracking`` is ``consented``."""
+
+    def trackers(self, tracking: str) -> tuple[bool, bool]:
+        """(click, open) tracking of a request to readers who may be tracked under ``tracking``."""
+        default = tracking == "consented"
+        return (default if self.click_tracking is None else self.click_tracking,
+                default if self.open_tracking is None else self.open_tracking)
     timeout: float = Field(default=30.0, gt=0, le=300)
     """Seconds to wait for SendGrid to answer one request before giving up on it."""
     log_delay: float = Field(default=900.0, ge=0, le=86400)
@@ -209,6 +217,15 @@ class Settings(_Strict):
     """The opening line for a reader with no first name in the list. Not "Dear friend": spam filters score it."""
     fallback_first_name: NonEmpty = "friend"
     """Stands in for a missing first name in your own merge fields (``recipient.first_name``); the greeting doesn't use it."""
+    consent: Literal["optional", "required"] = "optional"
+    """``required``: a subscriber is sent to only when their row holds evidence of consent
+    (``consent_source``, ``consent_at``, ``consent_wording``); the others are held back and
+    named by ``subscribers check`` and ``newsletter check``."""
+    tracking: Literal["everyone", "consented"] = "everyone"
+    """Who SendGrid's click and open tracking (``delivery.sendgrid.click_tracking`` /
+    ``open_tracking``, off unless set) apply to: ``everyone``, or only the readers whose
+    ``tracking_consent`` column says yes (``consented``: both trackers on for them unless set
+    off; everyone else is sent in requests with every tracker off)."""
     delivery: Delivery = Delivery()
     """Sending: batch size, retries, rate cap and provider options (safe defaults)."""
     check: CheckSettings = CheckSettings()

@@ -94,7 +94,7 @@ def test_journal_rows_make_the_recipient_a_subscriber_makes(project: Path, extra
     entry = person("Zoë.Example@Example.ORG", first.strip(), last.strip(), {"city": city})
     (row,) = new_rows([entry], project_settings, fields, project / "list.csv")
     assert (row[3] is None) is (not extra_field)
-    made = recipient_maker(project_settings, secret)((7, *row))
+    made = recipient_maker(project_settings, secret)((7, *row[:4]))
     expected = recipient_for(entry, project_settings, secret, seq=7)
     assert made.seq == 7 and made.email == expected.email and made.name == expected.name
     assert made.token == expected.token
@@ -113,24 +113,33 @@ ROW_NAME = st.text(st.sampled_from(list("aZé &<>\"'%/?=ü")), max_size=6).map(s
         st.sampled_from(["first_name", "last_name", "city"]), ROW_NAME)), min_size=1, max_size=8),
     tokens=st.sets(st.sampled_from(ALL_TOKENS)),
     mailto=st.none() | st.just("leave@example.org"),
+    tracking=st.sampled_from(["everyone", "consented"]),
+    tracked=st.booleans(),
 )
 def test_a_body_built_from_rows_is_the_body_built_from_recipients(
         project: Path, people_: list[tuple[str, str, dict[str, str] | None]], tokens: set[str],
-        mailto: str | None) -> None:
+        mailto: str | None, tracking: str, tracked: bool) -> None:
     """The request body a big send builds straight from journal rows is byte for byte the
     one built from the recipients those rows make (any tokens, names needing escapes,
-    rows with and without merge values, with and without a mailto unsubscribe)."""
+    rows with and without merge values, with and without a mailto unsubscribe, a batch of
+    readers who agreed to tracking or not)."""
     project_settings = open_issue(project / ISSUE)[0].settings
     _, _, rendered = open_issue(project / ISSUE)
     message = dataclasses.replace(make_message(rendered, project_settings, send_id="s-1"), tokens=tuple(sorted(tokens)), unsubscribe_mailto=mailto)
     maker = recipient_maker(project_settings, b"s" * 32)
     rows = [(i, f"p{i}@example.org", first, last, None if vals is None else orjson.dumps(vals).decode())
             for i, (first, last, vals) in enumerate(people_, 1)]
-    builder = PayloadBuilder(message, project_settings.delivery.sendgrid)
-    batch = Batch(rows, maker)
+    builder = PayloadBuilder(message, project_settings.delivery.sendgrid, tracking=tracking)
+    batch = Batch(rows, maker, tracked)
     from_rows = builder.build(batch)
-    assert from_rows == builder.build(maker.many(rows))
-    assert check_body(orjson.loads(from_rows)) == []
+    assert from_rows == builder.build(Batch(rows, lambda row: maker(row), tracked))  # from the recipients
+    if not tracked:
+        assert from_rows == builder.build(maker.many(rows))
+    body = orjson.loads(from_rows)
+    assert check_body(body) == []
+    on = tracking == "consented" and tracked
+    assert body["tracking_settings"]["click_tracking"]["enable"] is on
+    assert body["tracking_settings"]["open_tracking"]["enable"] is on
     # the request process gets the spec and the rows as JSON, and builds the same bytes
-    in_child = RowsBody(builder.rows_body(maker).spec).build(orjson.loads(batch.rows_json()))
+    in_child = RowsBody(builder.rows_body(maker, tracked).spec).build(orjson.loads(batch.rows_json()))
     assert in_child == from_rows

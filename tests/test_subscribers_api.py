@@ -54,11 +54,12 @@ def test_summary_keys() -> None:
 
 def test_signatures() -> None:
     e = inspect.signature(audience.eligible)
-    assert list(e.parameters) == ["list_path", "audience", "check_dns"]
+    assert list(e.parameters) == ["list_path", "audience", "check_dns", "require_evidence"]
     assert e.parameters["check_dns"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert e.parameters["require_evidence"].kind is inspect.Parameter.KEYWORD_ONLY
     assert typing.get_type_hints(audience.eligible, localns=NAMES)["return"] == Iterator[Subscriber]
     s = inspect.signature(audience.summarize)
-    assert list(s.parameters) == ["list_path", "audience", "check_dns"]
+    assert list(s.parameters) == ["list_path", "audience", "check_dns", "require_evidence"]
     u = inspect.signature(audience.unsubscribe)
     assert list(u.parameters)[:3] == ["list_path", "emails", "reason"]
     hints = typing.get_type_hints(audience.summarize, localns=NAMES)

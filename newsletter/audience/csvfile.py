@@ -37,6 +37,11 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "last_name": ("lastname", "surname", "familyname"),
     "status": ("status",),
     "tags": ("tags", "tag"),
+    # evidence of consent (newsletter.audience.evidence) and who agreed to tracking
+    "consent_source": ("consentsource",),
+    "consent_at": ("consentat",),
+    "consent_wording": ("consentwording",),
+    "tracking_consent": ("trackingconsent",),
 }
 _ALIAS = {alias: name for name, aliases in COLUMN_ALIASES.items() for alias in aliases}
 _SQUASH = re.compile(r"[\s_\-]+")

@@ -78,10 +78,11 @@ class Cut:
     """How many lines come before it."""
 
 
-def tally(path: Path, *, smallest: int = PARALLEL_FROM, at: float | None = None) -> tuple[Tally, list[Problem]] | None:
+def tally(path: Path, *, smallest: int = PARALLEL_FROM, at: float | None = None,
+          evidence: bool = False) -> tuple[Tally, list[Problem]] | None:
     """The tally of the list (as :func:`newsletter.audience.tally.tally` would make it in
-    one pass) and the header's warnings; None when one pass is the better way (see
-    :func:`plan` for ``smallest`` and ``at``)."""
+    one pass, ``evidence`` of consent required or not) and the header's warnings; None
+    when one pass is the better way (see :func:`plan` for ``smallest`` and ``at``)."""
     try:
         if os.stat(path).st_size < smallest:
             return None  # without opening the list twice: one pass opens it next
@@ -93,11 +94,12 @@ def tally(path: Path, *, smallest: int = PARALLEL_FROM, at: float | None = None)
             return None
         identity = os.stat(path)
         try:
-            child = _Child(path, cut, reader.dialect.delimiter, (identity.st_size, identity.st_mtime_ns, identity.st_ino))
+            child = _Child(path, cut, reader.dialect.delimiter, (identity.st_size, identity.st_mtime_ns, identity.st_ino),
+                           evidence)
         except OSError:  # no temporary folder to write to, or no process to be had
             return None
         try:
-            scanner = _scanner(path, reader)
+            scanner = _scanner(path, reader, evidence=evidence)
             began = time.monotonic()
             try:
                 scanner.scan(_Source(reader.up_to(cut.lines), reader), part=True)
@@ -198,10 +200,10 @@ def _sample_rows(path: Path, delimiter: str) -> list[list[str]] | None:
     return rows if len(rows) == reader.line_num == text.count("\n") else None
 
 
-def _scanner(path: Path, reader: ListReader, kept: int = LONGEST_KEPT) -> Scanner:
+def _scanner(path: Path, reader: ListReader, kept: int = LONGEST_KEPT, *, evidence: bool = False) -> Scanner:
     """A scanner for a part of the list, numbering the tag sets of the first 64 KB first:
     both parts' scanners number them alike, so the join seldom renumbers any."""
-    scanner = Scanner(reader.shown, reader.header, reader.dialect.delimiter, kept=kept)
+    scanner = Scanner(reader.shown, reader.header, reader.dialect.delimiter, kept=kept, evidence=evidence)
     at = reader.header.roles.get("tags")
     rows = _sample_rows(path, reader.dialect.delimiter) if at is not None else None
     if at is not None and rows:
@@ -240,8 +242,8 @@ class _Child:
     given back before this process loads the tally: the two together stay near what one
     pass takes."""
 
-    def __init__(self, path: Path, cut: Cut, delimiter: str, identity: tuple[int, int, int]) -> None:
-        args = [str(path), str(cut.offset), str(cut.lines), delimiter, *map(str, identity)]
+    def __init__(self, path: Path, cut: Cut, delimiter: str, identity: tuple[int, int, int], evidence: bool = False) -> None:
+        args = [str(path), str(cut.offset), str(cut.lines), delimiter, *map(str, identity), str(int(evidence))]
         self._out = tempfile.TemporaryFile()
         try:
             self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
@@ -286,22 +288,23 @@ class _Child:
 
 
 def _scan_part(path: Path, offset: int, lines: int, delimiter: str, identity: tuple[int, int, int],
-               kept: int = CHILD_KEPT) -> Part | None:
+               kept: int = CHILD_KEPT, *, evidence: bool = False) -> Part | None:
     """The child's work: the tally of the list from ``offset``, or None if the list is not
     the one the parent is reading."""
     with open_list(path) as reader, no_cycle_collection():
         st = os.stat(path)
         if (st.st_size, st.st_mtime_ns, st.st_ino) != identity or reader.dialect.delimiter != delimiter:
             return None
-        scanner = _scanner(path, reader, kept)
+        scanner = _scanner(path, reader, kept, evidence=evidence)
         with rows_from(path, offset, lines, delimiter) as rows:
             return Part.of(scanner.scan(_ChildSource(rows, reader)))
 
 
 def main(argv: list[str]) -> int:
-    path, offset, lines, delimiter, size, mtime, inode = argv
+    path, offset, lines, delimiter, size, mtime, inode, evidence = argv
     try:
-        found = _scan_part(Path(path), int(offset), int(lines), delimiter, (int(size), int(mtime), int(inode)))
+        found = _scan_part(Path(path), int(offset), int(lines), delimiter, (int(size), int(mtime), int(inode)),
+                           evidence=evidence == "1")
     except _Undecodable:
         return _DECODE_ERROR
     except Exception:  # noqa: BLE001 - the parent reads the part itself
@@ -388,6 +391,7 @@ def join(first: Tally, second: Part, cells_as_written: Callable[[list[int]], dic
     first.unreadable += second.unreadable
     first.to_fix += to_fix
     first.duplicate_of.update(duplicate_of)
+    first.unproven.update({line: lacks for line, lacks in second.unproven.items() if line not in moved})
     first.longest = longest
     return True
 

@@ -14,10 +14,16 @@ looks like consent but is not known, or a value that cannot be read as yes or no
 stops the import with the question (answered by :class:`ConsentAnswer`), before
 anything is written.
 
+Evidence of consent (``consent_source``, ``consent_at``, ``consent_wording``: see
+:mod:`newsletter.audience.evidence`) is imported as written, every byte kept; a row
+whose evidence is there but not as described stops the import, before anything is
+written, naming the row and the column.
+
 Per address: new → *added*; in the list and unsubscribed, bounced or complained →
 *skipped* unless the import is stricter (an import never resubscribes anyone);
-a stricter status in the import → *updated*; otherwise empty names are filled and
-tags added (*updated*), or nothing is new (*skipped*). Every skip has a reason.
+a stricter status in the import → *updated*; otherwise empty names are filled, tags
+added and evidence of consent written where the list's row has none (*updated*), or
+nothing is new (*skipped*). Every skip has a reason.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsletter.audience import consent
+from newsletter.audience import evidence as proof
 from newsletter.audience.csvfile import ListReader, open_list, unneutralize
 from newsletter.audience.edit import Change, ListEdit, key_of, rewrite
 from newsletter.audience.validate import (
@@ -50,6 +57,9 @@ IMPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "last_name": ("lastname", "surname", "familyname", "attendeelastname"),
     "tags": ("tags", "tag"),
     "subscribed_at": ("subscribedat", "optintime", "orderdate"),
+    "consent_source": ("consentsource",),
+    "consent_at": ("consentat",),
+    "consent_wording": ("consentwording",),
 }
 UNSUBSCRIBED = consent.UNSUBSCRIBED
 _IMPORT_ALIAS = {alias: role for role, aliases in IMPORT_COLUMNS.items() for alias in aliases}
@@ -102,6 +112,9 @@ class _Incoming:
     last_name: str
     tags: tuple[str, ...]
     subscribed_at: str
+    evidence: tuple[str, ...] = ()
+    """The evidence cells as written (see :data:`newsletter.audience.evidence.COLUMNS`), or
+    none when the row has none."""
 
 
 @dataclass(slots=True)
@@ -116,6 +129,8 @@ class _InList:
     broken: int | None = None
     """A line where the address is written with a space, a line break or a name around it."""
     lines: list[int] = field(default_factory=list)
+    proven: bool = False
+    """The first row has evidence of consent (one of its cells is written)."""
 
 
 def _import_tags(raw: str) -> tuple[str, ...]:
@@ -180,6 +195,9 @@ def _read_incoming(reader: ListReader, extra_tags: tuple[str, ...], today: str, 
     result.ignored_columns = [n for i, n in enumerate(reader.header.names) if i not in used and n]
     yes_means = frozenset(consent.squash(v) for v in answer.yes_means)
     unclear: dict[tuple[str, str], list[int]] = {}
+    evidence_at = proof.columns_at(roles)
+    check_evidence = proof.Checker(evidence_at)
+    bad_evidence: list[Problem] = []
 
     def cell(cells: list[str], role: str) -> str:
         return unneutralize(cells[roles[role]]).strip() if role in roles else ""
@@ -219,6 +237,14 @@ def _read_incoming(reader: ListReader, extra_tags: tuple[str, ...], today: str, 
                 Outcome(line, checked.normalized, "skipped", f"same address as line {seen.line} of this file")
             )
             continue
+        given = tuple(unneutralize(cells[i]) if i is not None else "" for i in evidence_at)
+        if any(v.strip() for v in given):
+            lacks = check_evidence(cells)
+            if lacks is not None:
+                bad_evidence.append(Problem(reader.shown, line, None, lacks[0], lacks[1], proof.HINT))
+                continue
+        else:
+            given = ()
         date = _DATE.match(cell(cells, "subscribed_at"))
         incoming[checked.key] = _Incoming(
             line,
@@ -228,7 +254,12 @@ def _read_incoming(reader: ListReader, extra_tags: tuple[str, ...], today: str, 
             cell(cells, "last_name"),
             parse_tags(";".join(extra_tags + _import_tags(cell(cells, "tags")))),
             date.group(1) if date else today,
+            given,
         )
+    if bad_evidence:
+        n = len(bad_evidence)
+        raise InputError(bad_evidence, summary=f"{reader.shown}: {n:,} row{'s' if n != 1 else ''} with evidence of "
+                                               "consent that is not as described; nothing was imported")
     if unreadable:
         raise InputError(unreadable, summary=f"{reader.shown}: rows that cannot be read; nothing was imported")
     if unclear:
@@ -260,6 +291,7 @@ def _index(list_path: Path, wanted: dict[str, _Incoming]) -> dict[str, _InList]:
                     entry = found[key] = _InList(
                         line, cell(cells, "first_name"), cell(cells, "last_name"), parse_tags(cell(cells, "tags") or "")
                     )
+                    entry.proven = any((cell(cells, name) or "") for name in proof.COLUMNS)
                 rank = parse_status(cells[status_at]) if status_at is not None else SUBSCRIBED
                 for at, kind in also:  # the list's own consent columns, read as the scan reads them
                     said = consent.read_value(kind, cells[at]) if rank is not None else SUBSCRIBED
@@ -306,6 +338,8 @@ def import_list(
             "last_name": edit.column("last_name", "last_name") if any(r.last_name for r in added) else None,
             "tags": edit.column("tags", "tags") if any(r.tags for r in incoming.values()) else None,
         }
+        proven = [edit.column(name, name) for name in proof.COLUMNS] if any(
+            r.evidence for r in incoming.values()) else []
         extra_named = {name: edit.by_name.get(name) for name in ("subscribed_at", "source")}
 
         def change(line: int, cells: list[str]) -> bool:
@@ -329,6 +363,8 @@ def import_list(
                     cells[extra_named["subscribed_at"]] = row.subscribed_at
                 if extra_named["source"] is not None:
                     cells[extra_named["source"]] = f"import:{source_path.name}"
+                for at, value in zip(proven, row.evidence):
+                    cells[at] = value
                 yield cells
 
         return change, extra
@@ -392,6 +428,9 @@ def _decide(
         if row.tags:
             at = edit.column("tags", "tags")
             cells[at] = ";".join(parse_tags(";".join((*parse_tags(cells[at]), *row.tags))))
+        if row.evidence and not entry.proven:  # the three cells together: never half of two sign-ups
+            for name, value in zip(proof.COLUMNS, row.evidence, strict=True):
+                cells[edit.column(name, name)] = value
         return cells != before
 
     updates[entry.first_line] = fill
@@ -408,4 +447,6 @@ def _changes(entry: _InList, row: _Incoming) -> list[str]:
     new_tags = [t for t in row.tags if t not in entry.tags]
     if new_tags:
         changes.append(f"tag{'s' if len(new_tags) > 1 else ''} {', '.join(new_tags)} added")
+    if row.evidence and not entry.proven:
+        changes.append("evidence of consent added")
     return changes

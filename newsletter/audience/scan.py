@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from newsletter.audience import consent
 from newsletter.audience.csvfile import Header, unneutralize, width_problem
+from newsletter.audience.evidence import Checker, columns_at
 from newsletter.audience.validate import (
     RANK,
     SUBSCRIBED,
@@ -45,10 +46,13 @@ LONGEST_KEPT = 32
 Candidate = tuple[int, int, str]
 """(UTF-8 bytes, minus the line, the cell as written or the address normalised)."""
 
-LINE_SHIFT = 3
+LINE_SHIFT = 4
 TAGSET_SHIFT = 40
 RANK_MASK = 3
 AS_WRITTEN = 4
+UNPROVEN = 8
+"""Set when the first row of an address has no evidence of consent (only looked for with
+``consent: required``: see :mod:`newsletter.audience.evidence`)."""
 LINE_MASK = (1 << (TAGSET_SHIFT - LINE_SHIFT)) - 1
 
 
@@ -62,9 +66,10 @@ class Tally:
     invalid: int = 0
     duplicates: int = 0
     state: dict[str, int] = field(default_factory=dict)
-    """Address key → one int: ``tagset << TAGSET_SHIFT | first line << LINE_SHIFT | AS_WRITTEN?
-    | strictest rank`` (a million addresses fit in little memory); ``AS_WRITTEN`` is set
-    when the first row's address cell is the normalised address itself."""
+    """Address key → one int: ``tagset << TAGSET_SHIFT | first line << LINE_SHIFT | UNPROVEN?
+    | AS_WRITTEN? | strictest rank`` (a million addresses fit in little memory); ``AS_WRITTEN``
+    is set when the first row's address cell is the normalised address itself, ``UNPROVEN``
+    when evidence of consent is required and that row has none."""
     tagsets: list[tuple[str, ...]] = field(default_factory=list)
     holds: set[str] = field(default_factory=set)
     problems: list[Problem] = field(default_factory=list)
@@ -84,6 +89,12 @@ class Tally:
     usually is, so that ``newsletter check`` need not read the list again. Every first
     row left out is shorter than the shortest kept (or as long, on a later line); a
     finished scan leaves each heap sorted, so equal lists give equal tallies."""
+    unproven: dict[int, tuple[str, str, str]] = field(default_factory=dict)
+    """With evidence required: the line of each subscribed address's first row that has no
+    evidence of consent → (email as written, column, why); none when the list has no
+    evidence column at all (every subscribed address lacks it: one finding says so)."""
+    evidence: bool = False
+    """Evidence of consent was required of this tally's rows."""
 
 
 class SplitMidRecord(Exception):
@@ -115,7 +126,7 @@ class Scanner:
     """Classifies rows into a :class:`Tally`. ``check_dns`` adds a DNS look-up per domain."""
 
     def __init__(self, file: str, header: Header, delimiter: str, *, check_dns: bool = False,
-                 kept: int = LONGEST_KEPT) -> None:
+                 kept: int = LONGEST_KEPT, evidence: bool = False) -> None:
         self.file = file
         self.kept = kept
         self.check_dns = check_dns
@@ -135,6 +146,10 @@ class Scanner:
                          for at, kind in consent.columns(header.names, skip=set(header.roles.values())).read]
         """Other tools' consent columns (``Subscribed?``, ``Opt-in``...): read beside ``status``."""
         self._unreadable_consent: tuple[str, str] | None = None
+        self._evidence = Checker(columns_at(header.roles)) if evidence else None
+        """With evidence of consent required: checks a subscribed address's first row."""
+        self._evidence_rows = evidence and any(i is not None for i in columns_at(header.roles))
+        self.tally.evidence = evidence
 
     def number_tags(self, texts: list[str]) -> None:
         """Number these tag cells' sets first, in this order (two scans of parts of one
@@ -281,6 +296,10 @@ class Scanner:
             tagset = self._tagset_ids[tags] = len(tally.tagsets)
             tally.tagsets.append(parse_tags(tags))
         written = AS_WRITTEN if normalized == cells[self.email_at] else 0
+        if self._evidence is not None and rank == SUBSCRIBED and (lacks := self._evidence(cells)) is not None:
+            written |= UNPROVEN
+            if self._evidence_rows:
+                tally.unproven[line] = (raw, *lacks)
         state[key] = (tagset << TAGSET_SHIFT) | (line << LINE_SHIFT) | written | rank
         address = normalized or ""
         if not address.isascii() and not address.rpartition("@")[0].isascii():

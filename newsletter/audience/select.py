@@ -3,8 +3,10 @@
 Eligible means: a valid address, first of its rows, whose strictest status is
 ``subscribed``, not held back by a broken row, and matching the issue's
 ``audience`` (at least one of ``tags`` when there are any, none of
-``exclude_tags``; tags compare case-insensitively). Sending and previews use
-:func:`eligible`; :func:`summarize` counts exactly the same people.
+``exclude_tags``; tags compare case-insensitively). With ``require_evidence``
+(``consent: required``) that first row must also hold evidence of consent
+(:mod:`newsletter.audience.evidence`). Sending and previews use :func:`eligible`;
+:func:`summarize` counts exactly the same people.
 """
 
 from __future__ import annotations
@@ -22,7 +24,17 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from newsletter.audience import consent
 from newsletter.audience import tally as tallying
 from newsletter.audience.csvfile import ListReader, open_list, unneutralize
-from newsletter.audience.scan import AS_WRITTEN, LINE_MASK, LINE_SHIFT, LONGEST_KEPT, RANK_MASK, TAGSET_SHIFT, Tally
+from newsletter.audience.evidence import HINT as evidence_hint
+from newsletter.audience.scan import (
+    AS_WRITTEN,
+    LINE_MASK,
+    LINE_SHIFT,
+    LONGEST_KEPT,
+    RANK_MASK,
+    TAGSET_SHIFT,
+    UNPROVEN,
+    Tally,
+)
 from newsletter.audience.validate import STATUSES, SUBSCRIBED, Address, check_address, fast_path, parse_tags
 from newsletter.errors import InputError, Problem
 
@@ -53,7 +65,7 @@ class Subscriber:
 class AudienceSummary:
     """The list in figures. ``total`` rows = invalid + duplicates + one per address; every
     address is counted once under its strictest status; subscribed = eligible +
-    excluded_by_tags + held."""
+    excluded_by_tags + held + unproven."""
 
     list_file: str
     total: int
@@ -67,7 +79,7 @@ class AudienceSummary:
     excluded_by_tags: int
     held: int
     by_tag: dict[str, int]
-    """Subscribed addresses (not held) per tag."""
+    """Subscribed addresses (not held, not held back for evidence) per tag."""
     problems: list[Problem] = field(default_factory=list)
     """One per invalid row."""
     warnings: list[Problem] = field(default_factory=list)
@@ -78,12 +90,19 @@ class AudienceSummary:
     """Other tools' columns read as consent beside ``status`` (``Subscribed?``, ``Opt-in``...)."""
     questions: list[Problem] = field(default_factory=list)
     """Columns that look like consent but are not known: read as merge fields, to be answered."""
+    unproven: int = 0
+    """Subscribed, but held back: evidence of consent is required and their row has none."""
+    unproven_rows: list[Problem] = field(default_factory=list)
+    """One per address held back for want of evidence, at its row's line, naming the column
+    (the first :data:`UNPROVEN_KEPT`; ``to_fix`` has every one), or one at the header for a
+    list with no evidence column."""
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["problems"] = [p.as_dict() for p in self.problems]
         data["warnings"] = [p.as_dict() for p in self.warnings]
         data["questions"] = [p.as_dict() for p in self.questions]
+        data["unproven_rows"] = [p.as_dict() for p in self.unproven_rows]
         return data
 
     @classmethod
@@ -92,8 +111,14 @@ class AudienceSummary:
         values["problems"] = [Problem(**p) for p in data["problems"]]
         values["warnings"] = [Problem(**p) for p in data["warnings"]]
         values["questions"] = [Problem(**p) for p in data["questions"]]
+        values["unproven_rows"] = [Problem(**p) for p in data["unproven_rows"]]
         values["to_fix"] = [tuple(row) for row in data["to_fix"]]
         return cls(**values)
+
+
+UNPROVEN_KEPT = 1000
+"""Findings kept of the rows without evidence of consent (the figures are cached: a list
+of a million such rows would otherwise keep a million findings)."""
 
 
 class _Matcher:
@@ -115,7 +140,9 @@ def _count(
     matches = _Matcher(audience)
     by_status = [0] * len(STATUSES)
     subscribed_tagsets = [0] * len(tally.tagsets)
-    held = 0
+    held = unproven = 0
+    lacking: list[int] = []
+    evidence = tally.evidence
     bitmap = bytearray((tally.last_line >> 3) + 1)
     written = bytearray(len(bitmap))
     count = 0
@@ -128,6 +155,10 @@ def _count(
         if rank == SUBSCRIBED:
             if holds and key in holds:
                 held += 1
+            elif evidence and value & UNPROVEN:
+                if wanted[value >> tagset_shift]:  # one the audience leaves out is excluded by its tags
+                    unproven += 1
+                    lacking.append((value >> LINE_SHIFT) & LINE_MASK)
             else:
                 tagset = value >> tagset_shift
                 subscribed_tagsets[tagset] += 1
@@ -143,6 +174,16 @@ def _count(
         for tag in tally.tagsets[tagset] if n else ():
             by_tag[tag] += n
     subscribed = by_status[SUBSCRIBED]
+    lacking.sort()
+    found = tally.unproven
+    unproven_rows = [Problem(tally.file, line, None, found[line][1],
+                             f"{found[line][2]}; this address is held back from sends until it has evidence of "
+                             "consent (consent: required)", evidence_hint) for line in lacking[:UNPROVEN_KEPT] if line in found]
+    if unproven and not found:  # the list has no evidence column: one finding, not one per row
+        unproven_rows = [Problem(tally.file, 1, None, "consent_source",
+                                 f"no evidence of consent: the list has no consent_source, consent_at or "
+                                 f"consent_wording column, so all {unproven:,} subscribed addresses are held back "
+                                 "from sends (consent: required)", evidence_hint)]
     summary = AudienceSummary(
         list_file=tally.file,
         total=tally.rows,
@@ -153,12 +194,14 @@ def _count(
         invalid=tally.invalid,
         duplicates=tally.duplicates,
         eligible=count,
-        excluded_by_tags=subscribed - held - count,
+        excluded_by_tags=subscribed - held - unproven - count,
         held=held,
         by_tag=dict(sorted(by_tag.items(), key=lambda kv: (-kv[1], kv[0]))),
         problems=sorted(tally.unreadable + tally.problems, key=lambda p: p.line or 0),
         warnings=header_warnings + tally.warnings,
-        to_fix=sorted(tally.to_fix),
+        to_fix=sorted(tally.to_fix + [(line, found[line][0], found[line][2]) for line in lacking if line in found]),
+        unproven=unproven,
+        unproven_rows=unproven_rows,
     )
     return summary, bitmap, written
 
@@ -177,9 +220,11 @@ def _consent_notes(list_path: Path) -> dict[str, Any]:
     return {"consent_columns": [names[i] for i, _ in found.read], "questions": questions}
 
 
-def summarize(list_path: Path, audience: Audience | None = None, *, check_dns: bool = False) -> AudienceSummary:
-    """The list in figures for an audience (all subscribers when None), with every problem."""
-    return _figures(list_path, audience, check_dns).summary
+def summarize(list_path: Path, audience: Audience | None = None, *, check_dns: bool = False,
+              require_evidence: bool = False) -> AudienceSummary:
+    """The list in figures for an audience (all subscribers when None), with every problem;
+    with ``require_evidence``, subscribers without evidence of consent are held back."""
+    return _figures(list_path, audience, check_dns, require_evidence).summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,35 +239,37 @@ class Figures:
     """The tally's longest values of each column (``Tally.longest``)."""
 
 
-def _figures(list_path: Path, audience: Audience | None, check_dns: bool) -> Figures:
+def _figures(list_path: Path, audience: Audience | None, check_dns: bool, evidence: bool = False) -> Figures:
     fp = tallying.fingerprint(list_path)
     if not check_dns:
-        hit = tallying.cached(list_path, audience, fp)
+        hit = tallying.cached(list_path, audience, fp, evidence=evidence)
         if hit is not None:
             return hit
-    tally, header_warnings = tallying.tally(list_path, check_dns=check_dns)
+    tally, header_warnings = tallying.tally(list_path, check_dns=check_dns, evidence=evidence)
     summary, bitmap, written = _count(tally, header_warnings, audience)
     summary = replace(summary, **_consent_notes(list_path))
     figures = Figures(summary, bitmap, written, fp, tally.longest)
     if not check_dns:
-        tallying.store(list_path, audience, figures)
+        tallying.store(list_path, audience, figures, evidence=evidence)
     return figures
 
 
-def eligible(list_path: Path, audience: Audience | None = None, *, check_dns: bool = False) -> Iterator[Subscriber]:
-    """Yield the subscribers an issue goes to, in list order, each address once.
+def eligible(list_path: Path, audience: Audience | None = None, *, check_dns: bool = False,
+             require_evidence: bool = False) -> Iterator[Subscriber]:
+    """Yield the subscribers an issue goes to, in list order, each address once (with
+    ``require_evidence``, only those whose row holds evidence of consent).
 
     The whole list is checked before the first subscriber is yielded: if any row
     cannot be read (it might be an unsubscribe), :class:`InputError` is raised and
     nobody is yielded.
     """
-    figures = _sendable(list_path, audience, check_dns)
+    figures = _sendable(list_path, audience, check_dns, require_evidence)
     return _yield(figures, list_path)
 
 
-def _sendable(list_path: Path, audience: Audience | None, check_dns: bool) -> Figures:
+def _sendable(list_path: Path, audience: Audience | None, check_dns: bool, evidence: bool = False) -> Figures:
     """The figures of a list that may be sent to: none of its rows is unreadable."""
-    figures = _figures(list_path, audience, check_dns)
+    figures = _figures(list_path, audience, check_dns, evidence)
     summary = figures.summary
     unreadable = [p for p in summary.problems if p.field == ""]
     if unreadable:
@@ -247,7 +294,7 @@ class Longest:
     """Rows not mailed because a name holds a control character (see the scan)."""
 
 
-def longest_values(list_path: Path, audience: Audience | None = None) -> Longest:
+def longest_values(list_path: Path, audience: Audience | None = None, *, require_evidence: bool = False) -> Longest:
     """What :func:`eligible` would yield, reduced to the longest value per column.
 
     The tally keeps the longest values of each column (``Tally.longest``); the
@@ -255,7 +302,7 @@ def longest_values(list_path: Path, audience: Audience | None = None) -> Longest
     could beat it. Only when it could (most of the longest values belong to people
     not mailed) is the list read again.
     """
-    figures = _sendable(list_path, audience, False)
+    figures = _sendable(list_path, audience, False, require_evidence)
     best = _from_candidates(figures.longest, figures.bitmap)
     if best is None:
         best = _longest_read(list_path, figures)
@@ -331,9 +378,9 @@ def _reopen(list_path: Path, fp: tallying.Fingerprint) -> Iterator[ListReader]:
         yield reader
 
 
-def _rows(figures: Figures, list_path: Path, *, tags: bool) -> Iterator[Entry]:
+def _rows(figures: Figures, list_path: Path, *, tags: bool, tracking: bool = False) -> Iterator[Entry]:
     """The eligible lines of a tallied list, each value as :class:`Subscriber` gives it
-    (the tags only when asked).
+    (the tags, and whether the reader agreed to tracking, only when asked).
 
     A send reads a million of these, so the bitmap tests and the steps of
     :func:`_name_cell` are written out in the loop.
@@ -345,6 +392,9 @@ def _rows(figures: Figures, list_path: Path, *, tags: bool) -> Iterator[Entry]:
         first_at = roles.get("first_name")
         last_at = roles.get("last_name")
         tags_at = roles.get("tags") if tags else None
+        tracking_at = _tracking_column(reader) if tracking else None
+        agreed: dict[str, bool] = {}
+        tracked = False
         other = reader.header.merge_columns()
         no_fields: Mapping[str, str] = MappingProxyType({})
         new = tuple.__new__
@@ -390,12 +440,33 @@ def _rows(figures: Figures, list_path: Path, *, tags: bool) -> Iterator[Entry]:
                 if found is None:
                     found = tagsets[text] = parse_tags(text)
                 tagset = found
-            yield new(Entry, (email, first, last, fields, line, tagset))
+            if tracking_at is not None:
+                said = cells[tracking_at]
+                yes = agreed.get(said)
+                if yes is None:
+                    yes = agreed[said] = consent.read_value("yes", unneutralize(said)) == SUBSCRIBED
+                tracked = yes
+            yield new(Entry, (email, first, last, fields, line, tagset, tracked))
 
 
 def _yield(figures: Figures, list_path: Path) -> Iterator[Subscriber]:
-    for email, first, last, fields, line, tags in _rows(figures, list_path, tags=True):
+    for email, first, last, fields, line, tags, _ in _rows(figures, list_path, tags=True):
         yield Subscriber(email, first, last, "subscribed", tags, fields, line)
+
+
+TRACKING_COLUMN = "tracking_consent"
+
+
+def _tracking_column(reader: ListReader) -> int:
+    """Where the list says who agreed to tracking; refused when it does not say."""
+    at = reader.header.roles.get(TRACKING_COLUMN)
+    if at is None:
+        raise InputError(Problem(
+            reader.shown, 1, None, TRACKING_COLUMN,
+            "tracking: consented (newsletter.yaml) needs a column saying who agreed to click and open tracking; "
+            "this list has none, so nothing was sent",
+            f"add a {TRACKING_COLUMN} column (yes for each reader who agreed), or set tracking: everyone"))
+    return at
 
 
 class Entry(NamedTuple):
@@ -409,12 +480,21 @@ class Entry(NamedTuple):
     fields: Mapping[str, str]
     line: int
     tags: tuple[str, ...] = ()
+    tracked: bool = False
+    """The reader agreed to click and open tracking (``tracking_consent`` says yes); only
+    read when asked for."""
 
 
-def entries(list_path: Path, audience: Audience | None = None) -> Iterator[Entry]:
-    """:func:`eligible` for a send: the same checks first, then lighter values."""
-    figures = _sendable(list_path, audience, False)
-    return _rows(figures, list_path, tags=False)
+def entries(list_path: Path, audience: Audience | None = None, *, require_evidence: bool = False,
+            tracking: bool = False) -> Iterator[Entry]:
+    """:func:`eligible` for a send: the same checks first, then lighter values. With
+    ``tracking``, each entry says whether the reader agreed to tracking (the list's
+    ``tracking_consent`` column: yes, y, true, 1... mean agreed, anything else not)."""
+    figures = _sendable(list_path, audience, False, require_evidence)
+    if tracking:
+        with open_list(list_path) as reader:
+            _tracking_column(reader)  # the refusal before the first reader is read
+    return _rows(figures, list_path, tags=False, tracking=tracking)
 
 
 def _name(value: str) -> str:

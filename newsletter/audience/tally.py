@@ -3,14 +3,16 @@
 One pass classifies every row (:mod:`newsletter.audience.scan`); with the fast
 path it takes a few seconds for a million rows. The figures, and which lines are
 eligible, are then kept in ``.newsletter/cache/`` beside the list, keyed on the
-list's size, modification time and SHA-256 of its bytes, the audience, and the
-code and library versions that produced them; a changed byte means a fresh
-tally. Results with DNS checks are never kept.
+list's size, modification time and SHA-256 of its bytes, the audience, whether
+evidence of consent is required (and then the day: a date of consent in the future
+becomes a valid one), and the code and library versions that produced them; a
+changed byte or setting means a fresh tally. Results with DNS checks are never kept.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import contextlib
 import functools
 import hashlib
@@ -36,13 +38,15 @@ if TYPE_CHECKING:
 CACHE_DIR = Path(".newsletter") / "cache"
 
 
-def tally(list_path: Path, *, check_dns: bool = False) -> tuple[Tally, list[Problem]]:
-    """Classify every row of the list; the header's warnings alongside. A big list is
-    read on two cores (:mod:`newsletter.audience.halves`), unless DNS is asked too."""
-    if not check_dns and (found := halves.tally(list_path)) is not None:
+def tally(list_path: Path, *, check_dns: bool = False, evidence: bool = False) -> tuple[Tally, list[Problem]]:
+    """Classify every row of the list (with ``evidence``: the subscribed rows without
+    evidence of consent found too); the header's warnings alongside. A big list is read
+    on two cores (:mod:`newsletter.audience.halves`), unless DNS is asked too."""
+    if not check_dns and (found := halves.tally(list_path, evidence=evidence)) is not None:
         return found
     with open_list(list_path) as reader, no_cycle_collection():
-        scanner = Scanner(reader.shown, reader.header, reader.dialect.delimiter, check_dns=check_dns)
+        scanner = Scanner(reader.shown, reader.header, reader.dialect.delimiter, check_dns=check_dns,
+                          evidence=evidence)
         result = scanner.scan(reader)
         return result, reader.header.warnings
 
@@ -81,9 +85,11 @@ def _content_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _cache_file(list_path: Path, audience: Audience | None) -> Path:
+def _cache_file(list_path: Path, audience: Audience | None, evidence: bool) -> Path:
     which = json.dumps(
         [str(list_path.resolve()), sorted(audience.tags) if audience else [], sorted(audience.exclude_tags) if audience else []]
+        # the settings that change who is eligible are part of the name: switching one never finds stale figures
+        + ([f"evidence {dt.date.today().isoformat()}"] if evidence else [])
     )
     name = f"{list_path.name}.{hashlib.sha256(which.encode()).hexdigest()[:16]}.json"
     return list_path.resolve().parent / CACHE_DIR / name
@@ -140,12 +146,13 @@ def _unpack_bits(text: str) -> bytearray:
     return bytearray(zlib.decompress(base64.b64decode(text)))
 
 
-def cached(list_path: Path, audience: Audience | None, fp: Fingerprint) -> Figures | None:
-    """The figures of an earlier tally of exactly these bytes for this audience, if any."""
+def cached(list_path: Path, audience: Audience | None, fp: Fingerprint, *, evidence: bool = False) -> Figures | None:
+    """The figures of an earlier tally of exactly these bytes for this audience (and
+    requirement of evidence), if any."""
     from newsletter.audience.select import AudienceSummary, Figures
 
     try:
-        data = json.loads(_cache_file(list_path, audience).read_text(encoding="utf-8"))
+        data = json.loads(_cache_file(list_path, audience, evidence).read_text(encoding="utf-8"))
         if data["key"] != fp.as_dict():
             return None
         longest = {str(name): [(int(size), int(line), str(value)) for size, line, value in heap]
@@ -156,12 +163,12 @@ def cached(list_path: Path, audience: Audience | None, fp: Fingerprint) -> Figur
         return None
 
 
-def store(list_path: Path, audience: Audience | None, figures: Figures) -> None:
+def store(list_path: Path, audience: Audience | None, figures: Figures, *, evidence: bool = False) -> None:
     """Keep the figures for next time; silently skipped where the folder is not writable."""
     fp = figures.fp
     if Identity.of(list_path) != fp.identity:
         return  # changed while we read it: what we found may not match the fingerprint
-    path = _cache_file(list_path, audience)
+    path = _cache_file(list_path, audience, evidence)
     data = {
         "key": fp.as_dict(),
         "summary": figures.summary.as_dict(),

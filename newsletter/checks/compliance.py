@@ -10,7 +10,7 @@ from newsletter.checks import html as H
 from newsletter.checks.context import CheckContext
 from newsletter.checks.finding import Finding, Where
 from newsletter.checks.registry import check, rule
-from newsletter.errors import display_path
+from newsletter.errors import NewsletterError, display_path
 
 FAMILY = "compliance"
 
@@ -101,3 +101,37 @@ def unsubscribe_group(ctx: CheckContext) -> Iterator[Finding]:
             "set delivery.sendgrid.asm_group_id in newsletter.yaml to the id of the group (SendGrid: "
             "Suppressions > Unsubscribe Groups), or use unsubscribe: link",
         )
+
+
+CONSENT_EVIDENCE = rule(
+    "consent-evidence", "warning",
+    "consent: required, and subscribers' rows lack evidence of consent: they are held back from the send.",
+    family=FAMILY,
+)
+EVIDENCE_SHOWN = 50
+"""Rows named one by one; ``newsletter subscribers check`` names every one."""
+
+
+@check(FAMILY)
+def consent_evidence(ctx: CheckContext) -> Iterator[Finding]:
+    """Each subscriber a send would hold back for want of evidence of consent, at their row."""
+    from newsletter.audience import summarize
+    from newsletter.audience.evidence import HINT
+
+    path = ctx.list_path
+    if ctx.settings.consent != "required" or path is None or not path.is_file():
+        return
+    try:
+        summary = summarize(path, ctx.issue_file.issue.audience, require_evidence=True)
+    except NewsletterError:  # an unreadable list is reported by the recipient checks
+        return
+    shown = summary.unproven_rows[:EVIDENCE_SHOWN]
+    for problem in shown:
+        yield CONSENT_EVIDENCE(f"{problem.message.split(';')[0].split(', so all')[0]}: held back from this send",
+                               Where(problem.file, problem.line, None, problem.field), HINT)
+    more = summary.unproven - len(shown)
+    if more > 0 and len(summary.unproven_rows) > len(shown):
+        last = summary.unproven_rows[len(shown)]
+        yield CONSENT_EVIDENCE(f"and {more:,} more subscribers without evidence of consent: held back from this send",
+                               Where(last.file, last.line, None, last.field),
+                               "`newsletter subscribers check` lists every one")

@@ -138,7 +138,9 @@ def international_addresses(ctx: CheckContext) -> Iterator[Finding]:
     if path is None or not path.is_file():
         return
     try:
-        found = [w for w in summarize(path, ctx.issue_file.issue.audience).warnings if SMTPUTF8_WARNING in w.message]
+        summary = summarize(path, ctx.issue_file.issue.audience,  # the figures the send's check reads too
+                            require_evidence=ctx.settings.consent == "required")
+        found = [w for w in summary.warnings if SMTPUTF8_WARNING in w.message]
     except NewsletterError:  # an unreadable list is reported by the recipient checks
         return
     if found:

@@ -48,7 +48,7 @@ def sample_recipient(settings: Settings, audience: Audience, list_path: Path | N
         )
         shown = display_path(list_path) if list_path else "subscribers.csv"
         return Sample(values, f"no subscriber list at {shown}: a sample recipient")
-    found = longest_values(list_path, audience)
+    found = longest_values(list_path, audience, require_evidence=settings.consent == "required")
     sample = Sample({}, "", list_file=display_path(list_path), eligible=found.eligible,
                     name_problems=found.name_problems)
     longest = {"email": f"subscriber@{domain}", "first_name": "", "last_name": "", **found.values}

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from newsletter.audience import summarize
 from newsletter.delivery import progress as out
 from newsletter.delivery.base import BatchResult, Message, Provider, Recipient, Rejected, RetryLater, Unknown
 from newsletter.delivery.plan import SubscriberLike, make_message, recipient_for
@@ -43,7 +42,7 @@ def dry_run(ctx: Context, send_at: int | None) -> None:
     from newsletter.delivery.outbox import write_eml
     from newsletter.delivery.sendgrid import PayloadBuilder
 
-    summary = summarize(ctx.list_path, ctx.issue_file.issue.audience)
+    summary = ctx.summary()
     out.print_audience(summary, display_path(ctx.list_path))
     size = ctx.settings.delivery.batch_size
     one_by_one = provider_class(ctx.provider).message_by_message

@@ -165,8 +165,10 @@ def _not_reached(issue_path: Path, send: SendRow, present: set[str]) -> Iterator
     from newsletter.audience import eligible
     from newsletter.project import Project
 
-    audience = Project.find(issue_path).load(issue_path).issue.audience
-    for subscriber in eligible(Path(send.list_path), audience):
+    project = Project.find(issue_path)
+    audience = project.load(issue_path).issue.audience
+    required = project.settings.consent == "required"
+    for subscriber in eligible(Path(send.list_path), audience, require_evidence=required):
         if subscriber.email.lower() not in present:
             yield subscriber.email
 

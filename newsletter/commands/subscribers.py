@@ -21,14 +21,24 @@ if TYPE_CHECKING:
 REPORT_HEADER = ["line", "email", "problem"]
 
 
+def evidence_required(list_path: Path) -> bool:
+    """Whether the project the list belongs to says ``consent: required`` (a list in no
+    project: no)."""
+    from newsletter.settings import SETTINGS_FILE, load_settings
+
+    root = people.root_of(list_path)
+    return (root / SETTINGS_FILE).is_file() and load_settings(root).consent == "required"
+
+
 def stats(list_path: Path, *, check_dns: bool = False) -> AudienceSummary:
     """Totals by status and tag, invalid rows, duplicates and how many are eligible."""
-    return summarize(list_path, check_dns=check_dns)
+    return summarize(list_path, check_dns=check_dns, require_evidence=evidence_required(list_path))
 
 
 def check(list_path: Path, report_path: Path | None = None, *, check_dns: bool = False) -> AudienceSummary:
-    """Validate every row; write the rows to fix to ``report_path`` (CSV: line, email, problem)."""
-    summary = summarize(list_path, check_dns=check_dns)
+    """Validate every row (with ``consent: required``, every subscribed row holds evidence of
+    consent); write the rows to fix to ``report_path`` (CSV: line, email, problem)."""
+    summary = summarize(list_path, check_dns=check_dns, require_evidence=evidence_required(list_path))
     if report_path is not None:
         write_report(report_path, REPORT_HEADER, ([str(line), email, problem] for line, email, problem in summary.to_fix))
     return summary
@@ -41,6 +51,10 @@ def fail_if_invalid(summary: AudienceSummary) -> None:
     if summary.invalid:
         n = summary.invalid
         raise ProblemsFound(f"{summary.list_file}: {n} invalid row{'s' if n != 1 else ''}")
+    if summary.unproven:
+        n = summary.unproven
+        raise ProblemsFound(f"{summary.list_file}: {n} subscriber{'s' if n != 1 else ''} without evidence of consent "
+                            "(consent: required): held back from every send")
 
 
 def import_(list_path: Path, source: Path, tag: str | None = None, *, status_column: str | None = None,
@@ -100,6 +114,8 @@ def show_stats(summary: AudienceSummary, fmt: str = "text") -> None:
     ]
     if s.held:
         rows.append(("held", s.held, "subscribed, but another row for the address is broken"))
+    if s.unproven:
+        rows.append(("held back", s.unproven, "subscribed, without evidence of consent (consent: required)"))
     for name, n, note in rows:
         out.print(f"  {name:<13}{n:>11,}  {note}".rstrip())
     if s.consent_columns:
@@ -126,17 +142,25 @@ def show_check(summary: AudienceSummary, report_path: Path | None) -> None:
         out.print(f"  … and {more:,} more invalid rows" + ("" if report_path else " (all of them: --report FILE)"))
     for q in s.questions:
         out.print(_mark("?", "red", str(q)))
+    for p in s.unproven_rows[:SHOW_AT_MOST]:
+        out.print(_mark("✗", "red", str(p)))
+    per_row = bool(s.unproven_rows) and s.unproven_rows[0].line != 1  # line 1: the list has no evidence column
+    if per_row and s.unproven > min(len(s.unproven_rows), SHOW_AT_MOST):
+        more = s.unproven - min(len(s.unproven_rows), SHOW_AT_MOST)
+        out.print(f"  … and {more:,} more without evidence of consent" + ("" if report_path else " (all of them: --report FILE)"))
     for w in s.warnings[:SHOW_AT_MOST]:
         out.print(_mark("!", "yellow", str(w)))
     if len(s.warnings) > SHOW_AT_MOST:
         out.print(f"  … and {len(s.warnings) - SHOW_AT_MOST:,} more warnings")
     verdict = "ok" if not s.invalid else f"{s.invalid:,} invalid"
+    if s.unproven:
+        verdict += f", {s.unproven:,} held back without evidence of consent"
     if s.consent_columns:
         out.print(f"consent read from: {', '.join(_safe(c) for c in s.consent_columns)}")
     out.print(
         f"{_safe(s.list_file)}: {s.total:,} row{'s' if s.total != 1 else ''}, {verdict}, "
         f"{s.duplicates:,} duplicates, {s.eligible:,} eligible",
-        style="green" if not s.invalid else "red",
+        style="green" if not s.invalid and not s.unproven else "red",
     )
     if report_path is not None:
         out.print(f"report: {_safe(display_path(report_path))} ({len(s.to_fix):,} rows to fix)")

@@ -63,8 +63,10 @@ def adopt(journal: Journal, *, key: str, slug: str, record: Record, digest: str,
                           eligible=0)
     seq = 0
     while chunk := list(islice(rows, CHUNK)):
-        journal.add_pending(send, [(seq + i + 1, *row) for i, row in enumerate(chunk)])
-        seq += len(chunk)
+        for tracked in (False, True):  # the rows of one call alike (see Journal.add_pending)
+            alike = [row for row in chunk if row[4] is tracked]
+            journal.add_pending(send, [(seq + i + 1, *row[:4]) for i, row in enumerate(alike)], tracked=tracked)
+            seq += len(alike)
     send = journal.set_loaded(send)
     shown = every(record.category, record.started - 600.0, now + 60.0)
     expected = record.counts.get("accepted", 0) + record.counts.get("marked_sent", 0)

@@ -64,13 +64,15 @@ as JSON or None); see :class:`~newsletter.delivery.journal.Row`."""
 class Batch(Sequence[Recipient]):
     """The recipients of one request, kept as their journal rows and made into
     :class:`Recipient` s only when asked for (a SendGrid request is built straight
-    from the rows)."""
+    from the rows). ``tracked``: every one of them agreed to tracking (with ``tracking:
+    consented`` a batch never mixes readers who did with readers who did not)."""
 
-    __slots__ = ("rows", "make", "_made", "_json")
+    __slots__ = ("rows", "make", "tracked", "_made", "_json")
 
-    def __init__(self, rows: list[RowTuple], make: Callable[[RowTuple], Recipient]) -> None:
+    def __init__(self, rows: list[RowTuple], make: Callable[[RowTuple], Recipient], tracked: bool = False) -> None:
         self.rows = rows
         self.make = make
+        self.tracked = tracked
         self._made: list[Recipient] | None = None
         self._json: bytes | None = None
 

@@ -65,6 +65,7 @@ CREATE TABLE IF NOT EXISTS recipients (
     state TEXT NOT NULL,
     batch INTEGER,
     reason TEXT,
+    tracked INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (send_id, seq)
 ) WITHOUT ROWID;
 """
@@ -76,7 +77,12 @@ CREATE TABLE IF NOT EXISTS recipients (
 # unsubscribe token a keyed hash of the address (``state.unsubscribe_token``), and
 # ``vals`` (the merge values as JSON) is NULL when the message uses no merge field
 # but the names. Narrow rows halve what a million-recipient send writes.
-SCHEMA_VERSION = 2
+# ``tracked`` is 1 for a reader who agreed to click and open tracking (``tracking:
+# consented``); rows are written a batch at a time, all of a batch alike, and a batch
+# never mixes the two. Format 2 lacked it: such a journal gains it, every row 0 (not
+# tracked by consent: format 2 had no such thing), and its sends resume.
+SCHEMA_VERSION = 3
+UPGRADABLE = (2,)
 
 
 _SEND_COLUMNS = (
@@ -140,7 +146,10 @@ class Journal:
         """Refuse, before changing a byte of it, a journal whose rows mean something else."""
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         tables = {name for (name,) in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if "recipients" in tables and version != SCHEMA_VERSION:
+        if "recipients" in tables and version in UPGRADABLE:
+            self.db.execute("ALTER TABLE recipients ADD COLUMN tracked INTEGER NOT NULL DEFAULT 0")
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        elif "recipients" in tables and version != SCHEMA_VERSION:
             self.db.close()
             raise NewsletterError(
                 f"{display_path(self.path)}: this send journal was written by another version of newsletter"
@@ -232,8 +241,10 @@ class Journal:
         assert found is not None
         return found
 
-    def add_pending(self, send: SendRow, rows: list[RowTuple], as_json: bytes | None = None) -> None:
-        """Write new rows (see :class:`Row`) as ``pending``, in the open transaction: they
+    def add_pending(self, send: SendRow, rows: list[RowTuple], as_json: bytes | None = None, *,
+                    tracked: bool = False) -> None:
+        """Write new rows (see :class:`Row`) as ``pending`` (``tracked``: readers who agreed
+        to tracking, every one of them), in the open transaction: they
         are committed with the next change (:meth:`begin_batch` makes them the next
         batch). Pending rows are never in a request, so a stop before that commit, or
         after it, loses or risks nobody: written during one request, they keep the
@@ -248,16 +259,16 @@ class Journal:
             try:
                 if b"\\u0000" in data:  # SQLite's JSON strings end at a NUL: bind these rows one by one
                     self.db.executemany(
-                        "INSERT INTO recipients (send_id, seq, email, first_name, last_name, vals, state)"
-                        f" VALUES ({send.id}, ?, ?, ?, ?, ?, 'pending')",
+                        "INSERT INTO recipients (send_id, seq, email, first_name, last_name, vals, state, tracked)"
+                        f" VALUES ({send.id}, ?, ?, ?, ?, ?, 'pending', {int(tracked)})",
                         rows,
                     )
                 else:
                     self.db.execute(
-                        "INSERT INTO recipients (send_id, seq, email, first_name, last_name, vals, state)"
+                        "INSERT INTO recipients (send_id, seq, email, first_name, last_name, vals, state, tracked)"
                         f" SELECT {send.id}, json_extract(value, '$[0]'), json_extract(value, '$[1]'),"
                         " json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]'),"
-                        " 'pending' FROM json_each(?)",
+                        f" 'pending', {int(tracked)} FROM json_each(?)",
                         (data,),
                     )
             except sqlite3.IntegrityError as exc:
@@ -423,6 +434,24 @@ class Journal:
             (send.id, after_seq, size),
         ).fetchall()
         return [Row._make(r) for r in rows]
+
+    def next_run(self, send: SendRow, after_seq: int, size: int) -> tuple[list[Row], bool]:
+        """:meth:`next_batch` up to the first row whose tracking differs from the first's:
+        the rows of one request, and whether they agreed to tracking."""
+        rows = self.db.execute(
+            "SELECT seq, email, first_name, last_name, vals, tracked FROM recipients"
+            " WHERE send_id = ? AND seq > ? AND state = 'pending' ORDER BY seq LIMIT ?",
+            (send.id, after_seq, size),
+        ).fetchall()
+        if not rows:
+            return [], False
+        tracked = rows[0][5]
+        run = []
+        for row in rows:
+            if row[5] != tracked:
+                break
+            run.append(Row._make(row[:5]))
+        return run, bool(tracked)
 
     def begin_batch(self, send: SendRow, first: int, last: int, count: int) -> int:
         """Mark ``pending`` rows first..last ``in_flight`` (durably); returns the batch number."""

@@ -103,9 +103,10 @@ def display_name(first: str, last: str) -> str:
     return f"{first.strip()} {last.strip()}".strip()
 
 
-NewRow = tuple[str, str, str, "str | None"]
-"""(email, first name, last name, merge values as JSON or None): a journal row without
-its ``seq`` (see :class:`~newsletter.delivery.journal.Row`)."""
+NewRow = tuple[str, str, str, "str | None", bool]
+"""(email, first name, last name, merge values as JSON or None, agreed to tracking): a
+journal row without its ``seq`` (see :class:`~newsletter.delivery.journal.Row`), and
+whether the reader may be in a tracked request (``tracking: consented``)."""
 
 
 def new_rows(
@@ -131,7 +132,7 @@ def new_rows(
             email, first, last = entry[0], entry[1], entry[2]
             if bad(f"{email}{first}{last}"):
                 _refuse(entry, list_path)
-            yield email, first, last, None
+            yield email, first, last, None, entry[6]
         return
     dumps = orjson.dumps
     for entry in entries:
@@ -142,7 +143,7 @@ def new_rows(
             email=email, first_name=first, last_name=last,
             unsubscribe_url="", fallback_first_name=fallback, greeting=greeting, extra=extra,
         )
-        yield email, first, last, dumps({k: values[k] for k in keys if k in values}).decode("utf-8")
+        yield email, first, last, dumps({k: values[k] for k in keys if k in values}).decode("utf-8"), entry[6]
 
 
 _HEADER_BREAK = re.compile(r"[\r\n\x00]")

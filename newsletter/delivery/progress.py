@@ -45,6 +45,15 @@ def print_audience(summary: Any, list_name: str) -> None:
     echo(f"  duplicates  {summary.duplicates}")
     if summary.excluded_by_tags:
         echo(f"  left out by the issue's audience tags  {summary.excluded_by_tags}")
+    print_held_back(summary)
+
+
+def print_held_back(summary: Any) -> None:
+    """Subscribers a send leaves out for want of evidence of consent (``consent: required``)."""
+    if summary.unproven:
+        first = summary.unproven_rows[0]
+        echo(f"  held back   {summary.unproven}: no evidence of consent (consent: required), e.g. "
+             f"{first.file}:{first.line}: {first.message.split(';')[0]}; `newsletter subscribers check` lists them all")
 
 
 def print_unknown(rows: Sequence[tuple[str, int, str]]) -> None:

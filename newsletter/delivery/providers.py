@@ -86,7 +86,7 @@ def make_provider(
 
         check_environment(name)
         return SendGridProvider(api_key(), settings.delivery.sendgrid, sandbox=sandbox, background=background,
-                                lock=lock)
+                                lock=lock, tracking=settings.tracking)
     if name == "smtp":
         from newsletter.delivery.dkim import signer_from_env
         from newsletter.delivery.smtp import SmtpProvider, smtp_url_from_env

@@ -124,12 +124,14 @@ def deliver(
     source: Iterator[NewRow] | None = None,
     progress: ProgressSink | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    split_tracked: bool = False,
 ) -> RunResult:
     """Send the recipients of ``send`` that are due; returns how the run ended.
 
     First, while the send is not fully loaded, new recipients from ``source`` (the
     eligible list, read as it is sent; those already in the journal are skipped),
-    then every ``pending`` recipient in the journal.
+    then every ``pending`` recipient in the journal. ``split_tracked``: readers who agreed
+    to tracking and readers who did not are never in one request.
     """
     sink = progress or _Silent()
     run = _Run(journal, send, message, provider, settings, sink, sleep)
@@ -137,7 +139,7 @@ def deliver(
     with no_cycle_collection(), _first_interrupt_waits(run.stopping, sink):
         provider.stop_when(run.stopping)
         if source is not None and not send.loaded:
-            if not run.new_batches(_NewBatches(journal, send, source, size, recipient)):
+            if not run.new_batches(_NewBatches(journal, send, source, size, recipient, split=split_tracked)):
                 return run.end()
             run.send = journal.set_loaded(run.send)
         run.pending_batches(recipient, size)
@@ -166,21 +168,51 @@ def _first_interrupt_waits(stopping: threading.Event, sink: ProgressSink) -> Ite
 
 
 class _NewBatches:
-    """Reads the next batch of new recipients from the list: their journal rows."""
+    """Reads the next batch of new recipients from the list: their journal rows.
+
+    With ``split`` (``tracking: consented``) readers who agreed to tracking and readers
+    who did not are gathered apart, and a batch is made of one kind only, its rows
+    numbered one after the other (a batch is a run of consecutive journal rows): about as
+    few requests as without the split, each holding readers of one kind.
+    """
 
     def __init__(self, journal: Journal, send: SendRow, source: Iterator[NewRow], size: int,
-                 make: Callable[[RowTuple], Recipient]) -> None:
+                 make: Callable[[RowTuple], Recipient], *, split: bool = False) -> None:
         self.skip = journal.present(send)
         self.seq = journal.next_seq(send)
         self.source, self.size, self.make = source, size, make
+        self.split = split
+        self._gathered: dict[bool, list[NewRow]] = {False: [], True: []}
 
     def __call__(self) -> Batch:
         seq, skip = self.seq, self.skip
         source = (r for r in self.source if r[0].lower() not in skip) if skip else self.source
+        if self.split:
+            return self._one_kind(source)
         rows: list[RowTuple] = [(seq + i, email, first, last, vals)
-                                for i, (email, first, last, vals) in enumerate(islice(source, self.size))]
+                                for i, (email, first, last, vals, _) in enumerate(islice(source, self.size))]
         self.seq = seq + len(rows)
         return Batch(rows, self.make)
+
+    def _one_kind(self, source: Iterator[NewRow]) -> Batch:
+        """The next batch of readers of one kind: the first kind to fill a batch, or at the
+        end of the list whatever is left (one kind, then the other)."""
+        gathered, size = self._gathered, self.size
+        kind: bool | None = None
+        for row in source:
+            found = gathered[row[4]]
+            found.append(row)
+            if len(found) == size:
+                kind = row[4]
+                break
+        if kind is None:
+            kind = bool(gathered[True]) and not gathered[False]
+        taken, gathered[kind] = gathered[kind], []
+        seq = self.seq
+        rows: list[RowTuple] = [(seq + i, email, first, last, vals)
+                                for i, (email, first, last, vals, _) in enumerate(taken)]
+        self.seq = seq + len(rows)
+        return Batch(rows, self.make, kind)
 
 
 class _Run:
@@ -243,7 +275,7 @@ class _Run:
         batch = build()
         if not batch:
             return batch, None
-        self.journal.add_pending(self.send, batch.rows, batch.rows_json())
+        self.journal.add_pending(self.send, batch.rows, batch.rows_json(), tracked=batch.tracked)
         batch = self._refuse_unsendable(batch)
         if not batch:  # everyone in it refused: read on
             return self._read(build)
@@ -262,14 +294,17 @@ class _Run:
             return batch
         self.journal.refuse(self.send, refused)
         self.result.notes.append(f"{len(refused)} recipient(s) refused before sending: {next(iter(refused.values()))}")
-        return Batch([row for row in rows if row[0] not in refused], batch.make)
+        return Batch([row for row in rows if row[0] not in refused], batch.make, batch.tracked)
 
     def pending_batches(self, recipient: Callable[[RowTuple], Recipient], size: int) -> None:
         """Send the journal's ``pending`` recipients (each at most once in this run)."""
         after = 0
-        while not self._interrupted() and (rows := self.journal.next_batch(self.send, after, size)):
+        while not self._interrupted():
+            rows, tracked = self.journal.next_run(self.send, after, size)
+            if not rows:
+                break
             after = rows[-1].seq
-            batch = self._refuse_unsendable(Batch(list(rows), recipient))
+            batch = self._refuse_unsendable(Batch(list(rows), recipient, tracked))
             if not batch:
                 continue
             if not self.batch(batch, self.provider.prepare(self.message, batch), None, in_flight=False):

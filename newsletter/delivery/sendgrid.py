@@ -37,8 +37,11 @@ MAX_PERSONALIZATIONS = 1000
 __all__ = ["KEY_ENV", "MAX_PERSONALIZATIONS", "PayloadBuilder", "SendGridProvider", "api_key", "common_fields"]
 
 
-def common_fields(message: Message, options: SendGridOptions, *, sandbox: bool) -> dict[str, Any]:
-    """Everything in a request except the personalisations."""
+def common_fields(message: Message, options: SendGridOptions, *, sandbox: bool,
+                  trackers: tuple[bool, bool] | None = None) -> dict[str, Any]:
+    """Everything in a request except the personalisations; ``trackers`` (click, open) as
+    the options say for everyone unless given."""
+    click, opens = trackers if trackers is not None else options.trackers("everyone")
     body: dict[str, Any] = {
         "from": _mailbox(message.sender.name, message.sender.email),
         "reply_to": _mailbox(message.reply_to.name, message.reply_to.email),
@@ -49,8 +52,8 @@ def common_fields(message: Message, options: SendGridOptions, *, sandbox: bool) 
         ],
         "categories": list(dict.fromkeys(message.categories))[:10],
         "tracking_settings": {
-            "click_tracking": {"enable": options.click_tracking, "enable_text": False},
-            "open_tracking": {"enable": options.open_tracking},
+            "click_tracking": {"enable": click, "enable_text": False},
+            "open_tracking": {"enable": opens},
             "subscription_tracking": {"enable": False},
             "ganalytics": {"enable": False},
         },
@@ -75,15 +78,26 @@ class PayloadBuilder:
 
     Per recipient: ``to``, the substitutions (escaped per context), the one-click
     unsubscribe headers and ``custom_args`` with the send id only.
+
+    Tracking (``tracking`` in ``newsletter.yaml``): with ``everyone`` every request has the
+    trackers the options turn on; with ``consented`` only a batch of readers who all agreed
+    (:attr:`~newsletter.delivery.base.Batch.tracked`) has them, every other request has
+    every tracker off (the send loop never mixes the two in one batch).
     """
 
-    def __init__(self, message: Message, options: SendGridOptions, *, sandbox: bool = False) -> None:
+    def __init__(self, message: Message, options: SendGridOptions, *, sandbox: bool = False,
+                 tracking: str = "everyone") -> None:
         self.message = message
         self._fill = substituter(message.tokens)
-        self._rows_body: tuple[RowMaker, RowsBody] | None = None
-        common = orjson.dumps(common_fields(message, options, sandbox=sandbox))
+        self._rows_body: dict[bool, tuple[RowMaker, RowsBody]] = {}
         # '{"personalizations":[' + items + '],' + the rest of the common object
-        self._tail = b"," + common[1:]
+        self._tail = b"," + orjson.dumps(common_fields(message, options, sandbox=sandbox))[1:]
+        self._tails = {False: self._tail, True: self._tail}
+        if tracking == "consented":
+            self._tails[False] = b"," + orjson.dumps(common_fields(message, options, sandbox=sandbox,
+                                                                   trackers=(False, False)))[1:]
+            self._tails[True] = b"," + orjson.dumps(common_fields(message, options, sandbox=sandbox,
+                                                                  trackers=options.trackers(tracking)))[1:]
 
     def items(self, recipients: Sequence[Recipient]) -> bytes:
         """The JSON array of personalisations (one list of dicts, serialised at once)."""
@@ -107,21 +121,24 @@ class PayloadBuilder:
     def build(self, recipients: Sequence[Recipient]) -> bytes:
         """The request body (joined at once: each concatenation of a body this size cost
         a fresh 600 KB copy). A batch of journal rows is built straight from its rows."""
+        tracked = isinstance(recipients, Batch) and recipients.tracked
         if isinstance(recipients, Batch) and isinstance(recipients.make, RowMaker):
-            return self.rows_body(recipients.make).build(recipients.rows)
-        return b"".join((HEAD, self.items(recipients), self._tail))
+            return self.rows_body(recipients.make, tracked).build(recipients.rows)
+        return b"".join((HEAD, self.items(recipients), self._tails[tracked]))
 
-    def rows_body(self, make: RowMaker) -> RowsBody:
+    def rows_body(self, make: RowMaker, tracked: bool = False) -> RowsBody:
         """The builder of bodies straight from journal rows, as if each were first made
         into a :class:`Recipient` by ``make`` (a property test holds the two paths equal);
-        its spec is what the request process builds the same bodies from."""
-        if self._rows_body is not None and self._rows_body[0] is make:
-            return self._rows_body[1]
+        its spec is what the request process builds the same bodies from. ``tracked``: the
+        body of a batch of readers who agreed to tracking."""
+        known = self._rows_body.get(tracked)
+        if known is not None and known[0] is make:
+            return known[1]
         spec = body_spec(self.message.tokens, secret=make.secret, unsubscribe_url=make.unsubscribe_url,
                          fallback=make.fallback, greeting=make.greeting, send_id=self.message.send_id,
-                         mailto=self.message.unsubscribe_mailto_part, tail=self._tail)
+                         mailto=self.message.unsubscribe_mailto_part, tail=self._tails[tracked])
         body = RowsBody(spec)
-        self._rows_body = (make, body)
+        self._rows_body[tracked] = (make, body)
         return body
 
     def as_dict(self, recipients: Sequence[Recipient]) -> dict[str, Any]:
@@ -147,11 +164,13 @@ class SendGridProvider(ProviderBase):
     one_click = True
 
     def __init__(self, key: str, options: SendGridOptions, *, host: ApiHost | str | None = None,
-                 sandbox: bool = False, background: bool = False, lock: Path | None = None) -> None:
+                 sandbox: bool = False, background: bool = False, lock: Path | None = None,
+                 tracking: str = "everyone") -> None:
         from newsletter.delivery.api import parse_api_host
 
         super().__init__()
         self.options = options
+        self.tracking = tracking
         self.sandbox = sandbox
         self.host = parse_api_host(host) if isinstance(host, str) else (host or api_host())
         self._sender = MailSender(key, self.host, options.timeout)
@@ -172,7 +191,8 @@ class SendGridProvider(ProviderBase):
     def _builder_for(self, message: Message) -> PayloadBuilder:
         builder = self._builder
         if builder is None or builder.message is not message:
-            builder = self._builder = PayloadBuilder(message, self.options, sandbox=self.sandbox)
+            builder = self._builder = PayloadBuilder(message, self.options, sandbox=self.sandbox,
+                                                     tracking=self.tracking)
         return builder
 
     def prepare(self, message: Message, recipients: Sequence[Recipient]) -> bytes | RowsJob:
@@ -183,7 +203,7 @@ class SendGridProvider(ProviderBase):
         poster = self._poster
         if (poster is not None and poster.alive and isinstance(recipients, Batch)
                 and isinstance(recipients.make, RowMaker)):
-            return RowsJob(builder.rows_body(recipients.make), recipients)
+            return RowsJob(builder.rows_body(recipients.make, recipients.tracked), recipients)
         return builder.build(recipients)
 
     def ahead(self, prepared: object) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsletter.audience import Entry, eligible, entries, summarize
+from newsletter.audience import AudienceSummary, Entry, eligible, entries, summarize
 from newsletter.delivery import progress as out
 from newsletter.delivery import records
 from newsletter.delivery.base import Message
@@ -108,20 +108,34 @@ class Context:
     def root(self) -> Path:
         return self.project.root
 
+    @property
+    def require_evidence(self) -> bool:
+        """``consent: required``: subscribers without evidence of consent are held back."""
+        return self.settings.consent == "required"
+
     def subscribers(self) -> Iterator[SubscriberLike]:
-        found = eligible(self.list_path, self.issue_file.issue.audience)
+        found = eligible(self.list_path, self.issue_file.issue.audience, require_evidence=self.require_evidence)
         only = self.only
         return found if only is None else (s for s in found if s.email.lower() in only)
 
     def entries(self) -> Iterator[Entry]:
-        """The subscribers as a send reads them (the same people, lighter)."""
-        found = entries(self.list_path, self.issue_file.issue.audience)
+        """The subscribers as a send reads them (the same people, lighter; with ``tracking:
+        consented``, each saying whether they agreed to tracking)."""
+        found = entries(self.list_path, self.issue_file.issue.audience, require_evidence=self.require_evidence,
+                        tracking=self.settings.tracking == "consented")
         only = self.only
         return found if only is None else (e for e in found if e[0].lower() in only)
 
+    def summary(self) -> AudienceSummary:
+        """The list's figures for this issue's audience, as the send counts them (a list
+        that does not say who agreed to tracking, when it must, refused before anything)."""
+        if self.settings.tracking == "consented":
+            self.entries()  # not read: asking is what refuses such a list
+        return summarize(self.list_path, self.issue_file.issue.audience, require_evidence=self.require_evidence)
+
     def eligible_count(self) -> int:
         if self.only is None:
-            return summarize(self.list_path, self.issue_file.issue.audience).eligible
+            return self.summary().eligible
         return sum(1 for _ in self.entries())
 
 
@@ -259,7 +273,8 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
                 result = deliver(journal, send_row, message, provider,
                                  recipient_maker(ctx.settings, secret),
                                  ctx.settings.delivery, source=source,
-                                 progress=keeper.sink(bar) if keeper is not None else bar)
+                                 progress=keeper.sink(bar) if keeper is not None else bar,
+                                 split_tracked=ctx.settings.tracking == "consented")
         except KeyboardInterrupt:  # a second Ctrl-C: stop without waiting for the answer
             at_once = True
             raise
@@ -291,7 +306,7 @@ def _record(ctx: Context, o: SendOptions, send_row: SendRow, digest: str, secret
         subject=ctx.rendered.subject, date=ctx.issue_file.issue.date.isoformat(), email_sha256=digest,
         provider=ctx.provider, category=category, list_file=ctx.list_path.name,
         list_sha256=fingerprint(ctx.list_path).sha256,
-        list_rows=summarize(ctx.list_path, ctx.issue_file.issue.audience).total,
+        list_rows=ctx.summary().total,
         secret_id=records.secret_id(secret), started=started,
         commit=(previous.commit if previous is not None and previous.category == category
                 else records.head_commit(ctx.root)),
@@ -323,7 +338,9 @@ def _has_nul(path: Path) -> bool:
 
 def _begin(ctx: Context, o: SendOptions, journal: Journal, key: str, digest: str,
            confirm: Callable[[str], bool]) -> SendRow | None:
-    count = ctx.eligible_count()
+    summary = ctx.summary()
+    out.print_held_back(summary)
+    count = summary.eligible if ctx.only is None else ctx.eligible_count()
     if not o.yes:
         _ask(confirm, f"Send “{ctx.rendered.subject}” to {count} recipient(s) with {ctx.provider}?", count)
     send_row = journal.create(key=key, slug=ctx.rendered.slug, provider=ctx.provider,
@@ -343,7 +360,7 @@ def _adopt(ctx: Context, o: SendOptions, journal: Journal, key: str, digest: str
         out.echo(f"{display_path(ctx.list_path)} is not the list this send began with on the other clone; "
                  "readers are matched by address", err=True)
     if not o.yes:
-        count = summarize(ctx.list_path, ctx.issue_file.issue.audience).eligible
+        count = ctx.summary().eligible
         _ask(confirm, f"Resume “{ctx.rendered.subject}”, begun on another clone, for the readers of {count} "
                       "SendGrid's Email Logs do not show?", count)
     searcher: Searcher | None = None
@@ -491,6 +508,8 @@ def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context
         when = in_words(keeper.record.send_at, ctx.settings.timezone)
     delivers = provider_class(ctx.provider).delivers
     out.print_summary(counts, send_row.eligible, result, ctx.provider, delivers=delivers, when=when)
+    if ctx.require_evidence:
+        out.print_held_back(ctx.summary())
     if bounced:
         out.echo(bounced)
     if keeper is not None:
