@@ -25,7 +25,6 @@ import contextlib
 import errno
 import os
 import re
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -55,7 +54,7 @@ def _target_mode(path: Path, personal: bool) -> int:
 
 
 def _tmp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    return path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")  # secrets.token_hex, unimported
 
 
 def _pid_alive(pid: int) -> bool:

@@ -21,19 +21,47 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
 import json
 import os
 from collections.abc import Iterable
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from newsletter.errors import NewsletterError
 from newsletter.files import write_if_changed
 from newsletter.root import SETTINGS_FILE
 
 CACHE_DIR = Path(".newsletter") / "cache" / "web"
-_LIBRARIES = ("mjml-python", "lxml", "icalendar", "jinja2", "markdown-it-py")
+_LIBRARIES = {"mjml-python": "mjml", "lxml": "lxml", "icalendar": "icalendar", "jinja2": "jinja2",
+              "markdown-it-py": "markdown_it"}
+"""The libraries whose output reaches the site: distribution → the package it installs."""
+
+
+def library_version(name: str, package: str) -> str:
+    """The installed version of distribution ``name``: the name of its ``.dist-info`` folder
+    beside ``package`` (what :mod:`importlib.metadata` reads, without importing it or the
+    package: importing it costs more than a publish with nothing changed does), else
+    :func:`importlib.metadata.version`; "-" when it is not installed."""
+    spec = importlib.util.find_spec(package)
+    if spec is not None and spec.origin:
+        where = Path(spec.origin).parent.parent if spec.submodule_search_locations else Path(spec.origin).parent
+        prefix = name.replace("-", "_").lower() + "-"
+        try:
+            found = [entry for entry in os.listdir(where)
+                     if entry.lower().startswith(prefix) and entry.endswith(".dist-info")]
+        except OSError:
+            found = []
+        if len(found) == 1:
+            return found[0][len(prefix):-len(".dist-info")]
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "-"
 
 
 @functools.cache
@@ -42,11 +70,8 @@ def code_version() -> str:
     whose output reaches the site."""
     package = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
-    for name in _LIBRARIES:
-        try:
-            digest.update(f"{name} {metadata.version(name)}\n".encode())
-        except metadata.PackageNotFoundError:
-            digest.update(f"{name} -\n".encode())
+    for name, module in _LIBRARIES.items():
+        digest.update(f"{name} {library_version(name, module)}\n".encode())
     for path in sorted([*package.rglob("*.py"), *(package / "templates").rglob("*")]):
         if path.is_file():
             digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
@@ -100,8 +125,8 @@ def folder(root: Path) -> Path | None:
 
 def load(root: Path, key: str) -> dict[str, Any] | None:
     try:
-        data = json.loads((root / CACHE_DIR / f"{key}.json").read_bytes())
-    except (OSError, ValueError):
+        data = orjson.loads((root / CACHE_DIR / f"{key}.json").read_bytes())
+    except (OSError, ValueError):  # orjson.JSONDecodeError is a ValueError
         return None
     return data if isinstance(data, dict) else None
 
@@ -111,7 +136,7 @@ def store(root: Path, key: str, value: dict[str, Any]) -> None:
     if where is None:
         return
     try:
-        write_if_changed(where / f"{key}.json", json.dumps(value, sort_keys=True).encode(), durable=False)
+        write_if_changed(where / f"{key}.json", orjson.dumps(value, option=orjson.OPT_SORT_KEYS), durable=False)
     except Exception:  # noqa: BLE001 - a cache that cannot be written costs speed only
         pass
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from newsletter.errors import UsageError, display_path
 from newsletter.files import write_if_changed
+from newsletter.nogc import no_cycle_collection
 from newsletter.web import cache
 from newsletter.web.archive import sent_slugs
 from newsletter.web.result import Request, SiteResult
@@ -52,7 +53,12 @@ def build_site(request: Request) -> SiteResult:
         return quick
     from newsletter.web.make import make_site
 
-    made = make_site(request, paths, frozenset(sent))
+    # Making the pages allocates and frees objects by the hundred thousand (YAML nodes, models,
+    # templates' output, document trees), nearly all freed by reference counting: the cyclic
+    # collector, woken again and again, found about 100 objects an issue to free (2 MB for
+    # 100 issues, freed at the end) for a tenth of the CPU time.
+    with no_cycle_collection():
+        made = make_site(request, paths, frozenset(sent))
     result = made.result
     result.out_dir = request.out_dir
     for name, data in made.files.items():
