@@ -6,7 +6,12 @@ Two levels, both keyed by the hash of everything their output is made from:
   keyed by the issue file's bytes, ``newsletter.yaml``, the project's templates, the
   code's version (this package's source, built-in templates and the versions of the
   libraries that shape the output), the site's address and the issue's corrections. A
-  hit costs reading one JSON file instead of loading, rendering and reworking the issue.
+  hit costs a lookup instead of loading, rendering and reworking the issue. Beside it,
+  each event's calendar entry (its VEVENT as icalendar wrote it), keyed by all it is
+  made of (the event, its revision and stamp, its page): an edit to one issue does not
+  write the other 300 events again. Each kind is one file per output folder (a
+  :class:`Pack`), holding what the last publish used: a first publish creates two
+  files, not one per issue, and the cache never holds more than the site.
 * **the whole site**: keyed by all of those for every issue file, ``published.json``, the
   sent issues and the command's options. When the key, the output folder's files (size,
   modification time and inode, as written last time) and the day all still match, the
@@ -25,6 +30,7 @@ import importlib.util
 import json
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +116,13 @@ def issue_key(root: Path, data: bytes, slug: str, site: tuple[str, str, bool], c
     return digest.hexdigest()
 
 
+def entry_key(values: list[Any]) -> str:
+    """The key of one event's calendar entry: the code's version and all the entry is made of."""
+    digest = hashlib.sha256(code_version().encode())
+    digest.update(json.dumps(values, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+    return digest.hexdigest()
+
+
 def folder(root: Path) -> Path | None:
     """The cache folder, made when missing; None when it cannot be (then nothing is cached)."""
     path = root / CACHE_DIR
@@ -155,10 +168,41 @@ def site_key(root: Path, paths: Iterable[Path], extra: Any) -> str:
     return digest.hexdigest()
 
 
-def manifest_name(out_dir: Path, base_url: str | None) -> str:
-    """The name of the last publish's record for this output folder and ``--base-url``."""
+def manifest_name(out_dir: Path, base_url: str | None, kind: str = "site") -> str:
+    """The name of the last publish's record (``kind``: ``site``, or a :class:`Pack`'s) for
+    this output folder and ``--base-url``."""
     where = f"{out_dir.resolve()}\0{base_url or ''}"
-    return "site-" + hashlib.sha256(where.encode()).hexdigest()[:24]
+    return f"{kind}-" + hashlib.sha256(where.encode()).hexdigest()[:24]
+
+
+@dataclass
+class Pack:
+    """Cache entries of one kind, by key, in one file. What a publish looks up and finds, or
+    puts, is what :meth:`save` keeps: the entries the site was made of, no others."""
+
+    root: Path
+    name: str
+    found: dict[str, Any]
+    kept: dict[str, Any] = field(default_factory=dict)
+    changed: bool = False
+
+    @classmethod
+    def open(cls, root: Path, name: str) -> Pack:
+        return cls(root, name, load(root, name) or {})
+
+    def get(self, key: str) -> Any:
+        value = self.found.get(key)
+        if value is not None:
+            self.kept[key] = value
+        return value
+
+    def put(self, key: str, value: Any) -> None:
+        self.kept[key] = value
+        self.changed = True
+
+    def save(self) -> None:
+        if self.changed or self.kept.keys() != self.found.keys():
+            store(self.root, self.name, self.kept)
 
 
 def files_state(out_dir: Path, names: Iterable[str]) -> dict[str, list[int]] | None:

@@ -85,13 +85,16 @@ def _unchanged(request: Request, key: str) -> SiteResult | None:
     data = cache.load(request.root, _manifest_key(request))
     if data is None or data.get("key") != key:
         return None
-    until = data.get("until")
-    if until is not None and request.now.timestamp() >= until:
-        return None  # an issue's day has come
-    files = data.get("files") or {}
-    if cache.files_state(request.out_dir, files) != files:
+    try:
+        until = data.get("until")
+        if until is not None and request.now.timestamp() >= until:
+            return None  # an issue's day has come
+        files = data.get("files") or {}
+        if cache.files_state(request.out_dir, files) != files:
+            return None
+        return SiteResult.from_json(request.out_dir, data["result"], sorted(files))
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError):  # damaged: made again
         return None
-    return SiteResult.from_json(request.out_dir, data["result"], sorted(files))
 
 
 def _manifest_key(request: Request) -> str:
