@@ -51,7 +51,10 @@ def library_version(name: str, package: str) -> str:
     beside ``package`` (what :mod:`importlib.metadata` reads, without importing it or the
     package: importing it costs more than a publish with nothing changed does), else
     :func:`importlib.metadata.version`; "-" when it is not installed."""
-    spec = importlib.util.find_spec(package)
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        spec = None
     if spec is not None and spec.origin:
         where = Path(spec.origin).parent.parent if spec.submodule_search_locations else Path(spec.origin).parent
         prefix = name.replace("-", "_").lower() + "-"
