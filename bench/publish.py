@@ -1,6 +1,6 @@
 """Benchmark ``newsletter publish``: the web edition of 100 issues, beside ``mkdocs build`` of the same text.
 
-    python bench/publish.py [--issues 100] [--runs 5] [--no-mkdocs]
+    python bench/publish.py [--issues 100] [--runs 5] [--no-mkdocs] [--phases] [--dir FOLDER]
 
 Makes a project in a temporary folder with ``--issues`` copies of the worked example
 (one a month, each with its three events), and a MkDocs project of the same text (each
@@ -13,7 +13,9 @@ new processes, alternating:
 - *mkdocs*: ``mkdocs build`` into an empty folder (MkDocs is installed for the benchmark
   only: ``make bench`` does it).
 Prints the medians of wall time and of CPU time (user + system of the child process),
-and the ratios side by side.
+and the ratios side by side. ``--phases`` also says where a cold publish's CPU time goes
+(medians of ``--runs`` cold publishes, each in a new process, its steps timed by wrapping
+the functions that do them).
 
 The last run's output is moved aside before a cold run, and deleted only at the end:
 deleting it just before would make the timed run pay for the benchmark's own clean-up.
@@ -27,6 +29,7 @@ pile of freshly deleted files, and MkDocs gets the same treatment.
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import resource
 import shutil
@@ -94,6 +97,55 @@ def make_mkdocs(root: Path, issues: Path) -> None:
         (root / "docs" / f"{path.stem}.md").write_text(markdown_of(data), encoding="utf-8")
 
 
+PHASES = """\
+import os, sys, time
+start = time.process_time()
+from newsletter.cli import cli
+from newsletter.project import Project
+from newsletter.web import edition, issue, make, page
+import newsletter.render.pipeline, icalendar, lxml.html, pydantic, yaml  # noqa: E401,F401
+spent = {"start-up and imports": time.process_time()}
+
+def timed(owner, name, label):
+    inner = getattr(owner, name)
+    def wrapper(*args, **kwargs):
+        before = time.process_time()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            spent[label] = spent.get(label, 0.0) + time.process_time() - before
+    setattr(owner, name, wrapper)
+
+timed(Project, "load", "loading the issues (YAML, validation)")
+timed(issue, "render_html_for_browsers", "rendering (Jinja, MJML)")
+timed(issue, "web_page", "making the pages (lxml)")
+timed(make, "vevent", "calendar entries (icalendar)")
+timed(edition, "write_if_changed", "writing the files")
+sys.argv = ["newsletter", "publish"]
+try:
+    cli(prog_name="newsletter")
+except SystemExit:
+    pass
+total = time.process_time()
+spent["everything else"] = total - sum(spent.values())
+print(repr(spent), file=sys.stderr)
+"""
+
+
+def phases(root: Path, trash: Path, runs: int) -> dict[str, float]:
+    """Median CPU seconds of each step of a cold publish (in-process clock: without the
+    interpreter's own start-up and exit)."""
+    seen: dict[str, list[float]] = {}
+    for _ in range(runs):
+        for old in (root / "site", root / ".newsletter", root / "published.json"):
+            set_aside(old, trash)
+        done = subprocess.run([sys.executable, "-c", PHASES], cwd=root, env=ENV, check=True, capture_output=True,
+                              text=True)
+        for label, value in ast.literal_eval(done.stderr.strip().splitlines()[-1]).items():
+            seen.setdefault(label, []).append(value)
+    return {label: statistics.median(values) for label, values in seen.items()}
+
+
 def set_aside(path: Path, trash: Path) -> None:
     """Move ``path`` (if it exists) into ``trash``, to be deleted after the timed runs."""
     if path.exists():
@@ -121,11 +173,13 @@ def main() -> None:
     ap.add_argument("--issues", type=int, default=100)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--no-mkdocs", action="store_true")
+    ap.add_argument("--phases", action="store_true", help="say where a cold publish's CPU time goes")
+    ap.add_argument("--dir", type=Path, default=None, help="make the projects here (default: the temp folder)")
     args = ap.parse_args()
     mkdocs = not args.no_mkdocs and MKDOCS.exists()
     results: dict[str, list[tuple[float, float]]] = {"cold": [], "again": [], "one changed": [], "mkdocs": []}
     lines: dict[str, str] = {}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         root = Path(tmp) / "project"
         root.mkdir()
         make_project(root, args.issues)
@@ -155,7 +209,10 @@ def main() -> None:
                 results["mkdocs"].append((wall, cpu))
         site_files = [p for p in (root / "site").rglob("*") if p.is_file()]
         size = sum(p.stat().st_size for p in site_files)
-    print(f"publish {args.issues} issues ({len(site_files)} files, {size / 1e6:.1f} MB), medians of {args.runs}:")
+        steps = phases(root, trash, args.runs) if args.phases else {}
+    where = args.dir or Path(tempfile.gettempdir())
+    print(f"publish {args.issues} issues ({len(site_files)} files, {size / 1e6:.1f} MB) in {where}, "
+          f"medians of {args.runs}:")
     medians = {}
     for name, values in results.items():
         if not values:
@@ -169,6 +226,10 @@ def main() -> None:
           f"{medians['one changed'][1] / cold:.0%}")
     if "mkdocs" in medians:
         print(f"  cold publish / mkdocs build (CPU): {cold / medians['mkdocs'][1]:.2f}x")
+    if steps:
+        print(f"where a cold publish's CPU goes (in-process clock, medians of {args.runs}):")
+        for label, value in steps.items():
+            print(f"  {label:40} {value:.3f} s")
 
 
 if __name__ == "__main__":

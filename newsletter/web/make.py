@@ -52,9 +52,10 @@ class Made:
     issues: list[WebIssue] = field(default_factory=list)
 
     def write_state(self) -> bool:
-        if dump_state(self.state) == self.before and state_path(self.root).is_file() == bool(self.before):
+        data = dump_state(self.state)
+        if data == self.before and state_path(self.root).is_file() == bool(self.before):
             return False
-        return write_state(self.root, self.state)
+        return write_state(self.root, self.state, data)
 
 
 def _midnight(day: dt.date, zone: ZoneInfo) -> float:
