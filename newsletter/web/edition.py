@@ -55,8 +55,8 @@ def build_site(request: Request) -> SiteResult:
 
     # Making the pages allocates and frees objects by the hundred thousand (YAML nodes, models,
     # templates' output, document trees), nearly all freed by reference counting: the cyclic
-    # collector, woken again and again, found about 100 objects an issue to free (2 MB for
-    # 100 issues, freed at the end) for a tenth of the CPU time.
+    # collector, woken again and again, cost a tenth of the CPU time to find about 100 objects
+    # an issue to free (2 MB for 100 issues), which it frees once it runs again afterwards.
     with no_cycle_collection():
         made = make_site(request, paths, frozenset(sent))
     result = made.result
