@@ -1,5 +1,6 @@
 """Lighthouse's accessibility and SEO scores of the web edition are 100: an issue's page
-(with a subscribe link and a correction note) and the index, in light and in dark mode.
+(with a subscribe link and a correction note), the index, in light and in dark mode, and
+an issue whose events come right under its title (the winter issue of tests/test_publish.py).
 
 Lighthouse is pinned in ``tests/lighthouse/package-lock.json``; ``make test`` installs it
 with ``npm ci`` (``make lighthouse``). It drives Debian's Chromium, with the flags every
@@ -26,7 +27,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, EXAMPLE_ISSUE, REPO, run_cli
-from tests.test_publish import EXAMPLE_SLUG, NOW
+from tests.test_publish import EXAMPLE_SLUG, NOW, WINTER, WINTER_SLUG
 
 LIGHTHOUSE = REPO / "tests" / "lighthouse" / "node_modules" / "lighthouse" / "cli" / "index.js"
 CATEGORIES = ("accessibility", "seo")
@@ -57,7 +58,9 @@ def serve(folder: Path) -> Iterator[str]:
 
 @pytest.fixture
 def served(project: Path) -> Iterator[str]:
-    """The example's site with a subscribe link and a corrected event, served on 127.0.0.1."""
+    """The example's site (and the winter issue) with a subscribe link and a corrected event,
+    served on 127.0.0.1."""
+    (project / "issues" / f"{WINTER_SLUG}.yaml").write_text(WINTER, encoding="utf-8")
     settings = project / "newsletter.yaml"
     settings.write_text(settings.read_text(encoding="utf-8")
                         + "subscribe_url: https://www.coproductioncollective.co.uk/join\n", encoding="utf-8")
@@ -116,8 +119,10 @@ def applied(report: dict[str, Any]) -> set[str]:
     return {name for name, audit in report["audits"].items() if audit["scoreDisplayMode"] == "binary"}
 
 
-@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
-@pytest.mark.parametrize("name", [f"{EXAMPLE_SLUG}.html", "index.html"])
+@pytest.mark.parametrize(("name", "dark"), [
+    (f"{EXAMPLE_SLUG}.html", False), (f"{EXAMPLE_SLUG}.html", True), (f"{WINTER_SLUG}.html", False),
+    ("index.html", False), ("index.html", True),
+], ids=["issue-light", "issue-dark", "winter-light", "index-light", "index-dark"])
 def test_lighthouse_accessibility_and_seo_are_100(served: str, name: str, dark: bool) -> None:
     report = lighthouse(served + name, dark=dark)
     scores = {category: report["categories"][category]["score"] for category in CATEGORIES}
