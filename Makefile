@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ISSUE ?= issues/2024-06-june-team-update.yaml
 
-.PHONY: setup run test browser spamassassin java shellcheck golden bench
+.PHONY: setup run test browser spamassassin java shellcheck lighthouse golden bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,9 +43,22 @@ java:
 shellcheck:
 	@command -v shellcheck >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null)
 
+# Lighthouse from npm, at the version pinned in tests/lighthouse/package-lock.json, for
+# tests/test_publish_lighthouse.py (accessibility and SEO of the web edition). Installed
+# again only when the lock file changes; where Node is missing the test says so and is skipped.
+LIGHTHOUSE_STAMP := tests/lighthouse/node_modules/.installed
+
+lighthouse:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) -s --no-print-directory $(LIGHTHOUSE_STAMP); \
+	else echo "Node is not installed: the Lighthouse test will be skipped"; fi
+
+$(LIGHTHOUSE_STAMP): tests/lighthouse/package.json tests/lighthouse/package-lock.json
+	npm ci --prefix tests/lighthouse --no-audit --no-fund --loglevel=error
+	touch $@
+
 # Quality gates first (seconds), then the suite: ruff (pyflakes, pycodestyle, bugbear) and
 # mypy --strict, configured in pyproject.toml.
-test: setup browser spamassassin java shellcheck
+test: setup browser spamassassin java shellcheck lighthouse
 	$(PY) -m ruff check .
 	$(PY) -m mypy --strict
 	$(PY) -m pytest

@@ -1,6 +1,6 @@
 """Benchmark ``newsletter publish``: the web edition of 100 issues, beside ``mkdocs build`` of the same text.
 
-    python bench/publish.py [--issues 100] [--runs 5] [--no-mkdocs]
+    python bench/publish.py [--issues 100] [--runs 5] [--no-mkdocs] [--phases] [--dir FOLDER]
 
 Makes a project in a temporary folder with ``--issues`` copies of the worked example
 (one a month, each with its three events), and a MkDocs project of the same text (each
@@ -13,12 +13,23 @@ new processes, alternating:
 - *mkdocs*: ``mkdocs build`` into an empty folder (MkDocs is installed for the benchmark
   only: ``make bench`` does it).
 Prints the medians of wall time and of CPU time (user + system of the child process),
-and the ratios side by side.
+and the ratios side by side. ``--phases`` also says where a cold publish's CPU time goes
+(medians of ``--runs`` cold publishes, each in a new process, its steps timed by wrapping
+the functions that do them).
+
+The last run's output is moved aside before a cold run, and deleted only at the end:
+deleting it just before would make the timed run pay for the benchmark's own clean-up.
+ext4, allocating an inode for a new file, passes over every inode of its group freed in
+the last minute (``recently_deleted`` in the kernel): with the 700 files of the run
+before just removed, creating a file cost half a millisecond of system time instead of
+a tenth, and more with every repetition. A first publish on a real project has no such
+pile of freshly deleted files, and MkDocs gets the same treatment.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import resource
 import shutil
@@ -86,6 +97,62 @@ def make_mkdocs(root: Path, issues: Path) -> None:
         (root / "docs" / f"{path.stem}.md").write_text(markdown_of(data), encoding="utf-8")
 
 
+PHASES = """\
+import os, sys, time
+start = time.process_time()
+from newsletter.cli import cli
+from newsletter.project import Project
+from newsletter.web import edition, issue, make, page
+import newsletter.render.pipeline, icalendar, lxml.html, pydantic, yaml  # noqa: E401,F401
+spent = {"start-up and imports": time.process_time()}
+
+def timed(owner, name, label):
+    inner = getattr(owner, name)
+    def wrapper(*args, **kwargs):
+        before = time.process_time()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            spent[label] = spent.get(label, 0.0) + time.process_time() - before
+    setattr(owner, name, wrapper)
+
+timed(Project, "load", "loading the issues (YAML, validation)")
+timed(issue, "render_html_for_browsers", "rendering (Jinja, MJML)")
+timed(issue, "web_page", "making the pages (lxml)")
+timed(make, "vevent", "calendar entries (icalendar)")
+timed(edition, "write_if_changed", "writing the files")
+sys.argv = ["newsletter", "publish"]
+try:
+    cli(prog_name="newsletter")
+except SystemExit:
+    pass
+total = time.process_time()
+spent["everything else"] = total - sum(spent.values())
+print(repr(spent), file=sys.stderr)
+"""
+
+
+def phases(root: Path, trash: Path, runs: int) -> dict[str, float]:
+    """Median CPU seconds of each step of a cold publish (in-process clock: without the
+    interpreter's own start-up and exit)."""
+    seen: dict[str, list[float]] = {}
+    for _ in range(runs):
+        for old in (root / "site", root / ".newsletter", root / "published.json"):
+            set_aside(old, trash)
+        done = subprocess.run([sys.executable, "-c", PHASES], cwd=root, env=ENV, check=True, capture_output=True,
+                              text=True)
+        for label, value in ast.literal_eval(done.stderr.strip().splitlines()[-1]).items():
+            seen.setdefault(label, []).append(value)
+    return {label: statistics.median(values) for label, values in seen.items()}
+
+
+def set_aside(path: Path, trash: Path) -> None:
+    """Move ``path`` (if it exists) into ``trash``, to be deleted after the timed runs."""
+    if path.exists():
+        trash.mkdir(exist_ok=True)
+        path.rename(trash / f"{len(list(trash.iterdir()))}-{path.name}")
+
+
 def timed(command: list[str], cwd: Path) -> tuple[float, float, str]:
     """(wall seconds, CPU seconds of the child, its output)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -106,11 +173,13 @@ def main() -> None:
     ap.add_argument("--issues", type=int, default=100)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--no-mkdocs", action="store_true")
+    ap.add_argument("--phases", action="store_true", help="say where a cold publish's CPU time goes")
+    ap.add_argument("--dir", type=Path, default=None, help="make the projects here (default: the temp folder)")
     args = ap.parse_args()
     mkdocs = not args.no_mkdocs and MKDOCS.exists()
     results: dict[str, list[tuple[float, float]]] = {"cold": [], "again": [], "one changed": [], "mkdocs": []}
     lines: dict[str, str] = {}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         root = Path(tmp) / "project"
         root.mkdir()
         make_project(root, args.issues)
@@ -119,10 +188,10 @@ def main() -> None:
             make_mkdocs(docs, root / "issues")
         edited = sorted((root / "issues").glob("*.yaml"))[len(list((root / "issues").glob("*.yaml"))) // 2]
         original = edited.read_text(encoding="utf-8")
+        trash = Path(tmp) / "trash"
         for run in range(args.runs):
-            shutil.rmtree(root / "site", ignore_errors=True)
-            shutil.rmtree(root / ".newsletter", ignore_errors=True)
-            (root / "published.json").unlink(missing_ok=True)
+            for old in (root / "site", root / ".newsletter", root / "published.json"):
+                set_aside(old, trash)
             edited.write_text(original, encoding="utf-8")
             wall, cpu, out = timed([str(NEWSLETTER), "publish"], root)
             results["cold"].append((wall, cpu))
@@ -135,12 +204,15 @@ def main() -> None:
             results["one changed"].append((wall, cpu))
             lines["one changed"] = files_line(out)
             if mkdocs:
-                shutil.rmtree(docs / "site", ignore_errors=True)
+                set_aside(docs / "site", trash)
                 wall, cpu, _ = timed([str(MKDOCS), "build", "--quiet"], docs)
                 results["mkdocs"].append((wall, cpu))
         site_files = [p for p in (root / "site").rglob("*") if p.is_file()]
         size = sum(p.stat().st_size for p in site_files)
-    print(f"publish {args.issues} issues ({len(site_files)} files, {size / 1e6:.1f} MB), medians of {args.runs}:")
+        steps = phases(root, trash, args.runs) if args.phases else {}
+    where = args.dir or Path(tempfile.gettempdir())
+    print(f"publish {args.issues} issues ({len(site_files)} files, {size / 1e6:.1f} MB) in {where}, "
+          f"medians of {args.runs}:")
     medians = {}
     for name, values in results.items():
         if not values:
@@ -154,6 +226,10 @@ def main() -> None:
           f"{medians['one changed'][1] / cold:.0%}")
     if "mkdocs" in medians:
         print(f"  cold publish / mkdocs build (CPU): {cold / medians['mkdocs'][1]:.2f}x")
+    if steps:
+        print(f"where a cold publish's CPU goes (in-process clock, medians of {args.runs}):")
+        for label, value in steps.items():
+            print(f"  {label:40} {value:.3f} s")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,13 @@ mode.
 :func:`write_files` writes several files all or none; :class:`AtomicFile` streams one
 (the subscriber list, row by row); :func:`write_if_changed` leaves identical files
 alone (the web edition).
+
+One deliberate exception to the sync: ``write_if_changed(..., durable=False)`` still
+writes whole-or-nothing but leaves the sync to the caller, for output made again from
+other files: the web edition's pages and calendar files (``publish`` syncs them all at
+once at the end: one sync per file made publishing 100 issues take twice as long) and
+its cache (a torn entry is a miss). Personal data, the journal, the email and
+``published.json`` are always synced.
 """
 
 from __future__ import annotations
@@ -25,7 +32,6 @@ import contextlib
 import errno
 import os
 import re
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -55,7 +61,7 @@ def _target_mode(path: Path, personal: bool) -> int:
 
 
 def _tmp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    return path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")  # secrets.token_hex, unimported
 
 
 def _pid_alive(pid: int) -> bool:

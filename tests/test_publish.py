@@ -151,6 +151,17 @@ def test_the_page_has_a_real_head_for_sharing(site: Path) -> None:
     assert f"events/{JULY}.ics" in hrefs and "index.html" in hrefs
 
 
+def test_no_page_skips_a_heading_level(site: Path) -> None:
+    """The winter issue's events block (an h3) comes right under the title (h1): a screen
+    reader hears it as level 2, and it keeps its look."""
+    for name in (f"{EXAMPLE_SLUG}.html", f"{WINTER_SLUG}.html", "index.html"):
+        headings = page(site, name).xpath("//h1|//h2|//h3|//h4|//h5|//h6")
+        levels = [int(h.get("aria-level") or h.tag[1]) for h in headings]
+        assert levels[0] == 1 and all(b <= a + 1 for a, b in zip(levels, levels[1:])), (name, levels)
+    coming_up = page(site, f"{WINTER_SLUG}.html").xpath("//h3[.='Coming up']")[0]
+    assert coming_up.get("aria-level") == "2"
+
+
 def test_nothing_personal_reaches_the_site(site: Path, project3: Path) -> None:
     addresses = [line.split(",")[0].strip().lower()
                  for line in (project3 / "subscribers.csv").read_text(encoding="utf-8").splitlines()[1:] if "@" in line]

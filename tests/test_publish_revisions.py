@@ -190,6 +190,28 @@ def test_a_bad_event_id_and_a_damaged_published_json_are_clear_errors(project: P
     assert "published.json:1:" in result.err and "events.x" in result.err
 
 
+def test_published_json_is_read_as_json_and_its_problems_pointed_at(project: Path) -> None:
+    """Read as JSON (fast); anything JSON would take silently or not take at all goes to the
+    YAML reader, which says where: a key given twice, a value refused, a hand edit in YAML."""
+    assert publish(project).code == 0
+    state = project / "published.json"
+    written = state.read_text(encoding="utf-8")
+    data = json.loads(written)
+    assert publish(project).code == 0 and state.read_text(encoding="utf-8") == written  # read back, unchanged
+    lines = written.splitlines(keepends=True)
+    at = next(n for n, line in enumerate(lines) if '"sequence": 0' in line)
+    state.write_text("".join([*lines[:at], '      "sequence": 5,\n', *lines[at:]]), encoding="utf-8")
+    result = publish(project)
+    assert result.code == 2 and "Traceback" not in result.output
+    assert f"published.json:{at + 2}:" in result.err and "duplicate key" in result.err
+    state.write_text(written.replace('"sequence": 0', '"sequence": "first"', 1), encoding="utf-8")
+    result = publish(project)
+    assert result.code == 2 and f"published.json:{at + 1}:" in result.err and "sequence" in result.err
+    state.write_text(f"# edited by hand\n{json.dumps(data)}\n", encoding="utf-8")  # YAML, not JSON: still read
+    result = publish(project)
+    assert result.code == 0 and " 0 written" in result.out
+
+
 # --- publish only what changed ------------------------------------------------------------------
 
 WATCH = """\

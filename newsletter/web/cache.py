@@ -6,7 +6,12 @@ Two levels, both keyed by the hash of everything their output is made from:
   keyed by the issue file's bytes, ``newsletter.yaml``, the project's templates, the
   code's version (this package's source, built-in templates and the versions of the
   libraries that shape the output), the site's address and the issue's corrections. A
-  hit costs reading one JSON file instead of loading, rendering and reworking the issue.
+  hit costs a lookup instead of loading, rendering and reworking the issue. Beside it,
+  each event's calendar entry (its VEVENT as icalendar wrote it), keyed by all it is
+  made of (the event, its revision and stamp, its page): an edit to one issue does not
+  write the other 300 events again. Each kind is one file per output folder (a
+  :class:`Pack`), holding what the last publish used: a first publish creates two
+  files, not one per issue, and the cache never holds more than the site.
 * **the whole site**: keyed by all of those for every issue file, ``published.json``, the
   sent issues and the command's options. When the key, the output folder's files (size,
   modification time and inode, as written last time) and the day all still match, the
@@ -21,19 +26,51 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
 import json
 import os
 from collections.abc import Iterable
-from importlib import metadata
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from newsletter.errors import NewsletterError
 from newsletter.files import write_if_changed
 from newsletter.root import SETTINGS_FILE
 
 CACHE_DIR = Path(".newsletter") / "cache" / "web"
-_LIBRARIES = ("mjml-python", "lxml", "icalendar", "jinja2", "markdown-it-py")
+_LIBRARIES = {"mjml-python": "mjml", "lxml": "lxml", "icalendar": "icalendar", "jinja2": "jinja2",
+              "markdown-it-py": "markdown_it"}
+"""The libraries whose output reaches the site: distribution → the package it installs."""
+
+
+def library_version(name: str, package: str) -> str:
+    """The installed version of distribution ``name``: the name of its ``.dist-info`` folder
+    beside ``package`` (what :mod:`importlib.metadata` reads, without importing it or the
+    package: importing it costs more than a publish with nothing changed does), else
+    :func:`importlib.metadata.version`; "-" when it is not installed."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.origin:
+        where = Path(spec.origin).parent.parent if spec.submodule_search_locations else Path(spec.origin).parent
+        prefix = name.replace("-", "_").lower() + "-"
+        try:
+            found = [entry for entry in os.listdir(where)
+                     if entry.lower().startswith(prefix) and entry.endswith(".dist-info")]
+        except OSError:
+            found = []
+        if len(found) == 1:
+            return found[0][len(prefix):-len(".dist-info")]
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "-"
 
 
 @functools.cache
@@ -42,11 +79,8 @@ def code_version() -> str:
     whose output reaches the site."""
     package = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
-    for name in _LIBRARIES:
-        try:
-            digest.update(f"{name} {metadata.version(name)}\n".encode())
-        except metadata.PackageNotFoundError:
-            digest.update(f"{name} -\n".encode())
+    for name, module in _LIBRARIES.items():
+        digest.update(f"{name} {library_version(name, module)}\n".encode())
     for path in sorted([*package.rglob("*.py"), *(package / "templates").rglob("*")]):
         if path.is_file():
             digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
@@ -85,6 +119,13 @@ def issue_key(root: Path, data: bytes, slug: str, site: tuple[str, str, bool], c
     return digest.hexdigest()
 
 
+def entry_key(values: list[Any]) -> str:
+    """The key of one event's calendar entry: the code's version and all the entry is made of."""
+    digest = hashlib.sha256(code_version().encode())
+    digest.update(json.dumps(values, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+    return digest.hexdigest()
+
+
 def folder(root: Path) -> Path | None:
     """The cache folder, made when missing; None when it cannot be (then nothing is cached)."""
     path = root / CACHE_DIR
@@ -100,8 +141,8 @@ def folder(root: Path) -> Path | None:
 
 def load(root: Path, key: str) -> dict[str, Any] | None:
     try:
-        data = json.loads((root / CACHE_DIR / f"{key}.json").read_bytes())
-    except (OSError, ValueError):
+        data = orjson.loads((root / CACHE_DIR / f"{key}.json").read_bytes())
+    except (OSError, ValueError):  # orjson.JSONDecodeError is a ValueError
         return None
     return data if isinstance(data, dict) else None
 
@@ -111,7 +152,7 @@ def store(root: Path, key: str, value: dict[str, Any]) -> None:
     if where is None:
         return
     try:
-        write_if_changed(where / f"{key}.json", json.dumps(value, sort_keys=True).encode(), durable=False)
+        write_if_changed(where / f"{key}.json", orjson.dumps(value, option=orjson.OPT_SORT_KEYS), durable=False)
     except Exception:  # noqa: BLE001 - a cache that cannot be written costs speed only
         pass
 
@@ -130,10 +171,41 @@ def site_key(root: Path, paths: Iterable[Path], extra: Any) -> str:
     return digest.hexdigest()
 
 
-def manifest_name(out_dir: Path, base_url: str | None) -> str:
-    """The name of the last publish's record for this output folder and ``--base-url``."""
+def manifest_name(out_dir: Path, base_url: str | None, kind: str = "site") -> str:
+    """The name of the last publish's record (``kind``: ``site``, or a :class:`Pack`'s) for
+    this output folder and ``--base-url``."""
     where = f"{out_dir.resolve()}\0{base_url or ''}"
-    return "site-" + hashlib.sha256(where.encode()).hexdigest()[:24]
+    return f"{kind}-" + hashlib.sha256(where.encode()).hexdigest()[:24]
+
+
+@dataclass
+class Pack:
+    """Cache entries of one kind, by key, in one file. What a publish looks up and finds, or
+    puts, is what :meth:`save` keeps: the entries the site was made of, no others."""
+
+    root: Path
+    name: str
+    found: dict[str, Any]
+    kept: dict[str, Any] = field(default_factory=dict)
+    changed: bool = False
+
+    @classmethod
+    def open(cls, root: Path, name: str) -> Pack:
+        return cls(root, name, load(root, name) or {})
+
+    def get(self, key: str) -> Any:
+        value = self.found.get(key)
+        if value is not None:
+            self.kept[key] = value
+        return value
+
+    def put(self, key: str, value: Any) -> None:
+        self.kept[key] = value
+        self.changed = True
+
+    def save(self) -> None:
+        if self.changed or self.kept.keys() != self.found.keys():
+            store(self.root, self.name, self.kept)
 
 
 def files_state(out_dir: Path, names: Iterable[str]) -> dict[str, list[int]] | None:

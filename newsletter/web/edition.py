@@ -22,6 +22,7 @@ from pathlib import Path
 
 from newsletter.errors import UsageError, display_path
 from newsletter.files import write_if_changed
+from newsletter.nogc import no_cycle_collection
 from newsletter.web import cache
 from newsletter.web.archive import sent_slugs
 from newsletter.web.result import Request, SiteResult
@@ -52,7 +53,12 @@ def build_site(request: Request) -> SiteResult:
         return quick
     from newsletter.web.make import make_site
 
-    made = make_site(request, paths, frozenset(sent))
+    # Making the pages allocates and frees objects by the hundred thousand (YAML nodes, models,
+    # templates' output, document trees), nearly all freed by reference counting: the cyclic
+    # collector, woken again and again, cost a tenth of the CPU time to find about 100 objects
+    # an issue to free (2 MB for 100 issues), which it frees once it runs again afterwards.
+    with no_cycle_collection():
+        made = make_site(request, paths, frozenset(sent))
     result = made.result
     result.out_dir = request.out_dir
     for name, data in made.files.items():
@@ -79,13 +85,16 @@ def _unchanged(request: Request, key: str) -> SiteResult | None:
     data = cache.load(request.root, _manifest_key(request))
     if data is None or data.get("key") != key:
         return None
-    until = data.get("until")
-    if until is not None and request.now.timestamp() >= until:
-        return None  # an issue's day has come
-    files = data.get("files") or {}
-    if cache.files_state(request.out_dir, files) != files:
+    try:
+        until = data.get("until")
+        if until is not None and request.now.timestamp() >= until:
+            return None  # an issue's day has come
+        files = data.get("files") or {}
+        if cache.files_state(request.out_dir, files) != files:
+            return None
+        return SiteResult.from_json(request.out_dir, data["result"], sorted(files))
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError):  # damaged: made again
         return None
-    return SiteResult.from_json(request.out_dir, data["result"], sorted(files))
 
 
 def _manifest_key(request: Request) -> str:

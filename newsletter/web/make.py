@@ -52,9 +52,10 @@ class Made:
     issues: list[WebIssue] = field(default_factory=list)
 
     def write_state(self) -> bool:
-        if dump_state(self.state) == self.before and state_path(self.root).is_file() == bool(self.before):
+        data = dump_state(self.state)
+        if data == self.before and state_path(self.root).is_file() == bool(self.before):
             return False
-        return write_state(self.root, self.state)
+        return write_state(self.root, self.state, data)
 
 
 def _midnight(day: dt.date, zone: ZoneInfo) -> float:
@@ -75,7 +76,8 @@ class _Found:
 
 
 def collect(project: Project, request: Request, paths: Sequence[Path], sent: frozenset[str],
-            state: PublishedState, site: SiteAddress, result: SiteResult) -> tuple[list[WebIssue], float | None]:
+            state: PublishedState, site: SiteAddress, result: SiteResult,
+            pack: cache.Pack) -> tuple[list[WebIssue], float | None]:
     """Every issue of the archive, rendered (or from the cache); the others noted in ``result``.
 
     First which issues are in the archive (from the cache, or by loading them), then each is
@@ -98,11 +100,13 @@ def collect(project: Project, request: Request, paths: Sequence[Path], sent: fro
             record = state.issues.get(slug)
             corrections = tuple(record.corrections) if record is not None else ()
             key = cache.issue_key(root, data, slug, address, [c.model_dump(mode="json") for c in corrections])
-            hit = cache.load(root, key)
+            hit = pack.get(key)
+            if not isinstance(hit, dict):
+                hit = None
             issue_file = None
-            if hit is not None and isinstance(hit.get("date"), str):
-                date = dt.date.fromisoformat(hit["date"])
-            else:
+            date = _cached_date(hit)
+            if date is None:
+                hit = None
                 issue_file = project.load(path)
                 date = issue_file.issue.date
             if not in_archive(slug, date, today=today, named=path.resolve() in named, sent=sent,
@@ -111,7 +115,7 @@ def collect(project: Project, request: Request, paths: Sequence[Path], sent: fro
                 stamp = _midnight(date, zone)
                 until = stamp if until is None else min(until, stamp)
                 if hit is None:
-                    cache.store(root, key, {"date": date.isoformat()})
+                    pack.put(key, {"date": date.isoformat()})
                 continue
             found.append(_Found(path, slug, key, date, hit, issue_file, corrections))
             seen.add(slug)
@@ -122,22 +126,33 @@ def collect(project: Project, request: Request, paths: Sequence[Path], sent: fro
     for n, item in enumerate(found):
         feed = n < FEED_ENTRIES
         try:
-            issues.append(_rendered(project, item, site, feed=feed))
+            issues.append(_rendered(project, item, site, pack, feed=feed))
         except NewsletterError as exc:
             result.failed.append(failed_issue(item.path, exc))
     return issues, until
 
 
-def _rendered(project: Project, found: _Found, site: SiteAddress, *, feed: bool) -> WebIssue:
+def _cached_date(hit: dict[str, Any] | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(hit["date"]) if hit is not None else None
+    except (KeyError, TypeError, ValueError):  # damaged: a miss
+        return None
+
+
+def _rendered(project: Project, found: _Found, site: SiteAddress, pack: cache.Pack, *, feed: bool) -> WebIssue:
     """The issue from the cache when it holds it (with the feed's content, if asked), else rendered and kept."""
     cached = found.cached.get("issue") if found.cached is not None else None
     if isinstance(cached, dict):
-        item = WebIssue.from_json(found.path, cached)
-        if item.page.content is not None or not feed:
-            return item
+        try:
+            item = WebIssue.from_json(found.path, cached)
+        except (KeyError, IndexError, TypeError, ValueError):  # damaged: a miss
+            pass
+        else:
+            if item.page.content is not None or not feed:
+                return item
     issue_file = found.issue_file or project.load(found.path)
     item = web_issue(project, issue_file, site, found.corrections, feed=feed)
-    cache.store(project.root, found.key, {"date": found.date.isoformat(), "issue": item.to_json()})
+    pack.put(found.key, {"date": found.date.isoformat(), "issue": item.to_json()})
     return item
 
 
@@ -149,7 +164,8 @@ def _read(path: Path) -> bytes:
 
 
 def make_site(request: Request, paths: Sequence[Path], sent: frozenset[str]) -> Made:
-    """Every file of the site, by name, and what went into it (nothing is written here)."""
+    """Every file of the site, by name, and what went into it (nothing of the site is written
+    here: only the cache)."""
     root = request.root
     project = Project(root, load_settings(root))
     settings = project.settings
@@ -157,10 +173,14 @@ def make_site(request: Request, paths: Sequence[Path], sent: frozenset[str]) -> 
     before_state = read_state(root)
     before = dump_state(before_state) if state_path(root).is_file() else b""
     result = SiteResult(request.out_dir, public=site.public)
-    issues, until = collect(project, request, paths, sent, before_state, site, result)
+    pack = cache.Pack.open(root, cache.manifest_name(request.out_dir, request.base_url, "issues"))
+    issues, until = collect(project, request, paths, sent, before_state, site, result, pack)
+    pack.save()
     state = advance(before_state, issues, request.now)
     files: dict[str, bytes] = {}
-    entries = _entries(state, issues, site, settings.web_archive_url, settings.event_length)
+    vevents = cache.Pack.open(root, cache.manifest_name(request.out_dir, request.base_url, "events"))
+    entries = _entries(state, issues, site, settings.web_archive_url, settings.event_length, vevents)
+    vevents.save()
     for item in issues:
         files[item.page.name] = item.page.html.encode("utf-8")
         if item.events:
@@ -191,8 +211,9 @@ def make_site(request: Request, paths: Sequence[Path], sent: frozenset[str]) -> 
 
 
 def _entries(state: PublishedState, issues: Sequence[WebIssue], site: SiteAddress, archive_url: str,
-             length: int) -> dict[str, CalendarEntry]:
-    """Each event once, as the site publishes it now, its VEVENT written."""
+             length: int, vevents: cache.Pack) -> dict[str, CalendarEntry]:
+    """Each event once, as the site publishes it now, its VEVENT written (or as written
+    before, for the same revision: ``vevents``)."""
     published = {w.slug for w in issues}
     out: dict[str, CalendarEntry] = {}
     for event_id, current in sorted(current_events(state, issues).items()):
@@ -202,6 +223,12 @@ def _entries(state: PublishedState, issues: Sequence[WebIssue], site: SiteAddres
             uid=event_uid(archive_url, event_id), event=current.event, page_url=site.url(page_name(home)),
             stamp=record.modified or first_stamp(state, record), sequence=record.sequence,
             modified=record.modified is not None, length=length)
+        key = cache.entry_key([entry.uid, entry.event.to_json(), entry.page_url, entry.stamp.isoformat(),
+                               entry.sequence, entry.modified, entry.length])
+        text = vevents.get(key)
+        if not isinstance(text, str):
+            text = vevent(entry).decode("utf-8")
+            vevents.put(key, text)
         out[event_id] = CalendarEntry(entry.uid, entry.event, entry.page_url, entry.stamp, entry.sequence,
-                                      entry.modified, entry.length, vevent(entry))
+                                      entry.modified, entry.length, text.encode("utf-8"))
     return out

@@ -14,6 +14,7 @@ changed as a document tree (lxml), never by pattern-matching text:
 * any token a project's own template still leaves is filled as for a reader with no
   details (the fallback first name, nothing else), so no ``__nl_`` reaches the page;
 * markup only mail programs need goes (:mod:`newsletter.web.webcopy`): the page is valid HTML;
+* no heading level is skipped in the page's outline (``aria-level`` where the email skips one);
 * each correction (``newsletter correct``) is a dated note under the title.
 """
 
@@ -162,6 +163,22 @@ def _head(doc: lxml.html.HtmlElement, settings: Settings, issue: Issue, slug: st
         head.insert(at + offset, element)
 
 
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+
+
+def _outline(doc: lxml.html.HtmlElement) -> None:
+    """No heading level skipped: a heading deeper than the one before it allows (an events
+    block's ``h3`` right under the title) is given the level it stands at (``aria-level``), so a
+    screen reader's outline has no gap, and it keeps the look of its tag."""
+    last = 0
+    for heading in doc.iter(*_HEADINGS):
+        level = int(heading.get("aria-level") or heading.tag[1])
+        if level > last + 1:
+            level = last + 1
+            heading.set("aria-level", str(level))
+        last = level
+
+
 def _feed_content(doc: lxml.html.HtmlElement, url: str) -> str:
     """The body for a feed reader: links absolute, no hidden preheader, no comments."""
     found = doc.find("body")
@@ -206,6 +223,7 @@ def web_page(email_html: str, settings: Settings, issue: Issue, slug: str, site:
     _links(doc, settings, slug, site)
     _drop_reason(doc, settings)
     _head(doc, settings, issue, slug, site)
+    _outline(doc)
     _corrections(doc, corrections, settings.timezone)
     html = lxml.html.tostring(doc, doctype=DOCTYPE, encoding="unicode")
     values = {"first_name": settings.fallback_first_name}

@@ -24,11 +24,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from newsletter import yamldoc
+from newsletter import yamldoc, yamllimits
+from newsletter.errors import display_path
 from newsletter.files import write_if_changed
 
 STATE_FILE = "published.json"
@@ -104,7 +105,21 @@ def read_state(root: Path) -> PublishedState:
     path = state_path(root)
     if not path.is_file():
         return PublishedState()
-    return yamldoc.load(path, PublishedState)  # JSON is YAML: errors get their line and field
+    name = display_path(path)
+    text = yamllimits.read_text(path, name)  # a regular UTF-8 file, within the size bound
+    try:  # the file as written: JSON, read in a millisecond (the YAML reader below takes 30 for 100 issues)
+        return PublishedState.model_validate(json.loads(text, object_pairs_hook=_no_repeats))
+    except ValueError:  # not JSON, a key given twice, or a value refused (pydantic's errors are ValueErrors)
+        pass
+    # JSON is YAML: the YAML reader points each problem at its line and field
+    return yamldoc.validate(yamldoc.parse(text, name), PublishedState)
+
+
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise ValueError("a key given twice")
+    return found
 
 
 def dump_state(state: PublishedState) -> bytes:
@@ -112,6 +127,7 @@ def dump_state(state: PublishedState) -> bytes:
     return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def write_state(root: Path, state: PublishedState) -> bool:
-    """Write ``published.json`` if it changed (synced: it is what makes the next publish right)."""
-    return write_if_changed(state_path(root), dump_state(state))
+def write_state(root: Path, state: PublishedState, data: bytes | None = None) -> bool:
+    """Write ``published.json`` if it changed (synced: it is what makes the next publish right);
+    ``data``: the state as :func:`dump_state` gives it, when the caller has it already."""
+    return write_if_changed(state_path(root), dump_state(state) if data is None else data)

@@ -30,10 +30,16 @@ _BREAK_WORD = re.compile(r"word-break\s*:\s*break-word", re.IGNORECASE)
 _ROOT_SCHEMES = re.compile(r":root\s*\{[^}]*color-scheme[^}]*\}")
 _EMAIL_ONLY_META = ("x-apple-disable-message-reformatting", "supported-color-schemes")
 _NUMBER = re.compile(r"^\d+$")
+_STYLED = etree.XPath("//*[@style]")
 
 
 def _css(text: str) -> str:
-    return _BREAK_WORD.sub("overflow-wrap:anywhere", _MSO.sub("", text))
+    lower = text.lower()
+    if "mso-" in lower:
+        text = _MSO.sub("", text)
+    if "break-word" in lower:
+        text = _BREAK_WORD.sub("overflow-wrap:anywhere", text)
+    return text
 
 
 def _prepend(element: lxml.html.HtmlElement, declarations: str) -> None:
@@ -135,10 +141,11 @@ def clean_for_web(doc: lxml.html.HtmlElement) -> None:
     for image in doc.iter("img"):
         if (image.get("height") or "").strip() == "auto":
             del image.attrib["height"]
-    for element in doc.iter():
-        style = element.get("style") if isinstance(element.tag, str) else None
-        if style:
-            cleaned = _css(style).strip()
+    styled: list[lxml.html.HtmlElement] = _STYLED(doc)  # type: ignore[assignment]  # elements, for this path
+    for element in styled:
+        style = element.get("style") or ""
+        cleaned = _css(style).strip()
+        if cleaned != style:
             if cleaned:
                 element.set("style", cleaned)
             else:
