@@ -24,6 +24,8 @@ def _log(path: Path, *events: dict[str, object], boot: str | None = None) -> Pat
     ([{"b": 7, "e": "started"}], "unknown"),
     ([{"b": 7, "e": "started"}, {"b": 7, "e": "answered", "status": 202, "id": "m1", "why": ""}], "accepted"),
     ([{"b": 7, "e": "started"}, {"b": 7, "e": "answered", "status": 500, "id": "", "why": "oops"}], "retry"),
+    ([{"b": 7, "e": "started"}, {"b": 7, "e": "answered", "status": 302, "id": "", "why": "moved"}], "retry"),
+    ([{"b": 7, "e": "started"}, {"b": 7, "e": "answered", "status": 199, "id": "", "why": ""}], "retry"),
     ([{"b": 7, "e": "started"}, {"b": 7, "e": "not_sent", "why": "reset"}], "retry"),
     ([{"b": 7, "e": "started"}, {"b": 7, "e": "lost", "why": "no answer"}], "unknown"),
     ([{"b": 6, "e": "started"}, {"b": 6, "e": "answered", "status": 202, "id": "m", "why": ""}], "retry"),
@@ -55,6 +57,16 @@ def test_messages_are_settled_one_by_one(tmp_path: Path) -> None:
                      boot="an-earlier-boot")
     after = settle(BATCH, read(restarted))
     assert after.accepted == [1] and sorted(after.unknown) == [2, 3]
+
+
+def test_a_message_refused_for_good_stays_failed_and_is_never_resent(tmp_path: Path) -> None:
+    log = _log(tmp_path / "1.log",
+               {"b": 7, "s": 1, "e": "started"}, {"b": 7, "s": 1, "e": "done", "state": "failed", "why": "550 no"},
+               {"b": 7, "s": 2, "e": "started"}, {"b": 7, "s": 2, "e": "done", "state": "retry", "why": "451 later"},
+               {"b": 7, "s": 3, "e": "started"}, {"b": 7, "s": 3, "e": "lost", "why": "no answer"})
+    result = settle(BATCH, read(log))
+    assert result.failed == {1: "550 no"} and result.retry == {2: "451 later"} and list(result.unknown) == [3]
+    assert result.accepted == []
 
 
 def test_a_torn_last_line_and_no_log_at_all(tmp_path: Path) -> None:
