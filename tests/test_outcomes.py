@@ -3,12 +3,19 @@ log written before the machine restarted (lines may be missing: nothing is resen
 
 from __future__ import annotations
 
+import socket
+import threading
 from pathlib import Path
 
 import orjson
 import pytest
 
+from newsletter.delivery.api import parse_api_host
+from newsletter.delivery.base import Rejected, Unknown
 from newsletter.delivery.outcomes import OutcomeLog, boot_id, read, settle
+from newsletter.delivery.posting import ApiHost, MailSender, post_recorded
+from tests.disk_kit import fill, small_disk
+from tests.sendgrid_server import KEY, SendGridServer
 
 BATCH = {7: [1, 2, 3]}
 
@@ -84,3 +91,86 @@ def test_the_log_is_owner_only_and_says_its_boot_first(tmp_path: Path) -> None:
     assert oct((tmp_path / "1.log").stat().st_mode & 0o777) == "0o600"
     first = orjson.loads((tmp_path / "1.log").read_bytes().split(b"\n")[0])
     assert first["boot"] == boot_id()
+
+
+class _Silent:
+    """A server on 127.0.0.1 that takes one request whole and closes without an answer,
+    noting the outcome log's events as the request's first byte arrives."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(30)
+        self.port = self.sock.getsockname()[1]
+        self.at_first_byte: list[str] | None = None
+        self.received = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self.sock.accept()
+        self.sock.close()
+        conn.settimeout(30)
+        with conn:
+            data = conn.recv(1)
+            self.at_first_byte = [e["e"] for e in read(self.log_path).events]
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(65536)
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                              if line.lower().startswith(b"content-length:")))
+            while len(body) < length:
+                chunk = conn.recv(1 << 20)
+                if not chunk:
+                    break
+                body += chunk
+            self.received = len(body)
+
+
+def test_started_is_written_before_the_first_byte_and_no_answer_after_the_body_is_lost(tmp_path: Path) -> None:
+    path = tmp_path / "1.log"
+    server = _Silent(path)
+    log = OutcomeLog(path)
+    body = b'{"x": "' + b"a" * (32 << 20) + b'"}'  # larger than the socket buffers: the send blocks
+    sender = MailSender(KEY, ApiHost("http", "127.0.0.1", server.port), 30.0)
+    try:
+        with pytest.raises(Unknown):
+            post_recorded(sender, body, log, 7)
+    finally:
+        sender.close()
+        log.close()
+    server.thread.join(30)
+    assert not server.thread.is_alive() and server.received == len(body)
+    assert server.at_first_byte == ["started"]  # on record before anything reached the server
+    assert [e["e"] for e in read(path).events] == ["started", "lost"]
+    assert sorted(settle({7: [1, 2]}, read(path)).unknown) == [1, 2]  # never resent
+
+
+def test_a_request_unanswered_within_the_timeout_is_lost(tmp_path: Path, sendgrid_server: SendGridServer) -> None:
+    sendgrid_server.fail_next("hang")  # reads the body whole, never answers
+    log = OutcomeLog(tmp_path / "1.log")
+    sender = MailSender(KEY, parse_api_host(sendgrid_server.url), 0.5)
+    try:
+        with pytest.raises(Unknown):
+            post_recorded(sender, b'{"personalizations": []}', log, 7)
+    finally:
+        sender.close()
+        log.close()
+    assert [e["e"] for e in read(tmp_path / "1.log").events] == ["started", "lost"]
+
+
+def test_a_full_disk_lets_no_request_out_unrecorded(tmp_path: Path, sendgrid_server: SendGridServer) -> None:
+    with small_disk(tmp_path, 64) as disk:
+        log = OutcomeLog(disk / "1.log")
+        with (disk / "1.log").open("ab") as fh:  # the log's page full (a line read() skips)
+            fh.write(b"x" * (4095 - fh.tell()) + b"\n")
+        fill(disk)
+        sender = MailSender(KEY, parse_api_host(sendgrid_server.url), 5.0)
+        try:
+            with pytest.raises(Rejected, match="outcome log"):
+                post_recorded(sender, b'{"personalizations": []}', log, 7)
+        finally:
+            sender.close()
+            log.close()
+        assert [e["e"] for e in read(disk / "1.log").events] == []
+    assert sendgrid_server.log.times == []  # nothing reached SendGrid
