@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import orjson
 import pytest
 
 from tests.conftest import EXAMPLE_ISSUE, REPO, run_cli
@@ -182,3 +183,60 @@ def test_a_first_ctrl_c_during_an_outbox_send_stops_between_messages(project: Pa
         assert journal_states(project) == {"accepted": 3000}
         assert len(list(folder.glob("*.eml"))) == 3000
         assert not list(folder.glob(".*.tmp"))
+
+
+def test_the_resume_waits_for_the_killed_senders_request_to_be_answered(project: Path) -> None:
+    """The sender is killed while SendGrid holds its request; the next run starts while the
+    request process still waits for the answer: it must wait for that answer (and accept),
+    not read the log meanwhile and call the request unknown."""
+    with SendGridServer() as server:
+        server.fail_next("hold")  # read whole, answered only once released
+        proc = start_send(project, server, "--provider", "sendgrid")
+        wait_for(server.holding.is_set, "the request to be held at the server")
+        proc.kill()  # the sender only: its request process goes on waiting for the answer
+        proc.communicate(timeout=DEADLINE)
+        resume = start_send(project, server, "--provider", "sendgrid")
+        lock = (project / ".newsletter" / "poster.lock").resolve()
+
+        def waiting_or_done() -> bool:
+            if resume.poll() is not None:
+                return True
+            try:
+                fds = list(Path(f"/proc/{resume.pid}/fd").iterdir())
+            except OSError:
+                return False
+            return any(_target(fd) == str(lock) for fd in fds)
+
+        wait_for(waiting_or_done, "the resume to wait for the request process (or to end)")
+        server.release.set()
+        out, err = resume.communicate(timeout=DEADLINE)
+        assert resume.returncode == 0, err
+        assert "5 were accepted" in err
+        assert journal_states(project) == {"accepted": ELIGIBLE}
+        assert sorted(server.counts.values()) == [1] * ELIGIBLE
+
+
+def _target(fd: Path) -> str:
+    try:
+        return os.readlink(fd)
+    except OSError:
+        return ""
+
+
+def test_a_new_send_never_reads_a_stale_outcome_log_of_a_reused_send_id(project: Path) -> None:
+    """A journal made anew numbers its sends from 1 again: the outcome log a send of an
+    earlier journal left under that id must not be read as this send's."""
+    from newsletter.delivery.outcomes import boot_id, read
+
+    folder = project / ".newsletter" / "outcomes"
+    folder.mkdir(parents=True, exist_ok=True)
+    stale = [{"boot": boot_id(), "pid": 1}, {"b": 1, "e": "started", "t": 1.0},
+             {"b": 1, "e": "answered", "status": 202, "id": "stale", "why": ""}]
+    (folder / "1.log").write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in stale))
+    with SendGridServer() as server:
+        done = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", cwd=project,
+                       env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": server.url})
+        assert done.code == 0, done.output
+    events = read(folder / "1.log").events
+    assert events and all(e.get("id") != "stale" and e.get("t") != 1.0 for e in events)
+    assert [e["e"] for e in events] == ["started", "answered"]
