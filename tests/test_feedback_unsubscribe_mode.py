@@ -138,3 +138,27 @@ def test_sendgrid_mode_leaves_outbox_mail_with_our_own_link(project: Path) -> No
         assert len(parts) == 2
         for content in parts:
             assert "asm_group_unsubscribe" not in content and "token=" in content
+
+
+def test_sendgrid_mode_leaves_smtp_mail_with_our_own_link(project: Path) -> None:
+    """SendGrid's tag is filled in by SendGrid alone: mail sent over SMTP in ``unsubscribe:
+    sendgrid`` mode keeps our own link, in both parts, never the bare tag."""
+    import email
+    import email.policy
+
+    from tests.smtp_server import SmtpServer
+
+    mode(project, "unsubscribe: sendgrid\ndelivery:\n  sendgrid:\n    asm_group_id: 7\n")
+    with SmtpServer() as server:
+        result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "smtp", cwd=project,
+                         env={"SMTP_URL": server.url})
+        assert result.code == 0, result.output
+        raw = [m[2] for m in server.handler.messages]
+    assert len(raw) == 5
+    for data in raw:
+        assert b"asm_group_unsubscribe" not in data
+        msg = email.message_from_bytes(data, policy=email.policy.default)
+        parts = [part.get_content() for part in msg.walk() if part.get_content_maintype() == "text"]
+        assert len(parts) == 2
+        for content in parts:
+            assert "asm_group_unsubscribe" not in content and "/unsubscribe?token=" in content

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 
 from newsletter.delivery.base import Message
+from newsletter.render.personalize import Tokenized
 from newsletter.settings import Settings
 
 SENDGRID_LINK = "<%asm_group_unsubscribe_raw_url%>"
@@ -34,4 +35,6 @@ def sendgrid_link(message: Message, settings: Settings, provider: str) -> Messag
         html = html.replace(token, SENDGRID_LINK)
         text = text.replace(token, SENDGRID_LINK)
     tokens = tuple(t for t in message.tokens if t not in _TOKENS)
-    return dataclasses.replace(message, html=html, text=text, tokens=tokens)
+    # the parts too: whatever builds a message from them must see the same content
+    return dataclasses.replace(message, html=html, text=text, tokens=tokens,
+                               html_parts=Tokenized.of(html), text_parts=Tokenized.of(text))
