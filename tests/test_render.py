@@ -331,3 +331,18 @@ def test_substitutions_escape_each_value_for_its_context(fields: list[str], data
     values = {f: data.draw(st.text()) for f in fields if data.draw(st.booleans())}
     expected = {token(f, c): escape(values.get(f, ""), c) for f in fields for c in CONTEXTS}
     assert substitutions(tokens, values) == expected
+
+
+def test_a_long_word_holding_a_merge_token_keeps_the_token_whole(project: Path) -> None:
+    """A word longer than a line is cut to fit the plain text's width, but never through a
+    merge token (a cut token would reach the reader raw, and the name never)."""
+    word = '"x" * 60 ~ recipient.first_name ~ "y" * 18'  # 100 characters once tokenized
+    result = _override(project, "text/divider.txt.j2",
+                       "{{ ('Before the word ' ~ " + word + " ~ ' and after it.') | wrap }}\n")
+    assert result.code == 0, result.output
+    p, _, r = _render(project)
+    long = "x" * 60 + token("first_name", "text") + "y" * 18
+    assert len(long) == 100 and long in r.text.splitlines()
+    assert "first_name" in r.text_parts.fields
+    _, text = r.fill(_values(p, first_name="Amina"))
+    assert "x" * 60 + "Amina" + "y" * 18 in text and "__nl_" not in text
