@@ -77,6 +77,11 @@ CASES = {
         + "        start: 2024-07-01 12:00\n        end: 2024-07-01 11:00\n",
         "issues/bad.yaml:9:9: block 2 (events), item 1: end must be after start",
     ),
+    "event in the hour the clocks skip": (
+        GOOD + "  - type: events\n    items:\n      - title: Cuppa\n        start: 2024-03-31 01:30\n",
+        "issues/bad.yaml:10:16: block 2 (events), item 1, start: 2024-03-31 01:30 does not exist in "
+        "Europe/London (the clocks go forward then): give a time that does",
+    ),
     "empty blocks": (
         GOOD.split("blocks:")[0] + "blocks: []\n",
         "issues/bad.yaml:4:9: blocks: needs at least 1 item",

@@ -131,7 +131,12 @@ class Event(_Strict):
         if value.tzinfo is not None:
             return value.astimezone(ZoneInfo(own)) if own else value
         zone = own or (info.context or {}).get("timezone", "Europe/London")
-        return value.replace(tzinfo=ZoneInfo(zone))
+        zoned = value.replace(tzinfo=ZoneInfo(zone))
+        if zoned.astimezone(dt.timezone.utc).astimezone(zoned.tzinfo).replace(tzinfo=None) != value:
+            # a wall-clock time skipped when the clocks go forward: it never happens there
+            raise ValueError(f"{value:%Y-%m-%d %H:%M} does not exist in {zone} "
+                             "(the clocks go forward then): give a time that does")
+        return zoned
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> Event:
