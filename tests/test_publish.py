@@ -387,6 +387,16 @@ def test_bad_command_line_input_is_refused(project: Path) -> None:
     assert result.code == 2 and "issues/nope.yaml: no such issue file" in result.err
     result = publish(project, "--base-url", "ftp://example.net/")
     assert result.code == 2 and "give a full http(s):// address" in result.err
+    result = publish(project, "--base-url", "https://editor:s3cret@news.example.net/")
+    assert result.code == 2 and "user name or password" in result.err and "Traceback" not in result.err
+    assert "s3cret" not in result.output
+    result = publish(project, "--base-url", "https://editor:s3cret@news.example.net/\n")
+    assert result.code == 2 and "user name or password" in result.err and "s3cret" not in result.output
+    for broken in ("https://news.example.net/\nLocation: https://evil.example/", "https://news.example.net/\r",
+                   "https://news.example.net/a b", "https:///archive"):
+        result = publish(project, "--base-url", broken)
+        assert result.code == 2 and "--base-url" in result.err, result.output
+        assert "Traceback" not in result.output
     assert not (project / "site").exists()
 
 

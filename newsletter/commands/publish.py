@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from newsletter.fields import check_url
 from newsletter.errors import ProblemsFound, UsageError, display_path
 from newsletter.root import find_project_root
 from newsletter.web.edition import build_site
@@ -35,10 +36,27 @@ def request_for(issue_paths: tuple[Path, ...], out_dir: Path | None, base_url: s
     for path in issue_paths:
         if not path.is_file():
             raise UsageError(f"{display_path(path)}: no such issue file")
-    if base_url is not None and not base_url.startswith(("https://", "http://")):
-        raise UsageError(f"--base-url {base_url!r}: give a full http(s):// address")
+    if base_url is not None:
+        check_base_url(base_url)
     out = out_dir if out_dir is not None else root / SITE_DIR
     return Request(root, issue_paths, out, base_url, now())
+
+
+def check_base_url(base_url: str) -> None:
+    """Refuse a base URL that is not a plain http(s) address: one with a user name or
+    password (they would be written into every page; the value is then not shown back),
+    line breaks, spaces or control characters (they would break the pages' links)."""
+    if "@" in base_url.partition("//")[2].partition("/")[0]:
+        raise UsageError("--base-url: a user name or password in the address would be published "
+                         "in every page; give the address without them")
+    if not base_url.startswith(("https://", "http://")):
+        raise UsageError(f"--base-url {base_url!r}: give a full http(s):// address")
+    if any(ch.isspace() or not ch.isprintable() for ch in base_url):
+        raise UsageError(f"--base-url {base_url!r}: line breaks, spaces and control characters are not allowed")
+    try:
+        check_url(base_url, ("http", "https"))
+    except ValueError as exc:
+        raise UsageError(f"--base-url {base_url!r}: {exc}") from None
 
 
 def publish(issue_paths: tuple[Path, ...], out_dir: Path | None, base_url: str | None) -> SiteResult:
