@@ -161,8 +161,10 @@ def check(list_path: Path, check_dns: bool, report_path: Path | None) -> None:
     from newsletter.commands import subscribers as command
 
     summary = command.check(list_path, report_path, check_dns=check_dns)
+    wordings = command.check_wordings(list_path)
     command.show_check(summary, report_path)
-    command.fail_if_invalid(summary)
+    command.show_wordings(wordings, list_path)
+    command.fail_if_invalid(summary, wordings, list_path)
 
 
 @subscribers.command(name="import")

@@ -21,7 +21,7 @@ from newsletter.audience import ConsentAnswer, import_list, summarize, unsubscri
 from newsletter.audience.csvfile import neutralize
 from newsletter.audience.evidence import COLUMNS
 from newsletter.errors import InputError
-from tests.conftest import EXAMPLE_ISSUE, run_cli
+from tests.conftest import EXAMPLE_ISSUE, REPO, run_cli
 from tests.feedback_kit import env, sync
 from tests.sendgrid_server import SendGridServer
 
@@ -268,3 +268,50 @@ def test_a_date_of_consent_today_is_not_in_the_future(project: Path) -> None:
     rows = [["a@example.org", "A", "", "", "", "website", dt.date.today().isoformat(), WORDING]]
     write(project / "subscribers.csv", rows)
     assert summarize(project / "subscribers.csv", require_evidence=True).eligible == 1
+
+
+def test_subscribers_check_names_a_sign_up_wording_git_cannot_show(tmp_path: Path) -> None:
+    """A ``consent_wording`` is shown with ``git show COMMIT:PATH``: each one git has no
+    such file for (a wrong path, an unknown commit) is named at its first line, exit 1."""
+    import subprocess
+
+    root = tmp_path / "project"
+    (root / "signup").mkdir(parents=True)
+    (root / "signup" / "form.md").write_text("Yes, send me the monthly update.\n", encoding="utf-8")
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-c", "user.email=editor@example.org", "-c", "user.name=Editor", *args],
+                              cwd=root, capture_output=True, text=True, timeout=60, check=True).stdout.strip()
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "the sign-up wording")
+    sha = git("rev-parse", "--short", "HEAD")
+    rows = [["email", "status", *COLUMNS],
+            ["a@example.org", "subscribed", "website", "2024-01-02", f"signup/form.md@{sha}"],
+            ["b@example.org", "subscribed", "website", "2024-01-03", f"signup/form.md@{sha}"],
+            ["c@example.org", "subscribed", "website", "2024-01-04", f"signup/other.md@{sha}"],
+            ["d@example.org", "subscribed", "website", "2024-01-05", "signup/form.md@0123456"]]
+    listed = root / "people.csv"
+    with listed.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    optional = run_cli("subscribers", "check", "--list", str(listed), cwd=root)
+    assert optional.code == 0, optional.output  # evidence optional: warnings
+    assert f"! people.csv:4: consent_wording: consent_wording 'signup/other.md@{sha}': git has no such file" in optional.out
+    (root / "newsletter.yaml").write_bytes((REPO / "newsletter.yaml").read_bytes() + b"consent: required\n")
+    found = run_cli("subscribers", "check", "--list", str(listed), cwd=root)
+    assert found.code == 1, found.output
+    assert f"x people.csv:4: consent_wording: consent_wording 'signup/other.md@{sha}': git has no such file" in found.out
+    assert "x people.csv:5: consent_wording: consent_wording 'signup/form.md@0123456'" in found.out
+    assert "people.csv:2" not in found.out and "people.csv:3" not in found.out
+    assert "2 sign-up wording(s) git cannot show" in found.err
+    with listed.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows[:3])
+    fine = run_cli("subscribers", "check", "--list", str(listed), cwd=root)
+    assert fine.code == 0, fine.output
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "people.csv").write_bytes(listed.read_bytes())
+    unknown = run_cli("subscribers", "check", "--list", str(outside / "people.csv"), cwd=outside)
+    assert unknown.code == 0 and "! people.csv:2: consent_wording (not checked): the sign-up wordings could not be " \
+        "looked up in git" in unknown.out, unknown.output

@@ -24,11 +24,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import subprocess
 from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from newsletter.errors import Problem, display_path
 
 COLUMNS = ("consent_source", "consent_at", "consent_wording")
 """The evidence columns, in the order they are checked."""
 MAX_SOURCE = 2000
+MAX_WORDINGS = 1000
+"""Distinct ``consent_wording`` values :func:`wording_files` looks up (a list names a few)."""
+GIT_TIMEOUT = 30.0
+UNCHECKED = "consent_wording (not checked)"
+"""The field of the problem that says git could not be asked."""
 _WHEN = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
 _WORDING = re.compile(r"(?P<path>[^@\s\\][^@\\]*)@(?P<commit>[0-9a-f]{7,40})")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -123,3 +132,51 @@ class Checker:
 def columns_at(roles: dict[str, int]) -> list[int | None]:
     """Where each evidence column is among a header's roles."""
     return [roles.get(name) for name in COLUMNS]
+
+
+def wording_files(list_path: Path, root: Path) -> list[Problem]:
+    """Each distinct ``consent_wording`` of the list that git cannot show (``git show
+    COMMIT:PATH`` would fail), at the first line that names it: the wording those people
+    agreed to could not be shown. One ``git cat-file --batch-check`` for them all, with a
+    timeout; a list without the column, or no wording in the right form, asks nothing.
+    Where git cannot answer at all (no repository, no git), one problem whose field is
+    :data:`UNCHECKED` says so."""
+    from newsletter.audience.csvfile import open_list
+
+    first: dict[str, int] = {}
+    with open_list(list_path) as reader:
+        at = reader.header.roles.get("consent_wording")
+        if at is None:
+            return []
+        for record in reader.records():
+            if record.problem is None and at < len(record.cells):
+                value = record.cells[at].strip()
+                if value not in first and _WORDING.fullmatch(value) and wording_problem(value) is None:
+                    first[value] = record.line
+                    if len(first) >= MAX_WORDINGS:
+                        break
+    if not first:
+        return []
+    shown = display_path(list_path)
+    names = list(first)
+    asked = "".join(f"{_WORDING.fullmatch(v).group('commit')}:{_WORDING.fullmatch(v).group('path')}\n"  # type: ignore[union-attr]
+                    for v in names)
+    try:
+        done = subprocess.run(["git", "cat-file", "--batch-check"], cwd=root, input=asked.encode("utf-8"),
+                              capture_output=True, timeout=GIT_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return [Problem(shown, first[names[0]], None, UNCHECKED,
+                        f"the sign-up wordings could not be looked up in git ({exc.__class__.__name__})",
+                        "run subscribers check where git and the repository are")]
+    answers = done.stdout.decode("utf-8", "replace").splitlines()
+    if done.returncode != 0 or len(answers) != len(names):
+        why = done.stderr.decode("utf-8", "replace").strip().splitlines()[:1] or ["no answer"]
+        return [Problem(shown, first[names[0]], None, UNCHECKED,
+                        f"the sign-up wordings could not be looked up in git: {why[0][:200]}",
+                        "run subscribers check in the project's git repository (a full clone)")]
+    return [Problem(shown, first[value], None, "consent_wording",
+                    f"consent_wording {value!r}: git has no such file at that commit, so the wording these "
+                    "people agreed to cannot be shown",
+                    "commit the sign-up wording and name it as PATH@COMMIT (git log -- PATH shows its commits)")
+            for value, answer in zip(names, answers, strict=True) if not answer.endswith(" blob")
+            and " blob " not in answer]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from newsletter.audience import AudienceSummary, ConsentAnswer, ImportResult, Unsubscribed, import_list, summarize, unsubscribe
 from newsletter.audience.atomic import write_report
 from newsletter.privacy import people
-from newsletter.errors import ProblemsFound
+from newsletter.errors import Problem, ProblemsFound
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -44,7 +44,33 @@ def check(list_path: Path, report_path: Path | None = None, *, check_dns: bool =
     return summary
 
 
-def fail_if_invalid(summary: AudienceSummary) -> None:
+def check_wordings(list_path: Path) -> list[Problem]:
+    """The sign-up wordings the list names (``consent_wording``) that git cannot show."""
+    from newsletter.audience.evidence import wording_files
+
+    return wording_files(list_path, people.root_of(list_path))
+
+
+def _missing(problems: list[Problem], list_path: Path) -> list[Problem]:
+    """The wordings git has not, when evidence is required (else they are warnings)."""
+    from newsletter.audience.evidence import UNCHECKED
+
+    return [p for p in problems if p.field != UNCHECKED] if evidence_required(list_path) else []
+
+
+def show_wordings(problems: list[Problem], list_path: Path) -> None:
+    out = _console()
+    errors = _missing(problems, list_path)
+    for p in problems:
+        out.print(_mark("x", "red", str(p)) if p in errors else _mark("!", "yellow", str(p)))
+
+
+def fail_if_invalid(summary: AudienceSummary, wordings: list[Problem] | None = None,
+                    list_path: Path | None = None) -> None:
+    missing = _missing(wordings or [], list_path) if list_path is not None else []
+    if missing:
+        raise ProblemsFound(f"{summary.list_file}: {len(missing)} sign-up wording(s) git cannot show "
+                            "(consent_wording; consent: required)")
     if summary.questions and not summary.invalid:
         n = len(summary.questions)
         raise ProblemsFound(f"{summary.list_file}: {n} column{'s' if n != 1 else ''} may say who agreed to get email")
