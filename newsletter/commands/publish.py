@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from newsletter.fields import check_url
 from newsletter.errors import ProblemsFound, UsageError, display_path
 from newsletter.root import find_project_root
 from newsletter.web.edition import build_site
@@ -53,6 +52,8 @@ def check_base_url(base_url: str) -> None:
         raise UsageError(f"--base-url {base_url!r}: give a full http(s):// address")
     if any(ch.isspace() or not ch.isprintable() for ch in base_url):
         raise UsageError(f"--base-url {base_url!r}: line breaks, spaces and control characters are not allowed")
+    from newsletter.fields import check_url  # here: a publish with nothing to make loads no pydantic
+
     try:
         check_url(base_url, ("http", "https"))
     except ValueError as exc:
