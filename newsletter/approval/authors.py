@@ -3,12 +3,10 @@ and whether the file on disk is the committed one (uncommitted lines have no kno
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 GIT_TIMEOUT = 30.0
-_MAX_OUTPUT = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,14 +20,11 @@ class Authors:
 
 
 def _git(root: Path, *args: str) -> str | None:
-    try:
-        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, timeout=GIT_TIMEOUT,
-                              stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if proc.returncode != 0:
-        return None
-    return proc.stdout[:_MAX_OUTPUT].decode("utf-8", "replace")
+    """A git command's output (:func:`newsletter.gitrepo.git`), None on any failure."""
+    from newsletter.gitrepo import git
+
+    ran = git(root, *args, timeout=GIT_TIMEOUT)
+    return ran.out if ran.ok else None
 
 
 def of(root: Path, rel_path: str) -> Authors:

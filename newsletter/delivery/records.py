@@ -46,7 +46,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import subprocess
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -238,15 +237,12 @@ def counts_from(journal_counts: Mapping[str, int], eligible: int) -> dict[str, i
 
 
 def _git(root: Path, *args: str) -> str | None:
-    """A git command's output in ``root``; None outside git, without git, or on any failure."""
-    try:
-        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, timeout=GIT_TIMEOUT,
-                              stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if proc.returncode != 0:
-        return None
-    return proc.stdout.decode("utf-8", "replace")
+    """A git command's output in ``root`` (:func:`newsletter.gitrepo.git`: a timeout, no
+    terminal, bounded output); None outside git, without git, or on any failure."""
+    from newsletter.gitrepo import git
+
+    ran = git(root, *args, timeout=GIT_TIMEOUT)
+    return ran.out if ran.ok else None
 
 
 def head_commit(root: Path) -> str | None:
