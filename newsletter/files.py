@@ -32,7 +32,7 @@ import contextlib
 import errno
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -264,3 +264,25 @@ def personal_file(path: Path) -> None:
         os.fchmod(fd, PERSONAL)
     finally:
         os.close(fd)
+
+
+def read_json(path: Path, limit: int, problem: Callable[[str], Exception]) -> dict[str, Any]:
+    """A small JSON file the project keeps (a send record, an approval): at most ``limit``
+    bytes read, UTF-8, an object. What is wrong with it goes to ``problem`` (what, in words),
+    whose exception is raised; a file that cannot be read is a :class:`NewsletterError`."""
+    import json
+
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(limit + 1)
+    except OSError as exc:
+        raise NewsletterError(f"{display_path(path)}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > limit:
+        raise problem(f"larger than {limit // (1 << 20)} MB" if limit >= 1 << 20 else f"larger than {limit} bytes")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise problem(f"not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise problem("not a JSON object")
+    return data

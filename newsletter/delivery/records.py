@@ -52,8 +52,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from newsletter.errors import InputError, NewsletterError, Problem, display_path
-from newsletter.files import write_file
+from newsletter.errors import InputError, Problem, display_path
+from newsletter.files import read_json, write_file
 
 FOLDER = "sends"
 FORMAT = 1
@@ -166,18 +166,8 @@ def _problem(path: Path, what: str) -> InputError:
 
 def load(path: Path) -> Record:
     """One record; a file that is not one is bad input naming the file and the field."""
-    try:
-        with path.open("rb") as fh:
-            raw = fh.read(_MAX_BYTES + 1)
-    except OSError as exc:
-        raise NewsletterError(f"{display_path(path)}: cannot read: {exc.strerror or exc}") from None
-    if len(raw) > _MAX_BYTES:
-        raise _problem(path, "larger than 1 MB")
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise _problem(path, f"not JSON ({exc})") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
+    data = read_json(path, _MAX_BYTES, lambda what: _problem(path, what))
+    if data.get("format") != FORMAT:
         raise _problem(path, f"format is not {FORMAT}")
     try:
         issue, listed, counts = data["issue"], data["list"], data["counts"]
