@@ -57,10 +57,15 @@ $(LIGHTHOUSE_STAMP): tests/lighthouse/package.json tests/lighthouse/package-lock
 	touch $@
 
 # Quality gates first (seconds), then the suite: ruff (pyflakes, pycodestyle, bugbear) and
-# mypy --strict, configured in pyproject.toml.
+# mypy --strict, configured in pyproject.toml, and the documentation site (docs/, mkdocs.yml)
+# built strictly into build/docs (a broken link or anchor fails; site/ is the web edition's).
+# Not --quiet: it hides the warnings that --strict turns into a failure.
+DOCS_DIR := build/docs
+
 test: setup browser spamassassin java shellcheck lighthouse
 	$(PY) -m ruff check .
 	$(PY) -m mypy --strict
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir $(DOCS_DIR)
 	$(PY) -m pytest
 
 golden: setup

@@ -1,8 +1,8 @@
-"""The README's configuration table, generated from the field docstrings in
+"""The configuration table of docs/configuration.md, generated from the field docstrings in
 newsletter/settings.py (read from the source with ``ast``: pydantic's own
 ``use_attribute_docstrings`` would re-read the source at every start of the tool).
-``python scripts/settings_table.py --write`` updates README.md; tests/test_docs.py fails
-when the README and the code disagree."""
+``python scripts/settings_table.py --write`` updates that page; tests/test_docs.py fails
+when the page and the code disagree."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from newsletter.settings import Settings
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+PAGE = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
 START, END = "<!-- settings-table:start -->", "<!-- settings-table:end -->"
 
 
@@ -70,16 +70,16 @@ def table() -> str:
     return "\n".join(["| key | default | what it does |", "| --- | --- | --- |", *_rows(Settings)])
 
 
-def updated_readme(text: str) -> str:
+def updated_page(text: str) -> str:
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)
     return f"{head}{START}\n{table()}\n{END}{tail}"
 
 
 if __name__ == "__main__":
-    current = README.read_text(encoding="utf-8")
-    new = updated_readme(current)
+    current = PAGE.read_text(encoding="utf-8")
+    new = updated_page(current)
     if "--write" in sys.argv:
-        README.write_text(new, encoding="utf-8")
+        PAGE.write_text(new, encoding="utf-8")
     else:
         print(table())

@@ -167,13 +167,13 @@ def test_next_slug(slug: str, old: dt.date, new: dt.date, expected: str) -> None
     assert next_slug(slug, old, new) == expected
 
 
-def test_readme_shows_what_new_prints(project: Path) -> None:
+def test_guide_shows_what_new_prints(project: Path) -> None:
     from tests.conftest import REPO
 
     result = run_cli("new", cwd=project)
     assert result.code == 0, result.output
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert f"```\n{result.out}```\n" in readme, "update the README's example of `newsletter new`"
+    guide = (REPO / "docs" / "editors-guide.md").read_text(encoding="utf-8")
+    assert f"```\n{result.out}```\n" in guide, "update the example of `newsletter new` in docs/editors-guide.md"
 
 
 def test_a_keep_mark_in_capitals_keeps_its_block(project: Path) -> None:

@@ -1,5 +1,7 @@
 """The subscriber list: ``subscribers.csv`` read, validated, deduplicated, suppressed, segmented.
 
+Entry points: :func:`eligible` (who gets an issue, streamed), :func:`summarize` (the
+figures) and :func:`entries`; :func:`import_list` and :func:`unsubscribe` change the list.
 The public interface (pinned by ``tests/test_subscribers_api.py``); everything
 else in this package is private.
 """

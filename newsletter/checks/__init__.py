@@ -1,7 +1,8 @@
 """The pre-send quality gate: rules in families (one module each), run on a rendered issue.
 
-``run_checks`` is the one entry point; ``newsletter check``, the preview and the send
-command all call it, so they report the same findings.
+Entry point: :func:`run_checks` (project, issue, rendered email → findings, errors
+first); ``newsletter check``, the preview and the send command all call it, so they
+report the same findings. Rules are declared per family in :mod:`.registry`.
 """
 
 from __future__ import annotations
