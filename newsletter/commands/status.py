@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from newsletter.audience.csvfile import neutralize
 from newsletter.delivery.journal import DONE_STATES, Journal, SendRow
 from newsletter.delivery.progress import SHOW_UNKNOWN
 from newsletter.delivery.providers import resume_command
@@ -17,8 +18,6 @@ from newsletter.files import write_file
 from newsletter.errors import InputError, NewsletterError, Problem, ProblemsFound, display_path
 from newsletter.issue.load import slug_for
 from newsletter.settings import find_project_root
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _sends(issue_path: Path) -> tuple[Journal | None, list[SendRow], str]:
@@ -152,11 +151,6 @@ def _schedule_lines(issue_path: Path, key: str) -> None:
         click.echo(line)
 
 
-def _cell(value: str) -> str:
-    """Keep a spreadsheet from reading a cell as a formula."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
 NOT_REACHED = "not sent yet: the send stopped before it reached this address"
 
 
@@ -204,11 +198,11 @@ def report(issue_path: Path, out: Path) -> int:
         for email, state, reason in journal.not_accepted(send):
             if not reason and state == "pending":  # written down, never tried
                 reason = NOT_REACHED
-            writer.writerow([_cell(email), state, _cell(reason)])
+            writer.writerow([neutralize(email), state, neutralize(reason)])
             rows += 1
         if not send.loaded:
             for email in _not_reached(issue_path, send, journal.present(send)):
-                writer.writerow([_cell(email), "pending", NOT_REACHED])
+                writer.writerow([neutralize(email), "pending", NOT_REACHED])
                 rows += 1
     finally:
         journal.close()
@@ -216,8 +210,8 @@ def report(issue_path: Path, out: Path) -> int:
         from newsletter.feedback.deliveries import read
 
         for reader in read(find_project_root(issue_path), slug):
-            writer.writerow([_cell(reader.get("email", "")), f"accepted, then {reader.get('status', '')}",
-                             _cell(reader.get("reason", ""))])
+            writer.writerow([neutralize(reader.get("email", "")), f"accepted, then {reader.get('status', '')}",
+                             neutralize(reader.get("reason", ""))])
             rows += 1
     try:
         write_file(out, buffer.getvalue(), personal=True)
