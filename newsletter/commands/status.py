@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 
 from newsletter.audience.csvfile import neutralize
-from newsletter.delivery.journal import DONE_STATES, Journal, SendRow
+from newsletter.delivery.journal import Journal, SendRow
+from newsletter.delivery.journal_read import is_finished
 from newsletter.delivery.progress import SHOW_UNKNOWN
 from newsletter.delivery.providers import resume_command
 from newsletter.files import write_file
@@ -103,8 +104,7 @@ def status(issue_path: Path) -> None:
     try:
         for s in sends:
             counts = journal.counts(s)
-            accounted = sum(counts[name] for name in DONE_STATES)
-            state = "finished" if s.loaded and accounted == s.eligible else "not finished"
+            state = "finished" if is_finished(s, counts) else "not finished"
             if counts["cancelled"]:
                 state = "cancelled"
             ended = f", finished {_when(s.finished)}" if state == "finished" else ""
@@ -122,7 +122,7 @@ def status(issue_path: Path) -> None:
             unknown = journal.unknown(s)
             for email, batch, reason in unknown[:SHOW_UNKNOWN]:
                 click.echo(f"  unknown: {email} (batch {batch}: {reason})")
-            if counts["cancelled"]:  # issue 12: a scheduled send that was cancelled
+            if counts["cancelled"]:  # a scheduled send that was cancelled
                 click.echo("  (a scheduled send that was cancelled: send the issue again to send it)")
             _schedule_lines(issue_path, s.key)
             if counts["in_flight"]:
@@ -139,7 +139,7 @@ def status(issue_path: Path) -> None:
 
 
 def _schedule_lines(issue_path: Path, key: str) -> None:
-    """Issue 12 hook: when a scheduled send goes, in words, and SendGrid's state of its batch."""
+    """When a scheduled send goes, in words, and SendGrid's state of its batch."""
     from newsletter.feedback.schedule import describe, find
     from newsletter.settings import load_settings
 
