@@ -3,7 +3,10 @@ writer's, and reading that never creates or changes a file."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
+
+import pytest
 
 from newsletter.delivery.base import BatchResult
 from newsletter.delivery.journal import Journal
@@ -13,8 +16,10 @@ from newsletter.delivery.journal_read import (
     journal_path,
     local_figures,
     local_sends,
+    open_existing,
 )
 from newsletter.delivery.state import STATE_DIR
+from newsletter.errors import NewsletterError
 
 ROWS = [(1, "a@example.org", "A", "", None), (2, "b@example.org", "B", "", None),
         (3, "c@example.org", "C", "", None)]
@@ -85,3 +90,28 @@ def test_a_journal_that_is_not_one_reads_as_none(tmp_path: Path) -> None:
     (tmp_path / STATE_DIR).mkdir()
     journal_path(tmp_path).write_bytes(b"not a database, " * 100)
     assert local_sends(tmp_path) == [] and local_figures(tmp_path) == []
+
+
+def test_a_journal_opened_to_read_is_left_as_it_was(tmp_path: Path) -> None:
+    assert open_existing(tmp_path) is None and not (tmp_path / STATE_DIR).exists()
+    with _journal(tmp_path) as journal:
+        send = journal.create(key="k", slug="s", provider="outbox", list_path="l.csv", content_hash="h", eligible=3)
+        journal.add_pending(send, ROWS)
+    files = {p.name: p.read_bytes() for p in (tmp_path / STATE_DIR).iterdir()}
+    view = open_existing(tmp_path)
+    assert view is not None
+    with view:
+        [send] = view.sends_for("s")
+        assert view.counts(send)["pending"] == 3
+        assert [email for email, _, _ in view.not_accepted(send)] == [r[1] for r in ROWS]
+    assert {p.name: p.read_bytes() for p in (tmp_path / STATE_DIR).iterdir()} == files
+
+
+def test_a_journal_of_another_format_is_refused_when_read(tmp_path: Path) -> None:
+    with _journal(tmp_path) as journal:
+        journal.create(key="k", slug="s", provider="outbox", list_path="l.csv", content_hash="h", eligible=0)
+    db = sqlite3.connect(journal_path(tmp_path))
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+    with pytest.raises(NewsletterError, match=r"journal\.sqlite3: .*journal format 99"):
+        open_existing(tmp_path)

@@ -11,8 +11,7 @@ from pathlib import Path
 import click
 
 from newsletter.audience.csvfile import neutralize
-from newsletter.delivery.journal import Journal, SendRow
-from newsletter.delivery.journal_read import is_finished
+from newsletter.delivery.journal_read import JournalView, SendRow, is_finished, open_existing
 from newsletter.delivery.progress import SHOW_UNKNOWN
 from newsletter.delivery.providers import resume_command
 from newsletter.files import write_file
@@ -21,13 +20,13 @@ from newsletter.issue.load import slug_for
 from newsletter.settings import find_project_root
 
 
-def _sends(issue_path: Path) -> tuple[Journal | None, list[SendRow], str]:
+def _sends(issue_path: Path) -> tuple[JournalView | None, list[SendRow], str]:
     if not issue_path.is_file():
         raise InputError(Problem(display_path(issue_path), None, None, "", "file not found",
                                  "give the issue file the send was made from, e.g. issues/<slug>.yaml"))
     root = find_project_root(issue_path)
     slug = slug_for(issue_path)
-    journal = Journal.existing(root)
+    journal = open_existing(root)
     return journal, (journal.sends_for(slug) if journal else []), slug
 
 

@@ -5,11 +5,12 @@ there are (:class:`SendRow`), how many recipients are in each state (:meth:`Jour
 :class:`SendFigures`), whether a send is finished (:func:`is_finished`, the one
 definition), and the rows of one send or one person. :class:`~newsletter.delivery.journal.Journal`
 (the writer, used by ``send``) is a :class:`JournalReader` too; ``status``, ``report``,
-``check``'s history rules and the preview open the journal read-only through
-:func:`local_sends` and :func:`local_figures`, which never create it, never change it,
-and load SQLite only when a journal exists (importing this module does not). With no write-ahead log beside the file
-nobody is writing: it is read as immutable (no ``-wal``/``-shm`` files appear); while a
-send runs it is read through the log.
+``check``'s history rules, the preview and the send records open the journal read-only
+through :func:`open_existing`, :func:`local_sends` and :func:`local_figures`, which never
+create it, never change it, and load SQLite only when a journal exists (importing this
+module does not). With no write-ahead log beside the file nobody is writing: it is read
+as immutable (no ``-wal``/``-shm`` files appear); while a send runs it is read through
+the log.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from newsletter.delivery.state import STATE_DIR
+from newsletter.errors import NewsletterError, display_path
 
 if TYPE_CHECKING:
     import sqlite3
@@ -145,17 +147,10 @@ class JournalReader:
         row = self.db.execute("SELECT max(seq) FROM recipients WHERE send_id = ?", (send.id,)).fetchone()
         return int(row[0] or 0) + 1
 
-    def next_batch(self, send: SendRow, after_seq: int, size: int) -> list[Row]:
-        rows = self.db.execute(
-            "SELECT seq, email, first_name, last_name, vals FROM recipients"
-            " WHERE send_id = ? AND seq > ? AND state = 'pending' ORDER BY seq LIMIT ?",
-            (send.id, after_seq, size),
-        ).fetchall()
-        return [Row._make(r) for r in rows]
-
     def next_run(self, send: SendRow, after_seq: int, size: int) -> tuple[list[Row], bool]:
-        """:meth:`next_batch` up to the first row whose tracking differs from the first's:
-        the rows of one request, and whether they agreed to tracking."""
+        """The next ``pending`` rows after ``after_seq`` (at most ``size``), up to the first
+        whose tracking differs from the first's: the rows of one request, and whether they
+        agreed to tracking."""
         rows = self.db.execute(
             "SELECT seq, email, first_name, last_name, vals, tracked FROM recipients"
             " WHERE send_id = ? AND seq > ? AND state = 'pending' ORDER BY seq LIMIT ?",
@@ -228,6 +223,37 @@ def _read_only(path: Path) -> sqlite3.Connection:
     live = path.with_name(path.name + "-wal").exists()
     mode = "mode=ro" if live else "mode=ro&immutable=1"
     return sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, timeout=5)
+
+
+class JournalView(JournalReader):
+    """This clone's journal opened read-only (``status``, ``report``, what is held about a
+    person, a correction's readers): ``with open_existing(root) as journal: ...``."""
+
+    def __init__(self, path: Path) -> None:
+        import sqlite3
+
+        from newsletter.delivery.journal_schema import check_format
+
+        try:
+            super().__init__(_read_only(path))
+            check_format(self.db, path, upgrade=False)
+        except sqlite3.DatabaseError as exc:
+            raise NewsletterError(f"{display_path(path)}: cannot read the send journal: {exc}") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> JournalView:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_existing(root: Path) -> JournalView | None:
+    """The journal opened read-only, or None if none was ever written (never creates one)."""
+    path = journal_path(root)
+    return JournalView(path) if path.is_file() else None
 
 
 def local_sends(root: Path) -> list[SendRow]:

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from newsletter.errors import NewsletterError, display_path
+
+if TYPE_CHECKING:
+    import sqlite3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sends (
@@ -52,15 +55,16 @@ SCHEMA_VERSION = 3
 UPGRADABLE = (2,)
 
 
-def prepare(db: sqlite3.Connection, path: Path) -> None:
-    """Ready a journal opened to write: refuse, before changing a byte of it, a journal
-    whose rows mean something else; upgrade a format this version knows; then WAL,
-    ``synchronous=FULL`` and the tables."""
+def check_format(db: sqlite3.Connection, path: Path, *, upgrade: bool) -> None:
+    """Refuse, before changing a byte of it, a journal whose rows mean something else;
+    with ``upgrade``, bring a format this version knows up to date (reading needs none:
+    what format 3 added is read by the send loop only)."""
     version = db.execute("PRAGMA user_version").fetchone()[0]
     tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if "recipients" in tables and version in UPGRADABLE:
-        db.execute("ALTER TABLE recipients ADD COLUMN tracked INTEGER NOT NULL DEFAULT 0")
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        if upgrade:
+            db.execute("ALTER TABLE recipients ADD COLUMN tracked INTEGER NOT NULL DEFAULT 0")
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     elif "recipients" in tables and version != SCHEMA_VERSION:
         db.close()
         raise NewsletterError(
@@ -68,6 +72,12 @@ def prepare(db: sqlite3.Connection, path: Path) -> None:
             f" (journal format {version}, this version reads {SCHEMA_VERSION}); finish its sends with"
             " that version, or move the file aside to start afresh"
         )
+
+
+def prepare(db: sqlite3.Connection, path: Path) -> None:
+    """Ready a journal opened to write: its format checked (and upgraded), then WAL,
+    ``synchronous=FULL`` and the tables."""
+    check_format(db, path, upgrade=True)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
     db.execute("PRAGMA temp_store=FILE")

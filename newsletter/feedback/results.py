@@ -52,9 +52,9 @@ def first_send_day(root: Path, slug: str, timezone: str) -> dt.date | None:
     """The day (in the newsletter's zone) the issue's first SendGrid send began, from the journal."""
     from zoneinfo import ZoneInfo
 
-    from newsletter.delivery.journal import Journal
+    from newsletter.delivery.journal_read import open_existing
 
-    journal = Journal.existing(root)
+    journal = open_existing(root)
     if journal is None:
         return None
     try:
