@@ -22,7 +22,7 @@ outcome log, which must survive a crash line by line, not be replaced whole).
 One deliberate exception to the sync: ``write_if_changed(..., durable=False)`` still
 writes whole-or-nothing but leaves the sync to the caller, for output made again from
 other files: the web edition's pages and calendar files (``publish`` syncs them all at
-once at the end: one sync per file made publishing 100 issues take twice as long) and
+once at the end: one sync per file made publishing many issues much slower) and
 its cache (a torn entry is a miss). Personal data, the journal, the email and
 ``published.json`` are always synced.
 """
