@@ -281,6 +281,12 @@ class Appender:
             self._fd = -1
 
 
+def lock_file(path: Path) -> int:
+    """A descriptor of the lock file ``path`` (made empty, owner only, when missing), for
+    ``fcntl.flock``: nothing is ever written to it."""
+    return os.open(path, os.O_RDWR | os.O_CREAT, PERSONAL)
+
+
 def personal_file(path: Path) -> None:
     """Make sure ``path`` exists and is readable by its owner only (a database that
     another library will open and write, such as the send journal)."""

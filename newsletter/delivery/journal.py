@@ -32,7 +32,7 @@ from newsletter.delivery.journal_read import DONE_STATES, JOURNAL_FILE, STATES, 
 from newsletter.delivery.journal_schema import prepare
 from newsletter.delivery.state import state_dir
 from newsletter.errors import NewsletterError, UsageError, display_path
-from newsletter.files import personal_file
+from newsletter.files import lock_file, personal_file
 
 __all__ = ["DONE_STATES", "JOURNAL_FILE", "STATES", "Journal", "Row", "SendRow"]
 
@@ -72,7 +72,7 @@ class Journal(JournalReader):
 
     def lock(self) -> Journal:
         """Hold the send lock; refuse if another send of this project is running."""
-        fd = os.open(self.path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        fd = lock_file(self.path.with_suffix(".lock"))
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
