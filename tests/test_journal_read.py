@@ -107,6 +107,21 @@ def test_a_journal_opened_to_read_is_left_as_it_was(tmp_path: Path) -> None:
     assert {p.name: p.read_bytes() for p in (tmp_path / STATE_DIR).iterdir()} == files
 
 
+def test_a_journal_file_sqlite_never_wrote_reads_as_no_journal(tmp_path: Path) -> None:
+    (tmp_path / STATE_DIR).mkdir()
+    journal_path(tmp_path).touch()  # made owner-only before SQLite opened it, then the send stopped
+    assert open_existing(tmp_path) is None
+    assert local_sends(tmp_path) == [] and local_figures(tmp_path) == []
+    assert journal_path(tmp_path).stat().st_size == 0
+
+
+def test_a_file_that_is_not_a_journal_is_refused_when_read(tmp_path: Path) -> None:
+    (tmp_path / STATE_DIR).mkdir()
+    journal_path(tmp_path).write_bytes(b"not a database, " * 100)
+    with pytest.raises(NewsletterError, match=r"journal\.sqlite3: cannot read the send journal"):
+        open_existing(tmp_path)
+
+
 def test_a_journal_of_another_format_is_refused_when_read(tmp_path: Path) -> None:
     with _journal(tmp_path) as journal:
         journal.create(key="k", slug="s", provider="outbox", list_path="l.csv", content_hash="h", eligible=0)

@@ -229,6 +229,9 @@ class JournalView(JournalReader):
     """This clone's journal opened read-only (``status``, ``report``, what is held about a
     person, a correction's readers): ``with open_existing(root) as journal: ...``."""
 
+    written: bool
+    """False for a file SQLite has not written yet (a send stopped as it began)."""
+
     def __init__(self, path: Path) -> None:
         import sqlite3
 
@@ -236,8 +239,15 @@ class JournalView(JournalReader):
 
         try:
             super().__init__(_read_only(path))
-            check_format(self.db, path, upgrade=False)
         except sqlite3.DatabaseError as exc:
+            raise NewsletterError(f"{display_path(path)}: cannot read the send journal: {exc}") from None
+        try:
+            check_format(self.db, path, upgrade=False)
+            self.written = self.db.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sends'"
+            ).fetchone()[0] == 1
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
             raise NewsletterError(f"{display_path(path)}: cannot read the send journal: {exc}") from None
 
     def close(self) -> None:
@@ -253,7 +263,13 @@ class JournalView(JournalReader):
 def open_existing(root: Path) -> JournalView | None:
     """The journal opened read-only, or None if none was ever written (never creates one)."""
     path = journal_path(root)
-    return JournalView(path) if path.is_file() else None
+    if not path.is_file():
+        return None
+    view = JournalView(path)
+    if not view.written:
+        view.close()
+        return None
+    return view
 
 
 def local_sends(root: Path) -> list[SendRow]:
