@@ -61,7 +61,7 @@ def build(issue_path: Path, out_dir: Path) -> None:
     print_build_summary(result)
 
 
-# -- send, status, report (issue 5) -------------------------------------------------------
+# -- send, status, report -------------------------------------------------------------------
 
 
 @cli.command()
@@ -244,7 +244,7 @@ def forget(list_path: Path, address: str, at_sendgrid: bool) -> None:
     people.run_forget(list_path, address, at_sendgrid)
 
 
-# -- feedback from SendGrid (issue 12) --------------------------------------------------
+# -- feedback from SendGrid ---------------------------------------------------------------
 
 
 @subscribers.command()

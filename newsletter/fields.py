@@ -1,4 +1,5 @@
-"""Validated field types shared by the settings and the issue models."""
+"""Validated field types shared by the settings, the issue and the web edition's models, and
+their one base model."""
 
 from __future__ import annotations
 
@@ -8,13 +9,19 @@ from typing import Annotated
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
 
 LINK_SCHEMES = ("http", "https", "mailto")
+
+
+class StrictModel(BaseModel):
+    """A model that refuses unknown keys and cannot be changed once made."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def check_url(value: str, schemes: tuple[str, ...] = LINK_SCHEMES) -> str:

@@ -16,12 +16,13 @@ mode.
 
 :func:`write_files` writes several files all or none; :class:`AtomicFile` streams one
 (the subscriber list, row by row); :func:`write_if_changed` leaves identical files
-alone (the web edition).
+alone (the web edition); :class:`Appender` grows a log a line at a time (a send's
+outcome log, which must survive a crash line by line, not be replaced whole).
 
 One deliberate exception to the sync: ``write_if_changed(..., durable=False)`` still
 writes whole-or-nothing but leaves the sync to the caller, for output made again from
 other files: the web edition's pages and calendar files (``publish`` syncs them all at
-once at the end: one sync per file made publishing 100 issues take twice as long) and
+once at the end: one sync per file made publishing many issues much slower) and
 its cache (a torn entry is a miss). Personal data, the journal, the email and
 ``published.json`` are always synced.
 """
@@ -254,6 +255,36 @@ class AtomicFile:
 
     def error(self, exc: OSError) -> NewsletterError:
         return _error(self.path, exc)
+
+
+class Appender:
+    """A log that only grows (a send's outcome log): each :meth:`append` is one
+    ``write`` to a file opened for appending (``0600``: it names recipients), so lines
+    from several threads never interleave. A write the disk cannot take whole raises
+    ``OSError`` (ENOSPC) rather than leave half a line as the log's last word; the
+    caller decides when a line must also be synced (:meth:`sync`)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PERSONAL)
+
+    def append(self, data: bytes) -> None:
+        if os.write(self._fd, data) != len(data):
+            raise OSError(errno.ENOSPC, f"{display_path(self.path)} could not be written whole")
+
+    def sync(self) -> None:
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def lock_file(path: Path) -> int:
+    """A descriptor of the lock file ``path`` (made empty, owner only, when missing), for
+    ``fcntl.flock``: nothing is ever written to it."""
+    return os.open(path, os.O_RDWR | os.O_CREAT, PERSONAL)
 
 
 def personal_file(path: Path) -> None:

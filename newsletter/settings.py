@@ -10,10 +10,11 @@ from pathlib import Path
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from newsletter import yamldoc
 from newsletter.fields import Colour, Email, HeaderText, NonEmpty, TimeZone, Url, WebUrl
+from newsletter.fields import StrictModel as _Strict
 from newsletter.root import SETTINGS_FILE as SETTINGS_FILE
 from newsletter.root import find_project_root as find_project_root
 from newsletter.errors import InputError
@@ -34,10 +35,6 @@ def _font_stack(value: str) -> str:
 
 FontStack = Annotated[NonEmpty, AfterValidator(_font_stack)]
 """A CSS font-family list: names and commas, nothing that could end the CSS rule."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Mailbox(_Strict):

@@ -55,7 +55,7 @@ class Kit:
 
     def recipients(self) -> list[Recipient]:
         """Everyone on the list as the providers get them (``seq`` from 1)."""
-        return self.maker().many((i, *row[:4]) for i, row in enumerate(self.source(), 1))
+        return list(map(self.maker(), ((i, *row[:4]) for i, row in enumerate(self.source(), 1))))
 
     def maker(self) -> RowMaker:
         """Makes recipients from journal rows, as a send of this project does."""

@@ -28,7 +28,7 @@ def test_rows_come_back_exactly_as_written(tmp_path: Path, rows: list[tuple[str,
         written = [(seq, email, first, last, None if vals is None else orjson.dumps(vals).decode())
                    for seq, (email, first, last, vals) in enumerate(rows, 1)]
         journal.add_pending(send, written)
-        assert [tuple(r) for r in journal.next_batch(send, 0, 100)] == written
+        assert [tuple(r) for r in journal.next_run(send, 0, 100)[0]] == written
         assert journal.counts(send)["pending"] == len(rows)
 
 
@@ -40,4 +40,4 @@ def test_a_row_written_twice_is_refused_with_a_clear_error(tmp_path: Path) -> No
             journal.add_pending(send, [(2, "b@example.org", "B", "", None), (1, "a@example.org", "A", "", None)])
         # nothing of the refused call is kept (nor the uncommitted rows before it: pending rows
         # are read from the list again when the send resumes)
-        assert journal.next_batch(send, 0, 10) == []
+        assert journal.next_run(send, 0, 10) == ([], False)

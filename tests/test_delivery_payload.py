@@ -134,7 +134,7 @@ def test_a_body_built_from_rows_is_the_body_built_from_recipients(
     from_rows = builder.build(batch)
     assert from_rows == builder.build(Batch(rows, lambda row: maker(row), tracked))  # from the recipients
     if not tracked:
-        assert from_rows == builder.build(maker.many(rows))
+        assert from_rows == builder.build([maker(row) for row in rows])
     body = orjson.loads(from_rows)
     assert check_body(body) == []
     on = tracking == "consented" and tracked

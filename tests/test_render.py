@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import get_args
 
 import lxml.html
 import mjml
@@ -14,8 +15,10 @@ from hypothesis import strategies as st
 
 from newsletter.project import Project
 from newsletter.render import pipeline
-from newsletter.render.personalize import CONTEXTS, TOKEN_RE, Greeting, escape, recipient_values, substitutions, token
+from newsletter.render.personalize import TOKEN_RE, Context, Greeting, escape, recipient_values, substituter, token
 from tests.conftest import EXAMPLE_ISSUE, run_cli
+
+CONTEXTS: tuple[Context, ...] = get_args(Context)
 
 NASTY = '<script>alert(1)</script> & "Sons"'
 
@@ -167,7 +170,7 @@ def test_values_in_links_are_url_encoded(project: Path) -> None:
     p, _, r = _render(project)
     html, _ = r.fill(_values(p, email='a+b&c"<x>@example.org'))
     assert 'href="https://example.org/prefs?email=a%2Bb%26c%22%3Cx%3E%40example.org"' in html
-    subs = substitutions(r.tokens, _values(p, email="a+b@example.org"))
+    subs = substituter(r.tokens)(_values(p, email="a+b@example.org"))
     assert subs["__nl_email_url__"] == "a%2Bb%40example.org"
 
 
@@ -330,7 +333,7 @@ def test_substitutions_escape_each_value_for_its_context(fields: list[str], data
     tokens = [token(f, c) for f in fields for c in CONTEXTS]
     values = {f: data.draw(st.text()) for f in fields if data.draw(st.booleans())}
     expected = {token(f, c): escape(values.get(f, ""), c) for f in fields for c in CONTEXTS}
-    assert substitutions(tokens, values) == expected
+    assert substituter(tokens)(values) == expected
 
 
 def test_a_long_word_holding_a_merge_token_keeps_the_token_whole(project: Path) -> None:

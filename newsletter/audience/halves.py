@@ -1,7 +1,7 @@
 """Tally a big list on two cores: this process reads the first part, a child the rest.
 
-A tally is one pass over every row (:mod:`newsletter.audience.scan`), a few seconds
-for a million rows on one core while the other waits. Here the list is cut at a line
+A tally is one pass over every row (:mod:`newsletter.audience.scan`), on one core
+while the other waits. Here the list is cut at a line
 break near its middle, found in the bytes; a child process (``python -m
 newsletter.audience.halves``) scans the second part while this one scans the first,
 then the two tallies are joined into exactly the tally one pass would have made:
@@ -23,6 +23,11 @@ there, and the count of lines before the cut would not). A cut that still falls 
 first part ends there (the strict csv reader says so), and the list is then read in
 one pass. A child that fails, or finds the list changed, is not waited for twice:
 this process reads the second part itself.
+
+Speed code: tallies a big list on two cores. Plain twin: one pass of
+:mod:`newsletter.audience.scan`; held equal by
+``tests/test_subscribers_halves.py::test_two_parts_joined_are_the_tally_of_one_pass`` and
+``test_two_parts_joined_hold_back_who_one_pass_holds_back``. Figures: the README's performance table (``bench/``).
 """
 
 from __future__ import annotations

@@ -116,7 +116,7 @@ SETTLED_NS = 2_000_000_000
 
 def fingerprint(list_path: Path) -> Fingerprint:
     """Which bytes the list holds now. A send asks several times (its checks, then the
-    send); hashing a million-row list costs about 0.1 s each time, so a hash taken in
+    send); hashing a big list each time adds up, so a hash taken in
     this process is reused while the file's size, modification time and inode are
     unchanged, but only for a file last modified well before the hash was taken: a
     change within the file system's timestamp granularity of the hashing could leave

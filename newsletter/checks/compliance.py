@@ -93,7 +93,7 @@ def postal_address(ctx: CheckContext) -> Iterator[Finding]:
 
 @check(FAMILY)
 def unsubscribe_group(ctx: CheckContext) -> Iterator[Finding]:
-    """SendGrid-managed unsubscribes need the group they are recorded in (issue 12)."""
+    """SendGrid-managed unsubscribes need the group they are recorded in."""
     if ctx.settings.unsubscribe == "sendgrid" and ctx.settings.delivery.sendgrid.asm_group_id is None:
         yield UNSUBSCRIBE_GROUP(
             "unsubscribe: sendgrid needs an unsubscribe group, and none is set",

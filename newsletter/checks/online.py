@@ -182,7 +182,7 @@ SENDGRID_GROUP = rule(
 
 @check(FAMILY)
 def sendgrid_group(ctx: CheckContext) -> Iterator[Finding]:
-    """With ``unsubscribe: sendgrid``, ask SendGrid whether the group exists (issue 12)."""
+    """With ``unsubscribe: sendgrid``, ask SendGrid whether the group exists."""
     group_id = ctx.settings.delivery.sendgrid.asm_group_id
     if ctx.settings.unsubscribe != "sendgrid" or group_id is None:
         return

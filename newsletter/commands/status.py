@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from newsletter.delivery.journal import DONE_STATES, Journal, SendRow
+from newsletter.audience.csvfile import neutralize
+from newsletter.delivery.journal_read import JournalView, SendRow, is_finished, open_existing
 from newsletter.delivery.progress import SHOW_UNKNOWN
 from newsletter.delivery.providers import resume_command
 from newsletter.files import write_file
@@ -18,16 +19,14 @@ from newsletter.errors import InputError, NewsletterError, Problem, ProblemsFoun
 from newsletter.issue.load import slug_for
 from newsletter.settings import find_project_root
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-
-def _sends(issue_path: Path) -> tuple[Journal | None, list[SendRow], str]:
+def _sends(issue_path: Path) -> tuple[JournalView | None, list[SendRow], str]:
     if not issue_path.is_file():
         raise InputError(Problem(display_path(issue_path), None, None, "", "file not found",
                                  "give the issue file the send was made from, e.g. issues/<slug>.yaml"))
     root = find_project_root(issue_path)
     slug = slug_for(issue_path)
-    journal = Journal.existing(root)
+    journal = open_existing(root)
     return journal, (journal.sends_for(slug) if journal else []), slug
 
 
@@ -104,8 +103,7 @@ def status(issue_path: Path) -> None:
     try:
         for s in sends:
             counts = journal.counts(s)
-            accounted = sum(counts[name] for name in DONE_STATES)
-            state = "finished" if s.loaded and accounted == s.eligible else "not finished"
+            state = "finished" if is_finished(s, counts) else "not finished"
             if counts["cancelled"]:
                 state = "cancelled"
             ended = f", finished {_when(s.finished)}" if state == "finished" else ""
@@ -123,7 +121,7 @@ def status(issue_path: Path) -> None:
             unknown = journal.unknown(s)
             for email, batch, reason in unknown[:SHOW_UNKNOWN]:
                 click.echo(f"  unknown: {email} (batch {batch}: {reason})")
-            if counts["cancelled"]:  # issue 12: a scheduled send that was cancelled
+            if counts["cancelled"]:  # a scheduled send that was cancelled
                 click.echo("  (a scheduled send that was cancelled: send the issue again to send it)")
             _schedule_lines(issue_path, s.key)
             if counts["in_flight"]:
@@ -140,7 +138,7 @@ def status(issue_path: Path) -> None:
 
 
 def _schedule_lines(issue_path: Path, key: str) -> None:
-    """Issue 12 hook: when a scheduled send goes, in words, and SendGrid's state of its batch."""
+    """When a scheduled send goes, in words, and SendGrid's state of its batch."""
     from newsletter.feedback.schedule import describe, find
     from newsletter.settings import load_settings
 
@@ -150,11 +148,6 @@ def _schedule_lines(issue_path: Path, key: str) -> None:
     settings = load_settings(root)
     for line in describe(root, key, settings.timezone, timeout=settings.delivery.sendgrid.timeout):
         click.echo(line)
-
-
-def _cell(value: str) -> str:
-    """Keep a spreadsheet from reading a cell as a formula."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 NOT_REACHED = "not sent yet: the send stopped before it reached this address"
@@ -204,11 +197,11 @@ def report(issue_path: Path, out: Path) -> int:
         for email, state, reason in journal.not_accepted(send):
             if not reason and state == "pending":  # written down, never tried
                 reason = NOT_REACHED
-            writer.writerow([_cell(email), state, _cell(reason)])
+            writer.writerow([neutralize(email), state, neutralize(reason)])
             rows += 1
         if not send.loaded:
             for email in _not_reached(issue_path, send, journal.present(send)):
-                writer.writerow([_cell(email), "pending", NOT_REACHED])
+                writer.writerow([neutralize(email), "pending", NOT_REACHED])
                 rows += 1
     finally:
         journal.close()
@@ -216,8 +209,8 @@ def report(issue_path: Path, out: Path) -> int:
         from newsletter.feedback.deliveries import read
 
         for reader in read(find_project_root(issue_path), slug):
-            writer.writerow([_cell(reader.get("email", "")), f"accepted, then {reader.get('status', '')}",
-                             _cell(reader.get("reason", ""))])
+            writer.writerow([neutralize(reader.get("email", "")), f"accepted, then {reader.get('status', '')}",
+                             neutralize(reader.get("reason", ""))])
             rows += 1
     try:
         write_file(out, buffer.getvalue(), personal=True)

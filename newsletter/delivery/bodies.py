@@ -1,7 +1,7 @@
 """SendGrid request bodies straight from journal rows, in whichever process posts them.
 
-A million-recipient send builds a thousand bodies of a thousand personalisations:
-about a third of the sender's work. The sender hands the request process the
+A large send builds many bodies of many personalisations each, a large part of the
+sender's work. The sender hands the request process the
 batch's rows and, once per message, a *spec* (:func:`body_spec`): the common part of
 the body, already serialised, and what each personalisation is made from (the
 message's tokens, the project's secret for the unsubscribe tokens, the unsubscribe
@@ -9,8 +9,14 @@ link, the fallback first name, the greeting). Both processes build with :class:`
 body is the same bytes wherever it is built (a test holds the two equal to the body
 built from :class:`~newsletter.delivery.base.Recipient` s).
 
-This module imports nothing heavy: the request process starts in a few
-milliseconds.
+This module imports nothing heavy: the request process starts quickly.
+
+Speed code: builds request bodies from journal rows without making a recipient per
+row. Plain twin: :meth:`newsletter.delivery.sendgrid.PayloadBuilder.build` building the body
+from :class:`~newsletter.delivery.base.Recipient` s; held equal by
+``tests/test_delivery_payload.py::test_a_body_built_from_rows_is_the_body_built_from_recipients``
+(and the token and link makers by ``test_fast_token_and_link_makers_agree_with_the_plain_functions``).
+Figures: the README's performance table (``bench/``).
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ def rows_items(tokens: Sequence[str], *, secret: bytes, unsubscribe_url: str, fa
     """The JSON array of personalisations for journal rows (``seq, email, first, last,
     vals``), as if each row were first made into a recipient: the function is written
     out for this message's tokens (see :func:`~newsletter.render.personalize.substituter`),
-    with no recipient or values dict in between (a third faster)."""
+    with no recipient or values dict in between."""
     names = substitutions_source(tokens, {"first_name": "first_name", "last_name": "last",
                                           "email": "email", "unsubscribe_url": "url", "greeting": "greeting"})
     others = substitutions_source(tokens, {"email": "email", "unsubscribe_url": "url", "greeting": "greeting"})

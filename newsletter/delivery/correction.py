@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from collections.abc import Callable
 from pathlib import Path
 
-from newsletter.delivery.journal import Journal
+from newsletter.delivery.journal_read import open_existing
 from newsletter.delivery.providers import ProviderName, check_environment, send_key
 from newsletter.delivery.session import Context, SendOptions, quality_gate, real_send
 from newsletter.errors import InputError, Problem, UsageError, display_path
@@ -28,7 +28,7 @@ from newsletter.yamldoc import Document
 def original_readers(root: Path, slug: str, provider: ProviderName) -> frozenset[str]:
     """Lower-cased addresses the original send of ``slug`` reached with this kind of provider
     (a real one, or the outbox), read from the journal (never created here)."""
-    journal = Journal.existing(root)
+    journal = open_existing(root)
     if journal is None:
         return frozenset()
     key = send_key(slug, provider)

@@ -21,104 +21,24 @@ import fcntl
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import NamedTuple
 
 import orjson
 
 from newsletter.delivery.base import BatchResult, RowTuple
+from newsletter.delivery.journal_read import DONE_STATES, JOURNAL_FILE, STATES, JournalReader, Row, SendRow, journal_path
+from newsletter.delivery.journal_schema import prepare
 from newsletter.delivery.state import state_dir
 from newsletter.errors import NewsletterError, UsageError, display_path
-from newsletter.files import personal_file
+from newsletter.files import lock_file, personal_file
 
-JOURNAL_FILE = "journal.sqlite3"
-STATES = ("pending", "in_flight", "accepted", "failed", "unknown", "marked_sent", "suppressed", "cancelled")
-DONE_STATES = ("accepted", "marked_sent", "failed", "suppressed")
-"""States a send is finished with: ``marked_sent`` is an ``unknown`` row the editor chose to
-count as sent (kept apart, so that ``status`` and ``report`` still show who it is).
-``cancelled``: in a scheduled send recalled with ``newsletter cancel``."""
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS sends (
-    id INTEGER PRIMARY KEY,
-    key TEXT NOT NULL UNIQUE,
-    slug TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    list_path TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    created REAL NOT NULL,
-    eligible INTEGER NOT NULL DEFAULT 0,
-    batches INTEGER NOT NULL DEFAULT 0,
-    loaded INTEGER NOT NULL DEFAULT 0,
-    finished REAL
-);
-CREATE TABLE IF NOT EXISTS recipients (
-    send_id INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    email TEXT NOT NULL,
-    first_name TEXT NOT NULL,
-    last_name TEXT NOT NULL,
-    vals TEXT,
-    state TEXT NOT NULL,
-    batch INTEGER,
-    reason TEXT,
-    tracked INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (send_id, seq)
-) WITHOUT ROWID;
-"""
-# Each address is in a send once because the list gives it once: the audience module
-# yields one line per address, ignoring case. An index on the address to enforce it
-# again cost a million-recipient send about 1.5 s, so the journal has none.
-# A row keeps what the recipient's message is made from and nothing that can be
-# worked out again: the display name is the first and last name joined, the
-# unsubscribe token a keyed hash of the address (``state.unsubscribe_token``), and
-# ``vals`` (the merge values as JSON) is NULL when the message uses no merge field
-# but the names. Narrow rows halve what a million-recipient send writes.
-# ``tracked`` is 1 for a reader who agreed to click and open tracking (``tracking:
-# consented``); rows are written a batch at a time, all of a batch alike, and a batch
-# never mixes the two. Format 2 lacked it: such a journal gains it, every row 0 (not
-# tracked by consent: format 2 had no such thing), and its sends resume.
-SCHEMA_VERSION = 3
-UPGRADABLE = (2,)
+__all__ = ["DONE_STATES", "JOURNAL_FILE", "STATES", "Journal", "Row", "SendRow"]
 
 
-_SEND_COLUMNS = (
-    "SELECT id, key, slug, provider, list_path, content_hash, created, eligible, batches, loaded,"
-    " finished FROM sends"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class SendRow:
-    id: int
-    key: str
-    slug: str
-    provider: str
-    list_path: str
-    content_hash: str
-    created: float
-    eligible: int
-    batches: int
-    loaded: int
-    finished: float | None
-
-
-class Row(NamedTuple):
-    """One recipient of a send as the journal keeps it (new rows are plain tuples of these)."""
-
-    seq: int
-    email: str
-    first_name: str
-    last_name: str
-    vals: str | None
-    """The merge values as JSON, or None when the message uses only the names."""
-
-
-class Journal:
-    """The journal database of one project."""
+class Journal(JournalReader):
+    """The journal database of one project, opened to send (read and written)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -129,11 +49,7 @@ class Journal:
                 if not path.exists():
                     raise
             self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
-            self._check_format()
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
-            self.db.execute("PRAGMA temp_store=FILE")
-            self._schema()
+            prepare(self.db, path)
         except (sqlite3.DatabaseError, OSError) as exc:
             raise NewsletterError(f"{display_path(path)}: cannot open the send journal: {exc}") from None
         self._lock_fd: int | None = None
@@ -142,25 +58,6 @@ class Journal:
         self._deferred = False
         """A transaction is open whose commit was deferred (see :meth:`_tx`)."""
 
-    def _check_format(self) -> None:
-        """Refuse, before changing a byte of it, a journal whose rows mean something else."""
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        tables = {name for (name,) in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if "recipients" in tables and version in UPGRADABLE:
-            self.db.execute("ALTER TABLE recipients ADD COLUMN tracked INTEGER NOT NULL DEFAULT 0")
-            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        elif "recipients" in tables and version != SCHEMA_VERSION:
-            self.db.close()
-            raise NewsletterError(
-                f"{display_path(self.path)}: this send journal was written by another version of newsletter"
-                f" (journal format {version}, this version reads {SCHEMA_VERSION}); finish its sends with"
-                " that version, or move the file aside to start afresh"
-            )
-
-    def _schema(self) -> None:
-        self.db.executescript(_SCHEMA)
-        self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
     @classmethod
     def open(cls, root: Path) -> Journal:
         return cls(state_dir(root) / JOURNAL_FILE)
@@ -168,14 +65,14 @@ class Journal:
     @classmethod
     def existing(cls, root: Path) -> Journal | None:
         """The journal if one was ever written (reading never creates one)."""
-        path = root / ".newsletter" / JOURNAL_FILE
+        path = journal_path(root)
         return cls(path) if path.exists() else None
 
     # -- locking ---------------------------------------------------------------------
 
     def lock(self) -> Journal:
         """Hold the send lock; refuse if another send of this project is running."""
-        fd = os.open(self.path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        fd = lock_file(self.path.with_suffix(".lock"))
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -210,20 +107,6 @@ class Journal:
 
     # -- sends -----------------------------------------------------------------------
 
-    def find(self, key: str) -> SendRow | None:
-        row = self.db.execute(
-            _SEND_COLUMNS + " WHERE key = ?",
-            (key,),
-        ).fetchone()
-        return SendRow(*row) if row else None
-
-    def sends_for(self, slug: str) -> list[SendRow]:
-        rows = self.db.execute(
-            _SEND_COLUMNS + " WHERE slug = ? ORDER BY created",
-            (slug,),
-        ).fetchall()
-        return [SendRow(*r) for r in rows]
-
     def create(
         self, *, key: str, slug: str, provider: str, list_path: str, content_hash: str, eligible: int
     ) -> SendRow:
@@ -236,11 +119,6 @@ class Journal:
             )
         return self.refresh(key)
 
-    def refresh(self, key: str) -> SendRow:
-        found = self.find(key)
-        assert found is not None
-        return found
-
     def add_pending(self, send: SendRow, rows: list[RowTuple], as_json: bytes | None = None, *,
                     tracked: bool = False) -> None:
         """Write new rows (see :class:`Row`) as ``pending`` (``tracked``: readers who agreed
@@ -251,8 +129,8 @@ class Journal:
         writing out of the pause between its answer and the next request.
 
         The rows go to SQLite as one JSON array (``as_json``, when the caller has it),
-        unpacked by SQLite's own JSON functions: a fifth less time than binding each
-        row's values from Python.
+        unpacked by SQLite's own JSON functions: faster than binding each row's values
+        from Python (``bench/``; figures in the README's performance table).
         """
         data = as_json if as_json is not None else orjson.dumps(rows)
         with self._tx(defer=True):
@@ -295,14 +173,6 @@ class Journal:
             self.db.execute("DELETE FROM recipients WHERE send_id = ?", (send.id,))
             self.db.execute("DELETE FROM sends WHERE id = ?", (send.id,))
 
-    def present(self, send: SendRow) -> set[str]:
-        """Lower-cased addresses that already have a row (to continue loading after a stop)."""
-        return {e.lower() for (e,) in self.db.execute("SELECT email FROM recipients WHERE send_id = ?", (send.id,))}
-
-    def next_seq(self, send: SendRow) -> int:
-        row = self.db.execute("SELECT max(seq) FROM recipients WHERE send_id = ?", (send.id,)).fetchone()
-        return int(row[0] or 0) + 1
-
     def set_loaded(self, send: SendRow) -> SendRow:
         """Every eligible address has its row: the send's audience is now fixed."""
         with self._tx():
@@ -329,15 +199,6 @@ class Journal:
 
     # -- recovery and resolution -----------------------------------------------------
 
-    def in_flight(self, send: SendRow) -> dict[int, list[int]]:
-        """The rows a stopped send left ``in_flight``: batch number → seqs."""
-        found: dict[int, list[int]] = {}
-        for batch, seq in self.db.execute(
-            "SELECT batch, seq FROM recipients WHERE send_id = ? AND state = 'in_flight' ORDER BY seq", (send.id,)
-        ):
-            found.setdefault(int(batch or 0), []).append(int(seq))
-        return found
-
     def settle(self, send: SendRow, result: BatchResult) -> None:
         """Record what became of ``in_flight`` rows (see :func:`~newsletter.delivery.outcomes.settle`):
         accepted, failed, unknown, or ``pending`` again for those certainly not sent."""
@@ -352,14 +213,6 @@ class Journal:
         )
         for state, reasons in (("failed", result.failed), ("unknown", result.unknown), ("pending", result.retry)):
             self.db.executemany(sql, ((state, r, send.id, seq) for seq, r in reasons.items()))
-
-    def unknown(self, send: SendRow) -> list[tuple[str, int, str]]:
-        """(email, batch, reason) of every ``unknown`` recipient."""
-        return self.db.execute(
-            "SELECT email, batch, coalesce(reason, '') FROM recipients"
-            " WHERE send_id = ? AND state = 'unknown' ORDER BY seq",
-            (send.id,),
-        ).fetchall()
 
     def settle_unknown_batch(self, send: SendRow, batch: int, state: str, reason: str) -> int:
         """Settle the ``unknown`` rows of one try (from SendGrid's Email Logs): ``accepted``,
@@ -427,32 +280,6 @@ class Journal:
 
     # -- the send loop ---------------------------------------------------------------
 
-    def next_batch(self, send: SendRow, after_seq: int, size: int) -> list[Row]:
-        rows = self.db.execute(
-            "SELECT seq, email, first_name, last_name, vals FROM recipients"
-            " WHERE send_id = ? AND seq > ? AND state = 'pending' ORDER BY seq LIMIT ?",
-            (send.id, after_seq, size),
-        ).fetchall()
-        return [Row._make(r) for r in rows]
-
-    def next_run(self, send: SendRow, after_seq: int, size: int) -> tuple[list[Row], bool]:
-        """:meth:`next_batch` up to the first row whose tracking differs from the first's:
-        the rows of one request, and whether they agreed to tracking."""
-        rows = self.db.execute(
-            "SELECT seq, email, first_name, last_name, vals, tracked FROM recipients"
-            " WHERE send_id = ? AND seq > ? AND state = 'pending' ORDER BY seq LIMIT ?",
-            (send.id, after_seq, size),
-        ).fetchall()
-        if not rows:
-            return [], False
-        tracked = rows[0][5]
-        run = []
-        for row in rows:
-            if row[5] != tracked:
-                break
-            run.append(Row._make(row[:5]))
-        return run, bool(tracked)
-
     def begin_batch(self, send: SendRow, first: int, last: int, count: int) -> int:
         """Mark ``pending`` rows first..last ``in_flight`` (durably); returns the batch number."""
         if self.before_request is not None:
@@ -509,9 +336,7 @@ class Journal:
                 (state, reason, send.id, first, last),
             )
 
-    # -- reading ---------------------------------------------------------------------
-
-    # -- issue 12 hook: a cancelled scheduled send (newsletter/feedback/schedule.py) ----------
+    # -- a scheduled send recalled before its time (newsletter/feedback/schedule.py) ----
 
     def cancel_send(self, send: SendRow, new_key: str, reason: str) -> int:
         """Record the send's recipients as ``cancelled`` (all but those that failed or were
@@ -525,29 +350,7 @@ class Journal:
             self.db.execute("UPDATE sends SET key = ?, finished = ? WHERE id = ?", (new_key, time.time(), send.id))
         return int(n)
 
-    # -- end issue 12 hook
-
-    def counts(self, send: SendRow) -> dict[str, int]:
-        found = dict(
-            self.db.execute(
-                "SELECT state, count(*) FROM recipients WHERE send_id = ? GROUP BY state", (send.id,)
-            ).fetchall()
-        )
-        return {state: int(found.get(state, 0)) for state in STATES}
-
-    # -- one person: what a send holds of them, and forgetting it ---------------------
-
-    def person(self, email: str) -> list[tuple[SendRow, str, str]]:
-        """(send, state, reason) of every send this address is in (case ignored), oldest first.
-        A full scan of the recipients (the journal has no index on addresses): about a
-        third of a second per million rows."""
-        rows = self.db.execute(
-            "SELECT send_id, state, coalesce(reason, '') FROM recipients WHERE email = ? COLLATE NOCASE OR email = ?",
-            (email, email),
-        ).fetchall()
-        sends = {row.id: row for row in (SendRow(*r) for r in self.db.execute(_SEND_COLUMNS))}
-        found = [(sends[send_id], state, reason) for send_id, state, reason in rows if send_id in sends]
-        return sorted(found, key=lambda f: f[0].created)
+    # -- one person: forgetting what a send holds of them ------------------------------
 
     def forget(self, email: str, stand_in: str, scrub: Callable[[str], str]) -> int:
         """Make every row of this address anonymous: the address becomes ``stand_in``,
@@ -575,23 +378,6 @@ class Journal:
             )
         self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return len(changes)
-
-    def delivered(self, send: SendRow) -> Iterator[str]:
-        """The address of everyone the send reached: accepted, or marked sent by the editor."""
-        for (email,) in self.db.execute(
-            "SELECT email FROM recipients WHERE send_id = ? AND state IN ('accepted', 'marked_sent') ORDER BY seq",
-            (send.id,),
-        ):
-            yield str(email)
-
-    def not_accepted(self, send: SendRow) -> Iterator[tuple[str, str, str]]:
-        """(email, state, reason) of everyone not accepted, in list order."""
-        yield from self.db.execute(
-            "SELECT email, state, coalesce(reason, '') FROM recipients"
-            " WHERE send_id = ? AND state != 'accepted' ORDER BY seq",
-            (send.id,),
-        )
-
 
 class _Transaction:
     def __init__(self, journal: Journal, defer: bool) -> None:

@@ -45,6 +45,7 @@ from typing import Any
 import orjson
 
 from newsletter.delivery.base import BatchResult
+from newsletter.files import Appender
 
 FOLDER = "outcomes"
 STOPPED_BEFORE = "not sent: the send stopped before this request went out"
@@ -73,7 +74,7 @@ class OutcomeLog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._log = Appender(path)
         self._lock = threading.Lock()
         self._boot = boot_id()
         self.write({"boot": self._boot, "pid": os.getpid()})
@@ -83,11 +84,9 @@ class OutcomeLog:
         where the machine's boot cannot be known)."""
         line = orjson.dumps(event) + b"\n"
         with self._lock:
-            written = os.write(self._fd, line)
-            if written != len(line):  # a full disk: never leave half a line as the last word
-                raise OSError(28, "the outcome log could not be written whole")
+            self._log.append(line)  # whole or OSError: never half a line as the last word
         if not self._boot:
-            os.fsync(self._fd)
+            self._log.sync()
 
     def started(self, batch: int, seq: int | None = None) -> None:
         self.write({**_event(batch, seq, "started"), "t": round(time.time(), 3)})
@@ -115,9 +114,7 @@ class OutcomeLog:
         self._ending({"b": batch, "s": seq, "e": "done", "state": state, "why": why})
 
     def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        self._log.close()
 
 
 def _event(batch: int, seq: int | None, kind: str) -> dict[str, Any]:

@@ -187,9 +187,6 @@ class RowMaker:
         values["greeting"] = self.greeting(first)
         return Recipient(seq, email, f"{first} {last}".strip(), values, token)
 
-    def many(self, rows: Iterable[RowTuple]) -> list[Recipient]:
-        return [self(row) for row in rows]
-
 
 def recipient_maker(settings: Settings, secret: bytes) -> RowMaker:
     """The :class:`RowMaker` of a send with these settings and this project's secret."""

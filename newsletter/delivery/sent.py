@@ -25,7 +25,6 @@ class SentIssue:
 
     slug: str
     provider: str
-    finished: bool
 
 
 def sent_issues(root: Path) -> list[SentIssue]:
@@ -33,7 +32,7 @@ def sent_issues(root: Path) -> list[SentIssue]:
     ``sends/`` (the records every clone shares), oldest first."""
     local = journal_sends(root)
     known = {s.slug for s in local}
-    shared = [SentIssue(r.slug, r.provider, r.state == "finished") for r in recorded_sends(root)
+    shared = [SentIssue(r.slug, r.provider) for r in recorded_sends(root)
               if r.slug not in known]
     return local + shared
 
@@ -53,24 +52,6 @@ def journal_sends(root: Path) -> list[SentIssue]:
     read-only and never created."""
     if not (root / STATE_DIR).is_dir():
         return []  # never sent: no need to load the journal's code or SQLite
-    import sqlite3
+    from newsletter.delivery.journal_read import local_sends
 
-    from newsletter.delivery.journal import JOURNAL_FILE
-
-    path = root / STATE_DIR / JOURNAL_FILE
-    if not path.is_file():
-        return []
-    # With no write-ahead log beside it the file holds every committed send and nobody is
-    # writing: read it as immutable, which creates no -wal/-shm files. Else a send is
-    # running: read-only through its log.
-    live = path.with_name(path.name + "-wal").exists()
-    mode = "mode=ro" if live else "mode=ro&immutable=1"
-    try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, timeout=5)
-        try:
-            rows = db.execute("SELECT slug, provider, finished FROM sends ORDER BY created").fetchall()
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return []
-    return [SentIssue(str(slug), str(provider), finished is not None) for slug, provider, finished in rows]
+    return [SentIssue(s.slug, s.provider) for s in local_sends(root)]

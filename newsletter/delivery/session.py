@@ -23,7 +23,8 @@ from newsletter.delivery import progress as out
 from newsletter.delivery import records
 from newsletter.delivery.base import Message
 from newsletter.delivery.adopt import adopt, resumable
-from newsletter.delivery.journal import DONE_STATES, Journal, SendRow
+from newsletter.delivery.journal import Journal, SendRow
+from newsletter.delivery.journal_read import is_finished
 from newsletter.delivery.keeper import Keeper, guard, new_category, settle_from_email_log
 from newsletter.delivery.outcomes import Log, OutcomeLog, log_path, read, settle
 from newsletter.delivery.plan import (
@@ -455,10 +456,6 @@ def _resume(ctx: Context, o: SendOptions, journal: Journal, send_row: SendRow, d
     return send_row
 
 
-def _done(counts: dict[str, int]) -> int:
-    return sum(counts[s] for s in DONE_STATES)
-
-
 def _ask(confirm: Callable[[str], bool], question: str, count: int) -> None:
     if not sys.stdin.isatty():
         raise UsageError(f"no terminal to ask in: {count} recipient(s) would get this; add --yes to send without "
@@ -499,7 +496,7 @@ def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context
     from newsletter.feedback.smtp_bounces import bounce_refused_in_list
 
     bounced = bounce_refused_in_list(journal, send_row, ctx.list_path) if counts["failed"] else ""
-    finished = bool(send_row.loaded) and _done(counts) == send_row.eligible
+    finished = is_finished(send_row, counts)
     journal.set_finished(send_row, finished)
     when = None
     if keeper is not None and keeper.record.send_at is not None:

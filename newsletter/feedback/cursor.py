@@ -7,11 +7,11 @@ entry SendGrid records late is not missed; reading it twice changes nothing.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from newsletter.delivery.state import state_dir
 from newsletter.errors import NewsletterError, display_path
+from newsletter.files import write_file
 
 CURSOR_FILE = "sync.json"
 OVERLAP = 3600
@@ -47,10 +47,7 @@ def save(root: Path, host: str, began: int, kinds: list[str]) -> None:
     entry = data.setdefault(host, {})
     for kind in kinds:
         entry[kind] = max(0, began - OVERLAP)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        write_file(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise NewsletterError(f"{display_path(path)}: cannot write: {exc.strerror}") from None

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from newsletter.errors import NewsletterError, UsageError, display_path
 from newsletter.feedback.account import TIMEOUT, SendGridError, call, client
+from newsletter.files import write_file
 
 RESULTS_DIR = "results"
 DAYS = 30
@@ -52,9 +52,9 @@ def first_send_day(root: Path, slug: str, timezone: str) -> dt.date | None:
     """The day (in the newsletter's zone) the issue's first SendGrid send began, from the journal."""
     from zoneinfo import ZoneInfo
 
-    from newsletter.delivery.journal import Journal
+    from newsletter.delivery.journal_read import open_existing
 
-    journal = Journal.existing(root)
+    journal = open_existing(root)
     if journal is None:
         return None
     try:
@@ -99,13 +99,9 @@ def write(root: Path, results: Results) -> Path:
     """``results/<slug>.json``, written whole or not at all; byte-identical for the same figures."""
     path = path_for(root, results.slug)
     text = json.dumps(results.as_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_file(path, text)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise NewsletterError(f"{display_path(path)}: cannot write: {exc.strerror}") from None
     return path
 

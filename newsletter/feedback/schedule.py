@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from newsletter.delivery.base import Message
 from newsletter.delivery.state import STATE_DIR, state_dir
 from newsletter.errors import NewsletterError, UsageError, display_path
 from newsletter.feedback.account import TIMEOUT, SendGridError, call, client
+from newsletter.files import write_file
 
 SCHEDULES_FILE = "schedules.json"
 CLOSEST = dt.timedelta(minutes=10)
@@ -66,15 +66,9 @@ def _load(root: Path) -> dict[str, Any]:
 
 def _save(root: Path, data: dict[str, Any]) -> None:
     path = _path(root)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        write_file(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise NewsletterError(f"{display_path(path)}: cannot write: {exc.strerror}") from None
 
 

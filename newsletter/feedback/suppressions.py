@@ -22,8 +22,6 @@ MAX_PAGES = 100_000
 """A deadline for one list: 50 million entries."""
 PUSH_CHUNK = 1000
 
-LISTS = ("unsubscribes", "group", "bounces", "invalid_emails", "spam_reports", "blocks")
-"""Every list a sync reads; ``group`` is the configured unsubscribe group's."""
 STATUS_OF = {
     "unsubscribes": "unsubscribed",
     "group": "unsubscribed",

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from newsletter.issue.model import Event, EventsBlock, Issue
@@ -76,8 +75,3 @@ def issue_events(issue: Issue) -> list[IssueEvent]:
         taken.add(unique)
         out.append(IssueEvent(unique, event, b, i))
     return out
-
-
-def events_by_id(issue: Issue) -> Iterator[tuple[str, Event]]:
-    for item in issue_events(issue):
-        yield item.id, item.event

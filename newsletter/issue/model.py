@@ -12,8 +12,6 @@ from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationInfo,
     field_validator,
@@ -21,15 +19,12 @@ from pydantic import (
 )
 
 from newsletter.fields import Email, EventId, HeaderText, NonEmpty, TimeZone, Url, WebUrl
+from newsletter.fields import StrictModel as _Strict
 from newsletter.markdown import check_links
 
 Markdown = Annotated[str, AfterValidator(check_links)]
 """Markdown text; links must be http(s) or mailto."""
 InlineMarkdown = Annotated[NonEmpty, AfterValidator(check_links)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class _Image(_Strict):
@@ -199,20 +194,6 @@ Block = Annotated[
     ],
     Field(discriminator="type"),
 ]
-
-BLOCK_TYPES = (
-    "text",
-    "heading",
-    "quote",
-    "list",
-    "image",
-    "button",
-    "events",
-    "links",
-    "contact",
-    "divider",
-)
-
 
 MAX_BLOCKS = 1000
 """Most blocks in one issue (an email of more is clipped by every mail client long before)."""

@@ -1,10 +1,9 @@
 """Where each issue's send stands, for the preview: read from the send journal, read-only.
 
-The journal (``.newsletter/journal.sqlite3``) is opened only when it exists, read-only,
-and never created: with no write-ahead log beside it nobody is writing, so it is read
-as immutable (no ``-wal``/``-shm`` files appear); while a send runs it is read through
-the log. One query gives every send's figures; the answer is kept until the journal's
-files change, so a page load costs a ``stat`` while nothing is sending.
+The journal (``.newsletter/journal.sqlite3``) is read through its read-only API
+(:func:`newsletter.delivery.journal_read.local_figures`: opened only when it exists,
+never created); the answer is kept until the journal's files change, so a page load
+costs a ``stat`` while nothing is sending.
 
 Nothing here reads the environment: the preview never sees an API key or SMTP password.
 """
@@ -20,36 +19,13 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from newsletter.delivery.journal import DONE_STATES, JOURNAL_FILE, STATES
+from newsletter.delivery.journal_read import SendFigures, journal_path, local_figures
 from newsletter.delivery.providers import resume_command
-from newsletter.delivery.state import STATE_DIR
 from newsletter.errors import NewsletterError
 
 State = Literal["not-sent", "sent", "scheduled", "stopped", "sending", "cancelled"]
 FIGURES = ("accepted", "failed", "marked_sent", "suppressed", "unknown", "pending", "in_flight", "cancelled")
 """The figures shown, in this order (accepted and failed always, the others when not 0)."""
-
-
-@dataclass(frozen=True, slots=True)
-class JournalSend:
-    """One send as the journal records it, with how many recipients are in each state."""
-
-    key: str
-    slug: str
-    provider: str
-    created: float
-    eligible: int
-    loaded: bool
-    finished: float | None
-    counts: Mapping[str, int] = field(default_factory=dict)
-
-    @property
-    def done(self) -> int:
-        return sum(self.counts.get(s, 0) for s in DONE_STATES)
-
-    @property
-    def complete(self) -> bool:
-        return self.loaded and self.done == self.eligible
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +50,7 @@ NOT_SENT = SendState("not-sent", "not sent yet")
 
 # --- reading the journal ----------------------------------------------------------------------
 
-_QUERY = (
-    "SELECT s.key, s.slug, s.provider, s.created, s.eligible, s.loaded, s.finished, r.state, count(r.state)"
-    " FROM sends s LEFT JOIN recipients r ON r.send_id = s.id"
-    " GROUP BY s.id, r.state ORDER BY s.created, s.id"
-)
-_cache: dict[Path, tuple[tuple[int, ...], dict[str, list[JournalSend]]]] = {}
+_cache: dict[Path, tuple[tuple[int, ...], dict[str, list[SendFigures]]]] = {}
 _cache_lock = threading.Lock()
 
 
@@ -97,10 +68,10 @@ def _stamp(path: Path) -> tuple[int, ...] | None:
     return (db.st_mtime_ns, db.st_size, db.st_ino, *log)
 
 
-def journal_sends(root: Path) -> dict[str, list[JournalSend]]:
+def journal_sends(root: Path) -> dict[str, list[SendFigures]]:
     """Every send in the project's journal by issue slug, oldest first ({} with no journal
     or one that cannot be read: the preview shows what it can and keeps serving)."""
-    path = root / STATE_DIR / JOURNAL_FILE
+    path = journal_path(root)
     stamp = _stamp(path)
     if stamp is None:
         return {}
@@ -108,30 +79,9 @@ def journal_sends(root: Path) -> dict[str, list[JournalSend]]:
         cached = _cache.get(path)
         if cached is not None and cached[0] == stamp:
             return cached[1]
-    import sqlite3
-
-    live = len(stamp) > 3
-    mode = "mode=ro" if live else "mode=ro&immutable=1"
-    try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, timeout=5)
-        try:
-            rows = db.execute(_QUERY).fetchall()
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return {}
-    heads: dict[str, tuple[Any, ...]] = {}
-    counts: dict[str, dict[str, int]] = {}
-    for key, slug, provider, created, eligible, loaded, finished, state, n in rows:
-        heads.setdefault(key, (slug, provider, created, eligible, loaded, finished))
-        tally = counts.setdefault(key, dict.fromkeys(STATES, 0))
-        if state is not None:
-            tally[str(state)] = int(n)
-    by_slug: dict[str, list[JournalSend]] = {}
-    for key, (slug, provider, created, eligible, loaded, finished) in heads.items():
-        by_slug.setdefault(str(slug), []).append(JournalSend(
-            str(key), str(slug), str(provider), float(created), int(eligible), bool(loaded),
-            None if finished is None else float(finished), counts[key]))
+    by_slug: dict[str, list[SendFigures]] = {}
+    for figures in local_figures(root):
+        by_slug.setdefault(figures.send.slug, []).append(figures)
     with _cache_lock:
         _cache[path] = (stamp, by_slug)
     return by_slug
@@ -176,20 +126,20 @@ def _scheduled_at(root: Path, key: str) -> int | None:
     return found.send_at if found is not None else None
 
 
-def state_of(root: Path, sends: list[JournalSend], issue_file: str, timezone: str,
+def state_of(root: Path, sends: list[SendFigures], issue_file: str, timezone: str,
              now: float | None = None) -> SendState:
     """The state of an issue's latest real send (or that it has none) in words."""
     now = time.time() if now is None else now
-    real = [s for s in sends if _delivers(s.provider)]
-    rehearsals = [s for s in sends if s not in real]
+    real = [f for f in sends if _delivers(f.send.provider)]
+    rehearsals = [f for f in sends if f not in real]
     rehearsed = rehearsals[-1].counts.get("accepted", 0) if rehearsals else 0
     if not real:
         if rehearsed:
             return SendState("not-sent", f"not sent yet (a rehearsal wrote {_plural(rehearsed, 'message')} "
                                          "to the outbox)", rehearsed=rehearsed)
         return NOT_SENT
-    s = real[-1]
-    counts = s.counts
+    latest = real[-1]
+    s, counts = latest.send, latest.counts
 
     def made(state: State, text: str) -> SendState:
         return SendState(state, text, s.provider, s.eligible, counts, rehearsed)
@@ -197,7 +147,7 @@ def state_of(root: Path, sends: list[JournalSend], issue_file: str, timezone: st
     if counts.get("cancelled", 0) and "@cancelled-" in s.key:
         return made("cancelled", f"not sent: the scheduled send with {s.provider} was cancelled "
                                       f"({_plural(counts['cancelled'], 'recipient')}); send it again to send it")
-    if s.complete:
+    if latest.finished:
         send_at = _scheduled_at(root, s.key) if s.provider == "sendgrid" else None
         if send_at is not None and send_at > now:
             from newsletter.feedback.schedule import in_words
@@ -207,7 +157,7 @@ def state_of(root: Path, sends: list[JournalSend], issue_file: str, timezone: st
         when = _at(send_at if send_at is not None else (s.finished or s.created), timezone)
         return made("sent", f"sent {when} with {s.provider}: {_figures(counts)}")
     if counts.get("in_flight", 0):
-        return made("sending", f"sending, or stopped mid-request: {s.done} of {s.eligible} done "
+        return made("sending", f"sending, or stopped mid-request: {latest.done} of {s.eligible} done "
                                     f"({_figures(counts)}) — if no send is running, resume with "
                                     f"{resume_command(issue_file, s.provider)}")
     if counts.get("unknown", 0) and not counts.get("pending", 0) and s.loaded:

@@ -15,7 +15,7 @@ from typing import Any
 
 from newsletter.audience.person import address_of, rows_of
 from newsletter.audience.validate import ascii_domain
-from newsletter.delivery.journal import JOURNAL_FILE, Journal
+from newsletter.delivery.journal_read import JOURNAL_FILE, open_existing
 from newsletter.delivery.state import STATE_DIR, load_secret, unsubscribe_token
 from newsletter.errors import display_path
 from newsletter.privacy import places
@@ -84,7 +84,7 @@ def show(list_path: Path, raw_address: str) -> Holdings:
     root = root_of(list_path)
     person = rows_of(list_path, key)
     sends: list[Sent] = []
-    journal = Journal.existing(root)
+    journal = open_existing(root)
     if journal is not None:
         with journal:
             sends = [Sent(send.slug, send.provider, send.created, state, reason)

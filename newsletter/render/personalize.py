@@ -27,13 +27,9 @@ from urllib.parse import quote
 from markupsafe import Markup
 
 Context = Literal["html", "url", "text"]
-CONTEXTS: tuple[Context, ...] = ("html", "url", "text")
 
 TOKEN_RE = re.compile(r"__nl_([a-z][a-z0-9_]*?)_(html|url|text)__")
 FIELD_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-
-STANDARD_FIELDS = ("first_name", "last_name", "email", "unsubscribe_url", "greeting")
-
 
 def token(field: str, context: Context) -> str:
     if not FIELD_RE.match(field):
@@ -111,17 +107,13 @@ class Tokenized:
         return "".join(out)
 
 
-def substitutions(tokens: Iterable[str], values: Mapping[str, str]) -> dict[str, str]:
-    """Token → escaped value for the tokens used, as SendGrid's ``substitutions`` wants."""
-    return substituter(tokens)(values)
-
-
 def substituter(tokens: Iterable[str]) -> Callable[[Mapping[str, str]], dict[str, str]]:
-    """:func:`substitutions` for a fixed set of tokens, parsed once (a send calls it per recipient).
+    """Token → escaped value for the tokens used, as SendGrid's ``substitutions`` wants:
+    a function written for a fixed set of tokens, parsed once (a send calls it per recipient).
 
     The function is written out for these tokens, one dict display, as
     ``collections.namedtuple`` writes its methods: it runs a million times in a big
-    send, and a loop over the tokens took twice as long. Only names that
+    send, and a loop over the tokens is slower. Only names that
     ``TOKEN_RE`` accepts (letters, digits and ``_``) reach the source, as literals.
     """
     source = "def fill(values, h=h, u=u):\n    get = values.get\n    return " + substitutions_source(tokens) + "\n"

@@ -79,7 +79,7 @@ def seen(event: CalEvent) -> EventSeen:
 def web_issue(project: Project, issue_file: IssueFile, site: SiteAddress,
               corrections: tuple[Correction, ...] = (), *, feed: bool = True) -> WebIssue:
     """Render one loaded issue for the web: no greeting, MJML's HTML as browsers read it
-    (no CSS inlining, no text part: a third of the email's render), then :func:`web_page`."""
+    (no CSS inlining, no text part: less work than the email's render), then :func:`web_page`."""
     settings = project.settings
     issue = issue_file.issue
     without_greeting = issue.model_copy(update={"greeting": False})

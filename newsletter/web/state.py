@@ -26,17 +26,14 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from newsletter import yamldoc, yamllimits
 from newsletter.errors import display_path
+from newsletter.fields import StrictModel as _Strict
 from newsletter.files import write_if_changed
 
 STATE_FILE = "published.json"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class EventSeen(_Strict):
