@@ -15,7 +15,7 @@ import pytest
 from newsletter.checks import html as H
 from newsletter.project import Project
 from newsletter.render.personalize import Greeting, recipient_values
-from newsletter.render.text import LIMIT, over_limit, split_url, wrap
+from newsletter.wrap import LIMIT, over_limit, split_url, wrap
 from tests.conftest import EXAMPLE_ISSUE
 
 EMAIL_WIDTH = 600  # the email's width; MJML 5 sizes images from the box inside it
