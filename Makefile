@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ISSUE ?= issues/2024-06-june-team-update.yaml
 
-.PHONY: setup run test browser spamassassin java shellcheck lighthouse golden bench
+.PHONY: setup run check test test-fast browser spamassassin java shellcheck lighthouse golden bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -56,11 +56,24 @@ $(LIGHTHOUSE_STAMP): tests/lighthouse/package.json tests/lighthouse/package-lock
 	npm ci --prefix tests/lighthouse --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Quality gates first (seconds), then the suite: ruff (pyflakes, pycodestyle, bugbear) and
-# mypy --strict, configured in pyproject.toml.
-test: setup browser spamassassin java shellcheck lighthouse
+# The fast gate (seconds, nothing slow to install), all configured in pyproject.toml: ruff
+# (pyflakes, pycodestyle, bugbear, import order) and its formatting, mypy --strict on the
+# package and the tests, the layers contract (lint-imports), and the docs site built
+# strictly where there is one.
+check: setup
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy --strict
+	$(VENV)/bin/lint-imports
+	@if [ -f mkdocs.yml ]; then echo "$(PY) -m mkdocs build --strict --site-dir build/docs"; $(PY) -m mkdocs build --strict --quiet --site-dir build/docs; fi
+
+# The gate, then every test not marked slow (no crash drills, browser, SpamAssassin, Nu
+# checker or full disk): the loop to run while working.
+test-fast: check
+	$(PY) -m pytest -m "not slow"
+
+# The gate, then the whole suite, slow tests included.
+test: setup browser spamassassin java shellcheck lighthouse check
 	$(PY) -m pytest
 
 golden: setup
