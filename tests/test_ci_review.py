@@ -131,7 +131,7 @@ def test_a_pull_request_review_that_does_not_count_records_nothing(project: Path
     root = _pr_project(project)
     kw = {"outsider": {"association": "NONE"}, "older-commit": {"reviewed": "0" * 40},
           "changes-requested": {"state": "CHANGES_REQUESTED"}}[case]
-    pull, reviews, merge, _ = _pull_request(tmp_path, root, **kw)  # type: ignore[arg-type]
+    pull, reviews, merge, _ = _pull_request(tmp_path, root, **kw)
     done = run_cli("ci", "approve-merge", EXAMPLE_ISSUE, "--pull", str(pull), "--reviews", str(reviews), "--merge", merge,
                    cwd=root)
     assert done.code == 1 and "no approving review of its last commit" in done.err

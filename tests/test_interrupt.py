@@ -80,7 +80,13 @@ def test_a_second_ctrl_c_stops_at_once_and_the_resume_settles_from_the_outcome_l
         assert proc.stderr is not None
         proc.send_signal(signal.SIGINT)
         seen: list[str] = []
-        wait_for(lambda: "Stopping once" in (seen.append(proc.stderr.readline()) or seen[-1]), "the first stop note")
+        stderr = proc.stderr
+
+        def stop_note() -> bool:
+            seen.append(stderr.readline())
+            return "Stopping once" in seen[-1]
+
+        wait_for(stop_note, "the first stop note")
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=DEADLINE)
         assert proc.returncode == 130 and "Traceback" not in err, err
@@ -105,7 +111,13 @@ def test_a_second_ctrl_c_does_not_wait_for_the_answer(project: Path) -> None:
         assert proc.stderr is not None
         proc.send_signal(signal.SIGINT)
         seen: list[str] = []
-        wait_for(lambda: "Stopping once" in (seen.append(proc.stderr.readline()) or seen[-1]), "the first stop note")
+        stderr = proc.stderr
+
+        def stop_note() -> bool:
+            seen.append(stderr.readline())
+            return "Stopping once" in seen[-1]
+
+        wait_for(stop_note, "the first stop note")
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=DEADLINE)
         assert proc.returncode == 130 and "stopped at once" in err, err

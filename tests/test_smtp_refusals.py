@@ -203,7 +203,7 @@ def test_the_list_update_changes_only_rows_it_holds_once_and_never_loosens(proje
 # -- a kill mid-send ----------------------------------------------------------------------------
 
 
-def _wait_for(condition: Callable[[], bool], what: str, proc: subprocess.Popen[bytes]) -> None:
+def _wait_for(condition: Callable[[], bool], what: str, proc: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
     end = time.monotonic() + DEADLINE
     while not condition():
         assert proc.poll() is None, f"the send ended before {what}"
