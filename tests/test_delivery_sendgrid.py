@@ -175,6 +175,7 @@ def test_no_answer_after_the_body_was_sent_makes_the_batch_unknown(
     assert max(sendgrid_server.counts.values()) == 1
 
 
+@pytest.mark.slow  # a crash drill (kill -9)
 def test_a_request_process_that_dies_leaves_its_batch_unknown_and_the_rest_go_on(
     project: Path, sendgrid_server: SendGridServer, posting: str
 ) -> None:

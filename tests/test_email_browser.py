@@ -21,6 +21,8 @@ from tests.conftest import EXAMPLE_ISSUE
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
 
+pytestmark = pytest.mark.slow  # Chromium
+
 Scheme = Literal["light", "dark"]
 OpenPage = Callable[[Scheme], "tuple[Page, Project]"]
 

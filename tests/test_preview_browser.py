@@ -24,6 +24,8 @@ from tests.sendgrid_server import SendGridServer
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page, Route
 
+pytestmark = pytest.mark.slow  # Chromium
+
 sync_api = pytest.importorskip("playwright.sync_api")
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"

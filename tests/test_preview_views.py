@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
+
 from newsletter.settings import load_settings
 from tests.conftest import EXAMPLE_ISSUE
 from tests.preview_kit import EXAMPLE_SLUG, Running, stopped_send
@@ -17,6 +19,8 @@ from tests.test_preview_browser import open_issue, page, server, shot, sync_api 
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
+
+pytestmark = pytest.mark.slow  # Chromium
 
 INVERT = "invert(1) hue-rotate(180deg)"
 WIDTHS = (320, 375, 414, 600, 800)

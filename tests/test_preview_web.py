@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from tests.conftest import run_cli
 from tests.preview_kit import EXAMPLE_SLUG, EXAMPLE_TITLE, Running, serving
 from tests.test_preview_browser import open_issue, page, server, shot, sync_api  # noqa: F401 (fixtures)
@@ -29,6 +31,7 @@ def test_the_issue_api_carries_the_web_page(project: Path) -> None:
         assert (project / "site" / f"{EXAMPLE_SLUG}.html").read_text(encoding="utf-8") == html
 
 
+@pytest.mark.slow  # Chromium
 def test_the_web_tab_shows_the_page_and_follows_the_file(page: Page, server: Running) -> None:
     open_issue(page, server)
     page.get_by_role("tab", name="Web").click()

@@ -17,6 +17,8 @@ from tests.test_publish import EXAMPLE_SLUG, WINTER_SLUG, project3, served, site
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Route
 
+pytestmark = pytest.mark.slow  # Chromium
+
 sync_api = pytest.importorskip("playwright.sync_api")
 
 WIDTHS = (375, 1280)

@@ -101,6 +101,7 @@ def test_the_example_link_is_one_plain_line(project: Path) -> None:
     check_message(raw, "Chloé Martin", LONG_LINK.format(token="a" * 32))
 
 
+@pytest.mark.slow  # a property test of 150 generated sends (~10 s)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     name=st.text(st.characters(exclude_categories=["Cs"]), max_size=300),

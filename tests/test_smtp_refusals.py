@@ -216,6 +216,7 @@ def _ended(project: Path) -> int:
     return sum(p.read_bytes().count(b'"e":"done"') for p in (project / ".newsletter" / "outcomes").glob("*.log"))
 
 
+@pytest.mark.slow  # a crash drill (kill -9)
 def test_a_kill_mid_send_leaves_only_the_message_on_its_way_unknown(project: Path) -> None:
     """Four connections share each batch of 100; one message is held by the server after it
     was received whole, the other connections finish their part, and the sender is killed.
