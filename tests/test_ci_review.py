@@ -107,6 +107,7 @@ def _pr_project(project: Path) -> Path:
     return project
 
 
+@pytest.mark.slow  # git and actionlint over a whole pull request (over 10 s)
 def test_an_approved_merged_pull_request_is_the_approval(project: Path, tmp_path: Path) -> None:
     root = _pr_project(project)
     before = run_cli("check", EXAMPLE_ISSUE, cwd=root)
