@@ -67,8 +67,9 @@ check: setup
 	$(VENV)/bin/lint-imports
 	@if [ -f mkdocs.yml ]; then echo "$(PY) -m mkdocs build --strict --site-dir build/docs"; $(PY) -m mkdocs build --strict --quiet --site-dir build/docs; fi
 
-# The gate, then every test not marked slow (no crash drills, browser, SpamAssassin, Nu
-# checker or full disk): the loop to run while working.
+# The gate, then every test not marked slow (no crash or interrupt drills, browser,
+# Lighthouse, SpamAssassin, Nu checker, full disk or waits of over ~5 s): the loop to run
+# while working.
 test-fast: check
 	$(PY) -m pytest -m "not slow"
 
