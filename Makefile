@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ISSUE ?= issues/2024-06-june-team-update.yaml
 
-.PHONY: setup run test browser spamassassin java shellcheck lighthouse golden bench
+.PHONY: setup run check test test-fast browser spamassassin java shellcheck lighthouse golden bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -56,16 +56,28 @@ $(LIGHTHOUSE_STAMP): tests/lighthouse/package.json tests/lighthouse/package-lock
 	npm ci --prefix tests/lighthouse --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Quality gates first (seconds), then the suite: ruff (pyflakes, pycodestyle, bugbear) and
-# mypy --strict, configured in pyproject.toml, and the documentation site (docs/, mkdocs.yml)
-# built strictly into build/docs (a broken link or anchor fails; site/ is the web edition's).
-# Not --quiet: it hides the warnings that --strict turns into a failure.
+# The fast gate (seconds, nothing slow to install), all configured in pyproject.toml: ruff
+# (pyflakes, pycodestyle, bugbear, import order) and its formatting, mypy --strict on the
+# package and the tests, the layers contract (lint-imports), and the documentation site
+# (docs/, mkdocs.yml) built strictly into build/docs (a broken link or anchor fails; site/ is
+# the web edition's). Not --quiet: it hides the warnings that --strict turns into a failure.
 DOCS_DIR := build/docs
 
-test: setup browser spamassassin java shellcheck lighthouse
+check: setup
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy --strict
+	$(VENV)/bin/lint-imports
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir $(DOCS_DIR)
+
+# The gate, then every test not marked slow (no crash or interrupt drills, browser,
+# Lighthouse, SpamAssassin, Nu checker, full disk or waits of over ~5 s): the loop to run
+# while working.
+test-fast: check
+	$(PY) -m pytest -m "not slow"
+
+# The gate, then the whole suite, slow tests included.
+test: setup browser spamassassin java shellcheck lighthouse check
 	$(PY) -m pytest
 
 golden: setup

@@ -13,7 +13,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from newsletter.fields import check_url
-from newsletter.render.text import wrap
+from newsletter.wrap import wrap
 
 
 @lru_cache(maxsize=1)

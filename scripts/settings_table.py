@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
 from newsletter.settings import Settings
 
@@ -38,7 +39,7 @@ def _docstrings(model: type[BaseModel]) -> dict[str, str]:
     return out
 
 
-def _default(field) -> str:
+def _default(field: FieldInfo) -> str:
     if field.is_required():
         return "**required**"
     value = field.default

@@ -14,8 +14,14 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+    from tests.sendgrid_server import SendGridServer
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -94,13 +100,19 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
+class Cli(Protocol):
+    """What the ``cli`` fixture gives: :func:`run_cli`."""
+
+    def __call__(self, *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> CliResult: ...
+
+
 @pytest.fixture
-def cli():
+def cli() -> Cli:
     return run_cli
 
 
 @pytest.fixture
-def sendgrid_server():
+def sendgrid_server() -> Iterator[SendGridServer]:
     """A SendGrid-compatible API on 127.0.0.1 validating every request (tests/sendgrid_server.py)."""
     from tests.sendgrid_server import SendGridServer
 
@@ -109,7 +121,7 @@ def sendgrid_server():
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Browser]:
     """Debian's Chromium driven by Playwright, one for the whole run (Playwright's sync API
     cannot be started twice at once, so every browser test shares this one)."""
     if not CHROMIUM.exists():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import CliResult, run_cli
 from tests.sendgrid_server import KEY, SendGridServer
@@ -19,10 +20,12 @@ def sync(project: Path, server: SendGridServer, *args: str, key: str = KEY) -> C
                    env={**env(server), "SENDGRID_API_KEY": key})
 
 
-def sync_json(project: Path, server: SendGridServer, *args: str) -> dict:
+def sync_json(project: Path, server: SendGridServer, *args: str) -> dict[str, Any]:
     result = sync(project, server, "--format", "json", *args)
     assert result.code == 0, result.output
-    return json.loads(result.out)
+    data = json.loads(result.out)
+    assert isinstance(data, dict), data
+    return data
 
 
 def rows(path: Path) -> dict[str, dict[str, str]]:

@@ -18,10 +18,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
 from tests.conftest import REPO
 
@@ -74,12 +75,14 @@ class Running:
         finally:
             conn.close()
 
-    def json(self, target: str) -> dict:
+    def json(self, target: str) -> dict[str, Any]:
         resp = self.get(target)
         assert resp.status == 200, (target, resp.status, resp.text)
-        return json.loads(resp.body)
+        data = json.loads(resp.body)
+        assert isinstance(data, dict), data
+        return data
 
-    def wait_for(self, target: str, predicate, timeout: float = 5.0) -> dict:
+    def wait_for(self, target: str, predicate: Callable[[dict[str, Any]], object], timeout: float = 5.0) -> dict[str, Any]:
         """Poll a JSON endpoint until ``predicate(data)`` holds; the data that satisfied it."""
         deadline = time.monotonic() + timeout
         while True:
@@ -106,7 +109,7 @@ class Running:
                 stream.close()
 
 
-def _pump(stream, sink: list[str], lines: queue.Queue[str] | None) -> None:
+def _pump(stream: IO[str], sink: list[str], lines: queue.Queue[str] | None) -> None:
     for line in stream:
         sink.append(line)
         if lines is not None:

@@ -21,6 +21,7 @@ import datetime as dt
 import re
 import threading
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 _CONDITION = re.compile(
@@ -170,8 +171,8 @@ class EmailLogs:
         return out
 
     @staticmethod
-    def _filter(query: str) -> Any:
-        tests = []
+    def _filter(query: str) -> Callable[[Logged], bool]:
+        tests: list[Callable[[Logged], bool]] = []
         for part in re.split(r"\s+AND\s+", query.strip()) if query.strip() else []:
             match = _CONDITION.fullmatch(part)
             if match is None:
@@ -182,9 +183,15 @@ class EmailLogs:
                     raise QueryError(f"IN is not allowed on {name}")
                 values = set(re.findall(r"[\"']([^\"']*)[\"']", match["list"]))
                 if name == "status":
-                    tests.append(lambda m, v=values: m.status in v)
+                    def status_in(m: Logged, v: set[str] = values) -> bool:
+                        return m.status in v
+
+                    tests.append(status_in)
                 else:
-                    tests.append(lambda m, v=values: bool(v.intersection(m.categories)))
+                    def category_in(m: Logged, v: set[str] = values) -> bool:
+                        return bool(v.intersection(m.categories))
+
+                    tests.append(category_in)
             elif name == "sg_message_id_created_at":
                 try:
                     when = _parse_time(match["value"])
@@ -194,13 +201,22 @@ class EmailLogs:
                 compare = {">": float.__gt__, "<": float.__lt__, ">=": float.__ge__, "<=": float.__le__}.get(op)
                 if compare is None:
                     raise QueryError(f"{op} is not allowed on {name}")
-                tests.append(lambda m, c=compare, w=when: c(m.created, w))
+                def created(m: Logged, c: Callable[[float, float], bool] = compare, w: float = when) -> bool:
+                    return c(m.created, w)
+
+                tests.append(created)
             elif name in _EQUAL and match["op"] == "=":
                 value = match["value"].lower() if name == "to_email" else match["value"]
                 if name == "to_email":
-                    tests.append(lambda m, v=value: m.to_email.lower() == v)
+                    def to_email(m: Logged, v: str = value) -> bool:
+                        return m.to_email.lower() == v
+
+                    tests.append(to_email)
                 else:
-                    tests.append(lambda m, f=name, v=value: getattr(m, f) == v)
+                    def equal(m: Logged, f: str = name, v: str = value) -> bool:
+                        return bool(getattr(m, f) == v)
+
+                    tests.append(equal)
             else:
                 raise QueryError(f"{name} {match['op']} is not allowed")
         return lambda m: all(t(m) for t in tests)

@@ -295,6 +295,8 @@ class SendGridServer:
                 raw = self.rfile.read(length)
                 if not self._authorized():
                     return
+                body: Any
+                people: list[Any]
                 if server.lean():
                     try:
                         lean = _LEAN.decode(raw)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import CliResult, run_cli
 
 GOOD = """\
 title: Test issue
@@ -105,7 +105,7 @@ CASES = {
 }
 
 
-def _assert_clean_failure(result, expected: str, root: Path) -> None:
+def _assert_clean_failure(result: CliResult, expected: str, root: Path) -> None:
     assert result.code == 2, result.output
     assert expected in result.err, result.err
     assert "Traceback" not in result.output

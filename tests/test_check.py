@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,7 +47,7 @@ def line_of(text: str, snippet: str, nth: int = 1) -> int:
     return hits[nth - 1]
 
 
-def check(project: Path, text: str, *, files: dict[str, str] | None = None, **kw) -> list[Finding]:
+def check(project: Path, text: str, *, files: dict[str, str] | None = None, **kw: Any) -> list[Finding]:
     for name, content in (files or {}).items():
         (project / name).parent.mkdir(parents=True, exist_ok=True)
         (project / name).write_text(content, encoding="utf-8")

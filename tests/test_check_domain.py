@@ -3,6 +3,7 @@ at the From address in newsletter.yaml (zones on a loopback DNS server)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from tests.test_doctor import GOOD, set_from
 
 
 @pytest.fixture
-def sg():
+def sg() -> Iterator[SendGridServer]:
     with SendGridServer() as server:
         yield server
 

@@ -114,7 +114,8 @@ def dead_port() -> int:
     """A port on which nothing listens: connections to it are refused."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 @pytest.fixture

@@ -107,6 +107,7 @@ def _pr_project(project: Path) -> Path:
     return project
 
 
+@pytest.mark.slow  # git and actionlint over a whole pull request (over 10 s)
 def test_an_approved_merged_pull_request_is_the_approval(project: Path, tmp_path: Path) -> None:
     root = _pr_project(project)
     before = run_cli("check", EXAMPLE_ISSUE, cwd=root)
@@ -131,7 +132,7 @@ def test_a_pull_request_review_that_does_not_count_records_nothing(project: Path
     root = _pr_project(project)
     kw = {"outsider": {"association": "NONE"}, "older-commit": {"reviewed": "0" * 40},
           "changes-requested": {"state": "CHANGES_REQUESTED"}}[case]
-    pull, reviews, merge, _ = _pull_request(tmp_path, root, **kw)  # type: ignore[arg-type]
+    pull, reviews, merge, _ = _pull_request(tmp_path, root, **kw)
     done = run_cli("ci", "approve-merge", EXAMPLE_ISSUE, "--pull", str(pull), "--reviews", str(reviews), "--merge", merge,
                    cwd=root)
     assert done.code == 1 and "no approving review of its last commit" in done.err

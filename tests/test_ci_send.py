@@ -13,6 +13,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from tests.ci_kit import (
     READERS,
     prepare,
@@ -37,6 +39,7 @@ def _once(server: SendGridServer) -> None:
     assert max(counts.values()) == 1, "someone got it twice"
 
 
+@pytest.mark.slow  # two CI runners racing over git (over 5 s)
 def test_the_send_step_twice_at_once_sends_once(project: Path, tmp_path: Path) -> None:
     origin = shared_repository(project, tmp_path)
     with SendGridServer() as server:
@@ -60,6 +63,7 @@ def test_the_send_step_twice_at_once_sends_once(project: Path, tmp_path: Path) -
     assert record is not None and record["state"] == "finished" and record["counts"]["accepted"] == READERS
 
 
+@pytest.mark.slow  # a crash drill (kill -9)
 def test_a_run_killed_mid_way_is_resumed_by_the_next_run_nobody_twice(project: Path, tmp_path: Path) -> None:
     origin = shared_repository(project, tmp_path)
     with SendGridServer(stall=DEADLINE) as server:
@@ -104,6 +108,7 @@ def test_a_run_killed_mid_way_is_resumed_by_the_next_run_nobody_twice(project: P
     assert record is not None and record["state"] == "finished"
 
 
+@pytest.mark.slow  # two CI runners racing over git (over 5 s)
 def test_the_record_pushed_first_wins(project: Path, tmp_path: Path) -> None:
     origin = shared_repository(project, tmp_path)
     with SendGridServer() as server:

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from newsletter.audience import ConsentAnswer, import_list, summarize
-from newsletter.audience.consent import PENDING, SUBSCRIBED, UNSUBSCRIBED, read_value
+from newsletter.audience.consent import PENDING, UNSUBSCRIBED, read_value
+from newsletter.audience.validate import SUBSCRIBED
 from newsletter.errors import InputError
 from tests.conftest import run_cli
 

@@ -44,11 +44,12 @@ def test_a_correction_is_noted_on_the_page_in_the_feed_and_in_calendars(project:
     assert "--email" in result.out  # nobody was emailed, and the editor is told how
     site = project / "site"
     page = lxml.html.fromstring((site / "2024-06-june-team-update.html").read_bytes())
+    assert isinstance(page, lxml.html.HtmlElement)
     (box,) = page.find_class("nl-correction")
     assert " ".join(box.text_content().split()) == f"Corrected 18 June 2024: {note}"
     assert box.getprevious().tag == "h1"
     feed = feedparser.parse((site / "feed.xml").read_bytes())
-    assert dt.datetime(*feed.entries[0].updated_parsed[:6], tzinfo=dt.timezone.utc) == FIXED
+    assert dt.datetime(*feed.entries[0].updated_parsed[:6]).replace(tzinfo=dt.timezone.utc) == FIXED
     (event,) = icalendar.Calendar.from_ical((site / "events" / f"{AUGUST}.ics").read_bytes()).walk("VEVENT")
     assert event["sequence"] == 1 and event.decoded("dtstamp") == FIXED
     # correcting again with nothing changed is refused before the first correction... and

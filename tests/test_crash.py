@@ -12,6 +12,8 @@ import pytest
 from tests.crash import run_drill
 from tests.sendgrid_server import SendGridServer
 
+pytestmark = pytest.mark.slow  # crash drills: the sender killed at many moments of big sends
+
 
 def _seed() -> int:
     return int(os.environ.get("CRASH_SEED", random.randrange(1 << 30)))

@@ -14,7 +14,7 @@ from newsletter.delivery.journal import Journal
 from newsletter.errors import NewsletterError
 
 EXAMPLE = itertools.count()
-TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

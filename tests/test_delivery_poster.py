@@ -16,7 +16,7 @@ from tests.delivery_kit import make_kit, people
 from tests.sendgrid_server import KEY, SendGridServer
 
 
-def rows(n: int, start: int = 1) -> list[tuple[int, str, str, str, None]]:
+def rows(n: int, start: int = 1) -> list[tuple[int, str, str, str, str | None]]:
     return [(seq, f"reader{seq:05d}@example.org", f"Zoë \"{seq}\"", "O'Brien, Jr.", None) for seq in range(start, start + n)]
 
 
@@ -46,8 +46,9 @@ def test_a_new_message_gets_its_own_spec(project: Path, sendgrid_server: SendGri
         for send_id in ("first-send", "second-send"):
             message = dataclasses.replace(kit.message, send_id=send_id)
             builder = PayloadBuilder(message, kit.settings.delivery.sendgrid)
-            batch = Batch(rows(2), kit.maker())
-            poster.submit(poster.build(batch.rows_json(), builder.rows_body(batch.make).spec), 1, None)
+            maker = kit.maker()
+            batch = Batch(rows(2), maker)
+            poster.submit(poster.build(batch.rows_json(), builder.rows_body(maker).spec), 1, None)
             poster.result()
             body = sendgrid_server.log.requests[-1]
             assert {p["custom_args"]["send_id"] for p in body["personalizations"]} == {send_id}

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.delivery.journal import Journal
-from newsletter.delivery.run import deliver
+from newsletter.delivery.run import RunResult, deliver
 from newsletter.delivery.sendgrid import SendGridProvider
 from newsletter.errors import InputError
 from tests.delivery_kit import Kit, make_kit, person, people
@@ -38,7 +38,7 @@ def posting(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def run(kit: Kit, server: SendGridServer, waits: Waits | None = None, *, sandbox: bool = False, **changes: object):
+def run(kit: Kit, server: SendGridServer, waits: Waits | None = None, *, sandbox: bool = False, **changes: object) -> RunResult:
     settings = kit.delivery(**changes)
     options = settings.sendgrid.model_copy(update={"timeout": changes.pop("timeout", 2.0)}) if "timeout" in changes else settings.sendgrid
     provider = SendGridProvider(KEY, options, host=server.url, sandbox=sandbox, background=BACKGROUND[0])
@@ -175,6 +175,7 @@ def test_no_answer_after_the_body_was_sent_makes_the_batch_unknown(
     assert max(sendgrid_server.counts.values()) == 1
 
 
+@pytest.mark.slow  # a crash drill (kill -9)
 def test_a_request_process_that_dies_leaves_its_batch_unknown_and_the_rest_go_on(
     project: Path, sendgrid_server: SendGridServer, posting: str
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,12 +19,12 @@ from tests.smtp_server import SmtpServer, make_certificate
 
 
 @pytest.fixture
-def smtp_server():
+def smtp_server() -> Iterator[SmtpServer]:
     with SmtpServer() as server:
         yield server
 
 
-def run(kit: Kit, server: SmtpServer, connections: int = 3, **changes: object):
+def run(kit: Kit, server: SmtpServer, connections: int = 3, **changes: object) -> RunResult:
     settings = kit.delivery(**changes)
     options = settings.smtp.model_copy(update={"connections": connections, "timeout": 5.0})
     provider = SmtpProvider(parse_smtp_url(server.url), options)

@@ -125,7 +125,7 @@ def test_names_are_cleaned_quoted_and_folded(project: Path, name: str) -> None:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(name=st.text(st.characters(blacklist_categories=("Cs",)), max_size=120),
+@given(name=st.text(st.characters(exclude_categories=["Cs"]), max_size=120),
        local=st.from_regex(r"[a-z0-9._-]{1,20}", fullmatch=True))
 def test_header_lines_keep_rfc_5322_lengths(project: Path, name: str, local: str) -> None:
     """Whatever the name: one To header, no control character, encoded lines folded to 78."""

@@ -5,6 +5,7 @@ served by a DNS server on 127.0.0.1."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from pathlib import Path
 
 import dkim
@@ -29,7 +30,7 @@ def _txt(value: str) -> str:
     return " ".join(f'"{value[i:i + 200]}"' for i in range(0, len(value), 200))
 
 
-def _dnsfunc(server: DnsServer):
+def _dnsfunc(server: DnsServer) -> Callable[[bytes, int], bytes]:
     resolver = dns.resolver.Resolver(configure=False)
     resolver.nameservers = ["127.0.0.1"]
     resolver.port = server.port

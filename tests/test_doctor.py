@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from newsletter.deliverability.doctor import CACHE_SECONDS, Inputs, cached
-from tests.conftest import EXAMPLE_ISSUE, run_cli
+from tests.conftest import EXAMPLE_ISSUE, CliResult, run_cli
 from tests.dns_server import DnsServer
 from tests.sendgrid_feedback import authenticated_domain
 from tests.sendgrid_server import KEY, SendGridServer
@@ -31,7 +32,7 @@ GOOD = {
 }
 
 
-def doctor(project: Path, sg: SendGridServer, dns: DnsServer, *args: str):
+def doctor(project: Path, sg: SendGridServer, dns: DnsServer, *args: str) -> CliResult:
     return run_cli("doctor", *args, cwd=project,
                    env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sg.url, "NEWSLETTER_DNS_SERVER": dns.address})
 
@@ -58,7 +59,7 @@ def checkdmarc_reading(server: DnsServer, domain: str) -> tuple[dict[str, Any], 
 
 
 @pytest.fixture
-def sg():
+def sg() -> Iterator[SendGridServer]:
     with SendGridServer() as server:
         yield server
 

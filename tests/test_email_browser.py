@@ -8,13 +8,23 @@ logo's alt text is measured on the brand band too. No request leaves the page.""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
 from newsletter.project import Project
 from newsletter.render.personalize import Greeting, recipient_values
 from tests.conftest import EXAMPLE_ISSUE
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
+
+pytestmark = pytest.mark.slow  # Chromium
+
+Scheme = Literal["light", "dark"]
+OpenPage = Callable[[Scheme], "tuple[Page, Project]"]
 
 pytest.importorskip("playwright.sync_api")
 
@@ -65,11 +75,11 @@ def _html(project: Path) -> tuple[str, Project]:
 
 
 @pytest.fixture
-def email_page(browser, project: Path):
+def email_page(browser: Browser, project: Path) -> Iterator[OpenPage]:
     """A page factory: the example email in the given colour scheme, images blocked."""
-    contexts = []
+    contexts: list[BrowserContext] = []
 
-    def open_page(scheme: str):
+    def open_page(scheme: Scheme) -> tuple[Page, Project]:
         context = browser.new_context(viewport={"width": 800, "height": 900}, color_scheme=scheme)
         context.route("**/*", lambda route: route.abort())  # images blocked, nothing leaves
         contexts.append(context)
@@ -83,12 +93,12 @@ def email_page(browser, project: Path):
         context.close()
 
 
-def _failures(result: dict) -> list[dict]:
+def _failures(result: dict[str, Any]) -> list[dict[str, Any]]:
     return [i for i in result["items"] if i["ratio"] + 1e-9 < (3.0 if i["large"] else 4.5)]
 
 
 @pytest.mark.parametrize("mode", ["light", "dark", "outlook.com", "inverted"])
-def test_text_and_links_keep_wcag_aa_contrast(email_page, mode: str) -> None:
+def test_text_and_links_keep_wcag_aa_contrast(email_page: OpenPage, mode: str) -> None:
     page, p = email_page("dark" if mode == "dark" else "light")
     if mode == "outlook.com":
         page.evaluate(OUTLOOK_COM)
@@ -105,11 +115,13 @@ def test_text_and_links_keep_wcag_aa_contrast(email_page, mode: str) -> None:
                    "outlook.com": dark.content_background, "inverted": "#000000"}[mode]
     assert "#%02x%02x%02x" % tuple(round(v) for v in body["bg"]) == expected_bg, body
     alt = [i for i in items if i["alt"]]
-    assert [i["text"] for i in alt][:1] == [p.settings.logo.alt], "the logo's alt text is shown"
+    logo = p.settings.logo
+    assert logo is not None  # the example has one
+    assert [i["text"] for i in alt][:1] == [logo.alt], "the logo's alt text is shown"
     assert alt[0]["ratio"] >= 4.5, alt[0]
 
 
-def test_dark_mode_changes_the_colours_that_need_it(email_page) -> None:
+def test_dark_mode_changes_the_colours_that_need_it(email_page: OpenPage) -> None:
     light, _ = email_page("light")
     dark, p = email_page("dark")
     colours = [page.evaluate(MEASURE, "x")["items"] for page in (light, dark)]
@@ -120,7 +132,7 @@ def test_dark_mode_changes_the_colours_that_need_it(email_page) -> None:
     assert button[0]["fg"] == button[1]["fg"] and button[0]["bg"] == button[1]["bg"]  # the brand stays
 
 
-def test_dark_logo_shown_in_dark_mode_only(browser, project: Path) -> None:
+def test_dark_logo_shown_in_dark_mode_only(browser: Browser, project: Path) -> None:
     settings = project / "newsletter.yaml"
     dark_src = "https://www.coproductioncollective.co.uk/images/logo-dark.png"
     settings.write_text(settings.read_text(encoding="utf-8").replace(
@@ -141,7 +153,7 @@ def test_dark_logo_shown_in_dark_mode_only(browser, project: Path) -> None:
     assert sum("logo" in s for s in shown["light"]) == sum("logo" in s for s in shown["dark"]) == 1
 
 
-def test_preheader_is_not_shown(email_page) -> None:
+def test_preheader_is_not_shown(email_page: OpenPage) -> None:
     page, _ = email_page("light")
     box = page.evaluate("() => document.querySelector('.nl-preheader').getBoundingClientRect().height")
     assert box == 0

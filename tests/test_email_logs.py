@@ -104,6 +104,7 @@ def _states(project: Path) -> dict[str, int]:
     return out
 
 
+@pytest.mark.slow  # a crash drill (kill -9)
 @pytest.mark.parametrize("reached", [True, False], ids=["sendgrid-had-it", "sendgrid-never-had-it"])
 def test_a_power_cut_mid_request_is_settled_from_the_email_logs(project: Path, reached: bool) -> None:
     emails = _project(project)
@@ -127,6 +128,7 @@ def test_a_power_cut_mid_request_is_settled_from_the_email_logs(project: Path, r
     assert _states(project).get("unknown", 0) == 0
 
 
+@pytest.mark.slow  # a crash drill (kill -9)
 def test_the_request_process_killed_alone_is_settled_in_the_same_run(project: Path) -> None:
     emails = _project(project)
     with SendGridServer(stall=DEADLINE) as server:
@@ -143,6 +145,7 @@ def test_the_request_process_killed_alone_is_settled_in_the_same_run(project: Pa
         assert server.log.invalid == []
 
 
+@pytest.mark.slow  # a crash drill (kill -9)
 def test_a_log_that_cannot_be_asked_leaves_unknown_for_the_editor(project: Path) -> None:
     _project(project)
     with SendGridServer(stall=DEADLINE) as server:
@@ -159,6 +162,7 @@ def test_a_log_that_cannot_be_asked_leaves_unknown_for_the_editor(project: Path)
         assert len(server.log.accepted) == 10  # nothing sent while unknown
 
 
+@pytest.mark.slow  # a crash drill (kill -9)
 def test_a_request_the_log_does_not_show_yet_stays_unknown_until_log_delay(project: Path) -> None:
     _project(project, log_delay=3600)
     with SendGridServer(stall=DEADLINE) as server:
@@ -215,6 +219,7 @@ def _stopped_then_cloned(project: Path, tmp_path: Path, server: SendGridServer, 
     return other
 
 
+@pytest.mark.slow  # a crash drill (kill -9)
 def test_a_send_stopped_on_one_clone_is_resumed_on_another_nobody_twice(project: Path, tmp_path: Path) -> None:
     emails = _project(project)
     with SendGridServer(stall=DEADLINE) as server:
@@ -233,6 +238,7 @@ def test_a_send_stopped_on_one_clone_is_resumed_on_another_nobody_twice(project:
         assert '"state": "finished"' in (other / "sends" / f"{Path(EXAMPLE_ISSUE).stem}.json").read_text()
 
 
+@pytest.mark.slow  # a crash drill (kill -9)
 def test_a_send_that_may_still_be_running_elsewhere_is_not_taken_over(project: Path, tmp_path: Path) -> None:
     _project(project)
     with SendGridServer(stall=DEADLINE) as server:
@@ -270,6 +276,7 @@ def test_every_message_of_a_send_is_listed_though_a_search_gives_a_page_at_most(
             tight.every("send-a", base - 600, base + 600)
 
 
+@pytest.mark.slow  # a crash drill (kill -9)
 def test_a_log_that_shows_fewer_readers_than_the_record_counts_stops_the_resume(project: Path,
                                                                                tmp_path: Path) -> None:
     _project(project)

@@ -10,13 +10,16 @@ import re
 from pathlib import Path
 
 import lxml.html
+from lxml.html import HtmlElement
 import pytest
 
 from newsletter.checks import html as H
 from newsletter.project import Project
+from newsletter.render.pipeline import Rendered
 from newsletter.render.personalize import Greeting, recipient_values
-from newsletter.render.text import LIMIT, over_limit, split_url, wrap
+from newsletter.wrap import LIMIT, over_limit, split_url, wrap
 from tests.conftest import EXAMPLE_ISSUE
+from tests.html_kit import xpath
 
 EMAIL_WIDTH = 600  # the email's width; MJML 5 sizes images from the box inside it
 GUTTER = 24  # left and right padding of every block but the hero
@@ -119,12 +122,12 @@ STRESS += "".join(
 )
 
 
-def _render(root: Path, relative: str):
+def _render(root: Path, relative: str) -> tuple[Project, Rendered]:
     project = Project.find(root / relative)
     return project, project.render(project.load(root / relative))
 
 
-def _filled(project: Project, rendered) -> tuple[str, str]:
+def _filled(project: Project, rendered: Rendered) -> tuple[str, str]:
     values = recipient_values(
         email="maximiliana.featherstonehaugh-okafor@coproductioncollective.co.uk",
         first_name="Maximiliana",
@@ -177,6 +180,7 @@ def test_every_link_keeps_its_address_in_the_text(stress: Path, relative: str) -
     words = set(text.split())
     for a in lxml.html.document_fromstring(html).iter("a"):
         href = a.get("href")
+        assert href is not None, a
         address = href[len("mailto:"):] if href.startswith("mailto:") else href
         assert any(address in word for word in words), href
 
@@ -227,15 +231,17 @@ def test_no_image_is_wider_than_its_column_box(stress: Path, engine: str) -> Non
     _, rendered = _render(stress, "issues/stress.yaml")
     widths = {}
     for img in H.parse(rendered.html).iter("img"):
-        if img.get("width") is None:
+        width_attribute, src = img.get("width"), img.get("src")
+        if width_attribute is None:
             continue  # a Markdown image in a text block: no width attribute, CSS keeps it in
+        assert src is not None, img
         wrapper = next(td for td in img.iterancestors("td") if "padding" in H.style(td))
         right, left = _padding(H.style(wrapper))
         box = EMAIL_WIDTH - left - right
-        width = int(img.get("width"))
+        width = int(width_attribute)
         assert width <= box, (img.get("src"), width, box)
         assert H.style(next(img.iterancestors("td"))).get("width") == f"{width}px"  # Outlook's cell
-        widths[img.get("src").rsplit("/", 1)[1]] = width
+        widths[src.rsplit("/", 1)[1]] = width
     # what official MJML 5 (5.4.1) writes for the same layout
     assert widths == {
         "logo-white.png": 552, "logo-dark.png": 552, "hero.jpg": 600, "wide.jpg": 552,
@@ -249,6 +255,7 @@ def test_no_image_is_wider_than_its_column_box(stress: Path, engine: str) -> Non
 def test_head_declares_dark_mode_and_stops_apple_reformatting(project: Path) -> None:
     _, rendered = _render(project, EXAMPLE_ISSUE)
     head = H.parse(rendered.html).find("head")
+    assert head is not None
     metas = {m.get("name"): m.get("content") for m in head.iter("meta") if m.get("name")}
     assert metas["color-scheme"] == "light dark"
     assert metas["supported-color-schemes"] == "light dark"
@@ -261,7 +268,8 @@ def test_head_declares_dark_mode_and_stops_apple_reformatting(project: Path) -> 
 def test_preheader_is_hidden_everywhere_and_padded(project: Path) -> None:
     _, rendered = _render(project, EXAMPLE_ISSUE)
     body = H.parse(rendered.html).find("body")
-    pre = body.xpath(".//div[@class='nl-preheader']")[0]
+    assert isinstance(body, HtmlElement)
+    pre = xpath(body, ".//div[@class='nl-preheader']")[0]
     assert pre is next(el for el in body.iter() if (el.text or "").strip())  # the first text
     style = H.style(pre)
     for name, value in {"display": "none", "mso-hide": "all", "max-height": "0", "opacity": "0",
@@ -289,7 +297,9 @@ def test_no_important_in_style_attributes(project: Path, engine: str) -> None:
 
 def test_logo_alt_text_is_styled_for_the_brand_band(project: Path) -> None:
     p, rendered = _render(project, EXAMPLE_ISSUE)
-    logo = next(img for img in H.parse(rendered.html).iter("img") if img.get("alt") == p.settings.logo.alt)
+    assert p.settings.logo is not None  # the example has one
+    alt = p.settings.logo.alt
+    logo = next(img for img in H.parse(rendered.html).iter("img") if img.get("alt") == alt)
     style = H.style(logo)
     assert style["color"] == p.settings.colours.button_text
     assert style["font-size"] == "18px" and style["font-weight"] == "bold"
@@ -301,6 +311,7 @@ def test_dark_logo_replaces_the_logo_in_dark_mode_only(project: Path) -> None:
     dark = "https://www.coproductioncollective.co.uk/images/logo-dark.png"
     settings.write_text(settings.read_text(encoding="utf-8").replace("  width: 180", f"  width: 180\n  dark_src: {dark}"), encoding="utf-8")
     p, rendered = _render(project, EXAMPLE_ISSUE)
+    assert p.settings.logo is not None  # the example has one
     assert p.settings.logo.dark_src == dark
     root = H.parse(rendered.html)
     img = next(img for img in root.iter("img") if img.get("src") == dark)

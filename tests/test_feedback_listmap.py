@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,6 +13,7 @@ PARTS = st.sampled_from(["a", "Bob", "INFO", "postmaster", "x.y", "a..b", "-", "
                          "bücher", "é", "\u00df", "ﬀ", "İ", "\n", "_"])
 
 
+@pytest.mark.slow  # a property test of 3,000 examples (over 5 s)
 @settings(max_examples=3000, deadline=None)
 @given(st.lists(PARTS, min_size=1, max_size=8).map("".join))
 def test_quick_key_is_key_for_whenever_it_answers(cell: str) -> None:

@@ -120,6 +120,7 @@ def test_a_page_exactly_full_is_followed_by_one_more(project: Path, sendgrid_ser
     assert report["read"]["spam_reports"] == 1000 and acct.pages["spam_reports"] == 3
 
 
+@pytest.mark.slow  # a crash drill (kill -9)
 def test_kill_9_during_a_sync_leaves_the_list_old_or_new(project: Path, sendgrid_server: SendGridServer) -> None:
     """SIGKILL while the list is being rewritten: the list is the old one, whole; the next
     sync finishes the job, as one uninterrupted sync would have."""

@@ -4,11 +4,12 @@ whether the group exists (the SendGrid-compatible server on 127.0.0.1)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from newsletter.checks import run_checks
+from newsletter.checks import Finding, run_checks
 from newsletter.checks.context import build_context
 from newsletter.checks.online import sendgrid_group
 from newsletter.project import open_issue
@@ -52,7 +53,7 @@ def test_a_bad_mode_is_bad_input(project: Path) -> None:
 
 
 @pytest.fixture
-def sendgrid_env(sendgrid_server: SendGridServer):
+def sendgrid_env(sendgrid_server: SendGridServer) -> Iterator[SendGridServer]:
     saved = {k: os.environ.get(k) for k in ("SENDGRID_API_KEY", "SENDGRID_API_HOST")}
     os.environ.update(SENDGRID_API_KEY=KEY, SENDGRID_API_HOST=sendgrid_server.url)
     yield sendgrid_server
@@ -63,7 +64,7 @@ def sendgrid_env(sendgrid_server: SendGridServer):
             os.environ[k] = v
 
 
-def _group_findings(project: Path) -> list:
+def _group_findings(project: Path) -> list[Finding]:
     proj, issue_file, rendered = open_issue(project / EXAMPLE_ISSUE)
     return list(sendgrid_group(build_context(proj, issue_file, rendered, None)))
 

@@ -41,6 +41,7 @@ def states(project: Path) -> dict[str, int]:
         db.close()
 
 
+@pytest.mark.slow  # a full disk (a small tmpfs mounted for the test)
 def test_a_full_disk_under_the_outbox_publishes_no_half_message_and_resumes(project: Path, disk: Path) -> None:
     write_list(project, 500)  # ~45 KB each: the 16 MB disk fills after about 350
     settings = project / "newsletter.yaml"
@@ -70,6 +71,7 @@ def test_a_full_disk_under_the_outbox_publishes_no_half_message_and_resumes(proj
     assert len(list((project / "outbox" / SLUG).glob("*.eml"))) == 500
 
 
+@pytest.mark.slow  # a full disk (a small tmpfs mounted for the test)
 def test_a_full_disk_under_the_journal_is_a_clear_error_and_loses_nothing(tmp_path: Path, disk: Path,
                                                                           project: Path) -> None:
     root = disk / "project"
@@ -92,6 +94,7 @@ def test_a_full_disk_under_the_journal_is_a_clear_error_and_loses_nothing(tmp_pa
     assert len(sent) < 20_000
 
 
+@pytest.mark.slow  # a full disk (a small tmpfs mounted for the test)
 def test_a_full_disk_never_leaves_an_empty_secret_or_ignore_file(project: Path, disk: Path) -> None:
     root = disk / "project"
     shutil.copytree(project, root)

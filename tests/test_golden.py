@@ -14,7 +14,7 @@ def _structure(html: str) -> list[tuple[str, tuple[tuple[str, str], ...], str]]:
     for el in doc.iter():
         tag = el.tag if isinstance(el.tag, str) else "#comment"
         text = " ".join((el.text or "").split())
-        out.append((tag, tuple(sorted((k, " ".join(v.split())) for k, v in el.attrib.items())), text))
+        out.append((tag, tuple(sorted((str(k), " ".join(str(v).split())) for k, v in el.attrib.items())), text))
     return out
 
 

@@ -49,6 +49,7 @@ COMMANDS = {
 }
 
 
+@pytest.mark.slow  # waits out SendGrid's timeouts, for each command
 @pytest.mark.parametrize("name", list(COMMANDS))
 def test_a_sendgrid_that_never_answers_is_given_up_on(project: Path, name: str) -> None:
     """Issue item 1: each command that calls SendGrid's API stops after its timeout."""
@@ -159,6 +160,7 @@ def test_tokens_from_a_device_or_a_pipe_is_refused_at_once(project: Path, tmp_pa
     assert (project / "subscribers.csv").read_bytes() == before
 
 
+@pytest.mark.slow  # reads a log of many megabytes
 def test_tokens_from_a_big_log_are_read_a_piece_at_a_time(project: Path, tmp_path: Path) -> None:
     """Issue item 21: a million tokens that match nobody print a bounded report; a token
     cut by the reader's piece boundary is still found whole (and no longer run is cut

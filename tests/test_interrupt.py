@@ -73,6 +73,7 @@ def test_a_first_ctrl_c_lets_the_request_finish_then_stops_with_130(project: Pat
         assert sorted(server.counts.values()) == [1] * ELIGIBLE
 
 
+@pytest.mark.slow  # an interrupt drill (Ctrl-C mid-send, over 5 s)
 def test_a_second_ctrl_c_stops_at_once_and_the_resume_settles_from_the_outcome_log(project: Path) -> None:
     with SendGridServer(delay=3.0) as server:
         proc = start_send(project, server, "--provider", "sendgrid")
@@ -80,7 +81,13 @@ def test_a_second_ctrl_c_stops_at_once_and_the_resume_settles_from_the_outcome_l
         assert proc.stderr is not None
         proc.send_signal(signal.SIGINT)
         seen: list[str] = []
-        wait_for(lambda: "Stopping once" in (seen.append(proc.stderr.readline()) or seen[-1]), "the first stop note")
+        stderr = proc.stderr
+
+        def stop_note() -> bool:
+            seen.append(stderr.readline())
+            return "Stopping once" in seen[-1]
+
+        wait_for(stop_note, "the first stop note")
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=DEADLINE)
         assert proc.returncode == 130 and "Traceback" not in err, err
@@ -96,6 +103,7 @@ def test_a_second_ctrl_c_stops_at_once_and_the_resume_settles_from_the_outcome_l
         assert sorted(server.counts.values()) == [1] * ELIGIBLE  # nobody twice, nobody asked about
 
 
+@pytest.mark.slow  # an interrupt drill (Ctrl-C mid-send, over 5 s)
 def test_a_second_ctrl_c_does_not_wait_for_the_answer(project: Path) -> None:
     """"Stopped at once" is true: the sender is gone while the request is still at the server
     (whose answer comes 10 s later), and the request process records it for the next run."""
@@ -105,7 +113,13 @@ def test_a_second_ctrl_c_does_not_wait_for_the_answer(project: Path) -> None:
         assert proc.stderr is not None
         proc.send_signal(signal.SIGINT)
         seen: list[str] = []
-        wait_for(lambda: "Stopping once" in (seen.append(proc.stderr.readline()) or seen[-1]), "the first stop note")
+        stderr = proc.stderr
+
+        def stop_note() -> bool:
+            seen.append(stderr.readline())
+            return "Stopping once" in seen[-1]
+
+        wait_for(stop_note, "the first stop note")
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=DEADLINE)
         assert proc.returncode == 130 and "stopped at once" in err, err
@@ -117,6 +131,7 @@ def test_a_second_ctrl_c_does_not_wait_for_the_answer(project: Path) -> None:
         assert sorted(server.counts.values()) == [1] * ELIGIBLE
 
 
+@pytest.mark.slow  # a crash drill (kill -9)
 def test_killing_the_sender_mid_request_loses_nothing_and_asks_nothing(project: Path) -> None:
     with SendGridServer(delay=1.5) as server:
         proc = start_send(project, server, "--provider", "sendgrid")
@@ -131,6 +146,7 @@ def test_killing_the_sender_mid_request_loses_nothing_and_asks_nothing(project: 
         assert sorted(server.counts.values()) == [1] * ELIGIBLE
 
 
+@pytest.mark.slow  # a crash drill (kill -9)
 def test_a_request_started_and_never_answered_is_unknown_and_never_resent_by_itself(project: Path) -> None:
     """A power cut (the whole process group killed) while the request is at the server: the
     outcome log says it started and nothing more, and SendGrid's Email Logs cannot be asked
@@ -160,6 +176,7 @@ def test_a_request_started_and_never_answered_is_unknown_and_never_resent_by_its
         assert text.count("marked_sent") == ELIGIBLE and "was unknown" in text
 
 
+@pytest.mark.slow  # an interrupt drill (Ctrl-C mid-send, over 5 s)
 @pytest.mark.parametrize("provider", ["outbox"])
 def test_a_first_ctrl_c_during_an_outbox_send_stops_between_messages(project: Path, provider: str) -> None:
     """The outbox writes message by message: a Ctrl-C stops between two files, and the next run
@@ -185,6 +202,7 @@ def test_a_first_ctrl_c_during_an_outbox_send_stops_between_messages(project: Pa
         assert not list(folder.glob(".*.tmp"))
 
 
+@pytest.mark.slow  # a crash drill (kill -9)
 def test_the_resume_waits_for_the_killed_senders_request_to_be_answered(project: Path) -> None:
     """The sender is killed while SendGrid holds its request; the next run starts while the
     request process still waits for the answer: it must wait for that answer (and accept),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.delivery.base import BatchResult
+from newsletter.delivery.base import BatchResult, RowTuple
 from newsletter.delivery.journal import Journal
 from newsletter.delivery.journal_read import (
     JOURNAL_FILE,
@@ -21,7 +21,7 @@ from newsletter.delivery.journal_read import (
 from newsletter.delivery.state import STATE_DIR
 from newsletter.errors import NewsletterError
 
-ROWS = [(1, "a@example.org", "A", "", None), (2, "b@example.org", "B", "", None),
+ROWS: list[RowTuple] = [(1, "a@example.org", "A", "", None), (2, "b@example.org", "B", "", None),
         (3, "c@example.org", "C", "", None)]
 
 

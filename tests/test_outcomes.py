@@ -159,6 +159,7 @@ def test_a_request_unanswered_within_the_timeout_is_lost(tmp_path: Path, sendgri
     assert [e["e"] for e in read(tmp_path / "1.log").events] == ["started", "lost"]
 
 
+@pytest.mark.slow  # a full disk (a small tmpfs mounted for the test)
 def test_a_full_disk_lets_no_request_out_unrecorded(tmp_path: Path, sendgrid_server: SendGridServer) -> None:
     with small_disk(tmp_path, 64) as disk:
         log = OutcomeLog(disk / "1.log")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -19,6 +20,11 @@ from tests.feedback_kit import env
 from tests.preview_kit import EXAMPLE_SLUG, EXAMPLE_TITLE, Running, serving
 from tests.sendgrid_feedback import metrics
 from tests.sendgrid_server import SendGridServer
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Locator, Page, Route
+
+pytestmark = pytest.mark.slow  # Chromium
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -38,10 +44,10 @@ def server(project: Path) -> Iterator[Running]:
 
 
 @pytest.fixture
-def page(browser, server: Running):
+def page(browser: Browser, server: Running) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1440, "height": 900})
 
-    def offline(route) -> None:
+    def offline(route: Route) -> None:
         url = route.request.url
         if url.startswith(server.url) or url.startswith("data:") or url == "about:srcdoc":
             route.continue_()
@@ -59,22 +65,22 @@ def page(browser, server: Running):
     assert errors == [], f"script errors on the page: {errors}"
 
 
-def open_issue(page, server: Running, query: str = ""):
+def open_issue(page: Page, server: Running, query: str = "") -> Page:
     page.goto(f"{server.url}issues/{EXAMPLE_SLUG}{query}")
     sync_api.expect(page.locator("#email-view")).to_be_visible()
     return page
 
 
-def frame_text(page, which: str) -> str:
+def frame_text(page: Page, which: str) -> str:
     return page.frame_locator(f"#frame-{which}").locator("body").inner_text()
 
 
-def shot(target, name: str) -> None:
+def shot(target: Page | Locator, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     target.screenshot(path=str(ARTIFACTS / name))
 
 
-def test_index_lists_the_example_issue(page, server: Running) -> None:
+def test_index_lists_the_example_issue(page: Page, server: Running) -> None:
     page.goto(server.url)
     row = page.locator(f'#issues tr[data-slug="{EXAMPLE_SLUG}"]')
     sync_api.expect(row).to_be_visible()
@@ -87,7 +93,7 @@ def test_index_lists_the_example_issue(page, server: Running) -> None:
     sync_api.expect(page.locator("#issue-title")).to_have_text(EXAMPLE_TITLE)
 
 
-def test_issue_page_shows_the_email_on_desktop_and_mobile(page, server: Running) -> None:
+def test_issue_page_shows_the_email_on_desktop_and_mobile(page: Page, server: Running) -> None:
     open_issue(page, server)
     sync_api.expect(page.locator("h1#issue-title")).to_have_text(EXAMPLE_TITLE)
     sync_api.expect(page.frame_locator("#frame-desktop").locator("h1")).to_have_text(EXAMPLE_TITLE)
@@ -120,7 +126,7 @@ def test_issue_page_shows_the_email_on_desktop_and_mobile(page, server: Running)
     phone.close()
 
 
-def test_tabs_show_text_source_and_headers(page, server: Running) -> None:
+def test_tabs_show_text_source_and_headers(page: Page, server: Running) -> None:
     open_issue(page, server)
     page.get_by_role("tab", name="Plain text").click()
     sync_api.expect(page.locator("#text")).to_contain_text("Dear Sam,")
@@ -138,7 +144,7 @@ def test_tabs_show_text_source_and_headers(page, server: Running) -> None:
     shot(page, "issue-headers.png")
 
 
-def test_view_as_shows_a_subscribers_first_name(page, server: Running) -> None:
+def test_view_as_shows_a_subscribers_first_name(page: Page, server: Running) -> None:
     open_issue(page, server)
     sync_api.expect(page.frame_locator("#frame-desktop").locator("body")).to_contain_text("Dear Sam,")
     page.get_by_label("View as").select_option(label="Amina Okafor <amina.okafor@example.org>")
@@ -151,7 +157,7 @@ def test_view_as_shows_a_subscribers_first_name(page, server: Running) -> None:
     sync_api.expect(page.frame_locator("#frame-desktop").locator("body")).to_contain_text("Dear Amina,")
 
 
-def test_edits_break_and_fixes_show_up_by_themselves(page, server: Running) -> None:
+def test_edits_break_and_fixes_show_up_by_themselves(page: Page, server: Running) -> None:
     path = server.root / "issues" / f"{EXAMPLE_SLUG}.yaml"
     good = path.read_text()
     open_issue(page, server)
@@ -195,7 +201,7 @@ def test_edits_break_and_fixes_show_up_by_themselves(page, server: Running) -> N
     index.close()
 
 
-def test_a_check_error_opens_the_findings_beside_the_email(page, server: Running) -> None:
+def test_a_check_error_opens_the_findings_beside_the_email(page: Page, server: Running) -> None:
     path = server.root / "issues" / f"{EXAMPLE_SLUG}.yaml"
     good = path.read_text()
     open_issue(page, server)
@@ -230,7 +236,7 @@ def _write_results(project: Path) -> None:
         assert result.code == 0, result.output
 
 
-def test_the_issue_page_shows_results_and_a_chart(project: Path, page, server: Running) -> None:
+def test_the_issue_page_shows_results_and_a_chart(project: Path, page: Page, server: Running) -> None:
     open_issue(page, server)
     sync_api.expect(page.locator("#results")).to_be_hidden()  # no results yet: nothing shown
     _write_results(project)

@@ -6,14 +6,16 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import Cli
 from tests.preview_kit import EXAMPLE_TITLE, raw_get, start
 
 
-def eventually(condition, timeout: float = 5.0) -> bool:
+def eventually(condition: Callable[[], object], timeout: float = 5.0) -> bool:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -22,14 +24,14 @@ def eventually(condition, timeout: float = 5.0) -> bool:
     return True
 
 
-def test_help_names_the_options(project: Path, cli) -> None:
+def test_help_names_the_options(project: Path, cli: Cli) -> None:
     result = cli("preview", "--help", cwd=project)
     assert result.code == 0
     for text in ("--host", "127.0.0.1", "--port", "8000", "--open"):
         assert text in result.out
 
 
-def test_a_port_in_use_is_a_clear_usage_error(project: Path, cli) -> None:
+def test_a_port_in_use_is_a_clear_usage_error(project: Path, cli: Cli) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -41,13 +43,13 @@ def test_a_port_in_use_is_a_clear_usage_error(project: Path, cli) -> None:
     assert "Traceback" not in result.output
 
 
-def test_outside_a_project_is_a_clear_input_error(tmp_path: Path, cli) -> None:
+def test_outside_a_project_is_a_clear_input_error(tmp_path: Path, cli: Cli) -> None:
     result = cli("preview", "--port", "0", cwd=tmp_path, timeout=30)
     assert result.code == 2
     assert "no newsletter.yaml found" in result.err and "Traceback" not in result.output
 
 
-def test_a_bad_port_is_refused_by_the_option(project: Path, cli) -> None:
+def test_a_bad_port_is_refused_by_the_option(project: Path, cli: Cli) -> None:
     result = cli("preview", "--port", "70000", cwd=project)
     assert result.code == 2 and "70000" in result.err
 

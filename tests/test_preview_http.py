@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import EXAMPLE_ISSUE, REPO, run_cli
 from tests.feedback_kit import env
 from tests.preview_kit import EXAMPLE_SLUG, EXAMPLE_TITLE, Running, raw_get, serving, start
+from tests.sendgrid_server import SendGridServer
 
 OUTSIDE_CANARY = "CANARY-OUTSIDE-THE-PROJECT-7f3a"
 
@@ -189,7 +190,7 @@ def test_ipv6_loopback_when_asked(project: Path) -> None:
 # --- secrets -------------------------------------------------------------------------------------
 
 
-def test_secrets_never_appear_in_any_response(project: Path, sendgrid_server) -> None:
+def test_secrets_never_appear_in_any_response(project: Path, sendgrid_server: SendGridServer) -> None:
     key = "SG.canary-api-key-5d1e.abcdefghijklmnopqrstuvwxyz"
     password = "canary-smtp-password-93b2"
     sent = run_cli("send", EXAMPLE_ISSUE, "--yes", cwd=project, env=env(sendgrid_server))  # a send's state is shown

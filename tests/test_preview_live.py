@@ -11,8 +11,9 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,11 +36,11 @@ def issue_path(running: Running) -> Path:
     return running.root / "issues" / f"{EXAMPLE_SLUG}.yaml"
 
 
-def broken(data: dict) -> bool:
+def broken(data: dict[str, Any]) -> bool:
     return data["email"] is None and bool(data["problems"])
 
 
-def builds(data: dict) -> bool:
+def builds(data: dict[str, Any]) -> bool:
     return data["email"] is not None and not data["problems"]
 
 
@@ -83,7 +84,7 @@ def test_a_save_reaches_open_pages_within_a_second(live: Running) -> None:
             s.close()
 
 
-BAD_ISSUES = [
+BAD_ISSUES: list[tuple[str, Callable[[str], str], str, int | None, str]] = [
     # (what, change to the file, text that must be in the problem, its line, its field)
     ("YAML syntax", lambda t: t.replace("date: 2024-06-14", "date: 2024-06-14\n  oops: here"), "YAML syntax error", 9, ""),
     ("unknown key", lambda t: t.replace("title:", "titel:", 1), "unknown key 'titel'", 5, "titel"),

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from newsletter.delivery.journal import Journal
@@ -17,7 +19,7 @@ from tests.sendgrid_server import SendGridServer
 ELIGIBLE = 5  # the example list's people the example issue goes to
 
 
-def sent_state(preview: Running, predicate) -> tuple[dict, dict]:
+def sent_state(preview: Running, predicate: Callable[[dict[str, Any]], object]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The send state on the index and on the issue page, once ``predicate`` holds for the index's."""
     index = preview.wait_for("/api/issues", lambda d: predicate(_of(d)))
     issue = preview.json(f"/api/issues/{EXAMPLE_SLUG}")
@@ -25,7 +27,7 @@ def sent_state(preview: Running, predicate) -> tuple[dict, dict]:
     return _of(index), issue["send"]
 
 
-def _of(index: dict) -> dict:
+def _of(index: dict[str, Any]) -> dict[str, Any]:
     return next(i["send"] for i in index["issues"] if i["slug"] == EXAMPLE_SLUG)
 
 

@@ -8,11 +8,19 @@ of the example project, a browser context that never leaves 127.0.0.1)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
 
 from newsletter.settings import load_settings
 from tests.conftest import EXAMPLE_ISSUE
 from tests.preview_kit import EXAMPLE_SLUG, Running, stopped_send
 from tests.test_preview_browser import open_issue, page, server, shot, sync_api  # noqa: F401 (fixtures)
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = pytest.mark.slow  # Chromium
 
 INVERT = "invert(1) hue-rotate(180deg)"
 WIDTHS = (320, 375, 414, 600, 800)
@@ -23,7 +31,7 @@ def rgb(hex_colour: str) -> str:
     return f"rgb({r}, {g}, {b})"
 
 
-def test_dark_view_shows_the_emails_dark_styles(page, server: Running, project: Path) -> None:  # noqa: F811
+def test_dark_view_shows_the_emails_dark_styles(page: Page, server: Running, project: Path) -> None:  # noqa: F811
     dark = load_settings(project).dark_colours
     open_issue(page, server)
     frames = [page.frame_locator(f"#frame-{which}") for which in ("desktop", "mobile")]
@@ -53,7 +61,7 @@ def test_dark_view_shows_the_emails_dark_styles(page, server: Running, project: 
     assert "colours" not in page.url
 
 
-def test_inverted_view_flips_the_frame_and_keeps_images(page, server: Running, project: Path) -> None:  # noqa: F811
+def test_inverted_view_flips_the_frame_and_keeps_images(page: Page, server: Running, project: Path) -> None:  # noqa: F811
     dark = load_settings(project).dark_colours
     open_issue(page, server, "?colours=inverted")
     sync_api.expect(page.get_by_label("Inverted")).to_be_checked()
@@ -70,12 +78,13 @@ def test_inverted_view_flips_the_frame_and_keeps_images(page, server: Running, p
     sync_api.expect(page.frame_locator("#frame-desktop").locator("img").first).to_have_css("filter", "none")
 
 
-def _inner(page) -> list[int]:  # noqa: F811
-    return page.evaluate("""() => { const d = document.getElementById('frame-mobile').contentDocument.documentElement;
+def _inner(page: Page) -> list[int]:  # noqa: F811
+    sizes: list[int] = page.evaluate("""() => { const d = document.getElementById('frame-mobile').contentDocument.documentElement;
         return [d.clientWidth, d.scrollWidth]; }""")
+    return sizes
 
 
-def test_width_presets_from_320_to_800(page, server: Running) -> None:  # noqa: F811
+def test_width_presets_from_320_to_800(page: Page, server: Running) -> None:  # noqa: F811
     open_issue(page, server)
     sync_api.expect(page.locator("#device-desktop")).to_be_visible()
     sync_api.expect(page.locator("#frame-mobile")).to_have_css("width", "375px")
@@ -98,7 +107,7 @@ def test_width_presets_from_320_to_800(page, server: Running) -> None:  # noqa: 
     assert "width" not in page.url
 
 
-def test_the_send_state_on_the_index_and_the_issue_page(page, server: Running, project: Path) -> None:  # noqa: F811
+def test_the_send_state_on_the_index_and_the_issue_page(page: Page, server: Running, project: Path) -> None:  # noqa: F811
     page.goto(server.url)
     cell = page.locator(f'#issues tr[data-slug="{EXAMPLE_SLUG}"] .send')
     sync_api.expect(cell).to_have_text("not sent yet")

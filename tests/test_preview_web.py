@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
 
 from tests.conftest import run_cli
 from tests.preview_kit import EXAMPLE_SLUG, EXAMPLE_TITLE, Running, serving
 from tests.test_preview_browser import open_issue, page, server, shot, sync_api  # noqa: F401 (fixtures)
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 ISSUE_API = f"/api/issues/{EXAMPLE_SLUG}"
 
@@ -25,7 +31,8 @@ def test_the_issue_api_carries_the_web_page(project: Path) -> None:
         assert (project / "site" / f"{EXAMPLE_SLUG}.html").read_text(encoding="utf-8") == html
 
 
-def test_the_web_tab_shows_the_page_and_follows_the_file(page, server: Running) -> None:
+@pytest.mark.slow  # Chromium
+def test_the_web_tab_shows_the_page_and_follows_the_file(page: Page, server: Running) -> None:
     open_issue(page, server)
     page.get_by_role("tab", name="Web").click()
     sync_api.expect(page.locator("#panel-web")).to_be_visible()
@@ -43,7 +50,7 @@ def test_the_web_tab_shows_the_page_and_follows_the_file(page, server: Running) 
 
 
 def test_publishing_clears_the_web_warning_in_the_open_preview(project: Path) -> None:
-    def unpublished(data: dict) -> bool:
+    def unpublished(data: dict[str, Any]) -> bool:
         return any(f["rule"] == "web-not-published" for f in data["checks"]["findings"])
 
     with serving(project) as running:

@@ -23,7 +23,10 @@ def more_issues(project: Path) -> list[str]:
     names = [EXAMPLE_ISSUE]
     for n, (month, day) in enumerate((("05", "10"), ("04", "12")), start=2):  # events still to come
         text = re.sub(r"(?m)^date: .*$", f"date: 2024-{month}-{day}", example)
-        text = re.sub(r'(?m)^(title|subject): "?(.*?)"?$', lambda m, n=n: f'{m.group(1)}: "Update number {n}"', text)
+        def retitle(m: re.Match[str], n: int = n) -> str:
+            return f'{m.group(1)}: "Update number {n}"'
+
+        text = re.sub(r'(?m)^(title|subject): "?(.*?)"?$', retitle, text)
         name = f"issues/2024-{month}-update-{n}.yaml"
         (project / name).write_text(text, encoding="utf-8")
         names.append(name)

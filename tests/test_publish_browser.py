@@ -7,20 +7,27 @@ console error). Screenshots go to ``tests/artifacts/`` for a person to look at.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import pytest
 
 from tests.test_preview_browser import PLACEHOLDER, shot
 from tests.test_publish import EXAMPLE_SLUG, WINTER_SLUG, project3, served, site  # noqa: F401 (fixtures)
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Route
+
+pytestmark = pytest.mark.slow  # Chromium
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
 WIDTHS = (375, 1280)
 
 
-def _look(browser, served: str, name: str, width: int) -> dict:
+def _look(browser: Browser, served: str, name: str, width: int) -> dict[str, Any]:
     context = browser.new_context(viewport={"width": width, "height": 900})
 
-    def offline(route) -> None:
+    def offline(route: Route) -> None:
         url = route.request.url
         if url.startswith(served):
             route.continue_()
@@ -51,7 +58,7 @@ def _look(browser, served: str, name: str, width: int) -> dict:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_index_and_issue_pages_fit_the_screen_without_errors(browser, served: str, width: int) -> None:
+def test_index_and_issue_pages_fit_the_screen_without_errors(browser: Browser, served: str, width: int) -> None:
     index = _look(browser, served, "index.html", width)
     assert index["problems"] == []
     assert index["scroll"] <= index["client"] == width  # no horizontal scroll
@@ -66,7 +73,7 @@ def test_index_and_issue_pages_fit_the_screen_without_errors(browser, served: st
         assert issue["h1"] == title
 
 
-def test_the_index_follows_dark_mode_like_the_pages(browser, served: str) -> None:
+def test_the_index_follows_dark_mode_like_the_pages(browser: Browser, served: str) -> None:
     colours = {}
     for scheme in ("light", "dark"):
         context = browser.new_context(viewport={"width": 800, "height": 900}, color_scheme=scheme)
@@ -80,7 +87,7 @@ def test_the_index_follows_dark_mode_like_the_pages(browser, served: str) -> Non
     assert colours["dark"] == ["rgb(18, 18, 18)", "rgb(30, 30, 30)"]  # dark_colours of newsletter.yaml
 
 
-def test_a_browser_shows_the_feed_as_a_page(browser, served: str) -> None:
+def test_a_browser_shows_the_feed_as_a_page(browser: Browser, served: str) -> None:
     context = browser.new_context(viewport={"width": 800, "height": 900})
     context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(served) else route.abort())
     page = context.new_page()

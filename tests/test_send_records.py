@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.delivery import records
-from tests.conftest import EXAMPLE_ISSUE, run_cli
+from tests.conftest import EXAMPLE_ISSUE, CliResult, run_cli
 from tests.sendgrid_server import KEY, SendGridServer
 
 SLUG = Path(EXAMPLE_ISSUE).stem
@@ -38,7 +38,7 @@ def _env(server: SendGridServer, secret: str = "the organisation's secret") -> d
 
 
 def _send(root: Path, server: SendGridServer, *extra: str, issue: str = EXAMPLE_ISSUE,
-          secret: str = "the organisation's secret"):  # type: ignore[no-untyped-def]
+          secret: str = "the organisation's secret") -> CliResult:
     return run_cli("send", issue, "--yes", "--provider", "sendgrid", "--no-sync", *extra, cwd=root,
                    env=_env(server, secret))
 

@@ -203,7 +203,7 @@ def test_the_list_update_changes_only_rows_it_holds_once_and_never_loosens(proje
 # -- a kill mid-send ----------------------------------------------------------------------------
 
 
-def _wait_for(condition: Callable[[], bool], what: str, proc: subprocess.Popen[bytes]) -> None:
+def _wait_for(condition: Callable[[], bool], what: str, proc: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
     end = time.monotonic() + DEADLINE
     while not condition():
         assert proc.poll() is None, f"the send ended before {what}"
@@ -216,6 +216,7 @@ def _ended(project: Path) -> int:
     return sum(p.read_bytes().count(b'"e":"done"') for p in (project / ".newsletter" / "outcomes").glob("*.log"))
 
 
+@pytest.mark.slow  # a crash drill (kill -9)
 def test_a_kill_mid_send_leaves_only_the_message_on_its_way_unknown(project: Path) -> None:
     """Four connections share each batch of 100; one message is held by the server after it
     was received whole, the other connections finish their part, and the sender is killed.

@@ -15,9 +15,10 @@ import pytest
 from tests.conftest import EXAMPLE_ISSUE, run_cli
 
 SPAMASSASSIN = shutil.which("spamassassin")
-pytestmark = pytest.mark.skipif(
-    SPAMASSASSIN is None, reason="SpamAssassin is not installed (make spamassassin installs Debian's)"
-)
+pytestmark = [
+    pytest.mark.skipif(SPAMASSASSIN is None, reason="SpamAssassin is not installed (make spamassassin installs Debian's)"),
+    pytest.mark.slow,
+]
 RULE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s+([A-Z0-9_]+)\s", re.MULTILINE)
 
 

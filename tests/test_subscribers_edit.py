@@ -231,6 +231,7 @@ def big_list(path: Path, n: int) -> None:
         fh.writelines(f"person{i}@example.org,First{i},Last{i},subscribed,community,2024-01-01,website\n" for i in range(n))
 
 
+@pytest.mark.slow  # a crash drill (kill -9)
 def test_a_process_killed_in_the_middle_of_a_write_leaves_the_list_intact(tmp_path: Path) -> None:
     path = tmp_path / "subscribers.csv"
     big_list(path, 200_000)

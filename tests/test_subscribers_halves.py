@@ -33,7 +33,7 @@ def one_pass(path: Path, kept: int = 32, *, evidence: bool = False) -> Tally:
 
 def comparable(t: Tally) -> dict[str, Any]:
     """Every field of a tally, the state's tag-set numbers replaced by the tag sets."""
-    fields = {name: getattr(t, name) for name in Tally.__slots__ if name not in ("state", "tagsets")}  # type: ignore[attr-defined]
+    fields = {name: getattr(t, name) for name in Tally.__slots__ if name not in ("state", "tagsets")}
     low = (1 << TAGSET_SHIFT) - 1
     fields["state"] = [(key, value & low, t.tagsets[value >> TAGSET_SHIFT]) for key, value in t.state.items()]
     return fields
@@ -91,7 +91,7 @@ STATUSES = ["subscribed", "", "unsubscribed", "bounced", "complained", "weird", 
 NAMES = ["Ann", "", "Bob \"B\" O'Brien, Jr.", "line\nbreak", "ctrl\x07char", "x" * 90, "Zoë 🎉", "=SUM(A1)", "tab\there"]
 TAGS = ["", "news", "news;events", "events", "vip"]
 
-row = st.one_of(
+row: st.SearchStrategy[list[str]] = st.one_of(
     st.tuples(st.sampled_from(ADDRESSES), st.sampled_from(NAMES), st.sampled_from(NAMES),
               st.sampled_from(STATUSES), st.sampled_from(TAGS)).map(list),
     st.just(["short", "row"]),

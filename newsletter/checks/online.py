@@ -23,7 +23,7 @@ from newsletter import __version__
 from newsletter.checks.context import CheckContext
 from newsletter.checks.finding import Finding, Where
 from newsletter.checks.registry import check, rule
-from newsletter.web.names import base_url
+from newsletter.sitenames import base_url
 
 FAMILY = "online"
 WORKERS = 8

@@ -13,7 +13,7 @@ from newsletter.checks.context import CheckContext
 from newsletter.checks.finding import Finding
 from newsletter.checks.registry import check, rule
 from newsletter.issue.events import issue_events
-from newsletter.web.names import SITE_DIR, event_calendar_name, page_name
+from newsletter.sitenames import SITE_DIR, event_calendar_name, page_name
 
 FAMILY = "web"
 

@@ -16,7 +16,7 @@ from newsletter.project import Project
 from newsletter.render.dates import long_date
 from newsletter.web.correct import correction_issue, correction_slug, issue_path, record
 from newsletter.web.edition import build_site
-from newsletter.web.names import SITE_DIR
+from newsletter.sitenames import SITE_DIR
 from newsletter.web.result import Request
 
 

@@ -11,7 +11,7 @@ import click
 from newsletter.errors import ProblemsFound, UsageError, display_path
 from newsletter.root import find_project_root
 from newsletter.web.edition import build_site
-from newsletter.web.names import CALENDAR, SITE_DIR
+from newsletter.sitenames import CALENDAR, SITE_DIR
 from newsletter.web.result import Request, SiteResult
 
 LISTED = 30

@@ -33,7 +33,7 @@ from newsletter.project import LIST_FILE
 from newsletter.render import env as template_envs
 from newsletter.render.pipeline import Rendered, render_issue
 from newsletter.settings import SETTINGS_FILE, Settings, load_settings
-from newsletter.web.names import SITE_DIR
+from newsletter.sitenames import SITE_DIR
 
 ISSUES_DIR = "issues"
 TEMPLATES_DIR = "templates"
@@ -150,7 +150,7 @@ class Site:
                 return self._web[key]
         try:
             from newsletter.web.issue import web_issue
-            from newsletter.web.names import SiteAddress
+            from newsletter.sitenames import SiteAddress
 
             from newsletter.web.state import read_state
 

@@ -24,7 +24,7 @@ from newsletter.render.inline import inline
 from newsletter.render.mjml_check import find_mjml_error
 from newsletter.render.personalize import RecipientTokens, Tokenized, token
 from newsletter.settings import Settings
-from newsletter.web.names import CalendarLinks
+from newsletter.sitenames import CalendarLinks
 
 EMAIL_WIDTH = 600
 """The email's width in pixels (``mj-body``); sections have no side padding."""

@@ -22,7 +22,7 @@ from newsletter.issue.model import Issue
 from newsletter.project import Project
 from newsletter.render.dates import long_date
 from newsletter.web.issue import WebIssue, web_issue
-from newsletter.web.names import SiteAddress, page_name
+from newsletter.sitenames import SiteAddress, page_name
 from newsletter.web.revisions import corrected, describe, note_text
 from newsletter.web.state import Correction, read_state, write_state
 

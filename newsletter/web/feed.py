@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from lxml import etree
 
-from newsletter.web.names import FEED, FEED_STYLE, INDEX, SiteAddress
+from newsletter.sitenames import FEED, FEED_STYLE, INDEX, SiteAddress
 
 ATOM = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"

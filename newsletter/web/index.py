@@ -12,7 +12,7 @@ from pathlib import Path
 from newsletter.render import env as envs
 from newsletter.render.pipeline import render_template
 from newsletter.settings import Settings
-from newsletter.web.names import CALENDAR, FEED, INDEX, SiteAddress, page_name
+from newsletter.sitenames import CALENDAR, FEED, INDEX, SiteAddress, page_name
 
 TEMPLATE = "web/index.html.j2"
 

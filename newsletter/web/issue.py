@@ -17,7 +17,7 @@ from newsletter.project import Project
 from newsletter.render.dates import when
 from newsletter.render.pipeline import render_html_for_browsers
 from newsletter.web.calendar import CalEvent
-from newsletter.web.names import SiteAddress
+from newsletter.sitenames import SiteAddress
 from newsletter.web.page import WebPage, web_page
 from newsletter.web.state import Correction, EventSeen
 

@@ -25,7 +25,7 @@ from newsletter.web.result import Listed, Request, SiteResult, failed_issue, twi
 from newsletter.web.feed import FEED_ENTRIES, FeedEntry, atom_feed, feed_style
 from newsletter.web.index import index_item, index_page
 from newsletter.web.issue import WebIssue, web_issue
-from newsletter.web.names import (
+from newsletter.sitenames import (
     CALENDAR,
     FEED,
     FEED_STYLE,

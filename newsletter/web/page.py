@@ -32,7 +32,7 @@ from newsletter.issue.model import Issue
 from newsletter.render.dates import long_date
 from newsletter.render.personalize import TOKEN_RE, Tokenized
 from newsletter.settings import Settings
-from newsletter.web.names import FEED, INDEX, SiteAddress, page_name
+from newsletter.sitenames import FEED, INDEX, SiteAddress, page_name
 from newsletter.web.state import Correction
 from newsletter.web.webcopy import clean_for_web
 

@@ -1,5 +1,8 @@
 """File names and addresses of the web edition, shared by the email and the site.
 
+It sits below both :mod:`newsletter.render` (the email's links) and :mod:`newsletter.web`
+(the files), so that neither imports the other.
+
 The email's links name these files, so they are made in one place: ``<slug>.html``
 (the page "View in browser" names), ``<slug>.ics`` (an issue's events) and
 ``events/<id>.ics`` (one event, named by its lasting identity: see
