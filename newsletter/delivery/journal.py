@@ -511,7 +511,7 @@ class Journal:
 
     # -- reading ---------------------------------------------------------------------
 
-    # -- issue 12 hook: a cancelled scheduled send (newsletter/feedback/schedule.py) ----------
+    # -- a cancelled scheduled send (marked by `newsletter schedule cancel`) -------------------
 
     def cancel_send(self, send: SendRow, new_key: str, reason: str) -> int:
         """Record the send's recipients as ``cancelled`` (all but those that failed or were
