@@ -1,6 +1,6 @@
 """SendGrid's extras (categories, an unsubscribe group, tracking) asked of SMTP or the outbox are
 never dropped without a word: every send mode warns before anything is sent, naming the
-setting and the provider, and ``check`` reports it at the setting's line."""
+setting and the provider (``check`` reports it too: tests/test_check_provider.py)."""
 
 from __future__ import annotations
 
@@ -65,18 +65,6 @@ def test_tracking_consented_is_named_as_the_setting(project: Path) -> None:
 def _with_consent_column(path: Path) -> str:
     lines = path.read_text(encoding="utf-8").splitlines()
     return "\n".join([lines[0] + ",tracking_consent", *(line + ",yes" for line in lines[1:])]) + "\n"
-
-
-def test_check_reports_what_the_default_provider_cannot_carry_at_its_line(project: Path) -> None:
-    extras(project)
-    result = run_cli("check", EXAMPLE_ISSUE, cwd=project)
-    lines = (project / "newsletter.yaml").read_text(encoding="utf-8").splitlines()
-    at = {key: lines.index(f"    {key}") + 1 for key in ("asm_group_id: 7", "categories: [team]", "click_tracking: true")}
-    found = [line for line in result.out.splitlines() + result.err.splitlines() if "[provider-feature]" in line]
-    assert len(found) == 3, result.out + result.err
-    assert all("the outbox provider cannot carry it" in line for line in found)
-    for key, line in at.items():
-        assert any(f"newsletter.yaml:{line}" in f and key.split(":")[0] in f for f in found), (key, found)
 
 
 def test_a_sendgrid_send_carries_every_extra_without_a_warning(project: Path,
