@@ -25,6 +25,11 @@ UNSUBSCRIBE_GROUP = rule(
     "unsubscribe-group", "error", "unsubscribe: sendgrid without an unsubscribe group id.", family=FAMILY
 )
 
+PROVIDER_FEATURE = rule(
+    "provider-feature", "warning",
+    "The settings ask for something the provider a send would use cannot carry.", family=FAMILY,
+)
+
 _LOOSE = re.compile(r"[\s,;]+")
 
 
@@ -101,6 +106,19 @@ def unsubscribe_group(ctx: CheckContext) -> Iterator[Finding]:
             "set delivery.sendgrid.asm_group_id in newsletter.yaml to the id of the group (SendGrid: "
             "Suppressions > Unsubscribe Groups), or use unsubscribe: link",
         )
+
+
+@check(FAMILY)
+def provider_features(ctx: CheckContext) -> Iterator[Finding]:
+    """Categories, an unsubscribe group or tracking asked of SMTP or the outbox: each send
+    warns about it too (newsletter/delivery/features.py), here it is seen before the send."""
+    from newsletter.delivery.features import unsupported
+    from newsletter.delivery.providers import default_provider, traits
+
+    provider = default_provider()
+    for found in unsupported(ctx.settings, provider, traits(provider)):
+        yield PROVIDER_FEATURE(str(found), ctx.settings_at(found.path),
+                               "send with --provider sendgrid (set SENDGRID_API_KEY), or change the setting")
 
 
 CONSENT_EVIDENCE = rule(

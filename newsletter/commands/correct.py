@@ -38,8 +38,18 @@ def correct(path: Path, *, note: str | None, email: bool, out_dir: Path | None, 
         click.echo(f"Readers were not emailed: `newsletter correct {path} --email` tells the readers of the original "
                    "send (only them, minus anyone unsubscribed or bounced since)")
         return
+    from newsletter.commands.send import prepare_send, warn_unsupported
+    from newsletter.commands.terminal import Terminal
     from newsletter.delivery.correction import CorrectionSend, send_correction
+    from newsletter.delivery.hooks import SendHooks
+    from newsletter.delivery.session import Context
 
     issue = correction_issue(issue_file, done, project.settings.web_archive_url, project.settings.timezone)
+    terminal = Terminal(confirm)
+
+    def before(ctx: Context) -> SendHooks:
+        warn_unsupported(ctx, terminal)
+        return prepare_send(ctx, terminal, force=force, no_sync=no_sync)
+
     send_correction(CorrectionSend(project, issue_file, issue, correction_slug(issue_file.slug, done.number),
-                                   provider or default_provider(), list_path, yes, force, no_sync), confirm)
+                                   provider or default_provider(), list_path, yes, force, no_sync), terminal, before)

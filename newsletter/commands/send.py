@@ -1,7 +1,9 @@
 """``newsletter send``: dry run, test send, sandbox validation, and the real, resumable send.
 
-This module reads the options and chooses the mode; the real send's policy (begin,
-resume, settle, gate, finish) lives in :mod:`newsletter.delivery.session`.
+This module reads the options, chooses the mode and runs the gates; it builds what the
+send needs from above delivery (:mod:`newsletter.commands.send_hooks`) and where it speaks
+and asks (:class:`~newsletter.commands.terminal.Terminal`). The real send's policy (begin,
+resume, settle, finish) lives in :mod:`newsletter.delivery.session`.
 """
 
 from __future__ import annotations
@@ -11,8 +13,13 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from newsletter.commands import send_trials as trials
-from newsletter.delivery.providers import check_environment, default_provider, provider_class
-from newsletter.delivery.session import Context, SendOptions, quality_gate, real_send
+from newsletter.commands.send_hooks import quality_gate, send_hooks
+from newsletter.commands.terminal import Terminal
+from newsletter.delivery.features import unsupported
+from newsletter.delivery.hooks import SendHooks
+from newsletter.delivery.progress import Reporter
+from newsletter.delivery.providers import check_environment, default_provider, traits
+from newsletter.delivery.session import Context, SendOptions, real_send
 from newsletter.errors import InputError, Problem, UsageError, display_path
 from newsletter.project import open_issue
 
@@ -32,32 +39,48 @@ def send(o: SendOptions, confirm: Callable[[str], bool]) -> None:
     if not list_path.is_file():
         raise InputError(Problem(display_path(list_path), None, None, "", "subscriber list not found",
                                  "pass the list with --list PATH"))
+    r = Terminal(confirm)
     provider = o.provider or default_provider()
     if not o.dry_run:
         check_environment(provider)
     ctx = Context(project, issue_file, rendered, settings, list_path, provider)
     send_at = _send_at(o.send_at, settings.timezone) if o.send_at else None
-    if send_at is not None and not provider_class(provider).can_schedule:
+    if send_at is not None and not traits(provider).can_schedule:
         raise UsageError(f"--send-at needs the sendgrid provider ({provider} cannot schedule a send)")
+    warn_unsupported(ctx, r)
     if o.dry_run:
-        trials.dry_run(ctx, send_at)
+        trials.dry_run(ctx, send_at, r)
     elif o.test_to:
-        trials.test_send(ctx, o.test_to, o.as_email)
+        trials.test_send(ctx, o.test_to, o.as_email, r)
     elif o.validate:
-        quality_gate(ctx, o.force)
-        trials.validate(ctx, send_at)
+        quality_gate(ctx, o.force, r)
+        trials.validate(ctx, send_at, r)
     else:
         from newsletter.approval.policy import gate
 
-        if o.require_approval or provider_class(provider).delivers:  # the outbox is a rehearsal
+        if o.require_approval or traits(provider).delivers:  # the outbox is a rehearsal
             gate(project, issue_file, rendered, required=o.require_approval)  # --force never overrides it
-        quality_gate(ctx, o.force)
-        # a SendGrid send first syncs the list with SendGrid's suppressions (newsletter/feedback/presend.py)
-        from newsletter.feedback.presend import sync_before_send
-
-        sync_before_send(ctx.list_path, ctx.root, ctx.settings, provider, skip=o.no_sync)
+        hooks = prepare_send(ctx, r, force=o.force, no_sync=o.no_sync)
         _domain_gate(ctx)
-        real_send(ctx, o, send_at, confirm)
+        real_send(ctx, o, send_at, r, hooks)
+
+
+def warn_unsupported(ctx: Context, r: Reporter) -> None:
+    """Say, before anything is sent, what the settings ask for that the provider cannot carry
+    (:mod:`newsletter.delivery.features`): never dropped without a word."""
+    for found in unsupported(ctx.settings, ctx.provider, traits(ctx.provider)):
+        r.warn(f"warning: {found}")
+
+
+def prepare_send(ctx: Context, r: Reporter, *, force: bool, no_sync: bool) -> SendHooks:
+    """What every real send (an issue's, a correction's) does before its session: the quality
+    gate, then (a SendGrid send) the sync of the list with SendGrid's suppressions; returns
+    the session's hooks."""
+    quality_gate(ctx, force, r)
+    from newsletter.feedback.presend import sync_before_send
+
+    sync_before_send(ctx.list_path, ctx.root, ctx.settings, ctx.provider, skip=no_sync)
+    return send_hooks(ctx)
 
 
 def _domain_gate(ctx: Context) -> None:
@@ -77,7 +100,7 @@ def _check_flags(o: SendOptions) -> None:
         raise UsageError(f"{' and '.join(modes)} cannot be combined; choose one")
     if o.resend_unknown and o.mark_unknown_sent:
         raise UsageError("choose one of --resend-unknown and --mark-unknown-sent")
-    if o.validate and o.provider is not None and not provider_class(o.provider).has_sandbox:
+    if o.validate and o.provider is not None and not traits(o.provider).has_sandbox:
         raise UsageError("--validate uses SendGrid's sandbox mode; it needs the sendgrid provider")
     if o.push_record and (o.dry_run or o.test_to or o.validate):
         raise UsageError("--push-record is for a real send")

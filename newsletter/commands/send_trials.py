@@ -16,16 +16,18 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from newsletter.delivery import progress as out
-from newsletter.delivery.base import BatchResult, Message, Provider, Recipient, Rejected, RetryLater, Unknown
+from newsletter.delivery.base import Attempt, BatchResult, Message, Provider, Recipient, Rejected, RetryLater, Unknown
 from newsletter.delivery.plan import SubscriberLike, make_message, recipient_for
-from newsletter.delivery.providers import make_provider, outbox_folder, provider_class
+from newsletter.delivery.providers import make_provider, outbox_folder, traits
 from newsletter.delivery.run import backoff
 from newsletter.delivery.state import load_secret
 from newsletter.files import write_file
 from newsletter.errors import ProblemsFound, UsageError, display_path
 from newsletter.settings import Settings
 
-from newsletter.delivery.session import gate_errors, only_files_line
+from newsletter.commands.send_hooks import gate_errors
+from newsletter.delivery.progress import Reporter
+from newsletter.delivery.session import only_files_line
 
 if TYPE_CHECKING:
     from newsletter.delivery.session import Context
@@ -36,19 +38,19 @@ SAMPLES = 3
 # -- dry run ---------------------------------------------------------------------------
 
 
-def dry_run(ctx: Context, send_at: int | None) -> None:
+def dry_run(ctx: Context, send_at: int | None, r: Reporter) -> None:
     """Everything but delivery, without any network connection."""
     from newsletter.delivery.mime import MimeBuilder
     from newsletter.delivery.outbox import write_eml
     from newsletter.delivery.sendgrid import PayloadBuilder
 
     summary = ctx.summary()
-    out.print_audience(summary, display_path(ctx.list_path))
+    out.print_audience(r, summary, display_path(ctx.list_path))
     size = ctx.settings.delivery.batch_size
-    one_by_one = provider_class(ctx.provider).message_by_message
+    one_by_one = traits(ctx.provider).message_by_message
     requests = summary.eligible if one_by_one else math.ceil(summary.eligible / size)
     what = f"{requests} message(s)" if one_by_one else f"{requests} request(s) of up to {size}"
-    out.echo(f"Would send with {ctx.provider}: {what}")
+    r.say(f"Would send with {ctx.provider}: {what}")
     secret = load_secret(ctx.root)
     date = dt.datetime.combine(ctx.issue_file.issue.date, dt.time(9), ZoneInfo(ctx.settings.timezone))
     message = make_message(ctx.rendered, ctx.settings, send_id=f"{ctx.rendered.slug}-dry-run",
@@ -65,23 +67,23 @@ def dry_run(ctx: Context, send_at: int | None) -> None:
         write_file(folder / "request-1.json", orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n",
                    personal=True)
         builder = MimeBuilder(message)
-        for r in first[:SAMPLES]:
-            write_eml(folder / f"sample-{r.seq}.eml", builder.build(r))
-    out.echo(f"Wrote the first request's payload and {min(len(first), SAMPLES)} sample message(s) "
-             f"to {display_path(folder)}/")
+        for sample in first[:SAMPLES]:
+            write_eml(folder / f"sample-{sample.seq}.eml", builder.build(sample))
+    r.say(f"Wrote the first request's payload and {min(len(first), SAMPLES)} sample message(s) "
+          f"to {display_path(folder)}/")
     issue = display_path(ctx.issue_file.path)
-    errors, _ = gate_errors(ctx)
+    errors, _ = gate_errors(ctx, r)
     if errors:
         raise ProblemsFound(f"Dry run: nothing was sent. The real send would refuse: {errors} check error(s) "
                             f"above (newsletter check {issue} shows them all, with hints)")
-    out.echo(f"Dry run: nothing was sent. Next, send yourself a test: newsletter send {issue} "
-             "--test-to you@example.org")
+    r.say(f"Dry run: nothing was sent. Next, send yourself a test: newsletter send {issue} "
+          "--test-to you@example.org")
 
 
 # -- test send ---------------------------------------------------------------------------
 
 
-def test_send(ctx: Context, test_to: Sequence[str], as_email: str | None) -> None:
+def test_send(ctx: Context, test_to: Sequence[str], as_email: str | None, r: Reporter) -> None:
     """A real send to a few addresses, marked as a test, not recorded as the issue's send."""
     from pydantic import TypeAdapter, ValidationError
 
@@ -104,22 +106,22 @@ def test_send(ctx: Context, test_to: Sequence[str], as_email: str | None) -> Non
     finally:
         provider.close()
     who = person.email or "a sample reader"
-    delivers = provider_class(ctx.provider).delivers
-    out.echo(f"Test send of “{message.subject}” with {ctx.provider}, personalised as {who}:")
-    by_seq = {r.seq: r.email for r in recipients}
+    delivers = traits(ctx.provider).delivers
+    r.say(f"Test send of “{message.subject}” with {ctx.provider}, personalised as {who}:")
+    by_seq = {one.seq: one.email for one in recipients}
     for seq in result.accepted:
-        out.echo(f"  {'sent' if delivers else 'written':<9} {by_seq[seq]}")
+        r.say(f"  {'sent' if delivers else 'written':<9} {by_seq[seq]}")
     problems = {**result.failed, **result.unknown, **result.retry}
     for seq, reason in problems.items():
-        out.echo(f"  not sent  {by_seq[seq]}: {reason}", err=True)
-    errors, _ = gate_errors(ctx)
+        r.warn(f"  not sent  {by_seq[seq]}: {reason}")
+    errors, _ = gate_errors(ctx, r)
     if problems:
         raise ProblemsFound(f"{len(problems)} test message(s) were not sent")
     if errors:
         raise ProblemsFound(f"The test went out, but the real send would refuse: {errors} check error(s) above "
                             f"(newsletter check {display_path(ctx.issue_file.path)} shows them all, with hints)")
     if not delivers:
-        out.echo(only_files_line(ctx, len(result.accepted),
+        r.say(only_files_line(ctx, len(result.accepted),
                                  outbox_folder(ctx.root, ctx.settings, f"{ctx.rendered.slug}-test")))
 
 
@@ -147,7 +149,7 @@ def _send_once(provider: Provider, message: Message, recipients: Sequence[Recipi
     """One request, retried (by the rules) only when the answer says nothing was sent."""
     for attempt in range(settings.delivery.retries + 1):
         try:
-            return provider.send(message, recipients)
+            return provider.send(message, recipients, Attempt())
         except RetryLater as exc:
             if attempt == settings.delivery.retries:
                 raise ProblemsFound(f"gave up: {exc.reason}") from None
@@ -161,12 +163,12 @@ def _send_once(provider: Provider, message: Message, recipients: Sequence[Recipi
 # -- sandbox validation --------------------------------------------------------------------
 
 
-def validate(ctx: Context, send_at: int | None) -> None:
+def validate(ctx: Context, send_at: int | None, r: Reporter) -> None:
     """Every request of the send in SendGrid's sandbox mode: checked, never delivered or journalled."""
     secret = load_secret(ctx.root)
     message = make_message(ctx.rendered, ctx.settings, send_id=f"{ctx.rendered.slug}-validate", send_at=send_at)
     provider = make_provider("sendgrid", ctx.settings, ctx.root, folder="", sandbox=True)
-    size = min(ctx.settings.delivery.batch_size, provider.max_batch)
+    size = min(ctx.settings.delivery.batch_size, provider.traits.max_batch)
     requests = people = 0
     subscribers = ctx.subscribers()
     try:
@@ -177,5 +179,5 @@ def validate(ctx: Context, send_at: int | None) -> None:
             people += len(batch)
     finally:
         provider.close()
-    out.echo(f"SendGrid's sandbox accepted all {requests} request(s) for {people} recipient(s): "
+    r.say(f"SendGrid's sandbox accepted all {requests} request(s) for {people} recipient(s): "
              "nothing was delivered and nothing was recorded.")

@@ -168,10 +168,10 @@ def _not_reached(issue_path: Path, send: SendRow, present: set[str]) -> Iterator
 
 def _delivers(provider: str) -> bool:
     """Whether a recorded send's provider delivers (an outbox send only wrote files)."""
-    from newsletter.delivery.providers import provider_class, recorded
+    from newsletter.delivery.providers import traits, recorded
 
     known = recorded(provider)
-    return provider_class(known).delivers if known is not None else True
+    return traits(known).delivers if known is not None else True
 
 
 def report(issue_path: Path, out: Path) -> int:

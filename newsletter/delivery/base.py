@@ -6,7 +6,7 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple, Protocol, overload
+from typing import TYPE_CHECKING, ClassVar, Literal, NamedTuple, Protocol, TypeVar, overload, runtime_checkable
 
 import orjson
 
@@ -132,7 +132,7 @@ class Message:
     unsubscribe_mailto: str | None = None
     tokens: tuple[str, ...] = field(default=())
     batch_id: str | None = None
-    """SendGrid batch of a scheduled send (issue 12: newsletter/feedback/schedule.py)."""
+    """SendGrid batch of a scheduled send (so that it can be paused or cancelled)."""
 
     def check_headers(self) -> None:
         """Refuse CR, LF or NUL in any header value common to all recipients."""
@@ -204,65 +204,68 @@ class Rejected(DeliveryError):
 Started = Callable[[], BatchResult]
 """A batch whose sending has begun: calling it waits for what :meth:`Provider.send` would give."""
 
+Feature = Literal["categories", "asm group", "tracking"]
+"""What an issue's settings may ask of a send that a provider may not be able to carry:
+SendGrid categories (``delivery.sendgrid.categories``), an unsubscribe group
+(``delivery.sendgrid.asm_group_id``, ``unsubscribe: sendgrid``) and click or open tracking."""
 
-class Provider(Protocol):
-    """A way to deliver one batch of recipients of one message.
+FEATURES: tuple[Feature, ...] = ("categories", "asm group", "tracking")
 
-    A provider declares what it can do; the send loop and the session read these
-    declarations and never ask a provider's name or probe for methods:
+
+@dataclass(frozen=True, slots=True)
+class Traits:
+    """What a provider declares; the send loop and the session read these and never ask a
+    provider's name or probe for methods.
 
     ``max_batch``: most recipients in one request (or one batch of messages).
     ``message_by_message``: it sends each recipient their own message and records each
     one's outcome as it happens (so a stop leaves at most the messages on the wire
-    unknown); it stops between messages when :meth:`stop_when` 's event is set.
+    unknown); it stops between messages once :attr:`Attempt.stopping` is set.
     ``resend_is_harmless``: sending a recipient's message again cannot deliver it twice
     (the outbox overwrites the same file), so a stopped batch is simply sent again.
     ``can_schedule``: it can deliver at a later time (``--send-at``).
     ``has_sandbox``: it can check requests without delivering them (``--validate``).
-    ``one_click``: its messages carry ``List-Unsubscribe`` and ``List-Unsubscribe-Post``.
     ``delivers``: its messages leave this machine (the outbox only writes files).
+    ``carries``: the :data:`Feature` s it can carry; asking for another one is refused or
+    warned about before anything is sent (:mod:`newsletter.delivery.features`), never dropped
+    silently.
     """
 
-    name: str
-    max_batch: int
-    message_by_message: bool
-    resend_is_harmless: bool
-    can_schedule: bool
-    has_sandbox: bool
-    one_click: bool
-    delivers: bool
+    max_batch: int = 1000
+    message_by_message: bool = False
+    resend_is_harmless: bool = False
+    can_schedule: bool = False
+    has_sandbox: bool = False
+    delivers: bool = True
+    carries: frozenset[Feature] = frozenset()
 
-    def prepare(self, message: Message, recipients: Sequence[Recipient]) -> object:
-        """Side-effect-free work for a batch (a request body), or None; done once per
-        batch, its result is reused by every retry of that batch."""
-        ...
 
-    def ahead(self, prepared: object) -> None:
-        """The batch just prepared is the next to be :meth:`start` ed: begin its work now,
-        while the request before it is out (SendGrid has its request process build the body)."""
-        ...
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One try of one batch: its number in the journal (``batch``), the send's outcome log
+    (``log``: None for a send that is not recorded) and the event a first Ctrl-C sets
+    (``stopping``: a message-by-message provider stops between messages once it is set)."""
 
-    def send(self, message: Message, recipients: Sequence[Recipient], prepared: object = None,
-             batch: int = 0) -> BatchResult:
-        """Deliver (try ``batch`` of the journal), or raise :class:`RetryLater`,
-        :class:`Unknown` or :class:`Rejected`."""
-        ...
+    batch: int = 0
+    log: OutcomeLog | None = None
+    stopping: threading.Event = field(default_factory=threading.Event)
 
-    def start(self, message: Message, recipients: Sequence[Recipient], prepared: object = None,
-              batch: int = 0) -> Started | None:
-        """Begin delivering in the background; None when this provider cannot (then :meth:`send`)."""
-        ...
 
-    def get_ready(self) -> None:
-        """Finish setting up before the first batch (e.g. a request process starting)."""
-        ...
+class Provider(Protocol):
+    """A way to deliver one batch of recipients of one message: what a new provider implements.
 
-    def record(self, log: OutcomeLog | None) -> None:
-        """Write what becomes of each request or message of a recorded send to ``log``."""
-        ...
+    Its class declares :attr:`traits`; it sends a batch, says which addresses it cannot
+    send to at all, and closes. Raise :class:`RetryLater`, :class:`Unknown` or
+    :class:`Rejected` for a whole batch; put each recipient's own outcome in the
+    :class:`BatchResult`; write each request's or message's outcome to ``on.log`` when
+    it is set.
+    """
 
-    def stop_when(self, event: threading.Event) -> None:
-        """Stop between messages once ``event`` is set (message-by-message providers)."""
+    name: ClassVar[str]
+    traits: ClassVar[Traits]
+
+    def send(self, message: Message, recipients: Sequence[Recipient], on: Attempt) -> BatchResult:
+        """Deliver, or raise :class:`RetryLater`, :class:`Unknown` or :class:`Rejected`."""
         ...
 
     def unsendable(self, email: str) -> str | None:
@@ -270,53 +273,52 @@ class Provider(Protocol):
         that are not plain ASCII), or None."""
         ...
 
-    def close(self) -> None:
-        """Release connections."""
+    def close(self, *, at_once: bool = False) -> None:
+        """Release connections; ``at_once`` (a second Ctrl-C): without waiting, a request on
+        its way left to whoever records its answer."""
         ...
 
-    def stop_at_once(self) -> None:
-        """Release what can be released without waiting (a second Ctrl-C): a request on its
-        way is left to whoever records its answer."""
+
+P = TypeVar("P")
+
+
+@runtime_checkable
+class BackgroundProvider(Provider, Protocol[P]):
+    """A provider that sends a batch in the background while the next one is read (SendGrid's
+    request process). ``P``: its prepared payload (a request body), built once per batch by
+    :meth:`prepare` and reused by every retry of that batch."""
+
+    def prepare(self, message: Message, recipients: Sequence[Recipient]) -> P:
+        """Side-effect-free work for a batch (its request body)."""
+        ...
+
+    def ahead(self, prepared: P) -> None:
+        """The batch just prepared is the next to be :meth:`start` ed: begin its work now,
+        while the request before it is out."""
+        ...
+
+    def get_ready(self) -> None:
+        """Finish setting up before the first batch (e.g. a request process starting)."""
+        ...
+
+    def start(self, message: Message, recipients: Sequence[Recipient], prepared: P, on: Attempt) -> Started | None:
+        """Begin delivering in the background; None when it cannot now (then :meth:`send_prepared`)."""
+        ...
+
+    def send_prepared(self, message: Message, recipients: Sequence[Recipient], prepared: P,
+                      on: Attempt) -> BatchResult:
+        """:meth:`send` with the batch's prepared payload (a retry sends the same bytes)."""
         ...
 
 
 class ProviderBase:
-    """What a provider that sends when asked has by default (subclasses set the declarations)."""
+    """What a provider has by default (subclasses set :attr:`name` and :attr:`traits`)."""
 
-    name = "provider"
-    max_batch = 1000
-    message_by_message = False
-    resend_is_harmless = False
-    can_schedule = False
-    has_sandbox = False
-    one_click = True
-    delivers = True
-
-    def __init__(self) -> None:
-        self.log: OutcomeLog | None = None
-        self.stopping = threading.Event()
-
-    def ahead(self, prepared: object) -> None:
-        return None
-
-    def start(self, message: Message, recipients: Sequence[Recipient], prepared: object = None,
-              batch: int = 0) -> Started | None:
-        return None
-
-    def get_ready(self) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
-    def stop_at_once(self) -> None:
-        self.close()
-
-    def record(self, log: OutcomeLog | None) -> None:
-        self.log = log
-
-    def stop_when(self, event: threading.Event) -> None:
-        self.stopping = event
+    name: ClassVar[str] = "provider"
+    traits: ClassVar[Traits] = Traits()
 
     def unsendable(self, email: str) -> str | None:
+        return None
+
+    def close(self, *, at_once: bool = False) -> None:
         return None

@@ -2,8 +2,8 @@
 
 It goes through the same session as ``newsletter send`` (:mod:`newsletter.delivery.session`):
 journaled under its own name (``<slug>-correction-<n>``), so a stopped send resumes and
-a finished one is never sent twice; the same quality gate, the same sync with SendGrid's
-suppressions first. Its readers are those the original send reached (``accepted``, or
+a finished one is never sent twice; the command passes in the same quality gate and the
+same sync with SendGrid's suppressions first (``before``). Its readers are those the original send reached (``accepted``, or
 marked sent) who are still eligible in the list now: anyone who unsubscribed, bounced or
 complained since is left out, and nobody who joined since is added.
 """
@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from collections.abc import Callable
 from pathlib import Path
 
+from newsletter.delivery.hooks import SendHooks
 from newsletter.delivery.journal_read import open_existing
+from newsletter.delivery.progress import Reporter
 from newsletter.delivery.providers import ProviderName, check_environment, send_key
-from newsletter.delivery.session import Context, SendOptions, quality_gate, real_send
+from newsletter.delivery.session import Context, SendOptions, real_send
 from newsletter.errors import InputError, Problem, UsageError, display_path
 from newsletter.issue.load import IssueFile
 from newsletter.issue.model import Issue
@@ -50,8 +52,9 @@ class CorrectionSend:
     no_sync: bool = False
 
 
-def send_correction(c: CorrectionSend, confirm: Callable[[str], bool]) -> None:
-    """Send (or resume) the correction email (see the module docstring)."""
+def send_correction(c: CorrectionSend, r: Reporter, before: Callable[[Context], SendHooks]) -> None:
+    """Send (or resume) the correction email (see the module docstring). ``before``: the
+    quality gate and the sync, run once the send is worked out; it gives the send's hooks."""
     project, original = c.project, c.issue_file
     readers = original_readers(project.root, original.slug, c.provider)
     if not readers:
@@ -65,10 +68,7 @@ def send_correction(c: CorrectionSend, confirm: Callable[[str], bool]) -> None:
     issue_file = IssueFile(original.path, original.slug, c.issue, Document(original.doc.file, {}))
     rendered = dataclasses.replace(project.render(issue_file), slug=c.send_slug)
     ctx = Context(project, issue_file, rendered, project.settings, list_path, c.provider, only=readers)
-    quality_gate(ctx, c.force)
-    from newsletter.feedback.presend import sync_before_send
-
-    sync_before_send(list_path, project.root, project.settings, c.provider, skip=c.no_sync)
+    hooks = before(ctx)
     options = SendOptions(issue_path=original.path, list_path=c.list_path, provider=c.provider, yes=c.yes,
                           force=c.force, no_sync=c.no_sync)
-    real_send(ctx, options, None, confirm)
+    real_send(ctx, options, None, r, hooks)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsletter.delivery import records
+from newsletter.delivery.hooks import EmailLog, EmailLogUnavailable
 from newsletter.delivery.journal import Journal, SendRow
 from newsletter.delivery.outcomes import from_email_log, log_path, read, started_at
 from newsletter.delivery.records import Record
@@ -109,24 +110,23 @@ class Keeper:
 
 
 def settle_from_email_log(root: Path, journal: Journal, send: SendRow, category: str, delay: float,
-                          echo: Callable[[str], None]) -> None:
-    """Ask SendGrid's Email Logs about every ``unknown`` try of a SendGrid send: one reader
-    of each, in the send's own category. Found → accepted; not found and old enough →
-    sent again; otherwise (no access, not in the log yet) it stays ``unknown`` with why."""
+                          echo: Callable[[str], None], email_log: Callable[[], EmailLog]) -> None:
+    """Ask SendGrid's Email Logs (opened by ``email_log``) about every ``unknown`` try of a
+    SendGrid send: one reader of each, in the send's own category. Found → accepted; not
+    found and old enough → sent again; otherwise (no access, not in the log yet) it stays
+    ``unknown`` with why."""
     unknown = journal.unknown(send)
     if not unknown:
         return
     from newsletter.delivery.headers import ascii_address
-    from newsletter.feedback.account import SendGridError
-    from newsletter.feedback.emaillogs import Searcher
 
     first: dict[int, str] = {}
     for email, batch, _ in unknown:
         first.setdefault(int(batch or 0), email)
     log = read(log_path(state_dir(root), send.id))
     try:
-        searcher = Searcher()
-    except SendGridError as exc:
+        searcher = email_log()
+    except EmailLogUnavailable as exc:
         echo(f"SendGrid's Email Logs cannot be asked ({exc}): {len(unknown)} recipient(s) stay unknown")
         return
     now = time.time()
@@ -134,12 +134,12 @@ def settle_from_email_log(root: Path, journal: Journal, send: SendRow, category:
     for batch, email in sorted(first.items()):
         started = started_at(log, batch) or _log_written(root, send) or now
         try:
-            found = searcher.find(ascii_address(email), category, started)
-        except SendGridError as exc:
+            found = searcher.processed(ascii_address(email), category, started)
+        except EmailLogUnavailable as exc:
             journal.settle_unknown_batch(send, batch, "unknown", f"SendGrid's Email Logs could not be asked: {exc}")
             settled["unknown"] += 1
             continue
-        state, why = from_email_log(found.processed, started, now, delay)
+        state, why = from_email_log(found, started, now, delay)
         target = "pending" if state == "retry" else state
         n = journal.settle_unknown_batch(send, batch, target, why)
         settled[target] += n if target != "unknown" else 1

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from newsletter.delivery.base import BatchResult, Message, ProviderBase, Recipient, RetryLater
+from newsletter.delivery.base import Attempt, BatchResult, Message, ProviderBase, Recipient, RetryLater, Traits
 from newsletter.delivery.mime import MimeBuilder
 from newsletter.files import write_file
 
@@ -36,22 +36,14 @@ class OutboxProvider(ProviderBase):
     """Writes ``<folder>/<seq>-<address>.eml`` for each recipient."""
 
     name = "outbox"
-    max_batch = 1000
-    message_by_message = True
-    resend_is_harmless = True
-    delivers = False
+    traits = Traits(max_batch=1000, message_by_message=True, resend_is_harmless=True, delivers=False)
 
     def __init__(self, folder: Path, *, subject_prefix: str = "") -> None:
-        super().__init__()
         self.folder = folder
         self.subject_prefix = subject_prefix
         self._builder: MimeBuilder | None = None
 
-    def prepare(self, message: Message, recipients: Sequence[Recipient]) -> None:
-        return None  # each message is built where it is sent
-
-    def send(self, message: Message, recipients: Sequence[Recipient], prepared: object = None,
-             batch: int = 0) -> BatchResult:
+    def send(self, message: Message, recipients: Sequence[Recipient], on: Attempt) -> BatchResult:
         if self._builder is None or self._builder.message is not message:
             self._builder = MimeBuilder(message, subject_prefix=self.subject_prefix)
         try:
@@ -60,7 +52,7 @@ class OutboxProvider(ProviderBase):
             raise RetryLater(f"cannot write to the outbox {self.folder}: {exc.strerror}") from None
         result = BatchResult()
         for i, recipient in enumerate(recipients):
-            if self.stopping.is_set():
+            if on.stopping.is_set():
                 result.retry.update((r.seq, "not written yet: the send was interrupted") for r in recipients[i:])
                 break
             try:
@@ -72,5 +64,5 @@ class OutboxProvider(ProviderBase):
             result.accepted.append(recipient.seq)
         return result
 
-    def close(self) -> None:
+    def close(self, *, at_once: bool = False) -> None:
         self._builder = None

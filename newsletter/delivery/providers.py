@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from newsletter.delivery.base import Provider, ProviderBase
+from newsletter.delivery.base import Provider, Traits
 from newsletter.delivery.api import KEY_ENV, api_host, api_key
 from newsletter.delivery.outbox import OutboxProvider
 from newsletter.errors import UsageError
@@ -36,7 +36,7 @@ def resume_command(issue: str, provider: str, *flags: str) -> str:
 def send_key(slug: str, provider: ProviderName) -> str:
     """One journal entry per issue for real delivery (SendGrid and SMTP share it, so
     switching provider mid-send cannot send twice); the outbox keeps its own."""
-    return slug if provider_class(provider).delivers else f"{slug}@{provider}"
+    return slug if traits(provider).delivers else f"{slug}@{provider}"
 
 
 def outbox_folder(root: Path, settings: Settings, name: str) -> Path:
@@ -48,18 +48,17 @@ def recorded(name: str) -> ProviderName | None:
     return next((known for known in PROVIDERS if known == name), None)
 
 
-def provider_class(name: ProviderName) -> type[ProviderBase]:
-    """The class of a provider, to read its declarations (``can_schedule``, ``has_sandbox``…)
-    before one is made."""
+def traits(name: ProviderName) -> Traits:
+    """A provider's declarations (``can_schedule``, ``has_sandbox``…), read before one is made."""
     if name == "sendgrid":
         from newsletter.delivery.sendgrid import SendGridProvider
 
-        return SendGridProvider
+        return SendGridProvider.traits
     if name == "smtp":
         from newsletter.delivery.smtp import SmtpProvider
 
-        return SmtpProvider
-    return OutboxProvider
+        return SmtpProvider.traits
+    return OutboxProvider.traits
 
 
 def check_environment(name: ProviderName) -> None:

@@ -27,9 +27,11 @@ from contextlib import contextmanager
 from itertools import islice
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from newsletter.delivery.base import (
+    Attempt,
+    BackgroundProvider,
     Batch,
     BatchResult,
     Message,
@@ -42,6 +44,7 @@ from newsletter.delivery.base import (
     Unknown,
 )
 from newsletter.delivery.journal import Journal, SendRow
+from newsletter.delivery.outcomes import OutcomeLog
 from newsletter.delivery.plan import NewRow
 from newsletter.nogc import no_cycle_collection
 from newsletter.settings import Delivery
@@ -107,7 +110,7 @@ def backoff(attempt: int, base: float, cap: float) -> float:
 
 
 def batch_size(settings: Delivery, provider: Provider) -> int:
-    size = min(settings.batch_size, provider.max_batch)
+    size = min(settings.batch_size, provider.traits.max_batch)
     if settings.rate:
         size = min(size, max(1, int(settings.rate)))
     return size
@@ -125,19 +128,20 @@ def deliver(
     progress: ProgressSink | None = None,
     sleep: Callable[[float], None] = time.sleep,
     split_tracked: bool = False,
+    log: OutcomeLog | None = None,
 ) -> RunResult:
     """Send the recipients of ``send`` that are due; returns how the run ended.
 
     First, while the send is not fully loaded, new recipients from ``source`` (the
     eligible list, read as it is sent; those already in the journal are skipped),
     then every ``pending`` recipient in the journal. ``split_tracked``: readers who agreed
-    to tracking and readers who did not are never in one request.
+    to tracking and readers who did not are never in one request. ``log``: the send's
+    outcome log, where the provider writes what becomes of each request or message.
     """
     sink = progress or _Silent()
-    run = _Run(journal, send, message, provider, settings, sink, sleep)
+    run = SendLoop(journal, send, message, provider, settings, sink, sleep, log)
     size = batch_size(settings, provider)
     with no_cycle_collection(), _first_interrupt_waits(run.stopping, sink):
-        provider.stop_when(run.stopping)
         if source is not None and not send.loaded:
             if not run.new_batches(_NewBatches(journal, send, source, size, recipient, split=split_tracked)):
                 return run.end()
@@ -215,13 +219,22 @@ class _NewBatches:
         return Batch(rows, self.make, kind)
 
 
-class _Run:
-    """One run of the send loop: its counters and the checks between batches."""
+class SendLoop:
+    """One run of the send loop: its counters, the batches it sends and the checks between them.
+
+    A provider that sends in the background (:class:`~newsletter.delivery.base.BackgroundProvider`,
+    SendGrid) has each batch's request built once (:meth:`_prepare`) and started while the
+    next batch is read; any other is asked to :meth:`~newsletter.delivery.base.Provider.send`
+    each batch.
+    """
 
     def __init__(self, journal: Journal, send: SendRow, message: Message, provider: Provider,
-                 settings: Delivery, sink: ProgressSink, sleep: Callable[[float], None]) -> None:
+                 settings: Delivery, sink: ProgressSink, sleep: Callable[[float], None],
+                 log: OutcomeLog | None = None) -> None:
         self.journal, self.send, self.message, self.provider = journal, send, message, provider
-        self.settings, self.sink, self.sleep = settings, sink, sleep
+        self.background: BackgroundProvider[Any] | None = (
+            provider if isinstance(provider, BackgroundProvider) else None)
+        self.settings, self.sink, self.sleep, self.log = settings, sink, sleep, log
         self.pace = Pace(settings.rate, sleep)
         self.result = RunResult("done")
         self.started = time.monotonic()
@@ -229,6 +242,24 @@ class _Run:
         self.done = journal.counts(send)["accepted"]
         self.stopping = threading.Event()
         """Set by a first Ctrl-C: no request is started after it."""
+
+    # -- the provider ----------------------------------------------------------------------
+
+    def _attempt(self, number: int) -> Attempt:
+        return Attempt(number, self.log, self.stopping)
+
+    def _prepare(self, batch: Sequence[Recipient]) -> object:
+        """The batch's prepared payload (a background provider's request body), or None."""
+        background = self.background
+        return None if background is None else background.prepare(self.message, batch)
+
+    def _send(self, batch: Sequence[Recipient], prepared: object, number: int) -> BatchResult:
+        background, on = self.background, self._attempt(number)
+        if background is not None:
+            return background.send_prepared(self.message, batch, prepared, on)
+        return self.provider.send(self.message, batch, on)
+
+    # -- the batches -----------------------------------------------------------------------
 
     def new_batches(self, build: _NewBatches) -> bool:
         """Send new recipients until the list is exhausted; False if the run must end.
@@ -239,16 +270,18 @@ class _Run:
         does the next batch become ``in_flight`` (the same commit) and start: one
         batch is in flight at a time.
         """
-        provider, message, journal, send = self.provider, self.message, self.journal, self.send
-        provider.get_ready()
+        journal, send, background = self.journal, self.send, self.background
+        if background is not None:
+            background.get_ready()
         batch, prepared = self._read(build)
         while batch:
             if self._interrupted():
                 return False
             number = journal.begin_batch(send, batch.rows[0][0], batch.rows[-1][0], len(batch))
             self.pace.wait(len(batch))
-            started = provider.start(message, batch, prepared, number)
-            if started is None:  # this provider sends when asked: send, then read the next
+            started = (None if background is None
+                       else background.start(self.message, batch, prepared, self._attempt(number)))
+            if started is None:  # sent when asked: send, then read the next
                 if not self.batch(batch, prepared, number, in_flight=True, paced=True):
                     return False
                 batch, prepared = self._read(build)
@@ -279,8 +312,9 @@ class _Run:
         batch = self._refuse_unsendable(batch)
         if not batch:  # everyone in it refused: read on
             return self._read(build)
-        prepared = self.provider.prepare(self.message, batch)
-        self.provider.ahead(prepared)
+        prepared = self._prepare(batch)
+        if self.background is not None:
+            self.background.ahead(prepared)
         return batch, prepared
 
     def _refuse_unsendable(self, batch: Batch) -> Batch:
@@ -307,16 +341,14 @@ class _Run:
             batch = self._refuse_unsendable(Batch(list(rows), recipient, tracked))
             if not batch:
                 continue
-            if not self.batch(batch, self.provider.prepare(self.message, batch), None, in_flight=False):
+            if not self.batch(batch, self._prepare(batch), None, in_flight=False):
                 return
 
     def batch(self, batch: Sequence[Recipient], prepared: object, number: int | None, *, in_flight: bool,
               started: Started | None = None, paced: bool = False) -> bool:
         """Send one batch (or see to one already ``started``); False when the run must stop.
         ``number``: the journal's batch number when its rows are already ``in_flight``."""
-        stop = _one_batch(self.journal, self.send, self.message, self.provider, batch, prepared,
-                          self.settings, self.pace, self.sink, self.result, self.sleep, number,
-                          self.stopping, in_flight=in_flight, started=started, paced=paced)
+        stop = _OneBatch(self, batch, prepared, number, in_flight=in_flight, started=started, paced=paced).run()
         result, settings = self.result, self.settings
         self.tried += stop.tried
         self.refused += stop.refused
@@ -346,102 +378,119 @@ class _BatchEnd:
     message: str = ""
 
 
-def _one_batch(
-    journal: Journal,
-    send: SendRow,
-    message: Message,
-    provider: Provider,
-    batch: Sequence[Recipient],
-    prepared: object,
-    settings: Delivery,
-    pace: Pace,
-    sink: ProgressSink,
-    result: RunResult,
-    sleep: Callable[[float], None],
-    number: int | None,
-    stopping: threading.Event,
-    *,
-    in_flight: bool,
-    started: Started | None = None,
-    paced: bool = False,
-) -> _BatchEnd:
-    """Send one batch by the retry rules; the journal is updated before and after each try.
+class _OneBatch:
+    """One batch sent by the retry rules; the journal is updated before and after each try.
 
     ``in_flight``: the rows were just written as ``in_flight`` (new recipients), as
     batch ``number``.
     ``started``: the first try is already under way (paced, rows ``in_flight``).
     ``paced``: the first try's wait for the rate cap is already done.
     """
-    end = _BatchEnd()
-    attempt = 0
-    while batch:
-        first, last = batch[0].seq, batch[-1].seq
-        if started is None:
-            if attempt and stopping.is_set():  # no new try after a Ctrl-C: the rows wait
-                journal.whole_batch(send, first, last, "pending", "not sent yet: the send was interrupted")
-                return end
-            if attempt or not paced:
-                pace.wait(len(batch))
-            if attempt or not in_flight or number is None:
-                number = journal.begin_batch(send, first, last, len(batch))
-        assert number is not None  # in flight under this batch number from here on
-        result.requests += 1
-        try:
-            if started is not None:
-                begun, started = started, None
-                outcome = begun()
-            else:
-                outcome = provider.send(message, batch, prepared, number)
-        except RetryLater as exc:
-            journal.whole_batch(send, first, last, "pending", exc.reason)
-            wait = exc.wait if exc.wait is not None else backoff(attempt, settings.backoff, settings.backoff_cap)
-            if wait > LONGEST_WAIT:
-                end.outcome, end.message = "paused", f"{exc.reason}; asked to wait {wait:.0f} s"
-                return end
-            if attempt >= settings.retries:
-                result.failed_requests += 1
-                result.notes.append(f"gave up on a batch after {attempt + 1} tries: {exc.reason}")
-                return end
-            sink.note(f"{exc.reason}; trying again in {wait:.1f} s")
-            sleep(wait)
-            attempt += 1
-            continue
-        except Unknown as exc:
-            journal.whole_batch(send, first, last, "unknown", exc.reason)
-            result.failed_requests += 1
-            result.notes.append(f"{len(batch)} recipients unknown: {exc.reason}")
-            return end
-        except Rejected as exc:
-            journal.whole_batch(send, first, last, "pending", exc.reason)
-            end.outcome, end.message = "stopped", exc.reason
-            return end
-        # a KeyboardInterrupt (a second Ctrl-C) leaves the rows ``in_flight``: the outcome
-        # log, written by the process that posted them, settles them on the next run
+
+    __slots__ = ("loop", "batch", "prepared", "number", "in_flight", "started", "paced", "attempt", "end")
+
+    def __init__(self, loop: SendLoop, batch: Sequence[Recipient], prepared: object, number: int | None, *,
+                 in_flight: bool, started: Started | None, paced: bool) -> None:
+        self.loop, self.batch, self.prepared, self.number = loop, batch, prepared, number
+        self.in_flight, self.started, self.paced = in_flight, started, paced
+        self.attempt = 0
+        self.end = _BatchEnd()
+
+    def run(self) -> _BatchEnd:
+        loop = self.loop
+        while self.batch:
+            batch = self.batch
+            first, last = batch[0].seq, batch[-1].seq
+            if self.started is None and not self._begin(first, last):
+                return self.end
+            loop.result.requests += 1
+            try:
+                outcome = self._try()
+            except RetryLater as exc:
+                if self._wait_after(exc, first, last):
+                    continue
+                return self.end
+            except Unknown as exc:
+                loop.journal.whole_batch(loop.send, first, last, "unknown", exc.reason)
+                loop.result.failed_requests += 1
+                loop.result.notes.append(f"{len(batch)} recipients unknown: {exc.reason}")
+                return self.end
+            except Rejected as exc:
+                loop.journal.whole_batch(loop.send, first, last, "pending", exc.reason)
+                self.end.outcome, self.end.message = "stopped", exc.reason
+                return self.end
+            # a KeyboardInterrupt (a second Ctrl-C) leaves the rows ``in_flight``: the outcome
+            # log, written by the process that posted them, settles them on the next run
+            if not self._record(outcome, first, last):
+                return self.end
+        return self.end
+
+    def _begin(self, first: int, last: int) -> bool:
+        """Pace and number a try that is not under way yet; False (the rows wait) after a Ctrl-C."""
+        loop, attempt = self.loop, self.attempt
+        if attempt and loop.stopping.is_set():  # no new try after a Ctrl-C: the rows wait
+            loop.journal.whole_batch(loop.send, first, last, "pending", "not sent yet: the send was interrupted")
+            return False
+        if attempt or not self.paced:
+            loop.pace.wait(len(self.batch))
+        if attempt or not self.in_flight or self.number is None:
+            self.number = loop.journal.begin_batch(loop.send, first, last, len(self.batch))
+        return True
+
+    def _try(self) -> BatchResult:
+        started = self.started
+        if started is not None:
+            self.started = None
+            return started()
+        assert self.number is not None  # in flight under this batch number from here on
+        return self.loop._send(self.batch, self.prepared, self.number)
+
+    def _wait_after(self, exc: RetryLater, first: int, last: int) -> bool:
+        """The batch back to ``pending``; True after waiting to try it again, False to give up."""
+        loop, settings = self.loop, self.loop.settings
+        loop.journal.whole_batch(loop.send, first, last, "pending", exc.reason)
+        wait = exc.wait if exc.wait is not None else backoff(self.attempt, settings.backoff, settings.backoff_cap)
+        if wait > LONGEST_WAIT:
+            self.end.outcome, self.end.message = "paused", f"{exc.reason}; asked to wait {wait:.0f} s"
+            return False
+        if self.attempt >= settings.retries:
+            loop.result.failed_requests += 1
+            loop.result.notes.append(f"gave up on a batch after {self.attempt + 1} tries: {exc.reason}")
+            return False
+        loop.sink.note(f"{exc.reason}; trying again in {wait:.1f} s")
+        loop.sleep(wait)
+        self.attempt += 1
+        return True
+
+    def _record(self, outcome: BatchResult, first: int, last: int) -> bool:
+        """Write the try's outcome; True to try again the recipients worth retrying."""
+        loop, end, batch, settings = self.loop, self.end, self.batch, self.loop.settings
         # a new batch that went through whole is followed at once by the next one's start
-        journal.finish_batch(send, first, last, len(batch), outcome,
-                             with_next=in_flight and not attempt and len(outcome.accepted) == len(batch))
+        loop.journal.finish_batch(loop.send, first, last, len(batch), outcome,
+                                  with_next=self.in_flight and not self.attempt and len(outcome.accepted) == len(batch))
         end.tried += len(outcome.accepted) + len(outcome.failed)
         end.refused += len(outcome.failed)
         end.accepted += len(outcome.accepted)
-        result.accepted += len(outcome.accepted)
+        loop.result.accepted += len(outcome.accepted)
         if outcome.unknown:
-            result.failed_requests += 1
-            result.notes.append(f"{len(outcome.unknown)} recipients unknown: {next(iter(outcome.unknown.values()))}")
+            loop.result.failed_requests += 1
+            loop.result.notes.append(f"{len(outcome.unknown)} recipients unknown: "
+                                     f"{next(iter(outcome.unknown.values()))}")
         if outcome.stop:
             end.outcome, end.message = "stopped", outcome.stop
-            return end
-        batch, prepared = _retry_part(batch, outcome), None
-        if batch:
-            if attempt >= settings.retries:
-                result.failed_requests += 1
-                result.notes.append(f"gave up on {len(batch)} recipients: {next(iter(outcome.retry.values()))}")
-                return end
-            sleep(backoff(attempt, settings.backoff, settings.backoff_cap))
-            attempt += 1
-    return end
+            return False
+        self.batch = _retry_part(batch, outcome)
+        if not self.batch:
+            return True
+        self.prepared = loop._prepare(self.batch)
+        if self.attempt >= settings.retries:
+            loop.result.failed_requests += 1
+            loop.result.notes.append(f"gave up on {len(self.batch)} recipients: {next(iter(outcome.retry.values()))}")
+            return False
+        loop.sleep(backoff(self.attempt, settings.backoff, settings.backoff_cap))
+        self.attempt += 1
+        return True
 
 
 def _retry_part(batch: Sequence[Recipient], outcome: BatchResult) -> list[Recipient]:
     return [r for r in batch if r.seq in outcome.retry] if outcome.retry else []
-
-

@@ -11,18 +11,20 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
 from newsletter.delivery.base import (
+    FEATURES,
+    Attempt,
     Batch,
     BatchResult,
     Message,
-    ProviderBase,
     Recipient,
     RetryLater,
     Started,
+    Traits,
 )
 from newsletter.delivery.api import KEY_ENV, api_host, api_key
 from newsletter.delivery.bodies import HEAD, RowsBody, body_spec
@@ -63,7 +65,7 @@ def common_fields(message: Message, options: SendGridOptions, *, sandbox: bool,
         body["asm"] = {"group_id": options.asm_group_id}
     if message.send_at is not None:
         body["send_at"] = message.send_at
-    if message.batch_id is not None:  # issue 12: a scheduled send that can be cancelled
+    if message.batch_id is not None:  # a scheduled send that can be cancelled
         body["batch_id"] = message.batch_id
     return body
 
@@ -146,7 +148,7 @@ class PayloadBuilder:
         return result
 
 
-class SendGridProvider(ProviderBase):
+class SendGridProvider:
     """Posts batches of up to 1,000 personalisations to ``/v3/mail/send``.
 
     With ``background``, requests started with :meth:`start` are posted by a second
@@ -155,20 +157,15 @@ class SendGridProvider(ProviderBase):
     the send's outcome log by the process that posts it.
     """
 
-    name = "sendgrid"
-    max_batch = MAX_PERSONALIZATIONS
-    message_by_message = False
-    resend_is_harmless = False
-    can_schedule = True
-    has_sandbox = True
-    one_click = True
+    name: ClassVar[str] = "sendgrid"
+    traits: ClassVar[Traits] = Traits(max_batch=MAX_PERSONALIZATIONS, can_schedule=True, has_sandbox=True,
+                    carries=frozenset(FEATURES))
 
     def __init__(self, key: str, options: SendGridOptions, *, host: ApiHost | str | None = None,
                  sandbox: bool = False, background: bool = False, lock: Path | None = None,
                  tracking: str = "everyone") -> None:
         from newsletter.delivery.api import parse_api_host
 
-        super().__init__()
         self.options = options
         self.tracking = tracking
         self.sandbox = sandbox
@@ -195,7 +192,7 @@ class SendGridProvider(ProviderBase):
                                                      tracking=self.tracking)
         return builder
 
-    def prepare(self, message: Message, recipients: Sequence[Recipient]) -> bytes | RowsJob:
+    def prepare(self, message: Message, recipients: Sequence[Recipient]) -> Request:
         """The request body, built once per batch (retries send the same bytes); for a
         batch of journal rows that the request process will post, what it builds the
         body from instead (it builds the same bytes: see :mod:`~newsletter.delivery.bodies`)."""
@@ -206,7 +203,7 @@ class SendGridProvider(ProviderBase):
             return RowsJob(builder.rows_body(recipients.make, recipients.tracked), recipients)
         return builder.build(recipients)
 
-    def ahead(self, prepared: object) -> None:
+    def ahead(self, prepared: Request) -> None:
         """Have the request process build the body of the batch to be started next now,
         while the request before it is out."""
         poster = self._poster
@@ -214,10 +211,16 @@ class SendGridProvider(ProviderBase):
             with contextlib.suppress(RetryLater):  # the child is gone: :meth:`start` finds out
                 prepared.built_by(poster)
 
-    def send(self, message: Message, recipients: Sequence[Recipient], prepared: object = None,
-             batch: int = 0) -> BatchResult:
+    def send(self, message: Message, recipients: Sequence[Recipient], on: Attempt) -> BatchResult:
+        post_recorded(self._sender, self._builder_for(message).build(recipients), on.log, on.batch)
+        return BatchResult(accepted=_seqs(recipients))
+
+    def send_prepared(self, message: Message, recipients: Sequence[Recipient], prepared: Request,
+                      on: Attempt) -> BatchResult:
+        """:meth:`send` with the body :meth:`prepare` made (a retry posts the same bytes; a
+        body the request process was to build is built here)."""
         data = prepared if isinstance(prepared, bytes) else self._builder_for(message).build(recipients)
-        post_recorded(self._sender, data, self.log, batch)
+        post_recorded(self._sender, data, on.log, on.batch)
         return BatchResult(accepted=_seqs(recipients))
 
     def get_ready(self) -> None:
@@ -228,21 +231,19 @@ class SendGridProvider(ProviderBase):
             with contextlib.suppress(RetryLater):  # it did not start: :meth:`start` finds out
                 poster.wait_ready()
 
-    def start(self, message: Message, recipients: Sequence[Recipient], prepared: object = None,
-              batch: int = 0) -> Started | None:
+    def start(self, message: Message, recipients: Sequence[Recipient], prepared: Request,
+              on: Attempt) -> Started | None:
         """Begin sending in the request process; calling the result gives what :meth:`send`
-        would. None without a request process (then :meth:`send` it)."""
+        would. None without a request process (then :meth:`send_prepared` it)."""
         poster = self._poster
         if poster is None or not poster.alive:
             return None
-        if not isinstance(prepared, (bytes, RowsJob)):
-            prepared = self.prepare(message, recipients)
-        log = self.log.path if self.log is not None else None
+        log = on.log.path if on.log is not None else None
         try:
             if isinstance(prepared, RowsJob):
-                poster.submit(prepared.built_by(poster), batch, log)
+                poster.submit(prepared.built_by(poster), on.batch, log)
             else:
-                poster.submit(prepared, batch, log)
+                poster.submit(prepared, on.batch, log)
         except RetryLater as exc:
             refused = exc  # nothing was handed over: the send loop tries again
 
@@ -257,20 +258,17 @@ class SendGridProvider(ProviderBase):
 
         return answer
 
-    def close(self) -> None:
+    def close(self, *, at_once: bool = False) -> None:
+        """``at_once``: the request process goes on alone: it records the answer to the request
+        on its way in the outcome log, and holds the poster lock (the next run waits for it)
+        until then."""
         self._builder = None
         self._sender.close()
         if self._poster is not None:
-            self._poster.close()
-            self._poster = None
-
-    def stop_at_once(self) -> None:
-        """The request process goes on alone: it records the answer to the request on its way
-        in the outcome log, and holds the poster lock (the next run waits for it) until then."""
-        self._builder = None
-        self._sender.close()
-        if self._poster is not None:
-            self._poster.leave()
+            if at_once:
+                self._poster.leave()
+            else:
+                self._poster.close()
             self._poster = None
 
 
@@ -288,6 +286,10 @@ class RowsJob:
         if self.built is None:
             self.built = poster.build(self.batch.rows_json(), self.body.spec)
         return self.built
+
+
+Request = bytes | RowsJob
+"""A SendGrid batch's prepared payload: its request body, or what the request process builds it from."""
 
 
 def _seqs(recipients: Sequence[Recipient]) -> list[int]:

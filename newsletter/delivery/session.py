@@ -1,9 +1,10 @@
 """A real send from start to finish: begin or resume, settle what a stopped run left on
 its way, the quality gate, the send loop, and what the editor is told at the end.
 
-Policy lives here, with the journal it reasons about; ``commands/send.py`` only reads
-options and chooses the mode. What is printed goes through
-:mod:`newsletter.delivery.progress`.
+Policy lives here, with the journal it reasons about; ``commands/send.py`` reads the
+options, chooses the mode, runs the quality gate and passes in what the send needs from
+above delivery (:class:`~newsletter.delivery.hooks.SendHooks`) and where it speaks and asks
+(:class:`~newsletter.delivery.progress.Reporter`).
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ import dataclasses
 import errno
 import hashlib
 import sqlite3
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +23,10 @@ from newsletter.delivery import progress as out
 from newsletter.delivery import records
 from newsletter.delivery.base import Message
 from newsletter.delivery.adopt import adopt, resumable
+from newsletter.delivery.hooks import SendHooks
 from newsletter.delivery.journal import Journal, SendRow
 from newsletter.delivery.journal_read import is_finished
+from newsletter.delivery.progress import Reporter
 from newsletter.delivery.keeper import Keeper, guard, new_category, settle_from_email_log
 from newsletter.delivery.outcomes import Log, OutcomeLog, log_path, read, settle
 from newsletter.delivery.plan import (
@@ -41,7 +43,7 @@ from newsletter.delivery.providers import (
     ProviderName,
     make_provider,
     outbox_folder,
-    provider_class,
+    traits,
     recorded,
     resume_command,
     send_key,
@@ -140,35 +142,6 @@ class Context:
         return sum(1 for _ in self.entries())
 
 
-def gate_errors(ctx: Context) -> tuple[int, list[str]]:
-    """The real send's gate: ``newsletter check``, offline, personalised as a reader of this
-    list. Prints its errors; returns how many, and their rules (rehearsals run the same gate)."""
-    from newsletter.checks import run_checks
-
-    errors = [f for f in run_checks(ctx.project, ctx.issue_file, ctx.rendered, list_path=ctx.list_path)
-              if f.severity == "error"]
-    for finding in errors:
-        out.echo(f"  {finding}  [{finding.rule}]", err=True)
-    return len(errors), sorted({f.rule for f in errors})
-
-
-def quality_gate(ctx: Context, force: bool) -> None:
-    """Refuse to send an issue that is not ready.
-
-    The build already ran (``open_issue`` renders, and refuses on any error). Then
-    ``newsletter check`` runs (:func:`gate_errors`): its errors stop the send unless
-    ``--force`` (which never skips a build error).
-    """
-    n, rules = gate_errors(ctx)
-    if not n:
-        return
-    if force:
-        out.echo(f"Sending despite {n} check error(s) (--force): {', '.join(rules)}", err=True)
-        return
-    raise ProblemsFound(f"{n} check error(s) in {display_path(ctx.issue_file.path)}: nothing was sent. "
-                        "Fix them (newsletter check shows them all) or send anyway with --force")
-
-
 def only_files_line(ctx: Context, count: int, folder: Path) -> str:
     """The last line of anything that wrote messages to files and sent nothing."""
     from newsletter.delivery.api import api_key
@@ -184,10 +157,10 @@ def only_files_line(ctx: Context, count: int, folder: Path) -> str:
     return f"No email was sent: {count} message(s) written to {display_path(folder)}/ ({how})"
 
 
-def real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Callable[[str], bool]) -> None:
+def real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, hooks: SendHooks) -> None:
     """The real, resumable send (see the module docstring)."""
     try:
-        _real_send(ctx, o, send_at, confirm)
+        _real_send(ctx, o, send_at, r, hooks)
     except sqlite3.OperationalError as exc:  # a full disk or a broken file under the journal
         raise SendFailed(f"{display_path(state_dir(ctx.root))}: the send journal cannot be written ({exc}); "
                          "what it holds is safe: free some space and run the same command again") from None
@@ -204,7 +177,7 @@ def real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Callab
                           "request that was on its way is settled from its outcome log") from None
 
 
-def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Callable[[str], bool]) -> None:
+def _real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, hooks: SendHooks) -> None:
     slug = ctx.rendered.slug
     key = send_key(slug, ctx.provider)
     draft = make_message(ctx.rendered, ctx.settings, send_id=key, send_at=send_at)
@@ -212,7 +185,7 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
     list_name = display_path(ctx.list_path)
     state = state_dir(ctx.root)
     secret = load_secret(ctx.root)
-    recorded_send = provider_class(ctx.provider).delivers
+    recorded_send = traits(ctx.provider).delivers
     journal = Journal.open(ctx.root)
     try:
         journal.lock()
@@ -223,7 +196,7 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
         category = previous.category if previous is not None and known else new_category()
         send_row: SendRow | None
         if existing is None and previous is not None and resumable(previous, ctx.provider):
-            send_row = _adopt(ctx, o, journal, key, digest, previous, confirm)
+            send_row = _adopt(ctx, o, journal, key, digest, previous, r, hooks)
             category, known = previous.category, True
         elif existing is None:
             if (previous is not None and previous.state in ("sending", "stopped") and not o.force
@@ -231,20 +204,13 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
                 raise ProblemsFound(f"this issue's send began on another clone with {previous.provider} "
                                     f"({previous.counts.get('accepted', 0)} accepted); resume it with "
                                     f"--provider {previous.provider}, or send to everyone again with --force")
-            send_row = _begin(ctx, o, journal, key, digest, confirm)
+            send_row = _begin(ctx, o, journal, key, digest, r)
         else:
-            send_row = _resume(ctx, o, journal, existing, digest, list_name, confirm, category if known else None)
+            send_row = _resume(ctx, o, journal, existing, digest, list_name, r, hooks, category if known else None)
         if send_row is None:
             return
-        message = dataclasses.replace(draft, send_id=f"{slug}-{send_row.id}")
-        # a scheduled send carries a batch id, so it can be cancelled or paused; with
-        # `unsubscribe: sendgrid` the visible link is SendGrid's group unsubscribe link
-        from newsletter.feedback.managed import sendgrid_link
-        from newsletter.feedback.schedule import batch_for_send
-
-        message = sendgrid_link(batch_for_send(ctx.root, message, key, ctx.provider,
-                                               timeout=ctx.settings.delivery.sendgrid.timeout),
-                                ctx.settings, ctx.provider)
+        # a scheduled send's batch id, `unsubscribe: sendgrid`'s link
+        message = hooks.dress(dataclasses.replace(draft, send_id=f"{slug}-{send_row.id}"), key)
         keeper = None
         if recorded_send:
             message = dataclasses.replace(message, categories=(*message.categories, category))
@@ -265,27 +231,23 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
         provider = make_provider(ctx.provider, ctx.settings, ctx.root, folder=slug, background=True,
                                  lock=state / POSTER_LOCK)
         log = OutcomeLog(log_path(state, send_row.id))
-        provider.record(log)
         done = journal.counts(send_row)["accepted"]
         source = None if send_row.loaded else _new_rows(ctx)
         at_once = False
         try:
-            with out.progress_bar(send_row.eligible, done) as bar:
+            with r.progress(send_row.eligible, done) as bar:
                 result = deliver(journal, send_row, message, provider,
                                  recipient_maker(ctx.settings, secret),
                                  ctx.settings.delivery, source=source,
                                  progress=keeper.sink(bar) if keeper is not None else bar,
-                                 split_tracked=ctx.settings.tracking == "consented")
+                                 split_tracked=ctx.settings.tracking == "consented", log=log)
         except KeyboardInterrupt:  # a second Ctrl-C: stop without waiting for the answer
             at_once = True
             raise
         finally:
-            if at_once:
-                provider.stop_at_once()
-            else:
-                provider.close()
+            provider.close(at_once=at_once)
             log.close()
-        _finish(journal, journal.refresh(key), result, ctx, keeper)
+        _finish(journal, journal.refresh(key), result, ctx, keeper, r, hooks)
     finally:
         journal.close()
 
@@ -337,46 +299,40 @@ def _has_nul(path: Path) -> bool:
     return False
 
 
-def _begin(ctx: Context, o: SendOptions, journal: Journal, key: str, digest: str,
-           confirm: Callable[[str], bool]) -> SendRow | None:
+def _begin(ctx: Context, o: SendOptions, journal: Journal, key: str, digest: str, r: Reporter) -> SendRow | None:
     summary = ctx.summary()
-    out.print_held_back(summary)
+    out.print_held_back(r, summary)
     count = summary.eligible if ctx.only is None else ctx.eligible_count()
     if not o.yes:
-        _ask(confirm, f"Send “{ctx.rendered.subject}” to {count} recipient(s) with {ctx.provider}?", count)
+        _ask(r, f"Send “{ctx.rendered.subject}” to {count} recipient(s) with {ctx.provider}?", count)
     send_row = journal.create(key=key, slug=ctx.rendered.slug, provider=ctx.provider,
                               list_path=str(ctx.list_path.resolve()), content_hash=digest, eligible=count)
     log_path(state_dir(ctx.root), send_row.id).unlink(missing_ok=True)  # a journal made anew reuses ids
-    out.echo(f"Sending “{ctx.rendered.subject}” to {count} recipient(s) with {ctx.provider}")
+    r.say(f"Sending “{ctx.rendered.subject}” to {count} recipient(s) with {ctx.provider}")
     return send_row
 
 
 def _adopt(ctx: Context, o: SendOptions, journal: Journal, key: str, digest: str, record: records.Record,
-           confirm: Callable[[str], bool]) -> SendRow:
+           r: Reporter, hooks: SendHooks) -> SendRow:
     """Take over a SendGrid send begun on another clone (:mod:`newsletter.delivery.adopt`)."""
     from newsletter.audience.tally import fingerprint
-    from newsletter.feedback.emaillogs import Searcher
 
     if fingerprint(ctx.list_path).sha256 != record.list_sha256:
-        out.echo(f"{display_path(ctx.list_path)} is not the list this send began with on the other clone; "
-                 "readers are matched by address", err=True)
+        r.warn(f"{display_path(ctx.list_path)} is not the list this send began with on the other clone; "
+               "readers are matched by address")
     if not o.yes:
         count = ctx.summary().eligible
-        _ask(confirm, f"Resume “{ctx.rendered.subject}”, begun on another clone, for the readers of {count} "
+        _ask(r, f"Resume “{ctx.rendered.subject}”, begun on another clone, for the readers of {count} "
                       "SendGrid's Email Logs do not show?", count)
-    searcher: Searcher | None = None
-
     def every(category: str, start: float, end: float) -> set[str]:
-        nonlocal searcher
-        searcher = searcher or Searcher()
-        return searcher.every(category, start, end)
+        return hooks.email_log().every(category, start, end)
 
     return adopt(journal, key=key, slug=ctx.rendered.slug, record=record, digest=digest,
                  list_path=str(ctx.list_path.resolve()), rows=_new_rows(ctx), force=o.force,
-                 log_delay=ctx.settings.delivery.sendgrid.log_delay, echo=out.echo, every=every)
+                 log_delay=ctx.settings.delivery.sendgrid.log_delay, echo=r.say, every=every)
 
 
-def settle_stopped(ctx: Context, journal: Journal, send_row: SendRow) -> None:
+def settle_stopped(ctx: Context, journal: Journal, send_row: SendRow, r: Reporter) -> None:
     """Settle the rows a stopped run left ``in_flight``, from the outcome log, before anything else.
 
     The request process of a killed sender may still be posting its last request: it
@@ -390,7 +346,7 @@ def settle_stopped(ctx: Context, journal: Journal, send_row: SendRow) -> None:
     if not in_flight:
         return
     state = state_dir(ctx.root)
-    if provider_class(_stopped_with(send_row, ctx)).resend_is_harmless:
+    if traits(_stopped_with(send_row, ctx)).resend_is_harmless:
         log = Log([], True)  # writing a message again cannot deliver it twice
     else:
         timeout = ctx.settings.delivery.sendgrid.timeout + GRACE
@@ -403,8 +359,8 @@ def settle_stopped(ctx: Context, journal: Journal, send_row: SendRow) -> None:
              f"{len(result.failed)} were refused" if result.failed else "",
              f"{len(result.unknown)} may or may not have been delivered (unknown)" if result.unknown else ""]
     total = sum(len(seqs) for seqs in in_flight.values())
-    out.echo(f"The last run stopped with {total} recipient(s) on their way: " + ", ".join(p for p in parts if p)
-             + ".", err=True)
+    r.warn(f"The last run stopped with {total} recipient(s) on their way: " + ", ".join(p for p in parts if p)
+           + ".")
 
 
 def _stopped_with(send_row: SendRow, ctx: Context) -> ProviderName:
@@ -413,17 +369,17 @@ def _stopped_with(send_row: SendRow, ctx: Context) -> ProviderName:
 
 
 def _resume(ctx: Context, o: SendOptions, journal: Journal, send_row: SendRow, digest: str,
-            list_name: str, confirm: Callable[[str], bool], category: str | None) -> SendRow | None:
-    settle_stopped(ctx, journal, send_row)
+            list_name: str, r: Reporter, hooks: SendHooks, category: str | None) -> SendRow | None:
+    settle_stopped(ctx, journal, send_row, r)
     counts = journal.counts(send_row)
     if counts["unknown"] and category and _stopped_with(send_row, ctx) == "sendgrid" and not o.mark_unknown_sent:
         settle_from_email_log(ctx.root, journal, send_row, category, ctx.settings.delivery.sendgrid.log_delay,
-                              lambda line: out.echo(line, err=True))
+                              r.warn, hooks.email_log)
         counts = journal.counts(send_row)
     if send_row.finished is not None and not counts["pending"] and not counts["unknown"]:
-        outbox = (None if provider_class(_stopped_with(send_row, ctx)).delivers
+        outbox = (None if traits(_stopped_with(send_row, ctx)).delivers
                   else display_path(outbox_folder(ctx.root, ctx.settings, send_row.slug)))
-        out.print_already_sent(send_row, counts, display_path(ctx.issue_file.path), outbox, ctx.settings.timezone)
+        out.print_already_sent(r, send_row, counts, display_path(ctx.issue_file.path), outbox, ctx.settings.timezone)
         return None
     if send_row.content_hash != digest or send_row.list_path != str(ctx.list_path.resolve()):
         changed = "the issue" if send_row.content_hash != digest else f"the list (was {send_row.list_path})"
@@ -433,34 +389,35 @@ def _resume(ctx: Context, o: SendOptions, journal: Journal, send_row: SendRow, d
         journal.set_content(send_row, digest, str(ctx.list_path.resolve()))
     suppressed, restored, new = journal.reconcile(send_row, (e.email for e in ctx.entries()))
     if suppressed:
-        out.echo(f"{suppressed} address(es) are no longer eligible in {list_name}: suppressed")
+        r.say(f"{suppressed} address(es) are no longer eligible in {list_name}: suppressed")
     if restored:
-        out.echo(f"{restored} suppressed address(es) are eligible again")
+        r.say(f"{restored} suppressed address(es) are eligible again")
     if new and send_row.loaded:
-        out.echo(f"{new} address(es) joined {list_name} after this send began; they are not part of it")
+        r.say(f"{new} address(es) joined {list_name} after this send began; they are not part of it")
     unknown = journal.unknown(send_row) if counts["unknown"] else []
     if unknown:
         if not (o.resend_unknown or o.mark_unknown_sent):
-            out.print_unknown(unknown)
+            out.print_unknown(r, unknown)
             raise ProblemsFound(
                 f"{len(unknown)} recipient(s) are 'unknown': nothing more is sent until you decide: "
                 + _unknown_choice(ctx, display_path(ctx.issue_file.path), len(unknown))
             )
         n = journal.resolve_unknown(send_row, resend=o.resend_unknown)
-        out.echo(f"{n} unknown recipient(s) {'will be sent again' if o.resend_unknown else 'marked as sent'}")
+        r.say(f"{n} unknown recipient(s) {'will be sent again' if o.resend_unknown else 'marked as sent'}")
     pending = journal.counts(send_row)["pending"] + (0 if send_row.loaded else new)
     if pending and not o.yes:
-        _ask(confirm, f"Resume sending “{ctx.rendered.subject}” to the {pending} recipient(s) "
+        _ask(r, f"Resume sending “{ctx.rendered.subject}” to the {pending} recipient(s) "
                       f"not sent yet, with {ctx.provider}?", pending)
-    out.echo(f"Resuming: {pending} recipient(s) to send")
+    r.say(f"Resuming: {pending} recipient(s) to send")
     return send_row
 
 
-def _ask(confirm: Callable[[str], bool], question: str, count: int) -> None:
-    if not sys.stdin.isatty():
+def _ask(r: Reporter, question: str, count: int) -> None:
+    answer = r.ask(question)
+    if answer is None:
         raise UsageError(f"no terminal to ask in: {count} recipient(s) would get this; add --yes to send without "
                          "being asked (nothing was sent)")
-    if not confirm(question):
+    if not answer:
         raise ProblemsFound("not sent: you said no")
 
 
@@ -485,33 +442,30 @@ def _next_run(ctx: Context, issue: str, unknown: int, resume: str, cause: bool =
             "stops until you decide: " + _unknown_choice(ctx, issue, unknown))
 
 
-def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context, keeper: Keeper | None) -> None:
+def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context, keeper: Keeper | None,
+            r: Reporter, hooks: SendHooks) -> None:
     counts = journal.counts(send_row)
     if counts["unknown"] and keeper is not None and ctx.provider == "sendgrid":  # e.g. its request process died
         settle_from_email_log(ctx.root, journal, send_row, keeper.record.category,
-                              ctx.settings.delivery.sendgrid.log_delay, lambda line: out.echo(line, err=True))
+                              ctx.settings.delivery.sendgrid.log_delay, r.warn, hooks.email_log)
         counts = journal.counts(send_row)
     # SMTP refusals saying an address does not exist turn it bounced in the list, before the
     # send may be marked finished: a stop before this point leaves it for the next run
-    from newsletter.feedback.smtp_bounces import bounce_refused_in_list
-
-    bounced = bounce_refused_in_list(journal, send_row, ctx.list_path) if counts["failed"] else ""
+    bounced = hooks.bounce_refused(journal, send_row) if counts["failed"] else ""
     finished = is_finished(send_row, counts)
     journal.set_finished(send_row, finished)
     when = None
     if keeper is not None and keeper.record.send_at is not None:
-        from newsletter.feedback.schedule import in_words
-
-        when = in_words(keeper.record.send_at, ctx.settings.timezone)
-    delivers = provider_class(ctx.provider).delivers
-    out.print_summary(counts, send_row.eligible, result, ctx.provider, delivers=delivers, when=when)
+        when = hooks.when(keeper.record.send_at)
+    delivers = traits(ctx.provider).delivers
+    out.print_summary(r, counts, send_row.eligible, result, ctx.provider, delivers=delivers, when=when)
     if ctx.require_evidence:
-        out.print_held_back(ctx.summary())
+        out.print_held_back(r, ctx.summary())
     if bounced:
-        out.echo(bounced)
+        r.say(bounced)
     if keeper is not None:
         keeper.write("finished" if finished else "stopped", finished=finished)
-        out.echo(f"Send record: {display_path(keeper.path)} (no personal data); commit it so that every clone "
+        r.say(f"Send record: {display_path(keeper.path)} (no personal data); commit it so that every clone "
                  f"knows: {records.commit_hint(ctx.root, keeper.path)}")
     issue = display_path(ctx.issue_file.path)
     resume = resume_command(issue, ctx.provider)
@@ -524,13 +478,13 @@ def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context
         raise ProblemsFound(f"send {verb}: {result.message}. " + _next_run(ctx, issue, len(unknown), resume,
                                                                              cause=True))
     if unknown:
-        out.print_unknown(unknown)
+        out.print_unknown(r, unknown)
         raise ProblemsFound(f"{len(unknown)} recipient(s) are 'unknown': " + _unknown_choice(ctx, issue, len(unknown)))
     if counts["failed"]:
         raise ProblemsFound(f"{counts['failed']} recipient(s) failed; `newsletter report {issue}` lists them")
     if not finished:
         raise ProblemsFound(f"{counts['pending']} recipient(s) still to send; run the command again to resume")
-    out.echo("Finished: every eligible recipient is accounted for."
+    r.say("Finished: every eligible recipient is accounted for."
              + (f" SendGrid sends it {when}." if when is not None else ""))
     if not delivers:
-        out.echo(only_files_line(ctx, counts["accepted"], outbox_folder(ctx.root, ctx.settings, send_row.slug)))
+        r.say(only_files_line(ctx, counts["accepted"], outbox_folder(ctx.root, ctx.settings, send_row.slug)))

@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from newsletter.delivery import refusals
 from newsletter.delivery.api import is_loopback
-from newsletter.delivery.base import BatchResult, Message, ProviderBase, Recipient
+from newsletter.delivery.base import Attempt, BatchResult, Message, ProviderBase, Recipient, Traits
 from newsletter.delivery.headers import ascii_address, needs_smtputf8
 from newsletter.delivery.dkim import Signer
 from newsletter.delivery.mime import MimeBuilder
@@ -112,12 +112,10 @@ class SmtpProvider(ProviderBase):
     """Sends each recipient their own message over a few reused SMTP connections."""
 
     name = "smtp"
-    max_batch = 100
-    message_by_message = True
+    traits = Traits(max_batch=100, message_by_message=True)
 
     def __init__(self, url: SmtpUrl, options: SmtpOptions, *, subject_prefix: str = "",
                  signer: Signer | None = None) -> None:
-        super().__init__()
         self.url = url
         self.signer = signer
         """Signs each message with DKIM (newsletter/delivery/dkim.py) when a key is set."""
@@ -144,21 +142,17 @@ class SmtpProvider(ProviderBase):
             raise
         return conn
 
-    def prepare(self, message: Message, recipients: Sequence[Recipient]) -> None:
-        return None  # each message is built where it is sent
-
-    def send(self, message: Message, recipients: Sequence[Recipient], prepared: object = None,
-             batch: int = 0) -> BatchResult:
+    def send(self, message: Message, recipients: Sequence[Recipient], on: Attempt) -> BatchResult:
         if self._builder is None or self._builder.message is not message:
             self._builder = MimeBuilder(message, subject_prefix=self.subject_prefix)
         n = min(self.options.connections, len(recipients)) or 1
         chunks = [recipients[i::n] for i in range(n)]
         result = BatchResult()
-        for part in self._pool.map(self._send_chunk, chunks, [batch] * n):
+        for part in self._pool.map(self._send_chunk, chunks, [on] * n):
             result.merge(part)
         return result
 
-    def _send_chunk(self, chunk: Sequence[Recipient], batch: int) -> BatchResult:
+    def _send_chunk(self, chunk: Sequence[Recipient], on: Attempt) -> BatchResult:
         assert self._builder is not None
         builder = self._builder
         sender = builder.message.sender.email
@@ -186,10 +180,10 @@ class SmtpProvider(ProviderBase):
                 why = f"cannot connect to the SMTP server: {refusals.reply_text(str(exc))}"
                 out.retry.update((r.seq, why) for r in chunk)
                 return out
-        log = _Log(self.log, batch)
+        log = _Log(on.log, on.batch)
         for i, recipient in enumerate(chunk):
             seq = recipient.seq
-            if self.stopping.is_set():  # a Ctrl-C: the messages not started wait for the next run
+            if on.stopping.is_set():  # a Ctrl-C: the messages not started wait for the next run
                 out.retry.update((r.seq, "not sent yet: the send was interrupted") for r in chunk[i:])
                 break
             envelope = recipient.email if recipient.email.isascii() else ascii_address(recipient.email)
@@ -246,7 +240,7 @@ class SmtpProvider(ProviderBase):
         self._idle.put(conn)
         return out
 
-    def close(self) -> None:
+    def close(self, *, at_once: bool = False) -> None:
         self._pool.shutdown(wait=True)
         while True:
             try:

@@ -92,9 +92,9 @@ def journal_sends(root: Path) -> dict[str, list[SendFigures]]:
 
 def _delivers(provider: str) -> bool:
     """Whether the provider delivers (an outbox send only wrote files)."""
-    from newsletter.delivery.providers import PROVIDERS, provider_class
+    from newsletter.delivery.providers import PROVIDERS, traits
 
-    return next((provider_class(name).delivers for name in PROVIDERS if name == provider), True)
+    return next((traits(name).delivers for name in PROVIDERS if name == provider), True)
 
 
 def _plural(n: int, word: str) -> str:
