@@ -24,7 +24,7 @@ WRITE_ALLOWED: dict[tuple[str, str], str] = {
     ("delivery/journal_read.py", "sqlite3.connect"): "the journal opened read-only (mode=ro), never written",
     ("delivery/poster.py", "os.open"): "the poster lock file, held with flock, never written (files.lock_file does"
                                        " the same; the poster's own open predates it)",
-    ("delivery/progress.py", "os.open"): "/dev/null, put in place of a standard stream whose reader went away",
+    ("commands/terminal.py", "os.open"): "/dev/null, put in place of a standard stream whose reader went away",
     ("audience/halves.py", "tempfile.TemporaryFile"): "an anonymous scratch file: no name, gone when closed",
     ("gitrepo.py", "extractall"): "a git tree unpacked into a throwaway temporary folder its caller made",
 }
