@@ -24,10 +24,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from newsletter.errors import Problem
+from newsletter.errors import NewsletterError, Problem
 from newsletter.yamldoc import Document, PathKey, _field_name
+
+if TYPE_CHECKING:
+    from newsletter.issue.load import IssueFile
 
 TEXT_KEYS = frozenset(
     {"title", "subject", "preheader", "intro", "text", "alt", "caption", "credit", "label", "summary"}
@@ -49,6 +52,8 @@ class Variant:
 
 def is_rtl(tag: str) -> bool:
     """Whether a language is written right to left (Babel's ``character_order``)."""
+    if primary(tag) == "en":  # the usual case, answered without loading Babel's data
+        return False
     from babel import Locale, UnknownLocaleError
 
     try:
@@ -206,3 +211,18 @@ def _is_words(path: PathKey, parent: Any) -> bool:
         return last in TEXT_KEYS
     # a list block's items are words; an events or links block's items are mappings
     return len(path) >= 2 and path[-2] == "items" and isinstance(parent, list)
+
+
+def choose_language(issue_file: IssueFile, language: str, default: str) -> IssueFile:
+    """The issue in ``language`` (as a reader's ``--lang`` names it); a language the issue
+    is not written in is refused, naming the ones it is."""
+    if not issue_file.languages:
+        if language == default or primary(language) == primary(default) == language:
+            return issue_file
+        raise NewsletterError(f"{issue_file.doc.file} is written in {default} only, not '{language}' "
+                              "(an issue in several languages lists them: languages: [en, cy])")
+    for tag in issue_file.languages:
+        if tag == language:
+            return issue_file.variant(tag)
+    raise NewsletterError(f"{issue_file.doc.file} has no '{language}' text; its languages are "
+                          f"{', '.join(issue_file.languages)}")

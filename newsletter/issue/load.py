@@ -31,6 +31,14 @@ class IssueFile:
     missing: tuple[Problem, ...] = field(default=(), repr=False, compare=False)
     """Words lacking in a language (shown in the default one): ``check`` errors."""
 
+    @property
+    def page_slug(self) -> str:
+        """The name of this language's web page: the slug, with ``.cy`` for a language but
+        the default (``2024-06-june-team-update.cy``)."""
+        if self.language is None or not self.languages or self.language == self.languages[0]:
+            return self.slug
+        return f"{self.slug}.{self.language}"
+
     def variant(self, language: str) -> IssueFile:
         """The issue in ``language`` (one of :attr:`languages`)."""
         for tag, issue, doc in self.variants:
