@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 from newsletter.audience import AudienceSummary, Entry, eligible, entries, summarize
@@ -46,6 +47,9 @@ from newsletter.delivery.providers import (
     send_key,
 )
 from newsletter.delivery.run import RunResult, deliver
+
+if TYPE_CHECKING:
+    from newsletter.delivery.languages import LanguageTally
 from newsletter.delivery.state import load_secret, state_dir
 from newsletter.errors import NewsletterError, ProblemsFound, UsageError, display_path
 from newsletter.issue.load import IssueFile
@@ -208,6 +212,11 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
     key = send_key(slug, ctx.provider)
     draft = make_message(ctx.rendered, ctx.settings, send_id=key, send_at=send_at)
     digest = content_hash(draft)
+    parts = _language_parts(ctx, key, send_at)
+    if parts:
+        from newsletter.delivery.languages import combined_digest
+
+        digest = combined_digest({tag: content_hash(part) for tag, part in parts.items()})
     list_name = display_path(ctx.list_path)
     state = state_dir(ctx.root)
     secret = load_secret(ctx.root)
@@ -266,7 +275,14 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
         log = OutcomeLog(log_path(state, send_row.id))
         provider.record(log)
         done = journal.counts(send_row)["accepted"]
-        source = None if send_row.loaded else _new_rows(ctx)
+        tally = _tally(ctx) if parts else None
+        source = None if send_row.loaded else _new_rows(ctx, tally)
+        languages = None
+        if parts:
+            from newsletter.delivery.languages import messages
+
+            languages = {tag: sendgrid_link(m, ctx.settings, ctx.provider)
+                         for tag, m in messages(message, parts).items()}
         at_once = False
         try:
             with out.progress_bar(send_row.eligible, done) as bar:
@@ -274,7 +290,7 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
                                  recipient_maker(ctx.settings, secret),
                                  ctx.settings.delivery, source=source,
                                  progress=keeper.sink(bar) if keeper is not None else bar,
-                                 split_tracked=ctx.settings.tracking == "consented")
+                                 split_tracked=ctx.settings.tracking == "consented", languages=languages)
         except KeyboardInterrupt:  # a second Ctrl-C: stop without waiting for the answer
             at_once = True
             raise
@@ -284,6 +300,8 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, confirm: Calla
             else:
                 provider.close()
             log.close()
+        if tally is not None and tally.chosen:
+            result.notes.extend(tally.lines())
         _finish(journal, journal.refresh(key), result, ctx, keeper)
     finally:
         journal.close()
@@ -314,7 +332,25 @@ def _record(ctx: Context, o: SendOptions, send_row: SendRow, digest: str, secret
     )
 
 
-def _new_rows(ctx: Context) -> Iterator[NewRow]:
+def _language_parts(ctx: Context, key: str, send_at: int | None) -> dict[str, Message]:
+    """An issue in several languages: its message in each (rendered here), else none."""
+    if not ctx.issue_file.languages:
+        return {}
+    found = {}
+    for variant in ctx.issue_file.in_each_language():
+        assert variant.language is not None
+        rendered = ctx.rendered if variant.language == ctx.rendered.language else ctx.project.render(variant)
+        found[variant.language] = make_message(rendered, ctx.settings, send_id=key, send_at=send_at)
+    return found
+
+
+def _tally(ctx: Context) -> LanguageTally:
+    from newsletter.delivery.languages import LanguageTally
+
+    return LanguageTally(ctx.issue_file.languages[0])
+
+
+def _new_rows(ctx: Context, tally: LanguageTally | None = None) -> Iterator[NewRow]:
     """The eligible list as the journal and the providers need it, read as it is sent.
 
     Nothing with CR, LF or NUL in a header value may be sent. The list module gives
@@ -325,6 +361,12 @@ def _new_rows(ctx: Context) -> Iterator[NewRow]:
     if _has_nul(ctx.list_path):
         for _ in new_rows(ctx.entries(), ctx.settings, fields, ctx.list_path):
             pass
+    if ctx.issue_file.languages:  # each row's values name its reader's language
+        from newsletter.delivery.languages import COLUMN, tag_entries
+
+        languages = ctx.issue_file.languages
+        found = tag_entries(ctx.entries(), languages, languages[0], tally)
+        return new_rows(found, ctx.settings, fields | {"first_name", "last_name", COLUMN}, ctx.list_path)
     return new_rows(ctx.entries(), ctx.settings, fields, ctx.list_path)
 
 
