@@ -99,3 +99,24 @@ def test_build_lang_the_issue_lacks_is_refused(project: Path, cli) -> None:  # t
     assert not (project / "out").exists()
     result = cli("build", "issues/2024-06-june-team-update.yaml", "--lang", "cy", "-o", "out", cwd=project)
     assert result.code == 2 and "written in en-GB only, not 'cy'" in result.err
+
+
+def test_an_event_keeps_its_calendar_file_in_every_language(project: Path) -> None:
+    renders = _renders(project, TWO + EVENTS)
+    calendar = [link for link in renders["en"].links if link.endswith(".ics")]
+    assert calendar == [link for link in renders["cy"].links if link.endswith(".ics")]
+    assert calendar and calendar[0].endswith("/events/2024-07-01-co-pro-cuppa.ics")
+
+
+BILINGUAL = "issues/examples/2024-06-june-team-update-bilingual.yaml"
+
+
+def test_the_worked_example_in_english_and_welsh(project: Path) -> None:
+    proj = Project.find(project / BILINGUAL)
+    issue_file = load_issue(project / BILINGUAL, proj.settings)
+    assert issue_file.languages == ("en", "cy") and issue_file.missing == ()
+    en, cy = (proj.render(f) for f in issue_file.in_each_language())
+    assert "14 June 2024" in en.text and "14 Mehefin 2024" in cy.text
+    assert "Dydd Llun, 1 Gorffennaf 2024, 12:00 (Amser Haf Prydain)" in cy.text
+    assert "daw syniadau mawr o sgyrsiau bach" in cy.html and "big ideas come out of small conversations" in en.html
+    assert _lang_dir(cy.html)[0] == ("html", "cy", "auto")

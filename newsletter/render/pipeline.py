@@ -136,11 +136,26 @@ def _context(issue_file: IssueFile, settings: Settings, context: str) -> dict[st
         "settings": settings,
         "colours": settings.colours,
         "archive_url": f"{base}{issue_file.page_slug}.html",
-        "calendar_url": CalendarLinks.of(base, issue_file.issue),
+        "calendar_url": _calendar_links(base, issue_file),
         "recipient": RecipientTokens("html" if context == "html" else "text"),
         # content boxes: an image's width attribute never exceeds its box (as MJML 5 writes it)
         "layout": {"width": EMAIL_WIDTH, "box": EMAIL_WIDTH - 2 * GUTTER, "gutter": GUTTER},
     }
+
+
+def _calendar_links(base: str, issue_file: IssueFile) -> CalendarLinks:
+    """The calendar files an issue's events link to; in every language the default
+    language's (an event's identity never depends on the language it is read in)."""
+    links = CalendarLinks.of(base, issue_file.issue)
+    if not issue_file.variants or issue_file.variants[0][1] is issue_file.issue:
+        return links
+    from newsletter.issue.events import issue_events
+
+    default = issue_file.variants[0][1]
+    named = CalendarLinks.of(base, default).names
+    ordered = [named.get(id(item.event), "") for item in issue_events(default)]
+    names = {id(item.event): name for item, name in zip(issue_events(issue_file.issue), ordered, strict=True)}
+    return CalendarLinks(links.base, names)
 
 
 def _date_locale(language: str | None, default: str) -> str | None:
