@@ -84,3 +84,33 @@ def test_sendgrid_each_request_in_one_language(project: Path, sendgrid_server: S
             assert 'lang="en"' in html and "Our month" in html and "Ein mis" not in html
     assert by_subject == {"Diweddariad Tîm Mehefin: sgyrsiau": WELSH, "June Team Update: conversations": ENGLISH}
     assert sendgrid_server.log.invalid == []
+
+
+def _one_language_each(server: SendGridServer) -> dict[str, set[str]]:
+    by_subject: dict[str, set[str]] = {}
+    for body in server.log.requests:
+        to = {p["to"][0]["email"] for p in body["personalizations"]}
+        html = next(c["value"] for c in body["content"] if c["type"] == "text/html")
+        assert ("Ein mis" in html) == body["subject"].startswith("Diweddariad"), body["subject"]
+        by_subject.setdefault(body["subject"], set()).update(to)
+    return by_subject
+
+
+def test_a_resumed_send_keeps_each_readers_language(project: Path, sendgrid_server: SendGridServer) -> None:
+    """Pending readers of two languages, side by side in the journal, are resumed in one
+    request per language (here in a bigger batch than they were written in)."""
+    _project(project)
+    settings = project / "newsletter.yaml"
+    plain = settings.read_text()
+    settings.write_text(plain + "delivery:\n  batch_size: 2\n  retries: 0\n  max_failed_requests: 2\n")
+    env = {"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sendgrid_server.url}
+    sendgrid_server.fail_next("500", "500")
+    first = run_cli("send", ISSUE, "--yes", cwd=project, env=env)
+    assert first.code == 1 and "paused" in first.err, first.output
+    assert sendgrid_server.log.accepted == []
+    settings.write_text(plain + "delivery:\n  batch_size: 10\n")
+    again = run_cli("send", ISSUE, "--yes", cwd=project, env=env)
+    assert again.code == 0, again.output
+    assert sorted(sendgrid_server.log.accepted) == sorted(WELSH | ENGLISH)  # one each
+    assert _one_language_each(sendgrid_server) == {
+        "Diweddariad Tîm Mehefin: sgyrsiau": WELSH, "June Team Update: conversations": ENGLISH}
