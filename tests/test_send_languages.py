@@ -114,3 +114,38 @@ def test_a_resumed_send_keeps_each_readers_language(project: Path, sendgrid_serv
     assert sorted(sendgrid_server.log.accepted) == sorted(WELSH | ENGLISH)  # one each
     assert _one_language_each(sendgrid_server) == {
         "Diweddariad Tîm Mehefin: sgyrsiau": WELSH, "June Team Update: conversations": ENGLISH}
+
+
+def test_dry_run_counts_languages_and_samples_each_readers_language(project: Path) -> None:
+    _project(project)
+    result = run_cli("send", ISSUE, "--dry-run", "--provider", "outbox", cwd=project)
+    _summary_holds(result.output)
+    folder = project / "build" / "dry-run" / SLUG
+    subjects = {}
+    for path in sorted(folder.glob("sample-*.eml")):
+        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        subjects[msg["To"].addresses[0].addr_spec] = str(msg["Subject"])
+    assert subjects == {  # the list's first three eligible readers
+        "amina.okafor@example.org": "Diweddariad Tîm Mehefin: sgyrsiau",
+        "ben.hughes@example.org": "June Team Update: conversations",
+        "chloe.martin@example.org": "Diweddariad Tîm Mehefin: sgyrsiau",
+    }
+    payload = (folder / "request-1.json").read_text(encoding="utf-8")
+    assert '"subject":"Diweddariad' in payload.replace(" ", "") and "ben.hughes" not in payload
+
+
+def test_test_send_in_the_language_of_the_reader_it_is_personalised_as(project: Path) -> None:
+    _project(project)
+    for who, subject in (("amina.okafor@example.org", "[TEST] Diweddariad Tîm Mehefin: sgyrsiau"),
+                         ("eilidh.campbell@example.org", "[TEST] June Team Update: conversations")):
+        result = run_cli("send", ISSUE, "--test-to", "me@example.com", "--as", who, "--provider", "outbox",
+                         cwd=project)
+        assert f"Test send of “{subject}”" in result.out, result.output
+
+
+def test_validate_sends_one_language_per_request(project: Path, sendgrid_server: SendGridServer) -> None:
+    _project(project)
+    result = run_cli("send", ISSUE, "--validate", cwd=project,
+                     env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sendgrid_server.url})
+    assert "sandbox accepted all 2 request(s) for 6 recipient(s)" in result.out, result.output
+    assert sendgrid_server.log.invalid == []
