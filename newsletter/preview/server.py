@@ -185,6 +185,9 @@ class PreviewHandler(BaseHTTPRequestHandler):
                 self._json(views.index(snapshot, self._sends(snapshot, snapshot.issues)))
             case ["api", "issues", slug] if (build := snapshot.issue(slug)) is not None:
                 reader = parse_qs(url.query).get("as", ["sample"])[0]
+                language = parse_qs(url.query).get("lang", [""])[0]
+                if language:  # one of the issue's languages (else its default)
+                    build = self.server.site.in_language(snapshot, build, language)
                 send = self._sends(snapshot, (build,))[build.slug]
                 self._json(views.issue(snapshot, build, reader, self.server.site.web_edition(snapshot, build), send)
                            | {"results": self._results(slug), "approval": self._approval(snapshot, build)})
