@@ -154,3 +154,14 @@ def test_load_error_cli_exit_2(project: Path, cli) -> None:  # type: ignore[no-u
     result = cli("build", "issues/2024-06-20-two.yaml", cwd=project)
     assert result.code == 2
     assert "issues/2024-06-20-two.yaml:1:" in result.output and "Traceback" not in result.output
+
+
+def test_each_languages_email_is_checked_at_its_own_lines(project: Path) -> None:
+    text = TWO.replace("cy: Darllenwch [yr adroddiad](https://coproductioncollective.co.uk/cy).",
+                       "cy: \"TK: Darllenwch [cliciwch yma](https://example.com/cy).\"")
+    found = check(project, text)
+    line = line_of(text, "TK: Darllenwch")
+    assert ("placeholder", "error", line) in {(f.rule, f.severity, f.line) for f in found}
+    assert ("example-domain", "warning", line) in {(f.rule, f.severity, f.line) for f in found}
+    # a finding the languages share is reported once
+    assert len([f for f in found if f.rule == "approval-off"]) == 1
