@@ -112,6 +112,10 @@ BILINGUAL = "issues/examples/2024-06-june-team-update-bilingual.yaml"
 
 
 def test_the_worked_example_in_english_and_welsh(project: Path) -> None:
+    from tests.conftest import REPO
+
+    (project / "issues" / "examples").mkdir()
+    (project / BILINGUAL).write_bytes((REPO / BILINGUAL).read_bytes())
     proj = Project.find(project / BILINGUAL)
     issue_file = load_issue(project / BILINGUAL, proj.settings)
     assert issue_file.languages == ("en", "cy") and issue_file.missing == ()
