@@ -16,8 +16,8 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from newsletter.audience import AudienceSummary, Entry, eligible, entries, summarize
 from newsletter.delivery import progress as out
@@ -47,15 +47,15 @@ from newsletter.delivery.providers import (
     send_key,
 )
 from newsletter.delivery.run import RunResult, deliver
-
-if TYPE_CHECKING:
-    from newsletter.delivery.languages import LanguageTally
 from newsletter.delivery.state import load_secret, state_dir
 from newsletter.errors import NewsletterError, ProblemsFound, UsageError, display_path
 from newsletter.issue.load import IssueFile
 from newsletter.project import Project
 from newsletter.render.pipeline import Rendered
 from newsletter.settings import Settings
+
+if TYPE_CHECKING:
+    from newsletter.delivery.languages import LanguageTally
 
 POSTER_LOCK = "poster.lock"
 
