@@ -149,3 +149,20 @@ def test_validate_sends_one_language_per_request(project: Path, sendgrid_server:
                      env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sendgrid_server.url})
     assert "sandbox accepted all 2 request(s) for 6 recipient(s)" in result.out, result.output
     assert sendgrid_server.log.invalid == []
+
+
+def test_an_approval_covers_every_language(project: Path) -> None:
+    """Approved, then only the Welsh changed: no longer the email approved (``approval:
+    required``), the check names it; approved again, it is."""
+    _project(project)
+    with (project / "newsletter.yaml").open("a", encoding="utf-8") as fh:
+        fh.write("approval: required\n")
+    approved = run_cli("approve", ISSUE, "--by", "reviewer@example.org", cwd=project)
+    assert approved.code == 0, approved.output
+    assert "[not-approved]" not in run_cli("check", ISSUE, cwd=project).out
+    issue = project / ISSUE
+    issue.write_text(issue.read_text(encoding="utf-8").replace("cy: Ein mis", "cy: Ein mis ni"), encoding="utf-8")
+    changed = run_cli("check", ISSUE, cwd=project)
+    assert "[not-approved]" in changed.out, changed.output
+    assert run_cli("approve", ISSUE, "--by", "reviewer@example.org", cwd=project).code == 0
+    assert "[not-approved]" not in run_cli("check", ISSUE, cwd=project).out
