@@ -40,6 +40,13 @@ def test_the_language_switch_shows_each_language(project: Path) -> None:
         # the English page is not taken for the Welsh one, nor the other way round
         again = preview.json(f"/api/issues/{SLUG}")
         assert again["web"]["html"] and "daw syniadau mawr" not in again["web"]["html"]
+        # viewed as a reader, the email is in their language unless another is picked
+        amina = preview.json(f"/api/issues/{SLUG}?as=line-2")
+        assert amina["language"] == "cy" and "daw syniadau mawr" in amina["email"]["html"]
+        picked = preview.json(f"/api/issues/{SLUG}?as=line-2&lang=en")
+        assert picked["language"] == "en" and "big ideas come out" in picked["email"]["html"]
+        ben = preview.json(f"/api/issues/{SLUG}?as=line-3")
+        assert ben["language"] == "en"
         # a language the issue lacks: its default language
         other = preview.json(f"/api/issues/{SLUG}?lang=fr")
         assert other["language"] == "en" and "big ideas come out" in other["email"]["html"]
