@@ -66,6 +66,8 @@ def check_tag(tag: object) -> str | None:
     """Why ``tag`` is not a language tag Babel knows (``en``, ``cy``, ``pt-BR``), or None."""
     from babel import Locale, UnknownLocaleError
 
+    if isinstance(tag, bool):
+        return "YAML reads a bare no, yes, on or off as true or false: quote a language tag ('no')"
     if not isinstance(tag, str) or not tag.strip():
         return "a language is a tag such as en, cy or pt-BR"
     try:
@@ -143,6 +145,16 @@ def structure_problems(doc: Document, languages: tuple[str, ...]) -> list[Proble
                     if bad:
                         return
             return
+        if _looks_translated(value, languages):
+            for key in value:
+                if key not in languages:
+                    at = doc.position(path + (key,), key=True)
+                    problems.append(Problem(
+                        doc.file, at.line if at else None, at.column if at else None,
+                        _field_name(path, doc.data),
+                        f"'{key}' is not one of this issue's languages ({', '.join(languages)})",
+                        "add it to languages: at the top, or correct the tag"))
+            return
         if isinstance(value, Mapping):
             for key, item in value.items():
                 walk(item, path + (key,))
@@ -152,6 +164,15 @@ def structure_problems(doc: Document, languages: tuple[str, ...]) -> list[Proble
 
     walk(doc.data, ())
     return problems
+
+
+def _looks_translated(value: Any, languages: tuple[str, ...]) -> bool:
+    """A mapping of words under language tags, one or more of them not the issue's (a
+    misspelt or missing language): every key a tag, at least one the issue's, every value words."""
+    if not isinstance(value, Mapping) or not any(k in languages for k in value):
+        return False
+    return all(isinstance(k, str) and check_tag(k) is None for k in value) and not any(
+        isinstance(v, Mapping | list) for v in value.values())
 
 
 def project(doc: Document, language: str, languages: tuple[str, ...], default: str) -> Variant:
