@@ -120,6 +120,7 @@ def test_dry_run_counts_languages_and_samples_each_readers_language(project: Pat
     _project(project)
     result = run_cli("send", ISSUE, "--dry-run", "--provider", "outbox", cwd=project)
     _summary_holds(result.output)
+    assert "payload and 3 sample message(s)" in result.out
     folder = project / "build" / "dry-run" / SLUG
     subjects = {}
     for path in sorted(folder.glob("sample-*.eml")):

@@ -81,7 +81,7 @@ def dry_run(ctx: Context, send_at: int | None) -> None:
                 own_message = make_message(_in_language_of(ctx, person, renders), ctx.settings,
                                            send_id=f"{ctx.rendered.slug}-dry-run", send_at=send_at, date=date)
             write_eml(folder / f"sample-{r.seq}.eml", MimeBuilder(own_message).build(r))
-    out.echo(f"Wrote the first request's payload and {min(len(first), SAMPLES)} sample message(s) "
+    out.echo(f"Wrote the first request's payload and {len(samples)} sample message(s) "
              f"to {display_path(folder)}/")
     issue = display_path(ctx.issue_file.path)
     errors, _ = gate_errors(ctx)
