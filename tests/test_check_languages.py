@@ -169,3 +169,16 @@ def test_each_languages_email_is_checked_at_its_own_lines(project: Path) -> None
     assert ("example-domain", "warning", line) in {(f.rule, f.severity, f.line) for f in found}
     # a finding the languages share is reported once
     assert len([f for f in found if f.rule == "approval-off"]) == 1
+
+
+def test_readers_whose_language_the_issue_lacks_are_named_at_their_row(project: Path) -> None:
+    lines = (project / "subscribers.csv").read_text(encoding="utf-8").splitlines()
+    cells = {"amina": "cy", "ben": "fr", "chloe": "cy-GB", "eilidh": "not a language", "farah": ""}
+    lines = [lines[0] + ",language"] + [
+        line + "," + next((v for k, v in cells.items() if line.startswith(k)), "") for line in lines[1:]]
+    (project / "subscribers.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    found = [f for f in check(project, TWO) if f.rule == "language-fallback"]
+    assert [(f.severity, f.file, f.line, f.field, f.message) for f in found] == [
+        ("warning", "subscribers.csv", 3, "language", "language 'fr' is not one of this issue's (en, cy): this reader gets en"),
+        ("warning", "subscribers.csv", 6, "language", "language 'not a language' is no language tag: this reader gets en"),
+    ]
