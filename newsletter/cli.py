@@ -52,12 +52,14 @@ def cli() -> None:
     show_default=True,
     help="Folder to write <slug>.html and <slug>.txt into.",
 )
-def build(issue_path: Path, out_dir: Path) -> None:
+@click.option("--lang", "language", metavar="TAG",
+              help="One of the issue's languages (written as <slug>.TAG.html unless the default).")
+def build(issue_path: Path, out_dir: Path, language: str | None) -> None:
     """Render ISSUE.yaml to HTML and plain text."""
     from newsletter.commands import build as command
     from newsletter.report import print_build_summary
 
-    result = command.build(issue_path, out_dir)
+    result = command.build(issue_path, out_dir, language)
     print_build_summary(result)
 
 

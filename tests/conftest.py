@@ -96,7 +96,7 @@ def project(tmp_path: Path) -> Path:
     root.mkdir()
     shutil.copy(REPO / "newsletter.yaml", root / "newsletter.yaml")
     shutil.copy(REPO / "subscribers.csv", root / "subscribers.csv")
-    shutil.copytree(REPO / "issues", root / "issues")
+    shutil.copytree(REPO / "issues", root / "issues", ignore=shutil.ignore_patterns("examples"))  # issues only
     return root
 
 

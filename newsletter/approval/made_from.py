@@ -29,9 +29,18 @@ NOT_RENDERED = frozenset({"delivery", "check"})
 _WEB = "web/"
 
 
-def email_sha256(rendered: Rendered, project: Project) -> str:
-    """The rendered email's hash as the send record keeps it (``email_sha256``)."""
-    return content_hash(make_message(rendered, project.settings, send_id="approval"))
+def email_sha256(rendered: Rendered, project: Project, issue_file: IssueFile | None = None) -> str:
+    """The rendered email's hash as the send record keeps it (``email_sha256``); for an
+    issue in several languages (``issue_file``), of the email in every language."""
+    if issue_file is None or not issue_file.languages:
+        return content_hash(make_message(rendered, project.settings, send_id="approval"))
+    from newsletter.delivery.languages import combined_digest
+
+    return combined_digest({
+        tag.language or "": content_hash(make_message(
+            rendered if tag.language == rendered.language else project.render(tag), project.settings,
+            send_id="approval"))
+        for tag in issue_file.in_each_language()})
 
 
 def _short(data: bytes) -> str:

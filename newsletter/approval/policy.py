@@ -58,7 +58,7 @@ def status(project: Project, issue_file: IssueFile, rendered: Rendered, policy: 
                       [f"approve it after a test send: newsletter approve {display_path(issue_file.path)}"
                        if chosen != "pull-request" else
                        "approval: pull-request: approve the pull request that changes it, then merge it"])
-    digest = email_sha256(rendered, project)
+    digest = email_sha256(rendered, project, issue_file)
     if approval.email_sha256 != digest:
         now = made_from(project, issue_file)
         lines = issue_file.path.read_text(encoding="utf-8", errors="replace").splitlines()

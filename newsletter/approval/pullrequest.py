@@ -95,7 +95,7 @@ def same_render_at(root: Path, rel: str, commit: str, digest: str) -> bool:
         if not extract(root, commit, Path(tmp)) or not (Path(tmp) / rel).is_file():
             return False
         try:
-            project, _, rendered = open_issue(Path(tmp) / rel)
+            project, issue_file, rendered = open_issue(Path(tmp) / rel)
         except NewsletterError:
             return False
-        return email_sha256(rendered, project) == digest
+        return email_sha256(rendered, project, issue_file) == digest

@@ -42,7 +42,7 @@ def now_text() -> str:
 
 def add(project: Project, issue_file: IssueFile, rendered: Rendered, approver: Approver) -> Recorded:
     """Record ``approver``'s approval of the email as it renders now (written whole, or not at all)."""
-    digest = email_sha256(rendered, project)
+    digest = email_sha256(rendered, project, issue_file)
     existing = store.find(project.root, issue_file.slug)
     replaced: list[Approver] = []
     if existing is not None and existing.email_sha256 == digest:

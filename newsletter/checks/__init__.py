@@ -38,7 +38,16 @@ def run_checks(
     """
     from newsletter.checks.context import build_context
 
-    return findings_for(build_context(project, issue_file, rendered, list_path), online=online)
+    found = findings_for(build_context(project, issue_file, rendered, list_path), online=online)
+    if not issue_file.languages:
+        return found
+    # an issue in several languages: each language's email is checked too, at its own lines
+    # (links requested once, with the default language's: the others' are offline checks)
+    merged = dict.fromkeys(found)
+    for variant in issue_file.in_each_language()[1:]:
+        context = build_context(project, variant, project.render(variant), list_path)
+        merged.update(dict.fromkeys(findings_for(context)))
+    return sorted(merged, key=Finding.sort_key)
 
 
 def findings_for(ctx: CheckContext, *, online: bool = False) -> list[Finding]:

@@ -76,7 +76,7 @@ def approve_merge(issue_path: Path, pull_json: Path, reviews_json: Path, merge_s
                             f"({found.head_sha[:12]}) by someone with write access other than its author; "
                             "nothing recorded, so the send will refuse")
     rel = relative(project.root, issue_file.path)
-    if not same_render_at(project.root, rel, found.head_sha, email_sha256(rendered, project)):
+    if not same_render_at(project.root, rel, found.head_sha, email_sha256(rendered, project, issue_file)):
         raise ProblemsFound(f"{rel} renders differently at the reviewed commit {found.head_sha[:12]} than after the "
                             f"merge: the email to send is not the one pull request #{found.number} approved; "
                             "nothing recorded")

@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING
@@ -23,6 +23,7 @@ from newsletter.delivery.run import backoff
 from newsletter.delivery.state import load_secret
 from newsletter.files import write_file
 from newsletter.errors import ProblemsFound, UsageError, display_path
+from newsletter.render.pipeline import Rendered
 from newsletter.settings import Settings
 
 from newsletter.commands.send_hooks import gate_errors
@@ -62,14 +63,27 @@ def dry_run(ctx: Context, send_at: int | None, r: Reporter) -> None:
     for old in folder.iterdir():
         if old.suffix in (".json", ".eml"):
             old.unlink()
+    people = list(islice(ctx.subscribers(), size))
+    samples = list(zip(first[:SAMPLES], people, strict=False))
+    if first and ctx.issue_file.languages:  # the first request holds readers of the first one's language
+        language_of = _language_of(ctx)
+        own = language_of(people[0])
+        first = [rc for rc, person in zip(first, people, strict=True) if language_of(person) == own]
+        message = make_message(_in_language_of(ctx, people[0]), ctx.settings,
+                               send_id=f"{ctx.rendered.slug}-dry-run", send_at=send_at, date=date)
+        _print_languages(ctx, r)
     if first:
         payload = PayloadBuilder(message, ctx.settings.delivery.sendgrid).as_dict(first)
         write_file(folder / "request-1.json", orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n",
                    personal=True)
-        builder = MimeBuilder(message)
-        for sample in first[:SAMPLES]:
-            write_eml(folder / f"sample-{sample.seq}.eml", builder.build(sample))
-    r.say(f"Wrote the first request's payload and {min(len(first), SAMPLES)} sample message(s) "
+        renders: dict[str, Rendered] = {}
+        for sample, person in samples:
+            own_message = message
+            if ctx.issue_file.languages:  # each sample in its reader's language
+                own_message = make_message(_in_language_of(ctx, person, renders), ctx.settings,
+                                           send_id=f"{ctx.rendered.slug}-dry-run", send_at=send_at, date=date)
+            write_eml(folder / f"sample-{sample.seq}.eml", MimeBuilder(own_message).build(sample))
+    r.say(f"Wrote the first request's payload and {len(samples)} sample message(s) "
           f"to {display_path(folder)}/")
     issue = display_path(ctx.issue_file.path)
     errors, _ = gate_errors(ctx, r)
@@ -78,6 +92,18 @@ def dry_run(ctx: Context, send_at: int | None, r: Reporter) -> None:
                             f"above (newsletter check {issue} shows them all, with hints)")
     r.say(f"Dry run: nothing was sent. Next, send yourself a test: newsletter send {issue} "
           "--test-to you@example.org")
+
+
+def _print_languages(ctx: Context, r: Reporter) -> None:
+    """How many readers get each language, and how many the default instead of theirs."""
+    from newsletter.delivery.languages import LanguageTally, tag_entries
+
+    languages = ctx.issue_file.languages
+    tally = LanguageTally(languages[0])
+    for _ in tag_entries(ctx.entries(), languages, languages[0], tally):
+        pass
+    for line in tally.lines():
+        r.say(line)
 
 
 # -- test send ---------------------------------------------------------------------------
@@ -98,7 +124,8 @@ def test_send(ctx: Context, test_to: Sequence[str], as_email: str | None, r: Rep
             raise UsageError(f"--test-to '{addr}' is not a valid email address") from None
     person = _sample_subscriber(ctx, as_email)
     secret = load_secret(ctx.root)
-    message = make_message(ctx.rendered, ctx.settings, send_id=f"{ctx.rendered.slug}-test", test=True)
+    rendered = _in_language_of(ctx, person)
+    message = make_message(rendered, ctx.settings, send_id=f"{ctx.rendered.slug}-test", test=True)
     recipients = [recipient_for(person, ctx.settings, secret, seq=i, email=a) for i, a in enumerate(addresses, 1)]
     provider = make_provider(ctx.provider, ctx.settings, ctx.root, folder=f"{ctx.rendered.slug}-test")
     try:
@@ -123,6 +150,28 @@ def test_send(ctx: Context, test_to: Sequence[str], as_email: str | None, r: Rep
     if not delivers:
         r.say(only_files_line(ctx, len(result.accepted),
                                  outbox_folder(ctx.root, ctx.settings, f"{ctx.rendered.slug}-test")))
+
+
+def _language_of(ctx: Context) -> Callable[[SubscriberLike], str]:
+    """The issue's language each reader gets (its default for an issue in one language)."""
+    languages = ctx.issue_file.languages
+    if not languages:
+        return lambda person: ""
+    from newsletter.delivery.languages import COLUMN, chooser
+
+    choose = chooser(languages, languages[0])
+    return lambda person: choose(person.fields.get(COLUMN, ""))[0]
+
+
+def _in_language_of(ctx: Context, person: SubscriberLike, known: dict[str, Rendered] | None = None) -> Rendered:
+    """The issue rendered in the language ``person`` gets (renders kept in ``known``)."""
+    tag = _language_of(ctx)(person)
+    if not tag or tag == ctx.rendered.language:
+        return ctx.rendered
+    found = known if known is not None else {}
+    if tag not in found:
+        found[tag] = ctx.project.render(ctx.issue_file.variant(tag))
+    return found[tag]
 
 
 @dataclass(frozen=True)
@@ -166,17 +215,20 @@ def _send_once(provider: Provider, message: Message, recipients: Sequence[Recipi
 def validate(ctx: Context, send_at: int | None, r: Reporter) -> None:
     """Every request of the send in SendGrid's sandbox mode: checked, never delivered or journalled."""
     secret = load_secret(ctx.root)
-    message = make_message(ctx.rendered, ctx.settings, send_id=f"{ctx.rendered.slug}-validate", send_at=send_at)
     provider = make_provider("sendgrid", ctx.settings, ctx.root, folder="", sandbox=True)
     size = min(ctx.settings.delivery.batch_size, provider.traits.max_batch)
     requests = people = 0
-    subscribers = ctx.subscribers()
+    language_of = _language_of(ctx)
     try:
-        while batch := [recipient_for(s, ctx.settings, secret, seq=people + i)
-                        for i, s in enumerate(islice(subscribers, size), 1)]:
-            _send_once(provider, message, batch, ctx.settings)
-            requests += 1
-            people += len(batch)
+        for tag in ctx.issue_file.languages or ("",):  # a request holds readers of one language
+            rendered = ctx.rendered if not tag else ctx.project.render(ctx.issue_file.variant(tag))
+            message = make_message(rendered, ctx.settings, send_id=f"{ctx.rendered.slug}-validate", send_at=send_at)
+            subscribers = (s for s in ctx.subscribers() if language_of(s) == tag)
+            while batch := [recipient_for(s, ctx.settings, secret, seq=people + i)
+                            for i, s in enumerate(islice(subscribers, size), 1)]:
+                _send_once(provider, message, batch, ctx.settings)
+                requests += 1
+                people += len(batch)
     finally:
         provider.close()
     r.say(f"SendGrid's sandbox accepted all {requests} request(s) for {people} recipient(s): "

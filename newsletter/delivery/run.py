@@ -24,10 +24,12 @@ import signal
 import threading
 import time
 from contextlib import contextmanager
-from itertools import islice
-from collections.abc import Callable, Iterator, Sequence
+from itertools import islice, takewhile
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
+
+import orjson
 
 from newsletter.delivery.base import (
     Attempt,
@@ -43,7 +45,7 @@ from newsletter.delivery.base import (
     Started,
     Unknown,
 )
-from newsletter.delivery.journal import Journal, SendRow
+from newsletter.delivery.journal import Journal, Row, SendRow
 from newsletter.delivery.outcomes import OutcomeLog
 from newsletter.delivery.plan import NewRow
 from newsletter.nogc import no_cycle_collection
@@ -129,6 +131,7 @@ def deliver(
     sleep: Callable[[float], None] = time.sleep,
     split_tracked: bool = False,
     log: OutcomeLog | None = None,
+    languages: Mapping[str, Message] | None = None,
 ) -> RunResult:
     """Send the recipients of ``send`` that are due; returns how the run ended.
 
@@ -137,13 +140,18 @@ def deliver(
     then every ``pending`` recipient in the journal. ``split_tracked``: readers who agreed
     to tracking and readers who did not are never in one request. ``log``: the send's
     outcome log, where the provider writes what becomes of each request or message.
+    ``languages``: an issue in several languages, its message in each; every row's merge
+    values name its language (:mod:`newsletter.delivery.languages`) and a request holds
+    readers of one.
     """
     sink = progress or _Silent()
     run = SendLoop(journal, send, message, provider, settings, sink, sleep, log)
+    run.languages = languages
     size = batch_size(settings, provider)
     with no_cycle_collection(), _first_interrupt_waits(run.stopping, sink):
         if source is not None and not send.loaded:
-            if not run.new_batches(_NewBatches(journal, send, source, size, recipient, split=split_tracked)):
+            if not run.new_batches(_NewBatches(journal, send, source, size, recipient, split=split_tracked,
+                                               by_language=bool(languages))):
                 return run.end()
             run.send = journal.set_loaded(run.send)
         run.pending_batches(recipient, size)
@@ -181,16 +189,20 @@ class _NewBatches:
     """
 
     def __init__(self, journal: Journal, send: SendRow, source: Iterator[NewRow], size: int,
-                 make: Callable[[RowTuple], Recipient], *, split: bool = False) -> None:
+                 make: Callable[[RowTuple], Recipient], *, split: bool = False, by_language: bool = False) -> None:
         self.skip = journal.present(send)
         self.seq = journal.next_seq(send)
         self.source, self.size, self.make = source, size, make
         self.split = split
         self._gathered: dict[bool, list[NewRow]] = {False: [], True: []}
+        self.by_language = by_language
+        self._by_kind: dict[tuple[bool, str], list[NewRow]] = {}
 
     def __call__(self) -> Batch:
         seq, skip = self.seq, self.skip
         source = (r for r in self.source if r[0].lower() not in skip) if skip else self.source
+        if self.by_language:
+            return self._one_language(source)
         if self.split:
             return self._one_kind(source)
         rows: list[RowTuple] = [(seq + i, email, first, last, vals)
@@ -219,6 +231,48 @@ class _NewBatches:
         return Batch(rows, self.make, kind)
 
 
+    def _one_language(self, source: Iterator[NewRow]) -> Batch:
+        """:meth:`_one_kind` for an issue in several languages: a batch of readers of one
+        language (and, with ``split``, of one kind), the first to fill a batch, or at the
+        end of the list whatever is left, in a fixed order."""
+        gathered = self._by_kind
+        size, split = self.size, self.split
+        kind: tuple[bool, str] | None = None
+        for row in source:
+            key = (row[4] if split else False, row_language(row[3]))
+            found = gathered.setdefault(key, [])
+            found.append(row)
+            if len(found) == size:
+                kind = key
+                break
+        if kind is None:
+            left = sorted(k for k, rows in gathered.items() if rows)
+            if not left:
+                return Batch([], self.make)
+            kind = left[0]
+        taken, gathered[kind] = gathered[kind], []
+        seq = self.seq
+        rows: list[RowTuple] = [(seq + i, email, first, last, vals)
+                                for i, (email, first, last, vals, _) in enumerate(taken)]
+        self.seq = seq + len(rows)
+        return Batch(rows, self.make, kind[0] and split)
+
+
+def row_language(vals: str | None) -> str:
+    """The language a journal row's merge values name (``""`` when none)."""
+    if vals is None:
+        return ""
+    found = orjson.loads(vals).get("language", "")
+    return found if isinstance(found, str) else ""
+
+
+def _one_language(rows: Sequence[Row]) -> list[Row]:
+    """The rows up to the first of another language than the first's (pending rows of a
+    language were written as consecutive batches, so this is the run of one request)."""
+    language = row_language(rows[0].vals)
+    return list(takewhile(lambda row: row_language(row.vals) == language, rows))
+
+
 class SendLoop:
     """One run of the send loop: its counters, the batches it sends and the checks between them.
 
@@ -242,6 +296,18 @@ class SendLoop:
         self.done = journal.counts(send)["accepted"]
         self.stopping = threading.Event()
         """Set by a first Ctrl-C: no request is started after it."""
+        self.languages: Mapping[str, Message] | None = None
+        """An issue in several languages: its message in each (see :func:`deliver`)."""
+
+    def _message(self, batch: Sequence[Recipient]) -> Message:
+        """The message of a batch: :meth:`message_for` its rows where it has them."""
+        return self.message_for(batch.rows) if isinstance(batch, Batch) else self.message
+
+    def message_for(self, rows: Sequence[RowTuple]) -> Message:
+        """The message of a batch: its readers' language's, for an issue in several."""
+        if not self.languages or not rows:
+            return self.message
+        return self.languages.get(row_language(rows[0][4]), self.message)
 
     # -- the provider ----------------------------------------------------------------------
 
@@ -251,13 +317,13 @@ class SendLoop:
     def _prepare(self, batch: Sequence[Recipient]) -> object:
         """The batch's prepared payload (a background provider's request body), or None."""
         background = self.background
-        return None if background is None else background.prepare(self.message, batch)
+        return None if background is None else background.prepare(self._message(batch), batch)
 
     def _send(self, batch: Sequence[Recipient], prepared: object, number: int) -> BatchResult:
         background, on = self.background, self._attempt(number)
         if background is not None:
-            return background.send_prepared(self.message, batch, prepared, on)
-        return self.provider.send(self.message, batch, on)
+            return background.send_prepared(self._message(batch), batch, prepared, on)
+        return self.provider.send(self._message(batch), batch, on)
 
     # -- the batches -----------------------------------------------------------------------
 
@@ -280,7 +346,7 @@ class SendLoop:
             number = journal.begin_batch(send, batch.rows[0][0], batch.rows[-1][0], len(batch))
             self.pace.wait(len(batch))
             started = (None if background is None
-                       else background.start(self.message, batch, prepared, self._attempt(number)))
+                       else background.start(self._message(batch), batch, prepared, self._attempt(number)))
             if started is None:  # sent when asked: send, then read the next
                 if not self.batch(batch, prepared, number, in_flight=True, paced=True):
                     return False
@@ -337,6 +403,8 @@ class SendLoop:
             rows, tracked = self.journal.next_run(self.send, after, size)
             if not rows:
                 break
+            if self.languages:  # a request holds readers of one language
+                rows = _one_language(rows)
             after = rows[-1].seq
             batch = self._refuse_unsendable(Batch(list(rows), recipient, tracked))
             if not batch:

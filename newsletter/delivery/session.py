@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from newsletter.audience import AudienceSummary, Entry, eligible, entries, summarize
 from newsletter.delivery import progress as out
@@ -55,6 +56,9 @@ from newsletter.issue.load import IssueFile
 from newsletter.project import Project
 from newsletter.render.pipeline import Rendered
 from newsletter.settings import Settings
+
+if TYPE_CHECKING:
+    from newsletter.delivery.languages import LanguageTally
 
 POSTER_LOCK = "poster.lock"
 
@@ -182,6 +186,11 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, h
     key = send_key(slug, ctx.provider)
     draft = make_message(ctx.rendered, ctx.settings, send_id=key, send_at=send_at)
     digest = content_hash(draft)
+    parts = _language_parts(ctx, key, send_at)
+    if parts:
+        from newsletter.delivery.languages import combined_digest
+
+        digest = combined_digest({tag: content_hash(part) for tag, part in parts.items()})
     list_name = display_path(ctx.list_path)
     state = state_dir(ctx.root)
     secret = load_secret(ctx.root)
@@ -232,7 +241,15 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, h
                                  lock=state / POSTER_LOCK)
         log = OutcomeLog(log_path(state, send_row.id))
         done = journal.counts(send_row)["accepted"]
-        source = None if send_row.loaded else _new_rows(ctx)
+        tally = _tally(ctx) if parts else None
+        source = None if send_row.loaded else _new_rows(ctx, tally)
+        languages = None
+        if parts:
+            from newsletter.delivery.languages import messages
+
+            # each language's content dressed as the send's message was (the batch id is
+            # the one already asked for; SendGrid's unsubscribe link put in its words)
+            languages = {tag: hooks.dress(m, key) for tag, m in messages(message, parts).items()}
         at_once = False
         try:
             with r.progress(send_row.eligible, done) as bar:
@@ -240,13 +257,16 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, h
                                  recipient_maker(ctx.settings, secret),
                                  ctx.settings.delivery, source=source,
                                  progress=keeper.sink(bar) if keeper is not None else bar,
-                                 split_tracked=ctx.settings.tracking == "consented", log=log)
+                                 split_tracked=ctx.settings.tracking == "consented", log=log,
+                                 languages=languages)
         except KeyboardInterrupt:  # a second Ctrl-C: stop without waiting for the answer
             at_once = True
             raise
         finally:
             provider.close(at_once=at_once)
             log.close()
+        if tally is not None and tally.chosen:
+            result.notes.extend(tally.lines())
         _finish(journal, journal.refresh(key), result, ctx, keeper, r, hooks)
     finally:
         journal.close()
@@ -277,7 +297,25 @@ def _record(ctx: Context, o: SendOptions, send_row: SendRow, digest: str, secret
     )
 
 
-def _new_rows(ctx: Context) -> Iterator[NewRow]:
+def _language_parts(ctx: Context, key: str, send_at: int | None) -> dict[str, Message]:
+    """An issue in several languages: its message in each (rendered here), else none."""
+    if not ctx.issue_file.languages:
+        return {}
+    found = {}
+    for variant in ctx.issue_file.in_each_language():
+        assert variant.language is not None
+        rendered = ctx.rendered if variant.language == ctx.rendered.language else ctx.project.render(variant)
+        found[variant.language] = make_message(rendered, ctx.settings, send_id=key, send_at=send_at)
+    return found
+
+
+def _tally(ctx: Context) -> LanguageTally:
+    from newsletter.delivery.languages import LanguageTally
+
+    return LanguageTally(ctx.issue_file.languages[0])
+
+
+def _new_rows(ctx: Context, tally: LanguageTally | None = None) -> Iterator[NewRow]:
     """The eligible list as the journal and the providers need it, read as it is sent.
 
     Nothing with CR, LF or NUL in a header value may be sent. The list module gives
@@ -288,6 +326,12 @@ def _new_rows(ctx: Context) -> Iterator[NewRow]:
     if _has_nul(ctx.list_path):
         for _ in new_rows(ctx.entries(), ctx.settings, fields, ctx.list_path):
             pass
+    if ctx.issue_file.languages:  # each row's values name its reader's language
+        from newsletter.delivery.languages import COLUMN, tag_entries
+
+        languages = ctx.issue_file.languages
+        found = tag_entries(ctx.entries(), languages, languages[0], tally)
+        return new_rows(found, ctx.settings, fields | {"first_name", "last_name", COLUMN}, ctx.list_path)
     return new_rows(ctx.entries(), ctx.settings, fields, ctx.list_path)
 
 

@@ -227,3 +227,7 @@ class Issue(_Strict):
     """Who receives it: subscribers filtered by tags."""
     blocks: list[Block] = Field(min_length=1, max_length=MAX_BLOCKS)
     """The content, in order."""
+    languages: list[str] = []
+    """The languages the issue is written in (``[en, cy]``), when more than the settings'
+    ``language``: then any text may be a mapping of language to words (see
+    :mod:`newsletter.issue.languages`)."""

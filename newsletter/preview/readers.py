@@ -9,10 +9,14 @@ from __future__ import annotations
 from itertools import islice
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from newsletter.audience import Subscriber, eligible
 from newsletter.issue.model import Audience
 from newsletter.delivery.headers import mailbox
+
+if TYPE_CHECKING:
+    from newsletter.preview.site import IssueBuild
 
 
 MAX_READERS = 100
@@ -43,3 +47,17 @@ def eligible_readers(list_path: Path, audience: Audience, limit: int = MAX_READE
         close = getattr(people, "close", None)
         if close is not None:
             close()
+
+
+def reader_language(build: IssueBuild, reader_key: str) -> str:
+    """The language a reader picked in "view as" gets (their list's ``language``), for an
+    issue in several languages; "" otherwise (then the issue's default)."""
+    issue_file = build.issue_file
+    if issue_file is None or not issue_file.languages or reader_key == "sample":
+        return ""
+    reader = next((r for r in build.readers if key_of(r) == reader_key), None)
+    if reader is None:
+        return ""
+    from newsletter.delivery.languages import COLUMN, chooser
+
+    return chooser(issue_file.languages, issue_file.languages[0])(reader.fields.get(COLUMN, ""))[0]

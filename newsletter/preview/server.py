@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from newsletter.preview import sends, views
 from newsletter.preview.site import IssueBuild, Site, Snapshot
+from newsletter.preview.readers import reader_language
 
 KEEPALIVE_SECONDS = 15.0
 """An idle event stream sends a comment this often (so a closed tab is noticed)."""
@@ -185,6 +186,9 @@ class PreviewHandler(BaseHTTPRequestHandler):
                 self._json(views.index(snapshot, self._sends(snapshot, snapshot.issues)))
             case ["api", "issues", slug] if (build := snapshot.issue(slug)) is not None:
                 reader = parse_qs(url.query).get("as", ["sample"])[0]
+                language = parse_qs(url.query).get("lang", [""])[0] or reader_language(build, reader)
+                if language:  # one of the issue's languages (else its default)
+                    build = self.server.site.in_language(snapshot, build, language)
                 send = self._sends(snapshot, (build,))[build.slug]
                 self._json(views.issue(snapshot, build, reader, self.server.site.web_edition(snapshot, build), send)
                            | {"results": self._results(slug), "approval": self._approval(snapshot, build)})

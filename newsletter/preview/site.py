@@ -122,6 +122,7 @@ class Site:
         self._closed = False
         self._web: dict[tuple[int, str], tuple[str | None, str]] = {}
         self._web_lock = threading.Lock()
+        self._languages: dict[tuple[int, str, str], IssueBuild] = {}
 
     @property
     def snapshot(self) -> Snapshot:
@@ -137,6 +138,31 @@ class Site:
     def closed(self) -> bool:
         return self._closed
 
+    def in_language(self, snapshot: Snapshot, build: IssueBuild, language: str) -> IssueBuild:
+        """The issue rendered in ``language``, one of its languages (else as it is built:
+        in its default language). Made on request and kept while the snapshot is current."""
+        issue_file = build.issue_file
+        if (issue_file is None or snapshot.settings is None or build.rendered is None
+                or language not in issue_file.languages or language == build.rendered.language):
+            return build
+        key = (snapshot.version, build.slug, language)
+        with self._web_lock:
+            known = self._languages.get(key)
+        if known is None:
+            variant = issue_file.variant(language)
+            try:
+                rendered = render_issue(variant, snapshot.settings, self.root)
+                known = dataclasses.replace(build, rendered=rendered, issue_file=variant,
+                                            title=variant.issue.title, subject=rendered.subject)
+            except NewsletterError as exc:
+                problems = tuple(getattr(exc, "problems", ())) or (Problem(build.file, None, None, "",
+                                                                           exc.format_message()),)
+                known = dataclasses.replace(build, rendered=None, problems=problems)
+            with self._web_lock:
+                self._languages = {k: v for k, v in self._languages.items() if k[0] == snapshot.version}
+                self._languages[key] = known
+        return known
+
     def web_edition(self, snapshot: Snapshot, build: IssueBuild) -> tuple[str | None, str]:
         """(the issue's web page as ``newsletter publish`` writes it, or None; a problem).
 
@@ -144,7 +170,7 @@ class Site:
         while the snapshot is current."""
         if build.issue_file is None or snapshot.settings is None:
             return None, ""
-        key = (snapshot.version, build.slug)
+        key = (snapshot.version, build.issue_file.page_slug)  # each language's page its own
         with self._web_lock:
             if key in self._web:
                 return self._web[key]

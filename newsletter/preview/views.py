@@ -94,6 +94,8 @@ def issue(snapshot: Snapshot, build: IssueBuild, reader_key: str,
             "problem": build.check_problem,
         },
         "email": None,
+        "languages": list(build.issue_file.languages) if build.issue_file is not None else [],
+        "language": build.issue_file.language or "" if build.issue_file is not None else "",
         "web": {"html": web[0], "problem": web[1]},
         "send": send.as_dict(),
     }

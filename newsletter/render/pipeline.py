@@ -17,9 +17,10 @@ import mjml
 from jinja2.exceptions import SecurityError
 
 from newsletter.errors import InputError, Problem, display_path
+from newsletter.issue.languages import is_rtl, primary
 from newsletter.issue.load import IssueFile
 from newsletter.render import env as envs
-from newsletter.render import guard
+from newsletter.render import dates, guard
 from newsletter.render.inline import inline
 from newsletter.render.mjml_check import find_mjml_error
 from newsletter.render.personalize import RecipientTokens, Tokenized, token
@@ -49,6 +50,8 @@ class Rendered:
     text: str
     archive_url: str
     warnings: tuple[str, ...] = ()
+    language: str | None = None
+    """The language of this render, for an issue in several (None: the settings' one)."""
     html_parts: Tokenized = field(repr=False, compare=False, default=Tokenized(("",), ()))
     text_parts: Tokenized = field(repr=False, compare=False, default=Tokenized(("",), ()))
 
@@ -104,7 +107,7 @@ def render_template(
     environment: jinja2.Environment, name: str, context: dict[str, Any], root: Path | None
 ) -> str:
     try:
-        with guard.deadline():
+        with guard.deadline(), dates.written_in(context.get("date_locale")):
             return environment.get_template(name).render(context)
     except (jinja2.TemplateError, SecurityError, RecursionError, OverflowError, MemoryError) as exc:
         raise InputError(_template_problem(exc, root), summary="template error") from None
@@ -121,17 +124,46 @@ def _context(issue_file: IssueFile, settings: Settings, context: str) -> dict[st
     base = settings.web_archive_url
     if not base.endswith("/"):
         base += "/"
+    tag = issue_file.language or settings.language
     return {
         "issue": issue_file.issue,
+        # the language's tag and direction (<html lang dir>, repeated by MJML inside <body>);
+        # an issue in several languages has its dates in each reader's language
+        "language": tag,
+        "rtl": is_rtl(tag),
+        "date_locale": _date_locale(issue_file.language, settings.language),
         "slug": issue_file.slug,
         "settings": settings,
         "colours": settings.colours,
-        "archive_url": f"{base}{issue_file.slug}.html",
-        "calendar_url": CalendarLinks.of(base, issue_file.issue),
+        "archive_url": f"{base}{issue_file.page_slug}.html",
+        "calendar_url": _calendar_links(base, issue_file),
         "recipient": RecipientTokens("html" if context == "html" else "text"),
         # content boxes: an image's width attribute never exceeds its box (as MJML 5 writes it)
         "layout": {"width": EMAIL_WIDTH, "box": EMAIL_WIDTH - 2 * GUTTER, "gutter": GUTTER},
     }
+
+
+def _calendar_links(base: str, issue_file: IssueFile) -> CalendarLinks:
+    """The calendar files an issue's events link to; in every language the default
+    language's (an event's identity never depends on the language it is read in)."""
+    links = CalendarLinks.of(base, issue_file.issue)
+    if not issue_file.variants or issue_file.variants[0][1] is issue_file.issue:
+        return links
+    from newsletter.issue.events import issue_events
+
+    default = issue_file.variants[0][1]
+    named = CalendarLinks.of(base, default).names
+    ordered = [named.get(id(item.event), "") for item in issue_events(default)]
+    names = {id(item.event): name for item, name in zip(issue_events(issue_file.issue), ordered, strict=True)}
+    return CalendarLinks(links.base, names)
+
+
+def _date_locale(language: str | None, default: str) -> str | None:
+    """The locale dates are written in: none (British English) for an issue in one language;
+    the settings' own tag for the language it names (``en-GB`` for ``en``), else the language's."""
+    if language is None:
+        return None
+    return default if primary(language) == primary(default) else language
 
 
 def mjml_to_html(source: str) -> str:
@@ -187,6 +219,7 @@ def render_issue(issue_file: IssueFile, settings: Settings, root: Path | None = 
         text=text,
         archive_url=_context(issue_file, settings, "html")["archive_url"],
         warnings=tuple(warnings),
+        language=issue_file.language,
         html_parts=Tokenized.of(html),
         text_parts=Tokenized.of(text),
     )

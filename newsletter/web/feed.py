@@ -53,17 +53,17 @@ def _add(parent: etree._Element, tag: str, text: str | None = None, **attributes
 
 
 def atom_feed(entries: Sequence[FeedEntry], *, name: str, language: str, timezone: str,
-              site: SiteAddress, logo: str | None = None) -> bytes:
-    """The feed of ``entries`` (newest first)."""
+              site: SiteAddress, logo: str | None = None, feed_file: str = FEED) -> bytes:
+    """The feed of ``entries`` (newest first); ``feed_file``: its own name in the site."""
     newest = list(entries)[:FEED_ENTRIES]
     times = {item.slug: (_time(item.date, timezone), _updated(item, timezone)) for item in newest}
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})  # type: ignore[dict-item]  # lxml's default namespace
     feed.set(XML_LANG, language)
-    _add(feed, "id", site.url(""))
+    _add(feed, "id", site.url("") if feed_file == FEED else site.url(feed_file))  # each feed its own id
     _add(feed, "title", name)
     latest = max((dt.datetime.fromisoformat(u) for _, u in times.values()), default=None)
     _add(feed, "updated", latest.isoformat() if latest else "1970-01-01T00:00:00+00:00")
-    _add(feed, "link", rel="self", type="application/atom+xml", href=site.url(FEED))
+    _add(feed, "link", rel="self", type="application/atom+xml", href=site.url(feed_file))
     _add(feed, "link", rel="alternate", type="text/html", href=site.url(INDEX))
     author = _add(feed, "author")
     _add(author, "name", name)

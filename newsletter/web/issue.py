@@ -18,6 +18,7 @@ from newsletter.render.dates import when
 from newsletter.render.pipeline import render_html_for_browsers
 from newsletter.web.calendar import CalEvent
 from newsletter.sitenames import SiteAddress
+from newsletter.web.languages import Translation, translations
 from newsletter.web.page import WebPage, web_page
 from newsletter.web.state import Correction, EventSeen
 
@@ -39,6 +40,8 @@ class WebIssue:
     """Of its words alone (events left out)."""
     seen: dict[str, EventSeen]
     """Each event as a reader reads it (for correction notes)."""
+    translations: tuple[Translation, ...] = ()
+    """Its page in each of its languages but the default (:mod:`newsletter.web.languages`)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -46,6 +49,7 @@ class WebIssue:
             "page": [self.page.name, self.page.html, self.page.content],
             "events": [e.to_json() for e in self.events], "digest": self.digest,
             "text_digest": self.text_digest, "seen": {k: v.model_dump() for k, v in self.seen.items()},
+            **({"translations": [t.to_json() for t in self.translations]} if self.translations else {}),
         }
 
     @classmethod
@@ -54,7 +58,8 @@ class WebIssue:
         return cls(path, data["slug"], data["title"], dt.date.fromisoformat(data["date"]), data["summary"],
                    WebPage(name, html, content), tuple(CalEvent.from_json(e) for e in data["events"]),
                    data["digest"], data["text_digest"],
-                   {k: EventSeen.model_validate(v) for k, v in data["seen"].items()})
+                   {k: EventSeen.model_validate(v) for k, v in data["seen"].items()},
+                   tuple(Translation.from_json(t) for t in data.get("translations", ())))
 
 
 def _digest(data: Any) -> str:
@@ -85,11 +90,12 @@ def web_issue(project: Project, issue_file: IssueFile, site: SiteAddress,
     without_greeting = issue.model_copy(update={"greeting": False})
     html = render_html_for_browsers(dataclasses.replace(issue_file, issue=without_greeting), settings, project.root)
     page = web_page(html, settings, issue, issue_file.slug, site, corrections, feed=feed)
+    page, translated = translations(project, issue_file, site, corrections, page, feed=feed)
     events = tuple(CalEvent.of(item.id, item.event) for item in issue_events(issue))
     data = issue_file.doc.data
     return WebIssue(
         path=issue_file.path, slug=issue_file.slug, title=issue.title, date=issue.date,
         summary=issue.preheader or issue.subject, page=page, events=events,
         digest=_digest(data), text_digest=_digest(_without_events(data)),
-        seen={e.id: seen(e) for e in events},
+        seen={e.id: seen(e) for e in events}, translations=translated,
     )

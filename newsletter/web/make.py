@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from newsletter.errors import NewsletterError, display_path
 from newsletter.issue.load import IssueFile, slug_for
 from newsletter.project import Project
-from newsletter.settings import load_settings
+from newsletter.settings import Settings, load_settings
 from newsletter.web import cache
 from newsletter.web.archive import in_archive
 from newsletter.web.calendar import CalendarEntry, calendar_file, in_order, vevent
@@ -25,6 +25,7 @@ from newsletter.web.result import Listed, Request, SiteResult, failed_issue, twi
 from newsletter.web.feed import FEED_ENTRIES, FeedEntry, atom_feed, feed_style
 from newsletter.web.index import index_item, index_page
 from newsletter.web.issue import WebIssue, web_issue
+from newsletter.web.languages import feed_name
 from newsletter.sitenames import (
     CALENDAR,
     FEED,
@@ -183,6 +184,8 @@ def make_site(request: Request, paths: Sequence[Path], sent: frozenset[str]) -> 
     vevents.save()
     for item in issues:
         files[item.page.name] = item.page.html.encode("utf-8")
+        for translation in item.translations:  # an issue in several languages: a page in each
+            files[translation.page.name] = translation.page.html.encode("utf-8")
         if item.events:
             files[issue_calendar_name(item.slug)] = calendar_file([entries[e.id] for e in item.events], item.title)
         result.issues.append(Listed(item.slug, item.title, item.page.name))
@@ -199,6 +202,7 @@ def make_site(request: Request, paths: Sequence[Path], sent: frozenset[str]) -> 
                       state.issues[w.slug].updated) for w in issues[:FEED_ENTRIES] if w.page.content is not None]
     files[FEED] = atom_feed(feed, name=settings.name, language=settings.language, timezone=settings.timezone,
                             site=site)
+    files.update(language_feeds(issues, state, settings, site))
     files[FEED_STYLE] = feed_style()
     ordered = in_order(entries.values())
     files[CALENDAR] = calendar_file(ordered, f"{settings.name}: events")
@@ -208,6 +212,21 @@ def make_site(request: Request, paths: Sequence[Path], sent: frozenset[str]) -> 
         if w.slug in sent and w.slug in before_state.issues and describe(before_state.issues[w.slug].baseline, w)
     ]
     return Made(files, result, root, state, before, until, issues)
+
+
+def language_feeds(issues: Sequence[WebIssue], state: PublishedState, settings: Settings,
+                   site: SiteAddress) -> dict[str, bytes]:
+    """One feed per language but the default, of the newest issues written in it."""
+    entries: dict[str, list[FeedEntry]] = {}
+    for w in issues[:FEED_ENTRIES]:
+        for t in w.translations:
+            if t.page.content is not None:
+                entries.setdefault(t.language, []).append(FeedEntry(
+                    w.slug, t.title, w.date, t.summary, t.page.content, site.url(t.page.name),
+                    state.issues[w.slug].updated))
+    return {feed_name(language): atom_feed(found, name=settings.name, language=language,
+                                           timezone=settings.timezone, site=site, feed_file=feed_name(language))
+            for language, found in sorted(entries.items())}
 
 
 def _entries(state: PublishedState, issues: Sequence[WebIssue], site: SiteAddress, archive_url: str,

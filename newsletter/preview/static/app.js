@@ -14,6 +14,7 @@ const route = (() => {
 let shownVersion = -1;
 let requested = 0; // sequence number of the latest request: older answers are dropped
 let reader = new URLSearchParams(location.search).get("as") || "sample";
+let language = new URLSearchParams(location.search).get("lang") || "";
 let shownHtml = null;
 let shownScheme = null;
 let shownWeb = null;
@@ -141,6 +142,15 @@ function fillFrame(frame, html) {
   const y = frame.contentWindow ? frame.contentWindow.scrollY : 0;
   frame.onload = () => { if (y && frame.contentWindow) frame.contentWindow.scrollTo(0, y); };
   frame.srcdoc = withBase;
+}
+
+function renderLanguages(data) {
+  // An issue in several languages: which one the email and its page are shown in.
+  const languages = data.languages || [];
+  $("language-picker").hidden = languages.length < 2;
+  const select = $("language");
+  select.replaceChildren(...languages.map((tag) => el("option", { value: tag, text: tag })));
+  if (data.language) select.value = data.language;
 }
 
 function renderReaders(data) {
@@ -311,6 +321,7 @@ function renderIssue(data) {
   if (data.email) {
     $("error-panel").hidden = true;
     renderReaders(data);
+    renderLanguages(data);
     renderEmail(data.email);
     renderWeb(data.web);
     renderFindings(data);
@@ -359,6 +370,7 @@ async function load() {
   const seq = ++requested;
   const url = route.view === "issue"
     ? `/api/issues/${encodeURIComponent(route.slug)}?as=${encodeURIComponent(reader)}`
+      + (language ? `&lang=${encodeURIComponent(language)}` : "")
     : "/api/issues";
   let response;
   try {
@@ -392,6 +404,13 @@ function listen() {
 }
 
 setupTabs();
+$("language").addEventListener("change", (event) => {
+  language = event.target.value;
+  const url = new URL(location.href);
+  url.searchParams.set("lang", language);
+  history.replaceState(null, "", url);
+  load();
+});
 $("reader").addEventListener("change", (event) => {
   reader = event.target.value;
   const url = new URL(location.href);
