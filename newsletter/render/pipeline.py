@@ -16,6 +16,7 @@ import jinja2
 import mjml
 from jinja2.exceptions import SecurityError
 
+from newsletter.colours import logo_plate
 from newsletter.errors import InputError, Problem, display_path
 from newsletter.issue.load import IssueFile
 from newsletter.render import env as envs
@@ -126,6 +127,9 @@ def _context(issue_file: IssueFile, settings: Settings, context: str) -> dict[st
         "slug": issue_file.slug,
         "settings": settings,
         "colours": settings.colours,
+        # the cell behind the logo, in a colour that keeps the logo readable when an app
+        # inverts the email's colours (the logo, an image, keeps its own): None if the band does
+        "logo_plate": logo_plate(settings.colours.button_text, settings.colours.brand) if settings.logo else None,
         "archive_url": f"{base}{issue_file.slug}.html",
         "calendar_url": CalendarLinks.of(base, issue_file.issue),
         "recipient": RecipientTokens("html" if context == "html" else "text"),
