@@ -51,19 +51,21 @@ def invert_lightness(colour: str) -> str:
     return to_hex(*colorsys.hls_to_rgb(h, 1 - lightness, s))
 
 
-GRAPHIC = 3.0
-"""WCAG's contrast for graphics (a logo) and large text."""
+NORMAL, GRAPHIC = 4.5, 3.0
+"""WCAG AA's contrast for text, and for graphics (a logo) and large text."""
 
 
-def keeps_contrast(ink: str, background: str, needed: float = GRAPHIC) -> bool:
-    """Whether something drawn in ``ink`` that no app recolours (an image) keeps ``needed``
-    contrast on ``background`` as designed and once an app has recoloured the background."""
-    return all(ratio(ink, bg) >= needed for bg in (background, invert(background), invert_lightness(background)))
+def keeps_contrast(ink: str, background: str, recoloured: float = GRAPHIC) -> bool:
+    """Whether something drawn in ``ink`` that no app recolours (an image) has 4.5:1 on
+    ``background`` as designed (its alt text too) and ``recoloured`` once an app has
+    recoloured the background (the image alone)."""
+    return ratio(ink, background) >= NORMAL and all(
+        ratio(ink, bg) >= recoloured for bg in (invert(background), invert_lightness(background)))
 
 
 def logo_plate(ink: str, brand: str) -> str | None:
     """A colour for the cell right behind a logo drawn in ``ink`` on the ``brand`` band, so that
-    the logo (an image, never recoloured) keeps 3:1 whether or not an app recolours the cell:
+    the logo (an image, never recoloured) keeps 4.5:1 as designed and 3:1 when an app recolours the cell:
     None when the brand colour does already; else the colour of the brand's hue (as saturated
     as can be, then as near the brand's lightness as can be) that does, or a grey that does."""
     if keeps_contrast(ink, brand):
