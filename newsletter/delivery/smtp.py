@@ -328,8 +328,8 @@ def _cut(conn: Conn) -> None:
     """End a connection now, from any thread: a read or write waiting on it returns at once."""
     sock = conn.sock
     if sock is not None:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
+        try:  # the plain socket's shutdown: a TLS socket's own would pull its state from under a reader
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
         except OSError:
             pass
 
