@@ -35,7 +35,25 @@ class _FiniteFloat(click.FloatRange):
 FINITE_RATE = _FiniteFloat(min=0.01)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _WholeShortHelp:
+    """A command whose line in its group's list is its help's whole first sentence (click
+    cuts it to fit the terminal's width with "..."; the list wraps it instead)."""
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        short: str = super().get_short_help_str(limit=10_000)  # type: ignore[misc]
+        return short
+
+
+class _Command(_WholeShortHelp, click.Command):
+    pass
+
+
+class _Group(_WholeShortHelp, click.Group):
+    command_class = _Command
+    group_class = type  # sub-groups (ci, subscribers) are made the same way
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="newsletter")
 def cli() -> None:
     """Write a monthly email update as YAML; preview, check and send it safely."""

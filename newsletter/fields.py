@@ -60,6 +60,20 @@ def _colour(value: str) -> str:
     return value
 
 
+_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""Control characters but tab and line feed: invisible, and some (ESC, BEL) break the MJML
+and HTML made from the text; they come in through YAML's escapes ("\\a", "\\e", "\\x07")."""
+
+
+def _text(value: str) -> str:
+    bad = _TEXT_CONTROL.search(value)
+    if bad is not None:
+        shown = repr(bad.group())[1:-1]
+        raise ValueError(f"control character U+{ord(bad.group()):04X} ({shown}) in the text, at character "
+                         f"{bad.start() + 1}: delete it (only tabs and line breaks may be in text)")
+    return value
+
+
 def _header_text(value: str) -> str:
     if _CONTROL.search(value):
         raise ValueError("line breaks and control characters are not allowed in a header value")
@@ -106,6 +120,8 @@ Colour = Annotated[str, AfterValidator(_colour)]
 HeaderText = Annotated[str, BeforeValidator(_strip), Field(min_length=1), AfterValidator(_header_text)]
 Email = Annotated[str, AfterValidator(_email)]
 TimeZone = Annotated[str, AfterValidator(_timezone)]
-NonEmpty = Annotated[str, BeforeValidator(_strip), Field(min_length=1)]
+Text = Annotated[str, AfterValidator(_text)]
+"""Text with no control characters but tab and line feed."""
+NonEmpty = Annotated[str, BeforeValidator(_strip), Field(min_length=1), AfterValidator(_text)]
 EventId = Annotated[str, BeforeValidator(_strip), AfterValidator(_event_id)]
 """An event's lasting identity: the name of its calendar file and its calendar UID."""

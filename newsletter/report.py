@@ -24,9 +24,14 @@ def print_build_summary(result: BuildResult) -> None:
     echo(f"  links  {len(r.links)}   images {r.image_count}")
     fields = sorted(r.html_parts.fields | r.text_parts.fields)
     echo(f"  personal fields  {', '.join(fields) if fields else 'none'}")
+    # build checks only what rendering itself knows (size, preheader, unsubscribe link);
+    # it must not read as the verdict of `newsletter check`, which checks far more
     if r.warnings:
-        echo(click.style(f"  {len(r.warnings)} warning(s):", fg="yellow"))
+        count = len(r.warnings)
+        echo(click.style(f"  {count} rendering warning{'s' if count != 1 else ''}:", fg="yellow"))
         for w in r.warnings:
             echo(f"  {click.style('!', fg='yellow')} {w}")
     else:
-        echo("  no warnings")
+        echo("  rendering: size, preheader and unsubscribe link fine")
+    echo(f"  build checks only these; run `newsletter check {display_path(result.issue_path)}` "
+         "before sending (links, images, accessibility, the list, ...)")

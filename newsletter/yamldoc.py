@@ -12,6 +12,7 @@ All problems are reported together.
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -65,6 +66,9 @@ class Document:
     keys: dict[PathKey, Position] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     """Problems found while reading (duplicate keys), reported with validation's."""
+    duplicated: set[PathKey] = field(default_factory=set)
+    """Mappings that hold a key twice (mostly a forgotten ``- `` that merged two items):
+    validation's complaints about them are consequences, so only the duplicate is reported."""
 
     def position(self, path: PathKey, *, key: bool = False) -> Position | None:
         """The position of the value at ``path`` (or of its key), else of the nearest parent."""
@@ -105,6 +109,7 @@ def _index(
                 continue
             key = _key(key_node)
             if key in seen:
+                doc.duplicated.add(path)
                 p = _pos(key_node)
                 first = seen[key]
                 problems.append(
@@ -320,12 +325,35 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text else text
 
 
+_DATES = {
+    "date_parsing": "a date: write it as YYYY-MM-DD, e.g. 2024-06-14",
+    "date_from_datetime_parsing": "a date: write it as YYYY-MM-DD, e.g. 2024-06-14",
+    "date_type": "a date: write it as YYYY-MM-DD, e.g. 2024-06-14",
+    "datetime_parsing": "a date and time: write it as YYYY-MM-DD HH:MM, e.g. 2024-07-01 12:00",
+    "datetime_from_date_parsing": "a date and time: write it as YYYY-MM-DD HH:MM, e.g. 2024-07-01 12:00",
+    "datetime_type": "a date and time: write it as YYYY-MM-DD HH:MM, e.g. 2024-07-01 12:00",
+}
+"""Our words for a date or time pydantic could not read; its own reason follows as the hint."""
+_OUT_OF_RANGE = re.compile(r"(\w+) value is outside expected range(?: of (\d+)-(\d+))?")
+_MISSING = {
+    "alt": ("field required: the image has no alt text",
+            'add alt: "what the image shows", for readers who cannot see it; '
+            'if it adds nothing, write alt: "" and decorative: true'),
+}
+"""Missing fields that deserve more than "field required": (message, hint)."""
+
+
+def _date_reason(detail: str) -> str:
+    """pydantic's reason a date did not parse, in plain words (none when its words are
+    not plain: "unexpected extra characters at the end of the input" for an hour of 25)."""
+    m = _OUT_OF_RANGE.search(detail)
+    if m is None:
+        return ""
+    unit, low, high = m.groups()
+    return f"the {unit} must be {low} to {high}" if low else f"no such {unit} in that month"
+
+
 _HINTS = {
-    "date_parsing": "write dates as YYYY-MM-DD, e.g. 2024-06-14",
-    "date_from_datetime_parsing": "write dates as YYYY-MM-DD, e.g. 2024-06-14",
-    "datetime_parsing": "write times as YYYY-MM-DD HH:MM, e.g. 2024-07-01 12:00",
-    "datetime_from_date_parsing": "write times as YYYY-MM-DD HH:MM, e.g. 2024-07-01 12:00",
-    "datetime_type": "write times as YYYY-MM-DD HH:MM, e.g. 2024-07-01 12:00",
     "bool_parsing": "use true or false",
     "string_type": "put the text in quotes",
     "list_type": "start each item on its own line with '- '",
@@ -342,13 +370,20 @@ def problems_from(exc: ValidationError, doc: Document, model: type[BaseModel]) -
         message = _lower_first(err["msg"])
         hint = ""
         path = _data_path(loc, doc.data)
+        if any(path[: len(merged)] == merged for merged in doc.duplicated):
+            continue
         pos = doc.position(path, key=kind in ("extra_forbidden", "invalid_key"))
         if kind == "extra_forbidden":
             key = str(loc[-1])
             message = f"unknown key '{key}'"
             hint = _did_you_mean(key, _allowed_keys(model, loc[:-1]))
         elif kind == "missing":
-            message = "field required"
+            message, hint = _MISSING.get(str(loc[-1]), ("field required", ""))
+        elif kind in _DATES:
+            shown = err.get("input")
+            what = f"'{shown}'" if isinstance(shown, str | int | float) else "this"
+            message = f"{what} is not {_DATES[kind]}"
+            hint = _date_reason(str(err.get("ctx", {}).get("error", "")))
         elif kind == "invalid_key":
             message = f"unknown key '{loc[-1]}'"
             hint = _did_you_mean(str(loc[-1]), _allowed_keys(model, loc[:-1]))

@@ -39,6 +39,8 @@ class Recorder:
     """An address whose message, once received whole, is answered only after :attr:`release`."""
     holding: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
+    answered_held: threading.Event = field(default_factory=threading.Event)
+    """Set once the held message's wait is over (released, or its deadline passed)."""
     accepted: Counter[str] = field(default_factory=Counter)
     """Messages received whole and accepted (or held), by recipient (when kept)."""
     rcpts: Counter[str] = field(default_factory=Counter)
@@ -90,6 +92,7 @@ class Recorder:
             deadline = time.monotonic() + HOLD_DEADLINE
             while not self.release.is_set() and time.monotonic() < deadline:
                 await asyncio.sleep(0.01)
+            self.answered_held.set()
         return "250 Message accepted for delivery"
 
 

@@ -65,11 +65,13 @@ CASES = {
     ),
     "bad date": (
         GOOD.replace("2024-06-14", "2024-13-01"),
-        "issues/bad.yaml:3:7: date: input should be a valid date",
+        "issues/bad.yaml:3:7: date: '2024-13-01' is not a date: write it as YYYY-MM-DD, e.g. 2024-06-14 "
+        "(the month must be 1 to 12)",
     ),
     "bad event time": (
         GOOD + "  - type: events\n    items:\n      - title: Cuppa\n        start: next tuesday\n",
-        "issues/bad.yaml:10:16: block 2 (events), item 1, start: input should be a valid datetime",
+        "issues/bad.yaml:10:16: block 2 (events), item 1, start: 'next tuesday' is not a date and time: "
+        "write it as YYYY-MM-DD HH:MM",
     ),
     "event ends before it starts": (
         GOOD

@@ -111,11 +111,19 @@ def test_an_unpublished_web_edition_is_a_warning_until_published(project: Path) 
 """)
     found = only(check(project, text), "web-not-published")
     assert (found.severity, found.file, found.field) == ("warning", "newsletter.yaml", "web_archive_url")
-    assert "t.html" in found.message
+    assert found.message == ("the page and a calendar file the email links to are not in site/ yet: "
+                             "t.html, events/2024-07-01-cuppa.ics")
     assert run_cli("publish", ISSUE, cwd=project).code == 0
     assert of(check(project, text), "web-not-published") == []
     (project / "site" / "events" / "2024-07-01-cuppa.ics").unlink()
-    assert "events/2024-07-01-cuppa.ics" in only(check(project, text), "web-not-published").message
+    assert only(check(project, text), "web-not-published").message == (
+        "a calendar file the email links to is not in site/ yet: events/2024-07-01-cuppa.ics")
+    (project / "site" / "t.html").unlink()
+    assert only(check(project, text), "web-not-published").message.startswith(
+        "the page and a calendar file the email links to are not")
+    (project / "site" / "events" / "2024-07-01-cuppa.ics").write_text("x")
+    assert only(check(project, text), "web-not-published").message == (
+        "the page the email links to is not in site/ yet: t.html")
 
 
 def test_a_published_event_that_would_change_identity_is_a_warning(project: Path) -> None:

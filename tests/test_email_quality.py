@@ -302,7 +302,7 @@ def test_logo_alt_text_is_styled_for_the_brand_band(project: Path) -> None:
     logo = next(img for img in H.parse(rendered.html).iter("img") if img.get("alt") == alt)
     style = H.style(logo)
     assert style["color"] == p.settings.colours.button_text
-    assert style["font-size"] == "18px" and style["font-weight"] == "bold"
+    assert style["font-size"] == "19px" and style["font-weight"] == "bold"  # large text: 18.66 px bold and up
     assert style["font-family"].startswith("helvetica")
 
 

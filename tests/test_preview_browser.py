@@ -256,3 +256,54 @@ def test_the_issue_page_shows_results_and_a_chart(project: Path, page: Page, ser
                             ".slice(0, 3).map((r) => Number(r.getAttribute('height')))")
     assert heights[0] == pytest.approx(110) and heights[1] == pytest.approx(27.5) and heights[2] == 0
     shot(box, "issue-results.png")
+
+
+_OVERFLOW = """() => {
+    const scrolledInside = (n) => {  // inside a box that scrolls (or clips) sideways itself
+        for (let up = n.parentElement; up && up !== document.body; up = up.parentElement) {
+            if (getComputedStyle(up).overflowX !== 'visible') return true;
+        }
+        return false;
+    };
+    const wide = [...document.querySelectorAll('body *')].filter((n) => {
+        const box = n.getBoundingClientRect();
+        return box.width > 0 && (box.right > window.innerWidth + 0.5 || (box.left < -0.5 && box.right > 0))  // the skip link waits off-screen
+            && (n.getAttribute('role') === 'tab' || !scrolledInside(n));
+    }).map((n) => n.id || n.className || n.tagName);
+    return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth, wide};
+}"""
+
+
+def test_the_preview_fits_a_390_px_phone(browser: Browser, server: Running) -> None:
+    """On a phone 390 px wide nothing sticks out to the side, in every tab: no sideways
+    scroll of the page; the tabs and the email frames are whole on the screen. The plain
+    text is shown as sent (76 columns, not re-wrapped), scrolled sideways inside its pane."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(server.url)
+                  or route.request.url == "about:srcdoc" else route.abort())
+    phone = context.new_page()
+    try:
+        open_issue(phone, server)
+        phone.wait_for_function("document.getElementById('frame-mobile').contentDocument.querySelector('h1')")
+        for tab in ("Email", "Plain text", "HTML source", "Headers", "Web"):
+            phone.get_by_role("tab", name=tab).click()
+            sync_api.expect(phone.get_by_role("tab", name=tab)).to_have_attribute("aria-selected", "true")
+            found = phone.evaluate(_OVERFLOW)
+            assert found["scroll"] <= found["inner"] == 390, (tab, found)
+            assert found["wide"] == [], (tab, found)
+            if tab == "Plain text":
+                shown = phone.evaluate("""() => {
+                    const pre = document.getElementById('text');
+                    const range = document.createRange();
+                    range.selectNodeContents(pre);
+                    const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+                    return {white: getComputedStyle(pre).whiteSpace, lines: pre.textContent.split('\\n').length,
+                            boxes: tops.size, inside: pre.scrollWidth > pre.clientWidth,
+                            overflow: getComputedStyle(pre).overflowX};
+                }""")
+                assert shown["white"] == "pre", shown
+                assert shown["boxes"] <= shown["lines"], shown  # no line of the text was wrapped
+                assert shown["inside"] and shown["overflow"] == "auto", shown  # scrolled inside its pane
+            shot(phone, f"phone-390-{tab.lower().replace(' ', '-')}.png")
+    finally:
+        context.close()

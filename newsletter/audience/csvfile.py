@@ -265,8 +265,8 @@ class ListReader:
                                                      itertools.islice(self._fh, max(0, lines - done))),
                                      self.dialect.delimiter), done)
 
-    def csv_problem(self, message: str) -> str:
-        return _csv_problem(message)
+    def csv_problem(self, message: str, lines: int = 1) -> str:
+        return _csv_problem(message, lines)
 
     def decode_error(self) -> InputError:
         return _decode_error(self.path)
@@ -289,7 +289,7 @@ def records(reader: Any, width: int, delimiter: str) -> Iterator[Record]:
         except StopIteration:
             return
         except csv.Error as exc:
-            yield Record(previous + 1, [], _csv_problem(str(exc)))
+            yield Record(previous + 1, [], _csv_problem(str(exc), reader.line_num - previous))
             previous = reader.line_num
             continue
         line = previous + 1
@@ -326,7 +326,15 @@ def rows_from(path: Path, offset: int, line: int, delimiter: str) -> Iterator[An
         text.detach()
 
 
-def _csv_problem(message: str) -> str:
+def _csv_problem(message: str, lines: int = 1) -> str:
+    """The csv module's ``message`` about a record that took ``lines`` lines, in plain words."""
+    if "field larger than field limit" in message:
+        limit = f"{csv.field_size_limit():,}"
+        if lines > 1:  # the value ran on over the following rows: a quote never closed
+            return (f"a quoted value starting on this line runs on over {lines - 1:,} more lines, past the "
+                    f"limit of {limit} characters: its closing quote is probably missing")
+        return (f"a value on this line is longer than the limit of {limit} characters; "
+                "shorten it (no subscriber field needs that much)")
     if "new-line character seen in unquoted field" in message:
         return "a line ends with a lone CR (old Mac line endings); save the file with Windows or Unix line endings"
     if "unexpected end of data" in message:

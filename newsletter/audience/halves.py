@@ -144,8 +144,8 @@ class _Source:
         self.csv = rows
         self._reader = reader
 
-    def csv_problem(self, message: str) -> str:
-        return self._reader.csv_problem(message)
+    def csv_problem(self, message: str, lines: int = 1) -> str:
+        return self._reader.csv_problem(message, lines)
 
     def decode_error(self) -> Exception:
         return self._reader.decode_error()

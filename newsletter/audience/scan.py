@@ -111,7 +111,7 @@ class Rows(Protocol):
     @property
     def csv(self) -> Any: ...
 
-    def csv_problem(self, message: str) -> str: ...
+    def csv_problem(self, message: str, lines: int = 1) -> str: ...
 
     def decode_error(self) -> Exception: ...
 
@@ -182,7 +182,7 @@ class Scanner:
             except csv.Error as exc:
                 if part and str(exc) == "unexpected end of data":
                     raise SplitMidRecord from None
-                self._unreadable(previous + 1, reader.csv_problem(str(exc)))
+                self._unreadable(previous + 1, reader.csv_problem(str(exc), rows.line_num - previous))
             except UnicodeDecodeError:
                 raise reader.decode_error() from None
 

@@ -14,6 +14,11 @@ from typing import Literal
 from newsletter.checks.context import CheckContext
 from newsletter.checks.finding import Finding
 from newsletter.checks.registry import check, rule
+from newsletter.colours import invert as invert
+from newsletter.colours import luminance as luminance
+from newsletter.colours import ratio as ratio
+from newsletter.colours import rgb as _rgb
+from newsletter.colours import to_hex as _hex
 
 FAMILY = "contrast"
 NORMAL, LARGE = 4.5, 3.0
@@ -53,33 +58,6 @@ DARK_PAIRS = (
 # the header band and buttons keep the brand colours in dark mode: PAIRS covers them
 
 
-def _rgb(colour: str) -> tuple[float, float, float]:
-    value = colour.lstrip("#")
-    if len(value) == 3:
-        value = "".join(c * 2 for c in value)
-    return (int(value[0:2], 16) / 255, int(value[2:4], 16) / 255, int(value[4:6], 16) / 255)
-
-
-def luminance(colour: str) -> float:
-    """WCAG 2 relative luminance of a #rrggbb colour."""
-
-    def linear(c: float) -> float:
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (linear(c) for c in _rgb(colour))
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def ratio(foreground: str, background: str) -> float:
-    """WCAG contrast ratio, 1 to 21."""
-    a, b = luminance(foreground), luminance(background)
-    return (max(a, b) + 0.05) / (min(a, b) + 0.05)
-
-
-def _hex(r: float, g: float, b: float) -> str:
-    return "#" + "".join(f"{round(c * 255):02x}" for c in (r, g, b))
-
-
 def nearest_passing(foreground: str, background: str, needed: float) -> str | None:
     """The colour closest in lightness to ``foreground`` (same hue) that reaches ``needed``."""
     h, lightness, s = colorsys.rgb_to_hls(*_rgb(foreground))
@@ -92,11 +70,6 @@ def nearest_passing(foreground: str, background: str, needed: float) -> str | No
         if ratio(candidate, background) >= needed:
             return candidate
     return None
-
-
-def invert(colour: str) -> str:
-    """The colour a full inversion (CSS ``filter: invert(1)``) turns ``colour`` into."""
-    return _hex(*(1 - c for c in _rgb(colour)))
 
 
 def measured(ctx: CheckContext) -> Iterator[tuple[Mode, Pair, str, str]]:

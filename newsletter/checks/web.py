@@ -36,13 +36,22 @@ def published(ctx: CheckContext) -> Iterator[Finding]:
     ]
     if not missing:
         return
-    what = "the page" if missing[0] == page_name(slug) else "calendar files"
     shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
     yield WEB_NOT_PUBLISHED(
-        f"{what} the email links to {'is' if len(missing) == 1 else 'are'} not in {SITE_DIR}/ yet: {shown}",
+        f"{_what(missing, page_name(slug))} the email links to {'is' if len(missing) == 1 else 'are'} "
+        f"not in {SITE_DIR}/ yet: {shown}",
         ctx.settings_at(("web_archive_url",)),
         HINT,
     )
+
+
+def _what(missing: list[str], page: str) -> str:
+    """The missing files named as a subject that agrees with its verb."""
+    files = len(missing) - (page in missing)
+    calendars = "a calendar file" if files == 1 else f"{files} calendar files"
+    if page not in missing:
+        return calendars
+    return "the page" + (f" and {calendars}" if files else "")
 
 
 EVENT_IDENTITY = rule(

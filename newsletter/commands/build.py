@@ -15,6 +15,7 @@ from newsletter.render.pipeline import Rendered
 @dataclass(frozen=True, slots=True)
 class BuildResult:
     rendered: Rendered
+    issue_path: Path
     html_path: Path
     text_path: Path
 
@@ -36,4 +37,4 @@ def build(issue_path: Path, out_dir: Path, language: str | None = None) -> Build
     except OSError as exc:
         raise NewsletterError(f"{display_path(out_dir)}: cannot write: {exc.strerror}; "
                               "nothing was written") from None
-    return BuildResult(rendered, html_path, text_path)
+    return BuildResult(rendered, issue_path, html_path, text_path)

@@ -265,6 +265,10 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, h
         finally:
             provider.close(at_once=at_once)
             log.close()
+            if at_once and traits(ctx.provider).message_by_message:
+                # its sending threads have ended: the outcome log already tells what became of
+                # each message on its way, so the journal is made true now, not on the next run
+                raise Interrupted(_stopped_at_once(ctx, journal, send_row, r))
         if tally is not None and tally.chosen:
             result.notes.extend(tally.lines())
         _finish(journal, journal.refresh(key), result, ctx, keeper, r, hooks)
@@ -376,7 +380,8 @@ def _adopt(ctx: Context, o: SendOptions, journal: Journal, key: str, digest: str
                  log_delay=ctx.settings.delivery.sendgrid.log_delay, echo=r.say, every=every)
 
 
-def settle_stopped(ctx: Context, journal: Journal, send_row: SendRow, r: Reporter) -> None:
+def settle_stopped(ctx: Context, journal: Journal, send_row: SendRow, r: Reporter,
+                   run: str = "The last run") -> None:
     """Settle the rows a stopped run left ``in_flight``, from the outcome log, before anything else.
 
     The request process of a killed sender may still be posting its last request: it
@@ -403,7 +408,7 @@ def settle_stopped(ctx: Context, journal: Journal, send_row: SendRow, r: Reporte
              f"{len(result.failed)} were refused" if result.failed else "",
              f"{len(result.unknown)} may or may not have been delivered (unknown)" if result.unknown else ""]
     total = sum(len(seqs) for seqs in in_flight.values())
-    r.warn(f"The last run stopped with {total} recipient(s) on their way: " + ", ".join(p for p in parts if p)
+    r.warn(f"{run} stopped with {total} recipient(s) on their way: " + ", ".join(p for p in parts if p)
            + ".")
 
 
@@ -484,6 +489,16 @@ def _next_run(ctx: Context, issue: str, unknown: int, resume: str, cause: bool =
                 "it stops and asks you to " + _unknown_choice(ctx, issue, unknown))
     return (f"{unknown} recipient(s) are 'unknown' (the server may have them; nothing can tell), so the next run "
             "stops until you decide: " + _unknown_choice(ctx, issue, unknown))
+
+
+def _stopped_at_once(ctx: Context, journal: Journal, send_row: SendRow, r: Reporter) -> str:
+    """A second Ctrl-C of a message-by-message send (SMTP): its messages on their way are
+    settled from the outcome log (one cut after its final ``.`` is ``unknown``), and the
+    words say what the next run needs."""
+    settle_stopped(ctx, journal, send_row, r, "This run")
+    issue = display_path(ctx.issue_file.path)
+    unknown = journal.counts(send_row)["unknown"]
+    return "stopped at once (second Ctrl-C). " + _next_run(ctx, issue, unknown, resume_command(issue, ctx.provider))
 
 
 def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context, keeper: Keeper | None,

@@ -18,7 +18,10 @@ from __future__ import annotations
 import os
 import queue
 import smtplib
+import socket
 import ssl
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -37,6 +40,9 @@ from newsletter.settings import SmtpOptions
 
 URL_ENV = "SMTP_URL"
 _TRUE = {"1", "true", "yes", "on"}
+STOP_WAIT = 2.0
+"""After a second Ctrl-C, the longest wait (seconds) for the sending threads to record how
+their message ended once their connections are cut (they need milliseconds)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +130,10 @@ class SmtpProvider(ProviderBase):
         self._idle: queue.LifoQueue[Conn] = queue.LifoQueue()
         self._pool = ThreadPoolExecutor(options.connections, thread_name_prefix="smtp")
         self._builder: MimeBuilder | None = None
+        self._opened: list[Conn] = []
+        """Every connection made, so that a stop at once can cut them all (list.append is atomic)."""
+        self._senders: set[threading.Thread] = set()
+        self._cut_all = False
 
     def _connect(self) -> Conn:
         context = ssl.create_default_context()
@@ -140,6 +150,9 @@ class SmtpProvider(ProviderBase):
         except BaseException:
             _close(conn)
             raise
+        self._opened.append(conn)
+        if self._cut_all:
+            _cut(conn)  # made while a stop at once cut the others
         return conn
 
     def send(self, message: Message, recipients: Sequence[Recipient], on: Attempt) -> BatchResult:
@@ -154,6 +167,7 @@ class SmtpProvider(ProviderBase):
 
     def _send_chunk(self, chunk: Sequence[Recipient], on: Attempt) -> BatchResult:
         assert self._builder is not None
+        self._senders.add(threading.current_thread())
         builder = self._builder
         sender = builder.message.sender.email
         out = BatchResult()
@@ -241,6 +255,20 @@ class SmtpProvider(ProviderBase):
         return out
 
     def close(self, *, at_once: bool = False) -> None:
+        """Close the connections; ``at_once`` (a second Ctrl-C): cut every connection, so that
+        a thread waiting for the server's reply to a message ends at once (a message whose
+        final ``.`` was written is then ``lost`` in the outcome log: unknown; one not written
+        whole, ``retry``), start nothing more, and wait for the threads to record that only
+        briefly."""
+        if at_once:
+            self._cut_all = True
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            for conn in list(self._opened):
+                _cut(conn)
+            deadline = time.monotonic() + STOP_WAIT
+            for thread in list(self._senders):
+                thread.join(max(0.0, deadline - time.monotonic()))
+            return
         self._pool.shutdown(wait=True)
         while True:
             try:
@@ -288,6 +316,16 @@ def _reset(conn: Conn) -> None:
         conn.rset()
     except (smtplib.SMTPException, OSError):
         pass
+
+
+def _cut(conn: Conn) -> None:
+    """End a connection now, from any thread: a read or write waiting on it returns at once."""
+    sock = conn.sock
+    if sock is not None:
+        try:  # the plain socket's shutdown: a TLS socket's own would pull its state from under a reader
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def _close(conn: Conn) -> None:

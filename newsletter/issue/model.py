@@ -18,11 +18,11 @@ from pydantic import (
     model_validator,
 )
 
-from newsletter.fields import Email, EventId, HeaderText, NonEmpty, TimeZone, Url, WebUrl
+from newsletter.fields import Email, EventId, HeaderText, NonEmpty, Text, TimeZone, Url, WebUrl
 from newsletter.fields import StrictModel as _Strict
 from newsletter.markdown import check_links
 
-Markdown = Annotated[str, AfterValidator(check_links)]
+Markdown = Annotated[Text, AfterValidator(check_links)]
 """Markdown text; links must be http(s) or mailto."""
 InlineMarkdown = Annotated[NonEmpty, AfterValidator(check_links)]
 
@@ -30,7 +30,7 @@ InlineMarkdown = Annotated[NonEmpty, AfterValidator(check_links)]
 class _Image(_Strict):
     src: WebUrl
     """Absolute URL of the image (https)."""
-    alt: str
+    alt: Text
     """Alternative text; required. Use "" only with ``decorative: true``."""
     decorative: bool = False
     """Set when the image carries no information (then alt may be empty)."""

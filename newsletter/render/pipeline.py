@@ -16,6 +16,7 @@ import jinja2
 import mjml
 from jinja2.exceptions import SecurityError
 
+from newsletter.colours import logo_plate
 from newsletter.errors import InputError, Problem, display_path
 from newsletter.issue.languages import is_rtl, primary
 from newsletter.issue.load import IssueFile
@@ -135,6 +136,9 @@ def _context(issue_file: IssueFile, settings: Settings, context: str) -> dict[st
         "slug": issue_file.slug,
         "settings": settings,
         "colours": settings.colours,
+        # the cell behind the logo, in a colour that keeps the logo readable when an app
+        # inverts the email's colours (the logo, an image, keeps its own): None if the band does
+        "logo_plate": logo_plate(settings.colours.button_text, settings.colours.brand) if settings.logo else None,
         "archive_url": f"{base}{issue_file.page_slug}.html",
         "calendar_url": _calendar_links(base, issue_file),
         "recipient": RecipientTokens("html" if context == "html" else "text"),
