@@ -103,7 +103,7 @@ start = time.process_time()
 from newsletter.cli import cli
 from newsletter.project import Project
 from newsletter.web import edition, issue, make, page
-import newsletter.render.pipeline, icalendar, lxml.html, pydantic, yaml  # noqa: E401,F401
+import newsletter.render.pipeline, lxml.html, pydantic, yaml  # noqa: E401,F401
 spent = {"start-up and imports": time.process_time()}
 
 def timed(owner, name, label):
@@ -119,7 +119,7 @@ def timed(owner, name, label):
 timed(Project, "load", "loading the issues (YAML, validation)")
 timed(issue, "render_html_for_browsers", "rendering (Jinja, MJML)")
 timed(issue, "web_page", "making the pages (lxml)")
-timed(make, "vevent", "calendar entries (icalendar)")
+timed(make, "vevent", "calendar entries (VEVENTs)")
 timed(edition, "write_if_changed", "writing the files")
 sys.argv = ["newsletter", "publish"]
 try:

@@ -11,7 +11,6 @@ All problems are reported together.
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from collections.abc import Mapping
@@ -22,7 +21,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from newsletter import yamlhints, yamllimits, yamlonepass
+from newsletter import yamllimits, yamlonepass
 from newsletter.errors import InputError, Problem, display_path
 
 try:  # the C loader is several times faster; fall back to pure Python if absent
@@ -169,6 +168,8 @@ def parse_plain(text: str, file: str) -> Document:
 
 def _syntax_problem(text: str, file: str, exc: yaml.MarkedYAMLError) -> Problem:
     """A syntax error at the line where the mistake starts, in plain words (see :mod:`yamlhints`)."""
+    from newsletter import yamlhints  # here: only a file with a mistake needs it
+
     known = yamlhints.explain(text, exc)
     if known is not None:
         line, column, message, hint = known
@@ -322,6 +323,8 @@ def _allowed_keys(model: type[BaseModel], loc: PathKey) -> list[str]:
 
 
 def _did_you_mean(word: str, choices: list[str]) -> str:
+    import difflib  # here: only a file with a mistake needs it
+
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     if close:
         return f"did you mean '{close[0]}'?"

@@ -116,45 +116,51 @@ class Bounds:
     """The structure's bounds, met one parser event at a time (:meth:`see` raises at the
     event that crosses one): depth, an alias inside its own anchor, values once expanded."""
 
-    __slots__ = ("name", "sizes", "aliases", "stack")
+    __slots__ = ("name", "sizes", "aliases", "stack", "total")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.sizes: dict[str, int] = {}
         self.aliases = 0
         self.stack: list[list[Any]] = []  # [anchor, values so far] of each open list or mapping
+        self.total = 0
+        """The values so far of every open list and mapping together (the stack's counts' sum)."""
 
     def see(self, event: Any) -> None:
         stack = self.stack
-        n = 0
-        if isinstance(event, yaml.ScalarEvent):
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
             n = 1
             if event.anchor:
                 self.sizes[event.anchor] = 1
-        elif isinstance(event, yaml.AliasEvent):
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            stack.append([event.anchor, 1])
+            self.total += 1
+            if len(stack) > MAX_DEPTH:
+                raise _problem(self.name, event.start_mark,
+                               f"nested more than {MAX_DEPTH} levels deep",
+                               "an issue needs a few levels at most; look for an unclosed [ or {")
+            return
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            anchor, n = stack.pop()
+            self.total -= n
+            if anchor:
+                self.sizes[str(anchor)] = n
+        elif kind is yaml.AliasEvent:
             if any(entry[0] == event.anchor for entry in stack):
                 raise _problem(self.name, event.start_mark,
                                f"the alias *{event.anchor} is inside its own anchor &{event.anchor} (a loop)",
                                "an alias can only repeat something that is complete before it")
             n = self.sizes.get(event.anchor or "", 1)
             self.aliases += 1
-        elif isinstance(event, yaml.CollectionStartEvent):
-            stack.append([event.anchor, 1])
-            if len(stack) > MAX_DEPTH:
-                raise _problem(self.name, event.start_mark,
-                               f"nested more than {MAX_DEPTH} levels deep",
-                               "an issue needs a few levels at most; look for an unclosed [ or {")
-            return
-        elif isinstance(event, yaml.CollectionEndEvent):
-            anchor, count = stack.pop()
-            n = int(count)
-            if anchor:
-                self.sizes[str(anchor)] = n
         else:
             return
         if stack:
-            stack[-1][1] = int(stack[-1][1]) + n
-        total = sum(int(e[1]) for e in stack) if stack else n
+            stack[-1][1] += n
+            self.total += n
+            total = self.total
+        else:
+            total = n
         if total > MAX_VALUES:
             if self.aliases:
                 raise _problem(self.name, event.start_mark,

@@ -91,6 +91,17 @@ def test_lines_fold_where_icalendar_folds_them(line: str) -> None:
     assert ics.fold(line) == _foldline(line)
 
 
+def test_lines_of_every_length_fold_where_icalendar_folds_them() -> None:
+    from icalendar.parser.string import _foldline
+
+    for length in range(60, 240):
+        for at in (length - 1, length // 2, 73, 74, 75, 147, 148):
+            for mark in ("\\", "^", "é", "\\\\", "^^"):
+                line = "a" * length
+                line = line[:at] + mark + line[at:]
+                assert ics.fold(line) == _foldline(line), (length, at, mark)
+
+
 def test_text_is_escaped_as_icalendar_escapes_it() -> None:
     rnd = random.Random(7)
     for _ in range(2000):

@@ -47,8 +47,19 @@ def text(value: str) -> str:
 def fold(line: str) -> str:
     """``line`` folded (CRLF and a space) before it reaches :data:`FOLD_AT` octets; an escape's
     backslash (or ``^``) is never left at the end of a line."""
-    if len(line) < FOLD_AT and line.isascii():
-        return line
+    if line.isascii():  # one octet a character: lines of FOLD_AT - 1 characters
+        if len(line) < FOLD_AT:
+            return line
+        chunks = []
+        begin = 0
+        while len(line) - begin >= FOLD_AT:
+            end = begin + FOLD_AT - 1
+            if line[end - 1] in "\\^" and end - begin > 1:
+                end -= 1
+            chunks.append(line[begin:end])
+            begin = end
+        chunks.append(line[begin:])
+        return "\r\n ".join(chunks)
     parts: list[str] = []
     current: list[str] = []
     size = 0
