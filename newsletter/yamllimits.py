@@ -37,8 +37,9 @@ def line_column(text: str, offset: int) -> tuple[int, int]:
     return line, offset - (before.rfind("\n") + 1) + 1
 
 
-def read_text(path: Path, name: str) -> str:
-    """The file's text, if it is a regular UTF-8 file within :data:`MAX_BYTES`."""
+def read_text(path: Path, name: str, limit: int = MAX_BYTES, hint: str | None = None) -> str:
+    """The file's text, if it is a regular UTF-8 file within ``limit`` bytes (``hint``: what
+    to do about a larger one)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
@@ -50,16 +51,16 @@ def read_text(path: Path, name: str) -> str:
         if not stat.S_ISREG(info.st_mode):
             raise InputError(Problem(name, None, None, "", "not a regular file (a folder, pipe or device)",
                                      "an issue or settings file must be an ordinary text file"))
-        if info.st_size > MAX_BYTES:
-            raise too_large(name, info.st_size)
+        if info.st_size > limit:
+            raise too_large(name, info.st_size, limit, hint)
         with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = fh.read(MAX_BYTES + 1)
+            data = fh.read(limit + 1)
     except OSError as exc:
         raise InputError(Problem(name, None, None, "", f"cannot read: {exc.strerror}")) from None
     finally:
         os.close(fd)
-    if len(data) > MAX_BYTES:
-        raise too_large(name, len(data))
+    if len(data) > limit:
+        raise too_large(name, len(data), limit, hint)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -71,11 +72,11 @@ def read_text(path: Path, name: str) -> str:
         ) from None
 
 
-def too_large(name: str, size: int) -> InputError:
+def too_large(name: str, size: int, limit: int = MAX_BYTES, hint: str | None = None) -> InputError:
     return InputError(
         Problem(name, None, None, "",
-                f"file is {size:,} bytes; at most {MAX_BYTES:,} are read",
-                "an issue is a few KB of text and Gmail clips an email over 102 KB: "
+                f"file is {size:,} bytes; at most {limit:,} are read",
+                hint or "an issue is a few KB of text and Gmail clips an email over 102 KB: "
                 "remove pasted data or split the issue")
     )
 
