@@ -130,7 +130,7 @@ def _not_json(name: str, exc: ValueError) -> InputError:
     elif isinstance(exc, json.JSONDecodeError):
         message = exc.msg
     return InputError(Problem(name, getattr(exc, "lineno", None), getattr(exc, "colno", None), field,
-                              f"not the file publish writes: {message}",
+                              f"not the file publish writes (JSON: {message})",
                               "restore it from git (it is kept there with the site)"))
 
 
