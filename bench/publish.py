@@ -1,6 +1,6 @@
 """Benchmark ``newsletter publish``: the web edition of 100 issues, beside ``mkdocs build`` of the same text.
 
-    python bench/publish.py [--issues 100] [--runs 5] [--no-mkdocs] [--phases] [--dir FOLDER]
+    python bench/publish.py [--issues 100] [--runs 5] [--no-mkdocs] [--phases] [--dir FOLDER] [--against DIR]
 
 Makes a project in a temporary folder with ``--issues`` copies of the worked example
 (one a month, each with its three events), and a MkDocs project of the same text (each
@@ -11,7 +11,10 @@ new processes, alternating:
 - *again*: the same command once more, nothing changed;
 - *one changed*: one issue edited (a word of its text), then publish;
 - *mkdocs*: ``mkdocs build`` into an empty folder (MkDocs is installed for the benchmark
-  only: ``make bench`` does it).
+  only: ``make bench`` does it);
+- *against*: with ``--against DIR``, a cold publish by the package in ``DIR`` (another
+  version: ``git archive COMMIT newsletter | tar -x -C DIR``, put first on ``PYTHONPATH``),
+  whose site must be byte for byte this version's.
 Prints the medians of wall time and of CPU time (user + system of the child process),
 and the ratios side by side. ``--phases`` also says where a cold publish's CPU time goes
 (medians of ``--runs`` cold publishes, each in a new process, its steps timed by wrapping
@@ -103,7 +106,7 @@ start = time.process_time()
 from newsletter.cli import cli
 from newsletter.project import Project
 from newsletter.web import edition, issue, make, page
-import newsletter.render.pipeline, icalendar, lxml.html, pydantic, yaml  # noqa: E401,F401
+import newsletter.render.pipeline, lxml.html, pydantic, yaml  # noqa: E401,F401
 spent = {"start-up and imports": time.process_time()}
 
 def timed(owner, name, label):
@@ -119,7 +122,7 @@ def timed(owner, name, label):
 timed(Project, "load", "loading the issues (YAML, validation)")
 timed(issue, "render_html_for_browsers", "rendering (Jinja, MJML)")
 timed(issue, "web_page", "making the pages (lxml)")
-timed(make, "vevent", "calendar entries (icalendar)")
+timed(make, "vevent", "calendar entries (VEVENTs)")
 timed(edition, "write_if_changed", "writing the files")
 sys.argv = ["newsletter", "publish"]
 try:
@@ -153,15 +156,20 @@ def set_aside(path: Path, trash: Path) -> None:
         path.rename(trash / f"{len(list(trash.iterdir()))}-{path.name}")
 
 
-def timed(command: list[str], cwd: Path) -> tuple[float, float, str]:
+def timed(command: list[str], cwd: Path, extra: dict[str, str] | None = None) -> tuple[float, float, str]:
     """(wall seconds, CPU seconds of the child, its output)."""
+    env = {**ENV, **(extra or {})}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env=ENV, check=True, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True, text=True)
     wall = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu, done.stdout
+
+
+def site_bytes(site: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(site)): p.read_bytes() for p in sorted(site.rglob("*")) if p.is_file()}
 
 
 def files_line(out: str) -> str:
@@ -175,9 +183,13 @@ def main() -> None:
     ap.add_argument("--no-mkdocs", action="store_true")
     ap.add_argument("--phases", action="store_true", help="say where a cold publish's CPU time goes")
     ap.add_argument("--dir", type=Path, default=None, help="make the projects here (default: the temp folder)")
+    ap.add_argument("--against", type=Path, default=None,
+                    help="also a cold publish by the package in this folder (another version), alternating")
     args = ap.parse_args()
     mkdocs = not args.no_mkdocs and MKDOCS.exists()
-    results: dict[str, list[tuple[float, float]]] = {"cold": [], "again": [], "one changed": [], "mkdocs": []}
+    results: dict[str, list[tuple[float, float]]] = {"cold": [], "again": [], "one changed": [], "mkdocs": [],
+                                                     "against": []}
+    same_site: list[bool] = []
     lines: dict[str, str] = {}
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         root = Path(tmp) / "project"
@@ -196,6 +208,7 @@ def main() -> None:
             wall, cpu, out = timed([str(NEWSLETTER), "publish"], root)
             results["cold"].append((wall, cpu))
             lines["cold"] = files_line(out)
+            made = site_bytes(root / "site") if args.against else {}
             wall, cpu, out = timed([str(NEWSLETTER), "publish"], root)
             results["again"].append((wall, cpu))
             lines["again"] = files_line(out)
@@ -203,6 +216,14 @@ def main() -> None:
             wall, cpu, out = timed([str(NEWSLETTER), "publish"], root)
             results["one changed"].append((wall, cpu))
             lines["one changed"] = files_line(out)
+            if args.against:  # last: its site and cache must not be the next runs' "before"
+                edited.write_text(original, encoding="utf-8")
+                for old in (root / "site", root / ".newsletter", root / "published.json"):
+                    set_aside(old, trash)
+                wall, cpu, out = timed([str(NEWSLETTER), "publish"], root, {"PYTHONPATH": str(args.against.resolve())})
+                results["against"].append((wall, cpu))
+                lines["against"] = files_line(out) + f"  ({args.against})"
+                same_site.append(site_bytes(root / "site") == made)
             if mkdocs:
                 set_aside(docs / "site", trash)
                 wall, cpu, _ = timed([str(MKDOCS), "build", "--quiet"], docs)
@@ -226,6 +247,10 @@ def main() -> None:
           f"{medians['one changed'][1] / cold:.0%}")
     if "mkdocs" in medians:
         print(f"  cold publish / mkdocs build (CPU): {cold / medians['mkdocs'][1]:.2f}x")
+    if "against" in medians:
+        print(f"  cold publish / against (CPU): {cold / medians['against'][1]:.2f}x;  the same site: {all(same_site)}")
+        if "mkdocs" in medians:
+            print(f"  against / mkdocs build (CPU): {medians['against'][1] / medians['mkdocs'][1]:.2f}x")
     if steps:
         print(f"where a cold publish's CPU goes (in-process clock, medians of {args.runs}):")
         for label, value in steps.items():

@@ -16,6 +16,8 @@ _COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
 
 LINK_SCHEMES = ("http", "https", "mailto")
+_HIDDEN = ("Zs", "Zl", "Zp", "Cf", "Cc")
+"""Kinds of character that do not show (spaces, separators, format and control characters)."""
 
 
 class StrictModel(BaseModel):
@@ -31,7 +33,8 @@ def check_url(value: str, schemes: tuple[str, ...] = LINK_SCHEMES) -> str:
         raise ValueError("URL is empty")
     if _CONTROL.search(value) or " " in value:
         raise ValueError("URL contains spaces or control characters")
-    hidden = next((c for c in value if unicodedata.category(c) in ("Zs", "Zl", "Zp", "Cf", "Cc")), None)
+    # in ASCII only the space and control characters are of these kinds, refused above
+    hidden = None if value.isascii() else next((c for c in value if unicodedata.category(c) in _HIDDEN), None)
     if hidden is not None:
         raise ValueError(f"URL contains U+{ord(hidden):04X} {unicodedata.name(hidden, 'an invisible character')}; "
                          "retype the address (it was probably pasted with it)")

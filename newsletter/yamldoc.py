@@ -11,7 +11,6 @@ All problems are reported together.
 
 from __future__ import annotations
 
-import difflib
 import re
 import types
 import typing
@@ -23,7 +22,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from newsletter import yamlhints, yamllimits
+from newsletter import yamllimits, yamlonepass
 from newsletter.errors import InputError, Problem, display_path
 
 try:  # the C loader is several times faster; fall back to pure Python if absent
@@ -109,20 +108,7 @@ def _index(
                 continue
             key = _key(key_node)
             if key in seen:
-                doc.duplicated.add(path)
-                p = _pos(key_node)
-                first = seen[key]
-                problems.append(
-                    Problem(
-                        doc.file,
-                        p.line,
-                        p.column,
-                        _field_name(path + (key,), doc.data),
-                        "duplicate key",
-                        f"first given on line {first.line}; keep one"
-                        + (", or start a new item with '- ' before it" if path and isinstance(path[-1], int) else ""),
-                    )
-                )
+                problems.append(_duplicate(doc, path + (key,), _pos(key_node), seen[key]))
             seen[key] = _pos(key_node)
             doc.keys[path + (key,)] = _pos(key_node)
             _index(doc, value_node, path + (key,), problems)
@@ -134,7 +120,36 @@ def _index(
 def parse(text: str, file: str) -> Document:
     """Parse YAML text into a :class:`Document`; syntax errors raise :class:`InputError`.
 
-    The text is first held to :mod:`newsletter.yamllimits`' bounds (size, depth, aliases)."""
+    The text is held to :mod:`newsletter.yamllimits`' bounds (size, depth, aliases). An
+    issue is read in one pass (:mod:`newsletter.yamlonepass`); what that pass leaves
+    alone (aliases, tags, merge keys, mistakes) is read by :func:`parse_plain`, its twin."""
+    yamllimits.check_characters(text, file)
+    built = yamlonepass.build(_DocumentLoader(text), file, Position, _key)
+    if built is None:
+        return parse_plain(text, file)
+    data, values, keys, duplicates, _ = built
+    doc = Document(file, data, values, keys)
+    for path, where, first in duplicates:
+        doc.problems.append(_duplicate(doc, path, where, first))
+    return doc
+
+
+def _duplicate(doc: Document, path: PathKey, where: Position, first: Position) -> Problem:
+    doc.duplicated.add(path[:-1])  # the mapping's other mistakes follow from this one
+    return Problem(
+        doc.file,
+        where.line,
+        where.column,
+        _field_name(path, doc.data),
+        "duplicate key",
+        f"first given on line {first.line}; keep one"
+        + (", or start a new item with '- ' before it" if len(path) > 1 and isinstance(path[-2], int) else ""),
+    )
+
+
+def parse_plain(text: str, file: str) -> Document:
+    """:func:`parse` the plain way: the bounds walked over the parser's events, then the
+    text composed into nodes, constructed into data, and the nodes walked for positions."""
     yamllimits.check_text(text, file, _DocumentLoader)
     loader = _DocumentLoader(text)
     try:
@@ -158,6 +173,8 @@ def parse(text: str, file: str) -> Document:
 
 def _syntax_problem(text: str, file: str, exc: yaml.MarkedYAMLError) -> Problem:
     """A syntax error at the line where the mistake starts, in plain words (see :mod:`yamlhints`)."""
+    from newsletter import yamlhints  # here: only a file with a mistake needs it
+
     known = yamlhints.explain(text, exc)
     if known is not None:
         line, column, message, hint = known
@@ -311,6 +328,8 @@ def _allowed_keys(model: type[BaseModel], loc: PathKey) -> list[str]:
 
 
 def _did_you_mean(word: str, choices: list[str]) -> str:
+    import difflib  # here: only a file with a mistake needs it
+
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     if close:
         return f"did you mean '{close[0]}'?"

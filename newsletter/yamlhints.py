@@ -210,7 +210,7 @@ def explain(text: str, exc: yaml.MarkedYAMLError) -> Where | None:
                 f"start a new block with '- ', its dash {dash} spaces in, or indent it "
                 f"{dash + 2} spaces to belong to the block above")
     if "did not find expected key" in problem:
-        if first in "[{":
+        if first and first in "[{":
             return line, start or 0, f"text starting with '{first}': {_RESERVED[first]}", QUOTE_HINT
         before = _previous(lines, line)
         return (line, _indent(current), "this line does not line up with the lines above it",

@@ -212,6 +212,39 @@ def test_published_json_is_read_as_json_and_its_problems_pointed_at(project: Pat
     assert result.code == 0 and " 0 written" in result.out
 
 
+def test_published_json_of_a_long_archive_is_read_beyond_the_yaml_bound(project: Path) -> None:
+    """``published.json`` grows by about 2 KB an issue: past 1 MB (some 550 issues), the bound
+    of a YAML file, it is still read (as JSON, up to 64 MB); damaged, it is a clear error
+    naming where; larger than that, refused before it is read."""
+    from newsletter.web.state import STATE_MAX_BYTES
+
+    assert publish(project).code == 0
+    state = project / "published.json"
+    data = json.loads(state.read_text(encoding="utf-8"))
+    (slug, record), = data["issues"].items()
+    for n in range(1000):  # the issues of 83 years, long gone from issues/ (their pages kept)
+        data["issues"][f"1960-{n:04d}-update"] = record
+    written = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert len(written.encode("utf-8")) > 1_000_000
+    state.write_text(written, encoding="utf-8")
+    result = publish(project)
+    assert result.code == 0 and "Traceback" not in result.output, result.err
+    assert "1960-0999-update.html  kept as published" in result.out
+    state.write_text(written.replace('"sequence": 0', '"sequence": "first"', 1), encoding="utf-8")
+    result = publish(project)
+    assert result.code == 2 and "Traceback" not in result.output
+    assert "published.json: " in result.err and "sequence" in result.err and "restore it from git" in result.err
+    state.write_text(written[:-200] + "\n", encoding="utf-8")  # cut short
+    result = publish(project)
+    line = written[:-200].count("\n") + 1
+    assert result.code == 2 and f"published.json:{line}:" in result.err and "not the file publish writes" in result.err
+    with state.open("r+b") as fh:
+        fh.truncate(STATE_MAX_BYTES + 1)
+    result = publish(project)
+    assert result.code == 2 and "Traceback" not in result.output
+    assert f"at most {STATE_MAX_BYTES:,} are read" in result.err and "restore it from git" in result.err
+
+
 # --- publish only what changed ------------------------------------------------------------------
 
 WATCH = """\

@@ -118,6 +118,10 @@ MISTAKES: dict[str, tuple[str, str]] = {
         'preheader: "Trust, and what comes of it"\ndate: 2024-06-14\nblocks:\n',
         '2:10: YAML syntax error: the quote " opened here is not closed on its line',
     ),
+    "a block of text whose first line is indented more than the next": (  # its hint once failed on an empty line
+        HEAD + "  - type: text\n    text: |\n        Indented more\n      than the next line\n\n",
+        "8:7: YAML syntax error: this line does not line up with the lines above it",
+    ),
     "a misspelt key in a block": (
         HEAD + "  - type: image\n    src: https://a.org/x.png\n    atl: A photo\n",
         "7:5: block 1 (image), atl: unknown key 'atl' (did you mean 'alt'?)",

@@ -61,7 +61,7 @@ def _bytecode_cache(root: Path | None) -> BytecodeCache | None:
     return _Cache(str(folder))
 
 
-def _make(root: Path | None, *, html: bool) -> GuardedSandbox:
+def _make(root: Path | None, *, html: bool, live: bool = True) -> GuardedSandbox:
     folders = []
     if root is not None and (root / "templates").is_dir():
         folders.append(FileSystemLoader(root / "templates"))
@@ -73,7 +73,7 @@ def _make(root: Path | None, *, html: bool) -> GuardedSandbox:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        auto_reload=True,
+        auto_reload=live,
         bytecode_cache=_bytecode_cache(root),
     )
     env.filters.update(
@@ -95,8 +95,12 @@ def _make(root: Path | None, *, html: bool) -> GuardedSandbox:
 
 
 @lru_cache(maxsize=16)
-def html_env(root: Path | None) -> GuardedSandbox:
-    return _make(root, html=True)
+def html_env(root: Path | None, *, live: bool = True) -> GuardedSandbox:
+    """The HTML environment. ``live``: every use of a template first checks whether its file
+    changed (for a long-running process); the web edition, made in one go, asks for
+    ``live=False`` (each template is looked for once: the checks were a tenth of rendering).
+    The preview clears these environments whenever a template changes."""
+    return _make(root, html=True, live=live)
 
 
 @lru_cache(maxsize=16)

@@ -34,6 +34,9 @@ MAX_RANGE = 10_000
 RENDER_SECONDS = 10.0
 """Longest one template may take to render."""
 
+_REMEMBERED = 10_000
+"""Most (type, attribute) decisions one environment keeps (a template names a few dozen)."""
+
 _local = threading.local()
 
 
@@ -98,6 +101,21 @@ class GuardedSandbox(ImmutableSandboxedEnvironment):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.globals["range"] = _range
+        self._safe: dict[tuple[type, str], bool] = {}
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        """The sandbox's own decision, remembered for each (type, attribute name): it is made
+        from nothing else (the name, and which of Python's internal or mutable types the
+        object is an instance of), and making it afresh for every ``issue.title`` was a
+        quarter of rendering. An object that claims another class than its type is asked
+        every time. ``tests/test_render_sandbox.py`` holds the two equal."""
+        kind = type(obj)
+        known = self._safe.get((kind, attr))
+        if known is None:
+            known = super().is_safe_attribute(obj, attr, value)
+            if obj.__class__ is kind and len(self._safe) < _REMEMBERED:
+                self._safe[(kind, attr)] = known
+        return known
 
     def bound_filters(self) -> None:
         """Wrap every filter (call once all are added): see :func:`_bounded`."""

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 from functools import lru_cache
-from typing import Literal
-
-import css_inline
+from typing import TYPE_CHECKING, Literal
 
 from newsletter.errors import NewsletterError
+
+if TYPE_CHECKING:
+    import css_inline
 
 Engine = Literal["css-inline", "premailer"]
 DOCTYPE = "<!doctype html>"
@@ -17,6 +18,8 @@ DOCTYPE = "<!doctype html>"
 
 @lru_cache(maxsize=1)
 def _css_inliner() -> css_inline.CSSInliner:
+    import css_inline  # here: the web edition renders without inlining
+
     return css_inline.CSSInliner(
         keep_style_tags=True,
         keep_link_tags=True,

@@ -114,10 +114,10 @@ def render_template(
         raise InputError(_template_problem(exc, root), summary="template error") from None
 
 
-def render_mjml(issue_file: IssueFile, settings: Settings, root: Path | None = None) -> str:
-    """Jinja stage only: the MJML source of the email."""
+def render_mjml(issue_file: IssueFile, settings: Settings, root: Path | None = None, *, live: bool = True) -> str:
+    """Jinja stage only: the MJML source of the email (``live``: see :func:`~newsletter.render.env.html_env`)."""
     return render_template(
-        envs.html_env(root), "base.mjml.j2", _context(issue_file, settings, "html"), root
+        envs.html_env(root, live=live), "base.mjml.j2", _context(issue_file, settings, "html"), root
     )
 
 
@@ -192,8 +192,9 @@ def mjml_to_html(source: str) -> str:
 
 def render_html_for_browsers(issue_file: IssueFile, settings: Settings, root: Path | None = None) -> str:
     """The email's HTML as a browser reads it: MJML's own output, its CSS left in ``<style>``
-    (a browser needs no inlining) and no plain-text part. The web edition starts from it."""
-    return mjml_to_html(render_mjml(issue_file, settings, root))
+    (a browser needs no inlining) and no plain-text part. The web edition starts from it, in one
+    go: its templates are not checked for changes at every use."""
+    return mjml_to_html(render_mjml(issue_file, settings, root, live=False))
 
 
 def render_issue(issue_file: IssueFile, settings: Settings, root: Path | None = None) -> Rendered:

@@ -7,7 +7,7 @@ Two levels, both keyed by the hash of everything their output is made from:
   code's version (this package's source, built-in templates and the versions of the
   libraries that shape the output), the site's address and the issue's corrections. A
   hit costs a lookup instead of loading, rendering and reworking the issue. Beside it,
-  each event's calendar entry (its VEVENT as icalendar wrote it), keyed by all it is
+  each event's calendar entry (its VEVENT as written), keyed by all it is
   made of (the event, its revision and stamp, its page): an edit to one issue does not
   write the other 300 events again. Each kind is one file per output folder (a
   :class:`Pack`), holding what the last publish used: a first publish creates two
@@ -41,7 +41,7 @@ from newsletter.files import write_if_changed
 from newsletter.root import SETTINGS_FILE
 
 CACHE_DIR = Path(".newsletter") / "cache" / "web"
-_LIBRARIES = {"mjml-python": "mjml", "lxml": "lxml", "icalendar": "icalendar", "jinja2": "jinja2",
+_LIBRARIES = {"mjml-python": "mjml", "lxml": "lxml", "jinja2": "jinja2",
               "markdown-it-py": "markdown_it"}
 """The libraries whose output reaches the site: distribution → the package it installs."""
 

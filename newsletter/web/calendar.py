@@ -1,4 +1,4 @@
-"""Calendar files (RFC 5545) with the ``icalendar`` package.
+"""Calendar files (RFC 5545), written by :mod:`newsletter.web.ics` as ``icalendar`` writes them.
 
 Each event keeps its own time zone: its start is written with ``TZID`` and the file
 holds that zone's ``VTIMEZONE`` (made from the system's zone data for the years the
@@ -14,7 +14,7 @@ revisions and ``DTSTAMP`` / ``LAST-MODIFIED`` say when the current one was publi
 calendar app replace what it holds. The first revision's stamp is its issue's date, so
 the same input gives the same bytes.
 
-Each event is written by icalendar once, and every file that holds it (its own, its
+Each event is written once, and every file that holds it (its own, its
 issue's, ``calendar.ics``) is put together from those bytes.
 """
 
@@ -29,9 +29,8 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import icalendar
-
 from newsletter.issue.model import Event
+from newsletter.web import ics
 
 PRODID = "-//newsletter//web edition//EN"
 _END = b"END:VCALENDAR\r\n"
@@ -120,9 +119,7 @@ class CalendarEntry:
 def _vtimezone(key: str, first: dt.date, last: dt.date) -> bytes:
     """The VTIMEZONE of an IANA zone for the years ``first``–``last``, from the system's zone
     data (made once per run: a site's calendar files mostly share a zone and a year)."""
-    data: bytes = icalendar.Timezone.from_tzinfo(ZoneInfo(key), tzid=key, first_date=first,
-                                                 last_date=last).to_ical()
-    return data
+    return ics.vtimezone(key, first, last)
 
 
 def _zoned(moment: dt.datetime) -> dt.datetime:
@@ -131,46 +128,26 @@ def _zoned(moment: dt.datetime) -> dt.datetime:
 
 
 def vevent(item: CalendarEntry) -> bytes:
-    """The entry's VEVENT, written by icalendar (escaping, folding, TZID)."""
+    """The entry's VEVENT (escaping, folding, TZID: see :mod:`newsletter.web.ics`)."""
     event = item.event
     place = "Online" if event.place == "online" else event.place
     lines = []
     if event.signup:
         lines.append(f"Sign up: {event.signup}")
     lines.append(f"From the newsletter: {item.page_url}")
-    component = icalendar.Event()
-    component.add("uid", item.uid)
-    component.add("dtstamp", item.stamp)
-    if item.modified:
-        component.add("last-modified", item.stamp)
-    component.add("sequence", item.sequence)
     if item.all_day:
-        component.add("dtstart", event.start.date())
-        component.add("dtend", item.ends.date())
+        start: dt.date = event.start.date()
+        end: dt.date = item.ends.date()
     else:
-        component.add("dtstart", _zoned(event.start))
-        component.add("dtend", _zoned(item.ends))
-    component.add("summary", event.title)
-    component.add("location", place)
-    component.add("description", "\n".join(lines))
-    component.add("url", event.signup or item.page_url)
-    data: bytes = component.to_ical()
-    return data
+        start, end = _zoned(event.start), _zoned(item.ends)
+    return ics.vevent(uid=item.uid, stamp=item.stamp, modified=item.modified, sequence=item.sequence,
+                      start=start, end=end, summary=event.title, location=place,
+                      description="\n".join(lines), url=event.signup or item.page_url)
 
 
 @lru_cache(maxsize=256)
 def _header(name: str | None) -> bytes:
-    cal = icalendar.Calendar()
-    cal.add("prodid", PRODID)
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("method", "PUBLISH")
-    if name:
-        cal.add("name", name)
-        cal.add("x-wr-calname", name)
-    data: bytes = cal.to_ical()
-    assert data.endswith(_END)
-    return data[: -len(_END)]
+    return ics.calendar_header(PRODID, name)
 
 
 def calendar_file(items: Iterable[CalendarEntry], name: str | None = None) -> bytes:

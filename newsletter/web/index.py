@@ -40,4 +40,4 @@ def index_page(items: Sequence[IndexItem], settings: Settings, site: SiteAddress
         "feed": site.link(FEED),
         "calendar": site.link(CALENDAR),
     }
-    return render_template(envs.html_env(root), TEMPLATE, context, root)
+    return render_template(envs.html_env(root, live=False), TEMPLATE, context, root)

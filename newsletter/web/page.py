@@ -107,8 +107,11 @@ def _links(doc: lxml.html.HtmlElement, settings: Settings, slug: str, site: Site
 
 def _drop_reason(doc: lxml.html.HtmlElement, settings: Settings) -> None:
     """The footer's "why you are receiving this email" has no place on a web page."""
-    reason = " ".join(settings.reason.split())
-    for paragraph in list(doc.iter("p")):
+    words = settings.reason.split()
+    reason = " ".join(words)
+    # only paragraphs holding its longest word can be it (lxml's search, not a text per paragraph)
+    found = doc.xpath("//p[contains(., $word)]", word=max(words, key=len)) if words else list(doc.iter("p"))
+    for paragraph in found:
         if " ".join(paragraph.text_content().split()) == reason:
             paragraph.drop_tree()
 

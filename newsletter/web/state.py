@@ -26,14 +26,19 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from newsletter import yamldoc, yamllimits
-from newsletter.errors import display_path
+from newsletter.errors import InputError, Problem, display_path
 from newsletter.fields import StrictModel as _Strict
 from newsletter.files import write_if_changed
 
 STATE_FILE = "published.json"
+STATE_MAX_BYTES = 64 * 1024 * 1024
+"""Largest ``published.json`` read: about 2 KB an issue with its events, so some 30,000
+issues (the 1 MB bound of a YAML file held it to about 550)."""
+_TOO_LARGE = ("publish never writes one this large (about 2 KB an issue): restore it from git, "
+              "or look for data pasted into it")
 
 
 class EventSeen(_Strict):
@@ -103,13 +108,27 @@ def read_state(root: Path) -> PublishedState:
     if not path.is_file():
         return PublishedState()
     name = display_path(path)
-    text = yamllimits.read_text(path, name)  # a regular UTF-8 file, within the size bound
+    text = yamllimits.read_text(path, name, STATE_MAX_BYTES, _TOO_LARGE)  # a regular UTF-8 file, within its bound
     try:  # the file as written: JSON, read in a millisecond (the YAML reader below takes 30 for 100 issues)
         return PublishedState.model_validate(json.loads(text, object_pairs_hook=_no_repeats))
-    except ValueError:  # not JSON, a key given twice, or a value refused (pydantic's errors are ValueErrors)
-        pass
+    except ValueError as exc:  # not JSON, a key given twice, or a value refused (pydantic's errors are ValueErrors)
+        if len(text) > yamllimits.MAX_BYTES:  # beyond what the YAML reader takes: said as JSON sees it
+            raise _not_json(name, exc) from None
     # JSON is YAML: the YAML reader points each problem at its line and field
     return yamldoc.validate(yamldoc.parse(text, name), PublishedState)
+
+
+def _not_json(name: str, exc: ValueError) -> InputError:
+    """A ``published.json`` too large for the YAML reader that is not what publish wrote."""
+    field, message = "", str(exc)
+    if isinstance(exc, ValidationError):
+        first = exc.errors(include_url=False)[0]
+        field, message = ".".join(str(part) for part in first["loc"]), first["msg"]
+    elif isinstance(exc, json.JSONDecodeError):
+        message = exc.msg
+    return InputError(Problem(name, getattr(exc, "lineno", None), getattr(exc, "colno", None), field,
+                              f"not the file publish writes (JSON: {message})",
+                              "restore it from git (it is kept there with the site)"))
 
 
 def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
