@@ -129,6 +129,7 @@ def deliver(
     sleep: Callable[[float], None] = time.sleep,
     split_tracked: bool = False,
     log: OutcomeLog | None = None,
+    group: Callable[[NewRow], object] | None = None,
 ) -> RunResult:
     """Send the recipients of ``send`` that are due; returns how the run ended.
 
@@ -137,13 +138,16 @@ def deliver(
     then every ``pending`` recipient in the journal. ``split_tracked``: readers who agreed
     to tracking and readers who did not are never in one request. ``log``: the send's
     outcome log, where the provider writes what becomes of each request or message.
+    ``group``: a new batch ends where this value of ``source``'s rows changes (local-time
+    delivery: readers of one send time in a request, ``source`` sorted by it).
     """
     sink = progress or _Silent()
     run = SendLoop(journal, send, message, provider, settings, sink, sleep, log)
     size = batch_size(settings, provider)
     with no_cycle_collection(), _first_interrupt_waits(run.stopping, sink):
         if source is not None and not send.loaded:
-            if not run.new_batches(_NewBatches(journal, send, source, size, recipient, split=split_tracked)):
+            if not run.new_batches(_NewBatches(journal, send, source, size, recipient, split=split_tracked,
+                                                    group=group)):
                 return run.end()
             run.send = journal.set_loaded(run.send)
         run.pending_batches(recipient, size)
@@ -181,11 +185,15 @@ class _NewBatches:
     """
 
     def __init__(self, journal: Journal, send: SendRow, source: Iterator[NewRow], size: int,
-                 make: Callable[[RowTuple], Recipient], *, split: bool = False) -> None:
+                 make: Callable[[RowTuple], Recipient], *, split: bool = False,
+                 group: Callable[[NewRow], object] | None = None) -> None:
         self.skip = journal.present(send)
         self.seq = journal.next_seq(send)
         self.source, self.size, self.make = source, size, make
         self.split = split
+        self.group = group
+        self._held: NewRow | None = None
+        """With ``group``: the first row of the next batch, read to find where this one ends."""
         self._gathered: dict[bool, list[NewRow]] = {False: [], True: []}
 
     def __call__(self) -> Batch:
@@ -193,8 +201,27 @@ class _NewBatches:
         source = (r for r in self.source if r[0].lower() not in skip) if skip else self.source
         if self.split:
             return self._one_kind(source)
+        if self.group is not None:
+            return self._one_group(source)
         rows: list[RowTuple] = [(seq + i, email, first, last, vals)
                                 for i, (email, first, last, vals, _) in enumerate(islice(source, self.size))]
+        self.seq = seq + len(rows)
+        return Batch(rows, self.make)
+
+    def _one_group(self, source: Iterator[NewRow]) -> Batch:
+        """The next batch of rows of one ``group`` value (at most ``size``)."""
+        assert self.group is not None
+        key = self.group
+        taken: list[NewRow] = [] if self._held is None else [self._held]
+        self._held = None
+        for row in source:
+            if taken and (len(taken) == self.size or key(row) != key(taken[0])):
+                self._held = row
+                break
+            taken.append(row)
+        seq = self.seq
+        rows: list[RowTuple] = [(seq + i, email, first, last, vals)
+                                for i, (email, first, last, vals, _) in enumerate(taken)]
         self.seq = seq + len(rows)
         return Batch(rows, self.make)
 

@@ -17,6 +17,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+
+import orjson
 
 from newsletter.audience import AudienceSummary, Entry, eligible, entries, summarize
 from newsletter.delivery import progress as out
@@ -29,6 +32,8 @@ from newsletter.delivery.journal_read import is_finished
 from newsletter.delivery.progress import Reporter
 from newsletter.delivery.keeper import Keeper, guard, new_category, settle_from_email_log
 from newsletter.delivery.outcomes import Log, OutcomeLog, log_path, read, settle
+from newsletter.delivery.bodies import SEND_AT_KEY
+from newsletter.delivery.localtime import LocalPlan, LocalRule
 from newsletter.delivery.plan import (
     NewRow,
     SubscriberLike,
@@ -36,6 +41,7 @@ from newsletter.delivery.plan import (
     make_message,
     new_rows,
     recipient_maker,
+    timed_rows,
     used_fields,
 )
 from newsletter.delivery.poster import GRACE, wait_for_stopped_poster
@@ -84,6 +90,9 @@ class SendOptions:
     validate: bool = False
     yes: bool = False
     send_at: str | None = None
+    local: bool = False
+    """``--local``: ``send_at`` is an hour in each reader's zone (:mod:`newsletter.delivery.localtime`)."""
+    past: Literal["next", "now"] = "next"
     resend_unknown: bool = False
     mark_unknown_sent: bool = False
     force: bool = False
@@ -157,10 +166,12 @@ def only_files_line(ctx: Context, count: int, folder: Path) -> str:
     return f"No email was sent: {count} message(s) written to {display_path(folder)}/ ({how})"
 
 
-def real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, hooks: SendHooks) -> None:
-    """The real, resumable send (see the module docstring)."""
+def real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, hooks: SendHooks,
+              local: LocalRule | None = None) -> None:
+    """The real, resumable send (see the module docstring); ``local``: each reader at an
+    hour in their own zone (:mod:`newsletter.delivery.localtime`), ``send_at`` then None."""
     try:
-        _real_send(ctx, o, send_at, r, hooks)
+        _real_send(ctx, o, send_at, r, hooks, local)
     except sqlite3.OperationalError as exc:  # a full disk or a broken file under the journal
         raise SendFailed(f"{display_path(state_dir(ctx.root))}: the send journal cannot be written ({exc}); "
                          "what it holds is safe: free some space and run the same command again") from None
@@ -177,7 +188,8 @@ def real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, ho
                           "request that was on its way is settled from its outcome log") from None
 
 
-def _real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, hooks: SendHooks) -> None:
+def _real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, hooks: SendHooks,
+               local: LocalRule | None = None) -> None:
     slug = ctx.rendered.slug
     key = send_key(slug, ctx.provider)
     draft = make_message(ctx.rendered, ctx.settings, send_id=key, send_at=send_at)
@@ -190,12 +202,19 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, h
     try:
         journal.lock()
         existing = journal.find(key)
+        timed: LocalRows | None = None
+        if local is not None:  # every reader's time, reckoned from the send's start
+            timed = _local_rows(ctx, local, int(existing.created) if existing is not None else int(time.time()), r)
+            draft = dataclasses.replace(draft, send_at=timed.plan.first)
         previous = guard(ctx.root, records.secret_id(secret)).of(slug) if recorded_send else None
         # a send carries its own category (SendGrid's Email Logs find its messages by it), kept in its record
         known = previous is not None and existing is not None and previous.state != "cancelled"
         category = previous.category if previous is not None and known else new_category()
         send_row: SendRow | None
         if existing is None and previous is not None and resumable(previous, ctx.provider):
+            if timed is not None:
+                raise UsageError("this issue's send began on another clone; a local-time send is resumed only "
+                                 "where it began (nothing was sent)")
             send_row = _adopt(ctx, o, journal, key, digest, previous, r, hooks)
             category, known = previous.category, True
         elif existing is None:
@@ -204,7 +223,8 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, h
                 raise ProblemsFound(f"this issue's send began on another clone with {previous.provider} "
                                     f"({previous.counts.get('accepted', 0)} accepted); resume it with "
                                     f"--provider {previous.provider}, or send to everyone again with --force")
-            send_row = _begin(ctx, o, journal, key, digest, r)
+            send_row = _begin(ctx, o, journal, key, digest, r,
+                              created=timed.plan.now if timed is not None else None)
         else:
             send_row = _resume(ctx, o, journal, existing, digest, list_name, r, hooks, category if known else None)
         if send_row is None:
@@ -232,7 +252,7 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, h
                                  lock=state / POSTER_LOCK)
         log = OutcomeLog(log_path(state, send_row.id))
         done = journal.counts(send_row)["accepted"]
-        source = None if send_row.loaded else _new_rows(ctx)
+        source = None if send_row.loaded else _new_rows(ctx) if timed is None else iter(timed.rows)
         at_once = False
         try:
             with r.progress(send_row.eligible, done) as bar:
@@ -240,14 +260,16 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, h
                                  recipient_maker(ctx.settings, secret),
                                  ctx.settings.delivery, source=source,
                                  progress=keeper.sink(bar) if keeper is not None else bar,
-                                 split_tracked=ctx.settings.tracking == "consented", log=log)
+                                 split_tracked=ctx.settings.tracking == "consented", log=log,
+                                 group=_send_time if timed is not None else None)
         except KeyboardInterrupt:  # a second Ctrl-C: stop without waiting for the answer
             at_once = True
             raise
         finally:
             provider.close(at_once=at_once)
             log.close()
-        _finish(journal, journal.refresh(key), result, ctx, keeper, r, hooks)
+        _finish(journal, journal.refresh(key), result, ctx, keeper, r, hooks,
+                timed.plan if timed is not None else None)
     finally:
         journal.close()
 
@@ -291,6 +313,31 @@ def _new_rows(ctx: Context) -> Iterator[NewRow]:
     return new_rows(ctx.entries(), ctx.settings, fields, ctx.list_path)
 
 
+@dataclass(frozen=True, slots=True)
+class LocalRows:
+    """A local-time send's plan and its new rows, by send time."""
+
+    plan: LocalPlan
+    rows: list[NewRow]
+
+
+def _local_rows(ctx: Context, rule: LocalRule, now: int, r: Reporter) -> LocalRows:
+    """Every reader's send time from the send's start ``now`` (the list read once, before
+    anything is sent): told to the editor, refused past SendGrid's 72 hours."""
+    plan = LocalPlan(rule, now)
+    timed = timed_rows(ctx.entries(), ctx.settings, used_fields(ctx.rendered), ctx.list_path,
+                       lambda e: plan.when(e.fields, e.line))
+    plan.check()
+    out.print_local_plan(r, plan, display_path(ctx.list_path))
+    return LocalRows(plan, [row for _, row in timed])
+
+
+def _send_time(row: NewRow) -> object:
+    """A local-time row's send time, from its merge values (see :func:`~newsletter.delivery.plan.timed_rows`)."""
+    vals = row[3]
+    return orjson.loads(vals).get(SEND_AT_KEY) if vals is not None else None
+
+
 def _has_nul(path: Path) -> bool:
     with path.open("rb") as fh:
         while chunk := fh.read(1 << 20):
@@ -299,14 +346,16 @@ def _has_nul(path: Path) -> bool:
     return False
 
 
-def _begin(ctx: Context, o: SendOptions, journal: Journal, key: str, digest: str, r: Reporter) -> SendRow | None:
+def _begin(ctx: Context, o: SendOptions, journal: Journal, key: str, digest: str, r: Reporter, *,
+           created: float | None = None) -> SendRow | None:
     summary = ctx.summary()
     out.print_held_back(r, summary)
     count = summary.eligible if ctx.only is None else ctx.eligible_count()
     if not o.yes:
         _ask(r, f"Send “{ctx.rendered.subject}” to {count} recipient(s) with {ctx.provider}?", count)
     send_row = journal.create(key=key, slug=ctx.rendered.slug, provider=ctx.provider,
-                              list_path=str(ctx.list_path.resolve()), content_hash=digest, eligible=count)
+                              list_path=str(ctx.list_path.resolve()), content_hash=digest, eligible=count,
+                              created=created)
     log_path(state_dir(ctx.root), send_row.id).unlink(missing_ok=True)  # a journal made anew reuses ids
     r.say(f"Sending “{ctx.rendered.subject}” to {count} recipient(s) with {ctx.provider}")
     return send_row
@@ -443,7 +492,7 @@ def _next_run(ctx: Context, issue: str, unknown: int, resume: str, cause: bool =
 
 
 def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context, keeper: Keeper | None,
-            r: Reporter, hooks: SendHooks) -> None:
+            r: Reporter, hooks: SendHooks, local: LocalPlan | None = None) -> None:
     counts = journal.counts(send_row)
     if counts["unknown"] and keeper is not None and ctx.provider == "sendgrid":  # e.g. its request process died
         settle_from_email_log(ctx.root, journal, send_row, keeper.record.category,
@@ -457,6 +506,10 @@ def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context
     when = None
     if keeper is not None and keeper.record.send_at is not None:
         when = hooks.when(keeper.record.send_at)
+        if local is not None:  # local-time delivery: the first and the last reader's time
+            hour = f"{local.rule.at:%H:%M} in each reader's zone"
+            when = (f"{hour} ({when})" if local.first == local.last
+                    else f"{hour}, from {when} to {hooks.when(local.last)}")
     delivers = traits(ctx.provider).delivers
     out.print_summary(r, counts, send_row.eligible, result, ctx.provider, delivers=delivers, when=when)
     if ctx.require_evidence:
