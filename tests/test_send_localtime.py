@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import random
 import sqlite3
 import time
@@ -169,7 +170,8 @@ def test_a_list_across_ten_zones_is_scheduled_at_nine_local_in_one_recallable_ba
     assert len(bodies) == len({p["send_at"] for b in bodies for p in b["personalizations"]})
 
     status = run_cli("status", EXAMPLE_ISSUE, cwd=project, env=env(sendgrid_server))
-    assert f"batch      {batch}" in status.out and "SendGrid   will go out at that time" in status.out
+    assert f"batch      {batch}" in status.out and "SendGrid   will go out at those times" in status.out
+    assert "scheduled  each reader at their own hour, from " in status.out, status.out
     paused = run_cli("pause", EXAMPLE_ISSUE, cwd=project, env=env(sendgrid_server))
     assert paused.code == 0 and sendgrid_server.account.batches[batch] == "pause", paused.output
     cancelled = run_cli("cancel", EXAMPLE_ISSUE, cwd=project, env=env(sendgrid_server))
@@ -178,12 +180,51 @@ def test_a_list_across_ten_zones_is_scheduled_at_nine_local_in_one_recallable_ba
     assert "The journal records 10 recipient(s) as cancelled" in cancelled.out
 
 
+def test_the_local_time_setting_makes_at_an_hour_in_each_readers_zone(
+        project: Path, sendgrid_server: SendGridServer) -> None:
+    zone_of = write_zoned_list(project / "zoned.csv", ZONES)
+    with (project / "newsletter.yaml").open("a", encoding="utf-8") as fh:
+        fh.write("delivery:\n  local_time: true\n  local_time_past: now\n")
+    start = int(time.time())
+    result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--list", "zoned.csv", "--at", "09:00",
+                     cwd=project, env=env(sendgrid_server))
+    assert result.code == 0, result.output
+    assert "(a reader whose 09:00 has gone: at the start of the send)" in result.out
+    for body in sendgrid_server.log.requests:
+        for p in body["personalizations"]:
+            at = local(p["send_at"], zone_of[p["to"][0]["email"]])
+            started = local(start, zone_of[p["to"][0]["email"]])
+            if started.hour >= 9 and started.date() == at.date():  # today's 09:00 had gone: at the start
+                assert start <= p["send_at"] <= time.time()
+            else:
+                assert (at.hour, at.minute, at.second) == (9, 0, 0)
+    assert sendgrid_server.log.invalid == []
+
+
+def test_a_local_time_send_is_recalled_only_until_ten_minutes_before_its_first_readers(
+        project: Path, sendgrid_server: SendGridServer) -> None:
+    write_zoned_list(project / "zoned.csv", ZONES)
+    result = send_local(project, sendgrid_server, "--at", safe_hour(time.time(), [DEFAULT, *ZONES[:8]]))
+    assert result.code == 0, result.output
+    path = project / ".newsletter" / "schedules.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    (entry,) = data["scheduled"].values()
+    assert entry["send_until"] > entry["send_at"]
+    entry["send_at"] = int(time.time()) + 5 * 60  # as if the first readers were five minutes away
+    path.write_text(json.dumps(data), encoding="utf-8")
+    for verb in ("cancel", "pause"):
+        refused = run_cli(verb, EXAMPLE_ISSUE, cwd=project, env=env(sendgrid_server))
+        assert refused.code == 2, refused.output
+        assert f"too late to {verb}: the first readers of this local-time send are due" in refused.err
+    assert set(sendgrid_server.account.batches.values()) == {None}
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (("--at", "25:00"), "--at '25:00' with --local is an hour in each reader's zone"),
     (("--at", "09:00+02:00"), "is an hour in each reader's zone"),
     ((), "--local needs --at HH:MM"),
     (("--at", "09:00", "--provider", "outbox"), "needs the sendgrid provider"),
-    (("--at", "09:00", "--dry-run"), "--local is for a real send"),
+    (("--at", "09:00", "--dry-run"), "is for a real send"),
 ])
 def test_bad_local_options_are_refused_with_nothing_sent(project: Path, sendgrid_server: SendGridServer,
                                                           args: tuple[str, ...], message: str) -> None:

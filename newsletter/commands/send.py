@@ -45,7 +45,12 @@ def send(o: SendOptions, confirm: Callable[[str], bool]) -> None:
     if not o.dry_run:
         check_environment(provider)
     ctx = Context(project, issue_file, rendered, settings, list_path, provider)
-    local = LocalRule.parse(o.send_at, o.past, settings.timezone) if o.local and o.send_at else None
+    local_time = settings.delivery.local_time if o.local is None else o.local
+    if local_time and (o.dry_run or o.test_to or o.validate) and o.send_at:
+        raise UsageError("--at in each reader's zone (--local, or the local_time setting) is for a real send; "
+                         "add --no-local to rehearse the send at one time")
+    past = o.past or settings.delivery.local_time_past
+    local = LocalRule.parse(o.send_at, past, settings.timezone) if local_time and o.send_at else None
     send_at = _send_at(o.send_at, settings.timezone) if o.send_at and local is None else None
     if (send_at is not None or local is not None) and not traits(provider).can_schedule:
         raise UsageError(f"--send-at needs the sendgrid provider ({provider} cannot schedule a send)")
@@ -110,8 +115,8 @@ def _check_flags(o: SendOptions) -> None:
         raise UsageError("--as only applies to a test send (--test-to ADDR)")
     if o.local and not o.send_at:
         raise UsageError("--local needs --at HH:MM (the hour in each reader's zone)")
-    if o.local and (o.dry_run or o.test_to or o.validate):
-        raise UsageError("--local is for a real send (each reader's time is reckoned from its start)")
+    if o.past is not None and not o.local and not o.send_at:
+        raise UsageError("--past goes with --at HH:MM --local")
 
 
 def _send_at(text: str, timezone: str) -> int:

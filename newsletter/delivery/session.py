@@ -90,9 +90,11 @@ class SendOptions:
     validate: bool = False
     yes: bool = False
     send_at: str | None = None
-    local: bool = False
-    """``--local``: ``send_at`` is an hour in each reader's zone (:mod:`newsletter.delivery.localtime`)."""
-    past: Literal["next", "now"] = "next"
+    local: bool | None = None
+    """``--local``: ``send_at`` is an hour in each reader's zone (:mod:`newsletter.delivery.localtime`);
+    None: as the ``delivery.local_time`` setting says."""
+    past: Literal["next", "now"] | None = None
+    """``--past``; None: the ``delivery.local_time_past`` setting."""
     resend_unknown: bool = False
     mark_unknown_sent: bool = False
     force: bool = False
@@ -205,7 +207,7 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, h
         timed: LocalRows | None = None
         if local is not None:  # every reader's time, reckoned from the send's start
             timed = _local_rows(ctx, local, int(existing.created) if existing is not None else int(time.time()), r)
-            draft = dataclasses.replace(draft, send_at=timed.plan.first)
+            draft = dataclasses.replace(draft, send_at=timed.plan.first, send_until=timed.plan.last)
         previous = guard(ctx.root, records.secret_id(secret)).of(slug) if recorded_send else None
         # a send carries its own category (SendGrid's Email Logs find its messages by it), kept in its record
         known = previous is not None and existing is not None and previous.state != "cancelled"
