@@ -98,6 +98,12 @@ def test_unknown_and_empty_zones_get_the_default_counted_and_named_by_line() -> 
     assert sum(found.times.values()) == 12 and found.zones[DEFAULT] == 5
 
 
+@pytest.mark.parametrize("header", ["timezone", "Time Zone", "TZ", "time-zone"])
+def test_the_zone_column_is_found_as_the_lists_known_columns_are(header: str) -> None:
+    found = plan([({"city": "Paris", header: "Asia/Kathmandu"}, 2)], rule(), utc(2026, 6, 1, 12))
+    assert found.zones == {"Asia/Kathmandu": 1} and found.defaulted == 0
+
+
 def test_a_day_too_far_ahead_is_refused() -> None:
     day = dt.datetime.fromtimestamp(utc(2026, 6, 1, 12), dt.timezone.utc).date() + dt.timedelta(days=3)
     with pytest.raises(Exception, match="more than 72 hours ahead"):

@@ -23,6 +23,7 @@ The rules:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -34,8 +35,10 @@ from newsletter.errors import UsageError
 
 MAX_AHEAD = dt.timedelta(hours=72)
 """SendGrid schedules a message at most this far ahead."""
-ZONE_COLUMN = "timezone"
-"""The list's column naming each reader's zone (an IANA name: ``Asia/Kathmandu``)."""
+ZONE_COLUMNS = frozenset({"timezone", "tz"})
+"""The list's column naming each reader's zone (an IANA name: ``Asia/Kathmandu``), its
+header read as the list's known columns are: case, spaces, ``-`` and ``_`` ignored."""
+_SQUASH = re.compile(r"[\s_\-]+")
 
 Past = Literal["next", "now"]
 
@@ -120,6 +123,8 @@ class LocalPlan:
     """(line, value) of each reader whose zone is not a zone: they get the default."""
     defaulted: int = 0
     """Readers without a zone (they get the default)."""
+    column: str | None = None
+    """The list's zone column, as its header names it (found on the first reader)."""
 
     def __post_init__(self) -> None:
         if zone_named(self.rule.default_zone) is None:
@@ -127,7 +132,9 @@ class LocalPlan:
 
     def when(self, fields: Mapping[str, str], line: int) -> int:
         """The send time of the reader on ``line`` of the list (``fields``: their merge columns)."""
-        name = fields.get(ZONE_COLUMN, "").strip()
+        if self.column is None:
+            self.column = next((k for k in fields if _SQUASH.sub("", k).lower() in ZONE_COLUMNS), "")
+        name = fields.get(self.column, "").strip() if self.column else ""
         zone = zone_named(name) if name else None
         if zone is None:
             if name:

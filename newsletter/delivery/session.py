@@ -539,7 +539,8 @@ def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context
         raise ProblemsFound(f"{counts['failed']} recipient(s) failed; `newsletter report {issue}` lists them")
     if not finished:
         raise ProblemsFound(f"{counts['pending']} recipient(s) still to send; run the command again to resume")
+    at = "at " if local is not None else ""  # "at 09:00 in each reader's zone, from …"
     r.say("Finished: every eligible recipient is accounted for."
-             + (f" SendGrid sends it {when}." if when is not None else ""))
+             + (f" SendGrid sends it {at}{when}." if when is not None else ""))
     if not delivers:
         r.say(only_files_line(ctx, counts["accepted"], outbox_folder(ctx.root, ctx.settings, send_row.slug)))
