@@ -96,7 +96,12 @@ def build(issue_path: Path, out_dir: Path, language: str | None) -> None:
 @click.option("--as", "as_email", metavar="ADDR", help="Personalise the test as this subscriber (default: the first).")
 @click.option("--validate", is_flag=True, help="SendGrid sandbox mode: checked by SendGrid, nothing delivered.")
 @click.option("--yes", "-y", is_flag=True, help="Send without asking (the real send asks, showing the count).")
-@click.option("--send-at", metavar="WHEN", help="Schedule with SendGrid, at most 72 h ahead (2024-06-14T09:00).")
+@click.option("--send-at", "--at", "send_at", metavar="WHEN",
+              help="Schedule with SendGrid, at most 72 h ahead (2024-06-14T09:00).")
+@click.option("--local/--no-local", default=None,
+              help="With --at HH:MM: each reader at that hour in their own zone (the list's timezone column).")
+@click.option("--past", type=click.Choice(["next", "now"]),
+              help="With --local: a reader whose hour has gone today gets the next day's (default), or now.")
 @click.option("--resend-unknown", is_flag=True, help="Send again to recipients whose delivery is unknown.")
 @click.option("--mark-unknown-sent", is_flag=True, help="Count recipients whose delivery is unknown as sent.")
 @click.option("--force", is_flag=True, help="Send although checks found problems or the issue changed mid-send.")

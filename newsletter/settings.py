@@ -153,6 +153,12 @@ class Delivery(_Strict):
     """Optional address added to ``List-Unsubscribe`` as a ``mailto:`` alternative."""
     outbox: str = "outbox"
     """Folder (relative to the project) where the ``outbox`` provider writes ``.eml`` files."""
+    local_time: bool = False
+    """``send --at HH:MM`` means that hour in each reader's zone (the list's ``timezone``
+    column), as ``--local`` does; ``--no-local`` overrides it."""
+    local_time_past: Literal["next", "now"] = "next"
+    """With local-time delivery, a reader whose hour has gone today gets the next day's
+    (``next``) or is sent at once (``now``); ``--past`` overrides it."""
     sendgrid: SendGridOptions = SendGridOptions()
     """SendGrid-only options."""
     smtp: SmtpOptions = SmtpOptions()

@@ -66,6 +66,10 @@ def check_body(body: Any, validator: Any = None) -> list[str]:
     send_at = body.get("send_at")
     if isinstance(send_at, int) and send_at > time.time() + 72 * 3600:
         errors.append("send_at: cannot be more than 72 hours in the future")
+    for i, p in enumerate(people if isinstance(people, list) else []):  # a personalisation's own time too
+        own = p.get("send_at") if isinstance(p, dict) else None
+        if isinstance(own, int) and own > time.time() + 72 * 3600:
+            errors.append(f"personalizations.{i}.send_at: cannot be more than 72 hours in the future")
     return errors
 
 

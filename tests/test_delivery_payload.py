@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newsletter.delivery.base import Batch
-from newsletter.delivery.bodies import RowsBody
+from newsletter.delivery.bodies import SEND_AT_KEY, RowsBody
 from newsletter.delivery.plan import make_message, new_rows, recipient_for, recipient_maker
 from newsletter.delivery.posting import retry_wait
 from newsletter.delivery.sendgrid import PayloadBuilder
@@ -110,25 +110,29 @@ ROW_NAME = st.text(st.sampled_from(list("aZé &<>\"'%/?=ü")), max_size=6).map(s
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     people_=st.lists(st.tuples(ROW_NAME, ROW_NAME, st.none() | st.dictionaries(
-        st.sampled_from(["first_name", "last_name", "city"]), ROW_NAME)), min_size=1, max_size=8),
+        st.sampled_from(["first_name", "last_name", "city"]), ROW_NAME),
+        st.none() | st.integers(0, 3600)), min_size=1, max_size=8),
     tokens=st.sets(st.sampled_from(ALL_TOKENS)),
     mailto=st.none() | st.just("leave@example.org"),
     tracking=st.sampled_from(["everyone", "consented"]),
     tracked=st.booleans(),
 )
 def test_a_body_built_from_rows_is_the_body_built_from_recipients(
-        project: Path, people_: list[tuple[str, str, dict[str, str] | None]], tokens: set[str],
+        project: Path, people_: list[tuple[str, str, dict[str, str] | None, int | None]], tokens: set[str],
         mailto: str | None, tracking: str, tracked: bool) -> None:
     """The request body a big send builds straight from journal rows is byte for byte the
     one built from the recipients those rows make (any tokens, names needing escapes,
     rows with and without merge values, with and without a mailto unsubscribe, a batch of
-    readers who agreed to tracking or not)."""
+    readers who agreed to tracking or not, readers with their own send time or not)."""
     project_settings = open_issue(project / ISSUE)[0].settings
     _, _, rendered = open_issue(project / ISSUE)
     message = dataclasses.replace(make_message(rendered, project_settings, send_id="s-1"), tokens=tuple(sorted(tokens)), unsubscribe_mailto=mailto)
     maker = recipient_maker(project_settings, b"s" * 32)
+    now = int(time.time())
+    timed = [(first, last, vals if ahead is None else {**(vals or {}), SEND_AT_KEY: now + ahead}, ahead)
+             for first, last, vals, ahead in people_]
     rows = [(i, f"p{i}@example.org", first, last, None if vals is None else orjson.dumps(vals).decode())
-            for i, (first, last, vals) in enumerate(people_, 1)]
+            for i, (first, last, vals, _) in enumerate(timed, 1)]
     builder = PayloadBuilder(message, project_settings.delivery.sendgrid, tracking=tracking)
     batch = Batch(rows, maker, tracked)
     from_rows = builder.build(batch)
@@ -137,6 +141,8 @@ def test_a_body_built_from_rows_is_the_body_built_from_recipients(
         assert from_rows == builder.build([maker(row) for row in rows])
     body = orjson.loads(from_rows)
     assert check_body(body) == []
+    assert [p.get("send_at") for p in body["personalizations"]] == [
+        None if ahead is None else now + ahead for *_, ahead in timed]
     on = tracking == "consented" and tracked
     assert body["tracking_settings"]["click_tracking"]["enable"] is on
     assert body["tracking_settings"]["open_tracking"]["enable"] is on

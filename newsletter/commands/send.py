@@ -17,6 +17,7 @@ from newsletter.commands.send_hooks import quality_gate, send_hooks
 from newsletter.commands.terminal import Terminal
 from newsletter.delivery.features import unsupported
 from newsletter.delivery.hooks import SendHooks
+from newsletter.delivery.localtime import LocalRule
 from newsletter.delivery.progress import Reporter
 from newsletter.delivery.providers import check_environment, default_provider, traits
 from newsletter.delivery.session import Context, SendOptions, real_send
@@ -44,8 +45,14 @@ def send(o: SendOptions, confirm: Callable[[str], bool]) -> None:
     if not o.dry_run:
         check_environment(provider)
     ctx = Context(project, issue_file, rendered, settings, list_path, provider)
-    send_at = _send_at(o.send_at, settings.timezone) if o.send_at else None
-    if send_at is not None and not traits(provider).can_schedule:
+    local_time = settings.delivery.local_time if o.local is None else o.local
+    if local_time and (o.dry_run or o.test_to or o.validate) and o.send_at:
+        raise UsageError("--at in each reader's zone (--local, or the local_time setting) is for a real send; "
+                         "add --no-local to rehearse the send at one time")
+    past = o.past or settings.delivery.local_time_past
+    local = LocalRule.parse(o.send_at, past, settings.timezone) if local_time and o.send_at else None
+    send_at = _send_at(o.send_at, settings.timezone) if o.send_at and local is None else None
+    if (send_at is not None or local is not None) and not traits(provider).can_schedule:
         raise UsageError(f"--send-at needs the sendgrid provider ({provider} cannot schedule a send)")
     warn_unsupported(ctx, r)
     if o.dry_run:
@@ -62,7 +69,7 @@ def send(o: SendOptions, confirm: Callable[[str], bool]) -> None:
             gate(project, issue_file, rendered, required=o.require_approval)  # --force never overrides it
         hooks = prepare_send(ctx, r, force=o.force, no_sync=o.no_sync)
         _domain_gate(ctx)
-        real_send(ctx, o, send_at, r, hooks)
+        real_send(ctx, o, send_at, r, hooks, local)
 
 
 def warn_unsupported(ctx: Context, r: Reporter) -> None:
@@ -106,6 +113,10 @@ def _check_flags(o: SendOptions) -> None:
         raise UsageError("--push-record is for a real send")
     if o.as_email and not o.test_to:
         raise UsageError("--as only applies to a test send (--test-to ADDR)")
+    if o.local and not o.send_at:
+        raise UsageError("--local needs --at HH:MM (the hour in each reader's zone)")
+    if o.past is not None and not o.local and not o.send_at:
+        raise UsageError("--past goes with --at HH:MM --local")
 
 
 def _send_at(text: str, timezone: str) -> int:

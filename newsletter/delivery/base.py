@@ -133,6 +133,9 @@ class Message:
     tokens: tuple[str, ...] = field(default=())
     batch_id: str | None = None
     """SendGrid batch of a scheduled send (so that it can be paused or cancelled)."""
+    send_until: int | None = None
+    """Local-time delivery: the last reader's send time (``send_at`` is the first's; each
+    reader's own is in their personalisation)."""
 
     def check_headers(self) -> None:
         """Refuse CR, LF or NUL in any header value common to all recipients."""

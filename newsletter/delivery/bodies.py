@@ -32,6 +32,9 @@ from newsletter.delivery.state import token_maker
 from newsletter.render.personalize import ESCAPERS, TOKEN_RE, Greeting, substitutions_source
 
 HEAD = b'{"personalizations":'
+SEND_AT_KEY = "@send_at"
+"""A reader's own send time (local-time delivery) in their journal row's merge values (a
+key no merge field can have); their personalisation then carries it as ``send_at``."""
 
 ItemsFunction = Callable[[Sequence[RowTuple]], bytes]
 
@@ -68,20 +71,25 @@ def rows_items(tokens: Sequence[str], *, secret: bytes, unsubscribe_url: str, fa
         "            first_name = first or fallback\n"
         "            get = empty\n"
         f"            subs = {names}\n"
+        "            at = None\n"
         "        else:\n"
         "            get = loads(vals).get\n"
         f"            subs = {others}\n"
-        "        append({'to': [{'email': address, 'name': name} if name else {'email': address}],"
+        "            at = get(at_key)\n"
+        "        item = {'to': [{'email': address, 'name': name} if name else {'email': address}],"
         " 'substitutions': subs,"
         " 'headers': {'List-Unsubscribe': f'<{url}>' + mailto, 'List-Unsubscribe-Post': one_click},"
-        " 'custom_args': args})\n"
+        " 'custom_args': args}\n"
+        "        if at is not None:\n"
+        "            item['send_at'] = at\n"
+        "        append(item)\n"
         "    return dumps(out)\n"
     )
     namespace: dict[str, object] = {
         **ESCAPERS, "qn": quoted_name, "asc": ascii_address, "tok": token_maker(secret),
         "link": link_maker(unsubscribe_url), "fallback": fallback, "greet": greeting,
         "loads": orjson.loads, "dumps": orjson.dumps,
-        "empty": {}.get, "one_click": ONE_CLICK, "args": {"send_id": send_id}, "mailto": mailto,
+        "empty": {}.get, "at_key": SEND_AT_KEY, "one_click": ONE_CLICK, "args": {"send_id": send_id}, "mailto": mailto,
     }
     exec(source, namespace)  # noqa: S102 - token names validated by substitutions_source
     items: ItemsFunction = namespace["items"]  # type: ignore[assignment]

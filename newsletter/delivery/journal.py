@@ -108,14 +108,17 @@ class Journal(JournalReader):
     # -- sends -----------------------------------------------------------------------
 
     def create(
-        self, *, key: str, slug: str, provider: str, list_path: str, content_hash: str, eligible: int
+        self, *, key: str, slug: str, provider: str, list_path: str, content_hash: str, eligible: int,
+        created: float | None = None,
     ) -> SendRow:
-        """Record a new send; its recipients are added batch by batch (:meth:`add_pending`, :meth:`begin_batch`)."""
+        """Record a new send; its recipients are added batch by batch (:meth:`add_pending`, :meth:`begin_batch`).
+        ``created``: when it began (now unless given: a local-time send's times are reckoned from it)."""
         with self._tx():
             self.db.execute(
                 "INSERT INTO sends (key, slug, provider, list_path, content_hash, created, eligible)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (key, slug, provider, list_path, content_hash, time.time(), eligible),
+                (key, slug, provider, list_path, content_hash, time.time() if created is None else created,
+                 eligible),
             )
         return self.refresh(key)
 

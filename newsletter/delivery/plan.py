@@ -11,14 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Protocol
 
 import orjson
 
 from newsletter.audience import Entry
-from newsletter.delivery.bodies import link_maker
+from newsletter.delivery.bodies import SEND_AT_KEY, link_maker
 from newsletter.delivery.base import HeaderInjection, Mailbox, Message, Recipient, RowTuple, check_header
 from newsletter.delivery.headers import HARD_LINE, HeaderTooLong, header_line, list_unsubscribe_words
 from newsletter.delivery.state import token_maker, unsubscribe_token
@@ -144,6 +144,39 @@ def new_rows(
             unsubscribe_url="", fallback_first_name=fallback, greeting=greeting, extra=extra,
         )
         yield email, first, last, dumps({k: values[k] for k in keys if k in values}).decode("utf-8"), entry[6]
+
+
+def timed_rows(
+    entries: Iterable[Entry],
+    settings: Settings,
+    fields: frozenset[str],
+    list_path: Path,
+    when: Callable[[Entry], int],
+) -> list[tuple[int, NewRow]]:
+    """:func:`new_rows` for a local-time send: each row with the reader's own send time
+    (``when``), kept in its merge values too (:data:`~newsletter.delivery.bodies.SEND_AT_KEY`:
+    a resumed run sends the journal's rows with the time the first run gave them), in
+    the order they are sent: by send time, then as in the list (a stable sort, so the
+    same list gives the same requests)."""
+    greeting = Greeting.of(settings)
+    fallback = settings.fallback_first_name
+    keys = tuple(sorted(fields))
+    bad = _HEADER_BREAK.search
+    dumps = orjson.dumps
+    found: list[tuple[int, NewRow]] = []
+    for entry in entries:
+        email, first, last, extra = entry[0], entry[1], entry[2], entry[3]
+        if bad(f"{email}{first}{last}"):
+            _refuse(entry, list_path)
+        values = recipient_values(
+            email=email, first_name=first, last_name=last,
+            unsubscribe_url="", fallback_first_name=fallback, greeting=greeting, extra=extra,
+        )
+        kept: dict[str, str | int] = {k: values[k] for k in keys if k in values}
+        at = kept[SEND_AT_KEY] = when(entry)
+        found.append((at, (email, first, last, dumps(kept).decode("utf-8"), entry[6])))
+    found.sort(key=lambda timed: timed[0])
+    return found
 
 
 _HEADER_BREAK = re.compile(r"[\r\n\x00]")

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from newsletter.delivery.localtime import LocalPlan
 from newsletter.delivery.run import ProgressSink, RunResult
 
 SHOW_UNKNOWN = 20
@@ -113,3 +114,26 @@ def print_summary(r: Reporter, counts: dict[str, int], eligible: int, result: Ru
     print_counts(r, counts, eligible)
     for note in result.notes[:10]:
         r.warn(f"  ! {note}")
+
+
+def print_local_plan(r: Reporter, plan: LocalPlan, list_name: str) -> None:
+    """A local-time send's plan: the rule, how many zones and send times, and each reader
+    whose zone is not one (by line of the list; they get the default zone, never dropped)."""
+    import datetime as dt
+
+    def utc(at: int) -> str:
+        return f"{dt.datetime.fromtimestamp(at, dt.timezone.utc):%a %d %b %H:%M} UTC"
+
+    rule = plan.rule
+    readers = sum(plan.times.values())
+    r.say(f"Local time: {rule.words}")
+    span = utc(plan.first) if plan.first == plan.last else f"from {utc(plan.first)} to {utc(plan.last)}"
+    r.say(f"  {readers} reader(s) in {len(plan.zones)} zone(s), {len(plan.times)} send time(s) {span}")
+    if plan.defaulted or plan.unknown:
+        r.say(f"  {plan.defaulted + len(plan.unknown)} reader(s) get the newsletter's zone, {rule.default_zone}: "
+              f"{plan.defaulted} without a zone, {len(plan.unknown)} with one that is not a time zone")
+    for line, value in plan.unknown[:SHOW_UNKNOWN]:
+        r.warn(f"warning: {list_name}:{line}: timezone {value!r} is not a time zone (e.g. Europe/Paris); "
+               f"this reader is sent at {rule.at:%H:%M} {rule.default_zone}")
+    if len(plan.unknown) > SHOW_UNKNOWN:
+        r.warn(f"warning: … and {len(plan.unknown) - SHOW_UNKNOWN} more readers whose zone is not a time zone")

@@ -132,6 +132,7 @@ def deliver(
     split_tracked: bool = False,
     log: OutcomeLog | None = None,
     languages: Mapping[str, Message] | None = None,
+    group: Callable[[NewRow], object] | None = None,
 ) -> RunResult:
     """Send the recipients of ``send`` that are due; returns how the run ended.
 
@@ -143,6 +144,8 @@ def deliver(
     ``languages``: an issue in several languages, its message in each; every row's merge
     values name its language (:mod:`newsletter.delivery.languages`) and a request holds
     readers of one.
+    ``group``: a new batch ends where this value of ``source``'s rows changes (local-time
+    delivery: readers of one send time in a request, ``source`` sorted by it).
     """
     sink = progress or _Silent()
     run = SendLoop(journal, send, message, provider, settings, sink, sleep, log)
@@ -151,7 +154,7 @@ def deliver(
     with no_cycle_collection(), _first_interrupt_waits(run.stopping, sink):
         if source is not None and not send.loaded:
             if not run.new_batches(_NewBatches(journal, send, source, size, recipient, split=split_tracked,
-                                               by_language=bool(languages))):
+                                               by_language=bool(languages), group=group)):
                 return run.end()
             run.send = journal.set_loaded(run.send)
         run.pending_batches(recipient, size)
@@ -189,14 +192,18 @@ class _NewBatches:
     """
 
     def __init__(self, journal: Journal, send: SendRow, source: Iterator[NewRow], size: int,
-                 make: Callable[[RowTuple], Recipient], *, split: bool = False, by_language: bool = False) -> None:
+                 make: Callable[[RowTuple], Recipient], *, split: bool = False, by_language: bool = False,
+                 group: Callable[[NewRow], object] | None = None) -> None:
         self.skip = journal.present(send)
         self.seq = journal.next_seq(send)
         self.source, self.size, self.make = source, size, make
         self.split = split
+        self.group = group
+        self._held: NewRow | None = None
+        """With ``group``: the first row of the next batch, read to find where this one ends."""
         self._gathered: dict[bool, list[NewRow]] = {False: [], True: []}
         self.by_language = by_language
-        self._by_kind: dict[tuple[bool, str], list[NewRow]] = {}
+        self._by_kind: dict[tuple[bool, str, int], list[NewRow]] = {}
 
     def __call__(self) -> Batch:
         seq, skip = self.seq, self.skip
@@ -205,8 +212,27 @@ class _NewBatches:
             return self._one_language(source)
         if self.split:
             return self._one_kind(source)
+        if self.group is not None:
+            return self._one_group(source)
         rows: list[RowTuple] = [(seq + i, email, first, last, vals)
                                 for i, (email, first, last, vals, _) in enumerate(islice(source, self.size))]
+        self.seq = seq + len(rows)
+        return Batch(rows, self.make)
+
+    def _one_group(self, source: Iterator[NewRow]) -> Batch:
+        """The next batch of rows of one ``group`` value (at most ``size``)."""
+        assert self.group is not None
+        key = self.group
+        taken: list[NewRow] = [] if self._held is None else [self._held]
+        self._held = None
+        for row in source:
+            if taken and (len(taken) == self.size or key(row) != key(taken[0])):
+                self._held = row
+                break
+            taken.append(row)
+        seq = self.seq
+        rows: list[RowTuple] = [(seq + i, email, first, last, vals)
+                                for i, (email, first, last, vals, _) in enumerate(taken)]
         self.seq = seq + len(rows)
         return Batch(rows, self.make)
 
@@ -233,13 +259,14 @@ class _NewBatches:
 
     def _one_language(self, source: Iterator[NewRow]) -> Batch:
         """:meth:`_one_kind` for an issue in several languages: a batch of readers of one
-        language (and, with ``split``, of one kind), the first to fill a batch, or at the
-        end of the list whatever is left, in a fixed order."""
+        language (and, with ``split``, of one kind; with ``group``, of one send time), the
+        first to fill a batch, or at the end of the list whatever is left, in a fixed order."""
         gathered = self._by_kind
-        size, split = self.size, self.split
-        kind: tuple[bool, str] | None = None
+        size, split, group = self.size, self.split, self.group
+        kind: tuple[bool, str, int] | None = None
         for row in source:
-            key = (row[4] if split else False, row_language(row[3]))
+            at = group(row) if group is not None else 0
+            key = (row[4] if split else False, row_language(row[3]), at if isinstance(at, int) else 0)
             found = gathered.setdefault(key, [])
             found.append(row)
             if len(found) == size:

@@ -27,7 +27,7 @@ from newsletter.delivery.base import (
     Traits,
 )
 from newsletter.delivery.api import KEY_ENV, api_host, api_key
-from newsletter.delivery.bodies import HEAD, RowsBody, body_spec
+from newsletter.delivery.bodies import HEAD, SEND_AT_KEY, RowsBody, body_spec
 from newsletter.delivery.headers import ONE_CLICK, ascii_address, quoted_name, unsendable_by_sendgrid
 from newsletter.delivery.plan import RowMaker
 from newsletter.delivery.poster import Poster
@@ -112,12 +112,16 @@ class PayloadBuilder:
             email = r.email if r.email.isascii() else ascii_address(r.email)
             name = quoted_name(r.name)
             to = {"email": email, "name": name} if name else {"email": email}
-            append({
+            item: dict[str, Any] = {
                 "to": [to],
                 "substitutions": fill(r.values),
                 "headers": {"List-Unsubscribe": unsubscribe(r), "List-Unsubscribe-Post": ONE_CLICK},
                 "custom_args": args,
-            })
+            }
+            at = r.values.get(SEND_AT_KEY)  # local-time delivery: the reader's own send time
+            if at is not None:
+                item["send_at"] = at
+            append(item)
         return orjson.dumps(out)
 
     def build(self, recipients: Sequence[Recipient]) -> bytes:

@@ -17,7 +17,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
+
+import orjson
 
 from newsletter.audience import AudienceSummary, Entry, eligible, entries, summarize
 from newsletter.delivery import progress as out
@@ -30,6 +32,8 @@ from newsletter.delivery.journal_read import is_finished
 from newsletter.delivery.progress import Reporter
 from newsletter.delivery.keeper import Keeper, guard, new_category, settle_from_email_log
 from newsletter.delivery.outcomes import Log, OutcomeLog, log_path, read, settle
+from newsletter.delivery.bodies import SEND_AT_KEY
+from newsletter.delivery.localtime import LocalPlan, LocalRule
 from newsletter.delivery.plan import (
     NewRow,
     SubscriberLike,
@@ -37,6 +41,7 @@ from newsletter.delivery.plan import (
     make_message,
     new_rows,
     recipient_maker,
+    timed_rows,
     used_fields,
 )
 from newsletter.delivery.poster import GRACE, wait_for_stopped_poster
@@ -88,6 +93,11 @@ class SendOptions:
     validate: bool = False
     yes: bool = False
     send_at: str | None = None
+    local: bool | None = None
+    """``--local``: ``send_at`` is an hour in each reader's zone (:mod:`newsletter.delivery.localtime`);
+    None: as the ``delivery.local_time`` setting says."""
+    past: Literal["next", "now"] | None = None
+    """``--past``; None: the ``delivery.local_time_past`` setting."""
     resend_unknown: bool = False
     mark_unknown_sent: bool = False
     force: bool = False
@@ -161,10 +171,12 @@ def only_files_line(ctx: Context, count: int, folder: Path) -> str:
     return f"No email was sent: {count} message(s) written to {display_path(folder)}/ ({how})"
 
 
-def real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, hooks: SendHooks) -> None:
-    """The real, resumable send (see the module docstring)."""
+def real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, hooks: SendHooks,
+              local: LocalRule | None = None) -> None:
+    """The real, resumable send (see the module docstring); ``local``: each reader at an
+    hour in their own zone (:mod:`newsletter.delivery.localtime`), ``send_at`` then None."""
     try:
-        _real_send(ctx, o, send_at, r, hooks)
+        _real_send(ctx, o, send_at, r, hooks, local)
     except sqlite3.OperationalError as exc:  # a full disk or a broken file under the journal
         raise SendFailed(f"{display_path(state_dir(ctx.root))}: the send journal cannot be written ({exc}); "
                          "what it holds is safe: free some space and run the same command again") from None
@@ -181,7 +193,8 @@ def real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, ho
                           "request that was on its way is settled from its outcome log") from None
 
 
-def _real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, hooks: SendHooks) -> None:
+def _real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, hooks: SendHooks,
+               local: LocalRule | None = None) -> None:
     slug = ctx.rendered.slug
     key = send_key(slug, ctx.provider)
     draft = make_message(ctx.rendered, ctx.settings, send_id=key, send_at=send_at)
@@ -199,12 +212,19 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, h
     try:
         journal.lock()
         existing = journal.find(key)
+        timed: LocalRows | None = None
+        if local is not None:  # every reader's time, reckoned from the send's start
+            timed = _local_rows(ctx, local, int(existing.created) if existing is not None else int(time.time()), r)
+            draft = dataclasses.replace(draft, send_at=timed.plan.first, send_until=timed.plan.last)
         previous = guard(ctx.root, records.secret_id(secret)).of(slug) if recorded_send else None
         # a send carries its own category (SendGrid's Email Logs find its messages by it), kept in its record
         known = previous is not None and existing is not None and previous.state != "cancelled"
         category = previous.category if previous is not None and known else new_category()
         send_row: SendRow | None
         if existing is None and previous is not None and resumable(previous, ctx.provider):
+            if timed is not None:
+                raise UsageError("this issue's send began on another clone; a local-time send is resumed only "
+                                 "where it began (nothing was sent)")
             send_row = _adopt(ctx, o, journal, key, digest, previous, r, hooks)
             category, known = previous.category, True
         elif existing is None:
@@ -213,7 +233,8 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, h
                 raise ProblemsFound(f"this issue's send began on another clone with {previous.provider} "
                                     f"({previous.counts.get('accepted', 0)} accepted); resume it with "
                                     f"--provider {previous.provider}, or send to everyone again with --force")
-            send_row = _begin(ctx, o, journal, key, digest, r)
+            send_row = _begin(ctx, o, journal, key, digest, r,
+                              created=timed.plan.now if timed is not None else None)
         else:
             send_row = _resume(ctx, o, journal, existing, digest, list_name, r, hooks, category if known else None)
         if send_row is None:
@@ -242,7 +263,11 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, h
         log = OutcomeLog(log_path(state, send_row.id))
         done = journal.counts(send_row)["accepted"]
         tally = _tally(ctx) if parts else None
-        source = None if send_row.loaded else _new_rows(ctx, tally)
+        if timed is not None:
+            source = None if send_row.loaded else iter(timed.rows)
+            tally = timed.tally
+        else:
+            source = None if send_row.loaded else _new_rows(ctx, tally)
         languages = None
         if parts:
             from newsletter.delivery.languages import messages
@@ -258,7 +283,7 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, h
                                  ctx.settings.delivery, source=source,
                                  progress=keeper.sink(bar) if keeper is not None else bar,
                                  split_tracked=ctx.settings.tracking == "consented", log=log,
-                                 languages=languages)
+                                 languages=languages, group=_send_time if timed is not None else None)
         except KeyboardInterrupt:  # a second Ctrl-C: stop without waiting for the answer
             at_once = True
             raise
@@ -271,7 +296,8 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, h
                 raise Interrupted(_stopped_at_once(ctx, journal, send_row, r))
         if tally is not None and tally.chosen:
             result.notes.extend(tally.lines())
-        _finish(journal, journal.refresh(key), result, ctx, keeper, r, hooks)
+        _finish(journal, journal.refresh(key), result, ctx, keeper, r, hooks,
+                timed.plan if timed is not None else None)
     finally:
         journal.close()
 
@@ -339,6 +365,42 @@ def _new_rows(ctx: Context, tally: LanguageTally | None = None) -> Iterator[NewR
     return new_rows(ctx.entries(), ctx.settings, fields, ctx.list_path)
 
 
+@dataclass(frozen=True, slots=True)
+class LocalRows:
+    """A local-time send's plan and its new rows, by send time."""
+
+    plan: LocalPlan
+    rows: list[NewRow]
+    tally: LanguageTally | None = None
+    """An issue in several languages: how many readers get each (the rows name theirs)."""
+
+
+def _local_rows(ctx: Context, rule: LocalRule, now: int, r: Reporter) -> LocalRows:
+    """Every reader's send time from the send's start ``now`` (the list read once, before
+    anything is sent): told to the editor, refused past SendGrid's 72 hours."""
+    plan = LocalPlan(rule, now)
+    found: Iterator[Entry] = ctx.entries()
+    fields = used_fields(ctx.rendered)
+    tally = None
+    if ctx.issue_file.languages:  # each row's values name its reader's language, as in _new_rows
+        from newsletter.delivery.languages import COLUMN, tag_entries
+
+        languages = ctx.issue_file.languages
+        tally = _tally(ctx)
+        found = tag_entries(found, languages, languages[0], tally)
+        fields = fields | {"first_name", "last_name", COLUMN}
+    timed = timed_rows(found, ctx.settings, fields, ctx.list_path, lambda e: plan.when(e.fields, e.line))
+    plan.check()
+    out.print_local_plan(r, plan, display_path(ctx.list_path))
+    return LocalRows(plan, [row for _, row in timed], tally)
+
+
+def _send_time(row: NewRow) -> object:
+    """A local-time row's send time, from its merge values (see :func:`~newsletter.delivery.plan.timed_rows`)."""
+    vals = row[3]
+    return orjson.loads(vals).get(SEND_AT_KEY) if vals is not None else None
+
+
 def _has_nul(path: Path) -> bool:
     with path.open("rb") as fh:
         while chunk := fh.read(1 << 20):
@@ -347,14 +409,16 @@ def _has_nul(path: Path) -> bool:
     return False
 
 
-def _begin(ctx: Context, o: SendOptions, journal: Journal, key: str, digest: str, r: Reporter) -> SendRow | None:
+def _begin(ctx: Context, o: SendOptions, journal: Journal, key: str, digest: str, r: Reporter, *,
+           created: float | None = None) -> SendRow | None:
     summary = ctx.summary()
     out.print_held_back(r, summary)
     count = summary.eligible if ctx.only is None else ctx.eligible_count()
     if not o.yes:
         _ask(r, f"Send “{ctx.rendered.subject}” to {count} recipient(s) with {ctx.provider}?", count)
     send_row = journal.create(key=key, slug=ctx.rendered.slug, provider=ctx.provider,
-                              list_path=str(ctx.list_path.resolve()), content_hash=digest, eligible=count)
+                              list_path=str(ctx.list_path.resolve()), content_hash=digest, eligible=count,
+                              created=created)
     log_path(state_dir(ctx.root), send_row.id).unlink(missing_ok=True)  # a journal made anew reuses ids
     r.say(f"Sending “{ctx.rendered.subject}” to {count} recipient(s) with {ctx.provider}")
     return send_row
@@ -502,7 +566,7 @@ def _stopped_at_once(ctx: Context, journal: Journal, send_row: SendRow, r: Repor
 
 
 def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context, keeper: Keeper | None,
-            r: Reporter, hooks: SendHooks) -> None:
+            r: Reporter, hooks: SendHooks, local: LocalPlan | None = None) -> None:
     counts = journal.counts(send_row)
     if counts["unknown"] and keeper is not None and ctx.provider == "sendgrid":  # e.g. its request process died
         settle_from_email_log(ctx.root, journal, send_row, keeper.record.category,
@@ -516,6 +580,10 @@ def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context
     when = None
     if keeper is not None and keeper.record.send_at is not None:
         when = hooks.when(keeper.record.send_at)
+        if local is not None:  # local-time delivery: the first and the last reader's time
+            hour = f"{local.rule.at:%H:%M} in each reader's zone"
+            when = (f"{hour} ({when})" if local.first == local.last
+                    else f"{hour}, from {when} to {hooks.when(local.last)}")
     delivers = traits(ctx.provider).delivers
     out.print_summary(r, counts, send_row.eligible, result, ctx.provider, delivers=delivers, when=when)
     if ctx.require_evidence:
@@ -543,7 +611,8 @@ def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context
         raise ProblemsFound(f"{counts['failed']} recipient(s) failed; `newsletter report {issue}` lists them")
     if not finished:
         raise ProblemsFound(f"{counts['pending']} recipient(s) still to send; run the command again to resume")
+    at = "at " if local is not None else ""  # "at 09:00 in each reader's zone, from …"
     r.say("Finished: every eligible recipient is accounted for."
-             + (f" SendGrid sends it {when}." if when is not None else ""))
+             + (f" SendGrid sends it {at}{when}." if when is not None else ""))
     if not delivers:
         r.say(only_files_line(ctx, counts["accepted"], outbox_folder(ctx.root, ctx.settings, send_row.slug)))

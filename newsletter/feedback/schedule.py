@@ -44,6 +44,8 @@ class Scheduled:
     slug: str
     batch_id: str
     send_at: int
+    until: int | None = None
+    """A local-time send's last reader's time (``send_at``: its first's)."""
 
 
 # -- the file of scheduled sends ---------------------------------------------------------
@@ -76,7 +78,9 @@ def find(root: Path, key: str) -> Scheduled | None:
     entry = _load(root).get("scheduled", {}).get(key)
     if not isinstance(entry, dict):
         return None
-    return Scheduled(key, str(entry["slug"]), str(entry["batch_id"]), int(entry["send_at"]))
+    until = entry.get("send_until")
+    return Scheduled(key, str(entry["slug"]), str(entry["batch_id"]), int(entry["send_at"]),
+                     int(until) if isinstance(until, int) else None)
 
 
 # -- the send's side -----------------------------------------------------------------------
@@ -101,6 +105,8 @@ def batch_for_send(root: Path, message: Message, key: str, provider: str, *,
             raise SendGridError("asking SendGrid for a batch id: the answer holds no batch_id")
         batch_id = answer["batch_id"]
     scheduled[key] = {"slug": message.slug, "batch_id": batch_id, "send_at": message.send_at}
+    if message.send_until is not None:  # local-time delivery: the readers' times run until then
+        scheduled[key]["send_until"] = message.send_until
     _save(root, data)
     return dataclasses.replace(message, batch_id=batch_id)
 
@@ -155,6 +161,9 @@ def describe(root: Path, key: str, timezone: str, *, timeout: float = TIMEOUT) -
     if s is None:
         return []
     lines = [f"  scheduled  {in_words(s.send_at, timezone)}", f"  batch      {s.batch_id}"]
+    if s.until is not None:
+        lines[0] = f"  scheduled  each reader at their own hour, from {in_words(s.send_at, timezone)}"
+        lines.insert(1, f"             to {in_words(s.until, timezone)}")
     try:
         state = batch_state(s.batch_id, timeout=timeout)
     except NewsletterError as exc:
@@ -163,6 +172,8 @@ def describe(root: Path, key: str, timezone: str, *, timeout: float = TIMEOUT) -
     note = {"scheduled": "will go out at that time (newsletter cancel / pause can stop it)",
             "paused": "paused: held until `newsletter pause --unpause`; discarded 72 hours after the send time",
             "cancelled": "cancelled: SendGrid discards it at the send time"}[state]
+    if s.until is not None:
+        note = note.replace("at that time", "at those times").replace("the send time", "each reader's time")
     lines.append(f"  SendGrid   {note}")
     return lines
 
@@ -174,6 +185,10 @@ def _held(sg: Any) -> list[dict[str, Any]]:
 
 def _check_time(s: Scheduled, timezone: str, verb: str, now: float) -> None:
     left = s.send_at - now
+    if s.until is not None and left < CLOSEST.total_seconds():
+        raise UsageError(f"too late to {verb}: the first readers of this local-time send are due "
+                         f"{in_words(s.send_at, timezone, now)}; SendGrid can {verb} its batch (every reader's "
+                         "time at once) only until 10 minutes before the first")
     if left <= 0:
         raise UsageError(f"too late to {verb}: the send time, {in_words(s.send_at, timezone, now)}, has passed; "
                          "SendGrid has sent it")
@@ -238,7 +253,10 @@ def cancel(root: Path, key: str, slug: str, timezone: str, *, timeout: float = T
         data.setdefault("cancelled", {})[s.batch_id] = entry
     _save(root, data)
     _record_cancelled(root, slug, s.batch_id)
-    return Recalled(slug, s.batch_id, in_words(s.send_at, timezone), n, before == "cancel")
+    when = in_words(s.send_at, timezone)
+    if s.until is not None:
+        when = f"each reader at their own hour, from {when} to {in_words(s.until, timezone)}"
+    return Recalled(slug, s.batch_id, when, n, before == "cancel")
 
 
 def _record_cancelled(root: Path, slug: str, batch_id: str) -> None:
