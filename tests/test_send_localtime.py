@@ -297,3 +297,46 @@ def test_a_local_time_send_killed_again_and_again_sends_nobody_twice(project: Pa
         assert db.execute("SELECT count(*) FROM sends").fetchone()[0] == 1
     finally:
         db.close()
+
+
+def test_an_issue_in_two_languages_at_each_readers_hour(project: Path, sendgrid_server: SendGridServer) -> None:
+    """Languages and local time together: every request holds readers of one language and one
+    send time; each reader gets their own language's words at their own 09:00."""
+    from tests.test_check_languages import TWO
+
+    issue = "issues/2024-06-20-two.yaml"
+    (project / issue).write_text(TWO, encoding="utf-8")
+    readers = [("amina@example.org", "cy", "Asia/Kathmandu"), ("ben@example.org", "en", "Asia/Kathmandu"),
+               ("chloe@example.org", "cy", "America/St_Johns"), ("dev@example.org", "en", "America/St_Johns"),
+               ("eilidh@example.org", "cy", "Mars/Olympus_Mons"), ("farah@example.org", "fr", "")]
+    with (project / "zoned.csv").open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["email", "first_name", "status", "language", "timezone"])
+        for address, language, zone in readers:
+            w.writerow([address, address.split("@")[0].title(), "subscribed", language, zone])
+    start = time.time()
+    hour = safe_hour(start, [z if "/" in z and not z.startswith("Mars") else DEFAULT for _, _, z in readers])
+    result = run_cli("send", issue, "--yes", "--list", "zoned.csv", "--local", "--at", hour,
+                     cwd=project, env=env(sendgrid_server))
+    assert result.code == 0, result.output
+    assert "Languages: cy 3, en 3" in result.output or "Languages: en 3, cy 3" in result.output
+    bodies = sendgrid_server.log.requests
+    assert sendgrid_server.log.invalid == []
+    assert len({b["batch_id"] for b in bodies}) == 1
+    want_h, want_m = map(int, hour.split(":"))
+    seen: dict[str, str] = {}
+    for body in bodies:
+        times = {p["send_at"] for p in body["personalizations"]}
+        assert len(times) == 1, "a request holds readers of one send time"
+        welsh = body["subject"].startswith("Diweddariad")
+        html = next(c["value"] for c in body["content"] if c["type"] == "text/html")
+        assert ("Ein mis" in html) == welsh and ('lang="cy"' in html) == welsh
+        for p in body["personalizations"]:
+            address = p["to"][0]["email"]
+            assert address not in seen  # one email each
+            seen[address] = "cy" if welsh else "en"
+            zone = next(z for a, _, z in readers if a == address)
+            at = local(p["send_at"], zone if "/" in zone and not zone.startswith("Mars") else DEFAULT)
+            assert (at.hour, at.minute, at.second) == (want_h, want_m, 0), (address, at)
+    assert seen == {"amina@example.org": "cy", "ben@example.org": "en", "chloe@example.org": "cy",
+                    "dev@example.org": "en", "eilidh@example.org": "cy", "farah@example.org": "en"}
