@@ -10,6 +10,7 @@ do to the colours they find). Neither touches images.
 from __future__ import annotations
 
 import colorsys
+import functools
 
 
 def rgb(colour: str) -> tuple[float, float, float]:
@@ -63,11 +64,30 @@ def keeps_contrast(ink: str, background: str, recoloured: float = GRAPHIC) -> bo
         ratio(ink, bg) >= recoloured for bg in (invert(background), invert_lightness(background)))
 
 
+@functools.lru_cache(maxsize=64)
 def logo_plate(ink: str, brand: str) -> str | None:
     """A colour for the cell right behind a logo drawn in ``ink`` on the ``brand`` band, so that
     the logo (an image, never recoloured) keeps 4.5:1 as designed and 3:1 when an app recolours the cell:
     None when the brand colour does already; else the colour of the brand's hue (as saturated
-    as can be, then as near the brand's lightness as can be) that does, or a grey that does."""
+    as can be, then as near the brand's lightness as can be) that does, or a grey that does.
+
+    The candidates are tried best first (the most saturated, then the nearest lightness, then
+    the lowest ``#rrggbb``), so the first that keeps the contrast is the answer:
+    :func:`logo_plate_by_search`, which ranks every candidate, is its plain twin."""
+    if keeps_contrast(ink, brand):
+        return None
+    h, lightness, saturation = colorsys.rgb_to_hls(*rgb(brand))
+    for s_step in range(100, -1, -1):
+        near = sorted((abs(l_step / 100 - lightness), to_hex(*colorsys.hls_to_rgb(h, l_step / 100, s_step / 100 * saturation)))
+                      for l_step in range(0, 101))
+        for _, candidate in near:
+            if keeps_contrast(ink, candidate, GRAPHIC + 0.2):  # a margin for rounding in apps
+                return candidate
+    return None
+
+
+def logo_plate_by_search(ink: str, brand: str) -> str | None:
+    """:func:`logo_plate` the plain way: every candidate ranked, the best kept (for its test)."""
     if keeps_contrast(ink, brand):
         return None
     h, lightness, saturation = colorsys.rgb_to_hls(*rgb(brand))
@@ -75,7 +95,7 @@ def logo_plate(ink: str, brand: str) -> str | None:
     for s_step in range(0, 101):
         for l_step in range(0, 101):
             candidate = to_hex(*colorsys.hls_to_rgb(h, l_step / 100, s_step / 100 * saturation))
-            if keeps_contrast(ink, candidate, GRAPHIC + 0.2):  # a margin for rounding in apps
+            if keeps_contrast(ink, candidate, GRAPHIC + 0.2):
                 rank = (-s_step, abs(l_step / 100 - lightness), candidate)
                 if best is None or rank < best:
                     best = rank

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import lxml.html
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from newsletter import colours
 from newsletter.colours import invert, invert_lightness, ratio
 from newsletter.settings import Settings
 from tests.conftest import EXAMPLE_ISSUE, run_cli
@@ -111,3 +114,18 @@ def test_the_example_band_alone_would_lose_the_logo(built: tuple[lxml.html.HtmlE
     _, settings = built
     assert ratio(settings.colours.button_text, invert(settings.colours.brand)) < 2.0
 
+
+
+_COLOUR = st.integers(0, 0xFFFFFF).map(lambda n: f"#{n:06x}")
+
+
+@settings(max_examples=25, deadline=None)
+@given(ink=st.one_of(st.sampled_from(["#ffffff", "#000000"]), _COLOUR), brand=_COLOUR)
+def test_the_plate_tried_best_first_is_the_plate_ranked_from_every_candidate(ink: str, brand: str) -> None:
+    """The plate search stops at the first candidate that keeps the contrast, trying the best
+    first; ranking every candidate (its plain twin) gives the same colour, or none."""
+    assert colours.logo_plate(ink, brand) == colours.logo_plate_by_search(ink, brand)
+
+
+def test_the_plate_of_the_example_is_its_brand_hue() -> None:
+    assert colours.logo_plate("#ffffff", "#4b2c82") == colours.logo_plate_by_search("#ffffff", "#4b2c82") == "#8764c4"
