@@ -339,7 +339,7 @@ class Journal(JournalReader):
                 (state, reason, send.id, first, last),
             )
 
-    # -- a scheduled send recalled before its time (`newsletter schedule cancel`) ---------
+    # -- a scheduled send recalled before its time (`newsletter cancel`) -----------------
 
     def cancel_send(self, send: SendRow, new_key: str, reason: str) -> int:
         """Record the send's recipients as ``cancelled`` (all but those that failed or were

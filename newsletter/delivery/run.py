@@ -1,7 +1,7 @@
 """The send loop: batches read from the list (then the journal), retries by the rules,
 pacing, error threshold.
 
-Rules (issue 5):
+Rules:
 
 * 429 waits for ``Retry-After`` or ``X-RateLimit-Reset`` and tries again.
 * 5xx answers and connection errors before the request was sent are retried with
