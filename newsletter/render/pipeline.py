@@ -21,7 +21,7 @@ from newsletter.errors import InputError, Problem, display_path
 from newsletter.issue.languages import is_rtl, primary
 from newsletter.issue.load import IssueFile
 from newsletter.render import env as envs
-from newsletter.render import dates, guard
+from newsletter.render import catalog, dates, guard
 from newsletter.render.inline import inline
 from newsletter.render.mjml_check import find_mjml_error
 from newsletter.render.personalize import RecipientTokens, Tokenized, token
@@ -117,8 +117,14 @@ def render_template(
 def render_mjml(issue_file: IssueFile, settings: Settings, root: Path | None = None) -> str:
     """Jinja stage only: the MJML source of the email."""
     return render_template(
-        envs.html_env(root), "base.mjml.j2", _context(issue_file, settings, "html"), root
+        envs.html_env(root, theme_language(issue_file, settings)), "base.mjml.j2",
+        _context(issue_file, settings, "html"), root
     )
+
+
+def theme_language(issue_file: IssueFile, settings: Settings) -> str:
+    """The catalog of the theme's words for this render (:func:`catalog.key`)."""
+    return catalog.key(issue_file.language or settings.language)
 
 
 def _context(issue_file: IssueFile, settings: Settings, context: str) -> dict[str, Any]:
@@ -200,7 +206,8 @@ def render_issue(issue_file: IssueFile, settings: Settings, root: Path | None = 
     """Render an issue to HTML and text, once, with tokens where per-recipient values go."""
     html = inline(mjml_to_html(render_mjml(issue_file, settings, root)), settings.inliner)
     text = render_template(
-        envs.text_env(root), "text/base.txt.j2", _context(issue_file, settings, "text"), root
+        envs.text_env(root, theme_language(issue_file, settings)), "text/base.txt.j2",
+        _context(issue_file, settings, "text"), root
     )
     text = "\n".join(line.rstrip() for line in text.splitlines())
     text = _BLANK_RUNS.sub("\n\n", text).strip("\n") + "\n"

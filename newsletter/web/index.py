@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from newsletter.render import catalog
 from newsletter.render import env as envs
 from newsletter.render.pipeline import render_template
 from newsletter.settings import Settings
@@ -40,4 +41,4 @@ def index_page(items: Sequence[IndexItem], settings: Settings, site: SiteAddress
         "feed": site.link(FEED),
         "calendar": site.link(CALENDAR),
     }
-    return render_template(envs.html_env(root), TEMPLATE, context, root)
+    return render_template(envs.html_env(root, catalog.key(settings.language)), TEMPLATE, context, root)
