@@ -208,10 +208,14 @@ class Settings(_Strict):
     entry on its day."""
     inliner: Literal["css-inline", "premailer"] = "css-inline"
     """CSS inliner engine: ``css-inline`` (fast, default) or ``premailer``."""
-    greeting: HeaderText = "Dear {first_name},"
-    """The line that opens the email for a reader whose first name is known (``{first_name}`` is replaced by it)."""
-    greeting_without_name: HeaderText = "Hello,"
-    """The opening line for a reader with no first name in the list. Not "Dear friend": spam filters score it."""
+    greeting: HeaderText | dict[NonEmpty, HeaderText] = "Dear {first_name},"
+    """The line that opens the email for a reader whose first name is known (``{first_name}`` is
+    replaced by it); or a mapping of language to words (``{en: "Dear {first_name},", cy: "Annwyl
+    {first_name},"}``) for an issue in several languages. Left as it is, each language with a
+    theme catalog gets its own (Welsh: "Annwyl {first_name},")."""
+    greeting_without_name: HeaderText | dict[NonEmpty, HeaderText] = "Hello,"
+    """The opening line for a reader with no first name in the list (a mapping of language to
+    words, as ``greeting``). Not "Dear friend": spam filters score it. Left as it is, Welsh gets "Helo,"."""
     fallback_first_name: NonEmpty = "friend"
     """Stands in for a missing first name in your own merge fields (``recipient.first_name``); the greeting doesn't use it."""
     consent: Literal["optional", "required"] = "optional"
