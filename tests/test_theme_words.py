@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import extract_from_dir, extract_from_file
 from babel.messages.pofile import read_po
 
 from newsletter.issue.load import load_issue
@@ -36,13 +36,17 @@ def _welsh() -> dict[str, str]:
 
 
 def test_every_theme_word_is_in_the_welsh_catalog() -> None:
-    words = _theme_words()
+    greetings = {m for _line, m, _c, _ctx in extract_from_file("python", REPO / "newsletter/render/greetings.py")
+                 if isinstance(m, str)}
+    assert greetings == {"Dear {first_name},", "Hello,"}
+    words = _theme_words() | greetings
     assert {"Unsubscribe", "View in browser", "Online", "Add to calendar", "Photo", "Sign up"} <= words
     welsh = _welsh()
     missing = sorted(w for w in words if not welsh.get(w))
     assert missing == []
     assert (welsh["Unsubscribe"], welsh["View in browser"]) == ("Dad-danysgrifio", "Gweld yn eich porwr")
     assert (welsh["Add to calendar"], welsh["Online"], welsh["Photo"]) == ("Ychwanegu at y calendr", "Ar-lein", "Llun")
+    assert (welsh["Dear {first_name},"], welsh["Hello,"]) == ("Annwyl {first_name},", "Helo,")
 
 
 def _renders(project: Path) -> dict[str, Rendered]:
