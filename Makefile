@@ -89,6 +89,7 @@ messages: setup
 	mkdir -p build
 	$(VENV)/bin/pybabel -q extract -F babel.cfg --no-location --omit-header -o build/newsletter.pot .
 	$(VENV)/bin/pybabel -q update -i build/newsletter.pot -d newsletter/locale -D newsletter --no-fuzzy-matching
+	sed -i '/^"POT-Creation-Date:/d' newsletter/locale/*/LC_MESSAGES/newsletter.po  # no date: the same words, the same file
 
 bench: setup
 	$(PY) bench/build.py

@@ -177,8 +177,10 @@ class Settings(_Strict):
     """Where replies go; defaults to the from address."""
     postal_address: NonEmpty
     """Postal address shown in every footer (required by anti-spam law)."""
-    reason: NonEmpty = "You are receiving this email because you signed up to our mailing list."
-    """Why the reader is receiving this email, shown in the footer."""
+    reason: NonEmpty | dict[NonEmpty, NonEmpty] = "You are receiving this email because you signed up to our mailing list."
+    """Why the reader is receiving this email, shown in the footer; or a mapping of language to
+    words (``{en: …, cy: …}``) for an issue in several languages. Left as it is, each language
+    with a theme catalog gets its own."""
     contact_email: Email
     """Address readers are asked to write to (contact call-outs use it by default)."""
     logo: Logo | None = None

@@ -14,7 +14,9 @@ from newsletter.issue.load import load_issue
 from newsletter.project import Project
 from newsletter.render import catalog
 from newsletter.render.pipeline import Rendered
-from tests.conftest import REPO
+from newsletter.render.words import NAMED, NAMELESS, REASON
+from newsletter.settings import Settings
+from tests.conftest import REPO, run_cli
 
 BILINGUAL = REPO / "issues" / "examples" / "2024-06-june-team-update-bilingual.yaml"
 
@@ -36,10 +38,10 @@ def _welsh() -> dict[str, str]:
 
 
 def test_every_theme_word_is_in_the_welsh_catalog() -> None:
-    greetings = {m for _line, m, _c, _ctx in extract_from_file("python", REPO / "newsletter/render/greetings.py")
-                 if isinstance(m, str)}
-    assert greetings == {"Dear {first_name},", "Hello,"}
-    words = _theme_words() | greetings
+    marked = {m for path in ("newsletter/render/words.py", "newsletter/web/page.py")
+              for _line, m, _c, _ctx in extract_from_file("python", REPO / path) if isinstance(m, str)}
+    assert {"Dear {first_name},", "Hello,", "All issues", "Subscribe"} <= marked
+    words = _theme_words() | marked
     assert {"Unsubscribe", "View in browser", "Online", "Add to calendar", "Photo", "Sign up"} <= words
     welsh = _welsh()
     missing = sorted(w for w in words if not welsh.get(w))
@@ -47,6 +49,7 @@ def test_every_theme_word_is_in_the_welsh_catalog() -> None:
     assert (welsh["Unsubscribe"], welsh["View in browser"]) == ("Dad-danysgrifio", "Gweld yn eich porwr")
     assert (welsh["Add to calendar"], welsh["Online"], welsh["Photo"]) == ("Ychwanegu at y calendr", "Ar-lein", "Llun")
     assert (welsh["Dear {first_name},"], welsh["Hello,"]) == ("Annwyl {first_name},", "Helo,")
+    assert welsh["All issues"] == "Pob rhifyn"
 
 
 def _renders(project: Path) -> dict[str, Rendered]:
@@ -85,3 +88,41 @@ def test_a_language_without_a_catalog_gets_the_english_words(project: Path) -> N
     html = proj.render(french).html
     assert ">Unsubscribe<" in html and "Dad-danysgrifio" not in html
     assert catalog.key("fr") == "en" and catalog.key("cy-GB") == "cy" and catalog.key(None) == "en"
+
+
+def test_the_settings_defaults_are_the_catalogs_words() -> None:
+    fields = Settings.model_fields
+    assert (fields["greeting"].default, fields["greeting_without_name"].default, fields["reason"].default) == \
+        (NAMED, NAMELESS, REASON)
+
+
+WELSH_REASON = "Rydych yn cael hwn am eich bod wedi ymuno â chymuned Co-Production Collective."
+ENGLISH_REASON = "You are receiving this email because you joined the Co-Production Collective community."
+
+
+def _settings_reason(project: Path, line: str) -> None:
+    settings = project / "newsletter.yaml"
+    text = settings.read_text(encoding="utf-8")
+    assert f"reason: {ENGLISH_REASON}\n" in text
+    settings.write_text(text.replace(f"reason: {ENGLISH_REASON}\n", line), encoding="utf-8")
+
+
+def test_the_reason_may_map_language_to_words(project: Path) -> None:
+    _settings_reason(project, f'reason: {{en: "{ENGLISH_REASON}", cy: "{WELSH_REASON}"}}\n')
+    renders = _renders(project)
+    cy, en = renders["cy"], renders["en"]
+    assert WELSH_REASON in cy.html and WELSH_REASON in " ".join(cy.text.split())
+    assert ENGLISH_REASON not in cy.html and WELSH_REASON not in en.html and ENGLISH_REASON in en.html
+    # the web page in Welsh: no reason (a page has no reader), its own words for the archive
+    result = run_cli("publish", cwd=project)
+    assert result.code == 0, result.output
+    page = (project / "site" / f"{BILINGUAL.stem}.cy.html").read_text(encoding="utf-8")
+    assert WELSH_REASON not in page and ">Pob rhifyn<" in page and ">All issues<" not in page
+    assert ">All issues<" in (project / "site" / f"{BILINGUAL.stem}.html").read_text(encoding="utf-8")
+
+
+def test_the_built_in_reason_is_in_welsh_for_welsh_readers(project: Path) -> None:
+    _settings_reason(project, "")
+    cy, en = _renders(project)["cy"], _renders(project)["en"]
+    assert "Rydych yn cael yr e-bost hwn am eich bod wedi cofrestru ar ein rhestr bostio." in cy.html
+    assert REASON in en.html and REASON not in cy.html

@@ -162,7 +162,7 @@ class Greeting:
     """The opening line of a reader's email: ``named`` with ``{first_name}`` replaced
     when the list has a first name, else ``nameless`` (a fallback name in "Dear …" reads
     as spam: SpamAssassin scores "Dear friend" 2.7). ``by_language`` holds the pair of each
-    language whose words differ (see :mod:`newsletter.render.greetings`): a reader of one of
+    language whose words differ (see :mod:`newsletter.render.words`): a reader of one of
     them (their row's ``language``, in an issue of several) is greeted in it."""
 
     named: str
@@ -182,7 +182,7 @@ class Greeting:
     def of(cls, settings: _GreetingSettings, languages: Iterable[str] | None = None) -> Greeting:
         """The settings' greeting; with ``languages`` (an issue's, when it has several) in
         each of them too."""
-        from newsletter.render import greetings
+        from newsletter.render import words as greetings
 
         named, nameless, default = settings.greeting, settings.greeting_without_name, settings.language
         base = (greetings.in_language(named, greetings.NAMED, default, default),

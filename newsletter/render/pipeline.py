@@ -21,7 +21,7 @@ from newsletter.errors import InputError, Problem, display_path
 from newsletter.issue.languages import is_rtl, primary
 from newsletter.issue.load import IssueFile
 from newsletter.render import env as envs
-from newsletter.render import catalog, dates, guard
+from newsletter.render import catalog, dates, guard, words
 from newsletter.render.inline import inline
 from newsletter.render.mjml_check import find_mjml_error
 from newsletter.render.personalize import RecipientTokens, Tokenized, token
@@ -140,7 +140,8 @@ def _context(issue_file: IssueFile, settings: Settings, context: str) -> dict[st
         "rtl": is_rtl(tag),
         "date_locale": _date_locale(issue_file.language, settings.language),
         "slug": issue_file.slug,
-        "settings": settings,
+        # the footer's reason in this language (its words in newsletter.yaml, or the catalog's)
+        "settings": words.settings_in(settings, issue_file.language),
         "colours": settings.colours,
         # the cell behind the logo, in a colour that keeps the logo readable when an app
         # inverts the email's colours (the logo, an image, keeps its own): None if the band does

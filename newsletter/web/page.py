@@ -30,7 +30,9 @@ from lxml import etree
 
 from newsletter.issue.model import Issue
 from newsletter.render.dates import long_date
+from newsletter.render.catalog import gettext_in
 from newsletter.render.personalize import TOKEN_RE, Tokenized
+from newsletter.render.words import N_, reason_in
 from newsletter.settings import Settings
 from newsletter.sitenames import FEED, INDEX, SiteAddress, page_name
 from newsletter.web.state import Correction
@@ -38,8 +40,8 @@ from newsletter.web.webcopy import clean_for_web
 
 DOCTYPE = "<!doctype html>"
 SEPARATORS = ("·", "|", "•")
-INDEX_WORDS = "All issues"
-SUBSCRIBE_WORDS = "Subscribe"
+INDEX_WORDS = N_("All issues")
+SUBSCRIBE_WORDS = N_("Subscribe")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,26 +90,27 @@ def _relink(link: lxml.html.HtmlElement, href: str, words: str) -> None:
     link.text = words
 
 
-def _links(doc: lxml.html.HtmlElement, settings: Settings, slug: str, site: SiteAddress) -> None:
+def _links(doc: lxml.html.HtmlElement, settings: Settings, slug: str, site: SiteAddress,
+           language: str | None) -> None:
     own = site.archive + page_name(slug)
     for link in list(doc.iter("a")):
         href = link.get("href") or ""
         if TOKEN_RE.search(href):
             if "__nl_unsubscribe_url_" in href and settings.subscribe_url:
-                _relink(link, settings.subscribe_url, SUBSCRIBE_WORDS)
+                _relink(link, settings.subscribe_url, gettext_in(language or settings.language, SUBSCRIBE_WORDS))
             else:
                 _drop(link)
         elif href in (own, site.public + page_name(slug)):
-            _relink(link, site.link(INDEX), INDEX_WORDS)
+            _relink(link, site.link(INDEX), gettext_in(language or settings.language, INDEX_WORDS))
         else:
             local = site.local(href)
             if local is not None:
                 link.set("href", local)
 
 
-def _drop_reason(doc: lxml.html.HtmlElement, settings: Settings) -> None:
+def _drop_reason(doc: lxml.html.HtmlElement, words: str) -> None:
     """The footer's "why you are receiving this email" has no place on a web page."""
-    reason = " ".join(settings.reason.split())
+    reason = " ".join(words.split())
     for paragraph in list(doc.iter("p")):
         if " ".join(paragraph.text_content().split()) == reason:
             paragraph.drop_tree()
@@ -216,12 +219,14 @@ def _corrections(doc: lxml.html.HtmlElement, corrections: Sequence[Correction], 
 
 
 def web_page(email_html: str, settings: Settings, issue: Issue, slug: str, site: SiteAddress,
-             corrections: Sequence[Correction] = (), *, feed: bool = True) -> WebPage:
-    """The web page of an issue from its email's HTML (rendered without the greeting)."""
+             corrections: Sequence[Correction] = (), *, feed: bool = True,
+             language: str | None = None) -> WebPage:
+    """The web page of an issue from its email's HTML (rendered without the greeting);
+    ``language``: the page's, for an issue in several (the words the page puts in)."""
     doc = lxml.html.document_fromstring(email_html)
     clean_for_web(doc)
-    _links(doc, settings, slug, site)
-    _drop_reason(doc, settings)
+    _links(doc, settings, slug, site, language)
+    _drop_reason(doc, reason_in(settings, language))
     _head(doc, settings, issue, slug, site)
     _outline(doc)
     _corrections(doc, corrections, settings.timezone)

@@ -1,7 +1,8 @@
-"""The greeting in each reader's language.
+"""The editor's words of ``newsletter.yaml`` in each reader's language: the greeting and
+the footer's ``reason``.
 
-``greeting`` and ``greeting_without_name`` in ``newsletter.yaml`` are either words (in the
-settings' ``language``) or a mapping of language to words (``{en: "Dear {first_name},", cy:
+``greeting``, ``greeting_without_name`` and ``reason`` are either words (in the settings'
+``language``) or a mapping of language to words (``{en: "Dear {first_name},", cy:
 "Annwyl {first_name},"}``). A language the settings do not name gets the settings' words,
 unless those are the built-in ones: then the theme's catalog gives them in that language
 (Welsh: "Annwyl {first_name}," and "Helo,").
@@ -10,8 +11,12 @@ unless those are the built-in ones: then the theme's catalog gives them in that 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from newsletter.render import catalog
+
+if TYPE_CHECKING:
+    from newsletter.settings import Settings
 
 
 def N_(message: str) -> str:  # noqa: N802 - gettext's name for a word marked, not translated
@@ -23,6 +28,8 @@ NAMED = N_("Dear {first_name},")
 """The built-in greeting (``greeting``'s default)."""
 NAMELESS = N_("Hello,")
 """The built-in greeting without a name (``greeting_without_name``'s default)."""
+REASON = N_("You are receiving this email because you signed up to our mailing list.")
+"""The built-in footer line (``reason``'s default)."""
 
 Words = str | Mapping[str, str]
 
@@ -62,3 +69,17 @@ def languages(*words: Words) -> list[str]:
         if not isinstance(value, str):
             found.update(normal(k) for k in value)
     return sorted(found)
+
+
+def reason_in(settings: Settings, tag: str | None) -> str:
+    """The footer's ``reason`` in language ``tag`` (None: the settings' language)."""
+    return in_language(settings.reason, REASON, tag or settings.language, settings.language)
+
+
+def settings_in(settings: Settings, tag: str | None) -> Settings:
+    """``settings`` as a template in language ``tag`` sees them: ``reason`` its words in that
+    language (the same object when nothing changes, as for an issue in one language)."""
+    reason = reason_in(settings, tag)
+    if reason == settings.reason:
+        return settings
+    return settings.model_copy(update={"reason": reason})
