@@ -91,7 +91,7 @@ def _relink(link: lxml.html.HtmlElement, href: str, words: str) -> None:
 
 
 def _links(doc: lxml.html.HtmlElement, settings: Settings, slug: str, site: SiteAddress,
-           language: str | None) -> None:
+           language: str | None, index: str) -> None:
     own = site.archive + page_name(slug)
     for link in list(doc.iter("a")):
         href = link.get("href") or ""
@@ -101,7 +101,7 @@ def _links(doc: lxml.html.HtmlElement, settings: Settings, slug: str, site: Site
             else:
                 _drop(link)
         elif href in (own, site.public + page_name(slug)):
-            _relink(link, site.link(INDEX), gettext_in(language or settings.language, INDEX_WORDS))
+            _relink(link, site.link(index), gettext_in(language or settings.language, INDEX_WORDS))
         else:
             local = site.local(href)
             if local is not None:
@@ -220,12 +220,13 @@ def _corrections(doc: lxml.html.HtmlElement, corrections: Sequence[Correction], 
 
 def web_page(email_html: str, settings: Settings, issue: Issue, slug: str, site: SiteAddress,
              corrections: Sequence[Correction] = (), *, feed: bool = True,
-             language: str | None = None) -> WebPage:
+             language: str | None = None, index: str = INDEX) -> WebPage:
     """The web page of an issue from its email's HTML (rendered without the greeting);
-    ``language``: the page's, for an issue in several (the words the page puts in)."""
+    ``language``: the page's, for an issue in several (the words the page puts in), and
+    ``index`` the archive's index its "All issues" link leads to."""
     doc = lxml.html.document_fromstring(email_html)
     clean_for_web(doc)
-    _links(doc, settings, slug, site, language)
+    _links(doc, settings, slug, site, language, index)
     _drop_reason(doc, reason_in(settings, language))
     _head(doc, settings, issue, slug, site)
     _outline(doc)
