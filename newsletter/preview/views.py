@@ -109,7 +109,7 @@ def issue(snapshot: Snapshot, build: IssueBuild, reader_key: str,
         last_name=reader.last_name,
         unsubscribe_url=unsubscribe,
         fallback_first_name=settings.fallback_first_name,
-        greeting=Greeting.of(settings, build.rendered.language and (build.rendered.language,)),
+        greeting=Greeting.of(settings, (build.rendered.language,) if build.rendered.language else None),
         extra=reader.fields,
         language=build.rendered.language or "",
     )
