@@ -110,7 +110,8 @@ def render_template(
     try:
         with guard.deadline(), dates.written_in(context.get("date_locale")):
             return environment.get_template(name).render(context)
-    except (jinja2.TemplateError, SecurityError, RecursionError, OverflowError, MemoryError) as exc:
+    except (jinja2.TemplateError, SecurityError, RecursionError, MemoryError, ArithmeticError, TypeError,
+            ValueError) as exc:  # the last three: a template's own mistake (1 + "a", _("%d"))
         raise InputError(_template_problem(exc, root), summary="template error") from None
 
 
