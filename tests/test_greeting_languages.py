@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import shutil
 from pathlib import Path
 
 from newsletter.render.personalize import Greeting
@@ -90,3 +91,29 @@ def test_a_greeting_mapping_with_a_line_break_is_refused(project: Path) -> None:
     assert result.code == 2, result.output
     assert "newsletter.yaml" in result.output and "greeting" in result.output
     assert "Traceback" not in result.output
+
+
+def _plain(path: Path) -> str:
+    msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    return str(msg.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+
+
+def test_dry_run_samples_and_test_sends_greet_in_the_readers_language(project: Path) -> None:
+    _project(project)
+    result = run_cli("send", ISSUE, "--dry-run", "--provider", "outbox", cwd=project)
+    folder = project / "build" / "dry-run" / SLUG
+    samples = {}
+    for path in sorted(folder.glob("sample-*.eml")):
+        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        samples[msg["To"].addresses[0].addr_spec] = _plain(path)
+    assert samples, result.output
+    for to, text in samples.items():
+        assert EXPECTED[to] in text.splitlines(), to
+    assert '"__nl_greeting_html__":"Annwyl Amina,"' in (folder / "request-1.json").read_text(encoding="utf-8").replace(
+        ": ", ":")
+    for who, greeting in (("amina.okafor@example.org", "Annwyl Amina,"), ("ben.hughes@example.org", "Dear Ben,")):
+        shutil.rmtree(project / "outbox" / f"{SLUG}-test", ignore_errors=True)  # this send's message alone
+        result = run_cli("send", ISSUE, "--test-to", "me@example.com", "--as", who, "--provider", "outbox", cwd=project)
+        assert result.code == 0, result.output
+        (sent,) = (project / "outbox" / f"{SLUG}-test").glob("*.eml")
+        assert greeting in _plain(sent).splitlines(), who
