@@ -130,3 +130,25 @@ def test_a_correction_of_june_after_july_was_sent_is_not_refused_as_older(
     slug = Path(EXAMPLE_ISSUE).stem
     assert (project / "sends" / f"{slug}-correction-1.json").is_file()
     assert (project / "sends" / f"{slug}.json").is_file()  # the original send's record is its own
+
+
+def test_a_correction_of_an_issue_in_two_languages_is_noted_on_each_page_in_its_words(project: Path) -> None:
+    bilingual = "issues/2024-06-14-bilingual.yaml"
+    source = (Path(__file__).parent.parent / "issues" / "examples" / "2024-06-june-team-update-bilingual.yaml")
+    (project / bilingual).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    assert cli(project, None, "publish", at=SENT).code == 0
+    issue = project / bilingual
+    text = issue.read_text(encoding="utf-8")
+    assert "start: 2024-08-06 15:00" in text
+    issue.write_text(text.replace("start: 2024-08-06 15:00", "start: 2024-08-06 16:00"), encoding="utf-8")
+    result = cli(project, None, "correct", bilingual, "--note", "The August Cuppa starts at 16:00.")
+    assert result.code == 0, result.output
+
+    def note(name: str) -> str:
+        page = lxml.html.fromstring((project / "site" / name).read_bytes())
+        assert isinstance(page, lxml.html.HtmlElement)
+        (box,) = page.find_class("nl-correction")
+        return " ".join(box.text_content().split())
+
+    assert note("2024-06-14-bilingual.html") == "Corrected 18 June 2024: The August Cuppa starts at 16:00."
+    assert note("2024-06-14-bilingual.cy.html") == "Cywirwyd 18 Mehefin 2024: The August Cuppa starts at 16:00."

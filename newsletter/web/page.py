@@ -29,7 +29,7 @@ import lxml.html
 from lxml import etree
 
 from newsletter.issue.model import Issue
-from newsletter.render.dates import long_date
+from newsletter.render.dates import long_date, written_in
 from newsletter.render.catalog import gettext_in
 from newsletter.render.personalize import TOKEN_RE, Tokenized
 from newsletter.render.words import N_, reason_in
@@ -42,6 +42,7 @@ DOCTYPE = "<!doctype html>"
 SEPARATORS = ("·", "|", "•")
 INDEX_WORDS = N_("All issues")
 SUBSCRIBE_WORDS = N_("Subscribe")
+CORRECTED_WORDS = N_("Corrected %(date)s:")
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,8 +196,10 @@ def _feed_content(doc: lxml.html.HtmlElement, url: str) -> str:
     return ((body.text or "") + "".join(parts)).strip()
 
 
-def _corrections(doc: lxml.html.HtmlElement, corrections: Sequence[Correction], zone: str) -> None:
-    """A dated note per correction, oldest first, right under the title (or at the top)."""
+def _corrections(doc: lxml.html.HtmlElement, corrections: Sequence[Correction], zone: str,
+                 language: str | None, default: str) -> None:
+    """A dated note per correction, oldest first, right under the title (or at the top); on
+    a page in another language than the default, "Corrected" and the date in its words."""
     if not corrections:
         return
     note = etree.Element("div")
@@ -207,7 +210,9 @@ def _corrections(doc: lxml.html.HtmlElement, corrections: Sequence[Correction], 
         paragraph = etree.SubElement(note, "p")
         paragraph.set("style", "margin:0 0 4px 0;")
         strong = etree.SubElement(paragraph, "strong")
-        strong.text = f"Corrected {long_date(correction.date.astimezone(ZoneInfo(zone)).date())}:"
+        with written_in(language):
+            day = long_date(correction.date.astimezone(ZoneInfo(zone)).date())
+        strong.text = gettext_in(language or default, CORRECTED_WORDS) % {"date": day}
         strong.tail = f" {correction.note}"
     title = next(doc.iter("h1"), None)
     if title is not None and title.getparent() is not None:
@@ -230,7 +235,7 @@ def web_page(email_html: str, settings: Settings, issue: Issue, slug: str, site:
     _drop_reason(doc, reason_in(settings, language))
     _head(doc, settings, issue, slug, site)
     _outline(doc)
-    _corrections(doc, corrections, settings.timezone)
+    _corrections(doc, corrections, settings.timezone, language, settings.language)
     html = lxml.html.tostring(doc, doctype=DOCTYPE, encoding="unicode")
     values = {"first_name": settings.fallback_first_name}
     content = Tokenized.of(_feed_content(doc, site.url(page_name(slug)))).fill(values) if feed else None
