@@ -43,3 +43,21 @@ def test_new_from_a_bilingual_issue_keeps_its_languages(project: Path) -> None:
     placeholders = [f for f in json.loads(check.out)["findings"] if f["rule"] == "placeholder"]
     assert any("(in Welsh)" in str(f) for f in placeholders)
     assert any("TK:" in str(f) and "(in Welsh)" not in str(f) for f in placeholders)
+
+
+def test_a_kept_block_with_placeholders_per_language_stays_as_it_is(project: Path) -> None:
+    """A block marked # keep whose words are still placeholders in each language is carried
+    over as written, never made a translation of translations."""
+    shutil.copy(BILINGUAL, project / SOURCE)
+    assert run_cli("new", "--from", SOURCE, cwd=project).code == 0
+    text = (project / JULY).read_text(encoding="utf-8")
+    kept = text.replace("\n  - type: quote\n", "\n  # keep\n  - type: quote\n", 1)
+    assert kept != text
+    (project / JULY).write_text(kept, encoding="utf-8")
+    result = run_cli("new", "--from", JULY, cwd=project)
+    assert result.code == 0, result.output
+    august = open_issue(project / "issues/2024-08-august-team-update-bilingual.yaml")[1]
+    quote_en = next(b for b in august.variant("en").issue.blocks if b.type == "quote")
+    quote_cy = next(b for b in august.variant("cy").issue.blocks if b.type == "quote")
+    assert quote_en.text == "TK: what was said, without quotation marks"  # type: ignore[union-attr]
+    assert quote_cy.text == "TK: what was said, without quotation marks (in Welsh)"  # type: ignore[union-attr]

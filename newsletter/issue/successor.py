@@ -109,6 +109,8 @@ class _Draft:
     def per_language(self, data: Any, languages: tuple[str, ...]) -> Any:
         """``data`` with each placeholder made one per language (``TK: … (in Welsh)``)."""
         if isinstance(data, dict):
+            if data and set(data) <= set(languages):  # a translation already: its words stay
+                return data
             return {k: self.per_language(v, languages) for k, v in data.items()}
         if isinstance(data, list):
             return [self.per_language(v, languages) for v in data]
