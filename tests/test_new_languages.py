@@ -59,5 +59,5 @@ def test_a_kept_block_with_placeholders_per_language_stays_as_it_is(project: Pat
     august = open_issue(project / "issues/2024-08-august-team-update-bilingual.yaml")[1]
     quote_en = next(b for b in august.variant("en").issue.blocks if b.type == "quote")
     quote_cy = next(b for b in august.variant("cy").issue.blocks if b.type == "quote")
-    assert quote_en.text == "TK: what was said, without quotation marks"  # type: ignore[union-attr]
-    assert quote_cy.text == "TK: what was said, without quotation marks (in Welsh)"  # type: ignore[union-attr]
+    assert quote_en.text == "TK: what was said, without quotation marks"
+    assert quote_cy.text == "TK: what was said, without quotation marks (in Welsh)"
