@@ -5,6 +5,8 @@ SendGrid-compatible test server, resumed after a stop without anyone getting it 
 from __future__ import annotations
 
 import csv
+import email
+import email.policy
 import datetime as dt
 from pathlib import Path
 
@@ -152,3 +154,36 @@ def test_a_correction_of_an_issue_in_two_languages_is_noted_on_each_page_in_its_
 
     assert note("2024-06-14-bilingual.html") == "Corrected 18 June 2024: The August Cuppa starts at 16:00."
     assert note("2024-06-14-bilingual.cy.html") == "Cywirwyd 18 Mehefin 2024: The August Cuppa starts at 16:00."
+
+
+def test_the_correction_email_of_an_issue_in_two_languages_goes_in_each_readers_language(project: Path) -> None:
+    from tests.test_check_languages import TWO
+    from tests.test_send_languages import ENGLISH, LIST, WELSH
+
+    issue = project / "issues" / "2024-06-20-two.yaml"
+    issue.write_text(TWO, encoding="utf-8")
+    (project / "subscribers.csv").write_text(LIST, encoding="utf-8")
+    out, later = dt.datetime(2024, 6, 20, 8, 0, tzinfo=dt.timezone.utc), dt.datetime(2024, 6, 25, 10, 0, tzinfo=dt.timezone.utc)
+    sent = cli(project, None, "send", "issues/2024-06-20-two.yaml", "--yes", "--provider", "outbox", at=out)
+    assert sent.code == 0, sent.output
+    assert cli(project, None, "publish", at=out).code == 0
+    issue.write_text(TWO.replace("Sharing, cy: Rhannu", "Sharing widely, cy: Rhannu yn eang"), encoding="utf-8")
+    result = cli(project, None, "correct", "issues/2024-06-20-two.yaml", "--note", "A word added.", "--email",
+                 "--yes", "--provider", "outbox", at=later)
+    assert result.code == 0, result.output
+    got: dict[str, tuple[str, str]] = {}
+    for path in (project / "outbox" / "2024-06-20-two-correction-1").glob("*.eml"):
+        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        got[msg["To"].addresses[0].addr_spec] = (str(msg["Subject"]), " ".join(text.split()))
+    assert set(got) == WELSH | ENGLISH  # each reader of the send once
+    for to in WELSH:
+        subject, text = got[to]
+        assert subject == "Cywiriad: Diweddariad Tîm Mehefin: sgyrsiau"
+        assert "Rydym wedi cywiro rhifyn 20 Mehefin 2024, Diweddariad Tîm Mehefin (25 Mehefin 2024): A word added." in text
+        assert "Darllen y rhifyn wedi’i gywiro: https://www.coproductioncollective.co.uk/newsletters/2024-06-20-two.cy.html" in text
+    for to in ENGLISH:
+        subject, text = got[to]
+        assert subject == "Correction: June Team Update: conversations"
+        assert "We have corrected the 20 June 2024 issue, June Team Update (25 June 2024): A word added." in text
+        assert "Read the corrected issue: https://www.coproductioncollective.co.uk/newsletters/2024-06-20-two.html" in text

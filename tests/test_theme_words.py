@@ -38,7 +38,7 @@ def _welsh() -> dict[str, str]:
 
 
 def test_every_theme_word_is_in_the_welsh_catalog() -> None:
-    marked = {m for path in ("newsletter/render/words.py", "newsletter/web/page.py")
+    marked = {m for path in ("newsletter/render/words.py", "newsletter/web/page.py", "newsletter/web/correct.py")
               for _line, m, _c, _ctx in extract_from_file("python", REPO / path) if isinstance(m, str)}
     assert {"Dear {first_name},", "Hello,", "All issues", "Subscribe"} <= marked
     words = _theme_words() | marked

@@ -4,8 +4,8 @@ The built-in templates write every fixed word through ``_()`` (Jinja's ``i18n`` 
 English is the source, so an English render uses the words as written. Each other language
 with a catalog has ``newsletter/locale/<language>/LC_MESSAGES/newsletter.po``, read with
 Babel and compiled in memory, once per process. A language without a catalog gets the
-English words. ``make messages`` extracts the words from the templates into
-``newsletter/locale/newsletter.pot`` and merges them into each catalog.
+English words. ``make messages`` extracts the words (``babel.cfg``: the templates, and the
+words marked ``N_()`` in Python) and merges them into each catalog.
 """
 
 from __future__ import annotations
