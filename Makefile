@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ISSUE ?= issues/2024-06-june-team-update.yaml
 
-.PHONY: setup run check test test-fast browser spamassassin java shellcheck lighthouse golden bench
+.PHONY: setup run check test test-fast browser spamassassin java shellcheck lighthouse golden bench messages
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,14 @@ test: setup browser spamassassin java shellcheck lighthouse check
 
 golden: setup
 	$(PY) -m tests.golden
+
+# The theme's words: extracted from the templates (babel.cfg), merged into each language's
+# catalog (newsletter/locale/<language>/LC_MESSAGES/newsletter.po) for a translator to fill.
+messages: setup
+	mkdir -p build
+	$(VENV)/bin/pybabel -q extract -F babel.cfg --no-location --omit-header -o build/newsletter.pot .
+	$(VENV)/bin/pybabel -q update -i build/newsletter.pot -d newsletter/locale -D newsletter --no-fuzzy-matching
+	sed -i '/^"POT-Creation-Date:/d' newsletter/locale/*/LC_MESSAGES/newsletter.po  # no date: the same words, the same file
 
 bench: setup
 	$(PY) bench/build.py

@@ -183,8 +183,10 @@ class Settings(_Strict):
     """Where replies go; defaults to the from address."""
     postal_address: NonEmpty
     """Postal address shown in every footer (required by anti-spam law)."""
-    reason: NonEmpty = "You are receiving this email because you signed up to our mailing list."
-    """Why the reader is receiving this email, shown in the footer."""
+    reason: NonEmpty | dict[NonEmpty, NonEmpty] = "You are receiving this email because you signed up to our mailing list."
+    """Why the reader is receiving this email, shown in the footer; or a mapping of language to
+    words (``{en: …, cy: …}``) for an issue in several languages. Left as it is, each language
+    with a theme catalog gets its own."""
     contact_email: Email
     """Address readers are asked to write to (contact call-outs use it by default)."""
     logo: Logo | None = None
@@ -214,10 +216,14 @@ class Settings(_Strict):
     entry on its day."""
     inliner: Literal["css-inline", "premailer"] = "css-inline"
     """CSS inliner engine: ``css-inline`` (fast, default) or ``premailer``."""
-    greeting: HeaderText = "Dear {first_name},"
-    """The line that opens the email for a reader whose first name is known (``{first_name}`` is replaced by it)."""
-    greeting_without_name: HeaderText = "Hello,"
-    """The opening line for a reader with no first name in the list. Not "Dear friend": spam filters score it."""
+    greeting: HeaderText | dict[NonEmpty, HeaderText] = "Dear {first_name},"
+    """The line that opens the email for a reader whose first name is known (``{first_name}`` is
+    replaced by it); or a mapping of language to words (``{en: "Dear {first_name},", cy: "Annwyl
+    {first_name},"}``) for an issue in several languages. Left as it is, each language with a
+    theme catalog gets its own (Welsh: "Annwyl {first_name},")."""
+    greeting_without_name: HeaderText | dict[NonEmpty, HeaderText] = "Hello,"
+    """The opening line for a reader with no first name in the list (a mapping of language to
+    words, as ``greeting``). Not "Dear friend": spam filters score it. Left as it is, Welsh gets "Helo,"."""
     fallback_first_name: NonEmpty = "friend"
     """Stands in for a missing first name in your own merge fields (``recipient.first_name``); the greeting doesn't use it."""
     consent: Literal["optional", "required"] = "optional"

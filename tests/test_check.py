@@ -222,7 +222,7 @@ def test_unsubscribe_link_missing(project: Path) -> None:
 
 
 def test_unsubscribe_link_hidden(project: Path) -> None:
-    footer = FOOTER.replace('style="color: {{ colours.muted }};">Unsubscribe', 'style="display: none;">Unsubscribe')
+    footer = FOOTER.replace('style="color: {{ colours.muted }};">{{ _("Unsubscribe")', 'style="display: none;">{{ _("Unsubscribe")')
     assert footer != FOOTER
     f = only(check(project, BASE, files={"templates/footer.mjml.j2": footer}), "unsubscribe-link")
     assert "hidden" in f.message
@@ -239,7 +239,9 @@ def test_postal_address_missing_from_footer(project: Path) -> None:
 def test_postal_address_only_in_the_header_does_not_count(project: Path) -> None:
     footer = FOOTER.replace("<br />{{ settings.postal_address }}", "")
     header = (REPO / "newsletter/templates/header.mjml.j2").read_text(encoding="utf-8")
-    header = header.replace("View this email in your browser</a>", "View this email in your browser</a> {{ settings.postal_address }}")
+    words = '{{ _("View this email in your browser") }}</a>'
+    assert words in header
+    header = header.replace(words, words + " {{ settings.postal_address }}")
     files = {"templates/footer.mjml.j2": footer, "templates/header.mjml.j2": header}
     assert len(of(check(project, BASE, files=files), "postal-address")) == 1
 
@@ -667,7 +669,8 @@ def test_public_api_is_pinned() -> None:
 
     import newsletter.checks as checks
 
-    assert sorted(checks.__all__) == ["Finding", "Rule", "Severity", "Where", "all_rules", "findings_for", "run_checks"]
+    assert sorted(checks.__all__) == ["Finding", "Rule", "Severity", "Where", "all_rules", "findings_for", "in_every_language",
+                                    "run_checks"]
     params = inspect.signature(checks.run_checks).parameters
     assert list(params) == ["project", "issue_file", "rendered", "list_path", "online"]
     assert params["list_path"].kind is inspect.Parameter.KEYWORD_ONLY and params["list_path"].default is None

@@ -227,3 +227,31 @@ def test_online_on_the_command_line(local_project: Path, site: Site) -> None:
     doc = json.loads(result.out)
     rules = [f["rule"] for f in doc["findings"]]
     assert rules.count("online-status") == 3 and "online-redirect" in rules
+
+
+def test_online_requests_every_languages_links_once_each(local_project: Path, site: Site) -> None:
+    """An issue in several languages: a link only the Welsh email has is requested and
+    reported at the Welsh line; a link both have is requested once."""
+    issue = f"""\
+languages: [en, cy]
+title: {{en: Links to check, cy: Dolenni i'w gwirio}}
+subject: {{en: Links to check, cy: Dolenni i'w gwirio}}
+preheader: {{en: Every link is served from this machine., cy: Mae pob dolen yn dod o'r peiriant hwn.}}
+date: 2024-06-14
+blocks:
+  - type: text
+    text:
+      en: Read [the report]({site.url("/ok-en")}) and [the minutes]({site.url("/ok-report")}).
+      cy: Darllenwch [yr adroddiad]({site.url("/missing-cy")}) a [r cofnodion]({site.url("/ok-report")}).
+"""
+    (local_project / "issues" / "local.yaml").write_text(issue, encoding="utf-8")
+    findings = _online(local_project)
+    assert [(f.rule, f.message.split(" ")[2], f.line) for f in findings] == [
+        ("online-status", site.url("/missing-cy"), 10)]  # the Welsh line
+    paths = [path for _, path, _ in site.requests]
+    assert {"/missing-cy", "/ok-en", "/ok-report"} <= set(paths)
+    assert len(paths) == len(set(paths))  # each address once, whichever languages link to it
+    site.requests.clear()
+    result = run_cli("check", "issues/local.yaml", "--online", "--format", "json", cwd=local_project)
+    got = [(f["rule"], f["line"]) for f in json.loads(result.out)["findings"] if f["rule"].startswith("online-")]
+    assert got == [("online-status", 10)], result.output

@@ -5,6 +5,8 @@ SendGrid-compatible test server, resumed after a stop without anyone getting it 
 from __future__ import annotations
 
 import csv
+import email
+import email.policy
 import datetime as dt
 from pathlib import Path
 
@@ -130,3 +132,58 @@ def test_a_correction_of_june_after_july_was_sent_is_not_refused_as_older(
     slug = Path(EXAMPLE_ISSUE).stem
     assert (project / "sends" / f"{slug}-correction-1.json").is_file()
     assert (project / "sends" / f"{slug}.json").is_file()  # the original send's record is its own
+
+
+def test_a_correction_of_an_issue_in_two_languages_is_noted_on_each_page_in_its_words(project: Path) -> None:
+    bilingual = "issues/2024-06-14-bilingual.yaml"
+    source = (Path(__file__).parent.parent / "issues" / "examples" / "2024-06-june-team-update-bilingual.yaml")
+    (project / bilingual).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    assert cli(project, None, "publish", at=SENT).code == 0
+    issue = project / bilingual
+    text = issue.read_text(encoding="utf-8")
+    assert "start: 2024-08-06 15:00" in text
+    issue.write_text(text.replace("start: 2024-08-06 15:00", "start: 2024-08-06 16:00"), encoding="utf-8")
+    result = cli(project, None, "correct", bilingual, "--note", "The August Cuppa starts at 16:00.")
+    assert result.code == 0, result.output
+
+    def note(name: str) -> str:
+        page = lxml.html.fromstring((project / "site" / name).read_bytes())
+        assert isinstance(page, lxml.html.HtmlElement)
+        (box,) = page.find_class("nl-correction")
+        return " ".join(box.text_content().split())
+
+    assert note("2024-06-14-bilingual.html") == "Corrected 18 June 2024: The August Cuppa starts at 16:00."
+    assert note("2024-06-14-bilingual.cy.html") == "Cywirwyd 18 Mehefin 2024: The August Cuppa starts at 16:00."
+
+
+def test_the_correction_email_of_an_issue_in_two_languages_goes_in_each_readers_language(project: Path) -> None:
+    from tests.test_check_languages import TWO
+    from tests.test_send_languages import ENGLISH, LIST, WELSH
+
+    issue = project / "issues" / "2024-06-20-two.yaml"
+    issue.write_text(TWO, encoding="utf-8")
+    (project / "subscribers.csv").write_text(LIST, encoding="utf-8")
+    out, later = dt.datetime(2024, 6, 20, 8, 0, tzinfo=dt.timezone.utc), dt.datetime(2024, 6, 25, 10, 0, tzinfo=dt.timezone.utc)
+    sent = cli(project, None, "send", "issues/2024-06-20-two.yaml", "--yes", "--provider", "outbox", at=out)
+    assert sent.code == 0, sent.output
+    assert cli(project, None, "publish", at=out).code == 0
+    issue.write_text(TWO.replace("Sharing, cy: Rhannu", "Sharing widely, cy: Rhannu yn eang"), encoding="utf-8")
+    result = cli(project, None, "correct", "issues/2024-06-20-two.yaml", "--note", "A word added.", "--email",
+                 "--yes", "--provider", "outbox", at=later)
+    assert result.code == 0, result.output
+    got: dict[str, tuple[str, str]] = {}
+    for path in (project / "outbox" / "2024-06-20-two-correction-1").glob("*.eml"):
+        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        got[msg["To"].addresses[0].addr_spec] = (str(msg["Subject"]), " ".join(text.split()))
+    assert set(got) == WELSH | ENGLISH  # each reader of the send once
+    for to in WELSH:
+        subject, text = got[to]
+        assert subject == "Cywiriad: Diweddariad Tîm Mehefin: sgyrsiau"
+        assert "Rydym wedi cywiro rhifyn 20 Mehefin 2024, Diweddariad Tîm Mehefin (25 Mehefin 2024): A word added." in text
+        assert "Darllen y rhifyn wedi’i gywiro: https://www.coproductioncollective.co.uk/newsletters/2024-06-20-two.cy.html" in text
+    for to in ENGLISH:
+        subject, text = got[to]
+        assert subject == "Correction: June Team Update: conversations"
+        assert "We have corrected the 20 June 2024 issue, June Team Update (25 June 2024): A word added." in text
+        assert "Read the corrected issue: https://www.coproductioncollective.co.uk/newsletters/2024-06-20-two.html" in text

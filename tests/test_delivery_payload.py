@@ -102,7 +102,8 @@ def test_journal_rows_make_the_recipient_a_subscriber_makes(project: Path, extra
         {k: expected.values[k] for k in (*fields, "email", "unsubscribe_url")}
 
 
-ALL_TOKENS = tuple(f"__nl_{field}_{context}__" for field in ("first_name", "last_name", "email", "unsubscribe_url", "city")
+ALL_TOKENS = tuple(f"__nl_{field}_{context}__"
+                   for field in ("first_name", "last_name", "email", "unsubscribe_url", "city", "greeting")
                    for context in ("html", "url", "text"))
 ROW_NAME = st.text(st.sampled_from(list("aZé &<>\"'%/?=ü")), max_size=6).map(str.strip)
 
@@ -110,7 +111,8 @@ ROW_NAME = st.text(st.sampled_from(list("aZé &<>\"'%/?=ü")), max_size=6).map(s
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     people_=st.lists(st.tuples(ROW_NAME, ROW_NAME, st.none() | st.dictionaries(
-        st.sampled_from(["first_name", "last_name", "city"]), ROW_NAME),
+        st.sampled_from(["first_name", "last_name", "city", "language"]),
+        ROW_NAME | st.sampled_from(["cy", "en", "cy-GB", "CY"])),
         st.none() | st.integers(0, 3600)), min_size=1, max_size=8),
     tokens=st.sets(st.sampled_from(ALL_TOKENS)),
     mailto=st.none() | st.just("leave@example.org"),
@@ -123,11 +125,12 @@ def test_a_body_built_from_rows_is_the_body_built_from_recipients(
     """The request body a big send builds straight from journal rows is byte for byte the
     one built from the recipients those rows make (any tokens, names needing escapes,
     rows with and without merge values, with and without a mailto unsubscribe, a batch of
-    readers who agreed to tracking or not, readers with their own send time or not)."""
+    readers who agreed to tracking or not, readers with their own send time or not, the
+    greeting in each row's language)."""
     project_settings = open_issue(project / ISSUE)[0].settings
     _, _, rendered = open_issue(project / ISSUE)
     message = dataclasses.replace(make_message(rendered, project_settings, send_id="s-1"), tokens=tuple(sorted(tokens)), unsubscribe_mailto=mailto)
-    maker = recipient_maker(project_settings, b"s" * 32)
+    maker = recipient_maker(project_settings, b"s" * 32, ("en", "cy"))
     now = int(time.time())
     timed = [(first, last, vals if ahead is None else {**(vals or {}), SEND_AT_KEY: now + ahead}, ahead)
              for first, last, vals, ahead in people_]

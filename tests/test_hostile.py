@@ -211,6 +211,14 @@ CASES: dict[str, Case] = {
         "7", {"templates/footer.mjml.j2": "{{ 'x'|center(10**10) }}"}, ("build", ISSUE), 2,
         "templates/footer.mjml.j2:1: not allowed in a template: the filter center was given 10,000,000,000",
     ),
+    "a number added to text": Case(
+        "7", {"templates/footer.mjml.j2": '<mj-section><mj-column><mj-text>{{ 1 + "a" }}</mj-text></mj-column></mj-section>'},
+        ("build", ISSUE), 2, "templates/footer.mjml.j2:1: unsupported operand type(s) for +: 'int' and 'str'",
+    ),
+    "_() of words with a placeholder it is not given": Case(
+        "7", {"templates/footer.mjml.j2": '<mj-section><mj-column><mj-text>{{ _("100%d") }}</mj-text></mj-column></mj-section>'},
+        ("build", ISSUE), 2, "templates/footer.mjml.j2:1: %d format: a real number is required",
+    ),
     "include '../newsletter.yaml'": Case(
         "blocked include", {"templates/footer.mjml.j2": "{% include '../newsletter.yaml' %}"}, ("build", ISSUE), 2,
         "templates/footer.mjml.j2:1: template '../newsletter.yaml' not found",

@@ -43,8 +43,10 @@ def test_the_language_switch_shows_each_language(project: Path) -> None:
         # viewed as a reader, the email is in their language unless another is picked
         amina = preview.json(f"/api/issues/{SLUG}?as=line-2")
         assert amina["language"] == "cy" and "daw syniadau mawr" in amina["email"]["html"]
+        assert "Annwyl Amina," in amina["email"]["text"] and "Dad-danysgrifio" in amina["email"]["html"]
         picked = preview.json(f"/api/issues/{SLUG}?as=line-2&lang=en")
         assert picked["language"] == "en" and "big ideas come out" in picked["email"]["html"]
+        assert "Dear Amina," in picked["email"]["text"] and ">Unsubscribe<" in picked["email"]["html"]
         ben = preview.json(f"/api/issues/{SLUG}?as=line-3")
         assert ben["language"] == "en"
         # a language the issue lacks: its default language

@@ -66,3 +66,29 @@ def test_publishing_again_gives_the_same_files(project: Path) -> None:
     (site / f"{SLUG}.cy.html").unlink()
     result = run_cli("publish", cwd=project)  # from the cache: the Welsh page comes back the same
     assert result.code == 0 and (site / f"{SLUG}.cy.html").read_bytes() == before[f"{SLUG}.cy.html"]
+
+
+def _words(element: lxml.html.HtmlElement) -> str:
+    return "".join(str(t) for t in element.itertext())
+
+
+def test_an_index_per_language(project: Path) -> None:
+    """index.cy.html lists the Welsh pages in Welsh words and dates; the indexes name each
+    other (hreflang), and a Welsh page's "all issues" link leads to the Welsh index."""
+    result = run_cli("publish", cwd=project)
+    assert result.code == 0, result.output
+    one_language = (project / "site" / "index.html").read_text(encoding="utf-8")
+    assert "hreflang" not in one_language and not (project / "site" / "index.cy.html").exists()
+    site = _publish(project)
+    expected = {"en-GB": f"{BASE}index.html", "cy": f"{BASE}index.cy.html", "x-default": f"{BASE}index.html"}
+    assert _alternates(site / "index.html") == ("en-GB", expected, "feed.xml")
+    assert _alternates(site / "index.cy.html") == ("cy", expected, "feed.cy.xml")
+    welsh = lxml.html.document_fromstring((site / "index.cy.html").read_text(encoding="utf-8"))
+    items = [(a.get("href"), _words(a)) for h2 in welsh.iter("h2") for a in h2.iter("a")]
+    assert items == [(f"{SLUG}.cy.html", "Diweddariad y Tîm, Mehefin: Adeiladu ar sgyrsiau ystyrlon")]
+    assert [_words(t) for t in welsh.iter("time")] == ["14 Mehefin 2024"]
+    assert [_words(h) for h in welsh.iter("h1")] == ["Archif y cylchlythyr"]
+    english = (site / "index.html").read_text(encoding="utf-8")
+    assert f'href="{SLUG}.html"' in english and "Newsletter archive" in english
+    page = lxml.html.document_fromstring((site / f"{SLUG}.cy.html").read_text(encoding="utf-8"))
+    assert {a.get("href") for a in page.iter("a") if _words(a) == "Pob rhifyn"} == {"index.cy.html"}

@@ -19,7 +19,7 @@ from newsletter.render.pipeline import Rendered
 if TYPE_CHECKING:
     from newsletter.checks.context import CheckContext
 
-__all__ = ["Finding", "Rule", "Severity", "Where", "all_rules", "findings_for", "run_checks"]
+__all__ = ["Finding", "Rule", "Severity", "Where", "all_rules", "findings_for", "in_every_language", "run_checks"]
 
 
 def run_checks(
@@ -38,15 +38,29 @@ def run_checks(
     """
     from newsletter.checks.context import build_context
 
-    found = findings_for(build_context(project, issue_file, rendered, list_path), online=online)
+    return in_every_language(build_context(project, issue_file, rendered, list_path), online=online)
+
+
+def in_every_language(ctx: CheckContext, *, online: bool = False) -> list[Finding]:
+    """The findings of a prepared context (see :func:`run_checks`) and, for an issue in
+    several languages, of each other language's email too, at its own lines; with
+    ``online``, the links and images only another language's email has are requested too
+    (each address once)."""
+    from newsletter.checks.context import build_context
+
+    found = findings_for(ctx, online=online)
+    issue_file = ctx.issue_file
     if not issue_file.languages:
         return found
-    # an issue in several languages: each language's email is checked too, at its own lines
-    # (links requested once, with the default language's: the others' are offline checks)
     merged = dict.fromkeys(found)
-    for variant in issue_file.in_each_language()[1:]:
-        context = build_context(project, variant, project.render(variant), list_path)
+    others = [build_context(ctx.project, variant, ctx.project.render(variant), ctx.list_path)
+              for variant in issue_file.in_each_language()[1:]]
+    for context in others:
         merged.update(dict.fromkeys(findings_for(context)))
+    if online:
+        from newsletter.checks.online import other_languages
+
+        merged.update(dict.fromkeys(other_languages(ctx, others)))
     return sorted(merged, key=Finding.sort_key)
 
 

@@ -5,6 +5,7 @@ concurrently on a small thread pool with at most two requests per host at a time
 a timeout (``check.timeout`` in newsletter.yaml) and a user agent that says who is
 asking. Redirects are followed by hand, up to ten, to see where they lead.
 Per-recipient links (the unsubscribe link) are never requested: a request could act on them.
+An issue in several languages has every language's links requested, each address once.
 The issue's own web page and calendar files (``web_archive_url``) are requested like any
 link: once ``newsletter publish`` has been uploaded they answer 200.
 """
@@ -12,7 +13,7 @@ link: once ``newsletter publish`` has been uploaded they answer 200.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
@@ -141,7 +142,25 @@ def _targets(ctx: CheckContext) -> list[tuple[str, str, Where]]:
 
 @check(FAMILY)
 def online(ctx: CheckContext) -> Iterator[Finding]:
-    targets = _targets(ctx)
+    yield from _requested(ctx, _targets(ctx))
+
+
+def other_languages(default: CheckContext, others: Sequence[CheckContext]) -> Iterator[Finding]:
+    """For an issue in several languages: the links and images of the other languages'
+    emails that the default language's lacks (a link to a Welsh page), each requested once
+    and reported at its own line."""
+    seen = {url for _, url, _ in _targets(default)}
+    targets: list[tuple[str, str, Where]] = []
+    for ctx in others:
+        for kind, url, where in _targets(ctx):
+            if url not in seen:
+                seen.add(url)
+                targets.append((kind, url, where))
+    yield from _requested(default, targets)
+
+
+def _requested(ctx: CheckContext, targets: list[tuple[str, str, Where]]) -> Iterator[Finding]:
+    """Request each target and judge its answer."""
     checker = Checker(ctx.settings.check.timeout, user_agent(ctx.settings.contact_email))
     outcomes = checker.fetch_all([url for _, url, _ in targets])
     archive = base_url(ctx.settings.web_archive_url)

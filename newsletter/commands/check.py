@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from newsletter.checks import Finding, findings_for
+from newsletter.checks import Finding, in_every_language
 from newsletter.checks.context import build_context
 from newsletter.checks.output import as_json, as_text, counts
 from newsletter.errors import ProblemsFound
@@ -28,7 +28,7 @@ def check(issue_path: Path, *, online: bool = False, list_path: Path | None = No
     """Render the issue and run every check on it; ``force`` accepts a repeated subject or date."""
     project, issue_file, rendered = open_issue(issue_path)
     ctx = build_context(project, issue_file, rendered, list_path)
-    findings = findings_for(ctx, online=online)
+    findings = in_every_language(ctx, online=online)
     forced = 0
     if force:
         from newsletter.checks.history import accept_repeats

@@ -14,7 +14,7 @@ from newsletter.commands.publish import now, show
 from newsletter.delivery.providers import ProviderName, default_provider
 from newsletter.project import Project
 from newsletter.render.dates import long_date
-from newsletter.web.correct import correction_issue, correction_slug, issue_path, record
+from newsletter.web.correct import correction_issue, correction_issues, correction_slug, issue_path, record
 from newsletter.web.edition import build_site
 from newsletter.sitenames import SITE_DIR
 from newsletter.web.result import Request
@@ -44,7 +44,9 @@ def correct(path: Path, *, note: str | None, email: bool, out_dir: Path | None, 
     from newsletter.delivery.hooks import SendHooks
     from newsletter.delivery.session import Context
 
-    issue = correction_issue(issue_file, done, project.settings.web_archive_url, project.settings.timezone)
+    settings = project.settings
+    issue = correction_issue(issue_file, done, settings.web_archive_url, settings.timezone, settings.language)
+    languages = correction_issues(issue_file, done, settings.web_archive_url, settings.timezone, settings.language)
     terminal = Terminal(confirm)
 
     def before(ctx: Context) -> SendHooks:
@@ -52,4 +54,5 @@ def correct(path: Path, *, note: str | None, email: bool, out_dir: Path | None, 
         return prepare_send(ctx, terminal, force=force, no_sync=no_sync)
 
     send_correction(CorrectionSend(project, issue_file, issue, correction_slug(issue_file.slug, done.number),
-                                   provider or default_provider(), list_path, yes, force, no_sync), terminal, before)
+                                   provider or default_provider(), list_path, yes, force, no_sync, languages),
+                    terminal, before)

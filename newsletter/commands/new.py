@@ -12,8 +12,7 @@ from newsletter import yamldoc
 from newsletter.files import create_file
 from newsletter.errors import NewsletterError, UsageError, display_path
 from newsletter.issue import catalogue, successor
-from newsletter.issue.load import load_issue
-from newsletter.issue.model import Issue
+from newsletter.issue.load import from_document, load_issue
 from newsletter.settings import find_project_root, load_settings
 
 
@@ -51,7 +50,7 @@ def new(slug: str | None, from_path: Path | None, date: dt.date | None) -> Start
                                 source_name=display_path(from_path))
     # the draft must load as an issue: never leave a file the editor cannot open
     doc = yamldoc.parse(made.text, display_path(path))
-    yamldoc.validate(doc, Issue, context={"timezone": settings.timezone})
+    from_document(doc, path, settings)  # an issue in several languages: each of them
     _write_new(path, made.text)
     return Started(path, from_path, made)
 

@@ -56,7 +56,8 @@ def dry_run(ctx: Context, send_at: int | None, r: Reporter) -> None:
     date = dt.datetime.combine(ctx.issue_file.issue.date, dt.time(9), ZoneInfo(ctx.settings.timezone))
     message = make_message(ctx.rendered, ctx.settings, send_id=f"{ctx.rendered.slug}-dry-run",
                            send_at=send_at, date=date)
-    first = [recipient_for(s, ctx.settings, secret, seq=i)
+    language_of = _language_of(ctx)  # each reader greeted in the language of the email they get
+    first = [recipient_for(s, ctx.settings, secret, seq=i, language=language_of(s))
              for i, s in enumerate(islice(ctx.subscribers(), size), 1)]
     folder = ctx.root / "build" / "dry-run" / ctx.rendered.slug
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -66,7 +67,6 @@ def dry_run(ctx: Context, send_at: int | None, r: Reporter) -> None:
     people = list(islice(ctx.subscribers(), size))
     samples = list(zip(first[:SAMPLES], people, strict=False))
     if first and ctx.issue_file.languages:  # the first request holds readers of the first one's language
-        language_of = _language_of(ctx)
         own = language_of(people[0])
         first = [rc for rc, person in zip(first, people, strict=True) if language_of(person) == own]
         message = make_message(_in_language_of(ctx, people[0]), ctx.settings,
@@ -126,7 +126,8 @@ def test_send(ctx: Context, test_to: Sequence[str], as_email: str | None, r: Rep
     secret = load_secret(ctx.root)
     rendered = _in_language_of(ctx, person)
     message = make_message(rendered, ctx.settings, send_id=f"{ctx.rendered.slug}-test", test=True)
-    recipients = [recipient_for(person, ctx.settings, secret, seq=i, email=a) for i, a in enumerate(addresses, 1)]
+    recipients = [recipient_for(person, ctx.settings, secret, seq=i, email=a, language=rendered.language or "")
+                  for i, a in enumerate(addresses, 1)]
     provider = make_provider(ctx.provider, ctx.settings, ctx.root, folder=f"{ctx.rendered.slug}-test")
     try:
         result = _send_once(provider, message, recipients, ctx.settings)
@@ -224,7 +225,7 @@ def validate(ctx: Context, send_at: int | None, r: Reporter) -> None:
             rendered = ctx.rendered if not tag else ctx.project.render(ctx.issue_file.variant(tag))
             message = make_message(rendered, ctx.settings, send_id=f"{ctx.rendered.slug}-validate", send_at=send_at)
             subscribers = (s for s in ctx.subscribers() if language_of(s) == tag)
-            while batch := [recipient_for(s, ctx.settings, secret, seq=people + i)
+            while batch := [recipient_for(s, ctx.settings, secret, seq=people + i, language=tag)
                             for i, s in enumerate(islice(subscribers, size), 1)]:
                 _send_once(provider, message, batch, ctx.settings)
                 requests += 1

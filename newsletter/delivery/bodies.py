@@ -5,7 +5,7 @@ sender's work. The sender hands the request process the
 batch's rows and, once per message, a *spec* (:func:`body_spec`): the common part of
 the body, already serialised, and what each personalisation is made from (the
 message's tokens, the project's secret for the unsubscribe tokens, the unsubscribe
-link, the fallback first name, the greeting). Both processes build with :class:`RowsBody`, so a
+link, the fallback first name, the greeting in each language). Both processes build with :class:`RowsBody`, so a
 body is the same bytes wherever it is built (a test holds the two equal to the body
 built from :class:`~newsletter.delivery.base.Recipient` s).
 
@@ -66,14 +66,15 @@ def rows_items(tokens: Sequence[str], *, secret: bytes, unsubscribe_url: str, fa
         "        url = link(tok(email))\n"
         "        name = qn(f'{first} {last}'.strip())\n"
         "        address = email if email.isascii() else asc(email)\n"
-        + ("        greeting = greet(first)\n" if greets else "") +
         "        if vals is None:\n"
         "            first_name = first or fallback\n"
         "            get = empty\n"
+        + ("            greeting = greet(first)\n" if greets else "") +
         f"            subs = {names}\n"
         "            at = None\n"
         "        else:\n"
         "            get = loads(vals).get\n"
+        + ("            greeting = greet(first, get('language', ''))\n" if greets else "") +
         f"            subs = {others}\n"
         "            at = get(at_key)\n"
         "        item = {'to': [{'email': address, 'name': name} if name else {'email': address}],"
@@ -102,9 +103,14 @@ def body_spec(tokens: Sequence[str], *, secret: bytes, unsubscribe_url: str, fal
     personalisations, from the comma on)."""
     return orjson.dumps({
         "tokens": list(tokens), "secret": secret.hex(), "unsubscribe_url": unsubscribe_url,
-        "fallback": fallback, "greeting": [greeting.named, greeting.nameless],
+        "fallback": fallback, "greeting": [greeting.named, greeting.nameless, greeting.by_language],
         "send_id": send_id, "mailto": mailto, "tail": tail.decode("utf-8"),
     })
+
+
+def _greeting(spec: list[Any]) -> Greeting:
+    named, nameless, by_language = spec
+    return Greeting(named, nameless, tuple((tag, n, nl) for tag, n, nl in by_language))
 
 
 class RowsBody:
@@ -115,7 +121,7 @@ class RowsBody:
         self.spec = spec
         self._items = rows_items(
             found["tokens"], secret=bytes.fromhex(found["secret"]), unsubscribe_url=found["unsubscribe_url"],
-            fallback=found["fallback"], greeting=Greeting(*found["greeting"]), send_id=found["send_id"],
+            fallback=found["fallback"], greeting=_greeting(found["greeting"]), send_id=found["send_id"],
             mailto=found["mailto"])
         self._tail = found["tail"].encode("utf-8")
 

@@ -50,6 +50,9 @@ class CorrectionSend:
     yes: bool = False
     force: bool = False
     no_sync: bool = False
+    languages: tuple[tuple[str, Issue], ...] = ()
+    """For an issue in several languages: the correction in each, the default first (each
+    reader gets it in the language the original send gave them)."""
 
 
 def send_correction(c: CorrectionSend, r: Reporter, before: Callable[[Context], SendHooks]) -> None:
@@ -66,6 +69,10 @@ def send_correction(c: CorrectionSend, r: Reporter, before: Callable[[Context], 
                                  "pass the list with --list PATH"))
     check_environment(c.provider)
     issue_file = IssueFile(original.path, original.slug, c.issue, Document(original.doc.file, {}))
+    if c.languages:
+        issue_file = dataclasses.replace(
+            issue_file, language=c.languages[0][0], languages=tuple(tag for tag, _ in c.languages),
+            variants=tuple((tag, issue, Document(original.doc.file, {})) for tag, issue in c.languages))
     rendered = dataclasses.replace(project.render(issue_file), slug=c.send_slug)
     ctx = Context(project, issue_file, rendered, project.settings, list_path, c.provider, only=readers)
     hooks = before(ctx)

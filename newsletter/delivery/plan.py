@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -217,29 +217,33 @@ class RowMaker:
         )
         values["email"] = email
         values["unsubscribe_url"] = self.link(token)
-        values["greeting"] = self.greeting(first)
+        values["greeting"] = self.greeting(first, values.get("language", ""))
         return Recipient(seq, email, f"{first} {last}".strip(), values, token)
 
 
-def recipient_maker(settings: Settings, secret: bytes) -> RowMaker:
-    """The :class:`RowMaker` of a send with these settings and this project's secret."""
-    return RowMaker(secret, settings.unsubscribe_url, settings.fallback_first_name, Greeting.of(settings))
+def recipient_maker(settings: Settings, secret: bytes, languages: Sequence[str] = ()) -> RowMaker:
+    """The :class:`RowMaker` of a send with these settings and this project's secret; for an
+    issue in several ``languages`` each row is greeted in its ``language`` value's words."""
+    return RowMaker(secret, settings.unsubscribe_url, settings.fallback_first_name,
+                    Greeting.of(settings, languages or None))
 
 
 def recipient_for(subscriber: SubscriberLike, settings: Settings, secret: bytes, *,
-                  seq: int = 1, email: str | None = None) -> Recipient:
+                  seq: int = 1, email: str | None = None, language: str = "") -> Recipient:
     """One recipient straight from a subscriber (test sends, dry-run samples).
 
     With ``email`` the message goes to that address, personalised as ``subscriber``,
-    but with the unsubscribe token of the address it goes to.
+    but with the unsubscribe token of the address it goes to. ``language``: the language of
+    the email they get, for an issue in several (the greeting's).
     """
     to = email or subscriber.email
     token = unsubscribe_token(secret, to)
     url = unsubscribe_url(settings, token)
     values = recipient_values(
         email=to, first_name=subscriber.first_name, last_name=subscriber.last_name,
-        unsubscribe_url=url, fallback_first_name=settings.fallback_first_name, greeting=Greeting.of(settings),
-        extra=subscriber.fields,
+        unsubscribe_url=url, fallback_first_name=settings.fallback_first_name,
+        greeting=Greeting.of(settings, (language,) if language else None), extra=subscriber.fields,
+        language=language,
     )
     name = display_name(subscriber.first_name, subscriber.last_name) if email is None else ""
     return Recipient(seq, to, name, values, token)

@@ -279,7 +279,7 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, h
         try:
             with r.progress(send_row.eligible, done) as bar:
                 result = deliver(journal, send_row, message, provider,
-                                 recipient_maker(ctx.settings, secret),
+                                 recipient_maker(ctx.settings, secret, ctx.issue_file.languages),
                                  ctx.settings.delivery, source=source,
                                  progress=keeper.sink(bar) if keeper is not None else bar,
                                  split_tracked=ctx.settings.tracking == "consented", log=log,

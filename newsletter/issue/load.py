@@ -70,6 +70,12 @@ def load_issue(path: Path, settings: Settings) -> IssueFile:
                 "use lower-case letters, digits and hyphens, e.g. 2024-06-june-update.yaml",
             )
         )
+    return from_document(doc, path, settings)
+
+
+def from_document(doc: yamldoc.Document, path: Path, settings: Settings) -> IssueFile:
+    """Validate an issue's parsed document (in one language or several): every problem at once."""
+    slug = slug_for(path)
     context = {"timezone": settings.timezone}
     languages, default, problems = langs.declared(doc, settings.language)
     if problems:

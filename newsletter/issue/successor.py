@@ -13,7 +13,9 @@ What carries over and what does not:
   comment on their line, reported likewise until it is removed): the title, subject,
   preheader and intro, text, quotes, list items, image descriptions, captions and
   credits, and the items of a links block (``https://TK``);
-- the date: one month after the earlier issue's (the same day, or the month's last).
+- the date: one month after the earlier issue's (the same day, or the month's last);
+- an issue in several languages keeps its ``languages:``, the translations of what is kept,
+  and a placeholder in each language for each text to write (``TK: … (in Welsh)``).
 
 The result is YAML text that loads and validates as an issue.
 """
@@ -29,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from newsletter import yamldoc
 from newsletter.issue.load import IssueFile
 from newsletter.issue.model import EventsBlock, Issue
 
@@ -103,6 +106,32 @@ class _Draft:
         self.placeholders += 1
         return f"{PLACEHOLDER} {what}"
 
+    def per_language(self, data: Any, languages: tuple[str, ...]) -> Any:
+        """``data`` with each placeholder made one per language (``TK: … (in Welsh)``)."""
+        if isinstance(data, dict):
+            if data and set(data) <= set(languages):  # a translation already: its words stay
+                return data
+            return {k: self.per_language(v, languages) for k, v in data.items()}
+        if isinstance(data, list):
+            return [self.per_language(v, languages) for v in data]
+        if isinstance(data, str) and data.startswith(PLACEHOLDER) and languages:
+            self.placeholders += len(languages) - 1
+            end = "\n" if data.endswith("\n") else ""
+            return {tag: data if i == 0 else f"{data.rstrip(chr(10))} ({_in_words(tag)}){end}"
+                    for i, tag in enumerate(languages)}
+        return data
+
+
+def _in_words(tag: str) -> str:
+    """``in Welsh`` for ``cy`` (Babel's English name of the language), else ``in cy``."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        name = Locale.parse(tag, sep="-").get_display_name("en")
+    except (ValueError, UnknownLocaleError):
+        name = None
+    return f"in {name or tag}"
+
 
 def _block(draft: _Draft, raw: dict[str, Any], model: Any, heading: str | None,
            starts_at: dt.datetime) -> tuple[dict[str, Any], int, int]:
@@ -175,7 +204,10 @@ def _dump(data: Any) -> str:
 def next_issue(source: IssueFile, source_text: str, *, date: dt.date, slug: str,
                timezone: str, source_name: str) -> NextIssue:
     """The next issue after ``source``: see the module's docstring for what carries over."""
-    raw: dict[str, Any] = source.doc.data
+    languages = source.languages
+    # an issue in several languages: its text as written, every translation in it
+    raw: dict[str, Any] = yamldoc.parse(source_text, source_name).data if languages else source.doc.data
+    projected: dict[str, Any] = source.doc.data
     issue: Issue = source.issue
     draft = _Draft(f"{date:%B %Y}")
     starts_at = dt.datetime.combine(date, dt.time(0, 0), tzinfo=ZoneInfo(timezone))
@@ -201,11 +233,13 @@ def next_issue(source: IssueFile, source_text: str, *, date: dt.date, slug: str,
     for key in ("greeting", "audience"):
         if key in raw:
             head[key] = raw[key]
+    head = draft.per_language(head, languages)
 
     parts = [
         f"# The {draft.month} issue, started from {source_name} by `newsletter new`.\n"
         f"# Write this month's words where it says \"{PLACEHOLDER} …\" (`newsletter check` lists\n"
         "# every one left). Blocks marked \"# keep\" carry over as they are each month.\n",
+        f"languages: [{', '.join(languages)}]\n" if languages else "",
         _dump(head),
         "\nblocks:\n",
     ]
@@ -223,8 +257,8 @@ def next_issue(source: IssueFile, source_text: str, *, date: dt.date, slug: str,
         events_kept += n_kept
         events_over += n_over
         if block_raw.get("type") == "heading":
-            heading = str(block_raw.get("text", "")).strip() or None
-        text = _dump([data])
+            heading = str(projected["blocks"][i].get("text", "")).strip() or None
+        text = _dump([draft.per_language(data, languages)])
         parts.append(("\n" if i else "") + ("  # keep\n" if marked else "")
                      + "".join(f"  {line}\n" if line else "\n" for line in text.splitlines()))
     return NextIssue(slug, date, "".join(parts), kept, draft.placeholders, events_kept, events_over)

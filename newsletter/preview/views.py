@@ -109,8 +109,9 @@ def issue(snapshot: Snapshot, build: IssueBuild, reader_key: str,
         last_name=reader.last_name,
         unsubscribe_url=unsubscribe,
         fallback_first_name=settings.fallback_first_name,
-        greeting=Greeting.of(settings),
+        greeting=Greeting.of(settings, (build.rendered.language,) if build.rendered.language else None),
         extra=reader.fields,
+        language=build.rendered.language or "",
     )
     html, text = build.rendered.fill(values)
     out["email"] = {

@@ -1,7 +1,9 @@
-"""The Jinja environments: sandboxed, strict, autoescaped for HTML.
+"""The Jinja environments: sandboxed, strict, autoescaped for HTML, one per theme language.
 
 Templates are looked up first in the project's ``templates/`` folder, then in the
 built-in theme, so a user overrides any partial by placing a file of the same name.
+The theme's fixed words go through ``_()`` (Jinja's ``i18n`` extension), given the
+language's message catalog (:mod:`newsletter.render.catalog`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from jinja2.bccache import Bucket
 from markupsafe import Markup
 
 from newsletter import markdown
-from newsletter.render import dates, text
+from newsletter.render import catalog, dates, text
 from newsletter.render.guard import GuardedSandbox
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -61,7 +63,7 @@ def _bytecode_cache(root: Path | None) -> BytecodeCache | None:
     return _Cache(str(folder))
 
 
-def _make(root: Path | None, *, html: bool, live: bool = True) -> GuardedSandbox:
+def _make(root: Path | None, *, html: bool, language: str, live: bool = True) -> GuardedSandbox:
     folders = []
     if root is not None and (root / "templates").is_dir():
         folders.append(FileSystemLoader(root / "templates"))
@@ -75,7 +77,10 @@ def _make(root: Path | None, *, html: bool, live: bool = True) -> GuardedSandbox
         keep_trailing_newline=True,
         auto_reload=live,
         bytecode_cache=_bytecode_cache(root),
+        # every environment has the extension, so a compiled template is the same in each
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_translations(catalog.translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(
         long_date=dates.long_date,
         when=dates.when,
@@ -95,14 +100,16 @@ def _make(root: Path | None, *, html: bool, live: bool = True) -> GuardedSandbox
 
 
 @lru_cache(maxsize=16)
-def html_env(root: Path | None, *, live: bool = True) -> GuardedSandbox:
-    """The HTML environment. ``live``: every use of a template first checks whether its file
-    changed (for a long-running process); the web edition, made in one go, asks for
-    ``live=False`` (each template is looked for once: the checks were a tenth of rendering).
-    The preview clears these environments whenever a template changes."""
-    return _make(root, html=True, live=live)
+def html_env(root: Path | None, language: str = catalog.SOURCE, *, live: bool = True) -> GuardedSandbox:
+    """The HTML environment, its theme words in ``language`` (a :func:`catalog.key`). ``live``:
+    every use of a template first checks whether its file changed (for a long-running
+    process); the web edition, made in one go, asks for ``live=False`` (each template is
+    looked for once: the checks were a tenth of rendering). The preview clears these
+    environments whenever a template changes."""
+    return _make(root, html=True, language=language, live=live)
 
 
 @lru_cache(maxsize=16)
-def text_env(root: Path | None) -> GuardedSandbox:
-    return _make(root, html=False)
+def text_env(root: Path | None, language: str = catalog.SOURCE) -> GuardedSandbox:
+    """The plain-text environment, its theme words in ``language`` (a :func:`catalog.key`)."""
+    return _make(root, html=False, language=language)

@@ -21,6 +21,7 @@ import html
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as _field
 from typing import Literal, Protocol
 from urllib.parse import quote
 
@@ -160,24 +161,68 @@ ESCAPERS: dict[str, object] = {"h": _html, "u": _url}
 class Greeting:
     """The opening line of a reader's email: ``named`` with ``{first_name}`` replaced
     when the list has a first name, else ``nameless`` (a fallback name in "Dear …" reads
-    as spam: SpamAssassin scores "Dear friend" 2.7)."""
+    as spam: SpamAssassin scores "Dear friend" 2.7). ``by_language`` holds the pair of each
+    language whose words differ (see :mod:`newsletter.render.words`): a reader of one of
+    them (their row's ``language``, in an issue of several) is greeted in it."""
 
     named: str
     nameless: str
+    by_language: tuple[tuple[str, str, str], ...] = ()
+    """(language tag, named, nameless), for the languages whose words are not the default's."""
+    _found: dict[str, Greeting] = _field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        found: dict[str, Greeting] = {}
+        for tag, named, nameless in self.by_language:
+            found[tag] = Greeting(named, nameless)
+            found.setdefault(tag.split("-", 1)[0], found[tag])
+        object.__setattr__(self, "_found", found)
 
     @classmethod
-    def of(cls, settings: _GreetingSettings) -> Greeting:
-        return cls(settings.greeting, settings.greeting_without_name)
+    def of(cls, settings: _GreetingSettings, languages: Iterable[str] | None = None) -> Greeting:
+        """The settings' greeting; with ``languages`` (an issue's, when it has several) in
+        each of them too."""
+        from newsletter.render import words as greetings
 
-    def __call__(self, first_name: str) -> str:
+        named, nameless, default = settings.greeting, settings.greeting_without_name, settings.language
+        base = (greetings.in_language(named, greetings.NAMED, default, default),
+                greetings.in_language(nameless, greetings.NAMELESS, default, default))
+        if languages is None:
+            return cls(*base)
+        tags = sorted({greetings.normal(t) for t in languages} | set(greetings.languages(named, nameless)))
+        own = []
+        for tag in tags:
+            pair = (greetings.in_language(named, greetings.NAMED, tag, default),
+                    greetings.in_language(nameless, greetings.NAMELESS, tag, default))
+            if pair != base:
+                own.append((tag, *pair))
+        return cls(*base, tuple(own))
+
+    def in_language(self, language: str) -> Greeting:
+        """The greeting of a reader of ``language`` (a tag; ``""``: the default)."""
+        found = self._found
+        if not language or not found:
+            return self
+        got = found.get(language)
+        if got is None:
+            tag = language.strip().lower().replace("_", "-")
+            got = found.get(tag) or found.get(tag.split("-", 1)[0]) or Greeting(self.named, self.nameless)
+            found[language] = got
+        return got
+
+    def __call__(self, first_name: str, language: str = "") -> str:
+        if language and self._found:
+            return self.in_language(language)(first_name)
         return self.named.replace("{first_name}", first_name) if first_name else self.nameless
 
 
 class _GreetingSettings(Protocol):
     @property
-    def greeting(self) -> str: ...
+    def greeting(self) -> str | Mapping[str, str]: ...
     @property
-    def greeting_without_name(self) -> str: ...
+    def greeting_without_name(self) -> str | Mapping[str, str]: ...
+    @property
+    def language(self) -> str: ...
 
 
 def recipient_values(
@@ -189,8 +234,10 @@ def recipient_values(
     fallback_first_name: str,
     greeting: Greeting,
     extra: Mapping[str, str] | None = None,
+    language: str = "",
 ) -> dict[str, str]:
-    """The raw values of one recipient's fields (escaping happens when filling)."""
+    """The raw values of one recipient's fields (escaping happens when filling); the
+    greeting in ``language``, the language of the email they get (``""``: the default)."""
     values: dict[str, str] = {}
     for key, value in (extra or {}).items():
         key = key.strip().lower().replace(" ", "_").replace("-", "_")
@@ -201,7 +248,7 @@ def recipient_values(
         first_name=first_name.strip() or fallback_first_name,
         last_name=last_name.strip(),
         unsubscribe_url=unsubscribe_url,
-        greeting=greeting(first_name.strip()),
+        greeting=greeting(first_name.strip(), language),
     )
     return values
 

@@ -21,7 +21,7 @@ from newsletter.errors import InputError, Problem, display_path
 from newsletter.issue.languages import is_rtl, primary
 from newsletter.issue.load import IssueFile
 from newsletter.render import env as envs
-from newsletter.render import dates, guard
+from newsletter.render import catalog, dates, guard, words
 from newsletter.render.inline import inline
 from newsletter.render.mjml_check import find_mjml_error
 from newsletter.render.personalize import RecipientTokens, Tokenized, token
@@ -110,15 +110,22 @@ def render_template(
     try:
         with guard.deadline(), dates.written_in(context.get("date_locale")):
             return environment.get_template(name).render(context)
-    except (jinja2.TemplateError, SecurityError, RecursionError, OverflowError, MemoryError) as exc:
+    except (jinja2.TemplateError, SecurityError, RecursionError, MemoryError, ArithmeticError, TypeError,
+            ValueError) as exc:  # the last three: a template's own mistake (1 + "a", _("%d"))
         raise InputError(_template_problem(exc, root), summary="template error") from None
 
 
 def render_mjml(issue_file: IssueFile, settings: Settings, root: Path | None = None, *, live: bool = True) -> str:
     """Jinja stage only: the MJML source of the email (``live``: see :func:`~newsletter.render.env.html_env`)."""
     return render_template(
-        envs.html_env(root, live=live), "base.mjml.j2", _context(issue_file, settings, "html"), root
+        envs.html_env(root, theme_language(issue_file, settings), live=live), "base.mjml.j2",
+        _context(issue_file, settings, "html"), root
     )
+
+
+def theme_language(issue_file: IssueFile, settings: Settings) -> str:
+    """The catalog of the theme's words for this render (:func:`catalog.key`)."""
+    return catalog.key(issue_file.language or settings.language)
 
 
 def _context(issue_file: IssueFile, settings: Settings, context: str) -> dict[str, Any]:
@@ -134,7 +141,8 @@ def _context(issue_file: IssueFile, settings: Settings, context: str) -> dict[st
         "rtl": is_rtl(tag),
         "date_locale": _date_locale(issue_file.language, settings.language),
         "slug": issue_file.slug,
-        "settings": settings,
+        # the footer's reason in this language (its words in newsletter.yaml, or the catalog's)
+        "settings": words.settings_in(settings, issue_file.language),
         "colours": settings.colours,
         # the cell behind the logo, in a colour that keeps the logo readable when an app
         # inverts the email's colours (the logo, an image, keeps its own): None if the band does
@@ -201,7 +209,8 @@ def render_issue(issue_file: IssueFile, settings: Settings, root: Path | None = 
     """Render an issue to HTML and text, once, with tokens where per-recipient values go."""
     html = inline(mjml_to_html(render_mjml(issue_file, settings, root)), settings.inliner)
     text = render_template(
-        envs.text_env(root), "text/base.txt.j2", _context(issue_file, settings, "text"), root
+        envs.text_env(root, theme_language(issue_file, settings)), "text/base.txt.j2",
+        _context(issue_file, settings, "text"), root
     )
     text = "\n".join(line.rstrip() for line in text.splitlines())
     text = _BLANK_RUNS.sub("\n\n", text).strip("\n") + "\n"

@@ -6,7 +6,8 @@ event added or taken out, corrected text. The note is recorded with its date, th
 baseline moves on, and the whole archive is published again, so that the page shows
 the note under its title, its feed entry is updated and each changed event's calendar
 entry gets its next revision. The correction email (optional) is composed here from the
-same note; :mod:`newsletter.delivery.correction` sends it.
+same note, for an issue in several languages in each (its own words and dates; the note
+as written); :mod:`newsletter.delivery.correction` sends it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from newsletter.issue.events import issue_events
 from newsletter.issue.load import IssueFile
 from newsletter.issue.model import Issue
 from newsletter.project import Project
-from newsletter.render.dates import long_date
+from newsletter.render.catalog import gettext_in
+from newsletter.render.dates import long_date, written_in
+from newsletter.render.words import N_
 from newsletter.web.issue import WebIssue, web_issue
 from newsletter.sitenames import SiteAddress, page_name
 from newsletter.web.revisions import corrected, describe, note_text
@@ -66,34 +69,52 @@ def record(project: Project, issue_file: IssueFile, note: str | None, now: dt.da
     return Recorded(corrections[-1], len(corrections), True)
 
 
-def correction_issue(issue_file: IssueFile, recorded: Recorded, archive_url: str, zone: str) -> Issue:
+LEAD = N_("We have corrected the %(date)s issue, *%(title)s* (%(day)s): %(note)s")
+EVENTS_NOW = N_("The events as they are now")
+READ_IT = N_("Read the corrected issue")
+CORRECTION = N_("Correction: %(words)s")
+
+
+def correction_issue(issue_file: IssueFile, recorded: Recorded, archive_url: str, zone: str,
+                     default_language: str | None = None) -> Issue:
     """The short email that tells readers of the correction: the note, the events as they
     are now (each with its calendar link, which updates the entry they added), and a link
-    to the corrected page."""
+    to the corrected page; in the language of ``issue_file`` (one of an issue's several:
+    its words and dates, and its own page), else in ``default_language``'s words."""
     from zoneinfo import ZoneInfo
 
     issue = issue_file.issue
     day = recorded.correction.date.astimezone(ZoneInfo(zone)).date()
     changed = set(recorded.correction.events)
     events = [item.event.model_copy(update={"id": item.id}) for item in issue_events(issue) if item.id in changed]
+    language = issue_file.language or default_language
+    with written_in(issue_file.language):
+        dates = {"date": long_date(issue.date), "day": long_date(day)}
     blocks: list[object] = [{
         "type": "text",
-        "text": f"We have corrected the {long_date(issue.date)} issue, *{_md(issue.title)}* "
-                f"({long_date(day)}): {_md(recorded.correction.note)}",
+        "text": gettext_in(language, LEAD) % {**dates, "title": _md(issue.title), "note": _md(recorded.correction.note)},
     }]
     if events:
-        blocks.append({"type": "events", "title": "The events as they are now", "items": events})
-    blocks.append({"type": "button", "label": "Read the corrected issue",
-                   "url": archive_url.rstrip("/") + "/" + page_name(issue_file.slug)})
+        blocks.append({"type": "events", "title": gettext_in(language, EVENTS_NOW), "items": events})
+    blocks.append({"type": "button", "label": gettext_in(language, READ_IT),
+                   "url": archive_url.rstrip("/") + "/" + page_name(issue_file.page_slug)})
     return Issue.model_validate({
-        "title": f"Correction: {issue.title}",
-        "subject": f"Correction: {issue.subject}",
+        "title": gettext_in(language, CORRECTION) % {"words": issue.title},
+        "subject": gettext_in(language, CORRECTION) % {"words": issue.subject},
         "preheader": recorded.correction.note[:140],
         "date": day,
         "greeting": issue.greeting,
         "audience": issue.audience,
         "blocks": blocks,
     })
+
+
+def correction_issues(issue_file: IssueFile, recorded: Recorded, archive_url: str, zone: str,
+                      default_language: str) -> tuple[tuple[str, Issue], ...]:
+    """The correction email in each language of an issue in several (the default first); none
+    for an issue in one language."""
+    return tuple((variant.language or "", correction_issue(variant, recorded, archive_url, zone, default_language))
+                 for variant in issue_file.in_each_language()) if issue_file.languages else ()
 
 
 def _md(text: str) -> str:

@@ -89,7 +89,8 @@ def web_issue(project: Project, issue_file: IssueFile, site: SiteAddress,
     issue = issue_file.issue
     without_greeting = issue.model_copy(update={"greeting": False})
     html = render_html_for_browsers(dataclasses.replace(issue_file, issue=without_greeting), settings, project.root)
-    page = web_page(html, settings, issue, issue_file.slug, site, corrections, feed=feed)
+    page = web_page(html, settings, issue, issue_file.slug, site, corrections, feed=feed,
+                    language=issue_file.language)
     page, translated = translations(project, issue_file, site, corrections, page, feed=feed)
     events = tuple(CalEvent.of(item.id, item.event) for item in issue_events(issue))
     data = issue_file.doc.data

@@ -18,6 +18,7 @@ from newsletter.issue.load import IssueFile
 from newsletter.project import Project
 from newsletter.render.pipeline import render_html_for_browsers
 from newsletter.sitenames import FEED, SiteAddress
+from newsletter.web.index import index_name
 from newsletter.web.page import DOCTYPE, WebPage, web_page
 from newsletter.web.state import Correction
 
@@ -59,7 +60,8 @@ def translations(project: Project, issue_file: IssueFile, site: SiteAddress, cor
         assert variant.language is not None
         without_greeting = variant.issue.model_copy(update={"greeting": False})
         html = render_html_for_browsers(dataclasses.replace(variant, issue=without_greeting), settings, project.root)
-        page = web_page(html, settings, variant.issue, variant.page_slug, site, corrections, feed=feed)
+        page = web_page(html, settings, variant.issue, variant.page_slug, site, corrections, feed=feed,
+                        language=variant.language, index=index_name(variant.language))
         made.append(Translation(variant.language, variant.issue.title,
                                 variant.issue.preheader or variant.issue.subject, page))
     pages = [(issue_file.languages[0], default_page.name)] + [(t.language, t.page.name) for t in made]

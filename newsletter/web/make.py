@@ -23,7 +23,7 @@ from newsletter.web.archive import in_archive
 from newsletter.web.calendar import CalendarEntry, calendar_file, in_order, vevent
 from newsletter.web.result import Listed, Request, SiteResult, failed_issue, twice
 from newsletter.web.feed import FEED_ENTRIES, FeedEntry, atom_feed, feed_style
-from newsletter.web.index import index_item, index_page
+from newsletter.web.index import IndexItem, index_item, index_name, index_page
 from newsletter.web.issue import WebIssue, web_issue
 from newsletter.web.languages import feed_name
 from newsletter.sitenames import (
@@ -197,7 +197,7 @@ def make_site(request: Request, paths: Sequence[Path], sent: frozenset[str]) -> 
     listed = [(w.slug, w.title, w.date, w.summary) for w in issues]
     listed += [(s, r.title, r.date, r.summary) for s, r in state.issues.items() if s in result.gone]
     listed.sort(key=lambda x: (x[2], x[0]), reverse=True)
-    files[INDEX] = index_page([index_item(*x, site) for x in listed], settings, site, root).encode("utf-8")
+    files.update(indexes(listed, issues, settings, site, root))
     feed = [FeedEntry(w.slug, w.title, w.date, w.summary, w.page.content, site.url(page_name(w.slug)),
                       state.issues[w.slug].updated) for w in issues[:FEED_ENTRIES] if w.page.content is not None]
     files[FEED] = atom_feed(feed, name=settings.name, language=settings.language, timezone=settings.timezone,
@@ -212,6 +212,25 @@ def make_site(request: Request, paths: Sequence[Path], sent: frozenset[str]) -> 
         if w.slug in sent and w.slug in before_state.issues and describe(before_state.issues[w.slug].baseline, w)
     ]
     return Made(files, result, root, state, before, until, issues)
+
+
+def indexes(listed: Sequence[tuple[str, str, dt.date, str]], issues: Sequence[WebIssue],
+            settings: Settings, site: SiteAddress, root: Path) -> dict[str, bytes]:
+    """``index.html`` of every issue, and one index per other language of the issues
+    written in it (``index.cy.html``), each naming the others."""
+    by_language: dict[str, list[IndexItem]] = {}
+    for w in issues:
+        for t in w.translations:
+            by_language.setdefault(t.language, []).append(
+                IndexItem(w.slug, t.title, w.date, t.summary, site.link(t.page.name)))
+    languages = [settings.language, *sorted(by_language)] if by_language else []
+    files = {INDEX: index_page([index_item(*x, site) for x in listed], settings, site, root,
+                               languages=languages).encode("utf-8")}
+    for language, items in sorted(by_language.items()):
+        items.sort(key=lambda i: (i.date, i.slug), reverse=True)
+        files[index_name(language)] = index_page(items, settings, site, root, language=language,
+                                                 languages=languages).encode("utf-8")
+    return files
 
 
 def language_feeds(issues: Sequence[WebIssue], state: PublishedState, settings: Settings,

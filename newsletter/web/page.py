@@ -29,8 +29,10 @@ import lxml.html
 from lxml import etree
 
 from newsletter.issue.model import Issue
-from newsletter.render.dates import long_date
+from newsletter.render.dates import long_date, written_in
+from newsletter.render.catalog import gettext_in
 from newsletter.render.personalize import TOKEN_RE, Tokenized
+from newsletter.render.words import N_, reason_in
 from newsletter.settings import Settings
 from newsletter.sitenames import FEED, INDEX, SiteAddress, page_name
 from newsletter.web.state import Correction
@@ -38,8 +40,9 @@ from newsletter.web.webcopy import clean_for_web
 
 DOCTYPE = "<!doctype html>"
 SEPARATORS = ("·", "|", "•")
-INDEX_WORDS = "All issues"
-SUBSCRIBE_WORDS = "Subscribe"
+INDEX_WORDS = N_("All issues")
+SUBSCRIBE_WORDS = N_("Subscribe")
+CORRECTED_WORDS = N_("Corrected %(date)s:")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,29 +91,30 @@ def _relink(link: lxml.html.HtmlElement, href: str, words: str) -> None:
     link.text = words
 
 
-def _links(doc: lxml.html.HtmlElement, settings: Settings, slug: str, site: SiteAddress) -> None:
+def _links(doc: lxml.html.HtmlElement, settings: Settings, slug: str, site: SiteAddress,
+           language: str | None, index: str) -> None:
     own = site.archive + page_name(slug)
     for link in list(doc.iter("a")):
         href = link.get("href") or ""
         if TOKEN_RE.search(href):
             if "__nl_unsubscribe_url_" in href and settings.subscribe_url:
-                _relink(link, settings.subscribe_url, SUBSCRIBE_WORDS)
+                _relink(link, settings.subscribe_url, gettext_in(language or settings.language, SUBSCRIBE_WORDS))
             else:
                 _drop(link)
         elif href in (own, site.public + page_name(slug)):
-            _relink(link, site.link(INDEX), INDEX_WORDS)
+            _relink(link, site.link(index), gettext_in(language or settings.language, INDEX_WORDS))
         else:
             local = site.local(href)
             if local is not None:
                 link.set("href", local)
 
 
-def _drop_reason(doc: lxml.html.HtmlElement, settings: Settings) -> None:
+def _drop_reason(doc: lxml.html.HtmlElement, words: str) -> None:
     """The footer's "why you are receiving this email" has no place on a web page."""
-    words = settings.reason.split()
-    reason = " ".join(words)
+    split = words.split()
+    reason = " ".join(split)
     # only paragraphs holding its longest word can be it (lxml's search, not a text per paragraph)
-    found = doc.xpath("//p[contains(., $word)]", word=max(words, key=len)) if words else list(doc.iter("p"))
+    found = doc.xpath("//p[contains(., $word)]", word=max(split, key=len)) if split else list(doc.iter("p"))
     for paragraph in found:
         if " ".join(paragraph.text_content().split()) == reason:
             paragraph.drop_tree()
@@ -195,8 +199,10 @@ def _feed_content(doc: lxml.html.HtmlElement, url: str) -> str:
     return ((body.text or "") + "".join(parts)).strip()
 
 
-def _corrections(doc: lxml.html.HtmlElement, corrections: Sequence[Correction], zone: str) -> None:
-    """A dated note per correction, oldest first, right under the title (or at the top)."""
+def _corrections(doc: lxml.html.HtmlElement, corrections: Sequence[Correction], zone: str,
+                 language: str | None, default: str) -> None:
+    """A dated note per correction, oldest first, right under the title (or at the top); on
+    a page in another language than the default, "Corrected" and the date in its words."""
     if not corrections:
         return
     note = etree.Element("div")
@@ -207,7 +213,9 @@ def _corrections(doc: lxml.html.HtmlElement, corrections: Sequence[Correction], 
         paragraph = etree.SubElement(note, "p")
         paragraph.set("style", "margin:0 0 4px 0;")
         strong = etree.SubElement(paragraph, "strong")
-        strong.text = f"Corrected {long_date(correction.date.astimezone(ZoneInfo(zone)).date())}:"
+        with written_in(language):
+            day = long_date(correction.date.astimezone(ZoneInfo(zone)).date())
+        strong.text = gettext_in(language or default, CORRECTED_WORDS) % {"date": day}
         strong.tail = f" {correction.note}"
     title = next(doc.iter("h1"), None)
     if title is not None and title.getparent() is not None:
@@ -219,15 +227,18 @@ def _corrections(doc: lxml.html.HtmlElement, corrections: Sequence[Correction], 
 
 
 def web_page(email_html: str, settings: Settings, issue: Issue, slug: str, site: SiteAddress,
-             corrections: Sequence[Correction] = (), *, feed: bool = True) -> WebPage:
-    """The web page of an issue from its email's HTML (rendered without the greeting)."""
+             corrections: Sequence[Correction] = (), *, feed: bool = True,
+             language: str | None = None, index: str = INDEX) -> WebPage:
+    """The web page of an issue from its email's HTML (rendered without the greeting);
+    ``language``: the page's, for an issue in several (the words the page puts in), and
+    ``index`` the archive's index its "All issues" link leads to."""
     doc = lxml.html.document_fromstring(email_html)
     clean_for_web(doc)
-    _links(doc, settings, slug, site)
-    _drop_reason(doc, settings)
+    _links(doc, settings, slug, site, language, index)
+    _drop_reason(doc, reason_in(settings, language))
     _head(doc, settings, issue, slug, site)
     _outline(doc)
-    _corrections(doc, corrections, settings.timezone)
+    _corrections(doc, corrections, settings.timezone, language, settings.language)
     html = lxml.html.tostring(doc, doctype=DOCTYPE, encoding="unicode")
     values = {"first_name": settings.fallback_first_name}
     content = Tokenized.of(_feed_content(doc, site.url(page_name(slug)))).fill(values) if feed else None
