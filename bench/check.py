@@ -56,8 +56,17 @@ def _big_list(path: Path, rows: int) -> None:
         out.writerow(["email", "first_name", "last_name", "status", "tags", "subscribed_at", "source"])
         for i in range(rows):
             status = "unsubscribed" if i % 17 == 0 else "subscribed"
-            out.writerow([f"reader{i}@coproductioncollective.co.uk", f"Reader{i % 997}", f"Surname{i % 31}",
-                          status, "community;cuppas" if i % 3 else "partners", "2024-01-01", "website"])
+            out.writerow(
+                [
+                    f"reader{i}@coproductioncollective.co.uk",
+                    f"Reader{i % 997}",
+                    f"Surname{i % 31}",
+                    status,
+                    "community;cuppas" if i % 3 else "partners",
+                    "2024-01-01",
+                    "website",
+                ]
+            )
 
 
 def main() -> None:
@@ -75,8 +84,7 @@ def main() -> None:
     render_ms = _median_ms(lambda: project.render(issue_file), args.runs)
     check_ms = _median_ms(lambda: run_checks(project, issue_file, rendered), args.runs)
     print(f"render (in-process, median of {args.runs})        {render_ms:8.2f} ms")
-    print(f"run_checks, 7-row list (median of {args.runs})     {check_ms:8.2f} ms  "
-          f"({check_ms / render_ms:.2f}x the render)")
+    print(f"run_checks, 7-row list (median of {args.runs})     {check_ms:8.2f} ms  ({check_ms / render_ms:.2f}x the render)")
 
     with tempfile.TemporaryDirectory() as tmp:
         big = Path(tmp) / "big.csv"
@@ -92,8 +100,10 @@ def main() -> None:
         _, small_peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         size_mb = big.stat().st_size / 1e6
-        print(f"run_checks, {args.rows}-row list ({size_mb:.1f} MB, median of {runs})"
-              f"  {big_ms:8.2f} ms; peak allocated {peak / 1e6:.1f} MB (7-row list: {small_peak / 1e6:.1f} MB)")
+        print(
+            f"run_checks, {args.rows}-row list ({size_mb:.1f} MB, median of {runs})"
+            f"  {big_ms:8.2f} ms; peak allocated {peak / 1e6:.1f} MB (7-row list: {small_peak / 1e6:.1f} MB)"
+        )
 
         work = Path(tmp) / "project"
         work.mkdir()

@@ -46,8 +46,14 @@ with open_list(Path(sys.argv[1])) as reader, no_cycle_collection():
 
 def timed(args: list[str], cwd: Path, code: Path) -> tuple[float, int]:
     """(wall seconds, peak RSS in MB) of one command, by GNU time."""
-    out = subprocess.run(["/usr/bin/time", "-f", "%e %M", sys.executable, *args], cwd=cwd, capture_output=True,
-                         text=True, env={**os.environ, "PYTHONPATH": str(code)}, check=False)
+    out = subprocess.run(
+        ["/usr/bin/time", "-f", "%e %M", sys.executable, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(code)},
+        check=False,
+    )
     wall, peak = out.stderr.strip().splitlines()[-1].split()
     return float(wall), int(peak) // 1024
 
@@ -75,24 +81,35 @@ def main() -> None:
             times: dict[str, list[float]] = {"this": [], "other": []}
             for _ in range(args.runs):
                 for name, code in (("other", args.against), ("this", REPO)):
-                    out = subprocess.run([sys.executable, "-c", SCAN, str(folder / "subscribers.csv")],
-                                         capture_output=True, text=True, check=True,
-                                         env={**os.environ, "PYTHONPATH": str(code)})
+                    out = subprocess.run(
+                        [sys.executable, "-c", SCAN, str(folder / "subscribers.csv")],
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                        env={**os.environ, "PYTHONPATH": str(code)},
+                    )
                     times[name].append(float(out.stdout))
             this, other = statistics.median(times["this"]), statistics.median(times["other"])
-            print(f"scan (CPU): this {this:.2f} s, other {other:.2f} s: {this / other:.2f}x "
-                  f"(medians of {args.runs}, alternating)")
+            print(
+                f"scan (CPU): this {this:.2f} s, other {other:.2f} s: {this / other:.2f}x (medians of {args.runs}, alternating)"
+            )
         if args.evidence:
             found: dict[str, list[float]] = {"optional": [], "required": []}
             for _ in range(args.runs):
                 for name in found:
-                    out = subprocess.run([sys.executable, "-c", SCAN, str(folder / "subscribers.csv"), name],
-                                         capture_output=True, text=True, check=True,
-                                         env={**os.environ, "PYTHONPATH": str(REPO)})
+                    out = subprocess.run(
+                        [sys.executable, "-c", SCAN, str(folder / "subscribers.csv"), name],
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                        env={**os.environ, "PYTHONPATH": str(REPO)},
+                    )
                     found[name].append(float(out.stdout))
             on, off = statistics.median(found["required"]), statistics.median(found["optional"])
-            print(f"scan (CPU) with evidence required {on:.2f} s, optional {off:.2f} s: {on / off:.2f}x "
-                  f"(medians of {args.runs}, alternating)")
+            print(
+                f"scan (CPU) with evidence required {on:.2f} s, optional {off:.2f} s: {on / off:.2f}x "
+                f"(medians of {args.runs}, alternating)"
+            )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

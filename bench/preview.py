@@ -41,7 +41,11 @@ class Server:
         started = time.perf_counter()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "newsletter", "preview", "--port", "0"],
-            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            cwd=root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
@@ -99,8 +103,9 @@ def saves(server: Server, path: Path, runs: int, *, fetch: bool) -> list[float]:
     for n in range(runs):
         marker = f"Bench save {n}"
         started = time.perf_counter()
-        path.write_text(good.replace("June Team Update: Building", marker, 1)
-                        if path.suffix == ".yaml" else good + f"{{# {marker} #}}\n")
+        path.write_text(
+            good.replace("June Team Update: Building", marker, 1) if path.suffix == ".yaml" else good + f"{{# {marker} #}}\n"
+        )
         next_event(sock, buffer)
         if fetch:
             data = json.loads(server.get(f"/api/issues/{SLUG}?as=line-2"))
@@ -116,8 +121,7 @@ def row(what: str, times: list[float], *, target: bool = True) -> str:
     med = statistics.median(times)
     p90 = sorted(times)[int(len(times) * 0.9) - 1]
     versus = f"{TARGET_S / med:5.1f}× under" if target else "—"
-    return (f"| {what} | {med * 1000:7.1f} ms | {p90 * 1000:7.1f} ms | {max(times) * 1000:7.1f} ms "
-            f"| {versus} |")
+    return f"| {what} | {med * 1000:7.1f} ms | {p90 * 1000:7.1f} ms | {max(times) * 1000:7.1f} ms | {versus} |"
 
 
 def main() -> None:
@@ -141,15 +145,18 @@ def main() -> None:
                 t = time.perf_counter()
                 one.get(f"/api/issues/{SLUG}?as=line-2")
                 gets.append(time.perf_counter() - t)
-            print(f"start-up to serving (1 issue): {one.startup * 1000:.0f} ms; "
-                  f"({args.issues} issues): {many.startup * 1000:.0f} ms")
+            print(
+                f"start-up to serving (1 issue): {one.startup * 1000:.0f} ms; "
+                f"({args.issues} issues): {many.startup * 1000:.0f} ms"
+            )
             print("| what | median | p90 | max | vs 1 s target |")
             print("| --- | --- | --- | --- | --- |")
             print(row("save → event, 1 issue", saves(one, one_path, args.saves, fetch=False)))
             print(row("save → fresh email JSON, 1 issue", saves(one, one_path, args.saves, fetch=True)))
             print(row(f"save → event, {args.issues} issues", saves(many, many_path, args.saves, fetch=False)))
-            print(row(f"template save → event, {args.issues} issues (all rebuilt)",
-                      saves(many, template, args.saves, fetch=False)))
+            print(
+                row(f"template save → event, {args.issues} issues (all rebuilt)", saves(many, template, args.saves, fetch=False))
+            )
             print(row("GET issue JSON as a reader", gets, target=False))
         finally:
             one.stop()

@@ -29,8 +29,9 @@ from newsletter.preview import sends  # noqa: E402
 def make(root: Path, n: int) -> None:
     journal = Journal.open(root)
     try:
-        send = journal.create(key="issue", slug="issue", provider="smtp", list_path="subscribers.csv",
-                              content_hash="x", eligible=0)
+        send = journal.create(
+            key="issue", slug="issue", provider="smtp", list_path="subscribers.csv", content_hash="x", eligible=0
+        )
         journal.add_pending(send, [(i, f"p{i}@example.org", "P", str(i), None) for i in range(1, n + 1)])
         journal.set_loaded(send)
         journal.db.execute("UPDATE recipients SET state = 'accepted'")
@@ -67,8 +68,10 @@ def main() -> None:
         cached = median_ms(lambda: sends.states(root, files, "Europe/London"), args.runs)
     with tempfile.TemporaryDirectory() as tmp:
         never = median_ms(lambda: sends.states(Path(tmp), files, "Europe/London"), args.runs)
-    print(f"send state, {args.recipients} recipients: first read {first:.1f} ms, "
-          f"page load (journal unchanged) {cached:.3f} ms, no journal {never:.3f} ms (medians of {args.runs})")
+    print(
+        f"send state, {args.recipients} recipients: first read {first:.1f} ms, "
+        f"page load (journal unchanged) {cached:.3f} ms, no journal {never:.3f} ms (medians of {args.runs})"
+    )
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ def make_project(root: Path, count: int) -> None:
     for n in range(count):
         year, month = 2016 + n // 12, n % 12 + 1
         issue = text.replace("date: 2024-06-14", f"date: {year}-{month:02d}-14")
-        issue = issue.replace("title: \"June Team Update", f"title: \"Update {n + 1}")
+        issue = issue.replace('title: "June Team Update', f'title: "Update {n + 1}')
         for old in ("2024-07-01", "2024-08-06", "2024-09-06"):
             issue = issue.replace(f"start: {old}", f"start: {year}-{month:02d}-2{old[-1]}")
         (root / "issues" / f"{year}-{month:02d}-update.yaml").write_text(issue, encoding="utf-8")
@@ -142,8 +142,7 @@ def phases(root: Path, trash: Path, runs: int) -> dict[str, float]:
     for _ in range(runs):
         for old in (root / "site", root / ".newsletter", root / "published.json"):
             set_aside(old, trash)
-        done = subprocess.run([sys.executable, "-c", PHASES], cwd=root, env=ENV, check=True, capture_output=True,
-                              text=True)
+        done = subprocess.run([sys.executable, "-c", PHASES], cwd=root, env=ENV, check=True, capture_output=True, text=True)
         for label, value in ast.literal_eval(done.stderr.strip().splitlines()[-1]).items():
             seen.setdefault(label, []).append(value)
     return {label: statistics.median(values) for label, values in seen.items()}
@@ -183,12 +182,15 @@ def main() -> None:
     ap.add_argument("--no-mkdocs", action="store_true")
     ap.add_argument("--phases", action="store_true", help="say where a cold publish's CPU time goes")
     ap.add_argument("--dir", type=Path, default=None, help="make the projects here (default: the temp folder)")
-    ap.add_argument("--against", type=Path, default=None,
-                    help="also a cold publish by the package in this folder (another version), alternating")
+    ap.add_argument(
+        "--against",
+        type=Path,
+        default=None,
+        help="also a cold publish by the package in this folder (another version), alternating",
+    )
     args = ap.parse_args()
     mkdocs = not args.no_mkdocs and MKDOCS.exists()
-    results: dict[str, list[tuple[float, float]]] = {"cold": [], "again": [], "one changed": [], "mkdocs": [],
-                                                     "against": []}
+    results: dict[str, list[tuple[float, float]]] = {"cold": [], "again": [], "one changed": [], "mkdocs": [], "against": []}
     same_site: list[bool] = []
     lines: dict[str, str] = {}
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
@@ -232,8 +234,7 @@ def main() -> None:
         size = sum(p.stat().st_size for p in site_files)
         steps = phases(root, trash, args.runs) if args.phases else {}
     where = args.dir or Path(tempfile.gettempdir())
-    print(f"publish {args.issues} issues ({len(site_files)} files, {size / 1e6:.1f} MB) in {where}, "
-          f"medians of {args.runs}:")
+    print(f"publish {args.issues} issues ({len(site_files)} files, {size / 1e6:.1f} MB) in {where}, medians of {args.runs}:")
     medians = {}
     for name, values in results.items():
         if not values:
@@ -243,8 +244,7 @@ def main() -> None:
         medians[name] = (wall, cpu)
         print(f"  {name:12} wall {wall:.2f} s  CPU {cpu:.2f} s  {lines.get(name, '')}")
     cold = medians["cold"][1]
-    print(f"  again / cold (CPU): {medians['again'][1] / cold:.0%};  one changed / cold: "
-          f"{medians['one changed'][1] / cold:.0%}")
+    print(f"  again / cold (CPU): {medians['again'][1] / cold:.0%};  one changed / cold: {medians['one changed'][1] / cold:.0%}")
     if "mkdocs" in medians:
         print(f"  cold publish / mkdocs build (CPU): {cold / medians['mkdocs'][1]:.2f}x")
     if "against" in medians:

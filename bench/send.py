@@ -89,8 +89,7 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float,
     and its children together (a SendGrid send's request process), sampled every 50 ms,
     and never below the kernel's own peak for the process alone."""
     t = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     sampled = [0]
     done = threading.Event()
 
@@ -139,43 +138,61 @@ def bench_sendgrid(sizes: list[int], runs: int, tls: bool, against: Path | None 
                     times[kind].append(seconds)
                     handshakes[kind].append(opened)
                     peaks.append(peak)
-                    print(f"  sendgrid {n:>9,} ({kind:>13}): {seconds:6.2f} s, {n / seconds:9,.0f} recipients/s, "
-                          f"peak RSS {peak:5.0f} MB, {opened} connection(s) for {-(-n // 1000)} requests",
-                          flush=True)
+                    print(
+                        f"  sendgrid {n:>9,} ({kind:>13}): {seconds:6.2f} s, {n / seconds:9,.0f} recipients/s, "
+                        f"peak RSS {peak:5.0f} MB, {opened} connection(s) for {-(-n // 1000)} requests",
+                        flush=True,
+                    )
                     if against is not None:
                         seconds, peak, _ = _one_send(root, n, checked=checked, cert=kind_cert, code=against)
                         theirs[kind].append(seconds)
                         their_peaks.append(peak)
-                        print(f"  sendgrid {n:>9,} ({kind:>13}) with {against.name}: {seconds:6.2f} s, "
-                              f"peak RSS {peak:5.0f} MB", flush=True)
+                        print(
+                            f"  sendgrid {n:>9,} ({kind:>13}) with {against.name}: {seconds:6.2f} s, peak RSS {peak:5.0f} MB",
+                            flush=True,
+                        )
             if against is not None:
                 for kind in kinds:
                     mine, other = statistics.median(times[kind]), statistics.median(theirs[kind])
-                    print(f"  sendgrid {n:>9,} side by side ({kind}): {mine:.2f} s against {other:.2f} s with "
-                          f"{against.name} = {mine / other:.2f}× (medians of {len(times[kind])}); peak RSS "
-                          f"{max(peaks):.0f} against {max(their_peaks):.0f} MB", flush=True)
+                    print(
+                        f"  sendgrid {n:>9,} side by side ({kind}): {mine:.2f} s against {other:.2f} s with "
+                        f"{against.name} = {mine / other:.2f}× (medians of {len(times[kind])}); peak RSS "
+                        f"{max(peaks):.0f} against {max(their_peaks):.0f} MB",
+                        flush=True,
+                    )
             cold, warm = statistics.median(times["cold"]), statistics.median(times["after check"])
-            print(f"  sendgrid {n:>9,}: median {cold:.2f} s cold, {warm:.2f} s after `newsletter check` "
-                  f"over {len(times['cold'])} runs each", flush=True)
+            print(
+                f"  sendgrid {n:>9,}: median {cold:.2f} s cold, {warm:.2f} s after `newsletter check` "
+                f"over {len(times['cold'])} runs each",
+                flush=True,
+            )
             tls_part = ""
             if tls:
                 secure = statistics.median(times["cold over TLS"])
                 secure_warm = statistics.median(times["checked, TLS"])
                 opened_tls = sorted(set(handshakes["cold over TLS"] + handshakes["checked, TLS"]))
-                print(f"  sendgrid {n:>9,}: median {secure:.2f} s cold over TLS = {secure / cold:.2f}× plain HTTP; "
-                      f"{secure_warm:.2f} s after check over TLS = {secure_warm / warm:.2f}× plain; "
-                      f"connections per send over TLS: {opened_tls}", flush=True)
-                tls_part = (f"; over TLS {secure:.1f} s cold ({secure / cold:.2f}× plain), {secure_warm:.1f} s after "
-                            f"`check` ({secure_warm / warm:.2f}×), {max(opened_tls)} handshake(s) per send")
-            rows.append(f"| send {n:,} recipients, SendGrid API (local server), end to end | "
-                        f"{'≤ 15 s, ≤ 250 MB' if n >= 1_000_000 else '-'} | {cold:.1f} s cold "
-                        f"({n / cold:,.0f}/s); {warm:.1f} s after `check`; peak {max(peaks):.0f} MB{tls_part} "
-                        f"| `python bench/send.py --only sendgrid{' --tls' if tls else ''}` |")
+                print(
+                    f"  sendgrid {n:>9,}: median {secure:.2f} s cold over TLS = {secure / cold:.2f}× plain HTTP; "
+                    f"{secure_warm:.2f} s after check over TLS = {secure_warm / warm:.2f}× plain; "
+                    f"connections per send over TLS: {opened_tls}",
+                    flush=True,
+                )
+                tls_part = (
+                    f"; over TLS {secure:.1f} s cold ({secure / cold:.2f}× plain), {secure_warm:.1f} s after "
+                    f"`check` ({secure_warm / warm:.2f}×), {max(opened_tls)} handshake(s) per send"
+                )
+            rows.append(
+                f"| send {n:,} recipients, SendGrid API (local server), end to end | "
+                f"{'≤ 15 s, ≤ 250 MB' if n >= 1_000_000 else '-'} | {cold:.1f} s cold "
+                f"({n / cold:,.0f}/s); {warm:.1f} s after `check`; peak {max(peaks):.0f} MB{tls_part} "
+                f"| `python bench/send.py --only sendgrid{' --tls' if tls else ''}` |"
+            )
     return rows
 
 
-def _one_send(root: Path, n: int, *, checked: bool, cert: tuple[Path, Path] | None = None,
-              code: Path = REPO) -> tuple[float, float, int]:
+def _one_send(
+    root: Path, n: int, *, checked: bool, cert: tuple[Path, Path] | None = None, code: Path = REPO
+) -> tuple[float, float, int]:
     """(seconds, peak RSS in MB, connections opened) of one real send of the list in
     ``root`` to a fresh local server (over TLS with ``cert``). Cold: nothing kept from
     before (the send tallies the list itself). After check: ``newsletter check`` ran
@@ -183,8 +200,14 @@ def _one_send(root: Path, n: int, *, checked: bool, cert: tuple[Path, Path] | No
     shutil.rmtree(root / ".newsletter", ignore_errors=True)
     shutil.rmtree(root / "sends", ignore_errors=True)  # the last run's send record: else "already sent"
     if checked:
-        subprocess.run([sys.executable, "-m", "newsletter", "check", ISSUE, "--list", "list.csv"], cwd=root,
-                       env=base_env(code), check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "newsletter", "check", ISSUE, "--list", "list.csv"],
+            cwd=root,
+            env=base_env(code),
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     port = free_port()
     args = [str(port), "first"] + ([str(cert[0]), str(cert[1])] if cert else [])
     server = subprocess.Popen([sys.executable, "-m", "tests.sendgrid_server", *args], cwd=REPO, env=base_env())
@@ -200,8 +223,19 @@ def _one_send(root: Path, n: int, *, checked: bool, cert: tuple[Path, Path] | No
         env = base_env(code, SENDGRID_API_KEY=KEY, SENDGRID_API_HOST=f"{scheme}://127.0.0.1:{port}", **extra)
         # --no-sync: the list's sync with SendGrid's suppressions (a few small calls first, with
         # an account that has none; bench/sync.py measures it) is left out of the send's figures
-        cmd = [sys.executable, "-m", "newsletter", "send", ISSUE, "--yes", "--provider",
-               "sendgrid", "--list", "list.csv", "--no-sync"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "newsletter",
+            "send",
+            ISSUE,
+            "--yes",
+            "--provider",
+            "sendgrid",
+            "--list",
+            "list.csv",
+            "--no-sync",
+        ]
         seconds, peak, _ = timed(cmd, root, env)
         stats = json.loads(urllib.request.urlopen(f"{scheme}://127.0.0.1:{port}/stats", context=context).read())
     finally:
@@ -225,27 +259,32 @@ def bench_crash(kills: int) -> list[str]:
     rows = []
     # the power cut twice: settled from SendGrid's Email Logs (log_delay 0: the test server's log is
     # never behind), and with the log taken to lag (the default), when the editor decides
-    for kind, n, count, log_delay in (("sender", 20_000, kills, None), ("group", 5_000, 10, 0.0),
-                                      ("group", 5_000, 10, None)):
+    for kind, n, count, log_delay in (("sender", 20_000, kills, None), ("group", 5_000, 10, 0.0), ("group", 5_000, 10, None)):
         with tempfile.TemporaryDirectory() as tmp:
             root = project(Path(tmp))
             t = time.perf_counter()
             with SendGridServer(delay=0.05, validate="first") as server:
-                drill = run_drill(root, server, kills=count, eligible=n, suppressed=n // 40, seed=count, kill=kind,
-                                  log_delay=log_delay)
+                drill = run_drill(
+                    root, server, kills=count, eligible=n, suppressed=n // 40, seed=count, kill=kind, log_delay=log_delay
+                )
             seconds = time.perf_counter() - t
         who = "the sender alone" if kind == "sender" else "the whole process group (a power cut)"
         how = "" if kind == "sender" else (", Email Logs answer" if log_delay == 0 else ", Email Logs behind")
-        goal = ("0 questions" if kind == "sender" or log_delay == 0 else "unknown only for a started request")
-        print(f"  crash drill ({who}{how}): {drill.kills} kills ({drill.mid_request} mid-request), "
-              f"{drill.finished_sends} sends finished, {drill.questions} question(s), {drill.unknown_batches} "
-              f"unknown request(s), {drill.settled_from_log} run(s) settled from the Email Logs; every check passed "
-              f"in {seconds:.0f} s", flush=True)
-        rows.append(f"| crash drill: SIGKILL of {who}{how} ×{drill.kills} ({drill.mid_request} mid-request), "
-                    f"{n:,} recipients, resumed with the same command | 0 twice, 0 missing, {goal} | "
-                    f"passed: {drill.questions} question(s), {drill.unknown_batches} unknown request(s), "
-                    f"{drill.settled_from_log} settled from the log, "
-                    f"{drill.finished_sends} sends in {seconds:.0f} s | `python bench/send.py --only crash` |")
+        goal = "0 questions" if kind == "sender" or log_delay == 0 else "unknown only for a started request"
+        print(
+            f"  crash drill ({who}{how}): {drill.kills} kills ({drill.mid_request} mid-request), "
+            f"{drill.finished_sends} sends finished, {drill.questions} question(s), {drill.unknown_batches} "
+            f"unknown request(s), {drill.settled_from_log} run(s) settled from the Email Logs; every check passed "
+            f"in {seconds:.0f} s",
+            flush=True,
+        )
+        rows.append(
+            f"| crash drill: SIGKILL of {who}{how} ×{drill.kills} ({drill.mid_request} mid-request), "
+            f"{n:,} recipients, resumed with the same command | 0 twice, 0 missing, {goal} | "
+            f"passed: {drill.questions} question(s), {drill.unknown_batches} unknown request(s), "
+            f"{drill.settled_from_log} settled from the log, "
+            f"{drill.finished_sends} sends in {seconds:.0f} s | `python bench/send.py --only crash` |"
+        )
     return rows
 
 
@@ -298,26 +337,57 @@ def bench_smtp(n: int, runs: int) -> list[str]:
             w = csv.writer(out)
             w.writerow(["email", "first_name", "unsubscribe_url"])
             for row in csv.DictReader(fh):
-                w.writerow([row["email"], row["first_name"],
-                            "https://www.coproductioncollective.co.uk/unsubscribe?token=0123456789abcdef"])
+                w.writerow(
+                    [
+                        row["email"],
+                        row["first_name"],
+                        "https://www.coproductioncollective.co.uk/unsubscribe?token=0123456789abcdef",
+                    ]
+                )
         (root / "mm.txt").write_text(mailmerge_template(root))
         for _ in range(runs):
             for who in ("newsletter", "mailmerge"):
                 port = free_port()
-                server = subprocess.Popen([sys.executable, "-m", "tests.smtp_server", str(port)], cwd=REPO,
-                                          env=base_env(), stdout=subprocess.PIPE, text=True)
+                server = subprocess.Popen(
+                    [sys.executable, "-m", "tests.smtp_server", str(port)],
+                    cwd=REPO,
+                    env=base_env(),
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
                 assert server.stdout is not None and server.stdout.readline().strip() == "ready"
                 try:
                     if who == "newsletter":
                         shutil.rmtree(root / ".newsletter", ignore_errors=True)
                         env = base_env(SMTP_URL=f"smtp://127.0.0.1:{port}")
-                        cmd = [sys.executable, "-m", "newsletter", "send", ISSUE, "--yes", "--provider", "smtp",
-                               "--list", "list.csv"]
+                        cmd = [
+                            sys.executable,
+                            "-m",
+                            "newsletter",
+                            "send",
+                            ISSUE,
+                            "--yes",
+                            "--provider",
+                            "smtp",
+                            "--list",
+                            "list.csv",
+                        ]
                     else:
                         (root / "mm.conf").write_text(MAILMERGE_CONF.format(port=port))
                         env = base_env()
-                        cmd = ["mailmerge", "--no-dry-run", "--no-limit", "--template", "mm.txt",
-                               "--database", "mm.csv", "--config", "mm.conf", "--output-format", "raw"]
+                        cmd = [
+                            "mailmerge",
+                            "--no-dry-run",
+                            "--no-limit",
+                            "--template",
+                            "mm.txt",
+                            "--database",
+                            "mm.csv",
+                            "--config",
+                            "mm.conf",
+                            "--output-format",
+                            "raw",
+                        ]
                     seconds, _, _ = timed(cmd, root, env)
                 finally:
                     server.terminate()
@@ -327,8 +397,10 @@ def bench_smtp(n: int, runs: int) -> list[str]:
                 print(f"  smtp {who:<10} {n} messages: {seconds:6.2f} s ({n / seconds:,.0f}/s)", flush=True)
     a, b = statistics.median(ours), statistics.median(theirs)
     print(f"  smtp: newsletter {n / a:,.0f}/s vs mailmerge {n / b:,.0f}/s: {b / a:.1f}×", flush=True)
-    return [f"| SMTP, {n:,} messages to a local server: newsletter vs mailmerge | ≥ 3× | "
-            f"{n / a:,.0f}/s vs {n / b:,.0f}/s = {b / a:.1f}× | `python bench/send.py --only smtp` |"]
+    return [
+        f"| SMTP, {n:,} messages to a local server: newsletter vs mailmerge | ≥ 3× | "
+        f"{n / a:,.0f}/s vs {n / b:,.0f}/s = {b / a:.1f}× | `python bench/send.py --only smtp` |"
+    ]
 
 
 def main() -> None:

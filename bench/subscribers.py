@@ -56,8 +56,10 @@ def generate(path: Path, rows: int, seed: int = 2024, *, evidence: bool = False)
     small = [f"org{n}.example.org" for n in range(50_000)]
     with open(path, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["email", "first_name", "last_name", "status", "tags", "subscribed_at", "source", "company"]
-                   + (["consent_source", "consent_at", "consent_wording"] if evidence else []))
+        w.writerow(
+            ["email", "first_name", "last_name", "status", "tags", "subscribed_at", "source", "company"]
+            + (["consent_source", "consent_at", "consent_wording"] if evidence else [])
+        )
         previous = "first@example.org"
         for i in range(rows):
             r = rnd.random()
@@ -76,11 +78,17 @@ def generate(path: Path, rows: int, seed: int = 2024, *, evidence: bool = False)
             proof: list[str] = []
             if evidence:
                 e = rnd.random()
-                proof = (["", "", ""] if e < 0.02 else
-                         ["website", "2024-13-01", "signup/form.md@3f2a1c9"] if e < 0.03 else
-                         [rnd.choice(["https://example.org/join", "June fair, stand 4", "paper form"]),
-                          f"20{rnd.randint(18, 24)}-0{rnd.randint(1, 9)}-1{rnd.randint(0, 9)}T10:00:00Z",
-                          rnd.choice(["signup/form.md@3f2a1c9", "signup/fair.md@0a1b2c3d"])])
+                proof = (
+                    ["", "", ""]
+                    if e < 0.02
+                    else ["website", "2024-13-01", "signup/form.md@3f2a1c9"]
+                    if e < 0.03
+                    else [
+                        rnd.choice(["https://example.org/join", "June fair, stand 4", "paper form"]),
+                        f"20{rnd.randint(18, 24)}-0{rnd.randint(1, 9)}-1{rnd.randint(0, 9)}T10:00:00Z",
+                        rnd.choice(["signup/form.md@3f2a1c9", "signup/fair.md@0a1b2c3d"]),
+                    ]
+                )
             w.writerow(
                 [
                     email,

@@ -78,8 +78,14 @@ def one_run(project: Path, source: Path, server: SendGridServer) -> tuple[float,
     env = {k: v for k, v in os.environ.items() if not k.startswith("SENDGRID_")}
     env.update(SENDGRID_API_KEY=KEY, SENDGRID_API_HOST=server.url, PYTHONPATH=str(REPO))
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "newsletter", "subscribers", "sync"], cwd=project, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "newsletter", "subscribers", "sync"],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     out, err = proc.communicate(timeout=600)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
@@ -103,8 +109,9 @@ def main() -> None:
         project = work / "project"
         project.mkdir()
         settings = (REPO / "newsletter.yaml").read_text(encoding="utf-8")
-        (project / "newsletter.yaml").write_text(settings + f"delivery:\n  sendgrid:\n    asm_group_id: {GROUP}\n",
-                                                 encoding="utf-8")
+        (project / "newsletter.yaml").write_text(
+            settings + f"delivery:\n  sendgrid:\n    asm_group_id: {GROUP}\n", encoding="utf-8"
+        )
         source = work / "list.csv"
         print(f"generating {args.rows:,} rows and {args.suppressions:,} suppressions …")
         emails = generate_list(source, args.rows)
@@ -117,9 +124,11 @@ def main() -> None:
             times.append(elapsed)
             peaks.append(peak)
             print(f"  run {run + 1}: {elapsed:.1f} s, peak RSS so far {peak:.0f} MB")
-        print(f"sync of {args.suppressions:,} suppressions into {args.rows:,} rows: median {statistics.median(times):.1f} s "
-              f"({min(times):.1f}–{max(times):.1f} s, of {len(times)}), peak RSS {max(peaks):.0f} MB "
-              "(target ≤ 20 s, ≤ 300 MB)")
+        print(
+            f"sync of {args.suppressions:,} suppressions into {args.rows:,} rows: median {statistics.median(times):.1f} s "
+            f"({min(times):.1f}–{max(times):.1f} s, of {len(times)}), peak RSS {max(peaks):.0f} MB "
+            "(target ≤ 20 s, ≤ 300 MB)"
+        )
         if args.keep:
             shutil.copytree(project, args.keep, dirs_exist_ok=True)
     finally:

@@ -70,8 +70,9 @@ def cli() -> None:
     show_default=True,
     help="Folder to write <slug>.html and <slug>.txt into.",
 )
-@click.option("--lang", "language", metavar="TAG",
-              help="One of the issue's languages (written as <slug>.TAG.html unless the default).")
+@click.option(
+    "--lang", "language", metavar="TAG", help="One of the issue's languages (written as <slug>.TAG.html unless the default)."
+)
 def build(issue_path: Path, out_dir: Path, language: str | None) -> None:
     """Render ISSUE.yaml to HTML and plain text."""
     from newsletter.commands import build as command
@@ -86,31 +87,54 @@ def build(issue_path: Path, out_dir: Path, language: str | None) -> None:
 
 @cli.command()
 @ISSUE
-@click.option("--list", "list_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Subscriber list (default: subscribers.csv in the project).")
-@click.option("--provider", type=click.Choice(["sendgrid", "smtp", "outbox"]),
-              help="How to deliver (default: sendgrid with SENDGRID_API_KEY set, else outbox).")
+@click.option(
+    "--list",
+    "list_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Subscriber list (default: subscribers.csv in the project).",
+)
+@click.option(
+    "--provider",
+    type=click.Choice(["sendgrid", "smtp", "outbox"]),
+    help="How to deliver (default: sendgrid with SENDGRID_API_KEY set, else outbox).",
+)
 @click.option("--dry-run", is_flag=True, help="Everything but delivery, no network: audience, requests, samples on disk.")
-@click.option("--test-to", "test_to", multiple=True, metavar="ADDR",
-              help="Send a test to ADDR only (repeatable); subject marked [TEST]; not recorded.")
+@click.option(
+    "--test-to",
+    "test_to",
+    multiple=True,
+    metavar="ADDR",
+    help="Send a test to ADDR only (repeatable); subject marked [TEST]; not recorded.",
+)
 @click.option("--as", "as_email", metavar="ADDR", help="Personalise the test as this subscriber (default: the first).")
 @click.option("--validate", is_flag=True, help="SendGrid sandbox mode: checked by SendGrid, nothing delivered.")
 @click.option("--yes", "-y", is_flag=True, help="Send without asking (the real send asks, showing the count).")
-@click.option("--send-at", "--at", "send_at", metavar="WHEN",
-              help="Schedule with SendGrid, at most 72 h ahead (2024-06-14T09:00).")
-@click.option("--local/--no-local", default=None,
-              help="With --at HH:MM: each reader at that hour in their own zone (the list's timezone column).")
-@click.option("--past", type=click.Choice(["next", "now"]),
-              help="With --local: a reader whose hour has gone today gets the next day's (default), or now.")
+@click.option(
+    "--send-at", "--at", "send_at", metavar="WHEN", help="Schedule with SendGrid, at most 72 h ahead (2024-06-14T09:00)."
+)
+@click.option(
+    "--local/--no-local",
+    default=None,
+    help="With --at HH:MM: each reader at that hour in their own zone (the list's timezone column).",
+)
+@click.option(
+    "--past",
+    type=click.Choice(["next", "now"]),
+    help="With --local: a reader whose hour has gone today gets the next day's (default), or now.",
+)
 @click.option("--resend-unknown", is_flag=True, help="Send again to recipients whose delivery is unknown.")
 @click.option("--mark-unknown-sent", is_flag=True, help="Count recipients whose delivery is unknown as sent.")
 @click.option("--force", is_flag=True, help="Send although checks found problems or the issue changed mid-send.")
 @click.option("--rate", type=FINITE_RATE, metavar="N", help="At most N messages per second.")
 @click.option("--no-sync", is_flag=True, help="Do not bring SendGrid's unsubscribes and bounces into the list first.")
-@click.option("--require-approval", is_flag=True,
-              help="Refuse unless this exact email is approved, even with approval: none (as CI sends).")
-@click.option("--push-record", is_flag=True,
-              help="Commit and push the send record before the first request; refuse if another run's got there first (CI).")
+@click.option(
+    "--require-approval", is_flag=True, help="Refuse unless this exact email is approved, even with approval: none (as CI sends)."
+)
+@click.option(
+    "--push-record",
+    is_flag=True,
+    help="Commit and push the send record before the first request; refuse if another run's got there first (CI).",
+)
 def send(issue_path: Path, **options: object) -> None:
     """Send ISSUE.yaml (or dry-run, test or validate it); re-running resumes."""
     from newsletter.commands.send import SendOptions
@@ -130,13 +154,21 @@ def status(issue_path: Path) -> None:
 
 @cli.command()
 @ISSUE
-@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), default=Path("unsent.csv"),
-              show_default=True, help="Where to write address,state,reason of everyone not accepted.")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("unsent.csv"),
+    show_default=True,
+    help="Where to write address,state,reason of everyone not accepted.",
+)
 def report(issue_path: Path, out: Path) -> None:
     """Write the recipients of ISSUE.yaml's send who were not accepted, with the reason."""
     from newsletter.commands.status import report as command
 
     command(issue_path, out)
+
+
 def _project_list(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
     from newsletter.settings import project_list
 
@@ -151,9 +183,7 @@ LIST = click.option(
     callback=_project_list,
     help="The subscriber list (CSV; default: subscribers.csv in the project).",
 )
-CHECK_DNS = click.option(
-    "--check-dns", is_flag=True, help="Also look up each domain in DNS (slow; needs the network)."
-)
+CHECK_DNS = click.option("--check-dns", is_flag=True, help="Also look up each domain in DNS (slow; needs the network).")
 
 
 @cli.group()
@@ -196,13 +226,18 @@ def check(list_path: Path, check_dns: bool, report_path: Path | None) -> None:
 @LIST
 @click.argument("source", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--tag", help="Add this tag to every imported subscriber.")
-@click.option("--status-column", metavar="COLUMN",
-              help="The column that says whether each person agreed to get email (when the import asks).")
-@click.option("--yes-means", multiple=True, metavar="VALUE",
-              help="A value of the consent columns that means the person agreed (repeatable); "
-                   "every value not read as yes then means no.")
-def import_(list_path: Path, source: Path, tag: str | None, status_column: str | None,
-            yes_means: tuple[str, ...]) -> None:
+@click.option(
+    "--status-column",
+    metavar="COLUMN",
+    help="The column that says whether each person agreed to get email (when the import asks).",
+)
+@click.option(
+    "--yes-means",
+    multiple=True,
+    metavar="VALUE",
+    help="A value of the consent columns that means the person agreed (repeatable); every value not read as yes then means no.",
+)
+def import_(list_path: Path, source: Path, tag: str | None, status_column: str | None, yes_means: tuple[str, ...]) -> None:
     """Merge another CSV export (ours, Mailchimp, Substack, Eventbrite, a CRM's) into the list.
 
     Consent columns (Subscribed?, Opt-in, Email Marketing...) are read: "no" is
@@ -220,12 +255,22 @@ def import_(list_path: Path, source: Path, tag: str | None, status_column: str |
 @LIST
 @click.argument("emails", metavar="[EMAIL...]", nargs=-1)
 @click.option("--reason", help="Why (kept in the unsubscribe_reason column).")
-@click.option("--token", "tokens", multiple=True, metavar="T",
-              help="An unsubscribe token from a link (repeatable): its address is unsubscribed.")
-@click.option("--tokens-from", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
-              help="Unsubscribe every token found in FILE (a form export, a web server log: any text).")
-def unsubscribe(list_path: Path, emails: tuple[str, ...], reason: str | None, tokens: tuple[str, ...],
-                tokens_from: Path | None) -> None:
+@click.option(
+    "--token",
+    "tokens",
+    multiple=True,
+    metavar="T",
+    help="An unsubscribe token from a link (repeatable): its address is unsubscribed.",
+)
+@click.option(
+    "--tokens-from",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Unsubscribe every token found in FILE (a form export, a web server log: any text).",
+)
+def unsubscribe(
+    list_path: Path, emails: tuple[str, ...], reason: str | None, tokens: tuple[str, ...], tokens_from: Path | None
+) -> None:
     """Record that EMAIL... unsubscribed (added to the list if not in it), or the
     readers whose unsubscribe tokens are given."""
     from newsletter.errors import UsageError, display_path
@@ -259,8 +304,12 @@ def show(list_path: Path, address: str, fmt: str) -> None:
 @subscribers.command()
 @LIST
 @click.argument("address", metavar="ADDRESS")
-@click.option("--sendgrid", "at_sendgrid", is_flag=True,
-              help="Also ask SendGrid to erase what it holds of ADDRESS (needs SENDGRID_API_KEY).")
+@click.option(
+    "--sendgrid",
+    "at_sendgrid",
+    is_flag=True,
+    help="Also ask SendGrid to erase what it holds of ADDRESS (needs SENDGRID_API_KEY).",
+)
 def forget(list_path: Path, address: str, at_sendgrid: bool) -> None:
     """Remove ADDRESS from the list and from every file of the project that names it;
     keep a keyed hash so that no later import adds it back."""
@@ -275,9 +324,12 @@ def forget(list_path: Path, address: str, at_sendgrid: bool) -> None:
 @subscribers.command()
 @LIST
 @click.option("--dry-run", is_flag=True, help="Read SendGrid's lists and show what would change; change nothing.")
-@click.option("--push-global", is_flag=True,
-              help="Push the list's unsubscribes into SendGrid's global unsubscribes (stops ALL the account's "
-                   "mail to them, receipts too); without it they go into the unsubscribe group, if configured.")
+@click.option(
+    "--push-global",
+    is_flag=True,
+    help="Push the list's unsubscribes into SendGrid's global unsubscribes (stops ALL the account's "
+    "mail to them, receipts too); without it they go into the unsubscribe group, if configured.",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def sync(list_path: Path, dry_run: bool, push_global: bool, fmt: str) -> None:
     """Bring SendGrid's unsubscribes, bounces and spam reports into the list, and the
@@ -321,15 +373,23 @@ def results(issue_path: Path, since: str | None) -> None:
 @ISSUE
 @click.option("--online", is_flag=True, help="Also request every link and image (slower; needs the network).")
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
     help="Findings for people, or as JSON for scripts.",
 )
 @click.option(
-    "--list", "list_path", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+    "--list",
+    "list_path",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
     help="Subscriber list to personalise with (default: subscribers.csv in the project).",
 )
-@click.option("--force", is_flag=True,
-              help="Accept a subject or date that is the same as another issue's (a warning, not an error).")
+@click.option(
+    "--force", is_flag=True, help="Accept a subject or date that is the same as another issue's (a warning, not an error)."
+)
 def check_issue(issue_path: Path, online: bool, fmt: str, list_path: Path | None, force: bool) -> None:
     """Check ISSUE.yaml before sending: exit 1 on errors, warnings listed.
 
@@ -343,10 +403,20 @@ def check_issue(issue_path: Path, online: bool, fmt: str, list_path: Path | None
 
 @cli.command()
 @click.argument("slug", required=False, metavar="[SLUG]")
-@click.option("--from", "from_path", metavar="ISSUE.yaml", type=click.Path(path_type=Path, dir_okay=False, exists=True),
-              help="The issue to start from (default: the latest in issues/ by date).")
-@click.option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
-              help="The new issue's date (default: a month after the one it starts from).")
+@click.option(
+    "--from",
+    "from_path",
+    metavar="ISSUE.yaml",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="The issue to start from (default: the latest in issues/ by date).",
+)
+@click.option(
+    "--date",
+    "date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="The new issue's date (default: a month after the one it starts from).",
+)
 def new(slug: str | None, from_path: Path | None, date: dt.datetime | None) -> None:
     """Start the next issue as issues/SLUG.yaml, from the latest (or --from) one.
 
@@ -361,10 +431,15 @@ def new(slug: str | None, from_path: Path | None, date: dt.datetime | None) -> N
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on. Anything but loopback needs to be given on purpose.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
-              help="Port to listen on (0: any free port).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. Anything but loopback needs to be given on purpose.",
+)
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on (0: any free port)."
+)
 @click.option("--open", "open_browser", is_flag=True, help="Open the preview in the web browser.")
 def preview(host: str, port: int, open_browser: bool) -> None:
     """Preview the issues of this project in a browser, updated on every save."""
@@ -374,12 +449,17 @@ def preview(host: str, port: int, open_browser: bool) -> None:
 
 
 @cli.command()
-@click.argument("issue_paths", metavar="[ISSUE.yaml...]", nargs=-1,
-                type=click.Path(path_type=Path, dir_okay=False))
-@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Folder to write the site into (default: site/ in the project).")
-@click.option("--base-url", metavar="URL",
-              help="Where the site is served, for hosts that need absolute links (default: web_archive_url).")
+@click.argument("issue_paths", metavar="[ISSUE.yaml...]", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder to write the site into (default: site/ in the project).",
+)
+@click.option(
+    "--base-url", metavar="URL", help="Where the site is served, for hosts that need absolute links (default: web_archive_url)."
+)
 def publish(issue_paths: tuple[Path, ...], out_dir: Path | None, base_url: str | None) -> None:
     """Write the web edition: a page per issue, index.html, feed.xml and calendar files.
 
@@ -394,8 +474,12 @@ def publish(issue_paths: tuple[Path, ...], out_dir: Path | None, base_url: str |
 
 
 @cli.command()
-@click.option("--provider", type=click.Choice(["sendgrid", "smtp"]), default=None,
-              help="The delivery to check for (default: sendgrid, or smtp when only SMTP_URL is set).")
+@click.option(
+    "--provider",
+    type=click.Choice(["sendgrid", "smtp"]),
+    default=None,
+    help="The delivery to check for (default: sendgrid, or smtp when only SMTP_URL is set).",
+)
 def doctor(provider: str | None) -> None:
     """Is the sending domain ready: SPF, DKIM, DMARC and alignment with SendGrid's
     authenticated domain for the From (and Reply-To) address; prints the DNS records to add.
@@ -411,12 +495,24 @@ def doctor(provider: str | None) -> None:
 @ISSUE
 @click.option("--note", metavar="TEXT", help="What changed, in your words (default: worked out from the edit).")
 @click.option("--email", is_flag=True, help="Also email the readers of the original send (only them).")
-@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Folder of the site to publish again (default: site/ in the project).")
-@click.option("--list", "list_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Subscriber list the readers are checked against (default: subscribers.csv).")
-@click.option("--provider", type=click.Choice(["sendgrid", "smtp", "outbox"]),
-              help="Delivery for --email (default: sendgrid when SENDGRID_API_KEY is set, else outbox).")
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder of the site to publish again (default: site/ in the project).",
+)
+@click.option(
+    "--list",
+    "list_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Subscriber list the readers are checked against (default: subscribers.csv).",
+)
+@click.option(
+    "--provider",
+    type=click.Choice(["sendgrid", "smtp", "outbox"]),
+    help="Delivery for --email (default: sendgrid when SENDGRID_API_KEY is set, else outbox).",
+)
 @click.option("--yes", "-y", is_flag=True, help="Send the correction email without asking.")
 @click.option("--force", is_flag=True, help="Send although checks found problems.")
 @click.option("--no-sync", is_flag=True, help="Do not bring SendGrid's unsubscribes and bounces into the list first.")
@@ -464,8 +560,14 @@ def ci_init(force: bool) -> None:
 @ci.command(name="review")
 @click.argument("base", metavar="BASE")
 @click.argument("head", metavar="HEAD")
-@click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False), default=Path("review"),
-              show_default=True, help="Folder for comment.md and each issue's built HTML and text.")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("review"),
+    show_default=True,
+    help="Folder for comment.md and each issue's built HTML and text.",
+)
 def ci_review(base: str, head: str, out: Path) -> None:
     """The pull request's review of the issues changed from commit BASE to HEAD (the work tree)."""
     from newsletter.commands import ci as command
@@ -485,10 +587,20 @@ def ci_issues(base: str, head: str) -> None:
 
 @ci.command(name="approve-merge")
 @ISSUE
-@click.option("--pull", "pull_json", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True,
-              help="GitHub's answer to GET /repos/{repo}/commits/{sha}/pulls for the merge commit.")
-@click.option("--reviews", "reviews_json", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True,
-              help="GitHub's answer to GET /repos/{repo}/pulls/{n}/reviews.")
+@click.option(
+    "--pull",
+    "pull_json",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    required=True,
+    help="GitHub's answer to GET /repos/{repo}/commits/{sha}/pulls for the merge commit.",
+)
+@click.option(
+    "--reviews",
+    "reviews_json",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    required=True,
+    help="GitHub's answer to GET /repos/{repo}/pulls/{n}/reviews.",
+)
 @click.option("--merge", "merge_sha", metavar="SHA", required=True, help="The merge commit (github.sha).")
 def ci_approve_merge(issue_path: Path, pull_json: Path, reviews_json: Path, merge_sha: str) -> None:
     """Record the approved review of the merged pull request as the approval of ISSUE.yaml."""

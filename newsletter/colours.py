@@ -61,7 +61,8 @@ def keeps_contrast(ink: str, background: str, recoloured: float = GRAPHIC) -> bo
     ``background`` as designed (its alt text too) and ``recoloured`` once an app has
     recoloured the background (the image alone)."""
     return ratio(ink, background) >= NORMAL and all(
-        ratio(ink, bg) >= recoloured for bg in (invert(background), invert_lightness(background)))
+        ratio(ink, bg) >= recoloured for bg in (invert(background), invert_lightness(background))
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -78,8 +79,10 @@ def logo_plate(ink: str, brand: str) -> str | None:
         return None
     h, lightness, saturation = colorsys.rgb_to_hls(*rgb(brand))
     for s_step in range(100, -1, -1):
-        near = sorted((abs(l_step / 100 - lightness), to_hex(*colorsys.hls_to_rgb(h, l_step / 100, s_step / 100 * saturation)))
-                      for l_step in range(0, 101))
+        near = sorted(
+            (abs(l_step / 100 - lightness), to_hex(*colorsys.hls_to_rgb(h, l_step / 100, s_step / 100 * saturation)))
+            for l_step in range(0, 101)
+        )
         for _, candidate in near:
             if keeps_contrast(ink, candidate, GRAPHIC + 0.2):  # a margin for rounding in apps
                 return candidate

@@ -36,8 +36,10 @@ def check_url(value: str, schemes: tuple[str, ...] = LINK_SCHEMES) -> str:
     # in ASCII only the space and control characters are of these kinds, refused above
     hidden = None if value.isascii() else next((c for c in value if unicodedata.category(c) in _HIDDEN), None)
     if hidden is not None:
-        raise ValueError(f"URL contains U+{ord(hidden):04X} {unicodedata.name(hidden, 'an invisible character')}; "
-                         "retype the address (it was probably pasted with it)")
+        raise ValueError(
+            f"URL contains U+{ord(hidden):04X} {unicodedata.name(hidden, 'an invisible character')}; "
+            "retype the address (it was probably pasted with it)"
+        )
     scheme = urlsplit(value).scheme.lower()
     if scheme not in schemes:
         allowed = ", ".join(f"{s}:" for s in schemes)
@@ -72,8 +74,10 @@ def _text(value: str) -> str:
     bad = _TEXT_CONTROL.search(value)
     if bad is not None:
         shown = repr(bad.group())[1:-1]
-        raise ValueError(f"control character U+{ord(bad.group()):04X} ({shown}) in the text, at character "
-                         f"{bad.start() + 1}: delete it (only tabs and line breaks may be in text)")
+        raise ValueError(
+            f"control character U+{ord(bad.group()):04X} ({shown}) in the text, at character "
+            f"{bad.start() + 1}: delete it (only tabs and line breaks may be in text)"
+        )
     return value
 
 
@@ -107,8 +111,10 @@ _EVENT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 
 def _event_id(value: str) -> str:
     if not _EVENT_ID.match(value):
-        raise ValueError(f"'{value}' is not an event id: use lower-case letters, digits and hyphens "
-                         "(at most 80, starting with a letter or digit), e.g. 2024-07-01-co-pro-cuppa")
+        raise ValueError(
+            f"'{value}' is not an event id: use lower-case letters, digits and hyphens "
+            "(at most 80, starting with a letter or digit), e.g. 2024-07-01-co-pro-cuppa"
+        )
     return value
 
 

@@ -211,8 +211,7 @@ class AtomicFile:
     ``path`` is untouched and no temporary file is left. Errors are
     :class:`NewsletterError` naming the file."""
 
-    def __init__(self, path: Path, *, encoding: str = "utf-8", newline: str | None = "",
-                 personal: bool = True) -> None:
+    def __init__(self, path: Path, *, encoding: str = "utf-8", newline: str | None = "", personal: bool = True) -> None:
         self.path = Path(os.path.realpath(path))
         self._encoding = encoding
         self._newline = newline

@@ -31,17 +31,24 @@ class Ran:
 
 
 def git(root: Path, *args: str, timeout: float = TIMEOUT) -> Ran:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": "",
-           "GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")}
+    env = {
+        **os.environ,
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_ASKPASS": "",
+        "SSH_ASKPASS": "",
+        "GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes"),
+    }
     try:
-        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL, env=env)
+        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL, env=env)
     except subprocess.TimeoutExpired:
         return Ran(124, "", f"git {args[0]} did not finish within {timeout:.0f} s")
     except OSError as exc:
         return Ran(127, "", f"git cannot be run: {exc.strerror or exc}")
-    return Ran(proc.returncode, proc.stdout[:_MAX_OUTPUT].decode("utf-8", "replace"),
-               proc.stderr[:_MAX_OUTPUT].decode("utf-8", "replace"))
+    return Ran(
+        proc.returncode,
+        proc.stdout[:_MAX_OUTPUT].decode("utf-8", "replace"),
+        proc.stderr[:_MAX_OUTPUT].decode("utf-8", "replace"),
+    )
 
 
 def commit_of(root: Path, ref: str) -> str:
@@ -59,8 +66,9 @@ def extract(root: Path, ref: str, target: Path) -> bool:
     prefix = git(root, "rev-parse", "--show-prefix").out.strip()  # the project may be a folder of the repository
     tree = f"{commit}:{prefix.rstrip('/')}" if prefix else commit
     try:
-        proc = subprocess.run(["git", "archive", "--format=tar", tree], cwd=root, capture_output=True,
-                              timeout=120, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            ["git", "archive", "--format=tar", tree], cwd=root, capture_output=True, timeout=120, stdin=subprocess.DEVNULL
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise UsageError(f"git archive {ref}: {exc}") from None
     if proc.returncode != 0 or len(proc.stdout) > _MAX_ARCHIVE:

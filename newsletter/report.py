@@ -33,5 +33,7 @@ def print_build_summary(result: BuildResult) -> None:
             echo(f"  {click.style('!', fg='yellow')} {w}")
     else:
         echo("  rendering: size, preheader and unsubscribe link fine")
-    echo(f"  build checks only these; run `newsletter check {display_path(result.issue_path)}` "
-         "before sending (links, images, accessibility, the list, ...)")
+    echo(
+        f"  build checks only these; run `newsletter check {display_path(result.issue_path)}` "
+        "before sending (links, images, accessibility, the list, ...)"
+    )

@@ -6,20 +6,18 @@ README's configuration table and any help text come from one place.
 
 from __future__ import annotations
 
-from pathlib import Path
 import re
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator
 
 from newsletter import yamldoc
+from newsletter.errors import InputError
 from newsletter.fields import Colour, Email, HeaderText, NonEmpty, TimeZone, Url, WebUrl
 from newsletter.fields import StrictModel as _Strict
 from newsletter.root import SETTINGS_FILE as SETTINGS_FILE
 from newsletter.root import find_project_root as find_project_root
-from newsletter.errors import InputError
-
-
 
 _NOT_IN_FONTS = re.compile(r"[;{}<>\\\x00-\x1f\x7f]")
 
@@ -28,8 +26,9 @@ def _font_stack(value: str) -> str:
     bad = _NOT_IN_FONTS.search(value)
     if bad is not None:
         shown = repr(bad.group()) if bad.group().isprintable() else f"U+{ord(bad.group()):04X}"
-        raise ValueError(f"a font list cannot hold {shown}; write font names separated by commas, "
-                         "e.g. Helvetica, Arial, sans-serif")
+        raise ValueError(
+            f"a font list cannot hold {shown}; write font names separated by commas, e.g. Helvetica, Arial, sans-serif"
+        )
     return value
 
 
@@ -113,8 +112,11 @@ class SendGridOptions(_Strict):
     def trackers(self, tracking: str) -> tuple[bool, bool]:
         """(click, open) tracking of a request to readers who may be tracked under ``tracking``."""
         default = tracking == "consented"
-        return (default if self.click_tracking is None else self.click_tracking,
-                default if self.open_tracking is None else self.open_tracking)
+        return (
+            default if self.click_tracking is None else self.click_tracking,
+            default if self.open_tracking is None else self.open_tracking,
+        )
+
     timeout: float = Field(default=30.0, gt=0, le=300)
     """Seconds to wait for SendGrid to answer one request before giving up on it."""
     log_delay: float = Field(default=900.0, ge=0, le=86400)

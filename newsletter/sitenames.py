@@ -12,9 +12,8 @@ The email's links name these files, so they are made in one place: ``<slug>.html
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
-
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from newsletter.issue.model import Issue
@@ -103,5 +102,5 @@ class SiteAddress:
         """For an address inside the archive (or the public site), the link a page uses."""
         for base in (self.archive, self.public):
             if href.startswith(base) and href != base:
-                return self.link(href[len(base):])
+                return self.link(href[len(base) :])
         return None

@@ -45,8 +45,10 @@ def split_url(word: str) -> tuple[str, str, str] | None:
     while end and rest[end - 1] in _TRAIL:
         end -= 1
     # a closing bracket belongs to the URL only when the URL opened it (…/Foo_(bar))
-    while end and rest[end - 1] in ")>]" and rest[:end].count(rest[end - 1]) > rest[:end].count(
-        {")": "(", ">": "<", "]": "["}[rest[end - 1]]
+    while (
+        end
+        and rest[end - 1] in ")>]"
+        and rest[:end].count(rest[end - 1]) > rest[:end].count({")": "(", ">": "<", "]": "["}[rest[end - 1]])
     ):
         end -= 1
         while end and rest[end - 1] in _TRAIL:

@@ -31,7 +31,6 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 
-
 class _DocumentLoader(_Loader):
     """Safe loading, with dates and times left as text for pydantic to parse.
 
@@ -97,9 +96,7 @@ def _key(node: yaml.ScalarNode) -> Any:
     return value if isinstance(value, int | float | bool) or value is None else node.value
 
 
-def _index(
-    doc: Document, node: yaml.Node, path: PathKey, problems: list[Problem]
-) -> None:
+def _index(doc: Document, node: yaml.Node, path: PathKey, problems: list[Problem]) -> None:
     doc.values[path] = _pos(node)
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, Position] = {}
@@ -159,8 +156,9 @@ def parse_plain(text: str, file: str) -> Document:
         raise InputError(_syntax_problem(text, file, exc)) from None
     except yaml.reader.ReaderError as exc:
         line, column = yamllimits.line_column(text, exc.position)
-        raise InputError(Problem(file, line, column, "", f"character U+{exc.character:04X} is not allowed",
-                                 "delete it")) from None
+        raise InputError(
+            Problem(file, line, column, "", f"character U+{exc.character:04X} is not allowed", "delete it")
+        ) from None
     except (yaml.YAMLError, ValueError, TypeError) as exc:
         raise InputError(Problem(file, None, None, "", f"YAML error: {exc}")) from None
     finally:
@@ -203,9 +201,7 @@ def validate(doc: Document, model: type[M], *, context: dict[str, Any] | None = 
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
-        raise InputError(
-            Problem(doc.file, 1, 1, "", "expected a mapping of keys to values at the top level")
-        )
+        raise InputError(Problem(doc.file, 1, 1, "", "expected a mapping of keys to values at the top level"))
     try:
         result = model.model_validate(data, context=context)
     except ValidationError as exc:
@@ -355,9 +351,10 @@ _DATES = {
 """Our words for a date or time pydantic could not read; its own reason follows as the hint."""
 _OUT_OF_RANGE = re.compile(r"(\w+) value is outside expected range(?: of (\d+)-(\d+))?")
 _MISSING = {
-    "alt": ("field required: the image has no alt text",
-            'add alt: "what the image shows", for readers who cannot see it; '
-            'if it adds nothing, write alt: "" and decorative: true'),
+    "alt": (
+        "field required: the image has no alt text",
+        'add alt: "what the image shows", for readers who cannot see it; if it adds nothing, write alt: "" and decorative: true',
+    ),
 }
 """Missing fields that deserve more than "field required": (message, hint)."""
 

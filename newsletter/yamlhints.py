@@ -32,7 +32,7 @@ _RESERVED = {
     ">": "YAML reads '>' as the start of folded text",
     "|": "YAML reads '|' as the start of a text block",
 }
-QUOTE_HINT = "put the whole text in double quotes, e.g. text: \"…\""
+QUOTE_HINT = 'put the whole text in double quotes, e.g. text: "…"'
 
 Where = tuple[int, int, str, str]
 """(0-based line, 0-based column, message, hint)."""
@@ -81,17 +81,24 @@ def _quote_problem(lines: list[str], upto: int, unclosed_at: int | None) -> Wher
         end = _quoted_end(line, start)
         if end is None:
             if n == unclosed_at:
-                return (n, start, f"the quote {quote} opened here is never closed",
-                        f"end the text with {quote} on this line")
+                return (n, start, f"the quote {quote} opened here is never closed", f"end the text with {quote} on this line")
             runs_into = _runs_into(lines, n, quote, upto)
             if runs_into is not None:
-                return (n, start, f"the quote {quote} opened here is not closed on its line: the text runs "
-                        f"on to the {quote} on line {runs_into + 1}", f"end the text with {quote} on this line")
+                return (
+                    n,
+                    start,
+                    f"the quote {quote} opened here is not closed on its line: the text runs "
+                    f"on to the {quote} on line {runs_into + 1}",
+                    f"end the text with {quote} on this line",
+                )
             continue
-        after = line[end + 1:].strip()
+        after = line[end + 1 :].strip()
         if after and not after.startswith("#") and n == upto:
-            hint = ("write each ' inside the text as two: '', or put the text in double quotes"
-                    if quote == "'" else "write a \" inside the text as \\\", or put the text in single quotes")
+            hint = (
+                "write each ' inside the text as two: '', or put the text in double quotes"
+                if quote == "'"
+                else 'write a " inside the text as \\", or put the text in single quotes'
+            )
             return n, end, f"the text goes on after its closing quote {quote} (a quote inside the text?)", hint
     return None
 
@@ -151,8 +158,12 @@ def explain(text: str, exc: yaml.MarkedYAMLError) -> Where | None:
     for n in range(0, line + 1 if line < len(lines) else len(lines)):
         indent = re.match(r"[ \t]*", lines[n])
         if indent is not None and "\t" in indent.group():
-            return (n, indent.group().index("\t"), "a tab is used to indent this line",
-                    "indent with spaces only: YAML does not allow tabs there")
+            return (
+                n,
+                indent.group().index("\t"),
+                "a tab is used to indent this line",
+                "indent with spaces only: YAML does not allow tabs there",
+            )
     quoted = _quote_problem(lines, line, context_line if "quoted scalar" in context else None)
     if quoted is not None:
         return quoted
@@ -163,8 +174,12 @@ def explain(text: str, exc: yaml.MarkedYAMLError) -> Where | None:
     if "maximum nesting depth" in problem:
         return line, column, "nested too deeply (more than 1,000 levels)", "look for an unclosed [ or {"
     if "unknown escape character" in problem:
-        return (line, column - 1, "a backslash (\\) in double-quoted text starts an escape",
-                "write \\\\ for a backslash, or put the text in single quotes")
+        return (
+            line,
+            column - 1,
+            "a backslash (\\) in double-quoted text starts an escape",
+            "write \\\\ for a backslash, or put the text in single quotes",
+        )
     if context.startswith(("while scanning an alias", "while scanning an anchor")) or "undefined alias" in problem:
         at = exc.context_mark or mark
         char = _char(lines, at.line, at.column) or "*"
@@ -185,44 +200,79 @@ def explain(text: str, exc: yaml.MarkedYAMLError) -> Where | None:
             at_line, at_column = opened
             char = lines[at_line][at_column]
             closing = "]" if char == "[" else "}"
-            return (at_line, at_column, f"the '{char}' here is never closed",
-                    f"if this is text, put it in quotes; if it is a list, close it with '{closing}' on this line")
+            return (
+                at_line,
+                at_column,
+                f"the '{char}' here is never closed",
+                f"if this is text, put it in quotes; if it is a list, close it with '{closing}' on this line",
+            )
     if "mapping values are not allowed" in problem:
         key = _KEY.match(current)
         before = _previous(lines, line)
         for candidate in (line, before):
             if candidate is not None and re.match(r"\s*-[^\s-]", lines[candidate]):
-                return (candidate, lines[candidate].index("-"), "a '-' needs a space after it",
-                        "write '- type: text', with a space after the dash")
+                return (
+                    candidate,
+                    lines[candidate].index("-"),
+                    "a '-' needs a space after it",
+                    "write '- type: text', with a space after the dash",
+                )
         if key is not None and key.end() <= column and start is not None:
-            return (line, start, "this text holds ': ', which YAML reads as a new key",
-                    f"put the text in double quotes: {key.group(2).strip()}: \"{current[start:].strip()}\"")
+            return (
+                line,
+                start,
+                "this text holds ': ', which YAML reads as a new key",
+                f'put the text in double quotes: {key.group(2).strip()}: "{current[start:].strip()}"',
+            )
         if before is not None and _KEY.match(lines[before]) is None and _ITEM.match(lines[before]) is None:
-            return (before, _indent(lines[before]), "this line is not 'key: value'",
-                    "write the key, a colon and a space, then the value: title: June update")
+            return (
+                before,
+                _indent(lines[before]),
+                "this line is not 'key: value'",
+                "write the key, a colon and a space, then the value: title: June update",
+            )
         if before is not None and _indent(current) > _indent(lines[before]):
-            return (line, _indent(current), "this line is indented more than the line above it",
-                    "line its key up with the keys around it")
+            return (
+                line,
+                _indent(current),
+                "this line is indented more than the line above it",
+                "line its key up with the keys around it",
+            )
         return line, column, "a ':' here that YAML cannot place", "put text that holds ': ' in double quotes"
     if "did not find expected '-' indicator" in problem:
         dash = exc.context_mark.column if exc.context_mark is not None else 0
-        return (line, _indent(current), "this line is not a list item like the ones above it",
-                f"start a new block with '- ', its dash {dash} spaces in, or indent it "
-                f"{dash + 2} spaces to belong to the block above")
+        return (
+            line,
+            _indent(current),
+            "this line is not a list item like the ones above it",
+            f"start a new block with '- ', its dash {dash} spaces in, or indent it "
+            f"{dash + 2} spaces to belong to the block above",
+        )
     if "did not find expected key" in problem:
         if first and first in "[{":
             return line, start or 0, f"text starting with '{first}': {_RESERVED[first]}", QUOTE_HINT
         before = _previous(lines, line)
-        return (line, _indent(current), "this line does not line up with the lines above it",
-                "indent it exactly as far as the other keys of the same block"
-                + (f"; line {before + 1} is indented {_indent(lines[before])} spaces" if before is not None else ""))
+        return (
+            line,
+            _indent(current),
+            "this line does not line up with the lines above it",
+            "indent it exactly as far as the other keys of the same block"
+            + (f"; line {before + 1} is indented {_indent(lines[before])} spaces" if before is not None else ""),
+        )
     if "could not find expected ':'" in problem and context_line is not None:
-        return (context_line, _indent(lines[context_line]), "this line is neither 'key: value' nor indented under a key",
-                "if it continues the text above, indent it further than that key; "
-                "if it starts a new key, add ': ' after the key")
+        return (
+            context_line,
+            _indent(lines[context_line]),
+            "this line is neither 'key: value' nor indented under a key",
+            "if it continues the text above, indent it further than that key; if it starts a new key, add ': ' after the key",
+        )
     if "block sequence entries are not allowed" in problem:
-        return (line, column, "a '- ' list cannot start on the same line as its key",
-                "start the list on the next line, indented; if this is text, put it in quotes")
+        return (
+            line,
+            column,
+            "a '- ' list cannot start on the same line as its key",
+            "start the list on the next line, indented; if this is text, put it in quotes",
+        )
     if "while scanning a quoted scalar" in context and exc.context_mark is not None:
         at = exc.context_mark
         return at.line, at.column, "the quote opened here is never closed", "end the text with the same quote"

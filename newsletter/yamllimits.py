@@ -49,8 +49,16 @@ def read_text(path: Path, name: str, limit: int = MAX_BYTES, hint: str | None = 
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise InputError(Problem(name, None, None, "", "not a regular file (a folder, pipe or device)",
-                                     "an issue or settings file must be an ordinary text file"))
+            raise InputError(
+                Problem(
+                    name,
+                    None,
+                    None,
+                    "",
+                    "not a regular file (a folder, pipe or device)",
+                    "an issue or settings file must be an ordinary text file",
+                )
+            )
         if info.st_size > limit:
             raise too_large(name, info.st_size, limit, hint)
         with os.fdopen(fd, "rb", closefd=False) as fh:
@@ -67,17 +75,27 @@ def read_text(path: Path, name: str, limit: int = MAX_BYTES, hint: str | None = 
         good = data[: exc.start].decode("utf-8")
         line, column = line_column(good, len(good))
         raise InputError(
-            Problem(name, line, column, "", f"not UTF-8 text (byte 0x{data[exc.start]:02x}: {exc.reason})",
-                    "save the file as UTF-8 in your editor")
+            Problem(
+                name,
+                line,
+                column,
+                "",
+                f"not UTF-8 text (byte 0x{data[exc.start]:02x}: {exc.reason})",
+                "save the file as UTF-8 in your editor",
+            )
         ) from None
 
 
 def too_large(name: str, size: int, limit: int = MAX_BYTES, hint: str | None = None) -> InputError:
     return InputError(
-        Problem(name, None, None, "",
-                f"file is {size:,} bytes; at most {limit:,} are read",
-                hint or "an issue is a few KB of text and Gmail clips an email over 102 KB: "
-                "remove pasted data or split the issue")
+        Problem(
+            name,
+            None,
+            None,
+            "",
+            f"file is {size:,} bytes; at most {limit:,} are read",
+            hint or "an issue is a few KB of text and Gmail clips an email over 102 KB: remove pasted data or split the issue",
+        )
     )
 
 
@@ -98,8 +116,14 @@ def check_characters(text: str, name: str) -> None:
     if bad is not None:
         line, column = line_column(text, bad.start())
         raise InputError(
-            Problem(name, line, column, "", f"control character U+{ord(bad.group()):04X} in the text",
-                    "delete it: most editors do not show it, so retype the line if unsure")
+            Problem(
+                name,
+                line,
+                column,
+                "",
+                f"control character U+{ord(bad.group()):04X} in the text",
+                "delete it: most editors do not show it, so retype the line if unsure",
+            )
         )
 
 
@@ -138,9 +162,12 @@ class Bounds:
             stack.append([event.anchor, 1])
             self.total += 1
             if len(stack) > MAX_DEPTH:
-                raise _problem(self.name, event.start_mark,
-                               f"nested more than {MAX_DEPTH} levels deep",
-                               "an issue needs a few levels at most; look for an unclosed [ or {")
+                raise _problem(
+                    self.name,
+                    event.start_mark,
+                    f"nested more than {MAX_DEPTH} levels deep",
+                    "an issue needs a few levels at most; look for an unclosed [ or {",
+                )
             return
         elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
             anchor, n = stack.pop()
@@ -149,9 +176,12 @@ class Bounds:
                 self.sizes[str(anchor)] = n
         elif kind is yaml.AliasEvent:
             if any(entry[0] == event.anchor for entry in stack):
-                raise _problem(self.name, event.start_mark,
-                               f"the alias *{event.anchor} is inside its own anchor &{event.anchor} (a loop)",
-                               "an alias can only repeat something that is complete before it")
+                raise _problem(
+                    self.name,
+                    event.start_mark,
+                    f"the alias *{event.anchor} is inside its own anchor &{event.anchor} (a loop)",
+                    "an alias can only repeat something that is complete before it",
+                )
             n = self.sizes.get(event.anchor or "", 1)
             self.aliases += 1
         else:
@@ -164,11 +194,18 @@ class Bounds:
             total = n
         if total > MAX_VALUES:
             if self.aliases:
-                raise _problem(self.name, event.start_mark,
-                               f"the aliases (*name) up to here make the file stand for more than "
-                               f"{MAX_VALUES:,} values", "repeat fewer parts with aliases, or write them out")
-            raise _problem(self.name, event.start_mark, f"the file holds more than {MAX_VALUES:,} values",
-                           "an issue holds a few hundred; remove pasted data or split the issue")
+                raise _problem(
+                    self.name,
+                    event.start_mark,
+                    f"the aliases (*name) up to here make the file stand for more than {MAX_VALUES:,} values",
+                    "repeat fewer parts with aliases, or write them out",
+                )
+            raise _problem(
+                self.name,
+                event.start_mark,
+                f"the file holds more than {MAX_VALUES:,} values",
+                "an issue holds a few hundred; remove pasted data or split the issue",
+            )
 
 
 def _walk(loader: Any, name: str) -> None:

@@ -28,8 +28,7 @@ from newsletter.yamllimits import Bounds
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
-_BUILT = frozenset({"tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int",
-                    "tag:yaml.org,2002:float"})
+_BUILT = frozenset({"tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
 """Tags whose value the loader's own constructor makes from the text (numbers, true, null)."""
 
 PathKey = tuple[Any, ...]
@@ -55,9 +54,9 @@ class _Frame:
 _NO_KEY = object()
 
 
-def build(loader: Any, name: str, position: Callable[[int, int], Any],
-          key_of: Callable[[yaml.ScalarNode], Any]) -> tuple[Any, dict[PathKey, Any], dict[PathKey, Any],
-                                                             list[Duplicate], bool] | None:
+def build(
+    loader: Any, name: str, position: Callable[[int, int], Any], key_of: Callable[[yaml.ScalarNode], Any]
+) -> tuple[Any, dict[PathKey, Any], dict[PathKey, Any], list[Duplicate], bool] | None:
     """(data, value positions, key positions, duplicate keys, whether there was a document)
     of the one document ``loader`` parses, or None when the plain way must read it.
 
@@ -72,9 +71,9 @@ def build(loader: Any, name: str, position: Callable[[int, int], Any],
         loader.dispose()
 
 
-def _build(loader: Any, bounds: Bounds, position: Callable[[int, int], Any],
-           key_of: Callable[[yaml.ScalarNode], Any]) -> tuple[Any, dict[PathKey, Any], dict[PathKey, Any],
-                                                            list[Duplicate], bool]:
+def _build(
+    loader: Any, bounds: Bounds, position: Callable[[int, int], Any], key_of: Callable[[yaml.ScalarNode], Any]
+) -> tuple[Any, dict[PathKey, Any], dict[PathKey, Any], list[Duplicate], bool]:
     values: dict[PathKey, Any] = {}
     keys: dict[PathKey, Any] = {}
     duplicates: list[Duplicate] = []
@@ -154,8 +153,9 @@ def _scalar(event: yaml.ScalarEvent, resolve: Any, constructors: Any, loader: An
     raise GiveUp
 
 
-def _key(event: yaml.ScalarEvent, resolve: Any, constructors: Any, key_of: Callable[[yaml.ScalarNode], Any],
-         loader: Any) -> tuple[Any, Any]:
+def _key(
+    event: yaml.ScalarEvent, resolve: Any, constructors: Any, key_of: Callable[[yaml.ScalarNode], Any], loader: Any
+) -> tuple[Any, Any]:
     """(the key in the data, the key in paths): the same but for a key that is not text."""
     tag = event.tag
     if tag is None or tag == "!":

@@ -25,8 +25,14 @@ STEP_TIMEOUT = 180.0
 
 
 def git(root: Path, *args: str, who: str = "editor@example.org") -> str:
-    proc = subprocess.run(["git", "-c", f"user.email={who}", "-c", "user.name=Editor", *args], cwd=root,
-                          capture_output=True, text=True, timeout=60, check=True)
+    proc = subprocess.run(
+        ["git", "-c", f"user.email={who}", "-c", "user.name=Editor", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return proc.stdout
 
 
@@ -47,9 +53,14 @@ def shared_repository(project: Path, tmp: Path) -> Path:
     git(project, "init", "-q", "-b", "main")
     git(project, "add", "-A")
     git(project, "commit", "-qm", "the June issue")
-    approved = subprocess.run([sys.executable, "-m", "newsletter", "approve", EXAMPLE_ISSUE, "--by", "reviewer@example.org"],
-                              cwd=project, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
-                              timeout=120)
+    approved = subprocess.run(
+        [sys.executable, "-m", "newsletter", "approve", EXAMPLE_ISSUE, "--by", "reviewer@example.org"],
+        cwd=project,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert approved.returncode == 0, approved.stderr
     git(project, "add", "approvals")
     git(project, "commit", "-qm", "Approve the June issue")
@@ -60,8 +71,7 @@ def shared_repository(project: Path, tmp: Path) -> Path:
 
 def runner(origin: Path, where: Path) -> Path:
     """A fresh clone, as actions/checkout makes it on a new runner."""
-    subprocess.run(["git", "clone", "-q", "-b", "main", str(origin), str(where)], check=True, timeout=60,
-                   capture_output=True)
+    subprocess.run(["git", "clone", "-q", "-b", "main", str(origin), str(where)], check=True, timeout=60, capture_output=True)
     return where
 
 
@@ -82,18 +92,33 @@ def shim(tmp: Path) -> Path:
 
 def step_env(tmp: Path, server: SendGridServer, send_at: str = "") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENDGRID_", "SMTP_", "GIT_"))}
-    env.update(PATH=f"{shim(tmp)}:{env.get('PATH', '')}", PYTHONPATH=str(REPO), NO_COLOR="1", COLUMNS="200",
-               ISSUE=EXAMPLE_ISSUE, SEND_AT=send_at, SENDGRID_API_KEY=KEY, SENDGRID_API_HOST=server.url,
-               NEWSLETTER_SECRET="the organisation's secret")
+    env.update(
+        PATH=f"{shim(tmp)}:{env.get('PATH', '')}",
+        PYTHONPATH=str(REPO),
+        NO_COLOR="1",
+        COLUMNS="200",
+        ISSUE=EXAMPLE_ISSUE,
+        SEND_AT=send_at,
+        SENDGRID_API_KEY=KEY,
+        SENDGRID_API_HOST=server.url,
+        NEWSLETTER_SECRET="the organisation's secret",
+    )
     return env
 
 
 def start_step(name: str, where: Path, env: dict[str, str]) -> subprocess.Popen[str]:
     """Start one step's script in a work tree, in its own process group (so it can be killed whole)."""
     script = steps()[name]["run"]
-    return subprocess.Popen(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], cwd=where, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-                            start_new_session=True)
+    return subprocess.Popen(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        cwd=where,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def run_step(name: str, where: Path, env: dict[str, str]) -> tuple[int, str]:

@@ -86,15 +86,26 @@ class Drill:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SENDGRID_", "SMTP_"))}
-        env.update(PYTHONPATH=str(REPO), SENDGRID_API_KEY=KEY, SENDGRID_API_HOST=self.server.url,
-                   NO_COLOR="1", COLUMNS="200")
+        env.update(PYTHONPATH=str(REPO), SENDGRID_API_KEY=KEY, SENDGRID_API_HOST=self.server.url, NO_COLOR="1", COLUMNS="200")
         return env
 
     def command(self, issue: str, *extra: str) -> list[str]:
         # --no-sync: the drill is about the send journal; the sync's own kill -9 test is in
         # tests/test_feedback_sync_errors.py (and its requests would shift the kill window)
-        return [sys.executable, "-m", "newsletter", "send", issue, "--yes", "--provider", "sendgrid",
-                "--list", "list.csv", "--no-sync", *extra]
+        return [
+            sys.executable,
+            "-m",
+            "newsletter",
+            "send",
+            issue,
+            "--yes",
+            "--provider",
+            "sendgrid",
+            "--list",
+            "list.csv",
+            "--no-sync",
+            *extra,
+        ]
 
     # -- what the journal and the outcome log show ------------------------------------
 
@@ -107,8 +118,10 @@ class Drill:
         if db is None:
             return 0
         try:
-            row = db.execute("SELECT count(*) FROM recipients r JOIN sends s ON s.id = r.send_id"
-                             " WHERE s.key = ? AND r.state = 'accepted'", (slug,)).fetchone()
+            row = db.execute(
+                "SELECT count(*) FROM recipients r JOIN sends s ON s.id = r.send_id WHERE s.key = ? AND r.state = 'accepted'",
+                (slug,),
+            ).fetchone()
             return int(row[0])
         except sqlite3.OperationalError:  # the tables are not made yet
             return 0
@@ -135,8 +148,15 @@ class Drill:
         base_started, _ = self.events()
         target_started = base_started + rng.randint(1, 3)
         target_accepted = self.accepted(slug) + rng.randint(1, max(1, total // 3))
-        proc = subprocess.Popen(self.command(issue), cwd=self.root, env=self.env(), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            self.command(issue),
+            cwd=self.root,
+            env=self.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         run_deadline = time.monotonic() + DEADLINE / 10
         while proc.poll() is None:
             if time.monotonic() > min(run_deadline, self.deadline):
@@ -172,19 +192,33 @@ class Drill:
         db = self._db()
         assert db is not None
         try:
-            rows = db.execute("SELECT r.email, r.batch FROM recipients r JOIN sends s ON s.id = r.send_id"
-                              " WHERE s.key = ? AND r.state = 'unknown'", (slug,)).fetchall()
+            rows = db.execute(
+                "SELECT r.email, r.batch FROM recipients r JOIN sends s ON s.id = r.send_id"
+                " WHERE s.key = ? AND r.state = 'unknown'",
+                (slug,),
+            ).fetchall()
         finally:
             db.close()
         self.unknown_batches += len({b for _, b in rows})
         assert len({b for _, b in rows}) <= 1, "more than one request unknown after one stop"
-        got = {t["email"] for body in self.server.log.requests if body["categories"][0] == slug
-               for p in body["personalizations"] for t in p["to"]}
+        got = {
+            t["email"]
+            for body in self.server.log.requests
+            if body["categories"][0] == slug
+            for p in body["personalizations"]
+            for t in p["to"]
+        }
         delivered = {e for e, _ in rows if e in got}
         assert delivered in ({e for e, _ in rows}, set()), "an unknown request was half delivered"
         flag = "--mark-unknown-sent" if delivered else "--resend-unknown"
-        proc = subprocess.run(self.command(issue, flag), cwd=self.root, env=self.env(), capture_output=True,
-                              stdin=subprocess.DEVNULL, timeout=DEADLINE / 10)
+        proc = subprocess.run(
+            self.command(issue, flag),
+            cwd=self.root,
+            env=self.env(),
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=DEADLINE / 10,
+        )
         assert proc.returncode in (0, 1), proc.stderr.decode()
 
 
@@ -198,8 +232,17 @@ def distinct_copy(source: Path, target: Path, n: int) -> None:
     target.write_text(text, encoding="utf-8")
 
 
-def run_drill(root: Path, server: SendGridServer, *, kills: int, eligible: int, suppressed: int,
-              seed: int, kill: str = "sender", log_delay: float | None = None) -> Drill:
+def run_drill(
+    root: Path,
+    server: SendGridServer,
+    *,
+    kills: int,
+    eligible: int,
+    suppressed: int,
+    seed: int,
+    kill: str = "sender",
+    log_delay: float | None = None,
+) -> Drill:
     good, bad = write_list(root / "list.csv", eligible, suppressed)
     if log_delay is not None:
         with (root / "newsletter.yaml").open("a", encoding="utf-8") as fh:
@@ -237,8 +280,9 @@ def verify(root: Path, server: SendGridServer, slug: str, good: list[str], bad: 
     db = sqlite3.connect(root / ".newsletter" / "journal.sqlite3")
     try:
         send_id = db.execute("SELECT id FROM sends WHERE key = ?", (slug,)).fetchone()[0]
-        states = dict(db.execute("SELECT state, count(*) FROM recipients WHERE send_id = ? GROUP BY state",
-                                 (send_id,)).fetchall())
+        states = dict(
+            db.execute("SELECT state, count(*) FROM recipients WHERE send_id = ? GROUP BY state", (send_id,)).fetchall()
+        )
     finally:
         db.close()
     assert sum(states.values()) == len(good) and set(states) <= {"accepted", "marked_sent"}, states

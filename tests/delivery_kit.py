@@ -26,8 +26,7 @@ from newsletter.settings import Delivery, Settings
 ISSUE = "issues/2024-06-june-team-update.yaml"
 
 
-def person(email: str, first_name: str = "", last_name: str = "", fields: dict[str, str] | None = None,
-           line: int = 2) -> Entry:
+def person(email: str, first_name: str = "", last_name: str = "", fields: dict[str, str] | None = None, line: int = 2) -> Entry:
     """A list entry as the audience module yields it to a send."""
     return Entry(email, first_name, last_name, fields or {}, line)
 
@@ -69,6 +68,12 @@ def make_kit(root: Path, recipients: list[Entry], *, key: str = "test-send") -> 
     project, _, rendered = open_issue(root / ISSUE)
     message = make_message(rendered, project.settings, send_id=key)
     journal = Journal.open(root)
-    send = journal.create(key=key, slug=rendered.slug, provider="sendgrid", list_path="list.csv",
-                          content_hash=content_hash(message), eligible=len(recipients))
+    send = journal.create(
+        key=key,
+        slug=rendered.slug,
+        provider="sendgrid",
+        list_path="list.csv",
+        content_hash=content_hash(message),
+        eligible=len(recipients),
+    )
     return Kit(root, project.settings, message, journal, send, rendered, recipients)

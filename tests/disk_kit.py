@@ -19,8 +19,9 @@ def small_disk(tmp_path: Path, size_kb: int = 1024) -> Iterator[Path]:
     """A tmpfs of ``size_kb`` mounted for the test (skipped where mounting is not permitted)."""
     mount = tmp_path / f"disk-{uuid.uuid4().hex[:8]}"
     mount.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kb}k,mode=0755", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_kb}k,mode=0755", "tmpfs", str(mount)], capture_output=True, text=True
+    )
     if proc.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here: {proc.stderr.strip() or proc.returncode}")
     try:

@@ -16,8 +16,7 @@ def env(server: SendGridServer, **extra: str) -> dict[str, str]:
 
 
 def sync(project: Path, server: SendGridServer, *args: str, key: str = KEY) -> CliResult:
-    return run_cli("subscribers", "sync", *args, cwd=project,
-                   env={**env(server), "SENDGRID_API_KEY": key})
+    return run_cli("subscribers", "sync", *args, cwd=project, env={**env(server), "SENDGRID_API_KEY": key})
 
 
 def sync_json(project: Path, server: SendGridServer, *args: str) -> dict[str, Any]:

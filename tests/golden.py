@@ -36,8 +36,14 @@ def review_example(work: Path) -> str:
     shutil.copytree(REPO / "issues", project / "issues")
 
     def git(*args: str) -> str:
-        return subprocess.run(["git", "-c", "user.email=editor@example.org", "-c", "user.name=Editor", *args],
-                              cwd=project, capture_output=True, text=True, timeout=60, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "-c", "user.email=editor@example.org", "-c", "user.name=Editor", *args],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.strip()
 
     git("init", "-q", "-b", "main")
     git("add", "-A")
@@ -50,8 +56,14 @@ def review_example(work: Path) -> str:
     git("commit", "-qam", "June: subject and intro")
     head = git("rev-parse", "HEAD")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, "-m", "newsletter", "ci", "review", base, head, "--out", str(work / "out")],
-                          cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "newsletter", "ci", "review", base, head, "--out", str(work / "out")],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if done.returncode not in (0, 1):
         raise RuntimeError(done.stderr)
     return (work / "out" / "comment.md").read_text(encoding="utf-8")

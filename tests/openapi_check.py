@@ -19,15 +19,30 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 DATA = Path(__file__).resolve().parent / "data"
-FILES = ("tsg_mail_v3.json", "tsg_suppressions_v3.json", "tsg_scheduled_sends_v3.json", "tsg_stats_v3.json",
-         "tsg_logs_v3.json", "tsg_recipients_data_erasure_v3.json", "tsg_domain_authentication_v3.json",
-         "tsg_verified_senders_v3.json")
+FILES = (
+    "tsg_mail_v3.json",
+    "tsg_suppressions_v3.json",
+    "tsg_scheduled_sends_v3.json",
+    "tsg_stats_v3.json",
+    "tsg_logs_v3.json",
+    "tsg_recipients_data_erasure_v3.json",
+    "tsg_domain_authentication_v3.json",
+    "tsg_verified_senders_v3.json",
+)
 ERROR_SHAPE = {
     "type": "object",
     "required": ["errors"],
-    "properties": {"errors": {"type": "array", "minItems": 1, "items": {
-        "type": "object", "required": ["message"],
-        "properties": {"message": {"type": "string"}, "field": {"type": ["string", "null"]}}}}},
+    "properties": {
+        "errors": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["message"],
+                "properties": {"message": {"type": "string"}, "field": {"type": ["string", "null"]}},
+            },
+        }
+    },
 }
 
 
@@ -95,8 +110,7 @@ def _validator(doc: dict[str, Any], schema: dict[str, Any]) -> Any:
 
     key = (id(doc), id(schema))
     if key not in _VALIDATORS:
-        _VALIDATORS[key] = Draft7Validator({**schema, "components": doc.get("components", {})},
-                                           format_checker=FormatChecker())
+        _VALIDATORS[key] = Draft7Validator({**schema, "components": doc.get("components", {})}, format_checker=FormatChecker())
     return _VALIDATORS[key]
 
 

@@ -61,8 +61,7 @@ class Running:
     def port(self) -> int:
         return int(self.url.rstrip("/").rsplit(":", 1)[1])
 
-    def get(self, target: str, host: str | None = None, method: str = "GET",
-            timeout: float = 10) -> Response:
+    def get(self, target: str, host: str | None = None, method: str = "GET", timeout: float = 10) -> Response:
         """One request with exactly this target and Host header (default: 127.0.0.1:port)."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
@@ -124,8 +123,12 @@ def start(root: Path, *args: str, env: dict[str, str] | None = None, timeout: fl
     full_env.update(env or {})
     proc = subprocess.Popen(
         [sys.executable, "-m", "newsletter", "preview", "--port", "0", *args],
-        cwd=root, env=full_env, text=True, stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=root,
+        env=full_env,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         preexec_fn=_default_sigint,  # Ctrl-C works in the preview even if the test runner ignores it
     )
     running = Running(proc, "", root)
@@ -179,8 +182,9 @@ def stopped_send(project: Path) -> None:
 
     journal = Journal.open(project)
     try:
-        send = journal.create(key=EXAMPLE_SLUG, slug=EXAMPLE_SLUG, provider="smtp", list_path="subscribers.csv",
-                              content_hash="x", eligible=0)
+        send = journal.create(
+            key=EXAMPLE_SLUG, slug=EXAMPLE_SLUG, provider="smtp", list_path="subscribers.csv", content_hash="x", eligible=0
+        )
         journal.add_pending(send, [(i, f"p{i}@example.org", "P", str(i), None) for i in (1, 2, 3)])
         journal.set_loaded(send)
     finally:

@@ -65,8 +65,9 @@ class Account:
     domains: list[dict[str, Any]] = field(default_factory=lambda: [authenticated_domain("example.org")])
     """Authenticated domains (``/v3/whitelabel/domains``): the example's From domain, valid."""
     senders: list[dict[str, Any]] = field(default_factory=lambda: [verified_sender("news@example.org")])
-    free_mail: dict[str, list[str]] = field(default_factory=lambda: {
-        "soft_failures": ["gmail.com"], "hard_failures": ["yahoo.com", "aol.com"]})
+    free_mail: dict[str, list[str]] = field(
+        default_factory=lambda: {"soft_failures": ["gmail.com"], "hard_failures": ["yahoo.com", "aol.com"]}
+    )
     """SendGrid's free-mail domains whose DMARC policy fails a From there."""
 
     def add(self, kind: str, email: str, created: int | None = None, **extra: Any) -> None:
@@ -90,28 +91,66 @@ class Account:
         return [e["email"] for e in self.lists["unsubscribes"]]
 
 
-METRICS = ("blocks", "bounce_drops", "bounces", "clicks", "deferred", "delivered", "invalid_emails", "opens",
-           "processed", "requests", "spam_report_drops", "spam_reports", "unique_clicks", "unique_opens",
-           "unsubscribe_drops", "unsubscribes")
+METRICS = (
+    "blocks",
+    "bounce_drops",
+    "bounces",
+    "clicks",
+    "deferred",
+    "delivered",
+    "invalid_emails",
+    "opens",
+    "processed",
+    "requests",
+    "spam_report_drops",
+    "spam_reports",
+    "unique_clicks",
+    "unique_opens",
+    "unsubscribe_drops",
+    "unsubscribes",
+)
 
 
 def authenticated_domain(domain: str, *, valid: bool = True, domain_id: int = 1, user: int = 7) -> dict[str, Any]:
     """A domain authenticated at SendGrid as ``GET /v3/whitelabel/domains`` lists it."""
+
     def rec(kind: str, host: str, data: str) -> dict[str, Any]:
         return {"valid": valid, "type": kind, "host": host, "data": data}
 
-    return {"id": domain_id, "user_id": user, "subdomain": "em123", "domain": domain, "username": "newsletter",
-            "ips": [], "custom_spf": False, "default": True, "legacy": False, "automatic_security": True,
-            "valid": valid, "dns": {
-                "mail_cname": rec("cname", f"em123.{domain}", f"u{user}.wl.sendgrid.net"),
-                "dkim1": rec("cname", f"s1._domainkey.{domain}", f"s1.domainkey.u{user}.wl.sendgrid.net"),
-                "dkim2": rec("cname", f"s2._domainkey.{domain}", f"s2.domainkey.u{user}.wl.sendgrid.net")}}
+    return {
+        "id": domain_id,
+        "user_id": user,
+        "subdomain": "em123",
+        "domain": domain,
+        "username": "newsletter",
+        "ips": [],
+        "custom_spf": False,
+        "default": True,
+        "legacy": False,
+        "automatic_security": True,
+        "valid": valid,
+        "dns": {
+            "mail_cname": rec("cname", f"em123.{domain}", f"u{user}.wl.sendgrid.net"),
+            "dkim1": rec("cname", f"s1._domainkey.{domain}", f"s1.domainkey.u{user}.wl.sendgrid.net"),
+            "dkim2": rec("cname", f"s2._domainkey.{domain}", f"s2.domainkey.u{user}.wl.sendgrid.net"),
+        },
+    }
 
 
 def verified_sender(email: str, *, verified: bool = True, sender_id: int = 1) -> dict[str, Any]:
-    return {"id": sender_id, "nickname": "News", "from_email": email, "from_name": "News", "reply_to": email,
-            "reply_to_name": "News", "address": "Gower Street", "city": "London", "country": "GBR",
-            "verified": verified, "locked": False}
+    return {
+        "id": sender_id,
+        "nickname": "News",
+        "from_email": email,
+        "from_name": "News",
+        "reply_to": email,
+        "reply_to_name": "News",
+        "address": "Gower Street",
+        "city": "London",
+        "country": "GBR",
+        "verified": verified,
+        "locked": False,
+    }
 
 
 def metrics(**given: int) -> dict[str, int]:
@@ -185,8 +224,11 @@ class FeedbackApi:
                 with self.lock:
                     self.account.resets.append(reset)
             return 429, _error(fault.message or "too many requests"), headers
-        words = {"401": "The provided authorization grant is invalid, expired, or revoked",
-                 "403": "access forbidden", "500": "internal server error"}
+        words = {
+            "401": "The provided authorization grant is invalid, expired, or revoked",
+            "403": "access forbidden",
+            "500": "internal server error",
+        }
         return self._checked(op, int(fault.kind), _error(fault.message or words[fault.kind]), {})
 
     def _answer(self, method: str, path: str, params: dict[str, str], data: Any) -> tuple[int, Any]:
@@ -198,15 +240,20 @@ class FeedbackApi:
             limit, offset = int(params.get("limit", 500)), int(params.get("offset", 0))
             entries = [e for e in a.lists[kind] if e["created"] >= since]
             a.pages[kind] = a.pages.get(kind, 0) + 1
-            return 200, entries[offset:offset + limit]
+            return 200, entries[offset : offset + limit]
         if parts[:3] == ["v3", "asm", "groups"] and len(parts) >= 4:
             group_id = int(parts[3]) if parts[3].isdigit() else -1
             group = a.groups.get(group_id)
             if group is None:
                 return 404, {"errors": [{"message": "Unsubscribe Group not found", "field": None}]}
             if len(parts) == 4:
-                return 200, {"id": group_id, "name": group["name"], "description": "", "is_default": False,
-                             "unsubscribes": len(group["emails"])}
+                return 200, {
+                    "id": group_id,
+                    "name": group["name"],
+                    "description": "",
+                    "is_default": False,
+                    "unsubscribes": len(group["emails"]),
+                }
             if method == "GET":
                 return 200, list(group["emails"])
             have = set(group["emails"])
@@ -244,10 +291,13 @@ class FeedbackApi:
             if not found:
                 return 404, {"errors": [{"message": "authenticated domain not found", "field": None}]}
             d = found[0]
-            results = {k: {"valid": v["valid"], "reason": None if v["valid"] else
-                           f"Expected CNAME for \"{v['host']}\" to match \"{v['data']}\"."}
-                       for k, v in (("mail_cname", d["dns"]["mail_cname"]), ("dkim1", d["dns"]["dkim1"]),
-                                    ("dkim2", d["dns"]["dkim2"]))}
+            results = {
+                k: {
+                    "valid": v["valid"],
+                    "reason": None if v["valid"] else f'Expected CNAME for "{v["host"]}" to match "{v["data"]}".',
+                }
+                for k, v in (("mail_cname", d["dns"]["mail_cname"]), ("dkim1", d["dns"]["dkim1"]), ("dkim2", d["dns"]["dkim2"]))
+            }
             return 200, {"id": d["id"], "valid": d["valid"], "validation_results": results}
         if path == "/v3/verified_senders" and method == "GET":
             return 200, {"results": a.senders[: int(float(params.get("limit", 100)))]}

@@ -20,8 +20,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 _CONDITION = re.compile(
@@ -101,17 +101,29 @@ class EmailLogs:
         return request_id
 
     def _event(self, m: Logged, kind: str, when: float, **extra: Any) -> dict[str, Any]:
-        event = {"event": kind, "email": m.to_email, "sg_message_id": m.sg_message_id,
-                 "sg_event_id": f"ev{len(m.events)}-{m.sg_message_id[:12]}", "timestamp": int(when),
-                 "smtp-id": f"<{m.sg_message_id}@test>", "category": m.categories}
+        event = {
+            "event": kind,
+            "email": m.to_email,
+            "sg_message_id": m.sg_message_id,
+            "sg_event_id": f"ev{len(m.events)}-{m.sg_message_id[:12]}",
+            "timestamp": int(when),
+            "smtp-id": f"<{m.sg_message_id}@test>",
+            "category": m.categories,
+        }
         event.update(extra)
         return event
 
     def event(self, email: str, kind: str, reason: str = "", when: float | None = None) -> int:
         """Move every logged message to ``email`` on: ``delivered``, ``bounce``, ``blocked``,
         ``dropped``, ``deferred`` or ``spamreport``. Returns how many messages it touched."""
-        statuses = {"delivered": "delivered", "bounce": "bounced", "blocked": "blocked", "dropped": "dropped",
-                    "deferred": "deferred", "spamreport": None}
+        statuses = {
+            "delivered": "delivered",
+            "bounce": "bounced",
+            "blocked": "blocked",
+            "dropped": "dropped",
+            "deferred": "deferred",
+            "spamreport": None,
+        }
         touched = 0
         with self.lock:
             for m in self.messages:
@@ -121,9 +133,11 @@ class EmailLogs:
                 if kind == "delivered":
                     extra: dict[str, Any] = {"ip": "192.0.2.1", "response": "250 2.0.0 OK"}
                 elif kind in ("bounce", "blocked"):
-                    extra = {"type": "bounce" if kind == "bounce" else "blocked",
-                             "reason": reason or "550 5.1.1 The email account that you tried to reach does not exist",
-                             "status": "5.1.1" if kind == "bounce" else "4.7.1"}
+                    extra = {
+                        "type": "bounce" if kind == "bounce" else "blocked",
+                        "reason": reason or "550 5.1.1 The email account that you tried to reach does not exist",
+                        "status": "5.1.1" if kind == "bounce" else "4.7.1",
+                    }
                 elif kind == "dropped":
                     extra = {"reason": reason or "Bounced Address"}
                 elif kind == "deferred":
@@ -158,14 +172,28 @@ class EmailLogs:
             m = self.by_id.get(message_id)
             if m is None:
                 return 404, {"errors": [{"message": "message not found", "field": None}]}
-            return 200, {"from_email": m.from_email, "sg_message_id": m.sg_message_id, "subject": m.subject,
-                         "to_email": m.to_email, "status": m.status, "api_key_id": "testkey",
-                         "client_ip": "127.0.0.1", "category": m.categories, "events": list(m.events)}
+            return 200, {
+                "from_email": m.from_email,
+                "sg_message_id": m.sg_message_id,
+                "subject": m.subject,
+                "to_email": m.to_email,
+                "status": m.status,
+                "api_key_id": "testkey",
+                "client_ip": "127.0.0.1",
+                "category": m.categories,
+                "events": list(m.events),
+            }
 
     @staticmethod
     def _summary(m: Logged) -> dict[str, Any]:
-        out = {"from_email": m.from_email, "sg_message_id": m.sg_message_id, "subject": m.subject,
-               "to_email": m.to_email, "status": m.status, "sg_message_id_created_at": iso(m.created)}
+        out = {
+            "from_email": m.from_email,
+            "sg_message_id": m.sg_message_id,
+            "subject": m.subject,
+            "to_email": m.to_email,
+            "status": m.status,
+            "sg_message_id_created_at": iso(m.created),
+        }
         if m.reason:
             out["reason"] = m.reason
         return out
@@ -183,11 +211,13 @@ class EmailLogs:
                     raise QueryError(f"IN is not allowed on {name}")
                 values = set(re.findall(r"[\"']([^\"']*)[\"']", match["list"]))
                 if name == "status":
+
                     def status_in(m: Logged, v: set[str] = values) -> bool:
                         return m.status in v
 
                     tests.append(status_in)
                 else:
+
                     def category_in(m: Logged, v: set[str] = values) -> bool:
                         return bool(v.intersection(m.categories))
 
@@ -201,6 +231,7 @@ class EmailLogs:
                 compare = {">": float.__gt__, "<": float.__lt__, ">=": float.__ge__, "<=": float.__le__}.get(op)
                 if compare is None:
                     raise QueryError(f"{op} is not allowed on {name}")
+
                 def created(m: Logged, c: Callable[[float, float], bool] = compare, w: float = when) -> bool:
                     return c(m.created, w)
 
@@ -208,11 +239,13 @@ class EmailLogs:
             elif name in _EQUAL and match["op"] == "=":
                 value = match["value"].lower() if name == "to_email" else match["value"]
                 if name == "to_email":
+
                     def to_email(m: Logged, v: str = value) -> bool:
                         return m.to_email.lower() == v
 
                     tests.append(to_email)
                 else:
+
                     def equal(m: Logged, f: str = name, v: str = value) -> bool:
                         return bool(getattr(m, f) == v)
 

@@ -135,9 +135,17 @@ class Log:
 class SendGridServer:
     """Run with ``with SendGridServer() as server:``; ``server.url`` is the API host."""
 
-    def __init__(self, *, key: str = KEY, validate: str = "all", keep_bodies: bool = True,
-                 delay: float = 0.0, port: int = 0, stall: float = 3.0,
-                 cert: tuple[Path, Path] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        key: str = KEY,
+        validate: str = "all",
+        keep_bodies: bool = True,
+        delay: float = 0.0,
+        port: int = 0,
+        stall: float = 3.0,
+        cert: tuple[Path, Path] | None = None,
+    ) -> None:
         self.key = key
         self.validate = validate  # all | first | none
         self.keep_bodies = keep_bodies
@@ -226,8 +234,7 @@ class SendGridServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def _error(self, status: int, message: str, field: str | None = None,
-                       headers: dict[str, str] | None = None) -> None:
+            def _error(self, status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None) -> None:
                 body = orjson.dumps({"errors": [{"message": message, "field": field, "help": None}]})
                 self._answer(status, body, headers)
 
@@ -269,10 +276,14 @@ class SendGridServer:
                     return
                 with server.lock:
                     counts = server.counts
-                    stats = {"accepted": len(server.log.accepted), "unique": len(counts),
-                             "connections": server.log.connections,
-                             "max_per_address": max(counts.values(), default=0),
-                             "requests": len(server.log.times), "invalid": len(server.log.invalid)}
+                    stats = {
+                        "accepted": len(server.log.accepted),
+                        "unique": len(counts),
+                        "connections": server.log.connections,
+                        "max_per_address": max(counts.values(), default=0),
+                        "requests": len(server.log.times),
+                        "invalid": len(server.log.invalid),
+                    }
                 self._answer(200, orjson.dumps(stats))
 
             def do_POST(self) -> None:
@@ -307,8 +318,12 @@ class SendGridServer:
                     except msgspec.DecodeError as exc:  # ValidationError too: not what SendGrid takes
                         self._error(400, f"Bad Request: {exc}")
                         return
-                    body = {"batch_id": lean.batch_id, "mail_settings": {"sandbox_mode": {
-                        "enable": bool(lean.mail_settings and lean.mail_settings.sandbox_mode.enable)}}}
+                    body = {
+                        "batch_id": lean.batch_id,
+                        "mail_settings": {
+                            "sandbox_mode": {"enable": bool(lean.mail_settings and lean.mail_settings.sandbox_mode.enable)}
+                        },
+                    }
                     people = lean.personalizations
                 else:
                     try:

@@ -21,7 +21,7 @@ import pytest
 from newsletter.web import ics
 
 ZONES = sorted(zoneinfo.available_timezones())
-LETTERS = list("ab ,;\\\n\r^:\"é€😀ÿ\tN") + ["\r\n", "\\N", "\\\\", "^^"]
+LETTERS = list('ab ,;\\\n\r^:"é€😀ÿ\tN') + ["\r\n", "\\N", "\\\\", "^^"]
 """Pieces of text: the characters escaping and folding treat specially, and plain ones."""
 
 
@@ -50,8 +50,9 @@ def by_icalendar(entry: dict[str, Any]) -> bytes:
 def entries(rnd: random.Random, zone: zoneinfo.ZoneInfo) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for year in (1850, 1970, 2016, 2024, 2038, 9998):
-        moment = dt.datetime(year, rnd.randint(1, 12), rnd.randint(1, 28), rnd.randint(0, 23),
-                             rnd.choice([0, 15, 30]), tzinfo=zone)
+        moment = dt.datetime(
+            year, rnd.randint(1, 12), rnd.randint(1, 28), rnd.randint(0, 23), rnd.choice([0, 15, 30]), tzinfo=zone
+        )
         until = moment + dt.timedelta(minutes=rnd.choice([30, 60, 24 * 60 + 5]))
         if rnd.random() < 0.2:
             moment, until = moment.astimezone(dt.timezone.utc), until.astimezone(dt.timezone.utc)
@@ -60,15 +61,20 @@ def entries(rnd: random.Random, zone: zoneinfo.ZoneInfo) -> list[dict[str, Any]]
         if rnd.random() < 0.2:  # all day
             start, end = moment.date(), moment.date() + dt.timedelta(days=1)
         text = words(rnd, 120)
-        out.append({
-            "uid": f"{year}-{words(rnd, 8)}@example.org",
-            "stamp": dt.datetime(2020, 3, 29, rnd.randint(0, 23), tzinfo=rnd.choice([dt.timezone.utc, zone])),
-            "modified": rnd.random() < 0.5,
-            "sequence": rnd.randint(0, 12),
-            "start": start, "end": end,
-            "summary": text, "location": text[::-1], "description": text * rnd.randint(1, 3),
-            "url": "https://example.org/" + "".join(rnd.choice("az,;é%?&=") for _ in range(rnd.randint(0, 90))),
-        })
+        out.append(
+            {
+                "uid": f"{year}-{words(rnd, 8)}@example.org",
+                "stamp": dt.datetime(2020, 3, 29, rnd.randint(0, 23), tzinfo=rnd.choice([dt.timezone.utc, zone])),
+                "modified": rnd.random() < 0.5,
+                "sequence": rnd.randint(0, 12),
+                "start": start,
+                "end": end,
+                "summary": text,
+                "location": text[::-1],
+                "description": text * rnd.randint(1, 3),
+                "url": "https://example.org/" + "".join(rnd.choice("az,;é%?&=") for _ in range(rnd.randint(0, 90))),
+            }
+        )
     return out
 
 
@@ -83,11 +89,20 @@ def test_an_event_is_written_as_icalendar_writes_it_in_every_zone(part: int) -> 
     assert compared >= 6 * (len(ZONES) // 4)
 
 
-@pytest.mark.parametrize("line", [
-    "DESCRIPTION:" + "a" * 62, "DESCRIPTION:" + "a" * 63, "DESCRIPTION:" + "a" * 200,
-    "SUMMARY:" + "é" * 70, "SUMMARY:" + "😀" * 40, "SUMMARY:" + "a" * 65 + "\\\\" + "b" * 30,
-    "SUMMARY:" + "a" * 65 + "^^" + "b", "SUMMARY:" + "a" * 66 + "\\n" + "b" * 80, "X:\\" + "a" * 100,
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "DESCRIPTION:" + "a" * 62,
+        "DESCRIPTION:" + "a" * 63,
+        "DESCRIPTION:" + "a" * 200,
+        "SUMMARY:" + "é" * 70,
+        "SUMMARY:" + "😀" * 40,
+        "SUMMARY:" + "a" * 65 + "\\\\" + "b" * 30,
+        "SUMMARY:" + "a" * 65 + "^^" + "b",
+        "SUMMARY:" + "a" * 66 + "\\n" + "b" * 80,
+        "X:\\" + "a" * 100,
+    ],
+)
 def test_lines_fold_where_icalendar_folds_them(line: str) -> None:
     from icalendar.parser.string import _foldline
 
@@ -112,18 +127,33 @@ def test_text_is_escaped_as_icalendar_escapes_it() -> None:
         assert ics.text(value) == icalendar.vText(value).to_ical().decode("utf-8"), repr(value)
 
 
-@pytest.mark.parametrize("key", [
-    *ZONES[::9], "Europe/London", "America/New_York", "Australia/Lord_Howe", "Pacific/Apia", "Pacific/Kiritimati",
-    "Africa/Casablanca", "America/Sao_Paulo", "Asia/Kolkata", "Antarctica/Troll", "UTC", "Etc/GMT+5",
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        *ZONES[::9],
+        "Europe/London",
+        "America/New_York",
+        "Australia/Lord_Howe",
+        "Pacific/Apia",
+        "Pacific/Kiritimati",
+        "Africa/Casablanca",
+        "America/Sao_Paulo",
+        "Asia/Kolkata",
+        "Antarctica/Troll",
+        "UTC",
+        "Etc/GMT+5",
+    ],
+)
 def test_a_zone_is_written_as_icalendar_writes_it(key: str) -> None:
     rnd = random.Random(key)
     first = rnd.choice([1850, 1900, 1970, 2016, 2024])
-    spans = [(dt.date(first, 1, 1), dt.date(first + rnd.randint(1, 30), 1, 1)),
-             (dt.date(2024, 1, 1), dt.date(2025, 1, 1)), (dt.date(9998, 1, 1), dt.date(9999, 1, 1))]
+    spans = [
+        (dt.date(first, 1, 1), dt.date(first + rnd.randint(1, 30), 1, 1)),
+        (dt.date(2024, 1, 1), dt.date(2025, 1, 1)),
+        (dt.date(9998, 1, 1), dt.date(9999, 1, 1)),
+    ]
     for begin, end in spans:
-        expected = icalendar.Timezone.from_tzinfo(zoneinfo.ZoneInfo(key), tzid=key, first_date=begin,
-                                                  last_date=end).to_ical()
+        expected = icalendar.Timezone.from_tzinfo(zoneinfo.ZoneInfo(key), tzid=key, first_date=begin, last_date=end).to_ical()
         assert ics.vtimezone(key, begin, end) == expected, (key, begin, end)
 
 

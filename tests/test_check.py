@@ -37,8 +37,11 @@ ISSUE = "issues/t.yaml"
 GMAIL_LIMIT = 102 * 1024
 WARN_FROM = 90 * 1024
 # The example project's newsletter.yaml uses example.org addresses on purpose (see docs/editors-guide.md, "3. Check").
-SETTINGS_ADDRESSES = {("newsletter.yaml", "from.email"), ("newsletter.yaml", "reply_to.email"),
-                      ("newsletter.yaml", "contact_email")}
+SETTINGS_ADDRESSES = {
+    ("newsletter.yaml", "from.email"),
+    ("newsletter.yaml", "reply_to.email"),
+    ("newsletter.yaml", "contact_email"),
+}
 
 
 def line_of(text: str, snippet: str, nth: int = 1) -> int:
@@ -71,8 +74,9 @@ def extra(findings: list[Finding]) -> list[Finding]:
     """Findings other than the example settings' example.org addresses, the reminder that
     the web edition is not published (the copied project has no site/ folder) and that nobody
     approves the email (approval: none, the default)."""
-    return [f for f in findings if (f.file, f.field) not in SETTINGS_ADDRESSES
-            and f.rule not in ("web-not-published", "approval-off")]
+    return [
+        f for f in findings if (f.file, f.field) not in SETTINGS_ADDRESSES and f.rule not in ("web-not-published", "approval-off")
+    ]
 
 
 @pytest.fixture(autouse=True)
@@ -111,19 +115,21 @@ def test_an_unpublished_web_edition_is_a_warning_until_published(project: Path) 
 """)
     found = only(check(project, text), "web-not-published")
     assert (found.severity, found.file, found.field) == ("warning", "newsletter.yaml", "web_archive_url")
-    assert found.message == ("the page and a calendar file the email links to are not in site/ yet: "
-                             "t.html, events/2024-07-01-cuppa.ics")
+    assert found.message == (
+        "the page and a calendar file the email links to are not in site/ yet: t.html, events/2024-07-01-cuppa.ics"
+    )
     assert run_cli("publish", ISSUE, cwd=project).code == 0
     assert of(check(project, text), "web-not-published") == []
     (project / "site" / "events" / "2024-07-01-cuppa.ics").unlink()
     assert only(check(project, text), "web-not-published").message == (
-        "a calendar file the email links to is not in site/ yet: events/2024-07-01-cuppa.ics")
+        "a calendar file the email links to is not in site/ yet: events/2024-07-01-cuppa.ics"
+    )
     (project / "site" / "t.html").unlink()
     assert only(check(project, text), "web-not-published").message.startswith(
-        "the page and a calendar file the email links to are not")
+        "the page and a calendar file the email links to are not"
+    )
     (project / "site" / "events" / "2024-07-01-cuppa.ics").write_text("x")
-    assert only(check(project, text), "web-not-published").message == (
-        "the page the email links to is not in site/ yet: t.html")
+    assert only(check(project, text), "web-not-published").message == ("the page the email links to is not in site/ yet: t.html")
 
 
 def test_a_published_event_that_would_change_identity_is_a_warning(project: Path) -> None:
@@ -175,22 +181,24 @@ def test_image_alt_empty_is_fine_when_decorative(project: Path) -> None:
 
 def test_link_empty(project: Path) -> None:
     override = '<mj-text><a href="">{{ block.label }}</a></mj-text>\n'
-    text = add_block("  - type: button\n    label: Sign up to a Co-Pro Cuppa\n    url: https://www.coproductioncollective.co.uk/c\n")
+    text = add_block(
+        "  - type: button\n    label: Sign up to a Co-Pro Cuppa\n    url: https://www.coproductioncollective.co.uk/c\n"
+    )
     f = only(check(project, text, files={"templates/blocks/button.mjml.j2": override}), "link-empty")
     assert (f.severity, f.file, f.line) == ("error", "templates/blocks/button.mjml.j2", 1)
 
 
 def test_link_fragment(project: Path) -> None:
     override = '<mj-text><a href="#">{{ block.label }}</a></mj-text>\n'
-    text = add_block("  - type: button\n    label: Sign up to a Co-Pro Cuppa\n    url: https://www.coproductioncollective.co.uk/c\n")
+    text = add_block(
+        "  - type: button\n    label: Sign up to a Co-Pro Cuppa\n    url: https://www.coproductioncollective.co.uk/c\n"
+    )
     f = only(check(project, text, files={"templates/blocks/button.mjml.j2": override}), "link-fragment")
     assert (f.file, f.line, f.column) == ("templates/blocks/button.mjml.j2", 1, 19)
     assert "goes to '#'" in f.message
 
 
-@pytest.mark.parametrize(
-    "url", ["https://TK", "https://www.coproductioncollective.co.uk/TODO", "https://lorem-ipsum.co.uk/"]
-)
+@pytest.mark.parametrize("url", ["https://TK", "https://www.coproductioncollective.co.uk/TODO", "https://lorem-ipsum.co.uk/"])
 def test_link_placeholder(project: Path, url: str) -> None:
     text = add_block(f"  - type: button\n    label: Sign up to a Co-Pro Cuppa\n    url: {url}\n")
     f = only(check(project, text), "link-placeholder")
@@ -206,7 +214,9 @@ def test_link_placeholder_in_the_words(project: Path) -> None:
 @pytest.mark.parametrize("href", ["news/june.html", "tel:+442071234567", "javascript:alert(1)"])
 def test_link_scheme(project: Path, href: str) -> None:
     override = f'<mj-text><a href="{href}">{{{{ block.label }}}}</a></mj-text>\n'
-    text = add_block("  - type: button\n    label: Sign up to a Co-Pro Cuppa\n    url: https://www.coproductioncollective.co.uk/c\n")
+    text = add_block(
+        "  - type: button\n    label: Sign up to a Co-Pro Cuppa\n    url: https://www.coproductioncollective.co.uk/c\n"
+    )
     f = only(check(project, text, files={"templates/blocks/button.mjml.j2": override}), "link-scheme")
     assert f.file == "templates/blocks/button.mjml.j2" and f.line == 1
 
@@ -222,7 +232,9 @@ def test_unsubscribe_link_missing(project: Path) -> None:
 
 
 def test_unsubscribe_link_hidden(project: Path) -> None:
-    footer = FOOTER.replace('style="color: {{ colours.muted }};">{{ _("Unsubscribe")', 'style="display: none;">{{ _("Unsubscribe")')
+    footer = FOOTER.replace(
+        'style="color: {{ colours.muted }};">{{ _("Unsubscribe")', 'style="display: none;">{{ _("Unsubscribe")'
+    )
     assert footer != FOOTER
     f = only(check(project, BASE, files={"templates/footer.mjml.j2": footer}), "unsubscribe-link")
     assert "hidden" in f.message
@@ -417,7 +429,11 @@ def test_contrast_of_theme_colours(project: Path) -> None:
 
 def test_contrast_large_text_needs_three_to_one(project: Path) -> None:
     settings = project / "newsletter.yaml"
-    text = settings.read_text().replace('brand: "#4b2c82"', 'brand: "#8a8a8a"').replace('button_text: "#ffffff"', 'button_text: "#000000"')
+    text = (
+        settings.read_text()
+        .replace('brand: "#4b2c82"', 'brand: "#8a8a8a"')
+        .replace('button_text: "#ffffff"', 'button_text: "#000000"')
+    )
     settings.write_text(text, encoding="utf-8")
     # #8a8a8a on white is 3.45:1: enough for headings (3:1), not for links (link stays #4b2c82)
     assert of(check(project, BASE), "contrast") == []
@@ -443,8 +459,11 @@ def test_contrast_under_full_inversion(project: Path) -> None:
     """Dark text on a magenta band passes as designed (4.64:1) but inverted it is black on
     green-black: the check measures the colours a full inversion makes."""
     settings = project / "newsletter.yaml"
-    text = settings.read_text().replace('brand: "#4b2c82"', 'brand: "#ff00cc"').replace(
-        'button_text: "#ffffff"', 'button_text: "#222222"')
+    text = (
+        settings.read_text()
+        .replace('brand: "#4b2c82"', 'brand: "#ff00cc"')
+        .replace('button_text: "#ffffff"', 'button_text: "#222222"')
+    )
     settings.write_text(text, encoding="utf-8")
     assert ratio("#222222", "#ff00cc") >= 4.5
     f = only(check(project, BASE), "contrast")
@@ -484,8 +503,7 @@ def test_headings_out_of_order(project: Path) -> None:
 
 def test_events_title_straight_after_the_title_skips_a_level(project: Path) -> None:
     text = BASE.split("blocks:")[0] + (
-        "blocks:\n  - type: events\n    title: Coming up\n    items:\n"
-        "      - title: Cuppa\n        start: 2024-07-01 12:00\n"
+        "blocks:\n  - type: events\n    title: Coming up\n    items:\n      - title: Cuppa\n        start: 2024-07-01 12:00\n"
     )
     f = only(check(project, text), "heading-order")
     assert (f.line, f.field) == (line_of(text, "Coming up"), "blocks[0].events.title")
@@ -507,7 +525,7 @@ def test_link_words_with_hidden_characters(project: Path, char: str) -> None:
 
 
 def test_emoji_joined_by_zero_width_joiner_is_no_hidden_character(project: Path) -> None:
-    text = BASE + "      See [our \U0001F469\u200d\U0001F4BB team](https://www.coproductioncollective.co.uk/team).\n"
+    text = BASE + "      See [our \U0001f469\u200d\U0001f4bb team](https://www.coproductioncollective.co.uk/team).\n"
     assert of(check(project, text), "link-hidden-characters") == []
 
 
@@ -540,7 +558,9 @@ def test_example_domain_address_in_text(project: Path) -> None:
 
 
 def test_image_over_http(project: Path) -> None:
-    text = add_block("  - type: image\n    src: http://www.coproductioncollective.co.uk/p.jpg\n    alt: A photo\n    width: 300\n")
+    text = add_block(
+        "  - type: image\n    src: http://www.coproductioncollective.co.uk/p.jpg\n    alt: A photo\n    width: 300\n"
+    )
     f = only(check(project, text), "image-http")
     assert (f.line, f.field) == (line_of(text, "http://"), "blocks[2].image.src")
 
@@ -554,8 +574,7 @@ def test_image_without_width(project: Path) -> None:
 
 def test_too_many_images(project: Path) -> None:
     images = "".join(
-        f"  - type: image\n    src: https://www.coproductioncollective.co.uk/{i}.jpg\n    alt: Photo {i}\n"
-        for i in range(6)
+        f"  - type: image\n    src: https://www.coproductioncollective.co.uk/{i}.jpg\n    alt: Photo {i}\n" for i in range(6)
     )
     f = only(check(project, add_block(images)), "image-count")
     assert "7 images (more than 6)" in f.message  # six photos and the logo
@@ -565,6 +584,7 @@ def test_too_many_images(project: Path) -> None:
 
 
 # --- the command: text and JSON, exit codes, bad input ---------------------------------
+
 
 def test_command_reports_errors_first_and_exits_1(project: Path) -> None:
     text = BASE + "      See [click here](https://TK).\n"
@@ -593,7 +613,10 @@ def test_json_output_has_a_stable_shape(project: Path) -> None:
         assert list(item) == ["rule", "severity", "message", "file", "line", "column", "field", "hint"]
     top = doc["findings"][0]
     assert (top["rule"], top["severity"], top["file"], top["line"]) == (
-        "link-placeholder", "error", ISSUE, line_of(text, "TK"),
+        "link-placeholder",
+        "error",
+        ISSUE,
+        line_of(text, "TK"),
     )
 
 
@@ -609,7 +632,10 @@ def test_bad_issue_is_input_error_not_a_check(project: Path) -> None:
     [
         ("name,first\nx,y\n", "subscribers.csv:1: no email column in the header"),
         (b"email\n\xff\xfe\n", "subscribers.csv:2: not UTF-8 text"),
-        (b'email,first_name\nann@coproductioncollective.co.uk,"Ann\n', "subscribers.csv:2: a quoted value is not closed before the end of the file"),
+        (
+            b'email,first_name\nann@coproductioncollective.co.uk,"Ann\n',
+            "subscribers.csv:2: a quoted value is not closed before the end of the file",
+        ),
     ],
 )
 def test_bad_subscriber_list_is_input_error(project: Path, content: str | bytes, expected: str) -> None:
@@ -669,8 +695,16 @@ def test_public_api_is_pinned() -> None:
 
     import newsletter.checks as checks
 
-    assert sorted(checks.__all__) == ["Finding", "Rule", "Severity", "Where", "all_rules", "findings_for", "in_every_language",
-                                    "run_checks"]
+    assert sorted(checks.__all__) == [
+        "Finding",
+        "Rule",
+        "Severity",
+        "Where",
+        "all_rules",
+        "findings_for",
+        "in_every_language",
+        "run_checks",
+    ]
     params = inspect.signature(checks.run_checks).parameters
     assert list(params) == ["project", "issue_file", "rendered", "list_path", "online"]
     assert params["list_path"].kind is inspect.Parameter.KEYWORD_ONLY and params["list_path"].default is None
@@ -688,14 +722,17 @@ def test_check_and_subscribers_check_warn_of_addresses_sendgrid_would_refuse(pro
     assert [(f["severity"], f["file"], f["line"]) for f in findings] == [("warning", "subscribers.csv", line)]
 
 
-@pytest.mark.parametrize(("path", "words"), [
-    ("blocks[1].text.text", "block 2 (text), text"),
-    ("blocks[2].image.alt", "block 3 (image), alt"),
-    ("blocks[1].events.items[0].start", "block 2 (events), item 1, start"),
-    ("blocks[0]", "block 1"),
-    ("subject", "subject"),
-    ("colours.link", "colours.link"),
-])
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        ("blocks[1].text.text", "block 2 (text), text"),
+        ("blocks[2].image.alt", "block 3 (image), alt"),
+        ("blocks[1].events.items[0].start", "block 2 (events), item 1, start"),
+        ("blocks[0]", "block 1"),
+        ("subject", "subject"),
+        ("colours.link", "colours.link"),
+    ],
+)
 def test_findings_name_blocks_as_people_count_them(path: str, words: str) -> None:
     from newsletter.checks.finding import people_field
 

@@ -21,8 +21,15 @@ def _git(root: Path, *args: str, who: str = "alice@example.org") -> str:
     import os
 
     env = {**os.environ, **FIXED}
-    proc = subprocess.run(["git", "-c", f"user.email={who}", "-c", f"user.name={who.split('@')[0]}", *args],
-                          cwd=root, capture_output=True, text=True, timeout=60, check=True, env=env)
+    proc = subprocess.run(
+        ["git", "-c", f"user.email={who}", "-c", f"user.name={who.split('@')[0]}", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env=env,
+    )
     return proc.stdout
 
 
@@ -37,8 +44,17 @@ def _repo(project: Path, approval: str | None = None) -> Path:
 
 
 def _send(root: Path, server: SendGridServer, *extra: str):  # type: ignore[no-untyped-def]
-    return run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync", *extra, cwd=root,
-                   env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": server.url, "NEWSLETTER_SECRET": "org"})
+    return run_cli(
+        "send",
+        EXAMPLE_ISSUE,
+        "--yes",
+        "--provider",
+        "sendgrid",
+        "--no-sync",
+        *extra,
+        cwd=root,
+        env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": server.url, "NEWSLETTER_SECRET": "org"},
+    )
 
 
 def _approve(root: Path, who: str, **env: str):  # type: ignore[no-untyped-def]
@@ -49,8 +65,7 @@ def _line_of(path: Path, snippet: str) -> int:
     return next(i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if snippet in line)
 
 
-def test_approve_then_one_word_changed_refuses_the_send_naming_the_line(project: Path,
-                                                                       sendgrid_server: SendGridServer) -> None:
+def test_approve_then_one_word_changed_refuses_the_send_naming_the_line(project: Path, sendgrid_server: SendGridServer) -> None:
     root = _repo(project, "required")
     refused = _send(root, sendgrid_server)
     assert refused.code == 1, refused.output
@@ -59,8 +74,10 @@ def test_approve_then_one_word_changed_refuses_the_send_naming_the_line(project:
     approved = _approve(root, "reviewer@example.org")
     assert approved.code == 0, approved.output
     assert "Approved “June Team Update" in approved.out and "by reviewer@example.org" in approved.out
-    assert "approved by reviewer@example.org" in run_cli("check", EXAMPLE_ISSUE, cwd=root).out \
+    assert (
+        "approved by reviewer@example.org" in run_cli("check", EXAMPLE_ISSUE, cwd=root).out
         or "[not-approved]" not in run_cli("check", EXAMPLE_ISSUE, cwd=root).out
+    )
     issue = root / EXAMPLE_ISSUE
     issue.write_text(issue.read_text(encoding="utf-8").replace("busy month", "quiet month"), encoding="utf-8")
     line = _line_of(issue, "quiet month")
@@ -96,12 +113,14 @@ def test_a_changed_template_and_setting_are_named(project: Path) -> None:
     (root / "templates" / "blocks").mkdir(parents=True)
     builtin = Path(__file__).resolve().parent.parent / "newsletter" / "templates" / "blocks" / "quote.mjml.j2"
     (root / "templates" / "blocks" / "quote.mjml.j2").write_text(
-        builtin.read_text(encoding="utf-8").replace("<mj-text", "<mj-text css-class=\"mine\"", 1), encoding="utf-8")
+        builtin.read_text(encoding="utf-8").replace("<mj-text", '<mj-text css-class="mine"', 1), encoding="utf-8"
+    )
     settings = root / "newsletter.yaml"
     import re
 
-    settings.write_text(re.sub(r"(?m)^font_stack: .*$", "font_stack: Georgia, serif", settings.read_text(encoding="utf-8")),
-                        encoding="utf-8")
+    settings.write_text(
+        re.sub(r"(?m)^font_stack: .*$", "font_stack: Georgia, serif", settings.read_text(encoding="utf-8")), encoding="utf-8"
+    )
     status = run_cli("status", EXAMPLE_ISSUE, cwd=root)
     assert "templates/blocks/quote.mjml.j2: template blocks/quote.mjml.j2: now overridden by the project" in status.out
     font_line = _line_of(settings, "font_stack:")
@@ -118,8 +137,10 @@ def test_self_approval_is_refused_under_another_person(project: Path, sendgrid_s
     assert "someone other than the issue's only author (alice@example.org)" in refused.err
     check = run_cli("check", EXAMPLE_ISSUE, cwd=root)
     assert check.code == 1 and "[self-approved]" in check.out
-    rules = {f["rule"]: f["severity"] for f in json.loads(run_cli("check", EXAMPLE_ISSUE, "--format", "json",
-                                                                     cwd=root).out)["findings"]}
+    rules = {
+        f["rule"]: f["severity"]
+        for f in json.loads(run_cli("check", EXAMPLE_ISSUE, "--format", "json", cwd=root).out)["findings"]
+    }
     assert rules.get("self-approved") == "error" and "not-approved" not in rules and "approval-off" not in rules
     # an uncommitted change has no known author: not even another person's approval counts for it
     settings_only = root / EXAMPLE_ISSUE
@@ -147,8 +168,14 @@ def test_the_approval_file_is_byte_identical_for_the_same_input(project: Path, t
         files.append((root / APPROVAL).read_bytes())
     assert files[0] == files[1]
     data = json.loads(files[0])
-    assert data["approvals"] == [{"at": "2024-06-10T09:00:00Z", "by": "reviewer@example.org",
-                                  "commit": _git(project, "rev-parse", "HEAD").strip(), "how": "newsletter approve"}]
+    assert data["approvals"] == [
+        {
+            "at": "2024-06-10T09:00:00Z",
+            "by": "reviewer@example.org",
+            "commit": _git(project, "rev-parse", "HEAD").strip(),
+            "how": "newsletter approve",
+        }
+    ]
     assert files[0].decode() == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     again = _approve(project, "reviewer@example.org")  # the same person again: nothing written
     assert again.code == 0 and "already approved by reviewer@example.org" in again.out
@@ -170,20 +197,24 @@ def test_the_default_needs_no_approval_and_check_warns(project: Path, sendgrid_s
 
 
 def test_approve_needs_someone_and_a_clean_check(project: Path) -> None:
-    no_one = run_cli("approve", EXAMPLE_ISSUE, cwd=project, env={"GIT_CONFIG_GLOBAL": "/dev/null",
-                                                                 "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(project)})
+    no_one = run_cli(
+        "approve",
+        EXAMPLE_ISSUE,
+        cwd=project,
+        env={"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(project)},
+    )
     assert no_one.code == 2 and "who approves?" in no_one.err and not (project / "approvals").exists()
     issue = project / EXAMPLE_ISSUE
-    issue.write_text(issue.read_text(encoding="utf-8") + "  - type: button\n    label: Sign up\n    url: https://TK\n",
-                     encoding="utf-8")
+    issue.write_text(
+        issue.read_text(encoding="utf-8") + "  - type: button\n    label: Sign up\n    url: https://TK\n", encoding="utf-8"
+    )
     broken = _approve(project, "reviewer@example.org")
     assert broken.code == 1 and "not approved: 1 check error(s)" in broken.err
     assert not (project / "approvals").exists()
 
 
 @pytest.mark.parametrize("content", [b"{not json", b'{"format": 1, "slug": "x"}', b'{"format": 9}', b"\xff"])
-def test_a_broken_approval_file_is_bad_input_naming_it(project: Path, sendgrid_server: SendGridServer,
-                                                       content: bytes) -> None:
+def test_a_broken_approval_file_is_bad_input_naming_it(project: Path, sendgrid_server: SendGridServer, content: bytes) -> None:
     root = _repo(project, "required")
     (root / "approvals").mkdir()
     (root / APPROVAL).write_bytes(content)

@@ -24,13 +24,19 @@ def test_rows_without_evidence_are_findings_at_their_line(project: Path) -> None
     assert "subscribers.csv:8: consent_wording:" in r.output
     assert "3 subscribers without evidence of consent" in r.output
     report = list(csv.reader((project / "fix.csv").read_text(encoding="utf-8").splitlines()))
-    assert [row[:2] for row in report[1:]] == [["6", "eilidh.campbell@example.org"], ["7", "farah.haddad@example.org"],
-                                               ["8", "george.osei@example.org"]]
+    assert [row[:2] for row in report[1:]] == [
+        ["6", "eilidh.campbell@example.org"],
+        ["7", "farah.haddad@example.org"],
+        ["8", "george.osei@example.org"],
+    ]
 
     r = run_cli("check", EXAMPLE_ISSUE, "--format", "json", cwd=project)
     findings = [f for f in json.loads(r.out)["findings"] if f["rule"] == "consent-evidence"]
     assert [(f["line"], f["field"], f["severity"]) for f in findings] == [
-        (6, "consent_source", "warning"), (7, "consent_at", "warning"), (8, "consent_wording", "warning")]
+        (6, "consent_source", "warning"),
+        (7, "consent_at", "warning"),
+        (8, "consent_wording", "warning"),
+    ]
     assert all(f["file"].endswith("subscribers.csv") for f in findings)
 
 

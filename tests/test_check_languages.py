@@ -82,8 +82,7 @@ def test_a_single_language_issue_is_as_before(project: Path) -> None:
     ("case", "old", "new", "field"),
     [
         ("a translation without Welsh", "cy: Ein mis}", "}", "blocks[0].heading.text"),
-        ("plain words in a text field", "text: {en: Our month, cy: Ein mis}", "text: Our month",
-         "blocks[0].heading.text"),
+        ("plain words in a text field", "text: {en: Our month, cy: Ein mis}", "text: Our month", "blocks[0].heading.text"),
         ("a plain list item", "- {en: Sharing, cy: Rhannu}", "- Sharing", "blocks[2].list.items[1]"),
     ],
 )
@@ -106,9 +105,7 @@ def test_plain_names_and_addresses_need_no_translation(project: Path) -> None:
 def test_a_bad_link_in_the_welsh_text_is_refused_at_the_welsh_line(project: Path) -> None:
     text = TWO.replace("(https://coproductioncollective.co.uk/cy)", "(javascript:alert(1))")
     problems = _problems(project, text)
-    assert [(line, field) for line, field, _ in problems] == [
-        (line_of(text, "javascript:"), "block 2 (text), text")
-    ]
+    assert [(line, field) for line, field, _ in problems] == [(line_of(text, "javascript:"), "block 2 (text), text")]
     assert "javascript:" in problems[0][2]
 
 
@@ -120,18 +117,42 @@ def test_a_mistake_shared_by_every_language_is_reported_once(project: Path) -> N
 @pytest.mark.parametrize(
     ("case", "old", "new", "at", "message"),
     [
-        ("an unknown language", "languages: [en, cy]", "languages: [en, cy, xx-nonsense]", "languages:",
-         "'xx-nonsense' is not a language tag Babel knows"),
-        ("no default language", "languages: [en, cy]", "languages: [cy, fr]", "languages:",
-         "none of these is the newsletter's language 'en-GB'"),
-        ("a translated list", "    items:\n", "    items:\n      en: [a]\n      cy: [b]\n    x:\n", "en: [a]",
-         "a translation holds words, not a list or a mapping"),
-        ("a language the issue does not name", "cy: Ein mis}", "cym: Ein mis}", "cym: Ein mis",
-         "'cym' is not one of this issue's languages (en, cy)"),
-        ("a bare no", "languages: [en, cy]", "languages: [en, cy, no]", "languages:",
-         "quote a language tag ('no')"),
-        ("a translated block type", "  - type: heading", "  - type: {en: heading, cy: heading}", "type: {en",
-         "'type' is the same in every language"),
+        (
+            "an unknown language",
+            "languages: [en, cy]",
+            "languages: [en, cy, xx-nonsense]",
+            "languages:",
+            "'xx-nonsense' is not a language tag Babel knows",
+        ),
+        (
+            "no default language",
+            "languages: [en, cy]",
+            "languages: [cy, fr]",
+            "languages:",
+            "none of these is the newsletter's language 'en-GB'",
+        ),
+        (
+            "a translated list",
+            "    items:\n",
+            "    items:\n      en: [a]\n      cy: [b]\n    x:\n",
+            "en: [a]",
+            "a translation holds words, not a list or a mapping",
+        ),
+        (
+            "a language the issue does not name",
+            "cy: Ein mis}",
+            "cym: Ein mis}",
+            "cym: Ein mis",
+            "'cym' is not one of this issue's languages (en, cy)",
+        ),
+        ("a bare no", "languages: [en, cy]", "languages: [en, cy, no]", "languages:", "quote a language tag ('no')"),
+        (
+            "a translated block type",
+            "  - type: heading",
+            "  - type: {en: heading, cy: heading}",
+            "type: {en",
+            "'type' is the same in every language",
+        ),
     ],
 )
 def test_structure_mistakes_are_load_errors_at_their_line(
@@ -161,8 +182,10 @@ def test_load_error_cli_exit_2(project: Path, cli) -> None:  # type: ignore[no-u
 
 
 def test_each_languages_email_is_checked_at_its_own_lines(project: Path) -> None:
-    text = TWO.replace("cy: Darllenwch [yr adroddiad](https://coproductioncollective.co.uk/cy).",
-                       "cy: \"TK: Darllenwch [cliciwch yma](https://example.com/cy).\"")
+    text = TWO.replace(
+        "cy: Darllenwch [yr adroddiad](https://coproductioncollective.co.uk/cy).",
+        'cy: "TK: Darllenwch [cliciwch yma](https://example.com/cy)."',
+    )
     found = check(project, text)
     line = line_of(text, "TK: Darllenwch")
     assert ("placeholder", "error", line) in {(f.rule, f.severity, f.line) for f in found}
@@ -175,7 +198,8 @@ def test_readers_whose_language_the_issue_lacks_are_named_at_their_row(project: 
     lines = (project / "subscribers.csv").read_text(encoding="utf-8").splitlines()
     cells = {"amina": "cy", "ben": "fr", "chloe": "cy-GB", "eilidh": "not a language", "farah": ""}
     lines = [lines[0] + ",language"] + [
-        line + "," + next((v for k, v in cells.items() if line.startswith(k)), "") for line in lines[1:]]
+        line + "," + next((v for k, v in cells.items() if line.startswith(k)), "") for line in lines[1:]
+    ]
     (project / "subscribers.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     found = [f for f in check(project, TWO) if f.rule == "language-fallback"]
     assert [(f.severity, f.file, f.line, f.field, f.message) for f in found] == [

@@ -122,9 +122,7 @@ def dead_port() -> int:
 def local_project(project: Path, site: Site, dead_port: int) -> Path:
     """The example project with every address of newsletter.yaml on the local server."""
     settings = project / "newsletter.yaml"
-    text = settings.read_text(encoding="utf-8").replace(
-        "https://www.coproductioncollective.co.uk", site.url("")
-    )
+    text = settings.read_text(encoding="utf-8").replace("https://www.coproductioncollective.co.uk", site.url(""))
     settings.write_text(text + "check:\n  timeout: 0.5\n", encoding="utf-8")
     issue = f"""\
 title: Links to check
@@ -247,7 +245,8 @@ blocks:
     (local_project / "issues" / "local.yaml").write_text(issue, encoding="utf-8")
     findings = _online(local_project)
     assert [(f.rule, f.message.split(" ")[2], f.line) for f in findings] == [
-        ("online-status", site.url("/missing-cy"), 10)]  # the Welsh line
+        ("online-status", site.url("/missing-cy"), 10)
+    ]  # the Welsh line
     paths = [path for _, path, _ in site.requests]
     assert {"/missing-cy", "/ok-en", "/ok-report"} <= set(paths)
     assert len(paths) == len(set(paths))  # each address once, whichever languages link to it

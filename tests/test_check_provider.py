@@ -19,8 +19,7 @@ def no_provider_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def test_check_reports_what_the_default_provider_cannot_carry_at_its_line(project: Path,
-                                                                         no_provider_env: None) -> None:
+def test_check_reports_what_the_default_provider_cannot_carry_at_its_line(project: Path, no_provider_env: None) -> None:
     extras(project)
     lines = (project / "newsletter.yaml").read_text(encoding="utf-8").splitlines()
     proj, issue_file, rendered = open_issue(project / EXAMPLE_ISSUE)

@@ -57,8 +57,9 @@ def test_the_send_step_twice_at_once_sends_once(project: Path, tmp_path: Path) -
     codes = sorted(code for code, _ in done)
     assert codes[0] == 0 and codes[1] != 0, done
     loser = next(output for code, output in done if code != 0)
-    assert ("another run began sending this issue first" in loser or "may still be sending" in loser
-            or "[already-sent]" in loser), loser
+    assert (
+        "another run began sending this issue first" in loser or "may still be sending" in loser or "[already-sent]" in loser
+    ), loser
     record = remote_record(origin)
     assert record is not None and record["state"] == "finished" and record["counts"]["accepted"] == READERS
 
@@ -123,9 +124,26 @@ def test_the_record_pushed_first_wins(project: Path, tmp_path: Path) -> None:
         assert run_step(RECORD, first, env)[0] == 0
         # a run whose work tree predates that record (it began before the push) sends anyway:
         # its own record's push is refused, and it stops before any request
-        stale = subprocess.run([sys.executable, "-m", "newsletter", "send", EXAMPLE_ISSUE, "--yes", "--provider",
-                                "sendgrid", "--require-approval", "--push-record"], cwd=late, env=env,
-                               capture_output=True, text=True, timeout=DEADLINE, stdin=subprocess.DEVNULL)
+        stale = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "newsletter",
+                "send",
+                EXAMPLE_ISSUE,
+                "--yes",
+                "--provider",
+                "sendgrid",
+                "--require-approval",
+                "--push-record",
+            ],
+            cwd=late,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=DEADLINE,
+            stdin=subprocess.DEVNULL,
+        )
         assert stale.returncode == 1, stale.stderr
         assert "another run began sending this issue first" in stale.stderr and "Nothing was sent" in stale.stderr
         _once(server)
@@ -134,6 +152,12 @@ def test_the_record_pushed_first_wins(project: Path, tmp_path: Path) -> None:
         assert (late / "sends" / f"{slug}.json").read_bytes() == shown.stdout  # its tree now holds the winner's
         code, output = run_step(RECORD, late, env)
         assert code == 0 and "nothing to push" in output, output
-        status = subprocess.run([sys.executable, "-m", "newsletter", "status", EXAMPLE_ISSUE], cwd=late, env=env,
-                                capture_output=True, text=True, timeout=60)
+        status = subprocess.run(
+            [sys.executable, "-m", "newsletter", "status", EXAMPLE_ISSUE],
+            cwd=late,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert "sent from another clone" in status.stdout  # the lost run left no send in its journal

@@ -15,7 +15,8 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from newsletter.audience import ConsentAnswer, import_list, summarize, unsubscribe
 from newsletter.audience.csvfile import neutralize
@@ -28,12 +29,27 @@ from tests.sendgrid_server import SendGridServer
 HEADER = ["email", "first_name", "last_name", "status", "tags", *COLUMNS]
 WORDING = "signup/form.md@3f2a1c9"
 PEOPLE = [
-    ["amina.okafor@example.org", "Amina", "Okafor", "subscribed", "community",
-     '=HYPERLINK("https://example.org/join","Join")', "2023-02-11T10:15:00Z", WORDING],
-    ["ben.hughes@example.org", "Ben", "Hughes", "subscribed", "", 'Fair, "stand 4"; Zoë ✓', " 2023-05-02 ",
-     "signup/fair sheet.md@0123456789abcdef0123456789abcdef01234567"],
-    ["chloe.martin@example.org", "Chloé", "Martin", "subscribed", "partners", "  -paper form  ", "2023-09-19",
-     WORDING],
+    [
+        "amina.okafor@example.org",
+        "Amina",
+        "Okafor",
+        "subscribed",
+        "community",
+        '=HYPERLINK("https://example.org/join","Join")',
+        "2023-02-11T10:15:00Z",
+        WORDING,
+    ],
+    [
+        "ben.hughes@example.org",
+        "Ben",
+        "Hughes",
+        "subscribed",
+        "",
+        'Fair, "stand 4"; Zoë ✓',
+        " 2023-05-02 ",
+        "signup/fair sheet.md@0123456789abcdef0123456789abcdef01234567",
+    ],
+    ["chloe.martin@example.org", "Chloé", "Martin", "subscribed", "partners", "  -paper form  ", "2023-09-19", WORDING],
     ["dev.patel@example.org", "Dev", "Patel", "unsubscribed", "", "+44 phone call", "2022-11-30", WORDING],
     ["eilidh.campbell@example.org", "Eilidh", "Campbell", "subscribed", "", "", "", ""],
     ["farah.haddad@example.org", "", "Haddad", "subscribed", "", "website", "2024-02-30", WORDING],
@@ -92,13 +108,12 @@ def test_evidence_survives_every_rewrite_byte_for_byte(project: Path, sendgrid_s
 
     def unchanged(*changed: str) -> None:
         now_evidence = evidence_of(path, ";")
-        assert {e: now_evidence[e] for e in before if e in now_evidence} == {e: before[e] for e in before
-                                                                             if e in now_evidence}
+        assert {e: now_evidence[e] for e in before if e in now_evidence} == {e: before[e] for e in before if e in now_evidence}
         now = lines(path)
         for email, line in now.items():
             if email in original and email not in changed:  # the same bytes, then any column added, empty
                 old, new = original[email].removesuffix(b"\r\n"), line.removesuffix(b"\r\n")
-                assert new.startswith(old) and not new[len(old):].strip(b";"), email
+                assert new.startswith(old) and not new[len(old) :].strip(b";"), email
 
     r = run_cli("subscribers", "unsubscribe", "ben.hughes@example.org", cwd=project)
     assert r.code == 0, r.output
@@ -106,19 +121,20 @@ def test_evidence_survives_every_rewrite_byte_for_byte(project: Path, sendgrid_s
     original = lines(path)
 
     export = project / "export.csv"
-    export.write_text("email,first_name,consent_source,consent_at,consent_wording\n"
-                      'new.reader@example.org,New,"Stall at the fair, 2024",2024-06-01T09:00:00+01:00,'
-                      f"{WORDING}\n", encoding="utf-8")
+    export.write_text(
+        "email,first_name,consent_source,consent_at,consent_wording\n"
+        'new.reader@example.org,New,"Stall at the fair, 2024",2024-06-01T09:00:00+01:00,'
+        f"{WORDING}\n",
+        encoding="utf-8",
+    )
     r = run_cli("subscribers", "import", "export.csv", cwd=project)
     assert r.code == 0, r.output
     unchanged()
-    assert evidence_of(path, ";")["new.reader@example.org"] == ["Stall at the fair, 2024", "2024-06-01T09:00:00+01:00",
-                                                              WORDING]
+    assert evidence_of(path, ";")["new.reader@example.org"] == ["Stall at the fair, 2024", "2024-06-01T09:00:00+01:00", WORDING]
     before["new.reader@example.org"] = evidence_of(path, ";")["new.reader@example.org"]
     original = lines(path)
 
-    sendgrid_server.account.add("bounces", "chloe.martin@example.org", 1_717_200_000, reason="550 5.1.1 unknown",
-                                status="5.1.1")
+    sendgrid_server.account.add("bounces", "chloe.martin@example.org", 1_717_200_000, reason="550 5.1.1 unknown", status="5.1.1")
     r = sync(project, sendgrid_server)
     assert r.code == 0, r.output
     assert raw_rows(path, ";")["chloe.martin@example.org"][3] == "bounced"
@@ -137,15 +153,17 @@ def test_evidence_survives_every_rewrite_byte_for_byte(project: Path, sendgrid_s
 
 
 SOURCE = st.sampled_from(["'=", "=SUM(A1)", "+44 call", " -form ", "@fair", '"quoted", too', "ü ✓ 例"]) | st.text(
-    st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1, max_size=30).filter(lambda s: s.strip() != "")
+    st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1, max_size=30
+).filter(lambda s: s.strip() != "")
 WHEN = st.sampled_from(["2024-06-03", " 2024-06-03", "2024-06-03T14:05:00Z", "2024-06-03 14:05", "2023-12-31T23:59:59.5+05:30"])
 WORDINGS = st.sampled_from([WORDING, "a/b c/ü.md@abcdef0", "x@0123456789abcdef0123456789abcdef01234567"])
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(evidence=st.lists(st.tuples(SOURCE, WHEN, WORDINGS), min_size=1, max_size=5))
-def test_imported_evidence_reads_back_as_it_was_written(tmp_path_factory: pytest.TempPathFactory,
-                                                       evidence: list[tuple[str, str, str]]) -> None:
+def test_imported_evidence_reads_back_as_it_was_written(
+    tmp_path_factory: pytest.TempPathFactory, evidence: list[tuple[str, str, str]]
+) -> None:
     """Any evidence an export holds (quotes, commas, formula-like text, spaces, any
     script) is what the list holds after the import, and after another rewrite."""
     folder = tmp_path_factory.mktemp("evidence")
@@ -177,9 +195,12 @@ def test_an_import_fills_evidence_only_where_the_list_has_none(project: Path) ->
     path = project / "subscribers.csv"
     write(path, PEOPLE)
     export = project / "export.csv"
-    export.write_text("email,consent_source,consent_at,consent_wording\n"
-                      f"eilidh.campbell@example.org,website,2024-01-08,{WORDING}\n"
-                      f"amina.okafor@example.org,another form,2024-01-08,{WORDING}\n", encoding="utf-8")
+    export.write_text(
+        "email,consent_source,consent_at,consent_wording\n"
+        f"eilidh.campbell@example.org,website,2024-01-08,{WORDING}\n"
+        f"amina.okafor@example.org,another form,2024-01-08,{WORDING}\n",
+        encoding="utf-8",
+    )
     result = import_list(path, export)
     reasons = {o.email: o.reason for o in result.outcomes}
     assert reasons["eilidh.campbell@example.org"].endswith("evidence of consent added")
@@ -190,15 +211,19 @@ def test_an_import_fills_evidence_only_where_the_list_has_none(project: Path) ->
     assert after["amina.okafor@example.org"][0] == "'" + PEOPLE[0][5]
 
 
-@pytest.mark.parametrize("cells,column,words", [
-    (("website", "03/06/2024", WORDING), "consent_at", "is not a date"),
-    (("website", "2999-01-01", WORDING), "consent_at", "in the future"),
-    (("website", "2024-06-03", "signup/form.md"), "consent_wording", "PATH@COMMIT"),
-    (("website", "2024-06-03", "../outside.md@abcdef0"), "consent_wording", "inside the repository"),
-    (("", "2024-06-03", WORDING), "consent_source", "where did this person sign up"),
-])
-def test_an_import_with_evidence_not_as_described_stops(project: Path, cells: tuple[str, str, str], column: str,
-                                                        words: str) -> None:
+@pytest.mark.parametrize(
+    "cells,column,words",
+    [
+        (("website", "03/06/2024", WORDING), "consent_at", "is not a date"),
+        (("website", "2999-01-01", WORDING), "consent_at", "in the future"),
+        (("website", "2024-06-03", "signup/form.md"), "consent_wording", "PATH@COMMIT"),
+        (("website", "2024-06-03", "../outside.md@abcdef0"), "consent_wording", "inside the repository"),
+        (("", "2024-06-03", WORDING), "consent_source", "where did this person sign up"),
+    ],
+)
+def test_an_import_with_evidence_not_as_described_stops(
+    project: Path, cells: tuple[str, str, str], column: str, words: str
+) -> None:
     before = (project / "subscribers.csv").read_bytes()
     export = project / "export.csv"
     with export.open("w", encoding="utf-8", newline="") as fh:
@@ -244,12 +269,14 @@ def test_a_send_leaves_out_rows_without_evidence(project: Path, sendgrid_server:
     dry = run_cli("send", EXAMPLE_ISSUE, "--dry-run", cwd=project)
     assert "held back   3: no evidence of consent (consent: required)" in dry.out, dry.output
 
-    r = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync", cwd=project,
-                env=env(sendgrid_server))
+    r = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync", cwd=project, env=env(sendgrid_server))
     assert r.code == 0, r.output
     assert sendgrid_server.log.invalid == []
-    assert sorted(sendgrid_server.log.accepted) == ["amina.okafor@example.org", "ben.hughes@example.org",
-                                                    "chloe.martin@example.org"]
+    assert sorted(sendgrid_server.log.accepted) == [
+        "amina.okafor@example.org",
+        "ben.hughes@example.org",
+        "chloe.martin@example.org",
+    ]
     assert "Sending “" in r.out and "to 3 recipient(s)" in r.out
     held = [line for line in r.out.splitlines() if "held back" in line]
     assert len(held) == 2 and all("3: no evidence of consent" in line and "subscribers.csv:6" in line for line in held)
@@ -258,8 +285,7 @@ def test_a_send_leaves_out_rows_without_evidence(project: Path, sendgrid_server:
 def test_evidence_is_optional_by_default(project: Path, sendgrid_server: SendGridServer) -> None:
     """Without ``consent: required`` the same list is sent to everyone subscribed."""
     write(project / "subscribers.csv", PEOPLE)
-    r = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync", cwd=project,
-                env=env(sendgrid_server))
+    r = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync", cwd=project, env=env(sendgrid_server))
     assert r.code == 0, r.output
     assert len(sendgrid_server.log.accepted) == 6 and "held back" not in r.out
 
@@ -280,18 +306,26 @@ def test_subscribers_check_names_a_sign_up_wording_git_cannot_show(tmp_path: Pat
     (root / "signup" / "form.md").write_text("Yes, send me the monthly update.\n", encoding="utf-8")
 
     def git(*args: str) -> str:
-        return subprocess.run(["git", "-c", "user.email=editor@example.org", "-c", "user.name=Editor", *args],
-                              cwd=root, capture_output=True, text=True, timeout=60, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "-c", "user.email=editor@example.org", "-c", "user.name=Editor", *args],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.strip()
 
     git("init", "-q")
     git("add", "-A")
     git("commit", "-qm", "the sign-up wording")
     sha = git("rev-parse", "--short", "HEAD")
-    rows = [["email", "status", *COLUMNS],
-            ["a@example.org", "subscribed", "website", "2024-01-02", f"signup/form.md@{sha}"],
-            ["b@example.org", "subscribed", "website", "2024-01-03", f"signup/form.md@{sha}"],
-            ["c@example.org", "subscribed", "website", "2024-01-04", f"signup/other.md@{sha}"],
-            ["d@example.org", "subscribed", "website", "2024-01-05", "signup/form.md@0123456"]]
+    rows = [
+        ["email", "status", *COLUMNS],
+        ["a@example.org", "subscribed", "website", "2024-01-02", f"signup/form.md@{sha}"],
+        ["b@example.org", "subscribed", "website", "2024-01-03", f"signup/form.md@{sha}"],
+        ["c@example.org", "subscribed", "website", "2024-01-04", f"signup/other.md@{sha}"],
+        ["d@example.org", "subscribed", "website", "2024-01-05", "signup/form.md@0123456"],
+    ]
     listed = root / "people.csv"
     with listed.open("w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows(rows)
@@ -313,5 +347,7 @@ def test_subscribers_check_names_a_sign_up_wording_git_cannot_show(tmp_path: Pat
     outside.mkdir()
     (outside / "people.csv").write_bytes(listed.read_bytes())
     unknown = run_cli("subscribers", "check", "--list", str(outside / "people.csv"), cwd=outside)
-    assert unknown.code == 0 and "! people.csv:2: consent_wording (not checked): the sign-up wordings could not be " \
-        "looked up in git" in unknown.out, unknown.output
+    assert (
+        unknown.code == 0
+        and "! people.csv:2: consent_wording (not checked): the sign-up wordings could not be looked up in git" in unknown.out
+    ), unknown.output

@@ -32,61 +32,121 @@ class Export:
 
 
 EXPORTS = [
-    Export("mailchimp subscribed", (
-        '"Email Address","First Name","Last Name","MEMBER_RATING","OPTIN_TIME","OPTIN_IP","CONFIRM_TIME","LEID"\n'
-        '"ann@example.org","Ann","A",2,"2024-05-01 10:11:12","","2024-05-01 10:12:00",1\n'),
-        {"ann@example.org": "subscribed"}),
-    Export("mailchimp unsubscribed", (
-        '"Email Address","First Name","MEMBER_RATING","OPTIN_TIME","UNSUB_TIME","UNSUB_CAMPAIGN_TITLE",'
-        '"UNSUB_REASON","LEID"\n"bob@example.org","Bob",2,"2023-05-02","2024-04-01 12:00:00","April","No",1\n'),
-        {"bob@example.org": "unsubscribed"}),
-    Export("mailchimp cleaned", (
-        '"Email Address","MEMBER_RATING","OPTIN_TIME","CLEAN_TIME","CLEAN_CAMPAIGN_TITLE","LEID"\n'
-        '"cat@example.org",1,"2023-01-01","2024-02-02 10:00:00","Feb",3\n'),
-        {"cat@example.org": "bounced"}),
-    Export("mailchimp contacts with Email Marketing", (
-        "Email Address,First Name,Email Marketing,TAGS\n"
-        "a@example.org,A,Subscribed,\nb@example.org,B,Unsubscribed,\nc@example.org,C,Non-Subscribed,\n"
-        "d@example.org,D,Cleaned,\ne@example.org,E,Pending,\n"),
-        {"a@example.org": "subscribed", "b@example.org": "unsubscribed", "c@example.org": "unsubscribed",
-         "d@example.org": "bounced"}),
-    Export("substack", (
-        "email,active_subscription,expiry,plan,email_disabled,created_at,first_payment_at\n"
-        "s1@example.org,true,,free,false,2024-01-02T10:00:00.000Z,\n"
-        "s2@example.org,true,,free,true,2024-01-03T10:00:00.000Z,\n"
-        "s3@example.org,false,2024-03-01,paid,false,2023-01-03T10:00:00.000Z,2023-01-03\n"),
-        {"s1@example.org": "subscribed", "s2@example.org": "unsubscribed", "s3@example.org": "unsubscribed"}),
-    Export("crm with Subscribed? (BOM, semicolons, CRLF)", (
-        "Email Address;First Name;Last Name;Subscribed?;Date Joined;Phone\n"
-        "ann@example.org;Ann;A;yes;12/03/2023;0123\nbob@example.org;Bob;B;no;12/03/2023;0123\n"
-        "cat@example.org;Cat;C;n;12/03/2023;0123\ndan@example.org;Dan;D;Y;12/03/2023;0123\n"),
-        {"ann@example.org": "subscribed", "bob@example.org": "unsubscribed", "cat@example.org": "unsubscribed",
-         "dan@example.org": "subscribed"}, bom_crlf=True),
-    Export("sheet with Opt-in TRUE/FALSE", (
-        "Email,Name,Opt-in\nt@example.org,T,TRUE\nf@example.org,F,FALSE\none@example.org,O,1\nzero@example.org,Z,0\n"),
-        {"t@example.org": "subscribed", "f@example.org": "unsubscribed", "one@example.org": "subscribed",
-         "zero@example.org": "unsubscribed"}),
-    Export("unsubscribed column, and do-not-email", (
-        "email,Unsubscribed,Do Not Email\nu1@example.org,no,\nu2@example.org,yes,\nu3@example.org,,yes\n"),
-        {"u1@example.org": "subscribed", "u2@example.org": "unsubscribed", "u3@example.org": "unsubscribed"}),
-    Export("our own columns with other tools' words", (
-        "email,status\nw1@example.org,Active\nw2@example.org,spam\nw3@example.org,\nw4@example.org,opted out\n"),
-        {"w1@example.org": "subscribed", "w2@example.org": "complained", "w3@example.org": "subscribed",
-         "w4@example.org": "unsubscribed"}),
-    Export("unreadable values", (
-        "email,Consent\nq1@example.org,yes\nq2@example.org,maybe\nq3@example.org,\nq4@example.org,maybe\n"),
-        question="3 rows do not say clearly whether the person agreed"),
-    Export("unreadable values answered with --yes-means", (
-        "email,Consent\nq1@example.org,yes\nq2@example.org,maybe\nq3@example.org,\nq4@example.org,Agreed by phone\n"),
-        {"q1@example.org": "subscribed", "q2@example.org": "unsubscribed", "q3@example.org": "unsubscribed",
-         "q4@example.org": "subscribed"}, answer=ConsentAnswer(yes_means=("agreed by phone",))),
-    Export("a column that looks like consent", (
-        "email,Marketing Permission Given\nm1@example.org,Y\nm2@example.org,N\n"),
-        question="which column says whether each person agreed?"),
-    Export("the look-alike named with --status-column", (
-        "email,Marketing Permission Given\nm1@example.org,Y\nm2@example.org,N\n"),
+    Export(
+        "mailchimp subscribed",
+        (
+            '"Email Address","First Name","Last Name","MEMBER_RATING","OPTIN_TIME","OPTIN_IP","CONFIRM_TIME","LEID"\n'
+            '"ann@example.org","Ann","A",2,"2024-05-01 10:11:12","","2024-05-01 10:12:00",1\n'
+        ),
+        {"ann@example.org": "subscribed"},
+    ),
+    Export(
+        "mailchimp unsubscribed",
+        (
+            '"Email Address","First Name","MEMBER_RATING","OPTIN_TIME","UNSUB_TIME","UNSUB_CAMPAIGN_TITLE",'
+            '"UNSUB_REASON","LEID"\n"bob@example.org","Bob",2,"2023-05-02","2024-04-01 12:00:00","April","No",1\n'
+        ),
+        {"bob@example.org": "unsubscribed"},
+    ),
+    Export(
+        "mailchimp cleaned",
+        (
+            '"Email Address","MEMBER_RATING","OPTIN_TIME","CLEAN_TIME","CLEAN_CAMPAIGN_TITLE","LEID"\n'
+            '"cat@example.org",1,"2023-01-01","2024-02-02 10:00:00","Feb",3\n'
+        ),
+        {"cat@example.org": "bounced"},
+    ),
+    Export(
+        "mailchimp contacts with Email Marketing",
+        (
+            "Email Address,First Name,Email Marketing,TAGS\n"
+            "a@example.org,A,Subscribed,\nb@example.org,B,Unsubscribed,\nc@example.org,C,Non-Subscribed,\n"
+            "d@example.org,D,Cleaned,\ne@example.org,E,Pending,\n"
+        ),
+        {
+            "a@example.org": "subscribed",
+            "b@example.org": "unsubscribed",
+            "c@example.org": "unsubscribed",
+            "d@example.org": "bounced",
+        },
+    ),
+    Export(
+        "substack",
+        (
+            "email,active_subscription,expiry,plan,email_disabled,created_at,first_payment_at\n"
+            "s1@example.org,true,,free,false,2024-01-02T10:00:00.000Z,\n"
+            "s2@example.org,true,,free,true,2024-01-03T10:00:00.000Z,\n"
+            "s3@example.org,false,2024-03-01,paid,false,2023-01-03T10:00:00.000Z,2023-01-03\n"
+        ),
+        {"s1@example.org": "subscribed", "s2@example.org": "unsubscribed", "s3@example.org": "unsubscribed"},
+    ),
+    Export(
+        "crm with Subscribed? (BOM, semicolons, CRLF)",
+        (
+            "Email Address;First Name;Last Name;Subscribed?;Date Joined;Phone\n"
+            "ann@example.org;Ann;A;yes;12/03/2023;0123\nbob@example.org;Bob;B;no;12/03/2023;0123\n"
+            "cat@example.org;Cat;C;n;12/03/2023;0123\ndan@example.org;Dan;D;Y;12/03/2023;0123\n"
+        ),
+        {
+            "ann@example.org": "subscribed",
+            "bob@example.org": "unsubscribed",
+            "cat@example.org": "unsubscribed",
+            "dan@example.org": "subscribed",
+        },
+        bom_crlf=True,
+    ),
+    Export(
+        "sheet with Opt-in TRUE/FALSE",
+        ("Email,Name,Opt-in\nt@example.org,T,TRUE\nf@example.org,F,FALSE\none@example.org,O,1\nzero@example.org,Z,0\n"),
+        {
+            "t@example.org": "subscribed",
+            "f@example.org": "unsubscribed",
+            "one@example.org": "subscribed",
+            "zero@example.org": "unsubscribed",
+        },
+    ),
+    Export(
+        "unsubscribed column, and do-not-email",
+        ("email,Unsubscribed,Do Not Email\nu1@example.org,no,\nu2@example.org,yes,\nu3@example.org,,yes\n"),
+        {"u1@example.org": "subscribed", "u2@example.org": "unsubscribed", "u3@example.org": "unsubscribed"},
+    ),
+    Export(
+        "our own columns with other tools' words",
+        ("email,status\nw1@example.org,Active\nw2@example.org,spam\nw3@example.org,\nw4@example.org,opted out\n"),
+        {
+            "w1@example.org": "subscribed",
+            "w2@example.org": "complained",
+            "w3@example.org": "subscribed",
+            "w4@example.org": "unsubscribed",
+        },
+    ),
+    Export(
+        "unreadable values",
+        ("email,Consent\nq1@example.org,yes\nq2@example.org,maybe\nq3@example.org,\nq4@example.org,maybe\n"),
+        question="3 rows do not say clearly whether the person agreed",
+    ),
+    Export(
+        "unreadable values answered with --yes-means",
+        ("email,Consent\nq1@example.org,yes\nq2@example.org,maybe\nq3@example.org,\nq4@example.org,Agreed by phone\n"),
+        {
+            "q1@example.org": "subscribed",
+            "q2@example.org": "unsubscribed",
+            "q3@example.org": "unsubscribed",
+            "q4@example.org": "subscribed",
+        },
+        answer=ConsentAnswer(yes_means=("agreed by phone",)),
+    ),
+    Export(
+        "a column that looks like consent",
+        ("email,Marketing Permission Given\nm1@example.org,Y\nm2@example.org,N\n"),
+        question="which column says whether each person agreed?",
+    ),
+    Export(
+        "the look-alike named with --status-column",
+        ("email,Marketing Permission Given\nm1@example.org,Y\nm2@example.org,N\n"),
         {"m1@example.org": "subscribed", "m2@example.org": "unsubscribed"},
-        answer=ConsentAnswer(status_column="marketing permission given")),
+        answer=ConsentAnswer(status_column="marketing permission given"),
+    ),
 ]
 
 
@@ -159,11 +219,24 @@ def test_a_no_is_kept_so_a_later_import_never_resubscribes(tmp_path: Path) -> No
     assert "an import never resubscribes anyone" in result.outcomes[0].reason
 
 
-@pytest.mark.parametrize(("kind", "value", "rank"), [
-    ("yes", "Yes", SUBSCRIBED), ("yes", " n ", UNSUBSCRIBED), ("yes", "TRUE", SUBSCRIBED), ("yes", "0", UNSUBSCRIBED),
-    ("yes", "", None), ("no", "", SUBSCRIBED), ("no", "true", UNSUBSCRIBED), ("no", "Unsubscribed", UNSUBSCRIBED),
-    ("state", "Non-Subscribed", UNSUBSCRIBED), ("state", "pending", PENDING), ("status", "", SUBSCRIBED),
-    ("yes", "perhaps", None), ("unsub_time", "2024-01-01", UNSUBSCRIBED), ("clean_time", "", SUBSCRIBED),
-])
+@pytest.mark.parametrize(
+    ("kind", "value", "rank"),
+    [
+        ("yes", "Yes", SUBSCRIBED),
+        ("yes", " n ", UNSUBSCRIBED),
+        ("yes", "TRUE", SUBSCRIBED),
+        ("yes", "0", UNSUBSCRIBED),
+        ("yes", "", None),
+        ("no", "", SUBSCRIBED),
+        ("no", "true", UNSUBSCRIBED),
+        ("no", "Unsubscribed", UNSUBSCRIBED),
+        ("state", "Non-Subscribed", UNSUBSCRIBED),
+        ("state", "pending", PENDING),
+        ("status", "", SUBSCRIBED),
+        ("yes", "perhaps", None),
+        ("unsub_time", "2024-01-01", UNSUBSCRIBED),
+        ("clean_time", "", SUBSCRIBED),
+    ],
+)
 def test_values_read_as_people_write_them(kind: str, value: str, rank: int | None) -> None:
     assert read_value(kind, value) == rank

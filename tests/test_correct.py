@@ -5,9 +5,9 @@ SendGrid-compatible test server, resumed after a stop without anyone getting it 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import email
 import email.policy
-import datetime as dt
 from pathlib import Path
 
 import feedparser
@@ -32,8 +32,9 @@ def cli(project: Path, server: SendGridServer | None, *args: str, at: dt.datetim
 
 def move_august(project: Path) -> None:
     issue = project / EXAMPLE_ISSUE
-    issue.write_text(issue.read_text(encoding="utf-8").replace("start: 2024-08-06 15:00", "start: 2024-08-06 16:00"),
-                     encoding="utf-8")
+    issue.write_text(
+        issue.read_text(encoding="utf-8").replace("start: 2024-08-06 15:00", "start: 2024-08-06 16:00"), encoding="utf-8"
+    )
 
 
 def test_a_correction_is_noted_on_the_page_in_the_feed_and_in_calendars(project: Path) -> None:
@@ -77,10 +78,10 @@ def test_correct_refuses_what_it_cannot_do(project: Path) -> None:
 
 
 def test_the_correction_email_reaches_exactly_the_original_readers_still_eligible(
-        project: Path, sendgrid_server: SendGridServer) -> None:
+    project: Path, sendgrid_server: SendGridServer
+) -> None:
     settings = project / "newsletter.yaml"
-    settings.write_text(settings.read_text(encoding="utf-8") + "delivery:\n  batch_size: 2\n  retries: 0\n",
-                        encoding="utf-8")
+    settings.write_text(settings.read_text(encoding="utf-8") + "delivery:\n  batch_size: 2\n  retries: 0\n", encoding="utf-8")
     assert cli(project, None, "publish", at=SENT).code == 0
     sent = cli(project, sendgrid_server, "send", EXAMPLE_ISSUE, "--yes", at=SENT)
     assert sent.code == 0, sent.output
@@ -113,16 +114,16 @@ def test_the_correction_email_reaches_exactly_the_original_readers_still_eligibl
     assert done.code == 0 and sum(sendgrid_server.counts.values()) == 4
 
 
-def test_a_correction_of_june_after_july_was_sent_is_not_refused_as_older(
-        project: Path, sendgrid_server: SendGridServer) -> None:
+def test_a_correction_of_june_after_july_was_sent_is_not_refused_as_older(project: Path, sendgrid_server: SendGridServer) -> None:
     """The June issue's correction email goes out though a later issue was sent since (a
     correction is a send of a sent issue on purpose); it keeps a send record of its own."""
     assert cli(project, None, "publish", at=SENT).code == 0
     assert cli(project, sendgrid_server, "send", EXAMPLE_ISSUE, "--yes", at=SENT).code == 0
     july = project / "issues" / "2024-07-july-update.yaml"
     text = (project / EXAMPLE_ISSUE).read_text(encoding="utf-8")
-    july.write_text(text.replace("date: 2024-06-14", "date: 2024-06-28").replace('subject: "June', 'subject: "July'),
-                    encoding="utf-8")
+    july.write_text(
+        text.replace("date: 2024-06-14", "date: 2024-06-28").replace('subject: "June', 'subject: "July'), encoding="utf-8"
+    )
     later = cli(project, sendgrid_server, "send", "issues/2024-07-july-update.yaml", "--yes", at=SENT)
     assert later.code == 0, later.output
     move_august(project)
@@ -136,7 +137,7 @@ def test_a_correction_of_june_after_july_was_sent_is_not_refused_as_older(
 
 def test_a_correction_of_an_issue_in_two_languages_is_noted_on_each_page_in_its_words(project: Path) -> None:
     bilingual = "issues/2024-06-14-bilingual.yaml"
-    source = (Path(__file__).parent.parent / "issues" / "examples" / "2024-06-june-team-update-bilingual.yaml")
+    source = Path(__file__).parent.parent / "issues" / "examples" / "2024-06-june-team-update-bilingual.yaml"
     (project / bilingual).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
     assert cli(project, None, "publish", at=SENT).code == 0
     issue = project / bilingual
@@ -168,8 +169,19 @@ def test_the_correction_email_of_an_issue_in_two_languages_goes_in_each_readers_
     assert sent.code == 0, sent.output
     assert cli(project, None, "publish", at=out).code == 0
     issue.write_text(TWO.replace("Sharing, cy: Rhannu", "Sharing widely, cy: Rhannu yn eang"), encoding="utf-8")
-    result = cli(project, None, "correct", "issues/2024-06-20-two.yaml", "--note", "A word added.", "--email",
-                 "--yes", "--provider", "outbox", at=later)
+    result = cli(
+        project,
+        None,
+        "correct",
+        "issues/2024-06-20-two.yaml",
+        "--note",
+        "A word added.",
+        "--email",
+        "--yes",
+        "--provider",
+        "outbox",
+        at=later,
+    )
     assert result.code == 0, result.output
     got: dict[str, tuple[str, str]] = {}
     for path in (project / "outbox" / "2024-06-20-two-correction-1").glob("*.eml"):
@@ -181,7 +193,9 @@ def test_the_correction_email_of_an_issue_in_two_languages_goes_in_each_readers_
         subject, text = got[to]
         assert subject == "Cywiriad: Diweddariad Tîm Mehefin: sgyrsiau"
         assert "Rydym wedi cywiro rhifyn 20 Mehefin 2024, Diweddariad Tîm Mehefin (25 Mehefin 2024): A word added." in text
-        assert "Darllen y rhifyn wedi’i gywiro: https://www.coproductioncollective.co.uk/newsletters/2024-06-20-two.cy.html" in text
+        assert (
+            "Darllen y rhifyn wedi’i gywiro: https://www.coproductioncollective.co.uk/newsletters/2024-06-20-two.cy.html" in text
+        )
     for to in ENGLISH:
         subject, text = got[to]
         assert subject == "Correction: June Team Update: conversations"

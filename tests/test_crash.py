@@ -38,8 +38,7 @@ def test_power_cut_is_settled_from_sendgrids_email_logs_nobody_asked_about(proje
     seed = _seed()
     with SendGridServer(delay=0.05, validate="first") as server:
         try:
-            drill = run_drill(project, server, kills=8, eligible=5_000, suppressed=100, seed=seed,
-                              kill="group", log_delay=0)
+            drill = run_drill(project, server, kills=8, eligible=5_000, suppressed=100, seed=seed, kill="group", log_delay=0)
         except AssertionError as exc:
             raise AssertionError(f"{exc} (replay with CRASH_SEED={seed})") from exc
     assert drill.kills >= 8
@@ -57,8 +56,7 @@ def test_power_cut_leaves_unknown_only_a_request_that_had_started(project: Path,
     seed = _seed()
     with SendGridServer(delay=0.05, validate="first") as server:
         try:
-            drill = run_drill(project, server, kills=kills, eligible=5_000, suppressed=100, seed=seed,
-                              kill="group")
+            drill = run_drill(project, server, kills=kills, eligible=5_000, suppressed=100, seed=seed, kill="group")
         except AssertionError as exc:
             raise AssertionError(f"{exc} (replay with CRASH_SEED={seed})") from exc
     assert drill.kills >= kills

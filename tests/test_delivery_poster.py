@@ -17,11 +17,12 @@ from tests.sendgrid_server import KEY, SendGridServer
 
 
 def rows(n: int, start: int = 1) -> list[tuple[int, str, str, str, str | None]]:
-    return [(seq, f"reader{seq:05d}@example.org", f"Zoë \"{seq}\"", "O'Brien, Jr.", None) for seq in range(start, start + n)]
+    return [(seq, f"reader{seq:05d}@example.org", f'Zoë "{seq}"', "O'Brien, Jr.", None) for seq in range(start, start + n)]
 
 
 def test_the_body_built_by_the_request_process_is_the_senders_byte_for_byte(
-        project: Path, sendgrid_server: SendGridServer) -> None:
+    project: Path, sendgrid_server: SendGridServer
+) -> None:
     kit = make_kit(project, people(1))
     builder = PayloadBuilder(kit.message, kit.settings.delivery.sendgrid)
     maker = kit.maker()

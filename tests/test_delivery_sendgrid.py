@@ -15,7 +15,7 @@ from newsletter.delivery.journal import Journal
 from newsletter.delivery.run import RunResult, deliver
 from newsletter.delivery.sendgrid import SendGridProvider
 from newsletter.errors import InputError
-from tests.delivery_kit import Kit, make_kit, person, people
+from tests.delivery_kit import Kit, make_kit, people, person
 from tests.sendgrid_server import KEY, Fault, SendGridServer
 
 
@@ -40,11 +40,23 @@ def posting(request: pytest.FixtureRequest) -> str:
 
 def run(kit: Kit, server: SendGridServer, waits: Waits | None = None, *, sandbox: bool = False, **changes: object) -> RunResult:
     settings = kit.delivery(**changes)
-    options = settings.sendgrid.model_copy(update={"timeout": changes.pop("timeout", 2.0)}) if "timeout" in changes else settings.sendgrid
+    options = (
+        settings.sendgrid.model_copy(update={"timeout": changes.pop("timeout", 2.0)})
+        if "timeout" in changes
+        else settings.sendgrid
+    )
     provider = SendGridProvider(KEY, options, host=server.url, sandbox=sandbox, background=BACKGROUND[0])
     try:
-        result = deliver(kit.journal, kit.send, kit.message, provider, kit.maker(), settings,
-                         source=kit.source(), sleep=waits if waits is not None else Waits())
+        result = deliver(
+            kit.journal,
+            kit.send,
+            kit.message,
+            provider,
+            kit.maker(),
+            settings,
+            source=kit.source(),
+            sleep=waits if waits is not None else Waits(),
+        )
     finally:
         provider.close()
     kit.refresh()
@@ -201,8 +213,16 @@ def test_a_request_process_that_dies_leaves_its_batch_unknown_and_the_rest_go_on
     killer = threading.Thread(target=kill_when_received, daemon=True)
     killer.start()
     try:
-        result = deliver(kit.journal, kit.send, kit.message, provider, kit.maker(),
-                         kit.delivery(batch_size=10), source=kit.source(), sleep=Waits())
+        result = deliver(
+            kit.journal,
+            kit.send,
+            kit.message,
+            provider,
+            kit.maker(),
+            kit.delivery(batch_size=10),
+            source=kit.source(),
+            sleep=Waits(),
+        )
     finally:
         done.set()
         killer.join()

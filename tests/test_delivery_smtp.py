@@ -14,7 +14,7 @@ from newsletter.delivery.run import RunResult, deliver
 from newsletter.delivery.smtp import SmtpProvider, parse_smtp_url
 from newsletter.delivery.state import load_secret, unsubscribe_token
 from newsletter.errors import UsageError
-from tests.delivery_kit import Kit, make_kit, person, people
+from tests.delivery_kit import Kit, make_kit, people, person
 from tests.smtp_server import SmtpServer, make_certificate
 
 
@@ -29,8 +29,9 @@ def run(kit: Kit, server: SmtpServer, connections: int = 3, **changes: object) -
     options = settings.smtp.model_copy(update={"connections": connections, "timeout": 5.0})
     provider = SmtpProvider(parse_smtp_url(server.url), options)
     try:
-        result = deliver(kit.journal, kit.send, kit.message, provider, kit.maker(), settings,
-                         source=kit.source(), sleep=lambda s: None)
+        result = deliver(
+            kit.journal, kit.send, kit.message, provider, kit.maker(), settings, source=kit.source(), sleep=lambda s: None
+        )
         kit.refresh()
         return result
     finally:
@@ -62,7 +63,7 @@ def test_multipart_alternative_with_one_click_unsubscribe(project: Path, smtp_se
     assert text.get_content_type() == "text/plain" and html.get_content_type() == "text/html"
     assert "Dear Chloé," in text.get_content()
     assert "Chlo&eacute;" in html.get_content() or "Chloé" in html.get_content()
-    token = unsub[len("<https://www.coproductioncollective.co.uk/unsubscribe?token="):-1]
+    token = unsub[len("<https://www.coproductioncollective.co.uk/unsubscribe?token=") : -1]
     assert token in html.get_content() and token in text.get_content()
     assert "__nl_" not in text.get_content() + html.get_content()
     assert token == unsubscribe_token(load_secret(kit.root), "chloe@example.org")
@@ -105,7 +106,13 @@ def test_bad_smtp_url_is_a_usage_error_without_echoing_it(url: str) -> None:
 def test_smtp_url_parts() -> None:
     url = parse_smtp_url("smtp://me%40x.org:p%40ss@mail.example.org:587?starttls=1")
     assert (url.host, url.port, url.user, url.password, url.starttls, url.tls) == (
-        "mail.example.org", 587, "me@x.org", "p@ss", True, False)
+        "mail.example.org",
+        587,
+        "me@x.org",
+        "p@ss",
+        True,
+        False,
+    )
     assert "p@ss" not in repr(url)
 
 
@@ -115,8 +122,16 @@ def test_login_and_a_refused_login(project: Path) -> None:
         options = kit.settings.delivery.smtp.model_copy(update={"connections": 2, "timeout": 5.0})
         bad = SmtpProvider(parse_smtp_url(f"smtp://editor:wrong@127.0.0.1:{server.port}"), options)
         try:
-            result = deliver(kit.journal, kit.send, kit.message, bad, kit.maker(),
-                             kit.settings.delivery, source=kit.source(), sleep=lambda s: None)
+            result = deliver(
+                kit.journal,
+                kit.send,
+                kit.message,
+                bad,
+                kit.maker(),
+                kit.settings.delivery,
+                source=kit.source(),
+                sleep=lambda s: None,
+            )
         finally:
             bad.close()
         assert result.outcome == "stopped" and "refused the login" in result.message
@@ -124,8 +139,16 @@ def test_login_and_a_refused_login(project: Path) -> None:
         kit.refresh()
         good = SmtpProvider(parse_smtp_url(f"smtp://editor:s3cret%20pass@127.0.0.1:{server.port}"), options)
         try:
-            result = deliver(kit.journal, kit.send, kit.message, good, kit.maker(),
-                             kit.settings.delivery, source=kit.source(), sleep=lambda s: None)
+            result = deliver(
+                kit.journal,
+                kit.send,
+                kit.message,
+                good,
+                kit.maker(),
+                kit.settings.delivery,
+                source=kit.source(),
+                sleep=lambda s: None,
+            )
         finally:
             good.close()
         assert result.outcome == "done" and len(server.handler.messages) == 5
@@ -135,8 +158,16 @@ def _send_over(kit: Kit, url: str) -> RunResult:
     options = kit.settings.delivery.smtp.model_copy(update={"connections": 2, "timeout": 5.0})
     provider = SmtpProvider(parse_smtp_url(url), options)
     try:
-        return deliver(kit.journal, kit.send, kit.message, provider, kit.maker(),
-                       kit.settings.delivery, source=kit.source(), sleep=lambda s: None)
+        return deliver(
+            kit.journal,
+            kit.send,
+            kit.message,
+            provider,
+            kit.maker(),
+            kit.settings.delivery,
+            source=kit.source(),
+            sleep=lambda s: None,
+        )
     finally:
         provider.close()
 
@@ -147,8 +178,9 @@ def certificate(tmp_path: Path) -> tuple[Path, Path]:
 
 
 @pytest.mark.parametrize("tls", ["starttls", "smtps"])
-def test_tls_with_a_login_that_only_goes_over_tls(project: Path, certificate: tuple[Path, Path], tls: str,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tls_with_a_login_that_only_goes_over_tls(
+    project: Path, certificate: tuple[Path, Path], tls: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """STARTTLS (``?starttls=1``) and smtps://: the certificate is verified, the login and
     every message go over the encrypted connection (the server refuses AUTH before TLS)."""
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))  # trust the test's own certificate
@@ -161,7 +193,8 @@ def test_tls_with_a_login_that_only_goes_over_tls(project: Path, certificate: tu
 
 
 def test_an_untrusted_certificate_stops_the_send_before_anything_is_sent(
-        project: Path, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    project: Path, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)  # the system's CAs do not know the test's
     with SmtpServer(login=("editor", "s3cret"), tls="starttls", cert=certificate) as server:
         kit = make_kit(project, people(3))

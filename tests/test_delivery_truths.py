@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import email
 import email.policy
-from email.header import decode_header, make_header
 import json
 import os
 import subprocess
 import sys
 import threading
+from email.header import decode_header, make_header
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -49,11 +49,9 @@ def sendgrid_env(server: SendGridServer, **more: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("smtputf8", [False, True])
 def test_idn_and_non_ascii_local_parts_over_smtp(project: Path, smtputf8: bool) -> None:
-    write_list(project, [("reader@bücher.de", "Rea", "Der"), ("jöe@bücher.de", "Jö", "E"),
-                         ("plain@example.org", "Plain", "P")])
+    write_list(project, [("reader@bücher.de", "Rea", "Der"), ("jöe@bücher.de", "Jö", "E"), ("plain@example.org", "Plain", "P")])
     with SmtpServer(smtputf8=smtputf8) as server:
-        result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "smtp", cwd=project,
-                         env={"SMTP_URL": server.url})
+        result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "smtp", cwd=project, env={"SMTP_URL": server.url})
         got = {rcpts[0]: raw for _, rcpts, raw in server.handler.messages}
     assert "Traceback" not in result.output
     assert "reader@xn--bcher-kva.de" in got and "plain@example.org" in got
@@ -81,11 +79,9 @@ def test_idn_in_the_outbox_never_crashes(project: Path) -> None:
     assert all(oct(f.stat().st_mode & 0o777) == "0o600" for f in files)  # names and addresses: owner only
 
 
-def test_sendgrid_gets_ascii_domains_and_never_a_local_part_it_would_drop(project: Path,
-                                                                           sendgrid_server: SendGridServer) -> None:
+def test_sendgrid_gets_ascii_domains_and_never_a_local_part_it_would_drop(project: Path, sendgrid_server: SendGridServer) -> None:
     write_list(project, [("reader@bücher.de", "Smith, Jo", "X"), ("jöe@bücher.de", "Jö", "E")])
-    result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", cwd=project,
-                     env=sendgrid_env(sendgrid_server))
+    result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", cwd=project, env=sendgrid_env(sendgrid_server))
     assert result.code == 1 and "1 recipient(s) failed" in result.err, result.output
     assert sendgrid_server.log.accepted == ["reader@xn--bcher-kva.de"]
     [person] = sendgrid_server.log.requests[0]["personalizations"]
@@ -98,13 +94,16 @@ def test_sendgrid_gets_ascii_domains_and_never_a_local_part_it_would_drop(projec
 # -- one header builder --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["Smith, Jo", 'Jo "the" Smith', "Jo; Smith", "Jo\x1b[31m\x00Smith",
-                                  "Ünïcødé " * 25, "x" * 200])
+@pytest.mark.parametrize("name", ["Smith, Jo", 'Jo "the" Smith', "Jo; Smith", "Jo\x1b[31m\x00Smith", "Ünïcødé " * 25, "x" * 200])
 def test_names_are_cleaned_quoted_and_folded(project: Path, name: str) -> None:
     kit = make_kit(project, [])
-    recipient = Recipient(1, "reader@example.org", name, {"unsubscribe_url": "https://example.org/u?t=x",
-                                                          "first_name": "R", "last_name": "", "email": "reader@example.org"},
-                          "tok")
+    recipient = Recipient(
+        1,
+        "reader@example.org",
+        name,
+        {"unsubscribe_url": "https://example.org/u?t=x", "first_name": "R", "last_name": "", "email": "reader@example.org"},
+        "tok",
+    )
     raw = MimeBuilder(kit.message).build(recipient)
     head = raw.split(b"\r\n\r\n", 1)[0]
     msg = email.message_from_bytes(raw, policy=email.policy.default)
@@ -115,8 +114,11 @@ def test_names_are_cleaned_quoted_and_folded(project: Path, name: str) -> None:
     raw_to = email.message_from_bytes(raw, policy=email.policy.compat32)["To"]
     decoded = " ".join(str(make_header(decode_header(raw_to.replace("\r\n", "")))).split())
     expected = clean_name(name)
-    assert decoded in (f"{expected} <reader@example.org>", f'"{expected}" <reader@example.org>',
-                       f'"{expected.replace(chr(34), chr(92) + chr(34))}" <reader@example.org>'), decoded
+    assert decoded in (
+        f"{expected} <reader@example.org>",
+        f'"{expected}" <reader@example.org>',
+        f'"{expected.replace(chr(34), chr(92) + chr(34))}" <reader@example.org>',
+    ), decoded
     assert b"\x1b" not in head and b"\x00" not in head
     for line in head.split(b"\r\n"):
         assert len(line) <= 998
@@ -125,8 +127,10 @@ def test_names_are_cleaned_quoted_and_folded(project: Path, name: str) -> None:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(name=st.text(st.characters(exclude_categories=["Cs"]), max_size=120),
-       local=st.from_regex(r"[a-z0-9._-]{1,20}", fullmatch=True))
+@given(
+    name=st.text(st.characters(exclude_categories=["Cs"]), max_size=120),
+    local=st.from_regex(r"[a-z0-9._-]{1,20}", fullmatch=True),
+)
 def test_header_lines_keep_rfc_5322_lengths(project: Path, name: str, local: str) -> None:
     """Whatever the name: one To header, no control character, encoded lines folded to 78."""
     address = f"{local.strip('.') or 'x'}@example.org"
@@ -190,10 +194,10 @@ def test_one_tls_connection_for_every_request_of_a_send(project: Path, tmp_path:
 def test_an_untrusted_certificate_stops_the_send_with_nothing_sent(project: Path, tmp_path: Path) -> None:
     cert = make_certificate(tmp_path)
     with SendGridServer(cert=cert) as server:
-        result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync", cwd=project,
-                         env=sendgrid_env(server))
-        synced = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", cwd=project,
-                         env=sendgrid_env(server))
+        result = run_cli(
+            "send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync", cwd=project, env=sendgrid_env(server)
+        )
+        synced = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", cwd=project, env=sendgrid_env(server))
     assert result.code == 1 and "not trusted" in result.err and "Traceback" not in result.output
     assert synced.code == 2 and "CERTIFICATE_VERIFY_FAILED" in synced.err and "Traceback" not in synced.output
     assert server.log.times == []
@@ -257,14 +261,21 @@ class _Redirector:
 
 @pytest.mark.parametrize("sync", ["--no-sync", "sync first"])
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
-def test_a_redirecting_api_host_gets_nothing_counted_and_never_forwards_the_key(project: Path, status: int,
-                                                                               sync: str) -> None:
+def test_a_redirecting_api_host_gets_nothing_counted_and_never_forwards_the_key(project: Path, status: int, sync: str) -> None:
     other = _Listener()
     redirector = _Redirector(status, other.url)
     try:
         flags = ["--no-sync"] if sync == "--no-sync" else []
-        result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", *flags, cwd=project,
-                         env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": redirector.url})
+        result = run_cli(
+            "send",
+            EXAMPLE_ISSUE,
+            "--yes",
+            "--provider",
+            "sendgrid",
+            *flags,
+            cwd=project,
+            env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": redirector.url},
+        )
         assert result.code in (1, 2) and "redirect" in result.err and "not followed" in result.err, result.output
         assert "Traceback" not in result.output
         assert other.seen == []  # the key never reached the second host, nor did anything else
@@ -293,26 +304,43 @@ def test_the_official_client_for_other_api_calls_never_follows_a_redirect() -> N
         other.close()
 
 
-@pytest.mark.parametrize(("host", "words"), [
-    ("api.eu.sendgrid.com", "must start with https://"),
-    ("ftp://api.sendgrid.com", "must start with https://"),
-    ("https://api.sendgrid.com/v3", "only the scheme and host"),
-    ("http://api.sendgrid.com", "unencrypted"),
-    ("http://localhost.evil.example", "unencrypted"),  # only this machine's own names are exempt
-    ("http://127.0.0.1.evil.example", "unencrypted"),
-    ("https://", "must start with https://"),
-])
+@pytest.mark.parametrize(
+    ("host", "words"),
+    [
+        ("api.eu.sendgrid.com", "must start with https://"),
+        ("ftp://api.sendgrid.com", "must start with https://"),
+        ("https://api.sendgrid.com/v3", "only the scheme and host"),
+        ("http://api.sendgrid.com", "unencrypted"),
+        ("http://localhost.evil.example", "unencrypted"),  # only this machine's own names are exempt
+        ("http://127.0.0.1.evil.example", "unencrypted"),
+        ("https://", "must start with https://"),
+    ],
+)
 def test_a_bad_api_host_is_refused_before_anything(project: Path, host: str, words: str) -> None:
-    result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", cwd=project,
-                     env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": host})
+    result = run_cli(
+        "send",
+        EXAMPLE_ISSUE,
+        "--yes",
+        "--provider",
+        "sendgrid",
+        cwd=project,
+        env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": host},
+    )
     assert result.code == 2 and words in result.err and "Traceback" not in result.output, result.output
     assert KEY not in result.output
     assert not (project / ".newsletter" / "journal.sqlite3").exists()
 
 
 def test_an_smtp_password_is_never_sent_in_clear_unless_asked(project: Path) -> None:
-    result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "smtp", cwd=project,
-                     env={"SMTP_URL": "smtp://user:s3cret@mail.example.org:587"})
+    result = run_cli(
+        "send",
+        EXAMPLE_ISSUE,
+        "--yes",
+        "--provider",
+        "smtp",
+        cwd=project,
+        env={"SMTP_URL": "smtp://user:s3cret@mail.example.org:587"},
+    )
     assert result.code == 2 and "in clear" in result.err and "s3cret" not in result.output
     from newsletter.delivery.smtp import parse_smtp_url
 
@@ -325,8 +353,7 @@ def test_an_smtp_password_is_never_sent_in_clear_unless_asked(project: Path) -> 
 
 
 def test_a_dry_run_never_connects_to_the_provider(project: Path, sendgrid_server: SendGridServer) -> None:
-    result = run_cli("send", EXAMPLE_ISSUE, "--dry-run", "--provider", "sendgrid", cwd=project,
-                     env=sendgrid_env(sendgrid_server))
+    result = run_cli("send", EXAMPLE_ISSUE, "--dry-run", "--provider", "sendgrid", cwd=project, env=sendgrid_env(sendgrid_server))
     assert result.code == 0, result.output
     assert sendgrid_server.log.connections == 0  # not a request, not even a connection
     assert not (project / "outbox").exists() and not (project / ".newsletter" / "journal.sqlite3").exists()
@@ -337,8 +364,7 @@ def test_more_than_the_allowed_share_refused_pauses_the_send(project: Path) -> N
     write_list(project, rows)
     with SmtpServer() as server:
         server.handler.refuse = {f"r{i:04d}@example.org" for i in range(0, 300, 10)}  # 10% > 5%
-        result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "smtp", cwd=project,
-                         env={"SMTP_URL": server.url})
+        result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "smtp", cwd=project, env={"SMTP_URL": server.url})
         delivered = server.handler.count
     assert result.code == 1 and "paused" in result.err and "were refused" in result.err, result.output
     assert delivered < 270  # it stopped before sending on to everyone
@@ -350,15 +376,19 @@ def test_only_one_send_of_a_project_runs_at_a_time(project: Path) -> None:
     """The first send holds the lock while its request is held by the server (until told):
     decided from state, never from a delay."""
     settings = project / "newsletter.yaml"  # the held request must not time out however loaded the machine
-    settings.write_text(settings.read_text(encoding="utf-8") + "delivery:\n  sendgrid:\n    timeout: 300\n",
-                        encoding="utf-8")
+    settings.write_text(settings.read_text(encoding="utf-8") + "delivery:\n  sendgrid:\n    timeout: 300\n", encoding="utf-8")
     with SendGridServer() as server:
         server.fail_next("hold")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SENDGRID_", "SMTP_"))}
         env.update(PYTHONPATH=str(REPO), **sendgrid_env(server))
-        first = subprocess.Popen([sys.executable, "-m", "newsletter", "send", EXAMPLE_ISSUE, "--yes"],
-                                 cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 stdin=subprocess.DEVNULL)
+        first = subprocess.Popen(
+            [sys.executable, "-m", "newsletter", "send", EXAMPLE_ISSUE, "--yes"],
+            cwd=project,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+        )
         try:
             import time
 
@@ -375,8 +405,16 @@ def test_only_one_send_of_a_project_runs_at_a_time(project: Path) -> None:
 
 
 def test_a_test_send_carries_the_test_address_token(project: Path, sendgrid_server: SendGridServer) -> None:
-    result = run_cli("send", EXAMPLE_ISSUE, "--test-to", "editor@example.com", "--as", "chloe.martin@example.org",
-                     cwd=project, env=sendgrid_env(sendgrid_server))
+    result = run_cli(
+        "send",
+        EXAMPLE_ISSUE,
+        "--test-to",
+        "editor@example.com",
+        "--as",
+        "chloe.martin@example.org",
+        cwd=project,
+        env=sendgrid_env(sendgrid_server),
+    )
     assert result.code == 0, result.output
     [person] = sendgrid_server.log.requests[0]["personalizations"]
     secret = load_secret(project)
@@ -384,7 +422,6 @@ def test_a_test_send_carries_the_test_address_token(project: Path, sendgrid_serv
     blob = json.dumps(person)
     assert mine in person["headers"]["List-Unsubscribe"] and mine in blob
     assert hers not in blob  # unsubscribing from the test never unsubscribes the reader it imitates
-
 
 
 class _Garbage:
@@ -415,8 +452,9 @@ class _Garbage:
                         break
                     data += chunk
                 head, _, body = data.partition(b"\r\n\r\n")
-                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                               if line.lower().startswith(b"content-length:")), 0)
+                length = next(
+                    (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0
+                )
                 while len(body) < length:
                     chunk = conn.recv(65536)
                     if not chunk:

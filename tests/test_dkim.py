@@ -20,14 +20,15 @@ from tests.smtp_server import SmtpServer
 
 def _key() -> tuple[str, str]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode("ascii")
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode(
+        "ascii"
+    )
     public = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return pem, base64.b64encode(public).decode("ascii")
 
 
 def _txt(value: str) -> str:
-    return " ".join(f'"{value[i:i + 200]}"' for i in range(0, len(value), 200))
+    return " ".join(f'"{value[i : i + 200]}"' for i in range(0, len(value), 200))
 
 
 def _dnsfunc(server: DnsServer) -> Callable[[bytes, int], bytes]:
@@ -44,11 +45,24 @@ def _dnsfunc(server: DnsServer) -> Callable[[bytes, int], bytes]:
 
 def test_smtp_messages_are_signed_and_verify(project: Path) -> None:
     pem, public = _key()
-    with DnsServer({("news2024._domainkey.example.org", "TXT"): [_txt(f"v=DKIM1; k=rsa; p={public}")]}) as names, \
-            SmtpServer() as server:
-        r = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "smtp", cwd=project,
-                    env={"SMTP_URL": server.url, "NEWSLETTER_DKIM_KEY": pem, "NEWSLETTER_DKIM_SELECTOR": "news2024",
-                         "NEWSLETTER_DNS_SERVER": names.address})
+    with (
+        DnsServer({("news2024._domainkey.example.org", "TXT"): [_txt(f"v=DKIM1; k=rsa; p={public}")]}) as names,
+        SmtpServer() as server,
+    ):
+        r = run_cli(
+            "send",
+            EXAMPLE_ISSUE,
+            "--yes",
+            "--provider",
+            "smtp",
+            cwd=project,
+            env={
+                "SMTP_URL": server.url,
+                "NEWSLETTER_DKIM_KEY": pem,
+                "NEWSLETTER_DKIM_SELECTOR": "news2024",
+                "NEWSLETTER_DNS_SERVER": names.address,
+            },
+        )
         assert r.code == 0, r.output
         assert "DKIM" not in r.err  # the doctor finds the key published
         assert len(server.handler.messages) == 5
@@ -66,13 +80,30 @@ def test_smtp_messages_are_signed_and_verify(project: Path) -> None:
 
 def test_a_bad_key_is_refused_before_anything_is_sent(project: Path) -> None:
     with SmtpServer() as server:
-        r = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "smtp", cwd=project,
-                    env={"SMTP_URL": server.url, "NEWSLETTER_DKIM_KEY": "-----BEGIN PRIVATE KEY-----\nnot a key\n",
-                         "NEWSLETTER_DKIM_SELECTOR": "news2024"})
+        r = run_cli(
+            "send",
+            EXAMPLE_ISSUE,
+            "--yes",
+            "--provider",
+            "smtp",
+            cwd=project,
+            env={
+                "SMTP_URL": server.url,
+                "NEWSLETTER_DKIM_KEY": "-----BEGIN PRIVATE KEY-----\nnot a key\n",
+                "NEWSLETTER_DKIM_SELECTOR": "news2024",
+            },
+        )
         assert r.code == 2, r.output
         assert "NEWSLETTER_DKIM_KEY is not an RSA or Ed25519 private key in PEM form" in r.err
         assert "not a key" not in r.output and "Traceback" not in r.output
         assert server.handler.messages == []
-        half = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "smtp", cwd=project,
-                       env={"SMTP_URL": server.url, "NEWSLETTER_DKIM_SELECTOR": "news2024"})
+        half = run_cli(
+            "send",
+            EXAMPLE_ISSUE,
+            "--yes",
+            "--provider",
+            "smtp",
+            cwd=project,
+            env={"SMTP_URL": server.url, "NEWSLETTER_DKIM_SELECTOR": "news2024"},
+        )
         assert half.code == 2 and "NEWSLETTER_DKIM_KEY is not set" in half.err

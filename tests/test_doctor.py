@@ -28,13 +28,18 @@ GOOD = {
     ("example.org", "TXT"): ['"v=spf1 include:_spf.example.net include:sendgrid.net ~all"'],
     ("_spf.example.net", "TXT"): ['"v=spf1 ip4:192.0.2.0/24 ~all"'],
     ("_dmarc.example.org", "TXT"): ['"v=DMARC1; p=reject; rua=mailto:dmarc@example.org"'],
-    **DKIM, **SENDGRID_SPF,
+    **DKIM,
+    **SENDGRID_SPF,
 }
 
 
 def doctor(project: Path, sg: SendGridServer, dns: DnsServer, *args: str) -> CliResult:
-    return run_cli("doctor", *args, cwd=project,
-                   env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sg.url, "NEWSLETTER_DNS_SERVER": dns.address})
+    return run_cli(
+        "doctor",
+        *args,
+        cwd=project,
+        env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sg.url, "NEWSLETTER_DNS_SERVER": dns.address},
+    )
 
 
 def set_from(project: Path, address: str) -> None:
@@ -79,24 +84,39 @@ def test_all_good(project: Path, sg: SendGridServer) -> None:
     assert ("GET", "/v3/whitelabel/domains?limit=200") in sg.account.calls
 
 
-@pytest.mark.parametrize(("case", "changes", "finding", "fragment"), [
-    ("no DMARC", {("_dmarc.example.org", "TXT"): None},
-     "warning  example.org  DMARC: no DMARC record",
-     '_dmarc.example.org.\t3600\tIN\tTXT\t"v=DMARC1; p=none; rua=mailto:hello@example.org"'),
-    ("two SPF records", {("example.org", "TXT"): ['"v=spf1 include:sendgrid.net ~all"', '"v=spf1 ip4:192.0.2.1 -all"']},
-     "warning  example.org  SPF: 2 SPF records: receivers treat that as an error (permerror)",
-     'example.org.\t3600\tIN\tTXT\t"v=spf1 include:sendgrid.net ip4:192.0.2.1 ~all"'),
-    ("SPF without SendGrid", {("example.org", "TXT"): ['"v=spf1 include:_spf.example.net ~all"']},
-     "warning  example.org  SPF: the SPF record does not let SendGrid send",
-     'example.org.\t3600\tIN\tTXT\t"v=spf1 include:_spf.example.net include:sendgrid.net ~all"'),
-    ("no DKIM CNAMEs", {("s1._domainkey.example.org", "CNAME"): None, ("s2._domainkey.example.org", "CNAME"): None},
-     "warning  example.org  DKIM: SendGrid's DKIM records are missing or wrong",
-     "s1._domainkey.example.org.\t3600\tIN\tCNAME\ts1.domainkey.u7.wl.sendgrid.net.\n"
-     "s2._domainkey.example.org.\t3600\tIN\tCNAME\ts2.domainkey.u7.wl.sendgrid.net."),
-])
-def test_each_problem_gives_its_finding_and_records(project: Path, sg: SendGridServer, case: str,
-                                                     changes: dict[tuple[str, str], Any], finding: str,
-                                                     fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("case", "changes", "finding", "fragment"),
+    [
+        (
+            "no DMARC",
+            {("_dmarc.example.org", "TXT"): None},
+            "warning  example.org  DMARC: no DMARC record",
+            '_dmarc.example.org.\t3600\tIN\tTXT\t"v=DMARC1; p=none; rua=mailto:hello@example.org"',
+        ),
+        (
+            "two SPF records",
+            {("example.org", "TXT"): ['"v=spf1 include:sendgrid.net ~all"', '"v=spf1 ip4:192.0.2.1 -all"']},
+            "warning  example.org  SPF: 2 SPF records: receivers treat that as an error (permerror)",
+            'example.org.\t3600\tIN\tTXT\t"v=spf1 include:sendgrid.net ip4:192.0.2.1 ~all"',
+        ),
+        (
+            "SPF without SendGrid",
+            {("example.org", "TXT"): ['"v=spf1 include:_spf.example.net ~all"']},
+            "warning  example.org  SPF: the SPF record does not let SendGrid send",
+            'example.org.\t3600\tIN\tTXT\t"v=spf1 include:_spf.example.net include:sendgrid.net ~all"',
+        ),
+        (
+            "no DKIM CNAMEs",
+            {("s1._domainkey.example.org", "CNAME"): None, ("s2._domainkey.example.org", "CNAME"): None},
+            "warning  example.org  DKIM: SendGrid's DKIM records are missing or wrong",
+            "s1._domainkey.example.org.\t3600\tIN\tCNAME\ts1.domainkey.u7.wl.sendgrid.net.\n"
+            "s2._domainkey.example.org.\t3600\tIN\tCNAME\ts2.domainkey.u7.wl.sendgrid.net.",
+        ),
+    ],
+)
+def test_each_problem_gives_its_finding_and_records(
+    project: Path, sg: SendGridServer, case: str, changes: dict[tuple[str, str], Any], finding: str, fragment: str
+) -> None:
     served = dict(GOOD)
     for key, value in changes.items():
         if value is None:
@@ -129,8 +149,14 @@ def test_a_from_not_aligned_with_the_authenticated_domain_is_refused(project: Pa
         assert r.code == 1, r.output
         assert "ERROR    coproduction.example.net  alignment: no domain authenticated at SendGrid covers" in r.out
         assert "a real send refuses this From address" in r.out
-        send = run_cli("send", EXAMPLE_ISSUE, "--yes", "--force", cwd=project,
-                       env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sg.url, "NEWSLETTER_DNS_SERVER": dns.address})
+        send = run_cli(
+            "send",
+            EXAMPLE_ISSUE,
+            "--yes",
+            "--force",
+            cwd=project,
+            env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sg.url, "NEWSLETTER_DNS_SERVER": dns.address},
+        )
     assert send.code == 2, send.output
     assert "newsletter.yaml: from: no domain authenticated at SendGrid covers coproduction.example.net" in send.err
     assert "nothing was sent" in send.err and "Traceback" not in send.output
@@ -155,8 +181,14 @@ def test_a_free_mail_from_is_refused(project: Path, sg: SendGridServer) -> None:
         r = doctor(project, sg, dns)
         assert r.code == 1, r.output
         assert "ERROR    yahoo.com  alignment: coproduction.collective@yahoo.com is a free-mail address" in r.out
-        send = run_cli("send", EXAMPLE_ISSUE, "--yes", "--force", cwd=project,
-                       env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sg.url, "NEWSLETTER_DNS_SERVER": dns.address})
+        send = run_cli(
+            "send",
+            EXAMPLE_ISSUE,
+            "--yes",
+            "--force",
+            cwd=project,
+            env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sg.url, "NEWSLETTER_DNS_SERVER": dns.address},
+        )
         _, dmarc = checkdmarc_reading(dns, "yahoo.com")
     assert send.code == 2 and "is a free-mail address" in send.err, send.output
     assert sg.log.accepted == []
@@ -167,8 +199,13 @@ def test_dns_that_does_not_answer_is_a_warning_not_a_hang(project: Path, sg: Sen
     with DnsServer(GOOD) as dns:
         dns.silent = True
         started = time.monotonic()
-        send = run_cli("send", EXAMPLE_ISSUE, "--yes", cwd=project,
-                       env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sg.url, "NEWSLETTER_DNS_SERVER": dns.address})
+        send = run_cli(
+            "send",
+            EXAMPLE_ISSUE,
+            "--yes",
+            cwd=project,
+            env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sg.url, "NEWSLETTER_DNS_SERVER": dns.address},
+        )
         took = time.monotonic() - started
         assert sum(dns.queries.values()) == 1  # the first silence stops the look-ups
     assert send.code == 0, send.output
@@ -189,4 +226,3 @@ def test_results_are_kept_for_a_day(project: Path, sg: SendGridServer, monkeypat
         assert sum(dns.queries.values()) == asked and again.findings == first.findings
         cached(project, inputs, now=time.time() + CACHE_SECONDS + 1)
         assert sum(dns.queries.values()) == 2 * asked
-

@@ -67,10 +67,15 @@ OUTLOOK_COM = """() => { for (const el of document.querySelectorAll('body, body 
 def _html(project: Path) -> tuple[str, Project]:
     p = Project.find(project / EXAMPLE_ISSUE)
     rendered = p.render(p.load(project / EXAMPLE_ISSUE))
-    html, _ = rendered.fill(recipient_values(
-        email="amina@coproductioncollective.co.uk", first_name="Amina",
-        unsubscribe_url="https://www.coproductioncollective.co.uk/unsubscribe?token=t",
-        fallback_first_name="friend", greeting=Greeting.of(p.settings)))
+    html, _ = rendered.fill(
+        recipient_values(
+            email="amina@coproductioncollective.co.uk",
+            first_name="Amina",
+            unsubscribe_url="https://www.coproductioncollective.co.uk/unsubscribe?token=t",
+            fallback_first_name="friend",
+            greeting=Greeting.of(p.settings),
+        )
+    )
     return html, p
 
 
@@ -111,8 +116,12 @@ def test_text_and_links_keep_wcag_aa_contrast(email_page: OpenPage, mode: str) -
     assert _failures(result) == []
     dark = p.settings.dark_colours
     body = next(i for i in items if i["text"].startswith("Later this month"))
-    expected_bg = {"light": "#ffffff", "dark": dark.content_background,
-                   "outlook.com": dark.content_background, "inverted": "#000000"}[mode]
+    expected_bg = {
+        "light": "#ffffff",
+        "dark": dark.content_background,
+        "outlook.com": dark.content_background,
+        "inverted": "#000000",
+    }[mode]
     assert "#%02x%02x%02x" % tuple(round(v) for v in body["bg"]) == expected_bg, body
     alt = [i for i in items if i["alt"]]
     logo = p.settings.logo
@@ -135,8 +144,9 @@ def test_dark_mode_changes_the_colours_that_need_it(email_page: OpenPage) -> Non
 def test_dark_logo_shown_in_dark_mode_only(browser: Browser, project: Path) -> None:
     settings = project / "newsletter.yaml"
     dark_src = "https://www.coproductioncollective.co.uk/images/logo-dark.png"
-    settings.write_text(settings.read_text(encoding="utf-8").replace(
-        "  width: 180", f"  width: 180\n  dark_src: {dark_src}"), encoding="utf-8")
+    settings.write_text(
+        settings.read_text(encoding="utf-8").replace("  width: 180", f"  width: 180\n  dark_src: {dark_src}"), encoding="utf-8"
+    )
     html, _ = _html(project)
     shown = {}
     for scheme in ("light", "dark"):

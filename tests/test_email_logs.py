@@ -48,16 +48,21 @@ def _env(server: SendGridServer) -> dict[str, str]:
 
 
 def _send(project: Path, server: SendGridServer, *extra: str):  # type: ignore[no-untyped-def]
-    return run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync", *extra,
-                   cwd=project, env=_env(server))
+    return run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync", *extra, cwd=project, env=_env(server))
 
 
 def _start(project: Path, server: SendGridServer) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENDGRID_", "SMTP_"))}
     env.update(PYTHONPATH=str(REPO), NO_COLOR="1", COLUMNS="200", **_env(server))
-    return subprocess.Popen([sys.executable, "-m", "newsletter", "send", EXAMPLE_ISSUE, "--yes", "--provider",
-                             "sendgrid", "--no-sync"], cwd=project, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "newsletter", "send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync"],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def _wait_for(what: str, ready, proc: subprocess.Popen[bytes]) -> None:  # type: ignore[no-untyped-def]
@@ -181,15 +186,22 @@ def test_the_search_is_sendgrids_filter_for_one_reader_of_this_sends_category(pr
     from newsletter.feedback.emaillogs import query
 
     text = query("reader001@example.org", "newsletter-send-0123456789ab", 1718352000.0)
-    assert text == ('to_email = "reader001@example.org" AND categories IN (\'newsletter-send-0123456789ab\')'
-                    ' AND sg_message_id_created_at >= TIMESTAMP "2024-06-14T07:50:00Z"')
+    assert text == (
+        "to_email = \"reader001@example.org\" AND categories IN ('newsletter-send-0123456789ab')"
+        ' AND sg_message_id_created_at >= TIMESTAMP "2024-06-14T07:50:00Z"'
+    )
     with pytest.raises(ValueError):
         query('x"@example.org', "c", 0.0)
 
 
 def _git(root: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.email=editor@example.org", "-c", "user.name=Editor", *args], cwd=root,
-                   check=True, timeout=60, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.email=editor@example.org", "-c", "user.name=Editor", *args],
+        cwd=root,
+        check=True,
+        timeout=60,
+        capture_output=True,
+    )
 
 
 def _stopped_then_cloned(project: Path, tmp_path: Path, server: SendGridServer, stop: str) -> Path:
@@ -260,11 +272,22 @@ def test_every_message_of_a_send_is_listed_though_a_search_gives_a_page_at_most(
         base = 1_718_352_000.0
         mine = {f"reader{i:03d}@example.org" for i in range(40)}
         for i, email in enumerate(sorted(mine)):  # 40 messages of this send over 4 seconds, 10 a second
-            body = {"from": {"email": "news@example.org"}, "subject": "s", "categories": ["june", "send-a"],
-                    "personalizations": [{"to": [{"email": email}]}]}
+            body = {
+                "from": {"email": "news@example.org"},
+                "subject": "s",
+                "categories": ["june", "send-a"],
+                "personalizations": [{"to": [{"email": email}]}],
+            }
             logs.accept(body, base + i * 0.1)
-        logs.accept({"from": {"email": "news@example.org"}, "subject": "s", "categories": ["june", "send-b"],
-                     "personalizations": [{"to": [{"email": "other@example.org"}]}]}, base + 1)
+        logs.accept(
+            {
+                "from": {"email": "news@example.org"},
+                "subject": "s",
+                "categories": ["june", "send-b"],
+                "personalizations": [{"to": [{"email": "other@example.org"}]}],
+            },
+            base + 1,
+        )
         searcher = Searcher(client(KEY, parse_api_host(server.url)), page=7, limit=100)
         assert searcher.every("send-a", base - 600, base + 600) == mine
         assert 100 - searcher.left > 6  # full pages were split
@@ -277,8 +300,7 @@ def test_every_message_of_a_send_is_listed_though_a_search_gives_a_page_at_most(
 
 
 @pytest.mark.slow  # a crash drill (kill -9)
-def test_a_log_that_shows_fewer_readers_than_the_record_counts_stops_the_resume(project: Path,
-                                                                               tmp_path: Path) -> None:
+def test_a_log_that_shows_fewer_readers_than_the_record_counts_stops_the_resume(project: Path, tmp_path: Path) -> None:
     _project(project)
     with SendGridServer(stall=DEADLINE) as server:
         other = _stopped_then_cloned(project, tmp_path, server, "interrupt")

@@ -10,13 +10,13 @@ import re
 from pathlib import Path
 
 import lxml.html
-from lxml.html import HtmlElement
 import pytest
+from lxml.html import HtmlElement
 
 from newsletter.checks import html as H
 from newsletter.project import Project
-from newsletter.render.pipeline import Rendered
 from newsletter.render.personalize import Greeting, recipient_values
+from newsletter.render.pipeline import Rendered
 from newsletter.wrap import LIMIT, over_limit, split_url, wrap
 from tests.conftest import EXAMPLE_ISSUE
 from tests.html_kit import xpath
@@ -116,8 +116,11 @@ blocks:
 STRESS += "".join(
     f"      - title: Further reading number {i} with a title long enough to wrap on its own line\n"
     f"        url: https://www.coproductioncollective.co.uk/further-reading/{i}/an-article-with-a-long-slug-{i}\n"
-    + (f"        summary: A summary of item {i}, long enough to wrap, with [link](https://www.coproductioncollective.co.uk/s{i}).\n"
-       if i % 3 == 0 else "")
+    + (
+        f"        summary: A summary of item {i}, long enough to wrap, with [link](https://www.coproductioncollective.co.uk/s{i}).\n"
+        if i % 3 == 0
+        else ""
+    )
     for i in range(14, 30)
 )
 
@@ -181,7 +184,7 @@ def test_every_link_keeps_its_address_in_the_text(stress: Path, relative: str) -
     for a in lxml.html.document_fromstring(html).iter("a"):
         href = a.get("href")
         assert href is not None, a
-        address = href[len("mailto:"):] if href.startswith("mailto:") else href
+        address = href[len("mailto:") :] if href.startswith("mailto:") else href
         assert any(address in word for word in words), href
 
 
@@ -204,7 +207,10 @@ def test_images_in_the_text_part(stress: Path) -> None:
     text = rendered.text
     flat = " ".join(text.split())
     # a hero with a link and no credit keeps both
-    assert "[Image: A hero photo without a credit, linked to the full story] (https://www.coproductioncollective.co.uk/news/hero-story)" in flat
+    assert (
+        "[Image: A hero photo without a credit, linked to the full story] (https://www.coproductioncollective.co.uk/news/hero-story)"
+        in flat
+    )
     assert "[Image: A photo as wide as the email, linked] (https://www.coproductioncollective.co.uk/9)" in flat
     assert "[A linked photo in the text] (https://www.coproductioncollective.co.uk/6)" in flat
     # a decorative image says nothing; its link, if any, is kept
@@ -225,9 +231,12 @@ def _padding(style: dict[str, str]) -> tuple[int, int]:
 @pytest.mark.parametrize("engine", ["css-inline", "premailer"])
 def test_no_image_is_wider_than_its_column_box(stress: Path, engine: str) -> None:
     settings = stress / "newsletter.yaml"
-    settings.write_text(settings.read_text(encoding="utf-8").replace(
-        "  width: 180", "  width: 600\n  dark_src: https://www.coproductioncollective.co.uk/images/logo-dark.png"
-    ).replace("inliner: css-inline", f"inliner: {engine}"), encoding="utf-8")
+    settings.write_text(
+        settings.read_text(encoding="utf-8")
+        .replace("  width: 180", "  width: 600\n  dark_src: https://www.coproductioncollective.co.uk/images/logo-dark.png")
+        .replace("inliner: css-inline", f"inliner: {engine}"),
+        encoding="utf-8",
+    )
     _, rendered = _render(stress, "issues/stress.yaml")
     widths = {}
     for img in H.parse(rendered.html).iter("img"):
@@ -244,8 +253,14 @@ def test_no_image_is_wider_than_its_column_box(stress: Path, engine: str) -> Non
         widths[src.rsplit("/", 1)[1]] = width
     # what official MJML 5 (5.4.1) writes for the same layout
     assert widths == {
-        "logo-white.png": 552, "logo-dark.png": 552, "hero.jpg": 600, "wide.jpg": 552,
-        "divider.png": 552, "decorative.png": 552, "no-width.jpg": 552, "narrow.jpg": 300,
+        "logo-white.png": 552,
+        "logo-dark.png": 552,
+        "hero.jpg": 600,
+        "wide.jpg": 552,
+        "divider.png": 552,
+        "decorative.png": 552,
+        "no-width.jpg": 552,
+        "narrow.jpg": 300,
     }
 
 
@@ -272,13 +287,19 @@ def test_preheader_is_hidden_everywhere_and_padded(project: Path) -> None:
     pre = xpath(body, ".//div[@class='nl-preheader']")[0]
     assert pre is next(el for el in body.iter() if (el.text or "").strip())  # the first text
     style = H.style(pre)
-    for name, value in {"display": "none", "mso-hide": "all", "max-height": "0", "opacity": "0",
-                        "overflow": "hidden", "visibility": "hidden"}.items():
+    for name, value in {
+        "display": "none",
+        "mso-hide": "all",
+        "max-height": "0",
+        "opacity": "0",
+        "overflow": "hidden",
+        "visibility": "hidden",
+    }.items():
         assert style.get(name) == value, name
     assert "color" not in style  # white-on-white text is what spam filters look for
     content = pre.text_content()
     assert content.startswith(rendered.preheader)
-    filler = content[len(rendered.preheader):]
+    filler = content[len(rendered.preheader) :]
     assert set(filler) == {"\u034f", "\u200c", "\u00a0"} and len(rendered.preheader) + len(filler) // 3 >= 200
     # what an inbox shows as the preview: the body's text from the start, 200 characters
     preview = body.text_content().lstrip()[: len(rendered.preheader) + len(filler)]
@@ -288,7 +309,9 @@ def test_preheader_is_hidden_everywhere_and_padded(project: Path) -> None:
 @pytest.mark.parametrize("engine", ["css-inline", "premailer"])
 def test_no_important_in_style_attributes(project: Path, engine: str) -> None:
     settings = project / "newsletter.yaml"
-    settings.write_text(settings.read_text(encoding="utf-8").replace("inliner: css-inline", f"inliner: {engine}"), encoding="utf-8")
+    settings.write_text(
+        settings.read_text(encoding="utf-8").replace("inliner: css-inline", f"inliner: {engine}"), encoding="utf-8"
+    )
     _, rendered = _render(project, EXAMPLE_ISSUE)
     styled = [el for el in H.parse(rendered.html).iter() if "!important" in (el.get("style") or "")]
     assert styled == [], [lxml.html.tostring(el)[:120] for el in styled]
@@ -309,14 +332,19 @@ def test_logo_alt_text_is_styled_for_the_brand_band(project: Path) -> None:
 def test_dark_logo_replaces_the_logo_in_dark_mode_only(project: Path) -> None:
     settings = project / "newsletter.yaml"
     dark = "https://www.coproductioncollective.co.uk/images/logo-dark.png"
-    settings.write_text(settings.read_text(encoding="utf-8").replace("  width: 180", f"  width: 180\n  dark_src: {dark}"), encoding="utf-8")
+    settings.write_text(
+        settings.read_text(encoding="utf-8").replace("  width: 180", f"  width: 180\n  dark_src: {dark}"), encoding="utf-8"
+    )
     p, rendered = _render(project, EXAMPLE_ISSUE)
     assert p.settings.logo is not None  # the example has one
     assert p.settings.logo.dark_src == dark
     root = H.parse(rendered.html)
     img = next(img for img in root.iter("img") if img.get("src") == dark)
     cell = next(img.iterancestors("td"))
-    assert H.is_hidden(img) and H.style(next(td for td in img.iterancestors("td") if "nl-logo-dark" in (td.get("class") or "")))["mso-hide"] == "all"
+    assert (
+        H.is_hidden(img)
+        and H.style(next(td for td in img.iterancestors("td") if "nl-logo-dark" in (td.get("class") or "")))["mso-hide"] == "all"
+    )
     assert cell is not None and img.get("alt") == p.settings.logo.alt
     css = " ".join(s.text or "" for s in root.iter("style"))
     assert ".nl-logo-dark { display: table-cell !important; }" in css

@@ -8,9 +8,39 @@ from hypothesis import strategies as st
 
 from newsletter.feedback.listmap import key_for, quick_key
 
-PARTS = st.sampled_from(["a", "Bob", "INFO", "postmaster", "x.y", "a..b", "-", "+tag", "'", '"', "=", " ", "\t",
-                         "@", ".", "xn--bcher-kva", "XN--", "example", "ORG", "org.", "[1.2.3.4]", "localhost",
-                         "bücher", "é", "\u00df", "ﬀ", "İ", "\n", "_"])
+PARTS = st.sampled_from(
+    [
+        "a",
+        "Bob",
+        "INFO",
+        "postmaster",
+        "x.y",
+        "a..b",
+        "-",
+        "+tag",
+        "'",
+        '"',
+        "=",
+        " ",
+        "\t",
+        "@",
+        ".",
+        "xn--bcher-kva",
+        "XN--",
+        "example",
+        "ORG",
+        "org.",
+        "[1.2.3.4]",
+        "localhost",
+        "bücher",
+        "é",
+        "\u00df",
+        "ﬀ",
+        "İ",
+        "\n",
+        "_",
+    ]
+)
 
 
 @pytest.mark.slow  # a property test of 3,000 examples (over 5 s)

@@ -15,8 +15,20 @@ SLUG = "2024-06-june-team-update"
 
 def test_results_by_day_into_a_deterministic_file(project: Path, sendgrid_server: SendGridServer) -> None:
     sendgrid_server.account.stats[SLUG] = [
-        ("2024-06-14", metrics(requests=1000, delivered=990, bounces=10, opens=600, unique_opens=450,
-                               clicks=120, unique_clicks=80, spam_reports=1, unsubscribes=3)),
+        (
+            "2024-06-14",
+            metrics(
+                requests=1000,
+                delivered=990,
+                bounces=10,
+                opens=600,
+                unique_opens=450,
+                clicks=120,
+                unique_clicks=80,
+                spam_reports=1,
+                unsubscribes=3,
+            ),
+        ),
         ("2024-06-15", metrics(opens=100, unique_opens=60, clicks=20, unique_clicks=15, unsubscribes=1)),
     ]
     result = run_cli("results", EXAMPLE_ISSUE, "--since", "2024-06-14", cwd=project, env=env(sendgrid_server))
@@ -26,9 +38,18 @@ def test_results_by_day_into_a_deterministic_file(project: Path, sendgrid_server
     data = json.loads(path.read_text())
     assert data["start_date"] == "2024-06-14" and data["end_date"] == "2024-07-13"
     assert len(data["days"]) == 30
-    assert data["days"][0] == {"date": "2024-06-14", "requests": 1000, "delivered": 990, "bounces": 10,
-                               "opens": 600, "unique_opens": 450, "clicks": 120, "unique_clicks": 80,
-                               "spam_reports": 1, "unsubscribes": 3}
+    assert data["days"][0] == {
+        "date": "2024-06-14",
+        "requests": 1000,
+        "delivered": 990,
+        "bounces": 10,
+        "opens": 600,
+        "unique_opens": 450,
+        "clicks": 120,
+        "unique_clicks": 80,
+        "spam_reports": 1,
+        "unsubscribes": 3,
+    }
     assert data["totals"]["unique_opens"] == 510 and data["totals"]["unsubscribes"] == 4
     lines = result.out.splitlines()
     assert lines[0].split()[:3] == ["date", "requests", "delivered"]

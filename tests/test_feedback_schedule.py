@@ -36,8 +36,7 @@ def small_batches(project: Path) -> None:
     settings.write_text(settings.read_text(encoding="utf-8") + "delivery:\n  batch_size: 2\n", encoding="utf-8")
 
 
-def test_a_scheduled_send_can_be_paused_unpaused_cancelled_and_sent_again(
-        project: Path, sendgrid_server: SendGridServer) -> None:
+def test_a_scheduled_send_can_be_paused_unpaused_cancelled_and_sent_again(project: Path, sendgrid_server: SendGridServer) -> None:
     small_batches(project)
     acct = sendgrid_server.account
     send_at = schedule(project, sendgrid_server, dt.timedelta(hours=2))
@@ -71,8 +70,15 @@ def test_a_scheduled_send_can_be_paused_unpaused_cancelled_and_sent_again(
     assert "resume with" not in words
 
     # the issue can be sent again: a new send, with a new batch
-    again = cli(project, sendgrid_server, "send", EXAMPLE_ISSUE, "--yes", "--send-at",
-                (dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)).isoformat())
+    again = cli(
+        project,
+        sendgrid_server,
+        "send",
+        EXAMPLE_ISSUE,
+        "--yes",
+        "--send-at",
+        (dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)).isoformat(),
+    )
     assert again.code == 0, again.output
     assert len(sendgrid_server.log.accepted) == 2 * ELIGIBLE
     new_batch = sendgrid_server.log.requests[-1]["batch_id"]
@@ -115,8 +121,15 @@ def test_nothing_scheduled_nothing_to_cancel(project: Path, sendgrid_server: Sen
 
 def test_just_past_72_hours_is_refused_and_just_inside_accepted(project: Path, sendgrid_server: SendGridServer) -> None:
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    late = cli(project, sendgrid_server, "send", EXAMPLE_ISSUE, "--yes", "--send-at",
-               (now + dt.timedelta(hours=72, minutes=1)).isoformat())
+    late = cli(
+        project,
+        sendgrid_server,
+        "send",
+        EXAMPLE_ISSUE,
+        "--yes",
+        "--send-at",
+        (now + dt.timedelta(hours=72, minutes=1)).isoformat(),
+    )
     assert late.code == 2 and "more than 72 hours ahead" in late.err
     assert sendgrid_server.log.times == []
     schedule(project, sendgrid_server, dt.timedelta(hours=71, minutes=55))
@@ -134,11 +147,13 @@ def _zone_in_summer_time() -> str:
 
 
 def test_a_time_without_a_zone_is_read_in_the_newsletters_zone_in_summer_time(
-        project: Path, sendgrid_server: SendGridServer) -> None:
+    project: Path, sendgrid_server: SendGridServer
+) -> None:
     name = _zone_in_summer_time()
     settings = project / "newsletter.yaml"
-    settings.write_text(settings.read_text(encoding="utf-8").replace("timezone: Europe/London", f"timezone: {name}"),
-                        encoding="utf-8")
+    settings.write_text(
+        settings.read_text(encoding="utf-8").replace("timezone: Europe/London", f"timezone: {name}"), encoding="utf-8"
+    )
     zone = ZoneInfo(name)
     local = (dt.datetime.now(zone) + dt.timedelta(hours=30)).replace(minute=0, second=0, microsecond=0, tzinfo=None)
     result = cli(project, sendgrid_server, "send", EXAMPLE_ISSUE, "--yes", "--send-at", local.strftime("%Y-%m-%dT%H:%M"))
@@ -151,8 +166,17 @@ def test_a_time_without_a_zone_is_read_in_the_newsletters_zone_in_summer_time(
 @pytest.mark.parametrize("provider", ["outbox", "smtp"])
 def test_outbox_and_smtp_refuse_a_near_send_at(project: Path, provider: str) -> None:
     near = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)).isoformat()
-    result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", provider, "--send-at", near, cwd=project,
-                     env={"SMTP_URL": "smtp://127.0.0.1:9"})
+    result = run_cli(
+        "send",
+        EXAMPLE_ISSUE,
+        "--yes",
+        "--provider",
+        provider,
+        "--send-at",
+        near,
+        cwd=project,
+        env={"SMTP_URL": "smtp://127.0.0.1:9"},
+    )
     assert result.code == 2
     assert f"--send-at needs the sendgrid provider ({provider} cannot schedule a send)" in result.err
     assert not (project / "outbox").exists()
@@ -162,13 +186,16 @@ def test_status_in_words_counts_down() -> None:
     from newsletter.feedback.schedule import in_words
 
     when = int(dt.datetime(2024, 6, 14, 8, 0, tzinfo=dt.UTC).timestamp())
-    assert in_words(when, "Europe/London", now=when - 2 * 86400 - 3 * 3600) == \
-        "Friday 14 June 2024 at 09:00 BST (in 2 days and 3 hours)"
+    assert (
+        in_words(when, "Europe/London", now=when - 2 * 86400 - 3 * 3600)
+        == "Friday 14 June 2024 at 09:00 BST (in 2 days and 3 hours)"
+    )
     assert in_words(when, "Europe/London", now=when + 600).endswith("(10 minutes ago)")
 
 
 def test_a_scheduled_sends_record_holds_its_time_and_batch_and_says_when_it_is_cancelled(
-        project: Path, sendgrid_server: SendGridServer) -> None:
+    project: Path, sendgrid_server: SendGridServer
+) -> None:
     import json
 
     send_at = schedule(project, sendgrid_server, dt.timedelta(hours=2))
@@ -182,8 +209,15 @@ def test_a_scheduled_sends_record_holds_its_time_and_batch_and_says_when_it_is_c
     assert json.loads(record_path.read_text(encoding="utf-8"))["state"] == "cancelled"
     check = cli(project, sendgrid_server, "check", EXAMPLE_ISSUE)
     assert "[already-sent]" not in check.out  # a cancelled send may be sent again, from any clone
-    again = cli(project, sendgrid_server, "send", EXAMPLE_ISSUE, "--yes", "--send-at",
-                (dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)).isoformat())
+    again = cli(
+        project,
+        sendgrid_server,
+        "send",
+        EXAMPLE_ISSUE,
+        "--yes",
+        "--send-at",
+        (dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)).isoformat(),
+    )
     assert again.code == 0, again.output
     record = json.loads(record_path.read_text(encoding="utf-8"))
     assert record["state"] == "finished" and record["batch_id"] != batch

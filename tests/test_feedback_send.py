@@ -9,8 +9,13 @@ from tests.feedback_kit import env, rows
 from tests.sendgrid_feedback import ApiFault
 from tests.sendgrid_server import SendGridServer
 
-ELIGIBLE = {"amina.okafor@example.org", "ben.hughes@example.org", "chloe.martin@example.org",
-            "eilidh.campbell@example.org", "farah.haddad@example.org"}
+ELIGIBLE = {
+    "amina.okafor@example.org",
+    "ben.hughes@example.org",
+    "chloe.martin@example.org",
+    "eilidh.campbell@example.org",
+    "farah.haddad@example.org",
+}
 
 
 def send(project: Path, server: SendGridServer, *args: str) -> CliResult:
@@ -37,8 +42,10 @@ def test_a_failed_sync_sends_nothing_and_says_why(project: Path, sendgrid_server
     assert "nothing was sent: the sync with SendGrid failed" in result.err
     assert "access forbidden: this key may not read suppressions" in result.err and "--no-sync" in result.err
     assert sendgrid_server.log.times == []  # no mail request at all
-    assert not (project / ".newsletter" / "journal.sqlite3").exists() or "not sent yet" in run_cli(
-        "status", EXAMPLE_ISSUE, cwd=project).out
+    assert (
+        not (project / ".newsletter" / "journal.sqlite3").exists()
+        or "not sent yet" in run_cli("status", EXAMPLE_ISSUE, cwd=project).out
+    )
 
 
 def test_no_sync_skips_it_and_says_so(project: Path, sendgrid_server: SendGridServer) -> None:

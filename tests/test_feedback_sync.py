@@ -25,8 +25,14 @@ def test_every_list_is_read_page_by_page_and_mapped(project: Path, sendgrid_serv
     assert sendgrid_server.log.invalid == []
     for kind in ("unsubscribes", "bounces", "invalid_emails", "spam_reports", "blocks"):
         assert acct.pages[kind] == 3  # 500 + 500 + a short last page
-    assert report["read"] == {"blocks": 1203, "bounces": 1204, "group": 4, "invalid_emails": 1203,
-                              "spam_reports": 1204, "unsubscribes": 1203}
+    assert report["read"] == {
+        "blocks": 1203,
+        "bounces": 1204,
+        "group": 4,
+        "invalid_emails": 1203,
+        "spam_reports": 1204,
+        "unsubscribes": 1203,
+    }
     after = rows(project / "subscribers.csv")
     assert after["amina.okafor@example.org"]["status"] == "bounced"
     assert after["amina.okafor@example.org"]["status_at"] == "2024-06-01"
@@ -49,11 +55,18 @@ def test_every_list_is_read_page_by_page_and_mapped(project: Path, sendgrid_serv
 
 def test_never_loosens_a_status(project: Path, sendgrid_server: SendGridServer) -> None:
     lst = project / "subscribers.csv"
-    write_list(lst, [("a@example.org", "complained"), ("b@example.org", "unsubscribed"),
-                     ("c@example.org", "subscribed"), ("d@example.org", "bounced")])
+    write_list(
+        lst,
+        [
+            ("a@example.org", "complained"),
+            ("b@example.org", "unsubscribed"),
+            ("c@example.org", "subscribed"),
+            ("d@example.org", "bounced"),
+        ],
+    )
     acct = sendgrid_server.account
-    acct.add("bounces", "a@example.org")       # complained stays complained
-    acct.add("bounces", "b@example.org")       # unsubscribed stays unsubscribed
+    acct.add("bounces", "a@example.org")  # complained stays complained
+    acct.add("bounces", "b@example.org")  # unsubscribed stays unsubscribed
     acct.add("unsubscribes", "c@example.org")
     acct.add("unsubscribes", "C@Example.org")  # the same address twice, in another case
     acct.add("spam_reports", "d@example.org")  # bounced becomes complained
@@ -61,8 +74,11 @@ def test_never_loosens_a_status(project: Path, sendgrid_server: SendGridServer) 
     assert result.code == 0, result.output
     after = rows(lst)
     assert {e: r["status"] for e, r in after.items()} == {
-        "a@example.org": "complained", "b@example.org": "unsubscribed",
-        "c@example.org": "unsubscribed", "d@example.org": "complained"}
+        "a@example.org": "complained",
+        "b@example.org": "unsubscribed",
+        "c@example.org": "unsubscribed",
+        "d@example.org": "complained",
+    }
     assert len(after) == 4
     assert "2 row(s) changed (0 added)" in result.out
 
@@ -92,15 +108,23 @@ def test_two_syncs_in_a_row_change_nothing_the_second_time(project: Path, sendgr
 def test_push_and_pull_agree(project: Path, sendgrid_server: SendGridServer) -> None:
     acct = sendgrid_server.account
     lst = project / "subscribers.csv"
-    write_list(lst, [("local.unsub@example.org", "unsubscribed"), ("local.spam@example.org", "complained"),
-                     ("local.bounce@example.org", "bounced"), ("reader@example.org", "subscribed")])
+    write_list(
+        lst,
+        [
+            ("local.unsub@example.org", "unsubscribed"),
+            ("local.spam@example.org", "complained"),
+            ("local.bounce@example.org", "bounced"),
+            ("reader@example.org", "subscribed"),
+        ],
+    )
     set_group(project, 9)
     acct.group(9, emails=["remote.unsub@example.net"])
     acct.add("spam_reports", "reader@example.org")
     report = sync_json(project, sendgrid_server)
-    assert report["pushed"] == {"into": "group 9",
-                                "emails": ["local.spam@example.org", "local.unsub@example.org",
-                                           "reader@example.org"]}
+    assert report["pushed"] == {
+        "into": "group 9",
+        "emails": ["local.spam@example.org", "local.unsub@example.org", "reader@example.org"],
+    }
     after = rows(lst)
     strict_here = {e for e, r in after.items() if r["status"] in ("unsubscribed", "complained")}
     assert strict_here == set(acct.group_emails(9))

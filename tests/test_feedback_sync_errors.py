@@ -43,7 +43,8 @@ def test_429_without_headers_backs_off_and_goes_on(project: Path, sendgrid_serve
 
 
 def test_a_rate_limit_that_does_not_lift_stops_the_sync_with_the_list_unchanged(
-        project: Path, sendgrid_server: SendGridServer) -> None:
+    project: Path, sendgrid_server: SendGridServer
+) -> None:
     acct = sendgrid_server.account
     acct.add("unsubscribes", "ben.hughes@example.org")
     acct.faults.append(ApiFault("429", reset_in=3600, message="too many requests"))
@@ -56,8 +57,7 @@ def test_a_rate_limit_that_does_not_lift_stops_the_sync_with_the_list_unchanged(
 
 
 @pytest.mark.parametrize("status", ["401", "403"])
-def test_a_refused_key_is_reported_in_sendgrids_words(project: Path, sendgrid_server: SendGridServer,
-                                                      status: str) -> None:
+def test_a_refused_key_is_reported_in_sendgrids_words(project: Path, sendgrid_server: SendGridServer, status: str) -> None:
     sendgrid_server.account.faults.append(ApiFault(status, message="access forbidden for this key"))
     before = (project / "subscribers.csv").read_bytes()
     result = sync(project, sendgrid_server)
@@ -100,8 +100,10 @@ def test_an_answer_that_is_not_json(project: Path, sendgrid_server: SendGridServ
 
 def test_a_list_with_unreadable_rows_is_not_rewritten(project: Path, sendgrid_server: SendGridServer) -> None:
     lst = project / "subscribers.csv"
-    lst.write_text('email,first_name,status\nok@example.org,Ok,subscribed\n"broken@example.org,Bro\n'
-                   'more@example.org,More,subscribed\n', encoding="utf-8")
+    lst.write_text(
+        'email,first_name,status\nok@example.org,Ok,subscribed\n"broken@example.org,Bro\nmore@example.org,More,subscribed\n',
+        encoding="utf-8",
+    )
     before = lst.read_bytes()
     sendgrid_server.account.add("bounces", "ok@example.org")
     result = sync(project, sendgrid_server)
@@ -132,8 +134,13 @@ def test_kill_9_during_a_sync_leaves_the_list_old_or_new(project: Path, sendgrid
         acct.add("unsubscribes", f"reader{i:06d}@example.org", 1_700_000_000 + i)
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SENDGRID_", "SMTP_"))}
     full_env.update(env(sendgrid_server), PYTHONPATH=str(REPO))
-    proc = subprocess.Popen([sys.executable, "-m", "newsletter", "subscribers", "sync"], cwd=project,
-                            env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "newsletter", "subscribers", "sync"],
+        cwd=project,
+        env=full_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     temporary = None
     while time.monotonic() < deadline and proc.poll() is None:

@@ -42,7 +42,9 @@ def test_tokens_from_a_messy_log(project: Path, tmp_path: Path) -> None:
         "request-id=9b2c1d0e4f5a6b7c8d9e0f1a2b3c4d5e6f7a (36 digits, not a token either)\n"
         f"form export;{stranger};2024-06-15\n"
         "\x00\xff binary noise \ufffd\n",
-        encoding="utf-8", errors="surrogateescape")
+        encoding="utf-8",
+        errors="surrogateescape",
+    )
     result = run_cli("subscribers", "unsubscribe", "--tokens-from", str(log), cwd=project)
     assert result.code == 0, result.output  # noise in a log is reported, not an error
     assert f"no address in subscribers.csv has token {stranger}" in result.err
@@ -74,8 +76,14 @@ def test_an_unmatched_token_given_by_hand_is_an_error(project: Path) -> None:
 
 def test_a_token_made_with_another_secret_matches_nobody(project: Path) -> None:
     sent = tokens_sent(project)
-    result = run_cli("subscribers", "unsubscribe", "--token", sent["farah.haddad@example.org"], cwd=project,
-                     env={"NEWSLETTER_SECRET": "another secret"})
+    result = run_cli(
+        "subscribers",
+        "unsubscribe",
+        "--token",
+        sent["farah.haddad@example.org"],
+        cwd=project,
+        env={"NEWSLETTER_SECRET": "another secret"},
+    )
     assert result.code == 1 and "match no address" in result.err
 
 

@@ -92,12 +92,12 @@ def test_online_without_a_key_says_it_could_not_confirm(project: Path, monkeypat
     assert "could not be confirmed: SENDGRID_API_KEY is not set" in finding.message
 
 
-def test_a_send_in_sendgrid_mode_links_to_sendgrids_group_unsubscribe(project: Path,
-                                                                      sendgrid_server: SendGridServer) -> None:
+def test_a_send_in_sendgrid_mode_links_to_sendgrids_group_unsubscribe(project: Path, sendgrid_server: SendGridServer) -> None:
     mode(project, "unsubscribe: sendgrid\ndelivery:\n  sendgrid:\n    asm_group_id: 7\n")
     sendgrid_server.account.group(7)
-    result = run_cli("send", EXAMPLE_ISSUE, "--yes", cwd=project,
-                     env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sendgrid_server.url})
+    result = run_cli(
+        "send", EXAMPLE_ISSUE, "--yes", cwd=project, env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sendgrid_server.url}
+    )
     assert result.code == 0, result.output
     assert sendgrid_server.log.invalid == []
     body = sendgrid_server.log.requests[0]
@@ -115,8 +115,9 @@ def test_a_send_in_sendgrid_mode_links_to_sendgrids_group_unsubscribe(project: P
 
 
 def test_link_mode_keeps_our_own_link(project: Path, sendgrid_server: SendGridServer) -> None:
-    result = run_cli("send", EXAMPLE_ISSUE, "--yes", cwd=project,
-                     env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sendgrid_server.url})
+    result = run_cli(
+        "send", EXAMPLE_ISSUE, "--yes", cwd=project, env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sendgrid_server.url}
+    )
     assert result.code == 0, result.output
     html = sendgrid_server.log.requests[0]["content"][1]["value"]
     assert 'href="__nl_unsubscribe_url_html__"' in html and "asm_group" not in html
@@ -151,8 +152,7 @@ def test_sendgrid_mode_leaves_smtp_mail_with_our_own_link(project: Path) -> None
 
     mode(project, "unsubscribe: sendgrid\ndelivery:\n  sendgrid:\n    asm_group_id: 7\n")
     with SmtpServer() as server:
-        result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "smtp", cwd=project,
-                         env={"SMTP_URL": server.url})
+        result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "smtp", cwd=project, env={"SMTP_URL": server.url})
         assert result.code == 0, result.output
         raw = [m[2] for m in server.handler.messages]
     assert len(raw) == 5

@@ -20,9 +20,16 @@ SLUG = "2024-06-june-team-update"
 def cli(project: Path, umask: int, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENDGRID_", "SMTP_"))}
     env["PYTHONPATH"] = str(REPO)
-    return subprocess.run([sys.executable, "-m", "newsletter", *args], cwd=project, env=env, text=True,
-                          capture_output=True, stdin=subprocess.DEVNULL, timeout=120,
-                          preexec_fn=lambda: os.umask(umask))
+    return subprocess.run(
+        [sys.executable, "-m", "newsletter", *args],
+        cwd=project,
+        env=env,
+        text=True,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        preexec_fn=lambda: os.umask(umask),
+    )
 
 
 def mode(path: Path) -> int:
@@ -41,9 +48,13 @@ def test_personal_files_are_owner_only_and_build_output_follows_the_umask(projec
         assert mode(path) == 0o600, path
     sent = cli(project, umask, "send", EXAMPLE_ISSUE, "--yes")
     assert sent.returncode == 0, sent.stderr
-    personal = [*(project / "outbox" / SLUG).glob("*.eml"), project / ".newsletter" / "journal.sqlite3",
-                project / ".newsletter" / "secret", *(project / ".newsletter" / "cache").glob("*.json"),
-                *(project / ".newsletter" / "outcomes").glob("*.log")]
+    personal = [
+        *(project / "outbox" / SLUG).glob("*.eml"),
+        project / ".newsletter" / "journal.sqlite3",
+        project / ".newsletter" / "secret",
+        *(project / ".newsletter" / "cache").glob("*.json"),
+        *(project / ".newsletter" / "outcomes").glob("*.log"),
+    ]
     assert cli(project, umask, "report", EXAMPLE_ISSUE).returncode == 0
     assert cli(project, umask, "subscribers", "check", "--report", "fix.csv").returncode in (0, 1)
     personal += [project / "unsent.csv", project / "fix.csv"]

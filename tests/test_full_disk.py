@@ -72,8 +72,7 @@ def test_a_full_disk_under_the_outbox_publishes_no_half_message_and_resumes(proj
 
 
 @pytest.mark.slow  # a full disk (a small tmpfs mounted for the test)
-def test_a_full_disk_under_the_journal_is_a_clear_error_and_loses_nothing(tmp_path: Path, disk: Path,
-                                                                          project: Path) -> None:
+def test_a_full_disk_under_the_journal_is_a_clear_error_and_loses_nothing(tmp_path: Path, disk: Path, project: Path) -> None:
     root = disk / "project"
     shutil.copytree(project, root)
     write_list(root, 20_000)  # its journal rows outgrow what is left of the disk

@@ -31,8 +31,13 @@ def _outbox_greetings(project: Path) -> dict[str, tuple[str, str]]:
         msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
         text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-        line = next(line for line in text.splitlines() if line.endswith(",") and " " not in line.strip(",")
-                    or line.startswith(("Dear ", "Annwyl ", "Hello,", "Helo,", "Hi ", "Shwmae")))
+        line = next(
+            line
+            for line in text.splitlines()
+            if line.endswith(",")
+            and " " not in line.strip(",")
+            or line.startswith(("Dear ", "Annwyl ", "Hello,", "Helo,", "Hi ", "Shwmae"))
+        )
         got[msg["To"].addresses[0].addr_spec] = (line, html)
     return got
 
@@ -50,8 +55,7 @@ def test_outbox_each_reader_greeted_in_their_language(project: Path) -> None:
 
 def test_sendgrid_each_reader_greeted_in_their_language(project: Path, sendgrid_server: SendGridServer) -> None:
     _project(project)
-    result = run_cli("send", ISSUE, "--yes", cwd=project,
-                     env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sendgrid_server.url})
+    result = run_cli("send", ISSUE, "--yes", cwd=project, env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sendgrid_server.url})
     assert result.code == 0, result.output
     got: dict[str, str] = {}
     for body in sendgrid_server.log.requests:
@@ -77,7 +81,8 @@ def test_the_settings_may_map_language_to_greeting(project: Path) -> None:
 def test_words_of_the_editors_own_in_one_language_stay_as_written(project: Path) -> None:
     """A greeting written plainly (not the built-in one) is the editor's: every language gets it."""
     (project / "newsletter.yaml").write_text(
-        (project / "newsletter.yaml").read_text(encoding="utf-8") + 'greeting: "Hi {first_name},"\n', encoding="utf-8")
+        (project / "newsletter.yaml").read_text(encoding="utf-8") + 'greeting: "Hi {first_name},"\n', encoding="utf-8"
+    )
     greeting = Greeting.of(load_settings(project), ("en", "cy"))
     assert greeting("Amina", "cy") == "Hi Amina," and greeting("", "cy") == "Helo,"
     assert greeting("Ben", "en") == "Hi Ben," and greeting("", "") == "Hello,"
@@ -109,8 +114,7 @@ def test_dry_run_samples_and_test_sends_greet_in_the_readers_language(project: P
     assert samples, result.output
     for to, text in samples.items():
         assert EXPECTED[to] in text.splitlines(), to
-    assert '"__nl_greeting_html__":"Annwyl Amina,"' in (folder / "request-1.json").read_text(encoding="utf-8").replace(
-        ": ", ":")
+    assert '"__nl_greeting_html__":"Annwyl Amina,"' in (folder / "request-1.json").read_text(encoding="utf-8").replace(": ", ":")
     for who, greeting in (("amina.okafor@example.org", "Annwyl Amina,"), ("ben.hughes@example.org", "Dear Ben,")):
         shutil.rmtree(project / "outbox" / f"{SLUG}-test", ignore_errors=True)  # this send's message alone
         result = run_cli("send", ISSUE, "--test-to", "me@example.com", "--as", who, "--provider", "outbox", cwd=project)

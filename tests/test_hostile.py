@@ -90,175 +90,305 @@ class Case:
 CASES: dict[str, Case] = {
     # --- the environment: SendGrid's host and SMTP's URL (no request is ever made) ----------
     "an API host without a scheme": Case(
-        "5", {}, ("send", ISSUE, "--yes", "--provider", "sendgrid"), 2,
-        "SENDGRID_API_HOST must start with https://", absent=("SG.hostile",),
+        "5",
+        {},
+        ("send", ISSUE, "--yes", "--provider", "sendgrid"),
+        2,
+        "SENDGRID_API_HOST must start with https://",
+        absent=("SG.hostile",),
         env={"SENDGRID_API_KEY": "SG.hostile", "SENDGRID_API_HOST": "api.eu.sendgrid.com"},
     ),
     "an API host in clear over the network": Case(
-        "1 (the key's safety)", {}, ("send", ISSUE, "--yes", "--provider", "sendgrid"), 2,
-        "unencrypted", absent=("SG.hostile",),
+        "1 (the key's safety)",
+        {},
+        ("send", ISSUE, "--yes", "--provider", "sendgrid"),
+        2,
+        "unencrypted",
+        absent=("SG.hostile",),
         env={"SENDGRID_API_KEY": "SG.hostile", "SENDGRID_API_HOST": "http://api.sendgrid.com"},
     ),
     "an API host with a path": Case(
-        "5", {}, ("send", ISSUE, "--yes", "--provider", "sendgrid"), 2, "must be only the scheme and host",
+        "5",
+        {},
+        ("send", ISSUE, "--yes", "--provider", "sendgrid"),
+        2,
+        "must be only the scheme and host",
         env={"SENDGRID_API_KEY": "SG.hostile", "SENDGRID_API_HOST": "https://api.sendgrid.com/v3"},
     ),
     "an SMTP password in clear": Case(
-        "1 (the password's safety)", {}, ("send", ISSUE, "--yes", "--provider", "smtp"), 2,
-        "would cross the network in clear", absent=("s3cret",),
+        "1 (the password's safety)",
+        {},
+        ("send", ISSUE, "--yes", "--provider", "smtp"),
+        2,
+        "would cross the network in clear",
+        absent=("s3cret",),
         env={"SMTP_URL": "smtp://user:s3cret@mail.example.org:587"},
     ),
     # --- issue files: the loader's bounds ------------------------------------------------
     "alias bomb": Case(
-        "2", {"issues/bad.yaml": _alias_bomb()}, ("build", "issues/bad.yaml"), 2,
+        "2",
+        {"issues/bad.yaml": _alias_bomb()},
+        ("build", "issues/bad.yaml"),
+        2,
         "issues/bad.yaml:6:10: the aliases (*name) up to here make the file stand for more than 100,000 values",
     ),
     "alias bomb in the settings": Case(
-        "2", {"newsletter.yaml": _settings_with("language: en-GB\n", "language: en-GB\n" + _alias_bomb().split("title")[0])},
-        ("check", ISSUE), 2, "newsletter.yaml:", absent=("issues/",),
+        "2",
+        {"newsletter.yaml": _settings_with("language: en-GB\n", "language: en-GB\n" + _alias_bomb().split("title")[0])},
+        ("check", ISSUE),
+        2,
+        "newsletter.yaml:",
+        absent=("issues/",),
     ),
     "recursive alias": Case(
-        "3", {"issues/bad.yaml": "title: &a [*a]\n" + GOOD.split("\n", 1)[1]}, ("build", "issues/bad.yaml"), 2,
+        "3",
+        {"issues/bad.yaml": "title: &a [*a]\n" + GOOD.split("\n", 1)[1]},
+        ("build", "issues/bad.yaml"),
+        2,
         "issues/bad.yaml:1:12: the alias *a is inside its own anchor &a (a loop)",
     ),
     "nesting 60 levels deep (block)": Case(
-        "3", {"issues/bad.yaml": _deep_block(60)}, ("build", "issues/bad.yaml"), 2,
-        "issues/bad.yaml:41:", absent=("RecursionError",),
+        "3",
+        {"issues/bad.yaml": _deep_block(60)},
+        ("build", "issues/bad.yaml"),
+        2,
+        "issues/bad.yaml:41:",
+        absent=("RecursionError",),
     ),
     "nesting 1,200 levels deep (flow)": Case(
-        "3", {"issues/bad.yaml": "title: " + "[" * 1200 + "]" * 1200 + "\n"}, ("build", "issues/bad.yaml"), 2,
-        "issues/bad.yaml:1:", absent=("RecursionError",),
+        "3",
+        {"issues/bad.yaml": "title: " + "[" * 1200 + "]" * 1200 + "\n"},
+        ("build", "issues/bad.yaml"),
+        2,
+        "issues/bad.yaml:1:",
+        absent=("RecursionError",),
     ),
     "a 20 MB issue": Case(
-        "20 MB / 158,000 blocks", {"issues/bad.yaml": _many_blocks(1_100_000)}, ("build", "issues/bad.yaml"), 2,
+        "20 MB / 158,000 blocks",
+        {"issues/bad.yaml": _many_blocks(1_100_000)},
+        ("build", "issues/bad.yaml"),
+        2,
         "issues/bad.yaml: file is 19,8",
     ),
     "1,001 blocks": Case(
-        "20 MB / 158,000 blocks", {"issues/bad.yaml": _many_blocks(1001)}, ("build", "issues/bad.yaml"), 2,
+        "20 MB / 158,000 blocks",
+        {"issues/bad.yaml": _many_blocks(1001)},
+        ("build", "issues/bad.yaml"),
+        2,
         "issues/bad.yaml:5:3: blocks: has 1001 items; at most 1000 are allowed",
     ),
     "a file of 100,001 values without aliases": Case(
-        "2", {"issues/bad.yaml": GOOD + "  - type: list\n    items: [" + "a, " * 100_001 + "b]\n"},
-        ("build", "issues/bad.yaml"), 2, "issues/bad.yaml:8:", absent=("aliases",),
+        "2",
+        {"issues/bad.yaml": GOOD + "  - type: list\n    items: [" + "a, " * 100_001 + "b]\n"},
+        ("build", "issues/bad.yaml"),
+        2,
+        "issues/bad.yaml:8:",
+        absent=("aliases",),
     ),
     "invalid UTF-8": Case(
-        "invalid UTF-8 located", {"issues/bad.yaml": GOOD.encode().replace(b"Hello", b"He\xffllo")},
-        ("build", "issues/bad.yaml"), 2, "issues/bad.yaml:6:13: not UTF-8 text (byte 0xff",
+        "invalid UTF-8 located",
+        {"issues/bad.yaml": GOOD.encode().replace(b"Hello", b"He\xffllo")},
+        ("build", "issues/bad.yaml"),
+        2,
+        "issues/bad.yaml:6:13: not UTF-8 text (byte 0xff",
     ),
     "NUL in an issue": Case(
-        "NUL located", {"issues/bad.yaml": GOOD.replace("Hello", "He\x00llo")}, ("build", "issues/bad.yaml"), 2,
+        "NUL located",
+        {"issues/bad.yaml": GOOD.replace("Hello", "He\x00llo")},
+        ("build", "issues/bad.yaml"),
+        2,
         "issues/bad.yaml:6:13: control character U+0000 in the text",
     ),
     "integer key on line 8": Case(
-        "integer key at its line", {"issues/bad.yaml": GOOD + "\n1: x\n"}, ("build", "issues/bad.yaml"), 2,
+        "integer key at its line",
+        {"issues/bad.yaml": GOOD + "\n1: x\n"},
+        ("build", "issues/bad.yaml"),
+        2,
         "issues/bad.yaml:8:1: 1: unknown key '1'",
     ),
     "a FIFO given as the issue": Case(
-        "FIFO", {"issues/bad.yaml": FIFO}, ("build", "issues/bad.yaml"), 2,
+        "FIFO",
+        {"issues/bad.yaml": FIFO},
+        ("build", "issues/bad.yaml"),
+        2,
         "issues/bad.yaml: not a regular file",
     ),
     "URL with a no-break space": Case(
-        "U+00A0 in URLs", {"issues/bad.yaml": GOOD + "  - type: button\n    label: Go\n    url: \"https://a.org/\u00a0x\"\n"},
-        ("build", "issues/bad.yaml"), 2, "issues/bad.yaml:9:10: block 2 (button), url: URL contains U+00A0 NO-BREAK SPACE",
+        "U+00A0 in URLs",
+        {"issues/bad.yaml": GOOD + '  - type: button\n    label: Go\n    url: "https://a.org/\u00a0x"\n'},
+        ("build", "issues/bad.yaml"),
+        2,
+        "issues/bad.yaml:9:10: block 2 (button), url: URL contains U+00A0 NO-BREAK SPACE",
     ),
     "URL with a line separator": Case(
-        "U+2028 in URLs", {"issues/bad.yaml": GOOD + "  - type: links\n    items:\n      - title: Report\n"
-                                                      "        url: \"https://a.org/\u2028x\"\n"},
-        ("build", "issues/bad.yaml"), 2,
+        "U+2028 in URLs",
+        {"issues/bad.yaml": GOOD + '  - type: links\n    items:\n      - title: Report\n        url: "https://a.org/\u2028x"\n'},
+        ("build", "issues/bad.yaml"),
+        2,
         "issues/bad.yaml:10:14: block 2 (links), item 1, url: URL contains U+2028 LINE SEPARATOR",
     ),
     # --- settings ---------------------------------------------------------------------------
     "font_stack ending the CSS rule": Case(
-        "font_stack with ;", {"newsletter.yaml": _settings_with('font_stack: "Helvetica, Arial, sans-serif"',
-                                                                'font_stack: "Arial; } body { color: red"')},
-        ("build", ISSUE), 2, "newsletter.yaml:26:13: font_stack: a font list cannot hold ';'",
+        "font_stack with ;",
+        {
+            "newsletter.yaml": _settings_with(
+                'font_stack: "Helvetica, Arial, sans-serif"', 'font_stack: "Arial; } body { color: red"'
+            )
+        },
+        ("build", ISSUE),
+        2,
+        "newsletter.yaml:26:13: font_stack: a font list cannot hold ';'",
     ),
     # --- templates (item 7) -----------------------------------------------------------------
     "macro calling itself": Case(
-        "7", {"templates/footer.mjml.j2": "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}"}, ("build", ISSUE), 2,
+        "7",
+        {"templates/footer.mjml.j2": "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}"},
+        ("build", ISSUE),
+        2,
         "templates/footer.mjml.j2:1: a template includes itself, or a macro calls itself, without end",
     ),
     "template including itself": Case(
-        "7", {"templates/footer.mjml.j2": "{% include 'footer.mjml.j2' %}"}, ("check", ISSUE), 2,
+        "7",
+        {"templates/footer.mjml.j2": "{% include 'footer.mjml.j2' %}"},
+        ("check", ISSUE),
+        2,
         "templates/footer.mjml.j2:1: a template includes itself",
     ),
     "range(10**9)": Case(
-        "7", {"templates/footer.mjml.j2": "{% for i in range(10**9) %}{% endfor %}"}, ("build", ISSUE), 2,
+        "7",
+        {"templates/footer.mjml.j2": "{% for i in range(10**9) %}{% endfor %}"},
+        ("build", ISSUE),
+        2,
         "templates/footer.mjml.j2:1: not allowed in a template: range() of 1,000,000,000 numbers",
     ),
     "range(10001)": Case(  # the bound itself: one number more than allowed
-        "7", {"templates/footer.mjml.j2": "{% for i in range(10001) %}{% endfor %}"}, ("build", ISSUE), 2,
+        "7",
+        {"templates/footer.mjml.j2": "{% for i in range(10001) %}{% endfor %}"},
+        ("build", ISSUE),
+        2,
         "templates/footer.mjml.j2:1: not allowed in a template: range() of 10,001 numbers; at most 10,000",
     ),
     "(-10) ** 10000": Case(  # a negative base grows as fast as a positive one
-        "7", {"templates/footer.mjml.j2": "{{ (-10) ** 10000 }}"}, ("build", ISSUE), 2,
+        "7",
+        {"templates/footer.mjml.j2": "{{ (-10) ** 10000 }}"},
+        ("build", ISSUE),
+        2,
         "templates/footer.mjml.j2:1: not allowed in a template: '**' would make a number of more than",
     ),
     "'x' * 10**10": Case(
-        "7", {"templates/footer.mjml.j2": "{{ 'x' * 10**10 }}"}, ("build", ISSUE), 2,
+        "7",
+        {"templates/footer.mjml.j2": "{{ 'x' * 10**10 }}"},
+        ("build", ISSUE),
+        2,
         "templates/footer.mjml.j2:1: not allowed in a template: '*' would make 10,000,000,000 characters",
     ),
     "'x'.ljust(10**10)": Case(
-        "7", {"templates/footer.mjml.j2": "{{ 'x'.ljust(10**10) }}"}, ("build", ISSUE), 2,
+        "7",
+        {"templates/footer.mjml.j2": "{{ 'x'.ljust(10**10) }}"},
+        ("build", ISSUE),
+        2,
         "templates/footer.mjml.j2:1: not allowed in a template: text of more than 100,000 characters",
     ),
     "a loop of 10**12 steps": Case(
-        "7", {"templates/footer.mjml.j2": "{% for i in range(10000) %}{% for j in range(10000) %}"
-                                          "{% for k in range(10000) %}{% endfor %}{% endfor %}{% endfor %}"},
-        ("build", ISSUE), 2, "templates/footer.mjml.j2:1: not allowed in a template: the template took longer than 10 s",
+        "7",
+        {
+            "templates/footer.mjml.j2": "{% for i in range(10000) %}{% for j in range(10000) %}"
+            "{% for k in range(10000) %}{% endfor %}{% endfor %}{% endfor %}"
+        },
+        ("build", ISSUE),
+        2,
+        "templates/footer.mjml.j2:1: not allowed in a template: the template took longer than 10 s",
     ),
     "'x'|center(10**10)": Case(
-        "7", {"templates/footer.mjml.j2": "{{ 'x'|center(10**10) }}"}, ("build", ISSUE), 2,
+        "7",
+        {"templates/footer.mjml.j2": "{{ 'x'|center(10**10) }}"},
+        ("build", ISSUE),
+        2,
         "templates/footer.mjml.j2:1: not allowed in a template: the filter center was given 10,000,000,000",
     ),
     "a number added to text": Case(
-        "7", {"templates/footer.mjml.j2": '<mj-section><mj-column><mj-text>{{ 1 + "a" }}</mj-text></mj-column></mj-section>'},
-        ("build", ISSUE), 2, "templates/footer.mjml.j2:1: unsupported operand type(s) for +: 'int' and 'str'",
+        "7",
+        {"templates/footer.mjml.j2": '<mj-section><mj-column><mj-text>{{ 1 + "a" }}</mj-text></mj-column></mj-section>'},
+        ("build", ISSUE),
+        2,
+        "templates/footer.mjml.j2:1: unsupported operand type(s) for +: 'int' and 'str'",
     ),
     "_() of words with a placeholder it is not given": Case(
-        "7", {"templates/footer.mjml.j2": '<mj-section><mj-column><mj-text>{{ _("100%d") }}</mj-text></mj-column></mj-section>'},
-        ("build", ISSUE), 2, "templates/footer.mjml.j2:1: %d format: a real number is required",
+        "7",
+        {"templates/footer.mjml.j2": '<mj-section><mj-column><mj-text>{{ _("100%d") }}</mj-text></mj-column></mj-section>'},
+        ("build", ISSUE),
+        2,
+        "templates/footer.mjml.j2:1: %d format: a real number is required",
     ),
     "include '../newsletter.yaml'": Case(
-        "blocked include", {"templates/footer.mjml.j2": "{% include '../newsletter.yaml' %}"}, ("build", ISSUE), 2,
+        "blocked include",
+        {"templates/footer.mjml.j2": "{% include '../newsletter.yaml' %}"},
+        ("build", ISSUE),
+        2,
         "templates/footer.mjml.j2:1: template '../newsletter.yaml' not found",
     ),
     # --- the subscriber list ----------------------------------------------------------------
     "NUL in a subscriber's name (subscribers check)": Case(
-        "NUL in a name", {"subscribers.csv": _list_with('nul@example.org,"Ann\x00ie",,subscribed,,,')},
-        ("subscribers", "check"), 1, "subscribers.csv:9: first_name: control character U+0000 in the name",
+        "NUL in a name",
+        {"subscribers.csv": _list_with('nul@example.org,"Ann\x00ie",,subscribed,,,')},
+        ("subscribers", "check"),
+        1,
+        "subscribers.csv:9: first_name: control character U+0000 in the name",
     ),
     "NUL in a subscriber's name (check)": Case(
-        "NUL in a name", {"subscribers.csv": _list_with('nul@example.org,"Ann\x00ie",,subscribed,,,')},
-        ("check", ISSUE), 1, "subscribers.csv:9: first_name: first name holds a control character: this subscriber is not mailed  [header-newline]",
+        "NUL in a name",
+        {"subscribers.csv": _list_with('nul@example.org,"Ann\x00ie",,subscribed,,,')},
+        ("check", ISSUE),
+        1,
+        "subscribers.csv:9: first_name: first name holds a control character: this subscriber is not mailed  [header-newline]",
     ),
     "unsubscribed as 'Dev <dev@…>', imported as dev@…": Case(
-        "9", {"subscribers.csv": _list_with('"Dev <dev@example.net>",,,unsubscribed,,,'),
-              "new.csv": "email\ndev@example.net\n"},
-        ("subscribers", "import", "new.csv"), 0,
+        "9",
+        {"subscribers.csv": _list_with('"Dev <dev@example.net>",,,unsubscribed,,,'), "new.csv": "email\ndev@example.net\n"},
+        ("subscribers", "import", "new.csv"),
+        0,
         "new.csv:2: dev@example.net: unsubscribed on line 9: an import never resubscribes anyone",
         absent=("new address",),
     ),
     "unsubscribed with a line break in the address": Case(
-        "9", {"subscribers.csv": _list_with('"ann@example.net\n",,,unsubscribed,,,'), "new.csv": "email\nann@example.net\n"},
-        ("subscribers", "import", "new.csv"), 0, "unsubscribed on line 9: an import never resubscribes anyone",
+        "9",
+        {"subscribers.csv": _list_with('"ann@example.net\n",,,unsubscribed,,,'), "new.csv": "email\nann@example.net\n"},
+        ("subscribers", "import", "new.csv"),
+        0,
+        "unsubscribed on line 9: an import never resubscribes anyone",
         absent=("new address",),
     ),
     "subscribed with a space in the address": Case(
-        "9", {"subscribers.csv": _list_with('"ann @example.net",Ann,,subscribed,,,'), "new.csv": "email\nann@example.net\n"},
-        ("subscribers", "import", "new.csv"), 0,
+        "9",
+        {"subscribers.csv": _list_with('"ann @example.net",Ann,,subscribed,,,'), "new.csv": "email\nann@example.net\n"},
+        ("subscribers", "import", "new.csv"),
+        0,
         "line 9 of the list has this address with a space, line break or name in it; fix that line first",
         absent=("new address",),
     ),
     # --- the command line ---------------------------------------------------------------------
     "status of an issue that does not exist": Case(
-        "status of a missing file", {}, ("status", "issues/nope.yaml"), 2, "issues/nope.yaml: file not found",
+        "status of a missing file",
+        {},
+        ("status", "issues/nope.yaml"),
+        2,
+        "issues/nope.yaml: file not found",
         absent=("not sent yet",),
     ),
-    "--rate nan": Case("--rate nan", {}, ("send", ISSUE, "--dry-run", "--rate", "nan"), 2,
-                       "Invalid value for '--rate': 'nan' is not a number of messages per second"),
-    "--rate inf": Case("--rate inf", {}, ("send", ISSUE, "--dry-run", "--rate", "inf"), 2,
-                       "Invalid value for '--rate': 'inf' is not a number of messages per second"),
+    "--rate nan": Case(
+        "--rate nan",
+        {},
+        ("send", ISSUE, "--dry-run", "--rate", "nan"),
+        2,
+        "Invalid value for '--rate': 'nan' is not a number of messages per second",
+    ),
+    "--rate inf": Case(
+        "--rate inf",
+        {},
+        ("send", ISSUE, "--dry-run", "--rate", "inf"),
+        2,
+        "Invalid value for '--rate': 'inf' is not a number of messages per second",
+    ),
 }
 
 
@@ -319,9 +449,16 @@ def test_hostile_input(name: str, project: Path) -> None:
 def test_a_broken_unsubscribe_keeps_the_address_out_of_a_send(project: Path) -> None:
     """Issue 17 item 9, the send side: the valid row of an address whose unsubscribe is on a
     broken row is held; and a name with a NUL never reaches a To: header."""
-    _write(project, {"subscribers.csv": _list_with(
-        "dev@example.net,Dev,,subscribed,,,", '"Dev <dev@example.net>",,,unsubscribed,,,',
-        'nul@example.net,"Ann\x00ie",,subscribed,,,')})
+    _write(
+        project,
+        {
+            "subscribers.csv": _list_with(
+                "dev@example.net,Dev,,subscribed,,,",
+                '"Dev <dev@example.net>",,,unsubscribed,,,',
+                'nul@example.net,"Ann\x00ie",,subscribed,,,',
+            )
+        },
+    )
     result = run_cli("send", ISSUE, "--dry-run", "--provider", "outbox", cwd=project)
     assert "Traceback" not in result.output
     assert "eligible    5" in result.out, result.output
@@ -404,8 +541,7 @@ def test_preview_starts_and_keeps_serving_with_hostile_issues(project: Path) -> 
         assert not found["pipe"]["ok"]
         # a FIFO never freezes rebuilding: a new issue written after it is built
         _write(project, {"issues/fresh.yaml": GOOD})
-        running.wait_for("/api/issues", lambda d: any(i["slug"] == "fresh" and i["ok"] for i in d["issues"]),
-                         timeout=30)
+        running.wait_for("/api/issues", lambda d: any(i["slug"] == "fresh" and i["ok"] for i in d["issues"]), timeout=30)
         # a template error in the rebuild thread becomes every issue's problem page, not a stale page
         _write(project, {"templates/footer.mjml.j2": "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}"})
         running.wait_for("/api/issues", lambda d: not any(i["ok"] for i in d["issues"]), timeout=30)

@@ -183,8 +183,11 @@ def test_tokens_from_a_utf16_log(project: Path, tmp_path: Path, encoding: str) -
 
     sent = tokens_sent(project)
     log = tmp_path / "iis.log"
-    log.write_text(f"2024-06-14 09:12:01 GET /unsubscribe token={sent['amina.okafor@example.org']} 200\r\n"
-                   "2024-06-14 09:12:02 GET /favicon.ico - 404\r\n", encoding=encoding)
+    log.write_text(
+        f"2024-06-14 09:12:01 GET /unsubscribe token={sent['amina.okafor@example.org']} 200\r\n"
+        "2024-06-14 09:12:02 GET /favicon.ico - 404\r\n",
+        encoding=encoding,
+    )
     result = run_cli("subscribers", "unsubscribe", "--tokens-from", str(log), cwd=project)
     assert result.code == 0, result.output
     assert "1 token(s): 1 unsubscribed now" in result.out
@@ -194,8 +197,10 @@ def _bounces_with_odd_dates(handler: BaseHTTPRequestHandler) -> None:
     entries: list[dict[str, object]] = []
     if handler.path.startswith("/v3/suppression/bounces") and "offset=0" in handler.path:
         odd = [-1, 10**20, 1e300, 2**64, 1718000000.5, True]
-        entries = [{"email": f"odd{i}@example.org", "created": c, "reason": "550 no such user", "status": "5.1.1"}
-                   for i, c in enumerate(odd)]
+        entries = [
+            {"email": f"odd{i}@example.org", "created": c, "reason": "550 no such user", "status": "5.1.1"}
+            for i, c in enumerate(odd)
+        ]
     body = json.dumps(entries).encode()  # orjson refuses 2**64
     handler.send_response(200)
     handler.send_header("Content-Type", "application/json")

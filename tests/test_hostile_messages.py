@@ -35,7 +35,7 @@ MISTAKES: dict[str, Mistake] = {
     "an image with no alt key": Mistake(
         HEAD + "  - type: image\n    src: https://a.org/x.png\n",
         '5:5: block 1 (image), alt: field required: the image has no alt text (add alt: "what the image shows", '
-        "for readers who cannot see it; if it adds nothing, write alt: \"\" and decorative: true)",
+        'for readers who cannot see it; if it adds nothing, write alt: "" and decorative: true)',
     ),
     "a hero with no alt key": Mistake(
         HEAD.replace("blocks:", "hero:\n  src: https://a.org/h.png\nblocks:") + "  - type: divider\n",
@@ -48,8 +48,9 @@ MISTAKES: dict[str, Mistake] = {
     ),
     "'- ' forgotten between two links": Mistake(
         HEAD + "  - type: links\n    items:\n      - title: A\n        url: https://a.org/\n"
-               "        summary: One\n        title: B\n        url: https://b.org/\n",
-        "10:9: block 1 (links), item 1, title: duplicate key (first given on line 7", count=2,
+        "        summary: One\n        title: B\n        url: https://b.org/\n",
+        "10:9: block 1 (links), item 1, title: duplicate key (first given on line 7",
+        count=2,
     ),
     "a month 13": Mistake(
         HEAD.replace("2024-06-14", "2024-13-01") + "  - type: divider\n",
@@ -111,8 +112,9 @@ def test_tabs_and_line_breaks_stay_allowed_in_text(project: Path) -> None:
 def test_a_long_value_is_said_to_be_too_long_not_badly_quoted(project: Path) -> None:
     """A 1 MB name on line 9: its line and the limit, and no word about quoting."""
     rows = (project / "subscribers.csv").read_text(encoding="utf-8")
-    (project / "subscribers.csv").write_text(rows + 'big@example.org,"' + "a" * 1_000_000 + '",,subscribed,,,\n',
-                                             encoding="utf-8")
+    (project / "subscribers.csv").write_text(
+        rows + 'big@example.org,"' + "a" * 1_000_000 + '",,subscribed,,,\n', encoding="utf-8"
+    )
     result = run_cli("subscribers", "check", cwd=project)
     assert result.code == 1, result.output
     assert "subscribers.csv:9: a value on this line is longer than the limit of 131,072 characters" in result.output
@@ -126,8 +128,11 @@ def test_an_unclosed_quote_that_runs_past_the_limit_is_blamed_on_the_quote(proje
     before = (project / "subscribers.csv").read_bytes()
     result = run_cli("subscribers", "import", str(tmp_path / "new.csv"), cwd=project)
     assert result.code == 2, result.output
-    assert re.search(r"new\.csv:2: a quoted value starting on this line runs on over [\d,]+ more lines, past the "
-                     r"limit of 131,072 characters: its closing quote is probably missing", result.output), result.output
+    assert re.search(
+        r"new\.csv:2: a quoted value starting on this line runs on over [\d,]+ more lines, past the "
+        r"limit of 131,072 characters: its closing quote is probably missing",
+        result.output,
+    ), result.output
     assert (project / "subscribers.csv").read_bytes() == before
 
 
@@ -179,4 +184,3 @@ def test_build_says_what_it_checked_and_points_to_check(project: Path) -> None:
     assert "no warnings" not in built.out, built.out
     assert "rendering: size, preheader and unsubscribe link fine" in built.out
     assert f"run `newsletter check {EXAMPLE_ISSUE}` before sending" in built.out
-

@@ -80,11 +80,17 @@ def test_a_second_ctrl_c_of_an_smtp_send_stops_while_the_server_holds_a_message(
     readers = _readers(project, 40, "delivery:\n  smtp:\n    connections: 2\n    timeout: 300\n")
     with SmtpServer() as server:
         server.handler.hold = readers[0]
-        proc = subprocess.Popen([sys.executable, "-m", "newsletter", "send", EXAMPLE_ISSUE, "--yes",
-                                 "--provider", "smtp"], cwd=project, env=_env(SMTP_URL=server.url),
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "newsletter", "send", EXAMPLE_ISSUE, "--yes", "--provider", "smtp"],
+            cwd=project,
+            env=_env(SMTP_URL=server.url),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+            start_new_session=True,
+        )
         try:
             assert proc.stderr is not None
             _wait_for(server.handler.holding.is_set, "the held message", proc)
@@ -114,8 +120,10 @@ def test_a_second_ctrl_c_of_an_smtp_send_stops_while_the_server_holds_a_message(
         assert accepted == {r for r, n in server.handler.accepted.items() if n} - {readers[0]}
         # the next run needs a choice for the held message: the words never say "Nothing is lost: run …"
         assert "Nothing is lost" not in err, err
-        assert "1 recipient(s) are 'unknown' (the server may have them; nothing can tell), so the next run " \
-               "stops until you decide" in err, err
+        assert (
+            "1 recipient(s) are 'unknown' (the server may have them; nothing can tell), so the next run "
+            "stops until you decide" in err
+        ), err
         assert "send all 1 again with --resend-unknown" in err, err
 
 
@@ -136,8 +144,11 @@ def test_an_sendgrid_pause_with_unknown_rows_names_the_choice_and_the_whole_batc
         assert len(_states(project).get("unknown", {})) == 10, (first.output, _states(project).keys())
         assert "Nothing is lost" not in first.err and "run the command again to resume" not in first.err, first.err
         assert "send all 10 again with --resend-unknown" in first.err, first.err
-        assert re.search(r"count them as sent with `newsletter send \S+ --yes --provider sendgrid "
-                         r"--mark-unknown-sent`", first.err), first.err
+        assert re.search(
+            r"count them as sent with `newsletter send \S+ --yes --provider sendgrid "
+            r"--mark-unknown-sent`",
+            first.err,
+        ), first.err
         # and it is so: the same command again sends nothing more until the editor chooses
         server.account.faults.extend([ApiFault("403", message="access forbidden")] * 2)
         again = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync", cwd=project, env=env)
@@ -151,8 +162,7 @@ def test_an_smtp_pause_with_unknown_rows_names_the_choice(project: Path) -> None
     readers = _readers(project, 3, "delivery:\n  max_failed_requests: 1\n  smtp:\n    connections: 1\n")
     with SmtpServer() as server:
         server.handler.drop_after_data = 1
-        first = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "smtp", cwd=project,
-                        env={"SMTP_URL": server.url})
+        first = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "smtp", cwd=project, env={"SMTP_URL": server.url})
         assert first.code == 1 and "Traceback" not in first.output, first.output
         assert "Nothing is lost" not in first.err and "run the command again to resume" not in first.err, first.err
         assert "send all 1 again with --resend-unknown" in first.err, first.err

@@ -37,10 +37,17 @@ def _default_sigint() -> None:
 
 
 def start_send(project: Path, server: SendGridServer, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "newsletter", "send", EXAMPLE_ISSUE, "--yes", *args],
-                            cwd=project, env=env_for(server), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL, text=True, preexec_fn=_default_sigint,
-                            start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "newsletter", "send", EXAMPLE_ISSUE, "--yes", *args],
+        cwd=project,
+        env=env_for(server),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        preexec_fn=_default_sigint,
+        start_new_session=True,
+    )
 
 
 def wait_for(condition: Callable[[], bool], what: str, deadline: float = DEADLINE) -> None:
@@ -95,8 +102,15 @@ def test_a_second_ctrl_c_stops_at_once_and_the_resume_settles_from_the_outcome_l
         assert journal_states(project) == {"in_flight": ELIGIBLE}  # nothing decided by the stopped run
         # the request process outlived the sender, finished the request and recorded its answer
         wait_for(lambda: bool(server.log.answers), "the server's answer")
-        again = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", cwd=project,
-                        env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": server.url})
+        again = run_cli(
+            "send",
+            EXAMPLE_ISSUE,
+            "--yes",
+            "--provider",
+            "sendgrid",
+            cwd=project,
+            env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": server.url},
+        )
         assert again.code == 0, again.output
         assert "5 were accepted" in again.err
         assert journal_states(project) == {"accepted": ELIGIBLE}
@@ -105,7 +119,7 @@ def test_a_second_ctrl_c_stops_at_once_and_the_resume_settles_from_the_outcome_l
 
 @pytest.mark.slow  # an interrupt drill (Ctrl-C mid-send, over 5 s)
 def test_a_second_ctrl_c_does_not_wait_for_the_answer(project: Path) -> None:
-    """"Stopped at once" is true: the sender is gone while the request is still at the server
+    """ "Stopped at once" is true: the sender is gone while the request is still at the server
     (whose answer comes 10 s later), and the request process records it for the next run."""
     with SendGridServer(delay=10.0) as server:
         proc = start_send(project, server, "--provider", "sendgrid")
@@ -125,8 +139,15 @@ def test_a_second_ctrl_c_does_not_wait_for_the_answer(project: Path) -> None:
         assert proc.returncode == 130 and "stopped at once" in err, err
         assert not server.log.accepted  # gone before the answer came
         wait_for(lambda: bool(server.log.accepted), "the server's answer")
-        again = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", cwd=project,
-                        env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": server.url})
+        again = run_cli(
+            "send",
+            EXAMPLE_ISSUE,
+            "--yes",
+            "--provider",
+            "sendgrid",
+            cwd=project,
+            env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": server.url},
+        )
         assert again.code == 0 and "5 were accepted" in again.err, again.output
         assert sorted(server.counts.values()) == [1] * ELIGIBLE
 
@@ -139,8 +160,15 @@ def test_killing_the_sender_mid_request_loses_nothing_and_asks_nothing(project: 
         proc.kill()  # the sender only: its request process goes on
         proc.communicate(timeout=DEADLINE)
         assert journal_states(project) == {"in_flight": ELIGIBLE}
-        again = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", cwd=project,
-                        env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": server.url})
+        again = run_cli(
+            "send",
+            EXAMPLE_ISSUE,
+            "--yes",
+            "--provider",
+            "sendgrid",
+            cwd=project,
+            env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": server.url},
+        )
         assert again.code == 0, again.output
         assert journal_states(project) == {"accepted": ELIGIBLE}
         assert sorted(server.counts.values()) == [1] * ELIGIBLE
@@ -158,14 +186,30 @@ def test_a_request_started_and_never_answered_is_unknown_and_never_resent_by_its
         proc.communicate(timeout=DEADLINE)
         for _ in range(3):  # the same command, twice and more: still nothing sent, still asking
             server.account.faults.append(ApiFault("403", message="access forbidden: Email Logs"))
-            again = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync", cwd=project,
-                            env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": server.url})
+            again = run_cli(
+                "send",
+                EXAMPLE_ISSUE,
+                "--yes",
+                "--provider",
+                "sendgrid",
+                "--no-sync",
+                cwd=project,
+                env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": server.url},
+            )
             assert again.code == 1, again.output
             assert "may or may not have been delivered" in again.err or "'unknown'" in again.err
             assert len(server.log.times) == 1
         assert journal_states(project) == {"unknown": ELIGIBLE}
-        marked = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--mark-unknown-sent",
-                         cwd=project, env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": server.url})
+        marked = run_cli(
+            "send",
+            EXAMPLE_ISSUE,
+            "--yes",
+            "--provider",
+            "sendgrid",
+            "--mark-unknown-sent",
+            cwd=project,
+            env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": server.url},
+        )
         assert marked.code == 0, marked.output
         status = run_cli("status", EXAMPLE_ISSUE, cwd=project)
         assert "marked sent 5" in " ".join(status.out.split()), status.out
@@ -248,12 +292,22 @@ def test_a_new_send_never_reads_a_stale_outcome_log_of_a_reused_send_id(project:
 
     folder = project / ".newsletter" / "outcomes"
     folder.mkdir(parents=True, exist_ok=True)
-    stale = [{"boot": boot_id(), "pid": 1}, {"b": 1, "e": "started", "t": 1.0},
-             {"b": 1, "e": "answered", "status": 202, "id": "stale", "why": ""}]
+    stale = [
+        {"boot": boot_id(), "pid": 1},
+        {"b": 1, "e": "started", "t": 1.0},
+        {"b": 1, "e": "answered", "status": 202, "id": "stale", "why": ""},
+    ]
     (folder / "1.log").write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in stale))
     with SendGridServer() as server:
-        done = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", cwd=project,
-                       env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": server.url})
+        done = run_cli(
+            "send",
+            EXAMPLE_ISSUE,
+            "--yes",
+            "--provider",
+            "sendgrid",
+            cwd=project,
+            env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": server.url},
+        )
         assert done.code == 0, done.output
     events = read(folder / "1.log").events
     assert events and all(e.get("id") != "stale" and e.get("t") != 1.0 for e in events)

@@ -51,8 +51,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[lxml.html.HtmlEleme
     from tests.conftest import REPO
 
     project = tmp_path_factory.mktemp("inverted") / "project"
-    shutil.copytree(REPO, project, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "tests", "bench", "build", "site", "outbox", ".newsletter", "__pycache__", "*.egg-info"))
+    shutil.copytree(
+        REPO,
+        project,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "tests", "bench", "build", "site", "outbox", ".newsletter", "__pycache__", "*.egg-info"
+        ),
+    )
     result = run_cli("build", EXAMPLE_ISSUE, cwd=project)
     assert result.code == 0, result.output
     html = (project / "build" / "2024-06-june-team-update.html").read_text(encoding="utf-8")
@@ -69,7 +74,9 @@ def _img(doc: lxml.html.HtmlElement, src: str) -> lxml.html.HtmlElement:
 
 
 @pytest.mark.parametrize("how", list(RECOLOURED))
-def test_the_logo_keeps_its_contrast_when_an_app_recolours_the_header(built: tuple[lxml.html.HtmlElement, Settings], how: str) -> None:
+def test_the_logo_keeps_its_contrast_when_an_app_recolours_the_header(
+    built: tuple[lxml.html.HtmlElement, Settings], how: str
+) -> None:
     doc, settings = built
     assert settings.logo is not None
     logo = _img(doc, settings.logo.src)
@@ -113,7 +120,6 @@ def test_the_example_band_alone_would_lose_the_logo(built: tuple[lxml.html.HtmlE
     """Why the cell is there: the band's own colour, inverted, leaves the white logo at 1.7:1."""
     _, settings = built
     assert ratio(settings.colours.button_text, invert(settings.colours.brand)) < 2.0
-
 
 
 _COLOUR = st.integers(0, 0xFFFFFF).map(lambda n: f"#{n:06x}")

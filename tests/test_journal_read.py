@@ -21,8 +21,11 @@ from newsletter.delivery.journal_read import (
 from newsletter.delivery.state import STATE_DIR
 from newsletter.errors import NewsletterError
 
-ROWS: list[RowTuple] = [(1, "a@example.org", "A", "", None), (2, "b@example.org", "B", "", None),
-        (3, "c@example.org", "C", "", None)]
+ROWS: list[RowTuple] = [
+    (1, "a@example.org", "A", "", None),
+    (2, "b@example.org", "B", "", None),
+    (3, "c@example.org", "C", "", None),
+]
 
 
 def _journal(root: Path) -> Journal:
@@ -32,8 +35,7 @@ def _journal(root: Path) -> Journal:
 
 def test_a_send_is_finished_once_its_whole_audience_is_done_with(tmp_path: Path) -> None:
     with _journal(tmp_path) as journal:
-        send = journal.create(key="k", slug="s", provider="sendgrid", list_path="l.csv", content_hash="h",
-                              eligible=3)
+        send = journal.create(key="k", slug="s", provider="sendgrid", list_path="l.csv", content_hash="h", eligible=3)
         journal.add_pending(send, ROWS)
         send = journal.set_loaded(send)
         assert not is_finished(send, journal.counts(send))
@@ -50,8 +52,7 @@ def test_a_send_is_finished_once_its_whole_audience_is_done_with(tmp_path: Path)
 def test_a_send_whose_list_is_not_all_read_is_not_finished(tmp_path: Path) -> None:
     """Even when every row written so far is done with and as many as were counted eligible."""
     with _journal(tmp_path) as journal:
-        send = journal.create(key="k", slug="s", provider="sendgrid", list_path="l.csv", content_hash="h",
-                              eligible=1)
+        send = journal.create(key="k", slug="s", provider="sendgrid", list_path="l.csv", content_hash="h", eligible=1)
         journal.add_pending(send, ROWS[:1])
         journal.begin_batch(send, 1, 1, 1)
         journal.finish_batch(send, 1, 1, 1, BatchResult(accepted=[1]))
@@ -62,15 +63,12 @@ def test_a_send_whose_list_is_not_all_read_is_not_finished(tmp_path: Path) -> No
 
 def test_every_send_is_read_in_order_with_its_own_figures(tmp_path: Path) -> None:
     with _journal(tmp_path) as journal:
-        first = journal.create(key="k1", slug="one", provider="outbox", list_path="l.csv", content_hash="h",
-                               eligible=3)
+        first = journal.create(key="k1", slug="one", provider="outbox", list_path="l.csv", content_hash="h", eligible=3)
         journal.add_pending(first, ROWS)
-        second = journal.create(key="k2", slug="two", provider="smtp", list_path="l.csv", content_hash="h",
-                                eligible=1)
+        second = journal.create(key="k2", slug="two", provider="smtp", list_path="l.csv", content_hash="h", eligible=1)
         journal.add_pending(second, ROWS[:1])
         journal.set_loaded(second)
-    assert [(s.key, s.slug, s.provider) for s in local_sends(tmp_path)] == [
-        ("k1", "one", "outbox"), ("k2", "two", "smtp")]
+    assert [(s.key, s.slug, s.provider) for s in local_sends(tmp_path)] == [("k1", "one", "outbox"), ("k2", "two", "smtp")]
     assert [(f.send.key, f.counts["pending"]) for f in local_figures(tmp_path)] == [("k1", 3), ("k2", 1)]
 
 

@@ -65,10 +65,14 @@ def test_make_run_never_mails_anyone_whatever_the_environment_holds(tmp_path: Pa
         (venv / tool).symlink_to(installed / tool)
     (tmp_path / ".venv" / ".installed").touch()  # installed: make runs no pip
     with SendGridServer() as server:
-        env = {**os.environ, "SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": server.url,
-               "SMTP_URL": "smtp://127.0.0.1:9", "PYTHONPATH": str(REPO)}
-        proc = subprocess.run(["make", "-s", "run"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                              timeout=300)
+        env = {
+            **os.environ,
+            "SENDGRID_API_KEY": KEY,
+            "SENDGRID_API_HOST": server.url,
+            "SMTP_URL": "smtp://127.0.0.1:9",
+            "PYTHONPATH": str(REPO),
+        }
+        proc = subprocess.run(["make", "-s", "run"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert server.log.times == [] and server.account.calls == [] and server.log.connections == 0
     written = sorted(p.name for p in (tmp_path / "outbox" / "2024-06-june-team-update").iterdir())

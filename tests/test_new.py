@@ -129,11 +129,14 @@ def test_named_slug_source_and_date_and_no_event_left(project: Path) -> None:
     assert "0 event(s) still to come carried over; 3 over by then left out" in result.out
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["Bad Slug"], "'Bad Slug' does not make a good slug"),
-    (["--date", "2024-13-01"], "'2024-13-01' does not match the format '%Y-%m-%d'"),
-    (["--from", "issues/missing.yaml"], "does not exist"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["Bad Slug"], "'Bad Slug' does not make a good slug"),
+        (["--date", "2024-13-01"], "'2024-13-01' does not match the format '%Y-%m-%d'"),
+        (["--from", "issues/missing.yaml"], "does not exist"),
+    ],
+)
 def test_bad_arguments(project: Path, args: list[str], message: str) -> None:
     result = run_cli("new", *args, cwd=project)
     assert result.code == 2 and message in result.err, result.output
@@ -147,22 +150,28 @@ def test_no_issue_to_start_from(project: Path) -> None:
     assert result.code == 2 and "no issue in issues/ to start from" in result.err
 
 
-@pytest.mark.parametrize(("day", "after"), [
-    (dt.date(2024, 6, 14), dt.date(2024, 7, 14)),
-    (dt.date(2024, 1, 31), dt.date(2024, 2, 29)),
-    (dt.date(2023, 1, 31), dt.date(2023, 2, 28)),
-    (dt.date(2024, 12, 5), dt.date(2025, 1, 5)),
-])
+@pytest.mark.parametrize(
+    ("day", "after"),
+    [
+        (dt.date(2024, 6, 14), dt.date(2024, 7, 14)),
+        (dt.date(2024, 1, 31), dt.date(2024, 2, 29)),
+        (dt.date(2023, 1, 31), dt.date(2023, 2, 28)),
+        (dt.date(2024, 12, 5), dt.date(2025, 1, 5)),
+    ],
+)
 def test_month_after(day: dt.date, after: dt.date) -> None:
     assert month_after(day) == after
 
 
-@pytest.mark.parametrize(("slug", "old", "new", "expected"), [
-    ("2024-06-june-team-update", dt.date(2024, 6, 14), dt.date(2024, 7, 14), "2024-07-july-team-update"),
-    ("2024-12-dec-news", dt.date(2024, 12, 5), dt.date(2025, 1, 5), "2025-01-jan-news"),
-    ("team-update", dt.date(2024, 6, 14), dt.date(2024, 7, 14), "2024-07-team-update"),
-    ("june", dt.date(2024, 6, 14), dt.date(2024, 7, 14), "2024-07-july"),
-])
+@pytest.mark.parametrize(
+    ("slug", "old", "new", "expected"),
+    [
+        ("2024-06-june-team-update", dt.date(2024, 6, 14), dt.date(2024, 7, 14), "2024-07-july-team-update"),
+        ("2024-12-dec-news", dt.date(2024, 12, 5), dt.date(2025, 1, 5), "2025-01-jan-news"),
+        ("team-update", dt.date(2024, 6, 14), dt.date(2024, 7, 14), "2024-07-team-update"),
+        ("june", dt.date(2024, 6, 14), dt.date(2024, 7, 14), "2024-07-july"),
+    ],
+)
 def test_next_slug(slug: str, old: dt.date, new: dt.date, expected: str) -> None:
     assert next_slug(slug, old, new) == expected
 

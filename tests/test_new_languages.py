@@ -29,8 +29,9 @@ def test_new_from_a_bilingual_issue_keeps_its_languages(project: Path) -> None:
     assert en.title.startswith("TK:") and "(in Welsh)" not in en.title
     assert cy.title.startswith("TK:") and cy.title.endswith("(in Welsh)")
     assert cy.subject.endswith("(in Welsh)") and cy.intro is not None and "(in Welsh)" in cy.intro
-    for old_en, old_cy, new_en, new_cy in zip(june.variant("en").issue.blocks, june.variant("cy").issue.blocks,
-                                              en.blocks, cy.blocks, strict=True):
+    for old_en, old_cy, new_en, new_cy in zip(
+        june.variant("en").issue.blocks, june.variant("cy").issue.blocks, en.blocks, cy.blocks, strict=True
+    ):
         if old_en.type == "heading":  # kept, in each language
             assert (new_en, new_cy) == (old_en, old_cy)
         if old_en.type in ("text", "quote"):

@@ -33,6 +33,7 @@ def test_the_collector_is_paused_inside_and_left_as_it_was(enabled: bool) -> Non
 @pytest.mark.usefixtures("collector")
 def test_a_loop_gives_the_same_result_with_the_collector_paused() -> None:
     """The plain twin: the same work with the collector running."""
+
     def work() -> list[tuple[int, str]]:
         return sorted((i % 97, str(i)) for i in range(20_000))
 

@@ -22,16 +22,30 @@ DEADLINE = 120.0
 
 def _env(server: SendGridServer) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENDGRID_", "SMTP_"))}
-    env.update(PYTHONPATH=str(REPO), NO_COLOR="1", COLUMNS="200", SENDGRID_API_KEY=KEY, SENDGRID_API_HOST=server.url,
-               NEWSLETTER_SECRET="org", CI="true")
+    env.update(
+        PYTHONPATH=str(REPO),
+        NO_COLOR="1",
+        COLUMNS="200",
+        SENDGRID_API_KEY=KEY,
+        SENDGRID_API_HOST=server.url,
+        NEWSLETTER_SECRET="org",
+        CI="true",
+    )
     return env
 
 
 def _send_unattended(project: Path, server: SendGridServer, *extra: str) -> tuple[int, str]:
     """The send with standard input held open and never answered; its exit code and output."""
-    proc = subprocess.Popen([sys.executable, "-m", "newsletter", "send", EXAMPLE_ISSUE, "--provider", "sendgrid",
-                             "--no-sync", *extra], cwd=project, env=_env(server), stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "newsletter", "send", EXAMPLE_ISSUE, "--provider", "sendgrid", "--no-sync", *extra],
+        cwd=project,
+        env=_env(server),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         code = proc.wait(timeout=DEADLINE)  # stdin stays open: an answer is never given
     except subprocess.TimeoutExpired:
@@ -69,9 +83,15 @@ def test_unknown_recipients_are_refused_without_asking(project: Path) -> None:
         fh.write("delivery:\n  batch_size: 10\n")
     with SendGridServer(stall=DEADLINE) as server:
         server.fail_next("ok", "hang")  # the second request is never answered: then a power cut
-        proc = subprocess.Popen([sys.executable, "-m", "newsletter", "send", EXAMPLE_ISSUE, "--yes", "--provider",
-                                 "sendgrid", "--no-sync"], cwd=project, env=_env(server), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "newsletter", "send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync"],
+            cwd=project,
+            env=_env(server),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + DEADLINE
         while len(server.log.times) < 2:
             assert proc.poll() is None and time.monotonic() < deadline, "the second request never arrived"

@@ -26,19 +26,21 @@ def _log(path: Path, *events: dict[str, object], boot: str | None = None) -> Pat
     return path
 
 
-@pytest.mark.parametrize(("events", "state"), [
-    ([], "retry"),  # handed over never: it never started
-    ([{"b": 7, "e": "started"}], "unknown"),
-    ([{"b": 7, "e": "started"}, {"b": 7, "e": "answered", "status": 202, "id": "m1", "why": ""}], "accepted"),
-    ([{"b": 7, "e": "started"}, {"b": 7, "e": "answered", "status": 500, "id": "", "why": "oops"}], "retry"),
-    ([{"b": 7, "e": "started"}, {"b": 7, "e": "answered", "status": 302, "id": "", "why": "moved"}], "retry"),
-    ([{"b": 7, "e": "started"}, {"b": 7, "e": "answered", "status": 199, "id": "", "why": ""}], "retry"),
-    ([{"b": 7, "e": "started"}, {"b": 7, "e": "not_sent", "why": "reset"}], "retry"),
-    ([{"b": 7, "e": "started"}, {"b": 7, "e": "lost", "why": "no answer"}], "unknown"),
-    ([{"b": 6, "e": "started"}, {"b": 6, "e": "answered", "status": 202, "id": "m", "why": ""}], "retry"),
-])
-def test_a_request_is_settled_from_what_its_log_says(tmp_path: Path, events: list[dict[str, object]],
-                                                    state: str) -> None:
+@pytest.mark.parametrize(
+    ("events", "state"),
+    [
+        ([], "retry"),  # handed over never: it never started
+        ([{"b": 7, "e": "started"}], "unknown"),
+        ([{"b": 7, "e": "started"}, {"b": 7, "e": "answered", "status": 202, "id": "m1", "why": ""}], "accepted"),
+        ([{"b": 7, "e": "started"}, {"b": 7, "e": "answered", "status": 500, "id": "", "why": "oops"}], "retry"),
+        ([{"b": 7, "e": "started"}, {"b": 7, "e": "answered", "status": 302, "id": "", "why": "moved"}], "retry"),
+        ([{"b": 7, "e": "started"}, {"b": 7, "e": "answered", "status": 199, "id": "", "why": ""}], "retry"),
+        ([{"b": 7, "e": "started"}, {"b": 7, "e": "not_sent", "why": "reset"}], "retry"),
+        ([{"b": 7, "e": "started"}, {"b": 7, "e": "lost", "why": "no answer"}], "unknown"),
+        ([{"b": 6, "e": "started"}, {"b": 6, "e": "answered", "status": 202, "id": "m", "why": ""}], "retry"),
+    ],
+)
+def test_a_request_is_settled_from_what_its_log_says(tmp_path: Path, events: list[dict[str, object]], state: str) -> None:
     result = settle(BATCH, read(_log(tmp_path / "1.log", *events)))
     got = {"accepted": result.accepted, "retry": sorted(result.retry), "unknown": sorted(result.unknown)}
     assert {k for k, v in got.items() if v} == {state} and sorted(got[state]) == [1, 2, 3]
@@ -49,28 +51,34 @@ def test_after_a_restart_a_request_with_no_line_is_unknown_never_resent(tmp_path
     assert not read(before).complete
     result = settle(BATCH, read(before))
     assert sorted(result.unknown) == [1, 2, 3] and "restarted" in result.unknown[1]
-    answered = _log(tmp_path / "2.log", {"b": 7, "e": "answered", "status": 202, "id": "m", "why": ""},
-                    boot="an-earlier-boot")
+    answered = _log(tmp_path / "2.log", {"b": 7, "e": "answered", "status": 202, "id": "m", "why": ""}, boot="an-earlier-boot")
     assert settle(BATCH, read(answered)).accepted == [1, 2, 3]  # a line that survived is the truth
 
 
 def test_messages_are_settled_one_by_one(tmp_path: Path) -> None:
-    log = _log(tmp_path / "1.log",
-               {"b": 7, "s": 1, "e": "started"}, {"b": 7, "s": 1, "e": "done", "state": "accepted", "why": ""},
-               {"b": 7, "s": 2, "e": "started"})
+    log = _log(
+        tmp_path / "1.log",
+        {"b": 7, "s": 1, "e": "started"},
+        {"b": 7, "s": 1, "e": "done", "state": "accepted", "why": ""},
+        {"b": 7, "s": 2, "e": "started"},
+    )
     result = settle(BATCH, read(log))
     assert result.accepted == [1] and list(result.unknown) == [2] and list(result.retry) == [3]
-    restarted = _log(tmp_path / "2.log", {"b": 7, "s": 1, "e": "done", "state": "accepted", "why": ""},
-                     boot="an-earlier-boot")
+    restarted = _log(tmp_path / "2.log", {"b": 7, "s": 1, "e": "done", "state": "accepted", "why": ""}, boot="an-earlier-boot")
     after = settle(BATCH, read(restarted))
     assert after.accepted == [1] and sorted(after.unknown) == [2, 3]
 
 
 def test_a_message_refused_for_good_stays_failed_and_is_never_resent(tmp_path: Path) -> None:
-    log = _log(tmp_path / "1.log",
-               {"b": 7, "s": 1, "e": "started"}, {"b": 7, "s": 1, "e": "done", "state": "failed", "why": "550 no"},
-               {"b": 7, "s": 2, "e": "started"}, {"b": 7, "s": 2, "e": "done", "state": "retry", "why": "451 later"},
-               {"b": 7, "s": 3, "e": "started"}, {"b": 7, "s": 3, "e": "lost", "why": "no answer"})
+    log = _log(
+        tmp_path / "1.log",
+        {"b": 7, "s": 1, "e": "started"},
+        {"b": 7, "s": 1, "e": "done", "state": "failed", "why": "550 no"},
+        {"b": 7, "s": 2, "e": "started"},
+        {"b": 7, "s": 2, "e": "done", "state": "retry", "why": "451 later"},
+        {"b": 7, "s": 3, "e": "started"},
+        {"b": 7, "s": 3, "e": "lost", "why": "no answer"},
+    )
     result = settle(BATCH, read(log))
     assert result.failed == {1: "550 no"} and result.retry == {2: "451 later"} and list(result.unknown) == [3]
     assert result.accepted == []
@@ -117,8 +125,7 @@ class _Silent:
             while b"\r\n\r\n" not in data:
                 data += conn.recv(65536)
             head, _, body = data.partition(b"\r\n\r\n")
-            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                              if line.lower().startswith(b"content-length:")))
+            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")))
             while len(body) < length:
                 chunk = conn.recv(1 << 20)
                 if not chunk:

@@ -108,8 +108,7 @@ def test_issue_page_shows_the_email_on_desktop_and_mobile(page: Page, server: Ru
     assert sizes["mobile"]["frame"] == 375
     assert sizes["mobile"]["scroll"] <= 375  # no horizontal scroll on a phone
     sync_api.expect(page.locator("#size-text")).to_contain_text("KB of 102.0 KB")
-    sync_api.expect(page.locator("#findings-summary")).to_have_text(
-        "build: no warnings · check: 0 errors, 5 warnings")
+    sync_api.expect(page.locator("#findings-summary")).to_have_text("build: no warnings · check: 0 errors, 5 warnings")
     page.locator("#findings summary").click()
     sync_api.expect(page.locator("#checks")).to_contain_text("example-domain")
     sync_api.expect(page.locator("#checks")).to_contain_text("newsletter.yaml:6:10")
@@ -137,8 +136,7 @@ def test_tabs_show_text_source_and_headers(page: Page, server: Running) -> None:
     page.keyboard.press("End")
     headers = page.locator("#headers")
     sync_api.expect(headers).to_contain_text("From")
-    sync_api.expect(headers.locator("tr", has_text="List-Unsubscribe-Post")).to_contain_text(
-        "List-Unsubscribe=One-Click")
+    sync_api.expect(headers.locator("tr", has_text="List-Unsubscribe-Post")).to_contain_text("List-Unsubscribe=One-Click")
     sync_api.expect(headers.locator("tr", has_text="Reply-To")).to_contain_text("hello@example.org")
     sync_api.expect(headers.locator("tr", has_text="Preheader")).to_contain_text("Trust, anti-racism")
     shot(page, "issue-headers.png")
@@ -174,8 +172,7 @@ def test_edits_break_and_fixes_show_up_by_themselves(page: Page, server: Running
     sync_api.expect(in_email).to_have_text("Edited on disk", timeout=2000)
     assert time.monotonic() - started < 2.0
     # the writer keeps their place in the email: a save does not jump back to the top
-    page.wait_for_function("document.getElementById('frame-desktop').contentWindow.scrollY === 1500",
-                           timeout=2000)
+    page.wait_for_function("document.getElementById('frame-desktop').contentWindow.scrollY === 1500", timeout=2000)
     sync_api.expect(index.locator("#issues")).to_contain_text("Edited on disk", timeout=2000)
 
     started = time.monotonic()
@@ -207,12 +204,13 @@ def test_a_check_error_opens_the_findings_beside_the_email(page: Page, server: R
     open_issue(page, server)
     findings = page.locator("#findings")
     sync_api.expect(findings).not_to_have_attribute("open", "")
-    path.write_text(good.replace(
-        "[this blog](https://www.coproductioncollective.co.uk/news/meaningful-conversations)",
-        "[this blog](https://TK)"))
+    path.write_text(
+        good.replace(
+            "[this blog](https://www.coproductioncollective.co.uk/news/meaningful-conversations)", "[this blog](https://TK)"
+        )
+    )
     sync_api.expect(findings).to_have_attribute("open", "", timeout=2000)
-    sync_api.expect(page.locator("#checks li.error")).to_contain_text(
-        f"issues/{EXAMPLE_SLUG}.yaml:21:")
+    sync_api.expect(page.locator("#checks li.error")).to_contain_text(f"issues/{EXAMPLE_SLUG}.yaml:21:")
     sync_api.expect(page.locator("#checks li.error")).to_contain_text("link-placeholder")
     sync_api.expect(page.locator("#email-view")).to_be_visible()
     shot(page, "issue-check-error.png")
@@ -252,8 +250,10 @@ def test_the_issue_page_shows_results_and_a_chart(project: Path, page: Page, ser
     sync_api.expect(rows.nth(2)).to_contain_text("total")
     bars = page.locator("#results-chart rect")
     sync_api.expect(bars).to_have_count(60)  # 30 days, opens and clicks
-    heights = page.evaluate("() => [...document.querySelectorAll('#results-chart rect.opens')]"
-                            ".slice(0, 3).map((r) => Number(r.getAttribute('height')))")
+    heights = page.evaluate(
+        "() => [...document.querySelectorAll('#results-chart rect.opens')]"
+        ".slice(0, 3).map((r) => Number(r.getAttribute('height')))"
+    )
     assert heights[0] == pytest.approx(110) and heights[1] == pytest.approx(27.5) and heights[2] == 0
     shot(box, "issue-results.png")
 
@@ -279,8 +279,14 @@ def test_the_preview_fits_a_390_px_phone(browser: Browser, server: Running) -> N
     scroll of the page; the tabs and the email frames are whole on the screen. The plain
     text is shown as sent (76 columns, not re-wrapped), scrolled sideways inside its pane."""
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(server.url)
-                  or route.request.url == "about:srcdoc" else route.abort())
+    context.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(server.url) or route.request.url == "about:srcdoc"
+            else route.abort()
+        ),
+    )
     phone = context.new_page()
     try:
         open_issue(phone, server)

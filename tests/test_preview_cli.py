@@ -38,8 +38,7 @@ def test_a_port_in_use_is_a_clear_usage_error(project: Path, cli: Cli) -> None:
         port = taken.getsockname()[1]
         result = cli("preview", "--port", str(port), cwd=project, timeout=30)
     assert result.code == 2
-    assert result.err.strip() == (
-        f"error: port {port} is already in use on 127.0.0.1; choose another with --port")
+    assert result.err.strip() == (f"error: port {port} is already in use on 127.0.0.1; choose another with --port")
     assert "Traceback" not in result.output
 
 
@@ -68,8 +67,7 @@ def test_ctrl_c_stops_cleanly(project: Path) -> None:
 def test_open_opens_the_preview_in_the_browser(project: Path, tmp_path: Path) -> None:
     opened = tmp_path / "opened.txt"
     fake_browser = tmp_path / "browser.py"
-    fake_browser.write_text(
-        f"import sys, pathlib\npathlib.Path({str(opened)!r}).write_text(sys.argv[1])\n")
+    fake_browser.write_text(f"import sys, pathlib\npathlib.Path({str(opened)!r}).write_text(sys.argv[1])\n")
     running = start(project, "--open", env={"BROWSER": f"{sys.executable} {fake_browser} %s"})
     try:
         assert eventually(lambda: opened.exists() and opened.read_text() == running.url)

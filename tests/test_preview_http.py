@@ -42,13 +42,33 @@ def preview(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
 # --- Host header (DNS rebinding) -------------------------------------------------------------
 
 
-ROUTES = ["/", f"/issues/{EXAMPLE_SLUG}", "/api/issues", f"/api/issues/{EXAMPLE_SLUG}",
-          "/static/app.js", "/events", "/no-such-page"]
+ROUTES = [
+    "/",
+    f"/issues/{EXAMPLE_SLUG}",
+    "/api/issues",
+    f"/api/issues/{EXAMPLE_SLUG}",
+    "/static/app.js",
+    "/events",
+    "/no-such-page",
+]
 
 
-@pytest.mark.parametrize("host", ["evil.example:{port}", "evil.example", "localhost", "127.0.0.1",
-                                  "127.0.0.1:1", "localhost.evil.example:{port}", "127.0.0.2:{port}",
-                                  "0.0.0.0:{port}", "[::1]", "localhost:{port}.evil.example", ""])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "evil.example:{port}",
+        "evil.example",
+        "localhost",
+        "127.0.0.1",
+        "127.0.0.1:1",
+        "localhost.evil.example:{port}",
+        "127.0.0.2:{port}",
+        "0.0.0.0:{port}",
+        "[::1]",
+        "localhost:{port}.evil.example",
+        "",
+    ],
+)
 def test_foreign_host_header_gets_403(preview: Running, host: str) -> None:
     for target in ROUTES:
         resp = preview.get(target, host=host.format(port=preview.port))
@@ -57,8 +77,7 @@ def test_foreign_host_header_gets_403(preview: Running, host: str) -> None:
         assert b"June" not in resp.body and b"event:" not in resp.body
 
 
-@pytest.mark.parametrize("host", ["localhost:{port}", "127.0.0.1:{port}", "[::1]:{port}",
-                                  "LOCALHOST:{port}"])
+@pytest.mark.parametrize("host", ["localhost:{port}", "127.0.0.1:{port}", "[::1]:{port}", "LOCALHOST:{port}"])
 def test_loopback_host_headers_are_served(preview: Running, host: str) -> None:
     resp = preview.get("/api/issues", host=host.format(port=preview.port))
     assert resp.status == 200
@@ -108,8 +127,7 @@ def test_no_path_outside_the_served_routes_can_be_read(preview: Running) -> None
         for request_target in (target, f"http://127.0.0.1:{preview.port}{target}"):
             resp = preview.get(request_target)
             assert resp.status in (403, 404), (request_target, resp.status)
-            for leaked in (OUTSIDE_CANARY, "root:x:0:0", "postal_address", "amina.okafor",
-                           "EXAMPLE ADDRESS"):
+            for leaked in (OUTSIDE_CANARY, "root:x:0:0", "postal_address", "amina.okafor", "EXAMPLE ADDRESS"):
                 assert leaked not in resp.text, (request_target, leaked)
 
 
@@ -195,11 +213,19 @@ def test_secrets_never_appear_in_any_response(project: Path, sendgrid_server: Se
     password = "canary-smtp-password-93b2"
     sent = run_cli("send", EXAMPLE_ISSUE, "--yes", cwd=project, env=env(sendgrid_server))  # a send's state is shown
     assert sent.code == 0, sent.output
-    running = start(project, env={"SENDGRID_API_KEY": key,
-                                  "SMTP_URL": f"smtp://mailer:{password}@127.0.0.1:2525?starttls=1"})
+    running = start(project, env={"SENDGRID_API_KEY": key, "SMTP_URL": f"smtp://mailer:{password}@127.0.0.1:2525?starttls=1"})
     try:
-        targets = ["/", f"/issues/{EXAMPLE_SLUG}", "/api/issues", f"/api/issues/{EXAMPLE_SLUG}",
-                   "/static/app.js", "/static/style.css", "/static/index.html", "/nope", "/static/../x"]
+        targets = [
+            "/",
+            f"/issues/{EXAMPLE_SLUG}",
+            "/api/issues",
+            f"/api/issues/{EXAMPLE_SLUG}",
+            "/static/app.js",
+            "/static/style.css",
+            "/static/index.html",
+            "/nope",
+            "/static/../x",
+        ]
         readers = [r["key"] for r in running.json(f"/api/issues/{EXAMPLE_SLUG}")["readers"]]
         targets += [f"/api/issues/{EXAMPLE_SLUG}?as={r}" for r in readers]
         bodies = [running.get(t) for t in targets] + [running.get("/", host="evil.example")]
@@ -243,8 +269,7 @@ def test_pages_and_api(preview: Running) -> None:
     assert headers["Reply-To"] == "Co-Production Collective team <hello@example.org>"
     assert headers["Subject"] == EXAMPLE_TITLE
     assert headers["Preheader"].startswith("Trust, anti-racism")
-    assert headers["List-Unsubscribe"] == (
-        "<https://www.coproductioncollective.co.uk/unsubscribe?token=preview-token>")
+    assert headers["List-Unsubscribe"] == ("<https://www.coproductioncollective.co.uk/unsubscribe?token=preview-token>")
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert preview.get("/", method="HEAD").body == b""
     assert preview.get("/", method="POST").status in (405, 501)
@@ -262,7 +287,9 @@ def test_view_as_lists_eligible_subscribers_and_personalises(preview: Running) -
     assert "Dear Chloé," in chloe["email"]["html"] and "Dear Chloé," in chloe["email"]["text"]
     assert dict(chloe["email"]["headers"])["To"] == "Chloé Martin <chloe.martin@example.org>"
     farah = preview.json(f"/api/issues/{EXAMPLE_SLUG}?as=line-7")
-    assert ">Hello,</p>" in farah["email"]["html"] and "friend" not in farah["email"]["html"]  # no first name: greeting_without_name
+    assert (
+        ">Hello,</p>" in farah["email"]["html"] and "friend" not in farah["email"]["html"]
+    )  # no first name: greeting_without_name
     unknown = preview.json(f"/api/issues/{EXAMPLE_SLUG}?as=line-999")
     assert unknown["reader"] == "sample"
 
@@ -281,8 +308,12 @@ def test_view_as_escapes_subscriber_fields(project: Path) -> None:
 
 def test_index_gives_each_issue_its_title_subject_date_and_figures(project: Path) -> None:
     issue = project / "issues" / f"{EXAMPLE_SLUG}.yaml"
-    issue.write_text(issue.read_text(encoding="utf-8").replace(
-        f'subject: "{EXAMPLE_TITLE}"', 'subject: "Small conversations, big ideas: our June update"'), encoding="utf-8")
+    issue.write_text(
+        issue.read_text(encoding="utf-8").replace(
+            f'subject: "{EXAMPLE_TITLE}"', 'subject: "Small conversations, big ideas: our June update"'
+        ),
+        encoding="utf-8",
+    )
     running = start(project)
     try:
         (entry,) = running.json("/api/issues")["issues"]

@@ -62,9 +62,16 @@ def test_the_page_switches_language_and_keeps_it_in_its_address(project: Path, b
     _project(project)
     with serving(project) as preview:
         context = browser.new_context(viewport={"width": 1440, "height": 900})
-        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(preview.url)
-                      or route.request.url.startswith("data:") or route.request.url == "about:srcdoc"
-                      else route.abort())
+        context.route(
+            "**/*",
+            lambda route: (
+                route.continue_()
+                if route.request.url.startswith(preview.url)
+                or route.request.url.startswith("data:")
+                or route.request.url == "about:srcdoc"
+                else route.abort()
+            ),
+        )
         try:
             page = context.new_page()
             page.goto(f"{preview.url}issues/{SLUG}")

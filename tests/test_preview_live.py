@@ -173,8 +173,7 @@ def test_list_changes_update_the_picker_and_a_bad_list_is_reported(live: Running
 def test_issues_come_and_go(live: Running) -> None:
     issues = live.root / "issues"
     example = issues / f"{EXAMPLE_SLUG}.yaml"
-    newer = example.read_text().replace("date: 2024-06-14", "date: 2024-07-12").replace(
-        EXAMPLE_TITLE, "July Team Update")
+    newer = example.read_text().replace("date: 2024-06-14", "date: 2024-07-12").replace(EXAMPLE_TITLE, "July Team Update")
     (issues / "2024-07-july-update.yaml").write_text(newer)
     index = live.wait_for("/api/issues", lambda d: len(d["issues"]) == 2)
     assert [i["title"] for i in index["issues"]] == ["July Team Update", EXAMPLE_TITLE]  # newest first
@@ -246,8 +245,11 @@ def test_check_findings_are_shown_and_follow_the_file(live: Running) -> None:
     assert data["check_errors"] == 0 and data["check_warnings"] == len(findings) == 5
     path = issue_path(live)
     good = path.read_text()
-    path.write_text(good.replace("[this blog](https://www.coproductioncollective.co.uk/news/meaningful-conversations)",
-                                 "[this blog](https://TK)"))
+    path.write_text(
+        good.replace(
+            "[this blog](https://www.coproductioncollective.co.uk/news/meaningful-conversations)", "[this blog](https://TK)"
+        )
+    )
     data = live.wait_for(ISSUE_API, lambda d: d["check_errors"] > 0)
     error = next(f for f in data["checks"]["findings"] if f["severity"] == "error")
     assert error["rule"] == "link-placeholder"
@@ -261,8 +263,7 @@ def test_check_findings_are_shown_and_follow_the_file(live: Running) -> None:
 def test_a_saved_builtin_template_rebuilds(project: Path, tmp_path: Path) -> None:
     """The built-in templates are watched too (a copy of the package, so the real one stays put)."""
     package = tmp_path / "package"
-    shutil.copytree(REPO / "newsletter", package / "newsletter",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "newsletter", package / "newsletter", ignore=shutil.ignore_patterns("__pycache__"))
     running = start(project, env={"PYTHONPATH": str(package)})
     try:
         assert "QUOTED BY THE BUILT-IN" not in running.json(ISSUE_API)["email"]["html"]

@@ -40,7 +40,8 @@ def test_not_sent_then_rehearsed_then_sent(project: Path, sendgrid_server: SendG
     other_issue = project / "issues" / "2024-07-other.yaml"
     text = (project / EXAMPLE_ISSUE).read_text(encoding="utf-8")
     text = text.replace('subject: "June Team Update', 'subject: "July Team Update').replace(
-        "date: 2024-06-14", "date: 2024-07-12")
+        "date: 2024-06-14", "date: 2024-07-12"
+    )
     other_issue.write_text(text, encoding="utf-8")
     with serving(project) as preview:
         index = preview.json("/api/issues")
@@ -59,28 +60,32 @@ def test_not_sent_then_rehearsed_then_sent(project: Path, sendgrid_server: SendG
         before = state_files(project)
         send, _ = sent_state(preview, lambda s: s["state"] == "sent")
         assert send["provider"] == "sendgrid" and send["counts"]["accepted"] == ELIGIBLE
-        assert re.fullmatch(rf"sent \d{{1,2}} [A-Z][a-z]+ \d{{4}} \d\d:\d\d (BST|GMT) with sendgrid: "
-                            rf"{ELIGIBLE} accepted, 0 failed", send["text"]), send["text"]
+        assert re.fullmatch(
+            rf"sent \d{{1,2}} [A-Z][a-z]+ \d{{4}} \d\d:\d\d (BST|GMT) with sendgrid: "
+            rf"{ELIGIBLE} accepted, 0 failed",
+            send["text"],
+        ), send["text"]
         for _ in range(3):
             preview.json("/api/issues")
         assert state_files(project) == before  # read-only: no -wal or -shm file made by the preview
         assert not {"journal.sqlite3-wal", "journal.sqlite3-shm"} & before
         other = [i["send"] for i in preview.json("/api/issues")["issues"] if i["slug"] == "2024-07-other"]
-        assert other == [{"state": "not-sent", "text": "not sent yet", "provider": "", "eligible": 0,
-                          "counts": {}, "rehearsed": 0}]
+        assert other == [
+            {"state": "not-sent", "text": "not sent yet", "provider": "", "eligible": 0, "counts": {}, "rehearsed": 0}
+        ]
 
 
 def test_a_scheduled_send_shows_its_time_in_words(project: Path, sendgrid_server: SendGridServer) -> None:
     when = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(hours=3)
-    result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--send-at", when.isoformat(), cwd=project,
-                     env=env(sendgrid_server))
+    result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--send-at", when.isoformat(), cwd=project, env=env(sendgrid_server))
     assert result.code == 0, result.output
     local = when.astimezone(ZoneInfo("Europe/London"))  # the example newsletter's time zone
     with serving(project) as preview:
         send, _ = sent_state(preview, lambda s: s["state"] != "not-sent")
     assert send["state"] == "scheduled"
     assert send["text"].startswith(
-        f"scheduled for {local:%A} {local.day} {local:%B %Y} at {local:%H:%M} {local.tzname()} (in 2 hours"), send
+        f"scheduled for {local:%A} {local.day} {local:%B %Y} at {local:%H:%M} {local.tzname()} (in 2 hours"
+    ), send
     assert send["text"].endswith(f"with sendgrid: {ELIGIBLE} accepted, 0 failed")
 
     cancelled = run_cli("cancel", EXAMPLE_ISSUE, cwd=project, env=env(sendgrid_server))
@@ -88,8 +93,9 @@ def test_a_scheduled_send_shows_its_time_in_words(project: Path, sendgrid_server
     with serving(project) as preview:
         send, _ = sent_state(preview, lambda s: s["state"] != "not-sent")
     assert send["state"] == "cancelled"
-    assert send["text"] == (f"not sent: the scheduled send with sendgrid was cancelled ({ELIGIBLE} recipients); "
-                            "send it again to send it")
+    assert send["text"] == (
+        f"not sent: the scheduled send with sendgrid was cancelled ({ELIGIBLE} recipients); send it again to send it"
+    )
 
 
 def test_a_stopped_send_says_how_to_resume(project: Path) -> None:
@@ -98,9 +104,10 @@ def test_a_stopped_send_says_how_to_resume(project: Path) -> None:
         send_state, _ = sent_state(preview, lambda s: s["state"] != "not-sent")
     assert send_state["state"] == "stopped"
     assert send_state["counts"]["pending"] == 3
-    assert send_state["text"] == (f"stopped: 3 pending (0 accepted, 0 failed, 3 pending) — resume with "
-                                  f"newsletter send {EXAMPLE_ISSUE} --yes --provider smtp")
-
+    assert send_state["text"] == (
+        f"stopped: 3 pending (0 accepted, 0 failed, 3 pending) — resume with "
+        f"newsletter send {EXAMPLE_ISSUE} --yes --provider smtp"
+    )
 
     journal = Journal.open(project)  # a request under way (or cut off mid-request)
     try:
@@ -110,9 +117,11 @@ def test_a_stopped_send_says_how_to_resume(project: Path) -> None:
     with serving(project) as preview:
         send_state, _ = sent_state(preview, lambda s: s["state"] != "stopped")
     assert send_state["state"] == "sending"
-    assert send_state["text"] == ("sending, or stopped mid-request: 0 of 3 done (0 accepted, 0 failed, 1 pending, "
-                                  f"2 in flight) — if no send is running, resume with newsletter send {EXAMPLE_ISSUE}"
-                                  " --yes --provider smtp")
+    assert send_state["text"] == (
+        "sending, or stopped mid-request: 0 of 3 done (0 accepted, 0 failed, 1 pending, "
+        f"2 in flight) — if no send is running, resume with newsletter send {EXAMPLE_ISSUE}"
+        " --yes --provider smtp"
+    )
 
 
 def test_an_unreadable_journal_is_no_send(project: Path) -> None:
@@ -124,7 +133,8 @@ def test_an_unreadable_journal_is_no_send(project: Path) -> None:
 
 
 def test_a_send_made_on_another_clone_shows_from_its_record_with_what_was_not_delivered(
-        project: Path, sendgrid_server: SendGridServer, tmp_path: Path) -> None:
+    project: Path, sendgrid_server: SendGridServer, tmp_path: Path
+) -> None:
     import shutil
 
     real = run_cli("send", EXAMPLE_ISSUE, "--yes", "--no-sync", cwd=project, env=env(sendgrid_server))

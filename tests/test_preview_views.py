@@ -27,7 +27,7 @@ WIDTHS = (320, 375, 414, 600, 800)
 
 
 def rgb(hex_colour: str) -> str:
-    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgb({r}, {g}, {b})"
 
 
@@ -46,9 +46,14 @@ def test_dark_view_shows_the_emails_dark_styles(page: Page, server: Running, pro
         sync_api.expect(frame.locator(".nl-credit").first).to_have_css("color", rgb(dark.muted))
         sync_api.expect(frame.locator(".nl-content h1").first).to_have_css("color", rgb(dark.heading))
     sync_api.expect(page.locator("#scheme-note")).to_contain_text("prefers-color-scheme")
-    assert page.evaluate("() => document.getElementById('frame-desktop').contentWindow"
-                         ".getComputedStyle(document.getElementById('frame-desktop').contentDocument"
-                         ".documentElement).colorScheme") == "dark"
+    assert (
+        page.evaluate(
+            "() => document.getElementById('frame-desktop').contentWindow"
+            ".getComputedStyle(document.getElementById('frame-desktop').contentDocument"
+            ".documentElement).colorScheme"
+        )
+        == "dark"
+    )
     assert "colours=dark" in page.url
     shot(page, "issue-dark.png")
 

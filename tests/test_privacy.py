@@ -23,6 +23,7 @@ def more_issues(project: Path) -> list[str]:
     names = [EXAMPLE_ISSUE]
     for n, (month, day) in enumerate((("05", "10"), ("04", "12")), start=2):  # events still to come
         text = re.sub(r"(?m)^date: .*$", f"date: 2024-{month}-{day}", example)
+
         def retitle(m: re.Match[str], n: int = n) -> str:
             return f'{m.group(1)}: "Update number {n}"'
 
@@ -38,9 +39,7 @@ def send(project: Path, issue: str, *args: str, extra: dict[str, str] | None = N
     assert r.code == (1 if "smtp" in args else 0), r.output  # SMTP: one refused
 
 
-def test_show_a_reader_sent_three_issues_then_bounced_and_unsubscribed(
-    project: Path, sendgrid_server: SendGridServer
-) -> None:
+def test_show_a_reader_sent_three_issues_then_bounced_and_unsubscribed(project: Path, sendgrid_server: SendGridServer) -> None:
     for issue in more_issues(project):
         send(project, issue)
     sendgrid_server.account.add("bounces", READER, 1_722_470_400, reason="550 5.1.1 mailbox unavailable")
@@ -76,9 +75,19 @@ def grep(project: Path, word: str) -> str:
 
 
 def git(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=project, capture_output=True, text=True,
-                          env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-                               "GIT_COMMITTER_EMAIL": "t@t", "HOME": str(project)})
+    return subprocess.run(
+        ["git", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env={
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@t",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@t",
+            "HOME": str(project),
+        },
+    )
 
 
 def test_forget_leaves_the_address_nowhere_and_an_import_cannot_bring_it_back(project: Path) -> None:
@@ -86,7 +95,9 @@ def test_forget_leaves_the_address_nowhere_and_an_import_cannot_bring_it_back(pr
     with (project / "subscribers.csv").open("a", encoding="utf-8") as fh:
         fh.write("AMINA.OKAFOR@example.org,Amina,Okafor,subscribed,,,again\n")  # a duplicate: in the fix list
     with SmtpServer() as smtp:
-        smtp.handler.rcpt_replies[READER] = [f"554 5.7.1 <{READER}>: Recipient address rejected: Access denied"]  # named in the refusal; not a bounce
+        smtp.handler.rcpt_replies[READER] = [
+            f"554 5.7.1 <{READER}>: Recipient address rejected: Access denied"
+        ]  # named in the refusal; not a bounce
         send(project, issues[0], "--provider", "smtp", extra={"SMTP_URL": smtp.url})
     send(project, issues[1], "--force")  # older than the June issue sent above: on purpose
     dry = run_cli("send", issues[2], "--dry-run", cwd=project)  # writes its files; the send itself would refuse
@@ -96,8 +107,17 @@ def test_forget_leaves_the_address_nowhere_and_an_import_cannot_bring_it_back(pr
     other = "ben.hughes@example.org,Ben\r\n"
     (project / "old-export.csv").write_bytes(b"\xef\xbb\xbfemail,name\r\n" + f'"{READER}","Amina\r\nO."\r\n{other}'.encode())
     holding = grep(project, READER).replace("./", "").split()
-    for where in (".newsletter/outcomes/", ".newsletter/cache/", ".newsletter/journal.sqlite3", "outbox/2024-05-update-2/",
-                  "build/dry-run/", "reports/unsent.csv", "fix.csv", "old-export.csv", "subscribers.csv"):
+    for where in (
+        ".newsletter/outcomes/",
+        ".newsletter/cache/",
+        ".newsletter/journal.sqlite3",
+        "outbox/2024-05-update-2/",
+        "build/dry-run/",
+        "reports/unsent.csv",
+        "fix.csv",
+        "old-export.csv",
+        "subscribers.csv",
+    ):
         assert any(p.startswith(where) for p in holding), where  # the setup put the address everywhere
     assert git(project, "init", "-q").returncode == 0
     git(project, "add", "newsletter.yaml", "issues")
@@ -134,8 +154,14 @@ def test_forget_can_ask_sendgrid_to_erase_too(project: Path, sendgrid_server: Se
     assert "SendGrid: erasure asked (job job-0001)" in r.out
     assert sendgrid_server.account.erased == [READER]
     assert sendgrid_server.log.invalid == []  # the request and the answer as SendGrid's own file says
-    r = run_cli("subscribers", "forget", "ben.hughes@example.org", "--sendgrid", cwd=project,
-                env={**env(sendgrid_server), "SENDGRID_API_KEY": "SG.wrong"})
+    r = run_cli(
+        "subscribers",
+        "forget",
+        "ben.hughes@example.org",
+        "--sendgrid",
+        cwd=project,
+        env={**env(sendgrid_server), "SENDGRID_API_KEY": "SG.wrong"},
+    )
     assert r.code == 1 and "Traceback" not in r.output
     assert "SendGrid refused the key (401)" in r.err and "run again with --sendgrid" in r.err
     assert "ben.hughes@example.org" not in rows(project / "subscribers.csv")  # forgotten here all the same

@@ -56,8 +56,15 @@ def test_a_provider_of_three_methods_sends_through_the_loop(project: Path) -> No
     kit = make_kit(project, readers)
     provider = Memory()
     try:
-        result = deliver(kit.journal, kit.send, kit.message, provider, kit.maker(),
-                         kit.delivery(backoff=0.0, backoff_cap=0.0), source=kit.source())
+        result = deliver(
+            kit.journal,
+            kit.send,
+            kit.message,
+            provider,
+            kit.maker(),
+            kit.delivery(backoff=0.0, backoff_cap=0.0),
+            source=kit.source(),
+        )
     finally:
         provider.close()
     kit.refresh()
@@ -83,8 +90,12 @@ def _imports(path: Path) -> Iterator[tuple[int, str]]:
 
 def test_nothing_in_delivery_imports_upward() -> None:
     upward = ("newsletter.checks", "newsletter.feedback", "newsletter.commands", "newsletter.cli")
-    found = [f"{path.name}:{line}: {module}" for path in sorted((REPO / "newsletter" / "delivery").glob("*.py"))
-             for line, module in _imports(path) if module.startswith(upward)]
+    found = [
+        f"{path.name}:{line}: {module}"
+        for path in sorted((REPO / "newsletter" / "delivery").glob("*.py"))
+        for line, module in _imports(path)
+        if module.startswith(upward)
+    ]
     assert found == []
 
 
@@ -151,4 +162,3 @@ def test_the_session_speaks_only_through_the_reporter(project: Path, capsys: pyt
     assert any(line.startswith("Written to the outbox: 5 message file(s)") for line in r.said)
     assert r.said[-1].startswith("No email was sent: 5 message(s) written to")
     assert capsys.readouterr() == ("", "")
-

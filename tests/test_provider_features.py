@@ -10,13 +10,12 @@ from tests.conftest import EXAMPLE_ISSUE, run_cli
 from tests.sendgrid_server import KEY, SendGridServer
 from tests.smtp_server import SmtpServer
 
-EXTRAS = ("delivery:\n  sendgrid:\n    asm_group_id: 7\n    categories: [team]\n    click_tracking: true\n")
-WARNINGS = ("warning: delivery.sendgrid.categories: the {p} provider cannot carry it: its messages have no "
-            "SendGrid categories",
-            "warning: delivery.sendgrid.asm_group_id: the {p} provider cannot carry it: its messages keep our own "
-            "unsubscribe link",
-            "warning: delivery.sendgrid.click_tracking: the {p} provider cannot carry it: nobody's clicks or opens "
-            "are tracked")
+EXTRAS = "delivery:\n  sendgrid:\n    asm_group_id: 7\n    categories: [team]\n    click_tracking: true\n"
+WARNINGS = (
+    "warning: delivery.sendgrid.categories: the {p} provider cannot carry it: its messages have no SendGrid categories",
+    "warning: delivery.sendgrid.asm_group_id: the {p} provider cannot carry it: its messages keep our own unsubscribe link",
+    "warning: delivery.sendgrid.click_tracking: the {p} provider cannot carry it: nobody's clicks or opens are tracked",
+)
 
 
 def extras(project: Path, text: str = EXTRAS) -> None:
@@ -44,8 +43,7 @@ def test_an_smtp_send_and_its_rehearsals_warn_of_each_extra(project: Path) -> No
     with SmtpServer() as server:
         env = {"SMTP_URL": server.url}
         dry = run_cli("send", EXAMPLE_ISSUE, "--dry-run", "--provider", "smtp", cwd=project, env=env)
-        test = run_cli("send", EXAMPLE_ISSUE, "--test-to", "me@example.org", "--provider", "smtp", cwd=project,
-                       env=env)
+        test = run_cli("send", EXAMPLE_ISSUE, "--test-to", "me@example.org", "--provider", "smtp", cwd=project, env=env)
         real = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "smtp", cwd=project, env=env)
         sent = len(server.handler.messages)
     for result in (dry, test, real):
@@ -58,8 +56,9 @@ def test_tracking_consented_is_named_as_the_setting(project: Path) -> None:
     (project / "subscribers.csv").write_text(_with_consent_column(project / "subscribers.csv"), encoding="utf-8")
     result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "outbox", cwd=project)
     assert result.code == 0, result.err
-    assert ("warning: tracking: consented: the outbox provider cannot carry it: nobody's clicks or opens are "
-            "tracked") in result.err
+    assert (
+        "warning: tracking: consented: the outbox provider cannot carry it: nobody's clicks or opens are tracked"
+    ) in result.err
 
 
 def _with_consent_column(path: Path) -> str:
@@ -67,12 +66,12 @@ def _with_consent_column(path: Path) -> str:
     return "\n".join([lines[0] + ",tracking_consent", *(line + ",yes" for line in lines[1:])]) + "\n"
 
 
-def test_a_sendgrid_send_carries_every_extra_without_a_warning(project: Path,
-                                                               sendgrid_server: SendGridServer) -> None:
+def test_a_sendgrid_send_carries_every_extra_without_a_warning(project: Path, sendgrid_server: SendGridServer) -> None:
     extras(project)
     sendgrid_server.account.group(7)
-    result = run_cli("send", EXAMPLE_ISSUE, "--yes", cwd=project,
-                     env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sendgrid_server.url})
+    result = run_cli(
+        "send", EXAMPLE_ISSUE, "--yes", cwd=project, env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sendgrid_server.url}
+    )
     assert result.code == 0, result.err
     assert "cannot carry" not in result.out + result.err
     body = sendgrid_server.log.requests[0]

@@ -106,12 +106,19 @@ def files_of(site: Path) -> dict[str, Path]:
 
 
 def test_the_site_has_a_page_per_issue_an_index_a_feed_and_calendars(site: Path, project3: Path) -> None:
-    assert sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file()) == sorted([
-        f"{EXAMPLE_SLUG}.html", f"{EXAMPLE_SLUG}.ics",
-        *(f"events/{e}.ics" for e in (JULY, AUGUST, SEPTEMBER, DECEMBER, PARIS)),
-        f"{WINTER_SLUG}.html", f"{WINTER_SLUG}.ics",
-        "index.html", "feed.xml", "feed.xsl", "calendar.ics",
-    ])
+    assert sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file()) == sorted(
+        [
+            f"{EXAMPLE_SLUG}.html",
+            f"{EXAMPLE_SLUG}.ics",
+            *(f"events/{e}.ics" for e in (JULY, AUGUST, SEPTEMBER, DECEMBER, PARIS)),
+            f"{WINTER_SLUG}.html",
+            f"{WINTER_SLUG}.ics",
+            "index.html",
+            "feed.xml",
+            "feed.xsl",
+            "calendar.ics",
+        ]
+    )
     # an issue dated after today waits (it may not have been sent yet)
     assert not (site / "2099-01-next-year.html").exists()
     out = publish(project3).out
@@ -164,8 +171,11 @@ def test_no_page_skips_a_heading_level(site: Path) -> None:
 
 
 def test_nothing_personal_reaches_the_site(site: Path, project3: Path) -> None:
-    addresses = [line.split(",")[0].strip().lower()
-                 for line in (project3 / "subscribers.csv").read_text(encoding="utf-8").splitlines()[1:] if "@" in line]
+    addresses = [
+        line.split(",")[0].strip().lower()
+        for line in (project3 / "subscribers.csv").read_text(encoding="utf-8").splitlines()[1:]
+        if "@" in line
+    ]
     assert addresses
     for path in files_of(site).values():
         text = path.read_text(encoding="utf-8").lower()
@@ -180,8 +190,9 @@ def test_nothing_personal_reaches_the_site(site: Path, project3: Path) -> None:
 
 def test_a_subscribe_link_takes_the_unsubscribe_links_place(project: Path) -> None:
     settings = project / "newsletter.yaml"
-    settings.write_text(settings.read_text(encoding="utf-8")
-                        + "subscribe_url: https://www.coproductioncollective.co.uk/join\n", encoding="utf-8")
+    settings.write_text(
+        settings.read_text(encoding="utf-8") + "subscribe_url: https://www.coproductioncollective.co.uk/join\n", encoding="utf-8"
+    )
     assert publish(project).code == 0
     doc = page(project / "site", f"{EXAMPLE_SLUG}.html")
     footer = doc.find_class("nl-footer")[0]
@@ -346,16 +357,23 @@ def test_a_crawl_finds_no_broken_internal_link(served: str) -> None:
             if urlsplit(target).netloc == urlsplit(served).netloc:
                 todo.append(target)
     names = {urlsplit(u).path.lstrip("/") for u in seen}
-    assert {f"{EXAMPLE_SLUG}.html", f"{WINTER_SLUG}.html", "feed.xml", "calendar.ics",
-            f"events/{SEPTEMBER}.ics", f"events/{PARIS}.ics"} <= names
+    assert {
+        f"{EXAMPLE_SLUG}.html",
+        f"{WINTER_SLUG}.html",
+        "feed.xml",
+        "calendar.ics",
+        f"events/{SEPTEMBER}.ics",
+        f"events/{PARIS}.ics",
+    } <= names
 
 
 # --- bad input -------------------------------------------------------------------------------
 
 
 def test_an_issue_that_does_not_build_is_left_out_and_the_rest_published(project3: Path) -> None:
-    (project3 / "issues" / "2024-10-broken.yaml").write_text(WINTER.replace("title: Winter update", "titel: Broken"),
-                                                              encoding="utf-8")
+    (project3 / "issues" / "2024-10-broken.yaml").write_text(
+        WINTER.replace("title: Winter update", "titel: Broken"), encoding="utf-8"
+    )
     result = publish(project3)
     assert result.code == 1, result.output
     assert "Traceback" not in result.output
@@ -370,8 +388,10 @@ def test_an_issue_that_does_not_build_is_left_out_and_the_rest_published(project
 
 def test_an_output_folder_that_cannot_be_written_is_a_clear_error(project: Path) -> None:
     (project / "blocker").write_text("a file, not a folder", encoding="utf-8")
-    for out, words in (("blocker", "Directory 'blocker' is a file"),
-                       ("blocker/site", "blocker/site: cannot create the folder: Not a directory")):
+    for out, words in (
+        ("blocker", "Directory 'blocker' is a file"),
+        ("blocker/site", "blocker/site: cannot create the folder: Not a directory"),
+    ):
         result = publish(project, "-o", out)
         assert result.code == 2, result.output
         assert "Traceback" not in result.output
@@ -393,8 +413,12 @@ def test_bad_command_line_input_is_refused(project: Path) -> None:
     assert "s3cret" not in result.output
     result = publish(project, "--base-url", "https://editor:s3cret@news.example.net/\n")
     assert result.code == 2 and "user name or password" in result.err and "s3cret" not in result.output
-    for broken in ("https://news.example.net/\nLocation: https://evil.example/", "https://news.example.net/\r",
-                   "https://news.example.net/a b", "https:///archive"):
+    for broken in (
+        "https://news.example.net/\nLocation: https://evil.example/",
+        "https://news.example.net/\r",
+        "https://news.example.net/a b",
+        "https:///archive",
+    ):
         result = publish(project, "--base-url", broken)
         assert result.code == 2 and "--base-url" in result.err, result.output
         assert "Traceback" not in result.output
@@ -415,14 +439,14 @@ def test_check_online_confirms_the_page_and_calendar_links_once_published(projec
         base = f"http://127.0.0.1:{server.server_address[1]}/"
         settings = project / "newsletter.yaml"
         text = settings.read_text(encoding="utf-8")
-        text = text.replace("web_archive_url: https://www.coproductioncollective.co.uk/newsletters/",
-                            f"web_archive_url: {base}")
+        text = text.replace("web_archive_url: https://www.coproductioncollective.co.uk/newsletters/", f"web_archive_url: {base}")
         text = text.split("logo:\n", 1)[0] + "colours:\n" + text.split("\ncolours:\n", 1)[1]  # no remote logo
         settings.write_text(text + "check:\n  timeout: 5\n", encoding="utf-8")
         for path in (project / "issues").iterdir():
             path.unlink()
         issue = project / "issues" / "2024-07-local.yaml"
-        issue.write_text(f"""\
+        issue.write_text(
+            f"""\
 title: Local
 subject: Local
 preheader: Only links to this machine, so that the online check stays on it.
@@ -434,7 +458,9 @@ blocks:
     items:
       - title: Cuppa
         start: 2024-07-01 12:00
-""", encoding="utf-8")
+""",
+            encoding="utf-8",
+        )
 
         def online() -> dict[str, str]:
             proj, issue_file, rendered = open_issue(issue)
@@ -442,8 +468,9 @@ blocks:
             return {f.message: f.hint for f in found if f.rule == "online-status"}
 
         before = online()
-        assert set(before) == {f"the link {base}{name} answered 404"
-                               for name in ("2024-07-local.html", "events/2024-07-01-cuppa.ics", "index.html")}
+        assert set(before) == {
+            f"the link {base}{name} answered 404" for name in ("2024-07-local.html", "events/2024-07-01-cuppa.ics", "index.html")
+        }
         assert all("newsletter publish" in hint for hint in before.values())
         result = publish(project)
         assert result.code == 0, result.output
@@ -457,7 +484,8 @@ def test_a_projects_own_footer_is_made_safe_for_the_web(project: Path) -> None:
     """Whatever a template override writes, no reader's details and no per-reader link
     reach the page, and no separator is left dangling."""
     (project / "templates").mkdir()
-    (project / "templates" / "footer.mjml.j2").write_text("""\
+    (project / "templates" / "footer.mjml.j2").write_text(
+        """\
     <mj-section>
       <mj-column>
         <mj-text css-class="nl-footer">
@@ -466,7 +494,9 @@ def test_a_projects_own_footer_is_made_safe_for_the_web(project: Path) -> None:
         </mj-text>
       </mj-column>
     </mj-section>
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     assert publish(project).code == 0
     html = (project / "site" / f"{EXAMPLE_SLUG}.html").read_text(encoding="utf-8")
     footer = fragment(html).find_class("nl-footer")[0]
@@ -479,9 +509,11 @@ def test_a_projects_own_footer_is_made_safe_for_the_web(project: Path) -> None:
 
 def _small_issue(project: Path, day: dt.date) -> str:
     path = f"issues/{day:%Y-%m-%d}-note.yaml"
-    (project / path).write_text(f"title: Note of {day:%d %B %Y}\nsubject: A note for {day:%d %B %Y}\n"
-                                f"date: {day.isoformat()}\nblocks:\n  - type: text\n    text: Hello\n",
-                                encoding="utf-8")
+    (project / path).write_text(
+        f"title: Note of {day:%d %B %Y}\nsubject: A note for {day:%d %B %Y}\n"
+        f"date: {day.isoformat()}\nblocks:\n  - type: text\n    text: Hello\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -499,10 +531,13 @@ def test_the_feed_keeps_the_newest_twenty_issues(project: Path) -> None:
     assert f"Note of {days[0]:%d %B %Y}" not in titles and f"Note of {days[1]:%d %B %Y}" not in titles
 
 
-@pytest.mark.parametrize(("now", "why"), [
-    ("2024-06-14T11:00:00+00:00", "an issue dated today is published today"),
-    ("2024-06-13T23:30:00+00:00", "00:30 on the 14th in London, the publication's zone (still the 13th in UTC)"),
-])
+@pytest.mark.parametrize(
+    ("now", "why"),
+    [
+        ("2024-06-14T11:00:00+00:00", "an issue dated today is published today"),
+        ("2024-06-13T23:30:00+00:00", "00:30 on the 14th in London, the publication's zone (still the 13th in UTC)"),
+    ],
+)
 def test_an_issue_is_published_on_its_day_in_the_publications_zone(project: Path, now: str, why: str) -> None:
     epoch = int(dt.datetime.fromisoformat(now).timestamp())
     result = run_cli("publish", cwd=project, env={"SOURCE_DATE_EPOCH": str(epoch)})
@@ -521,9 +556,11 @@ def test_an_issue_dated_tomorrow_in_the_publications_zone_waits(project: Path) -
 def test_events_in_a_second_events_block_have_their_own_identity(project: Path) -> None:
     """Two events blocks: the fourth event has its own file and UID, not the first's."""
     issue = project / EXAMPLE_ISSUE
-    issue.write_text(issue.read_text(encoding="utf-8") + "\n  - type: events\n    items:\n"
-                     "      - title: Summer social\n        start: 2024-07-20 18:00\n        place: online\n",
-                     encoding="utf-8")
+    issue.write_text(
+        issue.read_text(encoding="utf-8") + "\n  - type: events\n    items:\n"
+        "      - title: Summer social\n        start: 2024-07-20 18:00\n        place: online\n",
+        encoding="utf-8",
+    )
     result = run_cli("publish", cwd=project, env={"SOURCE_DATE_EPOCH": "1718400000"})
     assert result.code == 0, result.output
     site = project / "site"

@@ -64,8 +64,7 @@ def test_index_and_issue_pages_fit_the_screen_without_errors(browser: Browser, s
     assert index["scroll"] <= index["client"] == width  # no horizontal scroll
     assert index["h1"] == "Newsletter archive"
 
-    for slug, title in ((EXAMPLE_SLUG, "June Team Update: Building on meaningful conversations"),
-                        (WINTER_SLUG, "Winter update")):
+    for slug, title in ((EXAMPLE_SLUG, "June Team Update: Building on meaningful conversations"), (WINTER_SLUG, "Winter update")):
         issue = _look(browser, served, f"{slug}.html", width)
         assert issue["problems"] == []
         assert issue["scroll"] <= issue["client"] == width, slug
@@ -80,8 +79,10 @@ def test_the_index_follows_dark_mode_like_the_pages(browser: Browser, served: st
         context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(served) else route.abort())
         page = context.new_page()
         page.goto(served + "index.html", wait_until="load")
-        colours[scheme] = page.evaluate("() => [getComputedStyle(document.body).backgroundColor,"
-                                        " getComputedStyle(document.querySelector('main')).backgroundColor]")
+        colours[scheme] = page.evaluate(
+            "() => [getComputedStyle(document.body).backgroundColor,"
+            " getComputedStyle(document.querySelector('main')).backgroundColor]"
+        )
         context.close()
     assert colours["light"] == ["rgb(243, 241, 247)", "rgb(255, 255, 255)"]
     assert colours["dark"] == ["rgb(18, 18, 18)", "rgb(30, 30, 30)"]  # dark_colours of newsletter.yaml
@@ -92,8 +93,10 @@ def test_a_browser_shows_the_feed_as_a_page(browser: Browser, served: str) -> No
     context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(served) else route.abort())
     page = context.new_page()
     page.goto(served + "feed.xml", wait_until="load")
-    shown = page.evaluate("() => ({h1: document.querySelector('h1') && document.querySelector('h1').innerText,"
-                          " links: [...document.querySelectorAll('li h2 a')].map(a => a.innerText)})")
+    shown = page.evaluate(
+        "() => ({h1: document.querySelector('h1') && document.querySelector('h1').innerText,"
+        " links: [...document.querySelectorAll('li h2 a')].map(a => a.innerText)})"
+    )
     shot(page, "site-feed-800.png")
     context.close()
     assert shown["h1"] == "Co-Production Collective"

@@ -61,8 +61,7 @@ def test_a_damaged_or_missing_cache_gives_the_same_site(project: Path, tmp_path:
         if path.name.startswith("site-"):
             kept = {"key": kept["key"], "until": "tomorrow", "files": [1], "result": None}
         else:
-            kept = {key: {"date": "June", "issue": {"slug": 1}} if path.name.startswith("issues-") else 7
-                    for key in kept}
+            kept = {key: {"date": "June", "issue": {"slug": 1}} if path.name.startswith("issues-") else 7 for key in kept}
         path.write_text(json.dumps(kept), encoding="utf-8")
     again = publish(project, at=SECOND)
     assert again.code == 0 and "Traceback" not in again.output
@@ -72,8 +71,9 @@ def test_a_damaged_or_missing_cache_gives_the_same_site(project: Path, tmp_path:
     assert publish(project, at=SECOND).code == 0
     assert publish(project, "-o", str(tmp_path / "cold2"), at=SECOND).code == 0
     assert site_bytes(project / "site") == site_bytes(tmp_path / "cold2")
-    assert {k: v for k, v in site_bytes(project / "site").items() if k != "feed.xml"} == \
-        {k: v for k, v in made.items() if k != "feed.xml"}  # the feed says when the page last changed
+    assert {k: v for k, v in site_bytes(project / "site").items() if k != "feed.xml"} == {
+        k: v for k, v in made.items() if k != "feed.xml"
+    }  # the feed says when the page last changed
 
 
 def test_a_calendar_entry_is_written_again_only_when_its_revision_changes(project: Path) -> None:

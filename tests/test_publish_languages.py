@@ -50,7 +50,8 @@ def test_one_feed_per_language(project: Path) -> None:
     welsh = lxml.etree.parse(str(site / "feed.cy.xml")).getroot()
     assert welsh.get("{http://www.w3.org/XML/1998/namespace}lang") == "cy"
     assert [e.findtext(f"{ATOM}title") for e in welsh.iter(f"{ATOM}entry")] == [
-        "Diweddariad y Tîm, Mehefin: Adeiladu ar sgyrsiau ystyrlon"]
+        "Diweddariad y Tîm, Mehefin: Adeiladu ar sgyrsiau ystyrlon"
+    ]
     assert [e.findtext(f"{ATOM}id") for e in welsh.iter(f"{ATOM}entry")] == [f"{BASE}{SLUG}.cy.html"]
     self_link = next(e.get("href") for e in welsh.iter(f"{ATOM}link") if e.get("rel") == "self")
     assert self_link == f"{BASE}feed.cy.xml" and welsh.findtext(f"{ATOM}id") != english.findtext(f"{ATOM}id")

@@ -35,9 +35,22 @@ LIGHTHOUSE = REPO / "tests" / "lighthouse" / "node_modules" / "lighthouse" / "cl
 CATEGORIES = ("accessibility", "seo")
 # Audits that must have been applied (and passed) on every page: a score of 100 from a
 # page that Lighthouse could not read would say nothing.
-APPLIED = {"color-contrast", "document-title", "html-has-lang", "html-lang-valid", "meta-viewport", "link-name",
-           "image-alt", "heading-order", "meta-description", "http-status-code", "is-crawlable", "link-text",
-           "crawlable-anchors", "canonical"}
+APPLIED = {
+    "color-contrast",
+    "document-title",
+    "html-has-lang",
+    "html-lang-valid",
+    "meta-viewport",
+    "link-name",
+    "image-alt",
+    "heading-order",
+    "meta-description",
+    "http-status-code",
+    "is-crawlable",
+    "link-text",
+    "crawlable-anchors",
+    "canonical",
+}
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -64,14 +77,16 @@ def served(project: Path) -> Iterator[str]:
     served on 127.0.0.1."""
     (project / "issues" / f"{WINTER_SLUG}.yaml").write_text(WINTER, encoding="utf-8")
     settings = project / "newsletter.yaml"
-    settings.write_text(settings.read_text(encoding="utf-8")
-                        + "subscribe_url: https://www.coproductioncollective.co.uk/join\n", encoding="utf-8")
+    settings.write_text(
+        settings.read_text(encoding="utf-8") + "subscribe_url: https://www.coproductioncollective.co.uk/join\n", encoding="utf-8"
+    )
     env = {"SOURCE_DATE_EPOCH": str(NOW)}
     published = run_cli("publish", cwd=project, env=env)
     assert published.code == 0, published.output
     issue = project / EXAMPLE_ISSUE
-    issue.write_text(issue.read_text(encoding="utf-8").replace("start: 2024-08-06 15:00", "start: 2024-08-06 16:00"),
-                     encoding="utf-8")
+    issue.write_text(
+        issue.read_text(encoding="utf-8").replace("start: 2024-08-06 15:00", "start: 2024-08-06 16:00"), encoding="utf-8"
+    )
     corrected = run_cli("correct", EXAMPLE_ISSUE, cwd=project, env=env)
     assert corrected.code == 0, corrected.output
     with serve(project / "site") as address:
@@ -93,10 +108,23 @@ def lighthouse(url: str, *, dark: bool = False) -> dict[str, Any]:
     assert CHROMIUM.exists(), "Debian's chromium is not installed: run `make browser`"
     flags = [*CHROMIUM_ARGS, *(["--force-dark-mode"] if dark else [])]  # prefers-color-scheme: dark
     proc = subprocess.run(
-        [node, str(LIGHTHOUSE), url, f"--only-categories={','.join(CATEGORIES)}", "--output=json",
-         "--output-path=stdout", "--quiet", "--max-wait-for-load=60000", *map(_chrome_flag, flags)],
-        env={**os.environ, "CHROME_PATH": str(CHROMIUM)}, capture_output=True, text=True, timeout=300,
-        stdin=subprocess.DEVNULL)
+        [
+            node,
+            str(LIGHTHOUSE),
+            url,
+            f"--only-categories={','.join(CATEGORIES)}",
+            "--output=json",
+            "--output-path=stdout",
+            "--quiet",
+            "--max-wait-for-load=60000",
+            *map(_chrome_flag, flags),
+        ],
+        env={**os.environ, "CHROME_PATH": str(CHROMIUM)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     report: dict[str, Any] = json.loads(proc.stdout)
     assert report.get("runtimeError") is None, report["runtimeError"]
@@ -121,10 +149,17 @@ def applied(report: dict[str, Any]) -> set[str]:
     return {name for name, audit in report["audits"].items() if audit["scoreDisplayMode"] == "binary"}
 
 
-@pytest.mark.parametrize(("name", "dark"), [
-    (f"{EXAMPLE_SLUG}.html", False), (f"{EXAMPLE_SLUG}.html", True), (f"{WINTER_SLUG}.html", False),
-    ("index.html", False), ("index.html", True),
-], ids=["issue-light", "issue-dark", "winter-light", "index-light", "index-dark"])
+@pytest.mark.parametrize(
+    ("name", "dark"),
+    [
+        (f"{EXAMPLE_SLUG}.html", False),
+        (f"{EXAMPLE_SLUG}.html", True),
+        (f"{WINTER_SLUG}.html", False),
+        ("index.html", False),
+        ("index.html", True),
+    ],
+    ids=["issue-light", "issue-dark", "winter-light", "index-light", "index-dark"],
+)
 def test_lighthouse_accessibility_and_seo_are_100(served: str, name: str, dark: bool) -> None:
     report = lighthouse(served + name, dark=dark)
     scores = {category: report["categories"][category]["score"] for category in CATEGORIES}
@@ -137,8 +172,7 @@ def test_lighthouse_reads_the_page_in_dark_mode(project: Path) -> None:
     """The dark runs above are really dark: dark colours too faint for their background,
     which light mode never shows, cost the index its contrast."""
     settings = project / "newsletter.yaml"
-    settings.write_text(settings.read_text(encoding="utf-8") + "dark_colours:\n  muted: \"#333333\"\n",
-                        encoding="utf-8")
+    settings.write_text(settings.read_text(encoding="utf-8") + 'dark_colours:\n  muted: "#333333"\n', encoding="utf-8")
     assert run_cli("publish", cwd=project, env={"SOURCE_DATE_EPOCH": str(NOW)}).code == 0
     with serve(project / "site") as address:
         report = lighthouse(address + "index.html", dark=True)

@@ -51,8 +51,10 @@ def edit(path: Path, *pairs: tuple[str, str]) -> None:
 
 
 SIGNUP = "        place: online\n        signup: https://www.eventbrite.co.uk/o/co-production-collective-30409438213\n"
-ITEMS = "".join(f"      - title: Co-Pro Cuppa\n        start: {start}\n" + SIGNUP
-                for start in ("2024-07-01 12:00", "2024-08-06 15:00", "2024-09-06 14:00"))
+ITEMS = "".join(
+    f"      - title: Co-Pro Cuppa\n        start: {start}\n" + SIGNUP
+    for start in ("2024-07-01 12:00", "2024-08-06 15:00", "2024-09-06 14:00")
+)
 
 
 def test_removing_reordering_and_editing_events_keeps_every_uid_and_file(project: Path) -> None:
@@ -65,8 +67,16 @@ def test_removing_reordering_and_editing_events_keeps_every_uid_and_file(project
         assert str(event["uid"]) == f"{name.removesuffix('.ics')}@{HOST}"
         assert event["sequence"] == 0
     # the July Cuppa goes, August and September swap places, September's time moves
-    edit(issue, (ITEMS, "".join(f"      - title: Co-Pro Cuppa\n        start: {start}\n" + SIGNUP
-                                for start in ("2024-09-06 14:30", "2024-08-06 15:00"))))
+    edit(
+        issue,
+        (
+            ITEMS,
+            "".join(
+                f"      - title: Co-Pro Cuppa\n        start: {start}\n" + SIGNUP
+                for start in ("2024-09-06 14:30", "2024-08-06 15:00")
+            ),
+        ),
+    )
 
     result = publish(project, at=SECOND)
     assert result.code == 0, result.output
@@ -127,8 +137,10 @@ def test_an_event_carried_into_the_next_issue_is_one_calendar_entry(project: Pat
 
 def test_a_named_future_issue_joins_the_archive_and_stays(project: Path) -> None:
     future = project / "issues" / "2024-07-july-preview.yaml"
-    future.write_text("title: July preview\nsubject: July preview\ndate: 2024-07-14\n"
-                      "blocks:\n  - type: text\n    text: Soon.\n", encoding="utf-8")
+    future.write_text(
+        "title: July preview\nsubject: July preview\ndate: 2024-07-14\nblocks:\n  - type: text\n    text: Soon.\n",
+        encoding="utf-8",
+    )
     result = publish(project, "issues/2024-07-july-preview.yaml")
     assert result.code == 0, result.output
     site = project / "site"
@@ -164,11 +176,15 @@ def test_check_warns_before_a_published_event_changes_identity(project: Path) ->
     warnings = [f for f in json.loads(found.out)["findings"] if f["rule"] == "event-identity-changed"]
     assert len(warnings) == 1, found.out
     assert f"`id: {JULY}`" in warnings[0]["hint"]
-    assert warnings[0]["line"] == issue.read_text(encoding="utf-8").splitlines().index(
-        "      - title: Co-Pro Cuppa") + 1
+    assert warnings[0]["line"] == issue.read_text(encoding="utf-8").splitlines().index("      - title: Co-Pro Cuppa") + 1
     # with the id the editor is told to add, the calendar entry is updated instead
-    edit(issue, ("      - title: Co-Pro Cuppa\n        start: 2024-07-02",
-                 f"      - title: Co-Pro Cuppa\n        id: {JULY}\n        start: 2024-07-02"))
+    edit(
+        issue,
+        (
+            "      - title: Co-Pro Cuppa\n        start: 2024-07-02",
+            f"      - title: Co-Pro Cuppa\n        id: {JULY}\n        start: 2024-07-02",
+        ),
+    )
     found = run_cli("check", EXAMPLE_ISSUE, "--format", "json", cwd=project)
     assert not [f for f in json.loads(found.out)["findings"] if f["rule"] == "event-identity-changed"]
     assert publish(project, at=SECOND).code == 0
@@ -178,8 +194,13 @@ def test_check_warns_before_a_published_event_changes_identity(project: Path) ->
 
 def test_a_bad_event_id_and_a_damaged_published_json_are_clear_errors(project: Path) -> None:
     issue = project / EXAMPLE_ISSUE
-    edit(issue, ("      - title: Co-Pro Cuppa\n        start: 2024-07-01",
-                 "      - title: Co-Pro Cuppa\n        id: July Cuppa!\n        start: 2024-07-01"))
+    edit(
+        issue,
+        (
+            "      - title: Co-Pro Cuppa\n        start: 2024-07-01",
+            "      - title: Co-Pro Cuppa\n        id: July Cuppa!\n        start: 2024-07-01",
+        ),
+    )
     result = publish(project)
     assert result.code == 1 and "Traceback" not in result.output
     assert "id: 'July Cuppa!' is not an event id" in result.err
@@ -221,7 +242,7 @@ def test_published_json_of_a_long_archive_is_read_beyond_the_yaml_bound(project:
     assert publish(project).code == 0
     state = project / "published.json"
     data = json.loads(state.read_text(encoding="utf-8"))
-    (slug, record), = data["issues"].items()
+    ((slug, record),) = data["issues"].items()
     for n in range(1000):  # the issues of 83 years, long gone from issues/ (their pages kept)
         data["issues"][f"1960-{n:04d}-update"] = record
     written = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -264,8 +285,14 @@ print(json.dumps({"code": code, "opened": opened, "heavy": heavy}), file=sys.std
 
 def watched(root: Path, at: dt.datetime = FIRST) -> dict[str, object]:
     env = {"SOURCE_DATE_EPOCH": str(int(at.timestamp())), "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, "-c", WATCH], cwd=root, capture_output=True, text=True, timeout=120,
-                          env={**__import__("os").environ, **env})
+    proc = subprocess.run(
+        [sys.executable, "-c", WATCH],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, **env},
+    )
     data: dict[str, object] = json.loads(proc.stderr.strip().splitlines()[-1])
     return data
 
@@ -273,7 +300,8 @@ def watched(root: Path, at: dt.datetime = FIRST) -> dict[str, object]:
 def test_a_publish_with_nothing_changed_writes_nothing_and_reads_no_template_twice(project: Path) -> None:
     (project / "templates").mkdir()
     (project / "templates" / "footer.mjml.j2").write_text(
-        (REPO / "newsletter" / "templates" / "footer.mjml.j2").read_text(encoding="utf-8"), encoding="utf-8")
+        (REPO / "newsletter" / "templates" / "footer.mjml.j2").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     cold = watched(project)
     assert cold["code"] == 0
     site = project / "site"
@@ -290,8 +318,9 @@ def test_a_publish_with_nothing_changed_writes_nothing_and_reads_no_template_twi
     assert "jinja2" in cold["heavy"]  # type: ignore[operator]
     # a template that changes is seen: the page is made again from it
     footer = project / "templates" / "footer.mjml.j2"
-    footer.write_text(footer.read_text(encoding="utf-8").replace("</mj-section>", "</mj-section>\n<!-- v2 -->", 1),
-                      encoding="utf-8")
+    footer.write_text(
+        footer.read_text(encoding="utf-8").replace("</mj-section>", "</mj-section>\n<!-- v2 -->", 1), encoding="utf-8"
+    )
     edit(footer, ("{{ settings.postal_address }}", "{{ settings.postal_address }} (changed)"))
     changed = publish(project)
     assert changed.code == 0 and "(changed)" in (site / "2024-06-june-team-update.html").read_text(encoding="utf-8")

@@ -75,8 +75,9 @@ def decoded_name(value: bytes) -> str:
     """The display name of ``Name <address>``, decoded as RFC 2047 6.2 says (whitespace
     between adjacent encoded words dropped: the standard library's new parser adds a space)."""
     phrase = value.rpartition(b" <")[0].decode("utf-8")
-    text = "".join(part.decode(cs or "ascii") if isinstance(part, bytes) else part
-                   for part, cs in email.header.decode_header(phrase))
+    text = "".join(
+        part.decode(cs or "ascii") if isinstance(part, bytes) else part for part, cs in email.header.decode_header(phrase)
+    )
     if text.startswith('"') and text.endswith('"'):
         text = re.sub(r"\\(.)", r"\1", text[1:-1])
     return text
@@ -91,8 +92,11 @@ def check_message(raw: bytes, name: str, link: str | None = None) -> None:
 
 
 def test_the_example_link_is_one_plain_line(project: Path) -> None:
-    text = (project / "newsletter.yaml").read_text().replace(
-        "https://www.coproductioncollective.co.uk/unsubscribe?token={token}", LONG_LINK)
+    text = (
+        (project / "newsletter.yaml")
+        .read_text()
+        .replace("https://www.coproductioncollective.co.uk/unsubscribe?token={token}", LONG_LINK)
+    )
     (project / "newsletter.yaml").write_text(text)
     kit = make_kit(project, [])
     recipient = Recipient(1, "chloe@example.org", "Chloé Martin", {"unsubscribe_url": LONG_LINK.format(token="a" * 32)}, "a" * 32)
@@ -112,7 +116,9 @@ def test_generated_names_and_links(project: Path, name: str, path: str, mailto: 
     kit = make_kit(project, [], key=f"gen-{abs(hash((name, path, mailto)))}")
     message = dataclasses.replace(kit.message, unsubscribe_mailto="leave@example.org" if mailto else None)
     link = f"https://lists.example.org/{path}?t=" + "b" * 32
-    raw = MimeBuilder(message, subject_prefix="[TEST] ").build(Recipient(1, "r@example.org", name, {"unsubscribe_url": link}, "b" * 32))
+    raw = MimeBuilder(message, subject_prefix="[TEST] ").build(
+        Recipient(1, "r@example.org", name, {"unsubscribe_url": link}, "b" * 32)
+    )
     fields = assert_raw_headers(raw)
     expected = f"<{link}>" + (", <mailto:leave@example.org?subject=unsubscribe>" if mailto else "")
     assert fields[b"list-unsubscribe"].decode() == expected
@@ -134,11 +140,14 @@ def test_generated_subjects(project: Path, subject: str) -> None:
 def hostile_project(project: Path) -> list[tuple[str, str]]:
     """The example project with a long unsubscribe link and subscribers named from NAMES."""
     settings_file = project / "newsletter.yaml"
-    settings_file.write_text(settings_file.read_text().replace(
-        "https://www.coproductioncollective.co.uk/unsubscribe?token={token}", LONG_LINK))
+    settings_file.write_text(
+        settings_file.read_text().replace("https://www.coproductioncollective.co.uk/unsubscribe?token={token}", LONG_LINK)
+    )
     rows = ["email,first_name,last_name,status"]
-    rows += [f'reader{i}@example.org,"{first.replace(chr(34), chr(34) * 2)}","{last.replace(chr(34), chr(34) * 2)}",subscribed'
-             for i, (first, last) in enumerate(NAMES)]
+    rows += [
+        f'reader{i}@example.org,"{first.replace(chr(34), chr(34) * 2)}","{last.replace(chr(34), chr(34) * 2)}",subscribed'
+        for i, (first, last) in enumerate(NAMES)
+    ]
     (project / "subscribers.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     return NAMES
 
@@ -189,8 +198,19 @@ def test_smtp_and_test_send(project: Path) -> None:
         assert len(server.handler.messages) == len(NAMES)
         for _, [address], raw in server.handler.messages:
             check_message(raw, names[address], link_in(raw))
-        t = run_cli("send", EXAMPLE_ISSUE, "--force", "--provider", "smtp", "--test-to", "me@example.org",
-                    "--as", "reader2@example.org", cwd=project, env={"SMTP_URL": server.url})
+        t = run_cli(
+            "send",
+            EXAMPLE_ISSUE,
+            "--force",
+            "--provider",
+            "smtp",
+            "--test-to",
+            "me@example.org",
+            "--as",
+            "reader2@example.org",
+            cwd=project,
+            env={"SMTP_URL": server.url},
+        )
         assert t.code in (0, 1), t.output
         raw = server.handler.messages[-1][2]
         fields = assert_raw_headers(raw)
@@ -200,9 +220,12 @@ def test_smtp_and_test_send(project: Path) -> None:
 
 def test_a_link_too_long_for_any_header_line_is_refused_before_sending(project: Path) -> None:
     settings_file = project / "newsletter.yaml"
-    settings_file.write_text(settings_file.read_text().replace(
-        "https://www.coproductioncollective.co.uk/unsubscribe?token={token}",
-        "https://www.coproductioncollective.co.uk/" + "u" * 1000 + "?token={token}"))
+    settings_file.write_text(
+        settings_file.read_text().replace(
+            "https://www.coproductioncollective.co.uk/unsubscribe?token={token}",
+            "https://www.coproductioncollective.co.uk/" + "u" * 1000 + "?token={token}",
+        )
+    )
     r = run_cli("send", EXAMPLE_ISSUE, "--yes", "--force", cwd=project)
     assert r.code == 2, r.output
     assert "newsletter.yaml: unsubscribe_url: the unsubscribe link is too long for a List-Unsubscribe header line" in r.err

@@ -14,15 +14,17 @@ SLUG = "2024-06-june-team-update"
 def _break_a_link(project: Path) -> None:
     issue = project / EXAMPLE_ISSUE
     text = issue.read_text(encoding="utf-8")
-    issue.write_text(text.replace("https://www.coproductioncollective.co.uk/news/meaningful-conversations", "https://TK", 1),
-                     encoding="utf-8")
+    issue.write_text(
+        text.replace("https://www.coproductioncollective.co.uk/news/meaningful-conversations", "https://TK", 1), encoding="utf-8"
+    )
 
 
 def test_an_outbox_send_says_no_email_was_sent_and_where_the_files_are(project: Path) -> None:
     result = run_cli("send", EXAMPLE_ISSUE, "--yes", cwd=project)  # no key: the outbox
     assert result.code == 0, result.output
     assert result.out.strip().splitlines()[-1] == (
-        f"No email was sent: 5 message(s) written to outbox/{SLUG}/ (set SENDGRID_API_KEY or SMTP_URL to send for real)")
+        f"No email was sent: 5 message(s) written to outbox/{SLUG}/ (set SENDGRID_API_KEY or SMTP_URL to send for real)"
+    )
 
 
 def test_an_outbox_test_send_says_so_too(project: Path) -> None:
@@ -30,7 +32,8 @@ def test_an_outbox_test_send_says_so_too(project: Path) -> None:
     assert result.code == 0, result.output
     assert "  written   me@example.com" in result.out and "  sent " not in result.out
     assert result.out.strip().splitlines()[-1] == (
-        f"No email was sent: 1 message(s) written to outbox/{SLUG}-test/ (set SENDGRID_API_KEY or SMTP_URL to send for real)")
+        f"No email was sent: 1 message(s) written to outbox/{SLUG}-test/ (set SENDGRID_API_KEY or SMTP_URL to send for real)"
+    )
 
 
 def test_a_clean_dry_run_names_the_test_send_as_the_next_step(project: Path) -> None:
@@ -53,8 +56,14 @@ def test_a_dry_run_runs_the_real_sends_gate_and_exits_1_when_it_would_refuse(pro
 
 def test_a_test_send_shows_the_gates_errors(project: Path, sendgrid_server: SendGridServer) -> None:
     _break_a_link(project)
-    result = run_cli("send", EXAMPLE_ISSUE, "--test-to", "me@example.com", cwd=project,
-                     env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sendgrid_server.url})
+    result = run_cli(
+        "send",
+        EXAMPLE_ISSUE,
+        "--test-to",
+        "me@example.com",
+        cwd=project,
+        env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sendgrid_server.url},
+    )
     assert result.code == 1, result.output
     assert sendgrid_server.log.accepted == ["me@example.com"]  # the test itself went out
     assert "[link-placeholder]" in result.err and "the real send would refuse" in result.err

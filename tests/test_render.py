@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from newsletter.issue.load import IssueFile
 from newsletter.project import Project
 from newsletter.render import pipeline
-from newsletter.render.pipeline import Rendered
 from newsletter.render.personalize import TOKEN_RE, Context, Greeting, escape, recipient_values, substituter, token
+from newsletter.render.pipeline import Rendered
 from tests.conftest import EXAMPLE_ISSUE, CliResult, run_cli
 from tests.html_kit import document, elements, xpath
 
@@ -163,7 +163,7 @@ def test_the_greetings_are_settings(project: Path) -> None:
 def test_values_in_links_are_url_encoded(project: Path) -> None:
     (project / "templates").mkdir()
     (project / "templates" / "footer.mjml.j2").write_text(
-        '<mj-section><mj-column><mj-text>{{ settings.postal_address }} '
+        "<mj-section><mj-column><mj-text>{{ settings.postal_address }} "
         '<a href="https://example.org/prefs?email={{ recipient.url.email }}">Preferences</a> '
         '<a href="{{ recipient.unsubscribe_url }}">Unsubscribe</a>'
         "</mj-text></mj-column></mj-section>\n",
@@ -307,16 +307,19 @@ def test_events_in_their_own_time_zone(project: Path) -> None:
     _, issue_file, r = _render(project)
     visible = " ".join(document(r.html).text_content().split())
     flat = " ".join(r.text.split())
-    for needle in ("Monday 1 July 2024, 12:00 (UK time)",  # no zone given: the settings' zone
-                   "Tuesday 6 August 2024, 15:00–16:30 (CEST)",
-                   "Friday 6 September 2024, 14:00 (UTC-04:00)"):
+    for needle in (
+        "Monday 1 July 2024, 12:00 (UK time)",  # no zone given: the settings' zone
+        "Tuesday 6 August 2024, 15:00–16:30 (CEST)",
+        "Friday 6 September 2024, 14:00 (UTC-04:00)",
+    ):
         assert needle in visible and needle in flat, needle
 
 
 def test_event_time_zone_is_validated(project: Path) -> None:
     issue = project / EXAMPLE_ISSUE
     text = issue.read_text(encoding="utf-8").replace(
-        "        start: 2024-08-06 15:00\n", "        timezone: Europe/Pariss\n        start: 2024-08-06 15:00\n")
+        "        start: 2024-08-06 15:00\n", "        timezone: Europe/Pariss\n        start: 2024-08-06 15:00\n"
+    )
     issue.write_text(text, encoding="utf-8")
     line = text.splitlines().index("        timezone: Europe/Pariss") + 1
     result = run_cli("build", EXAMPLE_ISSUE, cwd=project)
@@ -342,8 +345,7 @@ def test_a_long_word_holding_a_merge_token_keeps_the_token_whole(project: Path) 
     """A word longer than a line is cut to fit the plain text's width, but never through a
     merge token (a cut token would reach the reader raw, and the name never)."""
     word = '"x" * 60 ~ recipient.first_name ~ "y" * 18'  # 100 characters once tokenized
-    result = _override(project, "text/divider.txt.j2",
-                       "{{ ('Before the word ' ~ " + word + " ~ ' and after it.') | wrap }}\n")
+    result = _override(project, "text/divider.txt.j2", "{{ ('Before the word ' ~ " + word + " ~ ' and after it.') | wrap }}\n")
     assert result.code == 0, result.output
     p, _, r = _render(project)
     long = "x" * 60 + token("first_name", "text") + "y" * 18

@@ -88,22 +88,79 @@ def objects() -> list[Any]:
         traceback = exc.__traceback__
     running = coroutine()
     items = [
-        {}, OwnDict(), [], OwnList(), (), set(), frozenset(), collections.deque(), collections.OrderedDict(),
-        "text", Markup("<b>"), 1, 1.5, None, True, dt.date(2024, 6, 14), function, print, str.upper, "x".upper,
-        Colours().model_copy, generator(), running, async_generator(), function.__code__, frame, traceback, str,
-        type, Colours, Colours(), Registered(), Pretender(str), Pretender(list), types.SimpleNamespace(a=1), object(),
+        {},
+        OwnDict(),
+        [],
+        OwnList(),
+        (),
+        set(),
+        frozenset(),
+        collections.deque(),
+        collections.OrderedDict(),
+        "text",
+        Markup("<b>"),
+        1,
+        1.5,
+        None,
+        True,
+        dt.date(2024, 6, 14),
+        function,
+        print,
+        str.upper,
+        "x".upper,
+        Colours().model_copy,
+        generator(),
+        running,
+        async_generator(),
+        function.__code__,
+        frame,
+        traceback,
+        str,
+        type,
+        Colours,
+        Colours(),
+        Registered(),
+        Pretender(str),
+        Pretender(list),
+        types.SimpleNamespace(a=1),
+        object(),
     ]
     running.close()
     return items
 
 
-NAMES = sorted({
-    "title", "upper", "keys", "items", "get", "append", "clear", "update", "pop", "add", "popleft", "insert",
-    "mro", "_private", "__class__", "__globals__", "__init__", "__subclasses__", "format", "format_map",
-    "model_copy", "model_fields", *UNSAFE_FUNCTION_ATTRIBUTES, *UNSAFE_METHOD_ATTRIBUTES,
-    *UNSAFE_GENERATOR_ATTRIBUTES, *UNSAFE_COROUTINE_ATTRIBUTES, *UNSAFE_ASYNC_GENERATOR_ATTRIBUTES,
-    *(name for _, unsafe in _mutable_spec for name in unsafe),
-})
+NAMES = sorted(
+    {
+        "title",
+        "upper",
+        "keys",
+        "items",
+        "get",
+        "append",
+        "clear",
+        "update",
+        "pop",
+        "add",
+        "popleft",
+        "insert",
+        "mro",
+        "_private",
+        "__class__",
+        "__globals__",
+        "__init__",
+        "__subclasses__",
+        "format",
+        "format_map",
+        "model_copy",
+        "model_fields",
+        *UNSAFE_FUNCTION_ATTRIBUTES,
+        *UNSAFE_METHOD_ATTRIBUTES,
+        *UNSAFE_GENERATOR_ATTRIBUTES,
+        *UNSAFE_COROUTINE_ATTRIBUTES,
+        *UNSAFE_ASYNC_GENERATOR_ATTRIBUTES,
+        *(name for _, unsafe in _mutable_spec for name in unsafe),
+    }
+)
 
 
 def test_a_remembered_decision_is_jinjas_own() -> None:
@@ -113,18 +170,26 @@ def test_a_remembered_decision_is_jinjas_own() -> None:
     for _ in range(2):  # asked once, then answered from what was remembered
         for obj in objects():
             for name in NAMES:
-                assert remembering.is_safe_attribute(obj, name, None) == fresh.is_safe_attribute(obj, name, None), \
-                    (type(obj), name)
+                assert remembering.is_safe_attribute(obj, name, None) == fresh.is_safe_attribute(obj, name, None), (
+                    type(obj),
+                    name,
+                )
                 compared += 1
     assert compared == 2 * len(objects()) * len(NAMES)
     assert not remembering.is_safe_attribute([], "append", None)
     assert remembering.is_safe_attribute("x", "upper", None)
 
 
-@pytest.mark.parametrize("source", [
-    "{{ items.append(1) }}", "{{ mapping.clear() }}", "{{ function.__globals__ }}", "{{ ''.__class__.mro() }}",
-    "{{ generator.gi_frame }}",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ items.append(1) }}",
+        "{{ mapping.clear() }}",
+        "{{ function.__globals__ }}",
+        "{{ ''.__class__.mro() }}",
+        "{{ generator.gi_frame }}",
+    ],
+)
 def test_a_template_cannot_reach_what_the_sandbox_forbids_the_second_time_either(source: str) -> None:
     env = GuardedSandbox()
     context = {"items": [], "mapping": {}, "function": function, "generator": generator()}

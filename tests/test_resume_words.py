@@ -46,10 +46,16 @@ def test_a_ctrl_c_of_an_smtp_send_prints_a_resume_command_that_resumes_it(projec
     write_list(project, readers)
     with SmtpServer() as server:
         server.handler.hold = readers[0]  # the first batch is on its way when Ctrl-C comes
-        proc = subprocess.Popen([sys.executable, "-m", "newsletter", "send", EXAMPLE_ISSUE, "--yes",
-                                 "--provider", "smtp"], cwd=project, env=_env(SMTP_URL=server.url),
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "newsletter", "send", EXAMPLE_ISSUE, "--yes", "--provider", "smtp"],
+            cwd=project,
+            env=_env(SMTP_URL=server.url),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
         try:
             _wait_for(server.handler.holding.is_set, "the held message", proc)
             proc.send_signal(signal.SIGINT)
@@ -73,15 +79,14 @@ def test_unknown_recipients_of_an_smtp_send_are_named_with_the_command_that_sett
     write_list(project, readers)
     with SmtpServer() as server:
         server.handler.drop_after_data = 1  # the first message is taken and never answered
-        first = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "smtp", cwd=project,
-                        env={"SMTP_URL": server.url})
+        first = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "smtp", cwd=project, env={"SMTP_URL": server.url})
         assert first.code == 1, first.output
-        assert "send all 1 again with --resend-unknown instead (whoever already has it then gets it twice)" \
-            in first.err, first.err
+        assert "send all 1 again with --resend-unknown instead (whoever already has it then gets it twice)" in first.err, (
+            first.err
+        )
         command = _printed_command(first.err)
         assert command == ["send", EXAMPLE_ISSUE, "--yes", "--provider", "smtp", "--mark-unknown-sent"], first.err
-        stuck = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "smtp", cwd=project,
-                        env={"SMTP_URL": server.url})
+        stuck = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "smtp", cwd=project, env={"SMTP_URL": server.url})
         assert stuck.code == 1 and _printed_command(stuck.err) == command, stuck.output
         done = run_cli(*command, cwd=project, env={"SMTP_URL": server.url})
         assert done.code == 0 and "Finished" in done.out, done.output
@@ -92,9 +97,15 @@ def test_a_send_whose_output_reader_goes_away_goes_on_and_blames_no_disk(project
     """`newsletter send … | head -1`: the pipe closes after the first line; the send is not
     stopped by it, and nothing says the disk is full."""
     write_list(project, [f"reader{i:03d}@example.org" for i in range(50)])
-    proc = subprocess.Popen([sys.executable, "-m", "newsletter", "send", EXAMPLE_ISSUE, "--yes", "--provider",
-                             "outbox"], cwd=project, env=_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "newsletter", "send", EXAMPLE_ISSUE, "--yes", "--provider", "outbox"],
+        cwd=project,
+        env=_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     proc.stdout.close()  # as head does once it has its line (here: before the first)
     _, err = proc.communicate(timeout=DEADLINE)
@@ -114,7 +125,6 @@ def test_with_only_smtp_url_set_a_send_goes_over_smtp(project: Path) -> None:
         assert sent.code == 0 and "with smtp" in sent.out, sent.output
         assert server.handler.accepted == {r: 1 for r in readers}
         assert not (project / "outbox").exists()
-        files = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "outbox", cwd=project,
-                        env={"SMTP_URL": server.url})
+        files = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "outbox", cwd=project, env={"SMTP_URL": server.url})
         assert files.code == 0, files.output
         assert f"(to send for real: newsletter send {EXAMPLE_ISSUE} --provider smtp)" in files.out, files.out

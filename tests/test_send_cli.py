@@ -13,10 +13,15 @@ from tests.sendgrid_server import KEY, Fault, SendGridServer
 
 CANARY = "SG.canaryAAAA.canaryBBBB"
 SUPPRESSED = {"dev.patel@example.org", "george.osei@example.org"}  # unsubscribed, bounced
-ELIGIBLE = {"amina.okafor@example.org", "ben.hughes@example.org", "chloe.martin@example.org",
-            "eilidh.campbell@example.org", "farah.haddad@example.org"}
+ELIGIBLE = {
+    "amina.okafor@example.org",
+    "ben.hughes@example.org",
+    "chloe.martin@example.org",
+    "eilidh.campbell@example.org",
+    "farah.haddad@example.org",
+}
 
-BLOCK_SOCKETS = '''
+BLOCK_SOCKETS = """
 import socket
 def _refuse(*args, **kwargs):
     raise OSError("network blocked by the test")
@@ -24,12 +29,13 @@ socket.socket.connect = _refuse
 socket.socket.connect_ex = _refuse
 socket.create_connection = _refuse
 socket.getaddrinfo = _refuse
-'''
+"""
 
 
 def send(project: Path, server: SendGridServer, *args: str, key: str = KEY, **env: str) -> CliResult:
-    return run_cli("send", EXAMPLE_ISSUE, *args, cwd=project,
-                   env={"SENDGRID_API_KEY": key, "SENDGRID_API_HOST": server.url, **env})
+    return run_cli(
+        "send", EXAMPLE_ISSUE, *args, cwd=project, env={"SENDGRID_API_KEY": key, "SENDGRID_API_HOST": server.url, **env}
+    )
 
 
 def sent_to(server: SendGridServer) -> list[str]:
@@ -62,8 +68,7 @@ def test_dry_run_makes_no_network_connection(project: Path, sendgrid_server: Sen
     (blocker / "sitecustomize.py").write_text(BLOCK_SOCKETS)
     import tests.conftest as conftest
 
-    env = {"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sendgrid_server.url,
-           "PYTHONPATH": f"{blocker}:{conftest.REPO}"}
+    env = {"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sendgrid_server.url, "PYTHONPATH": f"{blocker}:{conftest.REPO}"}
     result = run_cli("send", EXAMPLE_ISSUE, "--dry-run", "--provider", "sendgrid", cwd=project, env=env)
     assert result.code == 0, result.output
     assert sendgrid_server.log.times == []
@@ -77,9 +82,9 @@ def test_dry_run_makes_no_network_connection(project: Path, sendgrid_server: Sen
     # the blocker really blocks: a real send under it cannot reach the server
     settings = project / "newsletter.yaml"
     settings.write_text(settings.read_text() + "delivery:\n  retries: 0\n")
-    blocked = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync",
-                      cwd=project,
-                      env={**env, "NEWSLETTER_SECRET": "x"})
+    blocked = run_cli(
+        "send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync", cwd=project, env={**env, "NEWSLETTER_SECRET": "x"}
+    )
     assert blocked.code == 1 and "network blocked by the test" in blocked.output
 
 
@@ -93,8 +98,16 @@ def test_validate_uses_sandbox_mode_and_records_nothing(project: Path, sendgrid_
 
 
 def test_test_send_goes_only_to_the_test_addresses(project: Path, sendgrid_server: SendGridServer) -> None:
-    result = send(project, sendgrid_server, "--test-to", "editor@example.com", "--test-to", "boss@example.com",
-                  "--as", "chloe.martin@example.org")
+    result = send(
+        project,
+        sendgrid_server,
+        "--test-to",
+        "editor@example.com",
+        "--test-to",
+        "boss@example.com",
+        "--as",
+        "chloe.martin@example.org",
+    )
     assert result.code == 0, result.output
     assert sorted(sent_to(sendgrid_server)) == ["boss@example.com", "editor@example.com"]
     body = sendgrid_server.log.requests[0]
@@ -161,8 +174,9 @@ def test_changed_issue_mid_send_needs_force(project: Path, sendgrid_server: Send
     assert sorted(sent_to(sendgrid_server)) == sorted(ELIGIBLE)
 
 
-@pytest.mark.parametrize(("when", "words"), [("2001-01-01T09:00", "in the past"),
-                                             ("2999-01-01T09:00", "72 hours"), ("soon", "not a date")])
+@pytest.mark.parametrize(
+    ("when", "words"), [("2001-01-01T09:00", "in the past"), ("2999-01-01T09:00", "72 hours"), ("soon", "not a date")]
+)
 def test_bad_send_at_is_refused(project: Path, sendgrid_server: SendGridServer, when: str, words: str) -> None:
     result = send(project, sendgrid_server, "--yes", "--send-at", when)
     assert result.code == 2 and words in result.err
@@ -194,16 +208,14 @@ def test_canary_key_appears_in_no_output_file_or_log(project: Path, tmp_path: Pa
     logger = tmp_path / "logger"
     logger.mkdir()
     log = tmp_path / "debug.log"
-    (logger / "sitecustomize.py").write_text(
-        f"import logging\nlogging.basicConfig(level=logging.DEBUG, filename={str(log)!r})\n")
+    (logger / "sitecustomize.py").write_text(f"import logging\nlogging.basicConfig(level=logging.DEBUG, filename={str(log)!r})\n")
     import tests.conftest as conftest
 
     settings = project / "newsletter.yaml"
     settings.write_text(settings.read_text() + "delivery:\n  backoff: 0.05\n")
     outputs: list[str] = []
     with SendGridServer(key=CANARY) as server:
-        env = {"SENDGRID_API_KEY": CANARY, "SENDGRID_API_HOST": server.url,
-               "PYTHONPATH": f"{logger}:{conftest.REPO}"}
+        env = {"SENDGRID_API_KEY": CANARY, "SENDGRID_API_HOST": server.url, "PYTHONPATH": f"{logger}:{conftest.REPO}"}
         for args in (["--dry-run"], ["--validate"], ["--test-to", "me@example.com"], ["--yes"]):
             if args == ["--yes"]:
                 server.fail_next(Fault("429", retry_after="0"), "500", "400")
@@ -246,8 +258,7 @@ def test_check_errors_stop_the_send_unless_forced(project: Path, sendgrid_server
         (["--as", "x@example.org"], {}, "--as only applies"),
     ],
 )
-def test_bad_usage_is_exit_2_with_a_clear_message(project: Path, args: list[str], env: dict[str, str],
-                                                  words: str) -> None:
+def test_bad_usage_is_exit_2_with_a_clear_message(project: Path, args: list[str], env: dict[str, str], words: str) -> None:
     result = run_cli("send", EXAMPLE_ISSUE, *args, cwd=project, env=env)
     assert result.code == 2 and words in result.err, result.output
     assert "Traceback" not in result.output and "hunter2" not in result.output
@@ -276,8 +287,11 @@ def test_unsubscribes_while_paused_are_never_sent(project: Path, sendgrid_server
     people.write_text(text)
     second = send(project, sendgrid_server, "--yes")
     assert second.code == 0, second.output
-    assert sorted(sent_to(sendgrid_server)) == ["amina.okafor@example.org", "ben.hughes@example.org",
-                                                "eilidh.campbell@example.org"]
+    assert sorted(sent_to(sendgrid_server)) == [
+        "amina.okafor@example.org",
+        "ben.hughes@example.org",
+        "eilidh.campbell@example.org",
+    ]
     status = run_cli("status", EXAMPLE_ISSUE, cwd=project)
     assert ": finished" in status.out and "suppressed 1" in status.out.replace("  ", " ")
 
@@ -286,8 +300,10 @@ def test_the_issue_audience_decides_who_gets_it(project: Path, sendgrid_server: 
     """`audience:` in the issue: only tagged people (tags case-insensitive), exclusions win,
     and the unsubscribed stay out whatever their tags."""
     issue = project / EXAMPLE_ISSUE
-    issue.write_text(issue.read_text(encoding="utf-8")
-                     + "audience:\n  tags: [Community, partners]\n  exclude_tags: [CUPPAS]\n", encoding="utf-8")
+    issue.write_text(
+        issue.read_text(encoding="utf-8") + "audience:\n  tags: [Community, partners]\n  exclude_tags: [CUPPAS]\n",
+        encoding="utf-8",
+    )
     dry = run_cli("send", EXAMPLE_ISSUE, "--dry-run", cwd=project)
     assert dry.code == 0, dry.output
     assert "eligible    2" in dry.out and "left out by the issue's audience tags  3" in dry.out

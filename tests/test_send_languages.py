@@ -27,8 +27,7 @@ farah.haddad@example.org,,Haddad,subscribed,,2024-03-15,website,not a language
 george.osei@example.org,George,Osei,subscribed,community,2022-06-01,import,
 """
 WELSH = {"amina.okafor@example.org", "chloe.martin@example.org"}
-ENGLISH = {"ben.hughes@example.org", "eilidh.campbell@example.org", "farah.haddad@example.org",
-           "george.osei@example.org"}
+ENGLISH = {"ben.hughes@example.org", "eilidh.campbell@example.org", "farah.haddad@example.org", "george.osei@example.org"}
 
 
 def _project(project: Path) -> None:
@@ -68,8 +67,7 @@ def test_outbox_each_reader_one_email_in_their_language(project: Path) -> None:
 
 def test_sendgrid_each_request_in_one_language(project: Path, sendgrid_server: SendGridServer) -> None:
     _project(project)
-    result = run_cli("send", ISSUE, "--yes", cwd=project,
-                     env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sendgrid_server.url})
+    result = run_cli("send", ISSUE, "--yes", cwd=project, env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sendgrid_server.url})
     assert result.code == 0, result.output
     _summary_holds(result.output)
     assert sorted(sendgrid_server.log.accepted) == sorted(WELSH | ENGLISH)  # one each
@@ -113,7 +111,9 @@ def test_a_resumed_send_keeps_each_readers_language(project: Path, sendgrid_serv
     assert again.code == 0, again.output
     assert sorted(sendgrid_server.log.accepted) == sorted(WELSH | ENGLISH)  # one each
     assert _one_language_each(sendgrid_server) == {
-        "Diweddariad Tîm Mehefin: sgyrsiau": WELSH, "June Team Update: conversations": ENGLISH}
+        "Diweddariad Tîm Mehefin: sgyrsiau": WELSH,
+        "June Team Update: conversations": ENGLISH,
+    }
 
 
 def test_dry_run_counts_languages_and_samples_each_readers_language(project: Path) -> None:
@@ -137,17 +137,19 @@ def test_dry_run_counts_languages_and_samples_each_readers_language(project: Pat
 
 def test_test_send_in_the_language_of_the_reader_it_is_personalised_as(project: Path) -> None:
     _project(project)
-    for who, subject in (("amina.okafor@example.org", "[TEST] Diweddariad Tîm Mehefin: sgyrsiau"),
-                         ("eilidh.campbell@example.org", "[TEST] June Team Update: conversations")):
-        result = run_cli("send", ISSUE, "--test-to", "me@example.com", "--as", who, "--provider", "outbox",
-                         cwd=project)
+    for who, subject in (
+        ("amina.okafor@example.org", "[TEST] Diweddariad Tîm Mehefin: sgyrsiau"),
+        ("eilidh.campbell@example.org", "[TEST] June Team Update: conversations"),
+    ):
+        result = run_cli("send", ISSUE, "--test-to", "me@example.com", "--as", who, "--provider", "outbox", cwd=project)
         assert f"Test send of “{subject}”" in result.out, result.output
 
 
 def test_validate_sends_one_language_per_request(project: Path, sendgrid_server: SendGridServer) -> None:
     _project(project)
-    result = run_cli("send", ISSUE, "--validate", cwd=project,
-                     env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sendgrid_server.url})
+    result = run_cli(
+        "send", ISSUE, "--validate", cwd=project, env={"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": sendgrid_server.url}
+    )
     assert "sandbox accepted all 2 request(s) for 6 recipient(s)" in result.out, result.output
     assert sendgrid_server.log.invalid == []
 

@@ -23,8 +23,16 @@ from tests.sendgrid_server import SendGridServer
 
 DEFAULT = "Europe/London"  # the example project's timezone setting
 ZONES = [
-    "Pacific/Apia", "Asia/Kathmandu", "America/St_Johns", "Europe/London", "Australia/Lord_Howe",
-    "Pacific/Kiritimati", "Pacific/Pago_Pago", "America/Los_Angeles", "Mars/Olympus_Mons", "",
+    "Pacific/Apia",
+    "Asia/Kathmandu",
+    "America/St_Johns",
+    "Europe/London",
+    "Australia/Lord_Howe",
+    "Pacific/Kiritimati",
+    "Pacific/Pago_Pago",
+    "America/Los_Angeles",
+    "Mars/Olympus_Mons",
+    "",
 ]
 """Ten readers' zones: +13, +5:45, -3:30 (-2:30 in summer), London, +10:30 (+11 in summer:
 a 30-minute change), +14, -11, one that is not a zone and one left empty."""
@@ -45,8 +53,17 @@ def rule(at: str = "09:00", past: str = "next") -> LocalRule:
 # -- the rule, from a fixed moment -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("now", [utc(2027, 3, 27, 12), utc(2026, 10, 24, 12), utc(2026, 10, 3, 12),
-                                 utc(2027, 4, 3, 12), utc(2026, 12, 31, 22, 59), utc(2026, 6, 1, 8, 59)])
+@pytest.mark.parametrize(
+    "now",
+    [
+        utc(2027, 3, 27, 12),
+        utc(2026, 10, 24, 12),
+        utc(2026, 10, 3, 12),
+        utc(2027, 4, 3, 12),
+        utc(2026, 12, 31, 22, 59),
+        utc(2026, 6, 1, 8, 59),
+    ],
+)
 @pytest.mark.parametrize("zone", [z for z in ZONES if "/" in z and not z.startswith("Mars")])
 def test_the_next_nine_oclock_in_each_zone_across_dst_edges(now: int, zone: str) -> None:
     at = send_time(ZoneInfo(zone), rule(), now)
@@ -137,12 +154,12 @@ def safe_hour(now: float, zones: list[str]) -> str:
 
 
 def send_local(project: Path, server: SendGridServer, *args: str) -> CliResult:
-    return run_cli("send", EXAMPLE_ISSUE, "--yes", "--list", "zoned.csv", "--local", *args,
-                   cwd=project, env=env(server))
+    return run_cli("send", EXAMPLE_ISSUE, "--yes", "--list", "zoned.csv", "--local", *args, cwd=project, env=env(server))
 
 
 def test_a_list_across_ten_zones_is_scheduled_at_nine_local_in_one_recallable_batch(
-        project: Path, sendgrid_server: SendGridServer) -> None:
+    project: Path, sendgrid_server: SendGridServer
+) -> None:
     zone_of = write_zoned_list(project / "zoned.csv", ZONES)
     start = time.time()
     hour = safe_hour(start, list(zone_of.values()))
@@ -186,14 +203,14 @@ def test_a_list_across_ten_zones_is_scheduled_at_nine_local_in_one_recallable_ba
     assert "The journal records 10 recipient(s) as cancelled" in cancelled.out
 
 
-def test_the_local_time_setting_makes_at_an_hour_in_each_readers_zone(
-        project: Path, sendgrid_server: SendGridServer) -> None:
+def test_the_local_time_setting_makes_at_an_hour_in_each_readers_zone(project: Path, sendgrid_server: SendGridServer) -> None:
     zone_of = write_zoned_list(project / "zoned.csv", ZONES)
     with (project / "newsletter.yaml").open("a", encoding="utf-8") as fh:
         fh.write("delivery:\n  local_time: true\n  local_time_past: now\n")
     start = int(time.time())
-    result = run_cli("send", EXAMPLE_ISSUE, "--yes", "--list", "zoned.csv", "--at", "09:00",
-                     cwd=project, env=env(sendgrid_server))
+    result = run_cli(
+        "send", EXAMPLE_ISSUE, "--yes", "--list", "zoned.csv", "--at", "09:00", cwd=project, env=env(sendgrid_server)
+    )
     assert result.code == 0, result.output
     assert "(a reader whose 09:00 has gone: at the start of the send)" in result.out
     for body in sendgrid_server.log.requests:
@@ -208,7 +225,8 @@ def test_the_local_time_setting_makes_at_an_hour_in_each_readers_zone(
 
 
 def test_a_local_time_send_is_recalled_only_until_ten_minutes_before_its_first_readers(
-        project: Path, sendgrid_server: SendGridServer) -> None:
+    project: Path, sendgrid_server: SendGridServer
+) -> None:
     write_zoned_list(project / "zoned.csv", ZONES)
     result = send_local(project, sendgrid_server, "--at", safe_hour(time.time(), [DEFAULT, *ZONES[:8]]))
     assert result.code == 0, result.output
@@ -225,15 +243,19 @@ def test_a_local_time_send_is_recalled_only_until_ten_minutes_before_its_first_r
     assert set(sendgrid_server.account.batches.values()) == {None}
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("--at", "25:00"), "--at '25:00' with --local is an hour in each reader's zone"),
-    (("--at", "09:00+02:00"), "is an hour in each reader's zone"),
-    ((), "--local needs --at HH:MM"),
-    (("--at", "09:00", "--provider", "outbox"), "needs the sendgrid provider"),
-    (("--at", "09:00", "--dry-run"), "is for a real send"),
-])
-def test_bad_local_options_are_refused_with_nothing_sent(project: Path, sendgrid_server: SendGridServer,
-                                                          args: tuple[str, ...], message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--at", "25:00"), "--at '25:00' with --local is an hour in each reader's zone"),
+        (("--at", "09:00+02:00"), "is an hour in each reader's zone"),
+        ((), "--local needs --at HH:MM"),
+        (("--at", "09:00", "--provider", "outbox"), "needs the sendgrid provider"),
+        (("--at", "09:00", "--dry-run"), "is for a real send"),
+    ],
+)
+def test_bad_local_options_are_refused_with_nothing_sent(
+    project: Path, sendgrid_server: SendGridServer, args: tuple[str, ...], message: str
+) -> None:
     write_zoned_list(project / "zoned.csv", ZONES)
     result = send_local(project, sendgrid_server, *args)
     assert result.code == 2 and message in result.err, result.output
@@ -241,8 +263,7 @@ def test_bad_local_options_are_refused_with_nothing_sent(project: Path, sendgrid
     assert sendgrid_server.log.requests == []
 
 
-def test_a_day_past_72_hours_is_refused_before_anything_is_sent(project: Path,
-                                                               sendgrid_server: SendGridServer) -> None:
+def test_a_day_past_72_hours_is_refused_before_anything_is_sent(project: Path, sendgrid_server: SendGridServer) -> None:
     write_zoned_list(project / "zoned.csv", ZONES)
     day = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3)).date()
     result = send_local(project, sendgrid_server, "--at", f"{day.isoformat()}T09:00")
@@ -306,9 +327,14 @@ def test_an_issue_in_two_languages_at_each_readers_hour(project: Path, sendgrid_
 
     issue = "issues/2024-06-20-two.yaml"
     (project / issue).write_text(TWO, encoding="utf-8")
-    readers = [("amina@example.org", "cy", "Asia/Kathmandu"), ("ben@example.org", "en", "Asia/Kathmandu"),
-               ("chloe@example.org", "cy", "America/St_Johns"), ("dev@example.org", "en", "America/St_Johns"),
-               ("eilidh@example.org", "cy", "Mars/Olympus_Mons"), ("farah@example.org", "fr", "")]
+    readers = [
+        ("amina@example.org", "cy", "Asia/Kathmandu"),
+        ("ben@example.org", "en", "Asia/Kathmandu"),
+        ("chloe@example.org", "cy", "America/St_Johns"),
+        ("dev@example.org", "en", "America/St_Johns"),
+        ("eilidh@example.org", "cy", "Mars/Olympus_Mons"),
+        ("farah@example.org", "fr", ""),
+    ]
     with (project / "zoned.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["email", "first_name", "status", "language", "timezone"])
@@ -316,8 +342,9 @@ def test_an_issue_in_two_languages_at_each_readers_hour(project: Path, sendgrid_
             w.writerow([address, address.split("@")[0].title(), "subscribed", language, zone])
     start = time.time()
     hour = safe_hour(start, [z if "/" in z and not z.startswith("Mars") else DEFAULT for _, _, z in readers])
-    result = run_cli("send", issue, "--yes", "--list", "zoned.csv", "--local", "--at", hour,
-                     cwd=project, env=env(sendgrid_server))
+    result = run_cli(
+        "send", issue, "--yes", "--list", "zoned.csv", "--local", "--at", hour, cwd=project, env=env(sendgrid_server)
+    )
     assert result.code == 0, result.output
     assert "Languages: cy 3, en 3" in result.output or "Languages: en 3, cy 3" in result.output
     bodies = sendgrid_server.log.requests
@@ -338,5 +365,11 @@ def test_an_issue_in_two_languages_at_each_readers_hour(project: Path, sendgrid_
             zone = next(z for a, _, z in readers if a == address)
             at = local(p["send_at"], zone if "/" in zone and not zone.startswith("Mars") else DEFAULT)
             assert (at.hour, at.minute, at.second) == (want_h, want_m, 0), (address, at)
-    assert seen == {"amina@example.org": "cy", "ben@example.org": "en", "chloe@example.org": "cy",
-                    "dev@example.org": "en", "eilidh@example.org": "cy", "farah@example.org": "en"}
+    assert seen == {
+        "amina@example.org": "cy",
+        "ben@example.org": "en",
+        "chloe@example.org": "cy",
+        "dev@example.org": "en",
+        "eilidh@example.org": "cy",
+        "farah@example.org": "en",
+    }

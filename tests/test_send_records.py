@@ -21,8 +21,14 @@ RECORD = Path("sends") / f"{SLUG}.json"
 
 
 def _git(root: Path, *args: str) -> str:
-    proc = subprocess.run(["git", "-c", "user.email=editor@example.org", "-c", "user.name=Editor", *args],
-                          cwd=root, capture_output=True, text=True, timeout=60, check=True)
+    proc = subprocess.run(
+        ["git", "-c", "user.email=editor@example.org", "-c", "user.name=Editor", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return proc.stdout
 
 
@@ -37,10 +43,10 @@ def _env(server: SendGridServer, secret: str = "the organisation's secret") -> d
     return {"SENDGRID_API_KEY": KEY, "SENDGRID_API_HOST": server.url, "NEWSLETTER_SECRET": secret}
 
 
-def _send(root: Path, server: SendGridServer, *extra: str, issue: str = EXAMPLE_ISSUE,
-          secret: str = "the organisation's secret") -> CliResult:
-    return run_cli("send", issue, "--yes", "--provider", "sendgrid", "--no-sync", *extra, cwd=root,
-                   env=_env(server, secret))
+def _send(
+    root: Path, server: SendGridServer, *extra: str, issue: str = EXAMPLE_ISSUE, secret: str = "the organisation's secret"
+) -> CliResult:
+    return run_cli("send", issue, "--yes", "--provider", "sendgrid", "--no-sync", *extra, cwd=root, env=_env(server, secret))
 
 
 def _clone(source: Path, target: Path) -> Path:
@@ -64,16 +70,20 @@ def test_a_real_send_writes_a_record_with_no_personal_data(project: Path, sendgr
     assert data["issue"]["file"] == EXAMPLE_ISSUE
     assert data["issue"]["sha256"] == hashlib.sha256((root / EXAMPLE_ISSUE).read_bytes()).hexdigest()
     assert data["issue"]["date"] == "2024-06-14"
-    assert data["list"] == {"file": "subscribers.csv", "rows": 7,
-                            "sha256": hashlib.sha256((root / "subscribers.csv").read_bytes()).hexdigest()}
+    assert data["list"] == {
+        "file": "subscribers.csv",
+        "rows": 7,
+        "sha256": hashlib.sha256((root / "subscribers.csv").read_bytes()).hexdigest(),
+    }
     assert data["counts"] == {"accepted": 5, "eligible": 5}
     assert data["commit"] == head
     secret = hashlib.sha256("the organisation's secret".encode()).digest()
     assert data["secret_id"] == records.secret_id(secret)
     assert data["category"].startswith("newsletter-send-")
     # every request carried the send's own category, after the issue's slug
-    assert all(body["categories"][:1] == [SLUG] and data["category"] in body["categories"]
-               for body in sendgrid_server.log.requests)
+    assert all(
+        body["categories"][:1] == [SLUG] and data["category"] in body["categories"] for body in sendgrid_server.log.requests
+    )
     # the bytes are the canonical form: sorted keys, two spaces, a final newline
     text = (root / RECORD).read_text(encoding="utf-8")
     assert text == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -83,18 +93,32 @@ def test_a_real_send_writes_a_record_with_no_personal_data(project: Path, sendgr
     for reader in _readers(root):
         for value in (reader["email"], reader["email"].split("@")[0], reader.get("first_name", "")):
             if value and len(value) > 3:
-                found = subprocess.run(["git", "grep", "-i", "-F", value, "--", "sends"], cwd=root,
-                                       capture_output=True, timeout=60)
+                found = subprocess.run(
+                    ["git", "grep", "-i", "-F", value, "--", "sends"], cwd=root, capture_output=True, timeout=60
+                )
                 assert found.returncode == 1, f"{value!r} is in the committed record"
 
 
 def test_the_record_round_trips_byte_for_byte(tmp_path: Path) -> None:
-    record = records.Record(slug="2024-06-x", issue_file="issues/2024-06-x.yaml", issue_sha256="a" * 64,
-                            subject="Ünïcode “subject”", date="2024-06-14", email_sha256="b" * 64,
-                            provider="sendgrid", category="newsletter-send-000000000000", list_file="subscribers.csv",
-                            list_sha256="c" * 64, list_rows=7, secret_id="d" * 16, started=1718352000.0,
-                            updated=1718352060.0, finished=1718352060.0, state="finished",
-                            counts={"eligible": 5, "accepted": 5})
+    record = records.Record(
+        slug="2024-06-x",
+        issue_file="issues/2024-06-x.yaml",
+        issue_sha256="a" * 64,
+        subject="Ünïcode “subject”",
+        date="2024-06-14",
+        email_sha256="b" * 64,
+        provider="sendgrid",
+        category="newsletter-send-000000000000",
+        list_file="subscribers.csv",
+        list_sha256="c" * 64,
+        list_rows=7,
+        secret_id="d" * 16,
+        started=1718352000.0,
+        updated=1718352060.0,
+        finished=1718352060.0,
+        state="finished",
+        counts={"eligible": 5, "accepted": 5},
+    )
     path = records.write(tmp_path, record)
     first = path.read_bytes()
     again = records.load(path)
@@ -116,8 +140,7 @@ def test_check_warns_until_the_record_is_committed(project: Path, sendgrid_serve
     assert "[record-not-committed]" not in check.out
 
 
-def test_a_fresh_clone_refuses_an_issue_already_sent(project: Path, sendgrid_server: SendGridServer,
-                                                     tmp_path: Path) -> None:
+def test_a_fresh_clone_refuses_an_issue_already_sent(project: Path, sendgrid_server: SendGridServer, tmp_path: Path) -> None:
     root = _repo(project)
     assert _send(root, sendgrid_server).code == 0
     _git(root, "add", "sends")
@@ -147,7 +170,7 @@ def test_an_issue_older_than_one_already_sent_is_refused(project: Path, sendgrid
     assert _send(root, sendgrid_server).code == 0
     older = "issues/2024-05-may-team-update.yaml"
     text = (root / EXAMPLE_ISSUE).read_text(encoding="utf-8")
-    text = text.replace("date: 2024-06-14", "date: 2024-05-10").replace("subject: \"June", "subject: \"May")
+    text = text.replace("date: 2024-06-14", "date: 2024-05-10").replace('subject: "June', 'subject: "May')
     (root / older).write_text(text, encoding="utf-8")
     refused = _send(root, sendgrid_server, issue=older)
     assert refused.code == 1, refused.output
@@ -165,8 +188,9 @@ def test_a_different_secret_is_refused(project: Path, sendgrid_server: SendGridS
     assert _send(root, sendgrid_server).code == 0
     newer = "issues/2024-07-july-team-update.yaml"
     text = (root / EXAMPLE_ISSUE).read_text(encoding="utf-8")
-    (root / newer).write_text(text.replace("date: 2024-06-14", "date: 2024-06-21")
-                              .replace("subject: \"June", "subject: \"July"), encoding="utf-8")
+    (root / newer).write_text(
+        text.replace("date: 2024-06-14", "date: 2024-06-21").replace('subject: "June', 'subject: "July'), encoding="utf-8"
+    )
     refused = _send(root, sendgrid_server, issue=newer, secret="a laptop's own secret")
     assert refused.code == 2, refused.output
     assert "another unsubscribe secret" in refused.err and "NEWSLETTER_SECRET" in refused.err
@@ -179,8 +203,7 @@ def test_a_different_secret_is_refused(project: Path, sendgrid_server: SendGridS
 
 
 @pytest.mark.parametrize("content", [b"{not json", b'{"format": 1, "slug": "x"}', b"\xff\xfe", b'{"format": 7}'])
-def test_a_broken_record_is_bad_input_naming_the_file(project: Path, sendgrid_server: SendGridServer,
-                                                      content: bytes) -> None:
+def test_a_broken_record_is_bad_input_naming_the_file(project: Path, sendgrid_server: SendGridServer, content: bytes) -> None:
     (project / "sends").mkdir()
     (project / RECORD).write_bytes(content)
     result = _send(project, sendgrid_server)
@@ -197,8 +220,9 @@ def test_outbox_sends_write_no_record(project: Path) -> None:
     shutil.rmtree(project / "outbox")
 
 
-def test_a_secret_moved_from_the_state_folder_keeps_every_token(project: Path, sendgrid_server: SendGridServer,
-                                                                tmp_path: Path) -> None:
+def test_a_secret_moved_from_the_state_folder_keeps_every_token(
+    project: Path, sendgrid_server: SendGridServer, tmp_path: Path
+) -> None:
     from newsletter.delivery.state import unsubscribe_token
 
     root = _repo(project)
@@ -212,17 +236,23 @@ def test_a_secret_moved_from_the_state_folder_keeps_every_token(project: Path, s
     other = _clone(root, tmp_path / "ci")
     newer = "issues/2024-06-21-extra.yaml"
     text = (other / EXAMPLE_ISSUE).read_text(encoding="utf-8")
-    (other / newer).write_text(text.replace("date: 2024-06-14", "date: 2024-06-21")
-                               .replace("subject: \"June", "subject: \"Late June"), encoding="utf-8")
-    wrong = run_cli("send", newer, "--yes", "--provider", "sendgrid", "--no-sync", cwd=other,
-                    env={**env, "NEWSLETTER_SECRET": held})  # the digits without hex: are hashed: refused
+    (other / newer).write_text(
+        text.replace("date: 2024-06-14", "date: 2024-06-21").replace('subject: "June', 'subject: "Late June'), encoding="utf-8"
+    )
+    wrong = run_cli(
+        "send", newer, "--yes", "--provider", "sendgrid", "--no-sync", cwd=other, env={**env, "NEWSLETTER_SECRET": held}
+    )  # the digits without hex: are hashed: refused
     assert wrong.code == 2 and "another unsubscribe secret" in wrong.err
-    moved = run_cli("send", newer, "--yes", "--provider", "sendgrid", "--no-sync", cwd=other,
-                    env={**env, "NEWSLETTER_SECRET": f"hex:{held}"})
+    moved = run_cli(
+        "send", newer, "--yes", "--provider", "sendgrid", "--no-sync", cwd=other, env={**env, "NEWSLETTER_SECRET": f"hex:{held}"}
+    )
     assert moved.code == 0, moved.output
     assert json.loads((other / "sends" / "2024-06-21-extra.json").read_text())["secret_id"] == first_id
-    tokens = {body["personalizations"][0]["headers"]["List-Unsubscribe"] for body in sendgrid_server.log.requests
-              if body["personalizations"][0]["to"][0]["email"] == "amina.okafor@example.org"}
+    tokens = {
+        body["personalizations"][0]["headers"]["List-Unsubscribe"]
+        for body in sendgrid_server.log.requests
+        if body["personalizations"][0]["to"][0]["email"] == "amina.okafor@example.org"
+    }
     assert len(tokens) == 1  # the same link in both issues
     token = unsubscribe_token(bytes.fromhex(held), "amina.okafor@example.org")
     assert token in next(iter(tokens))

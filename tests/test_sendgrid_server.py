@@ -16,8 +16,9 @@ def post(server: SendGridServer, body: bytes) -> tuple[int, dict[str, Any]]:
     where = urlsplit(server.url)
     conn = http.client.HTTPConnection(where.hostname or "", where.port)
     try:
-        conn.request("POST", "/v3/mail/send", body=body,
-                     headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
+        conn.request(
+            "POST", "/v3/mail/send", body=body, headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+        )
         answer = conn.getresponse()
         data = answer.read()
         return answer.status, orjson.loads(data) if data else {}

@@ -30,8 +30,7 @@ DEADLINE = 60.0
 GONE = "gone@example.org"
 GONE_REPLY = f"550 5.1.1 <{GONE}>: Recipient address rejected: User unknown"
 NOBODY = "nobody@example.org"
-NOBODY_REPLY = ("550-5.1.1 The email account that you tried to reach does not exist.\x1b[2J\r\n"
-                "550 5.1.1 Please check the address")
+NOBODY_REPLY = "550-5.1.1 The email account that you tried to reach does not exist.\x1b[2J\r\n550 5.1.1 Please check the address"
 LATER = "later@example.org"
 FULL = "full@example.org"
 FILTERED = "filtered@example.org"
@@ -41,26 +40,29 @@ FILTER_REPLY = "554 5.7.1 rejected by content filter"
 # -- which replies make an address bounced (pure, milliseconds) ------------------------------
 
 
-@pytest.mark.parametrize(("stage", "code", "reply", "gone"), [
-    ("recipient", 550, "5.1.1 <a@example.org>: Recipient address rejected: User unknown", True),
-    ("recipient", 550, "5.1.2 Host unknown", True),
-    ("recipient", 553, "5.1.3 Bad recipient address syntax", True),
-    ("recipient", 550, "5.1.6 Mailbox has moved", True),
-    ("recipient", 556, "5.1.10 Recipient address has null MX", True),
-    ("message", 550, "5.1.1 No such user", True),  # one recipient per message: the refusal is theirs
-    ("recipient", 550, "5.1.0 Address rejected", False),  # unspecified
-    ("recipient", 550, "5.1.7 Bad sender's mailbox address syntax", False),  # about our sender
-    ("recipient", 550, "5.1.8 Bad sender's system address", False),
-    ("recipient", 550, "5.1.11 Something new", False),
-    ("message", 554, "5.7.1 rejected by content filter", False),
-    ("recipient", 550, "5.7.1 Relaying denied", False),
-    ("recipient", 550, "User unknown", False),  # no enhanced code: the words are not read
-    ("recipient", 550, "No such user here", False),
-    ("recipient", 450, "4.1.1 Mailbox unavailable, try later", False),  # temporary
-    ("recipient", 550, "4.1.1 mismatched classes", False),
-    ("recipient", 451, "5.1.1 mismatched classes", False),
-    ("recipient", 550, "5.1.1x not a code", False),
-])
+@pytest.mark.parametrize(
+    ("stage", "code", "reply", "gone"),
+    [
+        ("recipient", 550, "5.1.1 <a@example.org>: Recipient address rejected: User unknown", True),
+        ("recipient", 550, "5.1.2 Host unknown", True),
+        ("recipient", 553, "5.1.3 Bad recipient address syntax", True),
+        ("recipient", 550, "5.1.6 Mailbox has moved", True),
+        ("recipient", 556, "5.1.10 Recipient address has null MX", True),
+        ("message", 550, "5.1.1 No such user", True),  # one recipient per message: the refusal is theirs
+        ("recipient", 550, "5.1.0 Address rejected", False),  # unspecified
+        ("recipient", 550, "5.1.7 Bad sender's mailbox address syntax", False),  # about our sender
+        ("recipient", 550, "5.1.8 Bad sender's system address", False),
+        ("recipient", 550, "5.1.11 Something new", False),
+        ("message", 554, "5.7.1 rejected by content filter", False),
+        ("recipient", 550, "5.7.1 Relaying denied", False),
+        ("recipient", 550, "User unknown", False),  # no enhanced code: the words are not read
+        ("recipient", 550, "No such user here", False),
+        ("recipient", 450, "4.1.1 Mailbox unavailable, try later", False),  # temporary
+        ("recipient", 550, "4.1.1 mismatched classes", False),
+        ("recipient", 451, "5.1.1 mismatched classes", False),
+        ("recipient", 550, "5.1.1x not a code", False),
+    ],
+)
 def test_only_a_permanent_no_such_mailbox_code_bounces(stage: str, code: int, reply: str, gone: bool) -> None:
     assert mailbox_gone(reason(stage, code, reply)) is gone  # type: ignore[arg-type]
 
@@ -99,8 +101,7 @@ def list_rows(path: Path) -> dict[str, dict[str, str]]:
 
 
 def send(project: Path, server: SmtpServer, issue: str = EXAMPLE_ISSUE, *extra: str) -> CliResult:
-    return run_cli("send", issue, "--yes", "--provider", "smtp", *extra, cwd=project,
-                   env={"SMTP_URL": server.url})
+    return run_cli("send", issue, "--yes", "--provider", "smtp", *extra, cwd=project, env={"SMTP_URL": server.url})
 
 
 def report(project: Path) -> dict[str, tuple[str, str]]:
@@ -114,8 +115,11 @@ def test_refusals_fail_with_the_reply_and_only_no_such_mailbox_bounces(project: 
     readers = ["amina@example.org", GONE, LATER, NOBODY, FULL, FILTERED]
     path = write_list(project, readers)
     with SmtpServer() as server:
-        server.handler.rcpt_replies = {GONE: [GONE_REPLY] * 5, NOBODY: [NOBODY_REPLY] * 5,
-                                       LATER: ["451 4.7.1 Greylisted, please try again later"]}
+        server.handler.rcpt_replies = {
+            GONE: [GONE_REPLY] * 5,
+            NOBODY: [NOBODY_REPLY] * 5,
+            LATER: ["451 4.7.1 Greylisted, please try again later"],
+        }
         server.handler.data_replies = {FULL: ["452 4.2.2 Mailbox full"], FILTERED: [FILTER_REPLY]}
         first = send(project, server)
         assert first.code == 1 and "3 recipient(s) failed" in first.err, first.output
@@ -126,16 +130,24 @@ def test_refusals_fail_with_the_reply_and_only_no_such_mailbox_bounces(project: 
 
         rows = list_rows(path)
         assert {a: rows[a]["status"] for a in readers} == {
-            "amina@example.org": "subscribed", GONE: "bounced", LATER: "subscribed", NOBODY: "bounced",
-            FULL: "subscribed", FILTERED: "subscribed"}
+            "amina@example.org": "subscribed",
+            GONE: "bounced",
+            LATER: "subscribed",
+            NOBODY: "bounced",
+            FULL: "subscribed",
+            FILTERED: "subscribed",
+        }
         assert rows[GONE]["status_reason"] == f"SMTP server refused the recipient: {GONE_REPLY}"
         assert rows[GONE]["status_at"] and not rows[FILTERED]["status_at"]
 
         unsent = report(project)
         assert unsent == {
             GONE: ("failed", f"SMTP server refused the recipient: {GONE_REPLY}"),
-            NOBODY: ("failed", "SMTP server refused the recipient: 550 5.1.1 The email account that you tried "
-                               "to reach does not exist. [2J 5.1.1 Please check the address"),
+            NOBODY: (
+                "failed",
+                "SMTP server refused the recipient: 550 5.1.1 The email account that you tried "
+                "to reach does not exist. [2J 5.1.1 Please check the address",
+            ),
             FILTERED: ("failed", f"SMTP server refused the message: {FILTER_REPLY}"),
         }
         status = " ".join(run_cli("status", EXAMPLE_ISSUE, cwd=project).out.split())
@@ -159,13 +171,19 @@ def test_a_4xx_that_lasts_waits_for_the_next_run_and_never_bounces(project: Path
     before = path.read_bytes()
     with SmtpServer() as server:
         # refused when first read from the list, and again when the run goes over what is pending
-        server.handler.rcpt_replies = {LATER: ["450 4.1.1 <later@example.org>: Recipient address rejected: "
-                                               "unverified address"] * 2}
+        server.handler.rcpt_replies = {
+            LATER: ["450 4.1.1 <later@example.org>: Recipient address rejected: unverified address"] * 2
+        }
         first = send(project, server)
         assert first.code == 1 and "1 recipient(s) still to send" in first.err, first.output
-        assert report(project) == {LATER: ("pending", "SMTP server refused the recipient: 450 4.1.1 "
-                                                      "<later@example.org>: Recipient address rejected: "
-                                                      "unverified address")}
+        assert report(project) == {
+            LATER: (
+                "pending",
+                "SMTP server refused the recipient: 450 4.1.1 "
+                "<later@example.org>: Recipient address rejected: "
+                "unverified address",
+            )
+        }
         assert path.read_bytes() == before  # a temporary refusal never changes the list
         again = send(project, server)
         assert again.code == 0, again.output
@@ -182,19 +200,30 @@ def test_the_list_update_changes_only_rows_it_holds_once_and_never_loosens(proje
         server.handler.rcpt_replies = {a: [f"550 5.1.1 <{a}>: User unknown"] for a in readers[1:]}
         provider = SmtpProvider(parse_smtp_url(server.url), kit.settings.delivery.smtp)
         try:
-            deliver(kit.journal, kit.send, kit.message, provider, kit.maker(), kit.settings.delivery,
-                    source=kit.source(), sleep=lambda s: None)
+            deliver(
+                kit.journal,
+                kit.send,
+                kit.message,
+                provider,
+                kit.maker(),
+                kit.settings.delivery,
+                source=kit.source(),
+                sleep=lambda s: None,
+            )
         finally:
             provider.close()
     path = project / "list.csv"
-    path.write_text("email,status\na@example.org,subscribed\nb@example.org,subscribed\n"
-                    "c@example.org,unsubscribed\n", encoding="utf-8")  # d@ has left the list since
+    path.write_text(
+        "email,status\na@example.org,subscribed\nb@example.org,subscribed\nc@example.org,unsubscribed\n", encoding="utf-8"
+    )  # d@ has left the list since
     changed = bounce_refused(kit.journal, kit.send, path)
-    assert [(c.email, c.line, c.old, c.new, c.kind) for c in changed] == [
-        ("b@example.org", 3, "subscribed", "bounced", "smtp")]
+    assert [(c.email, c.line, c.old, c.new, c.kind) for c in changed] == [("b@example.org", 3, "subscribed", "bounced", "smtp")]
     after, inode = path.read_bytes(), path.stat().st_ino
     assert {a: r["status"] for a, r in list_rows(path).items()} == {
-        "a@example.org": "subscribed", "b@example.org": "bounced", "c@example.org": "unsubscribed"}
+        "a@example.org": "subscribed",
+        "b@example.org": "bounced",
+        "c@example.org": "unsubscribed",
+    }
     assert bounce_refused(kit.journal, kit.send, path) == []
     assert path.read_bytes() == after and path.stat().st_ino == inode  # not written again
     kit.journal.close()
@@ -231,9 +260,14 @@ def test_a_kill_mid_send_leaves_only_the_message_on_its_way_unknown(project: Pat
         server.handler.rcpt_replies = {gone_early: [GONE_REPLY], gone_in_flight: [GONE_REPLY]}
         server.handler.hold = held  # the first of its connection's 25 in the second batch
         env.update(PYTHONPATH=str(REPO), NO_COLOR="1", SMTP_URL=server.url)
-        proc = subprocess.Popen([sys.executable, "-m", "newsletter", "send", EXAMPLE_ISSUE, "--yes",
-                                 "--provider", "smtp"], cwd=project, env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "newsletter", "send", EXAMPLE_ISSUE, "--yes", "--provider", "smtp"],
+            cwd=project,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             _wait_for(server.handler.holding.is_set, "the held message", proc)
             # the first batch, and the other three connections' 75 of the second, are recorded
@@ -274,9 +308,15 @@ def test_a_list_that_breaks_mid_send_keeps_the_bounce_for_the_next_run(project: 
         server.handler.rcpt_replies = {GONE: [GONE_REPLY]}
         server.handler.hold = held
         env.update(PYTHONPATH=str(REPO), NO_COLOR="1", SMTP_URL=server.url)
-        proc = subprocess.Popen([sys.executable, "-m", "newsletter", "send", EXAMPLE_ISSUE, "--yes",
-                                 "--provider", "smtp"], cwd=project, env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "newsletter", "send", EXAMPLE_ISSUE, "--yes", "--provider", "smtp"],
+            cwd=project,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             _wait_for(server.handler.holding.is_set, "the held message", proc)
             broken = project / "broken.csv"
@@ -286,8 +326,12 @@ def test_a_list_that_breaks_mid_send_keeps_the_bounce_for_the_next_run(project: 
             server.handler.release.set()
         out, err = proc.communicate(timeout=DEADLINE)
         assert proc.returncode == 1, out + err
-        assert "the send is recorded, but the addresses the SMTP server said do not exist could not be marked " \
-               "bounced in subscribers.csv" in err and "subscribers.csv:5: row has 5 fields" in err, err
+        assert (
+            "the send is recorded, but the addresses the SMTP server said do not exist could not be marked "
+            "bounced in subscribers.csv"
+            in err
+            and "subscribers.csv:5: row has 5 fields" in err
+        ), err
         assert "Traceback" not in err
         path.write_text(good, encoding="utf-8")  # the editor fixes the row
         again = send(project, server)

@@ -23,14 +23,13 @@ WRITE_ALLOWED: dict[tuple[str, str], str] = {
     ("delivery/journal.py", "sqlite3.connect"): "the journal's database: SQLite writes and syncs its own file",
     ("delivery/journal_read.py", "sqlite3.connect"): "the journal opened read-only (mode=ro), never written",
     ("delivery/poster.py", "os.open"): "the poster lock file, held with flock, never written (files.lock_file does"
-                                       " the same; the poster's own open predates it)",
+    " the same; the poster's own open predates it)",
     ("commands/terminal.py", "os.open"): "/dev/null, put in place of a standard stream whose reader went away",
     ("audience/halves.py", "tempfile.TemporaryFile"): "an anonymous scratch file: no name, gone when closed",
     ("gitrepo.py", "extractall"): "a git tree unpacked into a throwaway temporary folder its caller made",
 }
 
-_OS_WRITES = {"replace", "rename", "renames", "write", "pwrite", "writev", "link", "symlink", "truncate",
-              "ftruncate", "mkfifo"}
+_OS_WRITES = {"replace", "rename", "renames", "write", "pwrite", "writev", "link", "symlink", "truncate", "ftruncate", "mkfifo"}
 _OS_OPEN_WRITE_FLAGS = {"O_WRONLY", "O_RDWR", "O_CREAT", "O_APPEND", "O_TRUNC"}
 _TEMPFILES = {"NamedTemporaryFile", "TemporaryFile", "SpooledTemporaryFile", "mkstemp"}
 _SHUTIL_WRITES = {"copy", "copy2", "copyfile", "copytree", "copyfileobj", "move"}
@@ -72,8 +71,9 @@ def write_primitive(call: ast.Call) -> str | None:
     if head == "os" and last in _OS_WRITES:
         return name
     if name == "os.open":
-        flags = {n.attr if isinstance(n, ast.Attribute) else getattr(n, "id", "")
-                 for arg in call.args[1:2] for n in ast.walk(arg)}
+        flags = {
+            n.attr if isinstance(n, ast.Attribute) else getattr(n, "id", "") for arg in call.args[1:2] for n in ast.walk(arg)
+        }
         return name if flags & _OS_OPEN_WRITE_FLAGS else None
     if name in ("open", "io.open", "os.fdopen") and _writes_mode(_mode(call, 1)):
         return name
@@ -110,12 +110,31 @@ def test_every_file_write_goes_through_files_py() -> None:
 
 def test_the_write_scan_sees_each_kind_of_write() -> None:
     """The scan itself: each way of writing a file is caught, reading is not."""
-    writes = ['os.replace(a, b)', 'os.open(p, os.O_WRONLY | os.O_CREAT)', 'open(p, "w")', 'open(p, mode="ab")',
-              'os.fdopen(fd, "w")', 'path.open("w", encoding="utf-8")', 'path.write_text("x")', 'p.write_bytes(b"")',
-              'tempfile.NamedTemporaryFile()', 'tempfile.mkstemp()', 'shutil.copyfile(a, b)', 'os.rename(a, b)',
-              'open(p, m)', 'sqlite3.connect(p)']
-    reads = ['open(p)', 'open(p, "rb")', 'path.open("rb")', 'os.open(p, os.O_RDONLY)', 'path.read_text()',
-             'text.replace("a", "b")', 'webbrowser.open(url)']
+    writes = [
+        "os.replace(a, b)",
+        "os.open(p, os.O_WRONLY | os.O_CREAT)",
+        'open(p, "w")',
+        'open(p, mode="ab")',
+        'os.fdopen(fd, "w")',
+        'path.open("w", encoding="utf-8")',
+        'path.write_text("x")',
+        'p.write_bytes(b"")',
+        "tempfile.NamedTemporaryFile()",
+        "tempfile.mkstemp()",
+        "shutil.copyfile(a, b)",
+        "os.rename(a, b)",
+        "open(p, m)",
+        "sqlite3.connect(p)",
+    ]
+    reads = [
+        "open(p)",
+        'open(p, "rb")',
+        'path.open("rb")',
+        "os.open(p, os.O_RDONLY)",
+        "path.read_text()",
+        'text.replace("a", "b")',
+        "webbrowser.open(url)",
+    ]
     for source in writes:
         call = ast.parse(source).body[0].value  # type: ignore[attr-defined]
         assert write_primitive(call), source
@@ -140,13 +159,17 @@ def sql_in(tree: ast.Module) -> Iterator[tuple[int, str]]:
 
 
 def test_no_sql_outside_the_journal() -> None:
-    found = [f"newsletter/{module}:{line}: {what}"
-             for module, tree in _modules() if module not in JOURNAL_MODULES
-             for line, what in sql_in(tree)]
+    found = [
+        f"newsletter/{module}:{line}: {what}"
+        for module, tree in _modules()
+        if module not in JOURNAL_MODULES
+        for line, what in sql_in(tree)
+    ]
     assert found == [], "read the journal through newsletter/delivery/journal_read.py:\n" + "\n".join(found)
 
 
 def test_the_sql_scan_sees_statements_and_calls() -> None:
-    planted = ast.parse('Q = "SELECT slug FROM sends"\ndb.execute(Q)\nsqlite3.connect(p)\n'
-                        'doc = """Select the sends that were finished."""\n')
+    planted = ast.parse(
+        'Q = "SELECT slug FROM sends"\ndb.execute(Q)\nsqlite3.connect(p)\ndoc = """Select the sends that were finished."""\n'
+    )
     assert [what for _, what in sorted(sql_in(planted))] == ["SQL SELECT", ".execute()", "sqlite3.connect"]

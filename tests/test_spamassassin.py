@@ -25,7 +25,9 @@ RULE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s+([A-Z0-9_]+)\s", re.MULTILINE)
 def _report(message: Path, home: Path) -> tuple[float, dict[str, float]]:
     proc = subprocess.run(
         [SPAMASSASSIN or "spamassassin", "-L", "-t"],
-        input=message.read_bytes(), capture_output=True, timeout=300,
+        input=message.read_bytes(),
+        capture_output=True,
+        timeout=300,
         env={"HOME": str(home), "PATH": "/usr/bin:/bin"},
     )
     out = proc.stdout.decode("utf-8", "replace")

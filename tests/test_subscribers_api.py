@@ -39,7 +39,13 @@ def test_subscriber_shape() -> None:
     assert hasattr(Subscriber, "__slots__")
     hints = typing.get_type_hints(Subscriber)
     assert [f.name for f in dataclasses.fields(Subscriber)] == [
-        "email", "first_name", "last_name", "status", "tags", "fields", "line"
+        "email",
+        "first_name",
+        "last_name",
+        "status",
+        "tags",
+        "fields",
+        "line",
     ]
     assert hints["tags"] == tuple[str, ...] and hints["fields"] == Mapping[str, str] and hints["line"] is int
 
@@ -47,8 +53,18 @@ def test_subscriber_shape() -> None:
 def test_summary_keys() -> None:
     names = {f.name for f in dataclasses.fields(AudienceSummary)}
     assert {
-        "total", "subscribed", "unsubscribed", "bounced", "complained", "invalid", "duplicates",
-        "eligible", "excluded_by_tags", "by_tag", "problems", "warnings",
+        "total",
+        "subscribed",
+        "unsubscribed",
+        "bounced",
+        "complained",
+        "invalid",
+        "duplicates",
+        "eligible",
+        "excluded_by_tags",
+        "by_tag",
+        "problems",
+        "warnings",
     } <= names
 
 

@@ -67,9 +67,7 @@ def test_unsubscribe_of_an_unknown_address_adds_it_so_no_import_resubscribes_it(
 
 def test_unsubscribe_every_row_of_an_address_but_complained_stays(tmp_path: Path) -> None:
     path = tmp_path / "subscribers.csv"
-    path.write_text(
-        "email,status\nsam@example.org,subscribed\nSAM@example.org,\nsam@EXAMPLE.org,complained\nkim@example.org,\n"
-    )
+    path.write_text("email,status\nsam@example.org,subscribed\nSAM@example.org,\nsam@EXAMPLE.org,complained\nkim@example.org,\n")
     r = run_cli("subscribers", "unsubscribe", "sam@example.org", cwd=tmp_path)
     assert r.code == 0 and "sam@example.org: unsubscribed (lines 2, 3)" in r.out
     assert [row["status"] for row in rows(path)] == ["unsubscribed", "unsubscribed", "complained", ""]
@@ -108,7 +106,9 @@ def test_writes_keep_bom_delimiter_line_endings_unknown_columns_and_order(tmp_pa
     r = run_cli("subscribers", "unsubscribe", "chloe.martin@example.org", cwd=tmp_path)
     assert r.code == 0, r.output
     data = path.read_bytes()
-    assert data.startswith(b"\xef\xbb\xbfEmail ; First_Name;last_name;Status;tags;subscribed_at;source;company;unsubscribed_at\r\n")
+    assert data.startswith(
+        b"\xef\xbb\xbfEmail ; First_Name;last_name;Status;tags;subscribed_at;source;company;unsubscribed_at\r\n"
+    )
     assert data.count(b"\r\n") == 7 and b"\n" not in data.replace(b"\r\n", b"")
     written = rows(path)
     assert [row["source"] for row in written] == ["website", "eventbrite", "website", "website", "import", "website"]
@@ -136,7 +136,7 @@ def test_formula_like_cells_are_neutralised_when_written_and_read_back_as_writte
     assert people["formula.name@example.org"].first_name == "=1+2"
     assert people["plus.name@example.org"].last_name == "-minus"
     assert [p.message for p in after.problems if p.line == 13] == [
-        "'=HYPERLINK(\"\"http://evil.example/\"\")': An email address must have an @-sign."
+        '\'=HYPERLINK(""http://evil.example/"")\': An email address must have an @-sign.'
     ]
 
 
@@ -164,7 +164,9 @@ def test_import_a_mailchimp_export(project: Path) -> None:
         "skipped  mailchimp_subscribed.csv:4: dev.patel@example.org: unsubscribed on line 5: "
         "an import never resubscribes anyone" in out
     )
-    assert "skipped  mailchimp_subscribed.csv:6: not-an-address: not a valid address: An email address must have an @-sign." in out
+    assert (
+        "skipped  mailchimp_subscribed.csv:6: not-an-address: not a valid address: An email address must have an @-sign." in out
+    )
     assert "skipped  mailchimp_subscribed.csv:7: NEW.PERSON@example.org: same address as line 2 of this file" in out
     assert "columns not imported: MEMBER_RATING, OPTIN_IP, CONFIRM_TIME, LEID, EUID" in out
     written = rows(project / "subscribers.csv")
@@ -187,12 +189,17 @@ def test_import_with_a_tag_updates_existing_subscribers(project: Path) -> None:
     assert r.code == 0, r.output
     assert "(Eventbrite attendee export)" in r.out
     assert "added    eventbrite_attendees.csv:2: priya.shah@example.org: new address" in r.out
-    assert "skipped  eventbrite_attendees.csv:3: george.osei@example.org: bounced on line 8: an import never resubscribes anyone" in r.out
+    assert (
+        "skipped  eventbrite_attendees.csv:3: george.osei@example.org: bounced on line 8: an import never resubscribes anyone"
+        in r.out
+    )
     assert "updated  eventbrite_attendees.csv:4: ben.hughes@example.org: line 3: tag summer cuppa added" in r.out
     written = rows(project / "subscribers.csv")
     assert written[1]["tags"] == "community;summer cuppa"
     assert (written[-1]["email"], written[-1]["subscribed_at"], written[-1]["tags"]) == (
-        "priya.shah@example.org", "2024-06-20", "summer cuppa"
+        "priya.shah@example.org",
+        "2024-06-20",
+        "summer cuppa",
     )
     s = summarize(project / "subscribers.csv")
     assert s.by_tag["summer cuppa"] == 2 and s.bounced == 1
@@ -282,7 +289,11 @@ def test_writers_wait_for_each_other(project: Path) -> None:
     env = dict(os.environ) | {"PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "newsletter", "subscribers", "unsubscribe", "ben.hughes@example.org"],
-        cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     time.sleep(1.0)
     assert proc.poll() is None  # waiting for the lock

@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 
 from newsletter.audience.validate import Address, check_address, fast_path, library_normalize
 
-
 EXAMPLES = int(os.environ.get("FASTPATH_EXAMPLES", "700"))
 
 
@@ -52,7 +51,12 @@ tld = st.one_of(
 )
 domain = st.one_of(
     st.builds(lambda labels, t: ".".join([*labels, t]), st.lists(label, min_size=0, max_size=4), tld),
-    st.builds(lambda labels, t, sep: sep.join([*labels, t]), st.lists(label, min_size=1, max_size=3), tld, st.sampled_from(["。", "..", ".", "．"])),
+    st.builds(
+        lambda labels, t, sep: sep.join([*labels, t]),
+        st.lists(label, min_size=1, max_size=3),
+        tld,
+        st.sampled_from(["。", "..", ".", "．"]),
+    ),
     st.text(alphabet=label_chars + ".@[]:", min_size=0, max_size=30),
 )
 address = st.one_of(

@@ -73,38 +73,72 @@ def joined(path: Path, cut: halves.Cut, kept: int, child_kept: int, *, evidence:
         scanner = halves._scanner(path, reader, kept, evidence=evidence)
         scanner.scan(halves._Source(reader.up_to(cut.lines), reader), part=True)
         st_ = os.stat(path)
-        second = halves._scan_part(path, cut.offset, cut.lines, reader.dialect.delimiter,
-                                   (st_.st_size, st_.st_mtime_ns, st_.st_ino), child_kept, evidence=evidence)
+        second = halves._scan_part(
+            path,
+            cut.offset,
+            cut.lines,
+            reader.dialect.delimiter,
+            (st_.st_size, st_.st_mtime_ns, st_.st_ino),
+            child_kept,
+            evidence=evidence,
+        )
         assert second is not None
-        done = halves.join(scanner.tally, second, lambda lines: halves._cells_as_written(path, cut, reader, lines),
-                           kept=kept, second_kept=child_kept)
+        done = halves.join(
+            scanner.tally,
+            second,
+            lambda lines: halves._cells_as_written(path, cut, reader, lines),
+            kept=kept,
+            second_kept=child_kept,
+        )
         if not done:  # what the parent does then: read on from the cut itself
             with rows_from(path, cut.offset, cut.lines, reader.dialect.delimiter) as rows:
                 scanner.scan(halves._Source(rows, reader))
         return scanner.tally
 
 
-ADDRESSES = ["ann@example.org", "Ann@Example.org", "ANN@EXAMPLE.ORG", "bob@example.org", "cé@example.org",
-             "zoë@bücher.de", "reader@bücher.de", "not an address", "", "'=x@example.org", "dan@example.org",
-             "a-very-long-local-part-for-the-heaps@example.org", " eve@example.org "]
+ADDRESSES = [
+    "ann@example.org",
+    "Ann@Example.org",
+    "ANN@EXAMPLE.ORG",
+    "bob@example.org",
+    "cé@example.org",
+    "zoë@bücher.de",
+    "reader@bücher.de",
+    "not an address",
+    "",
+    "'=x@example.org",
+    "dan@example.org",
+    "a-very-long-local-part-for-the-heaps@example.org",
+    " eve@example.org ",
+]
 STATUSES = ["subscribed", "", "unsubscribed", "bounced", "complained", "weird", "Subscribed"]
-NAMES = ["Ann", "", "Bob \"B\" O'Brien, Jr.", "line\nbreak", "ctrl\x07char", "x" * 90, "Zoë 🎉", "=SUM(A1)", "tab\there"]
+NAMES = ["Ann", "", 'Bob "B" O\'Brien, Jr.', "line\nbreak", "ctrl\x07char", "x" * 90, "Zoë 🎉", "=SUM(A1)", "tab\there"]
 TAGS = ["", "news", "news;events", "events", "vip"]
 
 row: st.SearchStrategy[list[str]] = st.one_of(
-    st.tuples(st.sampled_from(ADDRESSES), st.sampled_from(NAMES), st.sampled_from(NAMES),
-              st.sampled_from(STATUSES), st.sampled_from(TAGS)).map(list),
+    st.tuples(
+        st.sampled_from(ADDRESSES),
+        st.sampled_from(NAMES),
+        st.sampled_from(NAMES),
+        st.sampled_from(STATUSES),
+        st.sampled_from(TAGS),
+    ).map(list),
     st.just(["short", "row"]),
     st.just([]),  # a blank line
 )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=st.lists(row, min_size=1, max_size=40), cut_at=st.integers(min_value=1, max_value=80),
-       kept=st.integers(min_value=1, max_value=4), extra=st.integers(min_value=0, max_value=3),
-       crlf=st.booleans())
-def test_two_parts_joined_are_the_tally_of_one_pass(tmp_path: Path, rows: list[list[str]], cut_at: int, kept: int,
-                                                     extra: int, crlf: bool) -> None:
+@given(
+    rows=st.lists(row, min_size=1, max_size=40),
+    cut_at=st.integers(min_value=1, max_value=80),
+    kept=st.integers(min_value=1, max_value=4),
+    extra=st.integers(min_value=0, max_value=3),
+    crlf=st.booleans(),
+)
+def test_two_parts_joined_are_the_tally_of_one_pass(
+    tmp_path: Path, rows: list[list[str]], cut_at: int, kept: int, extra: int, crlf: bool
+) -> None:
     path = tmp_path / "list.csv"
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n" if crlf else "\n")
@@ -134,12 +168,18 @@ def big_list(path: Path, n: int, *, repeats: int = 0) -> None:
         w.writerow(["email", "first_name", "last_name", "status", "tags"])
         tags = ["news", "events", "", "news;vip"]
         for i in range(n):
-            w.writerow([f"reader{i:06d}@example.org", f"Reader{i}" + "x" * (i % 37), "Y",
-                        "subscribed", tags[(i * 7) % 4]])
+            w.writerow([f"reader{i:06d}@example.org", f"Reader{i}" + "x" * (i % 37), "Y", "subscribed", tags[(i * 7) % 4]])
         for j in range(repeats):
             i = (j * 7919) % n
-            w.writerow([f"READER{i:06d}@Example.org", "Repeat" + "z" * (j % 90), "Q",
-                        ["unsubscribed", "subscribed", "bounced"][j % 3], "vip"])
+            w.writerow(
+                [
+                    f"READER{i:06d}@Example.org",
+                    "Repeat" + "z" * (j % 90),
+                    "Q",
+                    ["unsubscribed", "subscribed", "bounced"][j % 3],
+                    "vip",
+                ]
+            )
 
 
 @pytest.mark.parametrize("repeats", [0, 300])
@@ -206,8 +246,9 @@ def test_the_child_hands_over_its_part(tmp_path: Path) -> None:
             part = child.result(reader, 0.0)
         finally:
             child.stop()
-        here = halves._scan_part(path, cut.offset, cut.lines, reader.dialect.delimiter,
-                                 (st_.st_size, st_.st_mtime_ns, st_.st_ino))
+        here = halves._scan_part(
+            path, cut.offset, cut.lines, reader.dialect.delimiter, (st_.st_size, st_.st_mtime_ns, st_.st_ino)
+        )
     assert isinstance(part, halves.Part) and here is not None
     assert part.addresses[0] == here.addresses[0] and list(part.addresses[1]) == list(here.addresses[1])
     assert len(part.addresses[0]) > 500 and part.last_line == here.last_line == 2_011
@@ -249,22 +290,29 @@ def test_lists_read_in_one_pass(tmp_path: Path) -> None:
             assert halves.plan(path, reader, smallest=smallest) is None, path.name
 
 
-EVIDENCE = [("website", "2024-06-03", "signup/form.md@3f2a1c9"), ("", "", ""), ("fair", "not a date", "x@3f2a1c9"),
-            ("website", "2024-06-03", "form.md"), ("sheet", "2024-02-30", "a/b.md@abcdef0")]
+EVIDENCE = [
+    ("website", "2024-06-03", "signup/form.md@3f2a1c9"),
+    ("", "", ""),
+    ("fair", "not a date", "x@3f2a1c9"),
+    ("website", "2024-06-03", "form.md"),
+    ("sheet", "2024-02-30", "a/b.md@abcdef0"),
+]
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=st.lists(st.tuples(row, st.sampled_from(EVIDENCE)), min_size=1, max_size=40),
-       cut_at=st.integers(min_value=1, max_value=80))
-def test_two_parts_joined_hold_back_who_one_pass_holds_back(tmp_path: Path, rows: list[tuple[list[str], tuple[str, ...]]],
-                                                            cut_at: int) -> None:
+@given(
+    rows=st.lists(st.tuples(row, st.sampled_from(EVIDENCE)), min_size=1, max_size=40),
+    cut_at=st.integers(min_value=1, max_value=80),
+)
+def test_two_parts_joined_hold_back_who_one_pass_holds_back(
+    tmp_path: Path, rows: list[tuple[list[str], tuple[str, ...]]], cut_at: int
+) -> None:
     """With evidence of consent required, the join finds the same rows without it as one
     pass (an address whose first row turns out to be in the first part keeps that row's verdict)."""
     path = tmp_path / "list.csv"
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["email", "first_name", "last_name", "status", "tags", "consent_source", "consent_at",
-                     "consent_wording"])
+    writer.writerow(["email", "first_name", "last_name", "status", "tags", "consent_source", "consent_at", "consent_wording"])
     for cells, proof in rows:
         writer.writerow(cells + list(proof) if len(cells) == 5 else cells)
     path.write_text(out.getvalue(), encoding="utf-8", newline="")

@@ -28,13 +28,15 @@ def lists(tmp_path: Path) -> Path:
 
 def test_excel_export_with_bom_semicolons_crlf_and_spaced_headers(lists: Path) -> None:
     s = summarize(lists / "excel_semicolon_bom.csv")
-    assert (s.total, s.subscribed, s.unsubscribed, s.bounced, s.invalid, s.duplicates, s.eligible) == (
-        6, 3, 1, 1, 0, 1, 3
-    )
+    assert (s.total, s.subscribed, s.unsubscribed, s.bounced, s.invalid, s.duplicates, s.eligible) == (6, 3, 1, 1, 0, 1, 3)
     header_warnings = [str(w) for w in s.warnings if w.line == 1]
     assert len(header_warnings) == 2
-    assert header_warnings[0].endswith("excel_semicolon_bom.csv:1:1: Email: header 'Email ' has spaces around it; read as 'Email'")
-    assert header_warnings[1].endswith("excel_semicolon_bom.csv:1:2: First_Name: header ' First_Name' has spaces around it; read as 'First_Name'")
+    assert header_warnings[0].endswith(
+        "excel_semicolon_bom.csv:1:1: Email: header 'Email ' has spaces around it; read as 'Email'"
+    )
+    assert header_warnings[1].endswith(
+        "excel_semicolon_bom.csv:1:2: First_Name: header ' First_Name' has spaces around it; read as 'First_Name'"
+    )
     people = {p.email: p for p in eligible(lists / "excel_semicolon_bom.csv")}
     # BEN.HUGHES@Example.org is subscribed on line 3 but unsubscribed on line 4: the unsubscribe wins.
     assert sorted(people) == ["amina.okafor@example.org", "chloe.martin@example.org", "zoë@bücher.example"]
@@ -48,9 +50,7 @@ def test_hand_edited_list_counts_every_row_once(lists: Path) -> None:
     s = summarize(lists / "hand_edited.csv")
     assert s.total == s.invalid + s.duplicates + s.subscribed + s.unsubscribed + s.bounced + s.complained
     assert s.subscribed == s.eligible + s.excluded_by_tags + s.held
-    assert (s.total, s.invalid, s.duplicates, s.subscribed, s.unsubscribed, s.held, s.eligible) == (
-        17, 8, 3, 5, 1, 2, 3
-    )
+    assert (s.total, s.invalid, s.duplicates, s.subscribed, s.unsubscribed, s.held, s.eligible) == (17, 8, 3, 5, 1, 2, 3)
     assert s.by_tag == {"cuppas": 2, "community": 1}
 
 
@@ -62,7 +62,7 @@ def test_hand_edited_list_counts_every_row_once(lists: Path) -> None:
         (6, "email: 'user@localhost': The part after the @-sign is not valid. It should have a period."),
         (7, "email: 'john..doe@example.com': An email address cannot have two periods in a row."),
         (8, "email: 'line@exam\\nple.org': the address contains a line break"),
-        (13, "email: '=HYPERLINK(\"\"http://evil.example/\"\")': An email address must have an @-sign."),
+        (13, 'email: \'=HYPERLINK(""http://evil.example/"")\': An email address must have an @-sign.'),
         (17, "status: unknown status 'unsubscirbed'; this address is not mailed until it is fixed"),
         (18, "email: 'broken.unsub @example.org': The email address contains invalid characters before the @-sign"),
     ],
@@ -125,8 +125,14 @@ def test_stats_json_has_the_agreed_keys(lists: Path) -> None:
     assert r.code == 0, r.output
     data = json.loads(r.out)
     expected = {
-        "total": 17, "subscribed": 5, "unsubscribed": 1, "bounced": 0, "complained": 0,
-        "invalid": 8, "duplicates": 3, "eligible": 3,
+        "total": 17,
+        "subscribed": 5,
+        "unsubscribed": 1,
+        "bounced": 0,
+        "complained": 0,
+        "invalid": 8,
+        "duplicates": 3,
+        "eligible": 3,
     }
     assert {k: data[k] for k in expected} == expected
     assert data["by_tag"] == {"cuppas": 2, "community": 1}
@@ -242,14 +248,18 @@ def test_international_and_role_addresses_are_normalised(tmp_path: Path) -> None
 
 def test_names_with_line_breaks_come_out_on_one_line(tmp_path: Path) -> None:
     path = tmp_path / "list.csv"
-    path.write_text('email,first_name,last_name,note\nx@example.org,"Bob\r\nBcc: a@b.org"," Smith\t",line one\n', encoding="utf-8")
+    path.write_text(
+        'email,first_name,last_name,note\nx@example.org,"Bob\r\nBcc: a@b.org"," Smith\t",line one\n', encoding="utf-8"
+    )
     (person,) = list(eligible(path))
     assert (person.first_name, person.last_name) == ("Bob Bcc: a@b.org", "Smith")
     assert person.fields == {"note": "line one"}
 
 
 def test_cells_cannot_restyle_the_terminal(tmp_path: Path) -> None:
-    (tmp_path / "subscribers.csv").write_text("email,tags\nok@example.org,[/b]\n[red]x@example.org,\nbell@example.org,\x1b[31mred\n")
+    (tmp_path / "subscribers.csv").write_text(
+        "email,tags\nok@example.org,[/b]\n[red]x@example.org,\nbell@example.org,\x1b[31mred\n"
+    )
     stats = run_cli("subscribers", "stats", cwd=tmp_path)
     assert stats.code == 0, stats.output
     assert "by tag (subscribed): '\\x1b[31mred' 1 · [/b] 1" in stats.out
@@ -264,8 +274,7 @@ def test_a_line_break_of_any_kind_inside_an_address_is_refused(tmp_path: Path, n
     """CR alone (old Mac exports), CRLF or LF inside a quoted address cell: reported at the
     row's first line, never sent (it would become a header injection)."""
     path = tmp_path / "list.csv"
-    path.write_bytes(("email,first_name\nok@example.org,Ok\n"
-                      f'"cr@exam{newline}ple.org",Cr\nafter@example.org,After\n').encode())
+    path.write_bytes((f'email,first_name\nok@example.org,Ok\n"cr@exam{newline}ple.org",Cr\nafter@example.org,After\n').encode())
     s = summarize(path)
     assert (s.eligible, s.invalid) == (2, 1)
     assert [(p.line, p.field) for p in s.problems] == [(3, "email")]

@@ -62,19 +62,25 @@ def reference(rows: list[dict[str, str]], audience: Audience) -> list[str]:
     return [
         email
         for key, (email, tags) in first.items()
-        if strictest[key] == "subscribed"
-        and key not in held
-        and (not include or include & set(tags))
-        and not exclude & set(tags)
+        if strictest[key] == "subscribed" and key not in held and (not include or include & set(tags)) and not exclude & set(tags)
     ]
 
 
 names = st.sampled_from(["amy", "Amy", "AMY", "bo", "b.o", "cy+x", "d..e", "ed ", " ed", "fé", "info", "INFO"])
-domains = st.sampled_from(["example.org", "Example.ORG", "bücher.example", "xn--bcher-kva.example", "x", "localhost", "ex ample.org"])
+domains = st.sampled_from(
+    ["example.org", "Example.ORG", "bücher.example", "xn--bcher-kva.example", "x", "localhost", "ex ample.org"]
+)
 emails = st.one_of(st.builds(lambda n, d: f"{n}@{d}", names, domains), st.sampled_from(["", "@", "a@@b.org", "x\n@example.org"]))
 statuses = st.sampled_from(["", "subscribed", "Unsubscribed", "BOUNCED", "complained", "unsubscirbed", " subscribed "])
 tagsets = st.sampled_from(["", "a", "A;b", "b", " c ; a ", ";"])
-row = st.fixed_dictionaries({"email": emails, "status": statuses, "tags": tagsets, "first_name": st.sampled_from(["", "=x", "'=y", "Zoë", "a,b", " Ann\n Lee ", "Bob"])})
+row = st.fixed_dictionaries(
+    {
+        "email": emails,
+        "status": statuses,
+        "tags": tagsets,
+        "first_name": st.sampled_from(["", "=x", "'=y", "Zoë", "a,b", " Ann\n Lee ", "Bob"]),
+    }
+)
 audiences = st.builds(
     Audience,
     tags=st.lists(st.sampled_from(["a", "B", "c"]), max_size=2),
@@ -103,7 +109,9 @@ def write(path: Path, rows: list[dict[str, str]], delimiter: str) -> None:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(row, max_size=12), audience=audiences, delimiter=st.sampled_from([",", ";", "\t"]))
-def test_eligible_matches_the_reference_model(tmp_path: Path, rows: list[dict[str, str]], audience: Audience, delimiter: str) -> None:
+def test_eligible_matches_the_reference_model(
+    tmp_path: Path, rows: list[dict[str, str]], audience: Audience, delimiter: str
+) -> None:
     path = tmp_path / "list.csv"
     write(path, rows, delimiter)
     got = [s.email for s in eligible(path, audience)]
@@ -181,7 +189,9 @@ def test_figures_are_reused_only_while_the_bytes_are_unchanged(project: Path) ->
 
     # Same size, same modification time, one byte different: the hash tells, and it is tallied again.
     stat = path.stat()
-    data = path.read_bytes().replace(b"dev.patel@example.org,Dev,Patel,unsubscribed", b"dev.patel@example.org,Dev,Patel,subscribed  ")
+    data = path.read_bytes().replace(
+        b"dev.patel@example.org,Dev,Patel,unsubscribed", b"dev.patel@example.org,Dev,Patel,subscribed  "
+    )
     assert len(data) == stat.st_size
     path.write_bytes(data)
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))

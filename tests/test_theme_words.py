@@ -26,8 +26,8 @@ JINJA_OPTIONS = {"extensions": "jinja2.ext.i18n", "trim_blocks": "true", "lstrip
 def _theme_words() -> set[str]:
     """Every word the built-in templates mark with ``_()``, as ``pybabel extract`` finds them."""
     found = extract_from_dir(
-        str(REPO / "newsletter" / "templates"), method_map=[("**.j2", "jinja2")],
-        options_map={"**.j2": JINJA_OPTIONS})
+        str(REPO / "newsletter" / "templates"), method_map=[("**.j2", "jinja2")], options_map={"**.j2": JINJA_OPTIONS}
+    )
     return {message for _file, _line, message, _comments, _context in found if isinstance(message, str)}
 
 
@@ -38,8 +38,12 @@ def _welsh() -> dict[str, str]:
 
 
 def test_every_theme_word_is_in_the_welsh_catalog() -> None:
-    marked = {m for path in ("newsletter/render/words.py", "newsletter/web/page.py", "newsletter/web/correct.py")
-              for _line, m, _c, _ctx in extract_from_file("python", REPO / path) if isinstance(m, str)}
+    marked = {
+        m
+        for path in ("newsletter/render/words.py", "newsletter/web/page.py", "newsletter/web/correct.py")
+        for _line, m, _c, _ctx in extract_from_file("python", REPO / path)
+        if isinstance(m, str)
+    }
     assert {"Dear {first_name},", "Hello,", "All issues", "Subscribe"} <= marked
     words = _theme_words() | marked
     assert {"Unsubscribe", "View in browser", "Online", "Add to calendar", "Photo", "Sign up"} <= words
@@ -63,11 +67,25 @@ def test_a_welsh_email_has_the_theme_words_in_welsh_and_none_in_english(project:
     renders = _renders(project)
     cy, en = renders["cy"], renders["en"]
     welsh = _welsh()
-    for word in ("Dad-danysgrifio", "Gweld yn eich porwr", "Gweld yr e-bost hwn yn eich porwr", "Ar-lein",
-                 "Cofrestru", "Ychwanegu at y calendr", "Llun:"):
+    for word in (
+        "Dad-danysgrifio",
+        "Gweld yn eich porwr",
+        "Gweld yr e-bost hwn yn eich porwr",
+        "Ar-lein",
+        "Cofrestru",
+        "Ychwanegu at y calendr",
+        "Llun:",
+    ):
         assert word in cy.html, word
-    for word in ("Dad-danysgrifio:", "Gweld yr e-bost hwn yn eich porwr:", "Ar-lein", "Cofrestru:",
-                 "Ychwanegu at y calendr:", "Llun:", "[Delwedd:"):
+    for word in (
+        "Dad-danysgrifio:",
+        "Gweld yr e-bost hwn yn eich porwr:",
+        "Ar-lein",
+        "Cofrestru:",
+        "Ychwanegu at y calendr:",
+        "Llun:",
+        "[Delwedd:",
+    ):
         assert word in cy.text, word
     # none of the theme's English words, as the theme writes them, is left in the Welsh email
     for english in _theme_words() & set(welsh):
@@ -92,8 +110,11 @@ def test_a_language_without_a_catalog_gets_the_english_words(project: Path) -> N
 
 def test_the_settings_defaults_are_the_catalogs_words() -> None:
     fields = Settings.model_fields
-    assert (fields["greeting"].default, fields["greeting_without_name"].default, fields["reason"].default) == \
-        (NAMED, NAMELESS, REASON)
+    assert (fields["greeting"].default, fields["greeting_without_name"].default, fields["reason"].default) == (
+        NAMED,
+        NAMELESS,
+        REASON,
+    )
 
 
 WELSH_REASON = "Rydych yn cael hwn am eich bod wedi ymuno â chymuned Co-Production Collective."

@@ -12,7 +12,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from newsletter.audience import Entry, entries
 from newsletter.delivery.journal import Journal
@@ -34,13 +35,30 @@ def tracked(body: dict[str, object]) -> bool:
     return bool(settings_["click_tracking"]["enable"] or settings_["open_tracking"]["enable"])
 
 
-def send(kit: Kit, server: SendGridServer, *, size: int, background: bool, tracking: str = "consented",
-         options: SendGridOptions | None = None) -> None:
-    provider = SendGridProvider(KEY, options or kit.settings.delivery.sendgrid, host=server.url,
-                                background=background, tracking=tracking)
+def send(
+    kit: Kit,
+    server: SendGridServer,
+    *,
+    size: int,
+    background: bool,
+    tracking: str = "consented",
+    options: SendGridOptions | None = None,
+) -> None:
+    provider = SendGridProvider(
+        KEY, options or kit.settings.delivery.sendgrid, host=server.url, background=background, tracking=tracking
+    )
     try:
-        result = deliver(kit.journal, kit.send, kit.message, provider, kit.maker(), kit.delivery(batch_size=size),
-                         source=kit.source(), sleep=lambda s: None, split_tracked=tracking == "consented")
+        result = deliver(
+            kit.journal,
+            kit.send,
+            kit.message,
+            provider,
+            kit.maker(),
+            kit.delivery(batch_size=size),
+            source=kit.source(),
+            sleep=lambda s: None,
+            split_tracked=tracking == "consented",
+        )
     finally:
         provider.close()
     assert result.outcome == "done"
@@ -70,9 +88,9 @@ def check_requests(server: SendGridServer, people: list[Entry], size: int) -> No
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(agreed=st.lists(st.booleans(), min_size=1, max_size=40), size=st.integers(min_value=1, max_value=7))
-def test_no_tracked_request_holds_a_reader_without_tracking_consent(tmp_path_factory: pytest.TempPathFactory,
-                                                                   project: Path, agreed: list[bool],
-                                                                   size: int) -> None:
+def test_no_tracked_request_holds_a_reader_without_tracking_consent(
+    tmp_path_factory: pytest.TempPathFactory, project: Path, agreed: list[bool], size: int
+) -> None:
     root = tmp_path_factory.mktemp("tracking")
     for name in ("newsletter.yaml", "subscribers.csv"):
         (root / name).write_bytes((project / name).read_bytes())
@@ -101,10 +119,10 @@ def test_a_resumed_send_keeps_the_split(project: Path, sendgrid_server: SendGrid
     people = [reader(i, i % 2 == 0) for i in range(30)]
     kit = make_kit(project, people)
     for tracked_ in (False, True):  # written as a stopped send left them: both kinds pending
-        rows = [(i + 1, p.email, p.first_name, p.last_name, None) for i, p in enumerate(people)
-                if p.tracked is tracked_]
-        kit.journal.add_pending(kit.send, [(n + (15 if tracked_ else 0), *row[1:]) for n, row in enumerate(rows, 1)],
-                                tracked=tracked_)
+        rows = [(i + 1, p.email, p.first_name, p.last_name, None) for i, p in enumerate(people) if p.tracked is tracked_]
+        kit.journal.add_pending(
+            kit.send, [(n + (15 if tracked_ else 0), *row[1:]) for n, row in enumerate(rows, 1)], tracked=tracked_
+        )
     kit.journal.set_loaded(kit.send)
     kit.refresh()
     send(kit, sendgrid_server, size=7, background=False)
@@ -134,11 +152,19 @@ def test_consented_tracking_honours_a_tracker_turned_off(project: Path, sendgrid
 
 def test_the_list_says_who_agreed(tmp_path: Path) -> None:
     path = tmp_path / "list.csv"
-    path.write_text("email,tracking_consent\na@example.org,yes\nb@example.org,no\nc@example.org,\n"
-                    "d@example.org,TRUE\ne@example.org,maybe\nf@example.org,Y\n", encoding="utf-8")
+    path.write_text(
+        "email,tracking_consent\na@example.org,yes\nb@example.org,no\nc@example.org,\n"
+        "d@example.org,TRUE\ne@example.org,maybe\nf@example.org,Y\n",
+        encoding="utf-8",
+    )
     assert {e.email: e.tracked for e in entries(path, tracking=True)} == {
-        "a@example.org": True, "b@example.org": False, "c@example.org": False, "d@example.org": True,
-        "e@example.org": False, "f@example.org": True}
+        "a@example.org": True,
+        "b@example.org": False,
+        "c@example.org": False,
+        "d@example.org": True,
+        "e@example.org": False,
+        "f@example.org": True,
+    }
     assert not any(e.tracked for e in entries(path))
 
 
@@ -169,7 +195,8 @@ def test_a_format_2_journal_gains_the_column(tmp_path: Path) -> None:
         " reason TEXT, PRIMARY KEY (send_id, seq)) WITHOUT ROWID;"
         "INSERT INTO sends VALUES (1, 'k', 's', 'sendgrid', 'l', 'h', 0, 1, 0, 1, NULL);"
         "INSERT INTO recipients VALUES (1, 1, 'a@example.org', 'A', '', NULL, 'pending', NULL, NULL);"
-        "PRAGMA user_version = 2;")
+        "PRAGMA user_version = 2;"
+    )
     db.close()
     with Journal(path) as journal:
         send_row = journal.find("k")
@@ -188,10 +215,10 @@ def test_a_send_tracks_only_the_readers_who_agreed(project: Path, sendgrid_serve
     lines = "".join(f"reader{i:04d}@example.org,Reader{i},{'yes' if a else 'no'}\n" for i, a in enumerate(agreed))
     (project / "subscribers.csv").write_text("email,first_name,tracking_consent\n" + lines, encoding="utf-8")
     settings_file = project / "newsletter.yaml"
-    settings_file.write_text(settings_file.read_text(encoding="utf-8")
-                             + "tracking: consented\ndelivery:\n  batch_size: 4\n", encoding="utf-8")
-    r = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync", cwd=project,
-                env=env(sendgrid_server))
+    settings_file.write_text(
+        settings_file.read_text(encoding="utf-8") + "tracking: consented\ndelivery:\n  batch_size: 4\n", encoding="utf-8"
+    )
+    r = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync", cwd=project, env=env(sendgrid_server))
     assert r.code == 0, r.output
     check_requests(sendgrid_server, [reader(i, a) for i, a in enumerate(agreed)], 4)
 
@@ -202,8 +229,7 @@ def test_a_send_without_the_column_sends_nothing(project: Path, sendgrid_server:
 
     settings_file = project / "newsletter.yaml"
     settings_file.write_text(settings_file.read_text(encoding="utf-8") + "tracking: consented\n", encoding="utf-8")
-    r = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync", cwd=project,
-                env=env(sendgrid_server))
+    r = run_cli("send", EXAMPLE_ISSUE, "--yes", "--provider", "sendgrid", "--no-sync", cwd=project, env=env(sendgrid_server))
     assert r.code == 2 and "Traceback" not in r.output, r.output
     assert "subscribers.csv:1: tracking_consent: tracking: consented (newsletter.yaml) needs a column" in r.output
     assert sendgrid_server.log.accepted == []

@@ -27,7 +27,7 @@ MISTAKES: dict[str, tuple[str, str]] = {
     "': ' inside a subject": (
         "title: June update\nsubject: News: June\ndate: 2024-06-14\n",
         "2:10: YAML syntax error: this text holds ': ', which YAML reads as a new key "
-        "(put the text in double quotes: subject: \"News: June\")",
+        '(put the text in double quotes: subject: "News: June")',
     ),
     "': ' inside a block's text": (
         HEAD + "  - type: text\n    text: Note: we have moved\n",
@@ -143,8 +143,7 @@ def test_yaml_mistake(name: str, project: Path) -> None:
 def test_a_syntax_error_in_one_issue_never_hides_another_issues_problems(project: Path) -> None:
     """The preview's index shows every issue's own problems, whatever another one holds."""
     (project / "issues" / "broken.yaml").write_text(MISTAKES["a closing double quote forgotten"][0], encoding="utf-8")
-    (project / "issues" / "invalid.yaml").write_text(HEAD + "  - type: image\n    src: https://a.org/x.png\n",
-                                                     encoding="utf-8")
+    (project / "issues" / "invalid.yaml").write_text(HEAD + "  - type: image\n    src: https://a.org/x.png\n", encoding="utf-8")
     with serving(project) as running:
         issues = {i["slug"]: i for i in running.json("/api/issues")["issues"]}
         assert issues["2024-06-june-team-update"]["ok"]

@@ -19,30 +19,65 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = (ROOT / "issues" / "2024-06-june-team-update.yaml").read_text(encoding="utf-8")
 
 WRITTEN = [
-    "", "---\n", "# only a comment\n", "...\n", "title: x\n", "- a\n- b\n", "just text\n", "42\n", "null\n",
+    "",
+    "---\n",
+    "# only a comment\n",
+    "...\n",
+    "title: x\n",
+    "- a\n- b\n",
+    "just text\n",
+    "42\n",
+    "null\n",
     "a: 1\nb: 2.5\nc: true\nd: ~\ne: 0x1F\nf: 1_000\ng: .inf\nh: -.nan\ni: 0o17\nj: 1:30\nk: yes\nl: Off\n",
     "1: one\n2.5: two\ntrue: three\n~: four\n0x10: five\n'1': quoted\n",
     "a: 1\na: 2\nb:\n  c: 1\n  c: [1, 2]\n",
     "blocks:\n  - type: text\n    text: a\n    text: b\n  - type: x\n    type: y\n",
     "1: a\n1: b\ntrue: c\nyes: d\n",
-    "a: &x {b: 1}\nc: *x\n", "a: &x [1, 2]\nb: [*x, *x]\n",
+    "a: &x {b: 1}\nc: *x\n",
+    "a: &x [1, 2]\nb: [*x, *x]\n",
     "base: &b {x: 1, y: 2}\nderived:\n  <<: *b\n  y: 3\n",
-    "a: !!set {x, y}\n", "a: !!binary aGVsbG8=\n", "a: !!omap [x: 1]\n", "a: !!str 12\nb: !!int '7'\n",
-    "a: !!float 1\nb: !!bool 'true'\nc: !!null ''\n", "a: !!int abc\n", "a: !custom x\n", "a: ! x\nb: ! 1\n",
-    "a: !!timestamp 2024-01-01\n", "date: 2024-06-14\nwhen: 2024-07-01 12:00\n",
-    "? [a, b]\n: c\n", "? {a: 1}\n: c\n", "? a\n: b\n",
-    "a: |\n  line one\n  line two\nb: >-\n  folded\n  text\n", "a: 'it''s'\nb: \"tab\\tnew\\nline\"\n",
-    "a: [1, {b: [2, {c: 3}]}]\n", "{a: 1, b: [x, y]}\n", "[a, b, c]\n",
-    "a: 1\n---\nb: 2\n", "--- a\n--- b\n",
-    "a: &anchor 1\nb: 2\n", "&top\na: 1\n",
-    "a: [1, 2\n", "a: b: c\n", "a:\n- b\n  c\n", "\ta: 1\n", "a: 'unclosed\n", "a: *nothing\n",
-    "a: &a [*a]\n", "a: &a\n  b: *a\n",
-    "[" * 45 + "]" * 45 + "\n", "- " * 45 + "x\n",
+    "a: !!set {x, y}\n",
+    "a: !!binary aGVsbG8=\n",
+    "a: !!omap [x: 1]\n",
+    "a: !!str 12\nb: !!int '7'\n",
+    "a: !!float 1\nb: !!bool 'true'\nc: !!null ''\n",
+    "a: !!int abc\n",
+    "a: !custom x\n",
+    "a: ! x\nb: ! 1\n",
+    "a: !!timestamp 2024-01-01\n",
+    "date: 2024-06-14\nwhen: 2024-07-01 12:00\n",
+    "? [a, b]\n: c\n",
+    "? {a: 1}\n: c\n",
+    "? a\n: b\n",
+    "a: |\n  line one\n  line two\nb: >-\n  folded\n  text\n",
+    "a: 'it''s'\nb: \"tab\\tnew\\nline\"\n",
+    "a: [1, {b: [2, {c: 3}]}]\n",
+    "{a: 1, b: [x, y]}\n",
+    "[a, b, c]\n",
+    "a: 1\n---\nb: 2\n",
+    "--- a\n--- b\n",
+    "a: &anchor 1\nb: 2\n",
+    "&top\na: 1\n",
+    "a: [1, 2\n",
+    "a: b: c\n",
+    "a:\n- b\n  c\n",
+    "\ta: 1\n",
+    "a: 'unclosed\n",
+    "a: *nothing\n",
+    "a: &a [*a]\n",
+    "a: &a\n  b: *a\n",
+    "[" * 45 + "]" * 45 + "\n",
+    "- " * 45 + "x\n",
     "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
     "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
     "e: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n",
-    "a: \x07\n", "a: \ufeffb\n", "\ufeffa: 1\n", "a: \u0085b\n", "a: 1\r\nb: 2\r\n",
-    "x: " + "y" * 5000 + "\n", "- " + "\n- ".join(str(n) for n in range(3000)) + "\n",
+    "a: \x07\n",
+    "a: \ufeffb\n",
+    "\ufeffa: 1\n",
+    "a: \u0085b\n",
+    "a: 1\r\nb: 2\r\n",
+    "x: " + "y" * 5000 + "\n",
+    "- " + "\n- ".join(str(n) for n in range(3000)) + "\n",
 ]
 
 
@@ -61,8 +96,7 @@ def took_one_pass(text: str) -> bool:
 
     try:
         yamllimits.check_characters(text, "issue.yaml")
-        return yamlonepass.build(yamldoc._DocumentLoader(text), "issue.yaml", yamldoc.Position,
-                                 yamldoc._key) is not None
+        return yamlonepass.build(yamldoc._DocumentLoader(text), "issue.yaml", yamldoc.Position, yamldoc._key) is not None
     except InputError:
         return False
 
@@ -81,9 +115,41 @@ def test_an_issue_and_the_settings_take_the_one_pass() -> None:
     assert not took_one_pass("a: 1\nb: [\n")  # a mistake: the plain way explains it
 
 
-PIECES = [": ", "- ", "&a ", "*a", "<<: *a\n", "!!set ", "!!str ", "!!int ", "'", '"', "[", "]", "{", "}", "#",
-          "\t", "? ", "---\n", "...\n", "|\n", ">\n", "  ", "\n", "~", "1", "true", "0x1", "é", ",", "a: b\n",
-          "%YAML 1.1\n", "!x ", "\x07"]
+PIECES = [
+    ": ",
+    "- ",
+    "&a ",
+    "*a",
+    "<<: *a\n",
+    "!!set ",
+    "!!str ",
+    "!!int ",
+    "'",
+    '"',
+    "[",
+    "]",
+    "{",
+    "}",
+    "#",
+    "\t",
+    "? ",
+    "---\n",
+    "...\n",
+    "|\n",
+    ">\n",
+    "  ",
+    "\n",
+    "~",
+    "1",
+    "true",
+    "0x1",
+    "é",
+    ",",
+    "a: b\n",
+    "%YAML 1.1\n",
+    "!x ",
+    "\x07",
+]
 
 
 def mutations(seed: int, count: int) -> list[str]:

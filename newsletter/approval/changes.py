@@ -50,8 +50,7 @@ def issue_changes(before: MadeFrom, after: MadeFrom, lines: list[str]) -> list[C
                 out.append(Change(file, j + 1, f"{verb}: {_quoted(lines[j]) if j < len(lines) else ''}"))
         else:  # delete
             n = i2 - i1
-            out.append(Change(file, j1 if j1 else None,
-                              f"{n} line(s) removed {'after this line' if j1 else 'at the start'}"))
+            out.append(Change(file, j1 if j1 else None, f"{n} line(s) removed {'after this line' if j1 else 'at the start'}"))
     if not out:  # only line endings or the final newline differ
         out.append(Change(file, None, "the file's bytes changed (line endings or the final newline)"))
     return out
@@ -69,19 +68,23 @@ def template_changes(before: MadeFrom, after: MadeFrom) -> list[Change]:
             out.append(Change(now.origin, None, f"template {name} is new since the approval"))
         elif was.origin != now.origin:
             came = "now overridden by the project" if now.origin != "built-in" else "the project's override was removed"
-            out.append(Change(now.origin if now.origin != "built-in" else was.origin, None,
-                              f"template {name}: {came}"))
+            out.append(Change(now.origin if now.origin != "built-in" else was.origin, None, f"template {name}: {came}"))
         else:
             where = now.origin if now.origin != "built-in" else f"built-in template {name}"
-            out.append(Change(where, None, "template changed since the approval"
-                              + (" (another version of newsletter)" if now.origin == "built-in" else "")))
+            out.append(
+                Change(
+                    where,
+                    None,
+                    "template changed since the approval"
+                    + (" (another version of newsletter)" if now.origin == "built-in" else ""),
+                )
+            )
     return out
 
 
 def setting_changes(before: MadeFrom, after: MadeFrom, settings_file: Path | None = None) -> list[Change]:
     out: list[Change] = []
-    changed = sorted(k for k in set(before.settings) | set(after.settings)
-                     if before.settings.get(k) != after.settings.get(k))
+    changed = sorted(k for k in set(before.settings) | set(after.settings) if before.settings.get(k) != after.settings.get(k))
     positions = _key_lines(settings_file) if changed and settings_file is not None else {}
     for key in changed:
         out.append(Change("newsletter.yaml", positions.get(key), f"setting '{key}' changed since the approval"))
@@ -108,13 +111,24 @@ def _key_lines(path: Path) -> dict[str, int]:
 def changes(before: MadeFrom, after: MadeFrom, issue_lines: list[str], settings_file: Path | None = None) -> list[Change]:
     """Every named difference, issue lines first; when none is found but the render still
     differs, the tool is the one left to blame."""
-    found = (issue_changes(before, after, issue_lines) + template_changes(before, after)
-             + setting_changes(before, after, settings_file))
+    found = (
+        issue_changes(before, after, issue_lines)
+        + template_changes(before, after)
+        + setting_changes(before, after, settings_file)
+    )
     if not found:
-        tool = (f"newsletter {before.tool} then, {after.tool} now" if before.tool != after.tool
-                else "the same version of newsletter, so one of its libraries")
-        found.append(Change("the render", None, "the issue, templates and settings are as approved, but the email "
-                            f"renders differently ({tool})"))
+        tool = (
+            f"newsletter {before.tool} then, {after.tool} now"
+            if before.tool != after.tool
+            else "the same version of newsletter, so one of its libraries"
+        )
+        found.append(
+            Change(
+                "the render",
+                None,
+                f"the issue, templates and settings are as approved, but the email renders differently ({tool})",
+            )
+        )
     return found
 
 

@@ -36,11 +36,16 @@ def email_sha256(rendered: Rendered, project: Project, issue_file: IssueFile | N
         return content_hash(make_message(rendered, project.settings, send_id="approval"))
     from newsletter.delivery.languages import combined_digest
 
-    return combined_digest({
-        tag.language or "": content_hash(make_message(
-            rendered if tag.language == rendered.language else project.render(tag), project.settings,
-            send_id="approval"))
-        for tag in issue_file.in_each_language()})
+    return combined_digest(
+        {
+            tag.language or "": content_hash(
+                make_message(
+                    rendered if tag.language == rendered.language else project.render(tag), project.settings, send_id="approval"
+                )
+            )
+            for tag in issue_file.in_each_language()
+        }
+    )
 
 
 def _short(data: bytes) -> str:
@@ -80,7 +85,8 @@ class MadeFrom:
     def from_dict(cls, data: dict[str, Any]) -> MadeFrom:
         issue = data["issue"]
         return cls(
-            issue_file=str(issue["file"]), issue_sha256=str(issue["sha256"]),
+            issue_file=str(issue["file"]),
+            issue_sha256=str(issue["sha256"]),
             lines=tuple(str(x) for x in issue["lines"]),
             templates={str(k): Template(str(v["from"]), str(v["sha256"])) for k, v in data["templates"].items()},
             settings={str(k): str(v) for k, v in data["settings"].items()},
@@ -116,8 +122,11 @@ def templates(root: Path) -> dict[str, Template]:
 def settings_hashes(project: Project) -> dict[str, str]:
     """A short hash of each setting that goes into the email, by its key in ``newsletter.yaml``."""
     dumped = project.settings.model_dump(mode="json", by_alias=True)
-    return {key: _short(json.dumps(value, sort_keys=True, ensure_ascii=False).encode("utf-8"))
-            for key, value in sorted(dumped.items()) if key not in NOT_RENDERED and key != "approval"}
+    return {
+        key: _short(json.dumps(value, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+        for key, value in sorted(dumped.items())
+        if key not in NOT_RENDERED and key != "approval"
+    }
 
 
 def made_from(project: Project, issue_file: IssueFile) -> MadeFrom:

@@ -54,23 +54,41 @@ def status(project: Project, issue_file: IssueFile, rendered: Rendered, policy: 
     if approval is None:
         if chosen == "none":
             return Status(chosen, "not-needed", "no approval needed (approval: none in newsletter.yaml)")
-        return Status(chosen, "not-approved", "not approved yet",
-                      [f"approve it after a test send: newsletter approve {display_path(issue_file.path)}"
-                       if chosen != "pull-request" else
-                       "approval: pull-request: approve the pull request that changes it, then merge it"])
+        return Status(
+            chosen,
+            "not-approved",
+            "not approved yet",
+            [
+                f"approve it after a test send: newsletter approve {display_path(issue_file.path)}"
+                if chosen != "pull-request"
+                else "approval: pull-request: approve the pull request that changes it, then merge it"
+            ],
+        )
     digest = email_sha256(rendered, project, issue_file)
     if approval.email_sha256 != digest:
         now = made_from(project, issue_file)
         lines = issue_file.path.read_text(encoding="utf-8", errors="replace").splitlines()
         found = changes.changes(approval.made_from, now, lines, project.root / SETTINGS_FILE)
         first = next((c.line for c in found if c.file == now.issue_file and c.line is not None), None)
-        return Status(chosen, "changed", f"no longer the one approved by {_who(approval.approvers)}",
-                      changes.summary(found), first, approval)
+        return Status(
+            chosen,
+            "changed",
+            f"no longer the one approved by {_who(approval.approvers)}",
+            changes.summary(found),
+            first,
+            approval,
+        )
     counted, why = _counted(project, issue_file, approval, chosen)
     if not counted:
         state: State = "not-approved" if chosen == "pull-request" else "self-approved"
-        return Status(chosen, state, f"approved by {_who(approval.approvers)}, which does not count under "
-                      f"approval: {chosen}", why, None, approval)
+        return Status(
+            chosen,
+            state,
+            f"approved by {_who(approval.approvers)}, which does not count under approval: {chosen}",
+            why,
+            None,
+            approval,
+        )
     return Status(chosen, "approved", f"approved by {_who(counted)}", [], None, approval)
 
 
@@ -78,8 +96,9 @@ def _counted(project: Project, issue_file: IssueFile, approval: Approval, policy
     """The approvers who count under ``policy``, or why none does."""
     if policy == "pull-request":
         counted = [a for a in approval.approvers if a.by_pull_request]
-        return counted, [] if counted else ["approval: pull-request counts only an approved review of the merged "
-                                            "pull request, recorded by the send workflow"]
+        return counted, [] if counted else [
+            "approval: pull-request counts only an approved review of the merged pull request, recorded by the send workflow"
+        ]
     if policy != "another-person":
         return list(approval.approvers), []
     rel = relative(project.root, issue_file.path)
@@ -92,8 +111,10 @@ def _counted(project: Project, issue_file: IssueFile, approval: Approval, policy
     if counted:
         return counted, []
     only = ", ".join(sorted(found.emails))
-    return [], [f"approval: another-person needs someone other than the issue's only author ({only}) "
-                f"to run newsletter approve {display_path(issue_file.path)}"]
+    return [], [
+        f"approval: another-person needs someone other than the issue's only author ({only}) "
+        f"to run newsletter approve {display_path(issue_file.path)}"
+    ]
 
 
 def gate(project: Project, issue_file: IssueFile, rendered: Rendered, *, required: bool = False) -> Status:
@@ -106,8 +127,9 @@ def gate(project: Project, issue_file: IssueFile, rendered: Rendered, *, require
     if found.blocks:
         how = "--require-approval" if policy != project.settings.approval else f"approval: {policy} in newsletter.yaml"
         lines = "".join(f"\n  {line}" for line in found.details)
-        raise ProblemsFound(f"not sent: the email is {found.text} ({how}):{lines}\n"
-                            f"Nothing was sent. {_next_step(found, issue_file)}")
+        raise ProblemsFound(
+            f"not sent: the email is {found.text} ({how}):{lines}\nNothing was sent. {_next_step(found, issue_file)}"
+        )
     return found
 
 

@@ -78,7 +78,9 @@ def merged(pulls_path: Path, reviews_path: Path, merge_sha: str) -> Merged:
     approvers = [
         Approver(at=str(r.get("submitted_at", "")), by=f"github:{who}", commit=head, how=f"pull request #{number}")
         for who, r in sorted(last.items())
-        if r.get("state") == "APPROVED" and r.get("commit_id") == head and who != author
+        if r.get("state") == "APPROVED"
+        and r.get("commit_id") == head
+        and who != author
         and r.get("author_association") in WRITERS
     ]
     return Merged(number, author, head, approvers)
@@ -87,8 +89,8 @@ def merged(pulls_path: Path, reviews_path: Path, merge_sha: str) -> Merged:
 def same_render_at(root: Path, rel: str, commit: str, digest: str) -> bool:
     """Whether ``rel`` renders to the email ``digest`` at ``commit``."""
     from newsletter.approval.made_from import email_sha256
-    from newsletter.gitrepo import extract
     from newsletter.errors import NewsletterError
+    from newsletter.gitrepo import extract
     from newsletter.project import open_issue
 
     with tempfile.TemporaryDirectory(prefix="newsletter-reviewed-") as tmp:

@@ -95,8 +95,16 @@ def write(root: Path, approval: Approval) -> Path:
 
 
 def _problem(path: Path, what: str) -> InputError:
-    return InputError(Problem(display_path(path), None, None, "", f"not an approval: {what}",
-                              "restore it from git (git checkout -- approvals/), or remove it and approve again"))
+    return InputError(
+        Problem(
+            display_path(path),
+            None,
+            None,
+            "",
+            f"not an approval: {what}",
+            "restore it from git (git checkout -- approvals/), or remove it and approve again",
+        )
+    )
 
 
 def load(path: Path) -> Approval:
@@ -106,12 +114,19 @@ def load(path: Path) -> Approval:
         raise _problem(path, f"format is not {FORMAT}")
     try:
         approval = Approval(
-            slug=_text(data["slug"]), subject=_text(data["subject"]), email_sha256=_text(data["email_sha256"]),
+            slug=_text(data["slug"]),
+            subject=_text(data["subject"]),
+            email_sha256=_text(data["email_sha256"]),
             made_from=MadeFrom.from_dict(data["made_from"]),
-            approvers=[Approver(at=_text(a["at"]), by=_text(a["by"]),
-                                commit=a["commit"] if isinstance(a.get("commit"), str) else None,
-                                how=_text(a.get("how", "newsletter approve")))
-                       for a in data["approvals"]],
+            approvers=[
+                Approver(
+                    at=_text(a["at"]),
+                    by=_text(a["by"]),
+                    commit=a["commit"] if isinstance(a.get("commit"), str) else None,
+                    how=_text(a.get("how", "newsletter approve")),
+                )
+                for a in data["approvals"]
+            ],
         )
     except KeyError as exc:
         raise _problem(path, f"{exc.args[0]}: missing") from None

@@ -53,37 +53,112 @@ KNOWN: dict[str, str] = {
     # our own column, and plain "status" columns of other tools (MailPoet, CRMs)
     "status": "status",
     # another tool's status column
-    **dict.fromkeys(("emailstatus", "subscriptionstatus", "subscriberstatus", "memberstatus", "contactstatus",
-                     "liststatus", "emailmarketing", "emailmarketingstatus", "marketingstatus",
-                     "emailsubscriptionstatus", "emailmarketingconsent", "marketingemailstatus",
-                     "newsletterstatus", "optinstatus", "consentstatus"), "state"),
+    **dict.fromkeys(
+        (
+            "emailstatus",
+            "subscriptionstatus",
+            "subscriberstatus",
+            "memberstatus",
+            "contactstatus",
+            "liststatus",
+            "emailmarketing",
+            "emailmarketingstatus",
+            "marketingstatus",
+            "emailsubscriptionstatus",
+            "emailmarketingconsent",
+            "marketingemailstatus",
+            "newsletterstatus",
+            "optinstatus",
+            "consentstatus",
+        ),
+        "state",
+    ),
     # yes means agreed
-    **dict.fromkeys(("subscribed", "issubscribed", "subscribe", "subscriber", "optin", "optedin", "emailoptin",
-                     "marketingoptin", "newsletteroptin", "consent", "consented", "emailconsent",
-                     "marketingconsent", "gdprconsent", "consenttoemail", "newsletter", "newslettersignup",
-                     "receivenewsletter", "acceptsemailmarketing", "acceptsmarketing", "emailok",
-                     "emailpermission", "marketingpermission", "mailinglist", "contactable",
-                     "activesubscription", "subscribedtonewsletter"), "yes"),
+    **dict.fromkeys(
+        (
+            "subscribed",
+            "issubscribed",
+            "subscribe",
+            "subscriber",
+            "optin",
+            "optedin",
+            "emailoptin",
+            "marketingoptin",
+            "newsletteroptin",
+            "consent",
+            "consented",
+            "emailconsent",
+            "marketingconsent",
+            "gdprconsent",
+            "consenttoemail",
+            "newsletter",
+            "newslettersignup",
+            "receivenewsletter",
+            "acceptsemailmarketing",
+            "acceptsmarketing",
+            "emailok",
+            "emailpermission",
+            "marketingpermission",
+            "mailinglist",
+            "contactable",
+            "activesubscription",
+            "subscribedtonewsletter",
+        ),
+        "yes",
+    ),
     # yes means did not agree
-    **dict.fromkeys(("unsubscribed", "isunsubscribed", "unsubscribedfromallemail", "optout", "optedout",
-                     "emailoptout", "hasoptedoutofemail", "donotemail", "donotcontact", "donotmail",
-                     "emaildisabled", "nomarketing"), "no"),
+    **dict.fromkeys(
+        (
+            "unsubscribed",
+            "isunsubscribed",
+            "unsubscribedfromallemail",
+            "optout",
+            "optedout",
+            "emailoptout",
+            "hasoptedoutofemail",
+            "donotemail",
+            "donotcontact",
+            "donotmail",
+            "emaildisabled",
+            "nomarketing",
+        ),
+        "no",
+    ),
     "unsubtime": "unsub_time",
     "cleantime": "clean_time",
 }
 """Header (squashed) → kind, for every consent column we read."""
 
-NOT_CONSENT = frozenset((
-    "unsubreason", "unsubreasonother", "unsubcampaigntitle", "unsubcampaignid", "cleancampaigntitle",
-    "cleancampaignid", "optintime", "optinip", "confirmtime", "confirmip", "optindate", "subscribedat",
-    "subscriptiontype", "subscriptionplan", "expiry", "plan",
-))
+NOT_CONSENT = frozenset(
+    (
+        "unsubreason",
+        "unsubreasonother",
+        "unsubcampaigntitle",
+        "unsubcampaignid",
+        "cleancampaigntitle",
+        "cleancampaignid",
+        "optintime",
+        "optinip",
+        "confirmtime",
+        "confirmip",
+        "optindate",
+        "subscribedat",
+        "subscriptiontype",
+        "subscriptionplan",
+        "expiry",
+        "plan",
+    )
+)
 """Headers that name consent words but hold something else (when, from where, why)."""
 
-_LOOKS = re.compile(r"consent|optin|optout|optedin|optedout|unsub|gdpr|donot(e?mail|contact)|emailmarketing"
-                    r"|marketingemail|permission|contactable|subscri")
-_NOT_A_YES_NO = re.compile(r"date|time|since|at$|on$|plan|type|tier|level|expir|id$|source|count|amount|price"
-                           r"|paid|interval|reason|campaign|ip$")
+_LOOKS = re.compile(
+    r"consent|optin|optout|optedin|optedout|unsub|gdpr|donot(e?mail|contact)|emailmarketing"
+    r"|marketingemail|permission|contactable|subscri"
+)
+_NOT_A_YES_NO = re.compile(
+    r"date|time|since|at$|on$|plan|type|tier|level|expir|id$|source|count|amount|price"
+    r"|paid|interval|reason|campaign|ip$"
+)
 
 
 def looks_like_consent(squashed: str) -> bool:
@@ -93,12 +168,63 @@ def looks_like_consent(squashed: str) -> bool:
     return _LOOKS.search(squashed) is not None and _NOT_A_YES_NO.search(squashed) is None
 
 
-_YES = frozenset(("yes", "y", "true", "t", "1", "on", "x", "ok", "subscribed", "subscribe", "optedin", "optin",
-                  "in", "active", "granted", "given", "agreed", "accepted", "consented", "confirmed", "checked",
-                  "ticked", "✓", "✔", "☑"))
-_NO = frozenset(("no", "n", "false", "f", "0", "off", "unsubscribed", "unsubscribe", "optedout", "optout", "out",
-                 "nonsubscribed", "notsubscribed", "neversubscribed", "inactive", "declined", "refused",
-                 "withdrawn", "revoked", "denied", "none", "unchecked", "unticked", "removed"))
+_YES = frozenset(
+    (
+        "yes",
+        "y",
+        "true",
+        "t",
+        "1",
+        "on",
+        "x",
+        "ok",
+        "subscribed",
+        "subscribe",
+        "optedin",
+        "optin",
+        "in",
+        "active",
+        "granted",
+        "given",
+        "agreed",
+        "accepted",
+        "consented",
+        "confirmed",
+        "checked",
+        "ticked",
+        "✓",
+        "✔",
+        "☑",
+    )
+)
+_NO = frozenset(
+    (
+        "no",
+        "n",
+        "false",
+        "f",
+        "0",
+        "off",
+        "unsubscribed",
+        "unsubscribe",
+        "optedout",
+        "optout",
+        "out",
+        "nonsubscribed",
+        "notsubscribed",
+        "neversubscribed",
+        "inactive",
+        "declined",
+        "refused",
+        "withdrawn",
+        "revoked",
+        "denied",
+        "none",
+        "unchecked",
+        "unticked",
+        "removed",
+    )
+)
 _BOUNCED = frozenset(("cleaned", "bounced", "bounce", "hardbounce", "hardbounced", "invalid", "undeliverable"))
 _COMPLAINED = frozenset(("complained", "spam", "spamreport", "spamreported", "abuse", "complaint"))
 _PENDING = frozenset(("pending", "unconfirmed", "transactional", "archived", "notconfirmed"))

@@ -186,9 +186,7 @@ def _header(path: Path, cells: list[str], recognise: Recognise) -> Header:
     for i, (cell, name) in enumerate(zip(cells, names, strict=True)):
         column = i + 1
         if cell != name:
-            warnings.append(
-                Problem(shown, 1, column, name, f"header {cell!r} has spaces around it; read as {name!r}")
-            )
+            warnings.append(Problem(shown, 1, column, name, f"header {cell!r} has spaces around it; read as {name!r}"))
         if not name:
             warnings.append(Problem(shown, 1, column, "", f"column {column} has no name; its values are kept but not used"))
             continue
@@ -261,9 +259,13 @@ class ListReader:
         lines, counting lines as the csv reader does (its ``line_num`` goes on from the
         header's). Rows read from it are no longer in :attr:`csv`."""
         done = self._reader.line_num
-        return _numbered(csv_reader(itertools.chain(itertools.repeat("\n", done),
-                                                     itertools.islice(self._fh, max(0, lines - done))),
-                                     self.dialect.delimiter), done)
+        return _numbered(
+            csv_reader(
+                itertools.chain(itertools.repeat("\n", done), itertools.islice(self._fh, max(0, lines - done))),
+                self.dialect.delimiter,
+            ),
+            done,
+        )
 
     def csv_problem(self, message: str, lines: int = 1) -> str:
         return _csv_problem(message, lines)
@@ -331,10 +333,14 @@ def _csv_problem(message: str, lines: int = 1) -> str:
     if "field larger than field limit" in message:
         limit = f"{csv.field_size_limit():,}"
         if lines > 1:  # the value ran on over the following rows: a quote never closed
-            return (f"a quoted value starting on this line runs on over {lines - 1:,} more lines, past the "
-                    f"limit of {limit} characters: its closing quote is probably missing")
-        return (f"a value on this line is longer than the limit of {limit} characters; "
-                "shorten it (no subscriber field needs that much)")
+            return (
+                f"a quoted value starting on this line runs on over {lines - 1:,} more lines, past the "
+                f"limit of {limit} characters: its closing quote is probably missing"
+            )
+        return (
+            f"a value on this line is longer than the limit of {limit} characters; "
+            "shorten it (no subscriber field needs that much)"
+        )
     if "new-line character seen in unquoted field" in message:
         return "a line ends with a lone CR (old Mac line endings); save the file with Windows or Unix line endings"
     if "unexpected end of data" in message:

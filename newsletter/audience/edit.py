@@ -66,9 +66,7 @@ class ListEdit:
                 continue
             yield cells
         if unreadable:
-            raise InputError(
-                unreadable, summary=f"{self.reader.shown}: rows that cannot be read; the list was not changed"
-            )
+            raise InputError(unreadable, summary=f"{self.reader.shown}: rows that cannot be read; the list was not changed")
 
 
 def rewrite(
@@ -199,4 +197,3 @@ def unsubscribe(
         else:
             results.append(Unsubscribed(normalized, "already", tuple(lines[key]), f"already {kept[key]}"))
     return results
-

@@ -41,8 +41,10 @@ UNCHECKED = "consent_wording (not checked)"
 _WHEN = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
 _WORDING = re.compile(r"(?P<path>[^@\s\\][^@\\]*)@(?P<commit>[0-9a-f]{7,40})")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-HINT = ("write where they signed up (consent_source), when (consent_at, e.g. 2024-06-03) and the sign-up wording "
-        "they saw (consent_wording, PATH@COMMIT of a file in the repository), or remove the row")
+HINT = (
+    "write where they signed up (consent_source), when (consent_at, e.g. 2024-06-03) and the sign-up wording "
+    "they saw (consent_wording, PATH@COMMIT of a file in the repository), or remove the row"
+)
 
 
 def when_problem(value: str, today: dt.date) -> str | None:
@@ -53,8 +55,7 @@ def when_problem(value: str, today: dt.date) -> str | None:
     if _WHEN.fullmatch(text) is None:
         return f"consent_at {value!r} is not a date (write it as 2024-06-03 or 2024-06-03T14:05:00Z)"
     try:
-        day = dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date() if len(text) > 10 else \
-            dt.date.fromisoformat(text)
+        day = dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date() if len(text) > 10 else dt.date.fromisoformat(text)
     except ValueError:
         return f"consent_at {value!r} is not a date that exists"
     if day > today + dt.timedelta(days=1):
@@ -69,8 +70,7 @@ def wording_problem(value: str) -> str | None:
         return "consent_wording is empty: which sign-up wording did this person agree to?"
     found = _WORDING.fullmatch(text)
     if found is None:
-        return (f"consent_wording {value!r} does not name a file at a commit (write PATH@COMMIT, "
-                "e.g. signup/form.md@3f2a1c9)")
+        return f"consent_wording {value!r} does not name a file at a commit (write PATH@COMMIT, e.g. signup/form.md@3f2a1c9)"
     path = found.group("path")
     if path.startswith("/") or ".." in path.split("/"):
         return f"consent_wording {value!r}: the path must be inside the repository (no leading / and no ..)"
@@ -97,8 +97,7 @@ class Checker:
         self.at = tuple(at)
         """The index of each of :data:`COLUMNS` in the row, or None when the list has no such column."""
         day = today or dt.date.today()
-        self._checks: tuple[Callable[[str], str | None], ...] = (
-            source_problem, lambda v: when_problem(v, day), wording_problem)
+        self._checks: tuple[Callable[[str], str | None], ...] = (source_problem, lambda v: when_problem(v, day), wording_problem)
         self._known: tuple[dict[str, str | None], ...] = ({}, {}, {})
         self._whole = None not in self.at
 
@@ -108,15 +107,13 @@ class Checker:
             known = self._known
             src, when, wording = self.at
             a, b, c = cells[src], cells[when], cells[wording]  # type: ignore[index]
-            if (known[0].get(a, "") is None and known[1].get(b, "") is None
-                    and known[2].get(c, "") is None):
+            if known[0].get(a, "") is None and known[1].get(b, "") is None and known[2].get(c, "") is None:
                 return None  # the common case: three values seen before, each fine
         return self._lacks(cells)
 
     def _lacks(self, cells: Sequence[str]) -> tuple[str, str] | None:
         if all(i is None for i in self.at):
-            return COLUMNS[0], "no evidence of consent: the list has no consent_source, consent_at or " \
-                               "consent_wording column"
+            return COLUMNS[0], "no evidence of consent: the list has no consent_source, consent_at or consent_wording column"
         values = [cells[i] if i is not None else "" for i in self.at]
         if not any(v.strip() for v in values):
             return COLUMNS[0], "no evidence of consent (consent_source, consent_at and consent_wording are empty)"
@@ -159,24 +156,48 @@ def wording_files(list_path: Path, root: Path) -> list[Problem]:
         return []
     shown = display_path(list_path)
     names = list(first)
-    asked = "".join(f"{_WORDING.fullmatch(v).group('commit')}:{_WORDING.fullmatch(v).group('path')}\n"  # type: ignore[union-attr]
-                    for v in names)
+    asked = "".join(
+        f"{_WORDING.fullmatch(v).group('commit')}:{_WORDING.fullmatch(v).group('path')}\n"  # type: ignore[union-attr]
+        for v in names
+    )
     try:
-        done = subprocess.run(["git", "cat-file", "--batch-check"], cwd=root, input=asked.encode("utf-8"),
-                              capture_output=True, timeout=GIT_TIMEOUT)
+        done = subprocess.run(
+            ["git", "cat-file", "--batch-check"], cwd=root, input=asked.encode("utf-8"), capture_output=True, timeout=GIT_TIMEOUT
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return [Problem(shown, first[names[0]], None, UNCHECKED,
-                        f"the sign-up wordings could not be looked up in git ({exc.__class__.__name__})",
-                        "run subscribers check where git and the repository are")]
+        return [
+            Problem(
+                shown,
+                first[names[0]],
+                None,
+                UNCHECKED,
+                f"the sign-up wordings could not be looked up in git ({exc.__class__.__name__})",
+                "run subscribers check where git and the repository are",
+            )
+        ]
     answers = done.stdout.decode("utf-8", "replace").splitlines()
     if done.returncode != 0 or len(answers) != len(names):
         why = done.stderr.decode("utf-8", "replace").strip().splitlines()[:1] or ["no answer"]
-        return [Problem(shown, first[names[0]], None, UNCHECKED,
-                        f"the sign-up wordings could not be looked up in git: {why[0][:200]}",
-                        "run subscribers check in the project's git repository (a full clone)")]
-    return [Problem(shown, first[value], None, "consent_wording",
-                    f"consent_wording {value!r}: git has no such file at that commit, so the wording these "
-                    "people agreed to cannot be shown",
-                    "commit the sign-up wording and name it as PATH@COMMIT (git log -- PATH shows its commits)")
-            for value, answer in zip(names, answers, strict=True) if not answer.endswith(" blob")
-            and " blob " not in answer]
+        return [
+            Problem(
+                shown,
+                first[names[0]],
+                None,
+                UNCHECKED,
+                f"the sign-up wordings could not be looked up in git: {why[0][:200]}",
+                "run subscribers check in the project's git repository (a full clone)",
+            )
+        ]
+    return [
+        Problem(
+            shown,
+            first[value],
+            None,
+            "consent_wording",
+            f"consent_wording {value!r}: git has no such file at that commit, so the wording these "
+            "people agreed to cannot be shown",
+            "commit the sign-up wording and name it as PATH@COMMIT (git log -- PATH shows its commits)",
+        )
+        for value, answer in zip(names, answers, strict=True)
+        if not answer.endswith(" blob") and " blob " not in answer
+    ]

@@ -22,8 +22,10 @@ from pathlib import Path
 from newsletter.files import write_file
 
 FILE = "forgotten.txt"
-_HEAD = ("# Addresses forgotten on request (newsletter subscribers forget): keyed hashes, never an address.\n"
-         "# An import refuses to add any of them back. Keep this file (it holds no personal data).\n")
+_HEAD = (
+    "# Addresses forgotten on request (newsletter subscribers forget): keyed hashes, never an address.\n"
+    "# An import refuses to add any of them back. Keep this file (it holds no personal data).\n"
+)
 
 
 class Forgotten:
@@ -62,5 +64,7 @@ class Forgotten:
     def stand_in(self, address: str) -> str:
         """What the journal keeps in place of the address: not an address, and not the
         register's line (16 hex digits of a second keyed hash)."""
-        return "forgotten-" + hmac.new(self._key, b"stand-in " + address.strip().casefold().encode("utf-8"),
-                                       hashlib.sha256).hexdigest()[:16]
+        return (
+            "forgotten-"
+            + hmac.new(self._key, b"stand-in " + address.strip().casefold().encode("utf-8"), hashlib.sha256).hexdigest()[:16]
+        )

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import csv
 import io
-from array import array
 import marshal
 import os
 import pickle
@@ -42,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,9 +54,9 @@ from newsletter.audience.scan import (
     LONGEST_KEPT,
     RANK_MASK,
     TAGSET_SHIFT,
+    Scanner,
     SplitMidRecord,
     Tally,
-    Scanner,
     duplicate_warning,
 )
 from newsletter.errors import Problem
@@ -83,8 +83,9 @@ class Cut:
     """How many lines come before it."""
 
 
-def tally(path: Path, *, smallest: int = PARALLEL_FROM, at: float | None = None,
-          evidence: bool = False) -> tuple[Tally, list[Problem]] | None:
+def tally(
+    path: Path, *, smallest: int = PARALLEL_FROM, at: float | None = None, evidence: bool = False
+) -> tuple[Tally, list[Problem]] | None:
     """The tally of the list (as :func:`newsletter.audience.tally.tally` would make it in
     one pass, ``evidence`` of consent required or not) and the header's warnings; None
     when one pass is the better way (see :func:`plan` for ``smallest`` and ``at``)."""
@@ -99,8 +100,9 @@ def tally(path: Path, *, smallest: int = PARALLEL_FROM, at: float | None = None,
             return None
         identity = os.stat(path)
         try:
-            child = _Child(path, cut, reader.dialect.delimiter, (identity.st_size, identity.st_mtime_ns, identity.st_ino),
-                           evidence)
+            child = _Child(
+                path, cut, reader.dialect.delimiter, (identity.st_size, identity.st_mtime_ns, identity.st_ino), evidence
+            )
         except OSError:  # no temporary folder to write to, or no process to be had
             return None
         try:
@@ -253,7 +255,10 @@ class _Child:
         try:
             self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
                 [sys.executable, "-m", "newsletter.audience.halves", *args],
-                stdin=subprocess.DEVNULL, stdout=self._out, stderr=subprocess.DEVNULL, close_fds=True,
+                stdin=subprocess.DEVNULL,
+                stdout=self._out,
+                stderr=subprocess.DEVNULL,
+                close_fds=True,
             )
         except BaseException:
             self._out.close()
@@ -292,8 +297,16 @@ class _Child:
         self._out.close()
 
 
-def _scan_part(path: Path, offset: int, lines: int, delimiter: str, identity: tuple[int, int, int],
-               kept: int = CHILD_KEPT, *, evidence: bool = False) -> Part | None:
+def _scan_part(
+    path: Path,
+    offset: int,
+    lines: int,
+    delimiter: str,
+    identity: tuple[int, int, int],
+    kept: int = CHILD_KEPT,
+    *,
+    evidence: bool = False,
+) -> Part | None:
     """The child's work: the tally of the list from ``offset``, or None if the list is not
     the one the parent is reading."""
     with open_list(path) as reader, no_cycle_collection():
@@ -308,8 +321,9 @@ def _scan_part(path: Path, offset: int, lines: int, delimiter: str, identity: tu
 def main(argv: list[str]) -> int:
     path, offset, lines, delimiter, size, mtime, inode, evidence = argv
     try:
-        found = _scan_part(Path(path), int(offset), int(lines), delimiter, (int(size), int(mtime), int(inode)),
-                           evidence=evidence == "1")
+        found = _scan_part(
+            Path(path), int(offset), int(lines), delimiter, (int(size), int(mtime), int(inode)), evidence=evidence == "1"
+        )
     except _Undecodable:
         return _DECODE_ERROR
     except Exception:  # noqa: BLE001 - the parent reads the part itself
@@ -332,8 +346,14 @@ def _line(value: int) -> int:
     return (value >> LINE_SHIFT) & LINE_MASK
 
 
-def join(first: Tally, second: Part, cells_as_written: Callable[[list[int]], dict[int, str]], *,
-         kept: int = LONGEST_KEPT, second_kept: int = CHILD_KEPT) -> bool:
+def join(
+    first: Tally,
+    second: Part,
+    cells_as_written: Callable[[list[int]], dict[int, str]],
+    *,
+    kept: int = LONGEST_KEPT,
+    second_kept: int = CHILD_KEPT,
+) -> bool:
     """Add the tally of the rows after ``first``'s to it, making what one pass over both
     would have made; False (``first`` unchanged) when the longest values cannot be known
     for sure: then the second part must be scanned again after the first.
@@ -376,13 +396,20 @@ def join(first: Tally, second: Part, cells_as_written: Callable[[list[int]], dic
     duplicate_of = {line: moved.get(earlier, earlier) for line, earlier in second.duplicate_of.items()}
     duplicate_of.update(moved)
     warnings = [w for w in second.warnings if w.line not in moved]
-    warnings = [duplicate_warning(file, w.line, duplicate_of[w.line])
-                if w.line in second.duplicate_of and second.duplicate_of[w.line] in moved else w for w in warnings]
+    warnings = [
+        duplicate_warning(file, w.line, duplicate_of[w.line])
+        if w.line in second.duplicate_of and second.duplicate_of[w.line] in moved
+        else w
+        for w in warnings
+    ]
     warnings += [duplicate_warning(file, line, earlier) for line, earlier in moved.items()]
     warnings.sort(key=lambda w: w.line or 0)
-    to_fix = [(line, cell, f"duplicate of line {duplicate_of[line]}")
-              if line in second.duplicate_of and second.duplicate_of[line] in moved else (line, cell, problem)
-              for line, cell, problem in second.to_fix]
+    to_fix = [
+        (line, cell, f"duplicate of line {duplicate_of[line]}")
+        if line in second.duplicate_of and second.duplicate_of[line] in moved
+        else (line, cell, problem)
+        for line, cell, problem in second.to_fix
+    ]
     to_fix += [(line, raw[line], f"duplicate of line {earlier}") for line, earlier in moved.items()]
     to_fix.sort()
 
@@ -401,8 +428,9 @@ def join(first: Tally, second: Part, cells_as_written: Callable[[list[int]], dic
     return True
 
 
-def _join_longest(first: dict[str, list[Any]], second: dict[str, list[Any]], dropped: Any,
-                  *, kept: int, second_kept: int) -> dict[str, list[Any]] | None:
+def _join_longest(
+    first: dict[str, list[Any]], second: dict[str, list[Any]], dropped: Any, *, kept: int, second_kept: int
+) -> dict[str, list[Any]] | None:
     """Each column's ``kept`` longest first-row values over both parts, less the second
     part's rows in ``dropped``; None when a value neither part kept could belong among
     them (a full heap says only that every first row it left out is no longer than its

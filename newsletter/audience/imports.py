@@ -154,18 +154,31 @@ def _consent_columns(reader: ListReader, answer: ConsentAnswer) -> consent.Colum
     """The source's consent columns, or the question when one looks like consent but is not known."""
     names = reader.header.names
     if answer.status_column is not None and consent.find_named(names, answer.status_column) is None:
-        raise InputError(Problem(reader.shown, 1, None, "--status-column",
-                                 f"no column named {answer.status_column!r}; the columns are "
-                                 + ", ".join(repr(n) for n in names if n)))
+        raise InputError(
+            Problem(
+                reader.shown,
+                1,
+                None,
+                "--status-column",
+                f"no column named {answer.status_column!r}; the columns are " + ", ".join(repr(n) for n in names if n),
+            )
+        )
     found = consent.columns(names, status_column=answer.status_column, skip=set(reader.header.roles.values()))
     if found.lookalikes:
         raise InputError(
-            [Problem(reader.shown, 1, i + 1, names[i],
-                     "this column looks like it says whether people agreed to get email, but newsletter "
-                     "does not know it",
-                     f"if it does, name it: --status-column {shlex.quote(names[i])} (with --yes-means VALUE if "
-                     "its yes is not written yes, y, true or 1); if it does not, name the column that does "
-                     "with --status-column, or rename this one") for i in found.lookalikes],
+            [
+                Problem(
+                    reader.shown,
+                    1,
+                    i + 1,
+                    names[i],
+                    "this column looks like it says whether people agreed to get email, but newsletter does not know it",
+                    f"if it does, name it: --status-column {shlex.quote(names[i])} (with --yes-means VALUE if "
+                    "its yes is not written yes, y, true or 1); if it does not, name the column that does "
+                    "with --status-column, or rename this one",
+                )
+                for i in found.lookalikes
+            ],
             summary=f"{reader.shown}: which column says whether each person agreed? Nothing was imported",
         )
     return found
@@ -176,17 +189,27 @@ def _unreadable_question(shown: str, unreadable: dict[tuple[str, str], list[int]
     for (column, value), lines in unreadable.items():
         more = f" (and {len(lines) - 1:,} more row{'s' if len(lines) > 2 else ''})" if len(lines) > 1 else ""
         shown_value = repr(value) if value.strip() else "empty"
-        problems.append(Problem(shown, lines[0], None, column,
-                                f"{shown_value}{more}: did this person agree to get email?",
-                                "say which values mean yes with --yes-means VALUE (repeatable); every other "
-                                "value then means no"))
+        problems.append(
+            Problem(
+                shown,
+                lines[0],
+                None,
+                column,
+                f"{shown_value}{more}: did this person agree to get email?",
+                "say which values mean yes with --yes-means VALUE (repeatable); every other value then means no",
+            )
+        )
     n = sum(len(lines) for lines in unreadable.values())
-    return InputError(problems, summary=f"{shown}: {n:,} row{'s' if n != 1 else ''} do not say clearly whether the "
-                                        "person agreed to get email; nothing was imported")
+    return InputError(
+        problems,
+        summary=f"{shown}: {n:,} row{'s' if n != 1 else ''} do not say clearly whether the "
+        "person agreed to get email; nothing was imported",
+    )
 
 
-def _read_incoming(reader: ListReader, extra_tags: tuple[str, ...], today: str, result: ImportResult,
-                   answer: ConsentAnswer) -> dict[str, _Incoming]:
+def _read_incoming(
+    reader: ListReader, extra_tags: tuple[str, ...], today: str, result: ImportResult, answer: ConsentAnswer
+) -> dict[str, _Incoming]:
     roles = reader.header.roles
     incoming: dict[str, _Incoming] = {}
     unreadable = []
@@ -212,8 +235,9 @@ def _read_incoming(reader: ListReader, extra_tags: tuple[str, ...], today: str, 
             result.outcomes.append(Outcome(line, raw, "skipped", f"not a valid address: {checked}"))
             continue
         if checked.normalized in answer.forgotten:
-            result.outcomes.append(Outcome(line, checked.normalized, "skipped",
-                                           "forgotten on request (subscribers forget): never added back"))
+            result.outcomes.append(
+                Outcome(line, checked.normalized, "skipped", "forgotten on request (subscribers forget): never added back")
+            )
             continue
         ranks = []
         for at, kind in columns.read:
@@ -227,15 +251,16 @@ def _read_incoming(reader: ListReader, extra_tags: tuple[str, ...], today: str, 
             continue
         rank = consent.combine(ranks) if ranks else SUBSCRIBED
         if rank == consent.PENDING:
-            result.outcomes.append(Outcome(line, checked.normalized, "skipped",
-                                           "not confirmed (pending): not added, and a later import can add them"))
+            result.outcomes.append(
+                Outcome(
+                    line, checked.normalized, "skipped", "not confirmed (pending): not added, and a later import can add them"
+                )
+            )
             continue
         seen = incoming.get(checked.key)
         if seen is not None:
             seen.rank = max(seen.rank, rank)
-            result.outcomes.append(
-                Outcome(line, checked.normalized, "skipped", f"same address as line {seen.line} of this file")
-            )
+            result.outcomes.append(Outcome(line, checked.normalized, "skipped", f"same address as line {seen.line} of this file"))
             continue
         given = tuple(unneutralize(cells[i]) if i is not None else "" for i in evidence_at)
         if any(v.strip() for v in given):
@@ -258,8 +283,11 @@ def _read_incoming(reader: ListReader, extra_tags: tuple[str, ...], today: str, 
         )
     if bad_evidence:
         n = len(bad_evidence)
-        raise InputError(bad_evidence, summary=f"{reader.shown}: {n:,} row{'s' if n != 1 else ''} with evidence of "
-                                               "consent that is not as described; nothing was imported")
+        raise InputError(
+            bad_evidence,
+            summary=f"{reader.shown}: {n:,} row{'s' if n != 1 else ''} with evidence of "
+            "consent that is not as described; nothing was imported",
+        )
     if unreadable:
         raise InputError(unreadable, summary=f"{reader.shown}: rows that cannot be read; nothing was imported")
     if unclear:
@@ -307,7 +335,11 @@ def _index(list_path: Path, wanted: dict[str, _Incoming]) -> dict[str, _InList]:
 
 
 def import_list(
-    list_path: Path, source_path: Path, tag: str | None = None, *, today: dt.date | None = None,
+    list_path: Path,
+    source_path: Path,
+    tag: str | None = None,
+    *,
+    today: dt.date | None = None,
     answer: ConsentAnswer | None = None,
 ) -> ImportResult:
     """Merge ``source_path`` into the list (see the module's description)."""
@@ -338,8 +370,7 @@ def import_list(
             "last_name": edit.column("last_name", "last_name") if any(r.last_name for r in added) else None,
             "tags": edit.column("tags", "tags") if any(r.tags for r in incoming.values()) else None,
         }
-        proven = [edit.column(name, name) for name in proof.COLUMNS] if any(
-            r.evidence for r in incoming.values()) else []
+        proven = [edit.column(name, name) for name in proof.COLUMNS] if any(r.evidence for r in incoming.values()) else []
         extra_named = {name: edit.by_name.get(name) for name in ("subscribed_at", "source")}
 
         def change(line: int, cells: list[str]) -> bool:
@@ -411,8 +442,10 @@ def _decide(
             outcome("skipped", f"already {why}")
         return
     if entry.broken is not None:
-        outcome("skipped", f"line {entry.broken} of the list has this address with a space, line break "
-                           "or name in it; fix that line first")
+        outcome(
+            "skipped",
+            f"line {entry.broken} of the list has this address with a space, line break or name in it; fix that line first",
+        )
         return
     changes = _changes(entry, row)
     if not changes:

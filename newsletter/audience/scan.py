@@ -35,8 +35,8 @@ from newsletter.audience.validate import (
     check_address,
     domain_problem,
     fast_path,
-    parse_status,
     hold_keys,
+    parse_status,
     parse_tags,
 )
 from newsletter.errors import Problem
@@ -116,8 +116,10 @@ class Rows(Protocol):
     def decode_error(self) -> Exception: ...
 
 
-SMTPUTF8_WARNING = ("non-ASCII characters before the @: SendGrid does not deliver to such an address (a send "
-                    "marks it failed, with the reason); over SMTP it needs a server offering SMTPUTF8")
+SMTPUTF8_WARNING = (
+    "non-ASCII characters before the @: SendGrid does not deliver to such an address (a send "
+    "marks it failed, with the reason); over SMTP it needs a server offering SMTPUTF8"
+)
 
 
 def duplicate_warning(file: str, line: int, first: int) -> Problem:
@@ -129,8 +131,16 @@ def duplicate_warning(file: str, line: int, first: int) -> Problem:
 class Scanner:
     """Classifies rows into a :class:`Tally`. ``check_dns`` adds a DNS look-up per domain."""
 
-    def __init__(self, file: str, header: Header, delimiter: str, *, check_dns: bool = False,
-                 kept: int = LONGEST_KEPT, evidence: bool = False) -> None:
+    def __init__(
+        self,
+        file: str,
+        header: Header,
+        delimiter: str,
+        *,
+        check_dns: bool = False,
+        kept: int = LONGEST_KEPT,
+        evidence: bool = False,
+    ) -> None:
         self.file = file
         self.kept = kept
         self.check_dns = check_dns
@@ -146,8 +156,9 @@ class Scanner:
         columns += [(name, i) for i, name in header.merge_columns()]
         self._longest = [(at, self.tally.longest.setdefault(name, [])) for name, at in columns]
         self._names = [(name, header.roles[name]) for name in ("first_name", "last_name") if name in header.roles]
-        self._consent = [(at, kind, header.names[at])
-                         for at, kind in consent.columns(header.names, skip=set(header.roles.values())).read]
+        self._consent = [
+            (at, kind, header.names[at]) for at, kind in consent.columns(header.names, skip=set(header.roles.values())).read
+        ]
         """Other tools' consent columns (``Subscribed?``, ``Opt-in``...): read beside ``status``."""
         self._unreadable_consent: tuple[str, str] | None = None
         self._evidence = Checker(columns_at(header.roles)) if evidence else None
@@ -247,9 +258,16 @@ class Scanner:
                 if not value.isprintable() and (bad := _NAME_CONTROL.search(value)) is not None:
                     problem = f"control character U+{ord(bad.group()):04X} in the name"
                     tally.invalid += 1
-                    tally.problems.append(Problem(
-                        self.file, line, None, column, f"{problem}; this address is not mailed until it is fixed",
-                        "delete it: it would reach the message's To: header"))
+                    tally.problems.append(
+                        Problem(
+                            self.file,
+                            line,
+                            None,
+                            column,
+                            f"{problem}; this address is not mailed until it is fixed",
+                            "delete it: it would reach the message's To: header",
+                        )
+                    )
                     tally.to_fix.append((line, raw, f"{problem} ({column})"))
                     tally.holds.add(key)
                     return
@@ -262,11 +280,16 @@ class Scanner:
                     tally.holds.update(hold_keys(raw))
             elif unread is not None:
                 name, value = unread
-                tally.problems.append(Problem(
-                    self.file, line, None, name,
-                    f"{value!r} does not say whether this person agreed; this address is not mailed until it is fixed",
-                    "write yes or no (or subscribed, unsubscribed...), or import the file with --yes-means VALUE",
-                ))
+                tally.problems.append(
+                    Problem(
+                        self.file,
+                        line,
+                        None,
+                        name,
+                        f"{value!r} does not say whether this person agreed; this address is not mailed until it is fixed",
+                        "write yes or no (or subscribed, unsubscribed...), or import the file with --yes-means VALUE",
+                    )
+                )
                 tally.holds.add(key)
                 tally.to_fix.append((line, raw, f"{name}: {value!r} is not a yes or a no"))
             else:
@@ -307,10 +330,16 @@ class Scanner:
         state[key] = (tagset << TAGSET_SHIFT) | (line << LINE_SHIFT) | written | rank
         address = normalized or ""
         if not address.isascii() and not address.rpartition("@")[0].isascii():
-            tally.warnings.append(Problem(
-                self.file, line, None, "email", f"{raw!r}: {SMTPUTF8_WARNING}",
-                "ask the reader for an address without accents before the @, or send by SMTP",
-            ))
+            tally.warnings.append(
+                Problem(
+                    self.file,
+                    line,
+                    None,
+                    "email",
+                    f"{raw!r}: {SMTPUTF8_WARNING}",
+                    "ask the reader for an address without accents before the @, or send by SMTP",
+                )
+            )
         kept = self.kept
         for at, heap in self._longest:
             value = address if at < 0 else cells[at]

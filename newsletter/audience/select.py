@@ -12,7 +12,6 @@ Eligible means: a valid address, first of its rows, whose strictest status is
 from __future__ import annotations
 
 import shlex
-
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -176,14 +175,31 @@ def _count(
     subscribed = by_status[SUBSCRIBED]
     lacking.sort()
     found = tally.unproven
-    unproven_rows = [Problem(tally.file, line, None, found[line][1],
-                             f"{found[line][2]}; this address is held back from sends until it has evidence of "
-                             "consent (consent: required)", evidence_hint) for line in lacking[:UNPROVEN_KEPT] if line in found]
+    unproven_rows = [
+        Problem(
+            tally.file,
+            line,
+            None,
+            found[line][1],
+            f"{found[line][2]}; this address is held back from sends until it has evidence of consent (consent: required)",
+            evidence_hint,
+        )
+        for line in lacking[:UNPROVEN_KEPT]
+        if line in found
+    ]
     if unproven and not found:  # the list has no evidence column: one finding, not one per row
-        unproven_rows = [Problem(tally.file, 1, None, "consent_source",
-                                 f"no evidence of consent: the list has no consent_source, consent_at or "
-                                 f"consent_wording column, so all {unproven:,} subscribed addresses are held back "
-                                 "from sends (consent: required)", evidence_hint)]
+        unproven_rows = [
+            Problem(
+                tally.file,
+                1,
+                None,
+                "consent_source",
+                f"no evidence of consent: the list has no consent_source, consent_at or "
+                f"consent_wording column, so all {unproven:,} subscribed addresses are held back "
+                "from sends (consent: required)",
+                evidence_hint,
+            )
+        ]
     summary = AudienceSummary(
         list_file=tally.file,
         total=tally.rows,
@@ -212,16 +228,24 @@ def _consent_notes(list_path: Path) -> dict[str, Any]:
         names = reader.header.names
         found = consent.columns(names, skip=set(reader.header.roles.values()))
         questions = [
-            Problem(reader.shown, 1, i + 1, names[i],
-                    "this column looks like it says whether people agreed to get email, but newsletter does "
-                    "not know it: it is not read as consent",
-                    "if it does, rename it 'status' with values subscribed or unsubscribed, or import the file "
-                    f"with --status-column {shlex.quote(names[i])}") for i in found.lookalikes]
+            Problem(
+                reader.shown,
+                1,
+                i + 1,
+                names[i],
+                "this column looks like it says whether people agreed to get email, but newsletter does "
+                "not know it: it is not read as consent",
+                "if it does, rename it 'status' with values subscribed or unsubscribed, or import the file "
+                f"with --status-column {shlex.quote(names[i])}",
+            )
+            for i in found.lookalikes
+        ]
     return {"consent_columns": [names[i] for i, _ in found.read], "questions": questions}
 
 
-def summarize(list_path: Path, audience: Audience | None = None, *, check_dns: bool = False,
-              require_evidence: bool = False) -> AudienceSummary:
+def summarize(
+    list_path: Path, audience: Audience | None = None, *, check_dns: bool = False, require_evidence: bool = False
+) -> AudienceSummary:
     """The list in figures for an audience (all subscribers when None), with every problem;
     with ``require_evidence``, subscribers without evidence of consent are held back."""
     return _figures(list_path, audience, check_dns, require_evidence).summary
@@ -254,8 +278,9 @@ def _figures(list_path: Path, audience: Audience | None, check_dns: bool, eviden
     return figures
 
 
-def eligible(list_path: Path, audience: Audience | None = None, *, check_dns: bool = False,
-             require_evidence: bool = False) -> Iterator[Subscriber]:
+def eligible(
+    list_path: Path, audience: Audience | None = None, *, check_dns: bool = False, require_evidence: bool = False
+) -> Iterator[Subscriber]:
     """Yield the subscribers an issue goes to, in list order, each address once (with
     ``require_evidence``, only those whose row holds evidence of consent).
 
@@ -461,11 +486,17 @@ def _tracking_column(reader: ListReader) -> int:
     """Where the list says who agreed to tracking; refused when it does not say."""
     at = reader.header.roles.get(TRACKING_COLUMN)
     if at is None:
-        raise InputError(Problem(
-            reader.shown, 1, None, TRACKING_COLUMN,
-            "tracking: consented (newsletter.yaml) needs a column saying who agreed to click and open tracking; "
-            "this list has none, so nothing was sent",
-            f"add a {TRACKING_COLUMN} column (yes for each reader who agreed), or set tracking: everyone"))
+        raise InputError(
+            Problem(
+                reader.shown,
+                1,
+                None,
+                TRACKING_COLUMN,
+                "tracking: consented (newsletter.yaml) needs a column saying who agreed to click and open tracking; "
+                "this list has none, so nothing was sent",
+                f"add a {TRACKING_COLUMN} column (yes for each reader who agreed), or set tracking: everyone",
+            )
+        )
     return at
 
 
@@ -484,8 +515,9 @@ class Entry(NamedTuple):
     read when asked for."""
 
 
-def entries(list_path: Path, audience: Audience | None = None, *, require_evidence: bool = False,
-            tracking: bool = False) -> Iterator[Entry]:
+def entries(
+    list_path: Path, audience: Audience | None = None, *, require_evidence: bool = False, tracking: bool = False
+) -> Iterator[Entry]:
     """:func:`eligible` for a send: the same checks first, then lighter values. With
     ``tracking``, each entry says whether the reader agreed to tracking (the list's
     ``tracking_consent`` column: yes, y, true, 1... mean agreed, anything else not)."""

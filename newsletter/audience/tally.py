@@ -12,8 +12,8 @@ changed byte or setting means a fresh tally. Results with DNS checks are never k
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import contextlib
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -45,8 +45,7 @@ def tally(list_path: Path, *, check_dns: bool = False, evidence: bool = False) -
     if not check_dns and (found := halves.tally(list_path, evidence=evidence)) is not None:
         return found
     with open_list(list_path) as reader, no_cycle_collection():
-        scanner = Scanner(reader.shown, reader.header, reader.dialect.delimiter, check_dns=check_dns,
-                          evidence=evidence)
+        scanner = Scanner(reader.shown, reader.header, reader.dialect.delimiter, check_dns=check_dns, evidence=evidence)
         result = scanner.scan(reader)
         return result, reader.header.warnings
 
@@ -155,10 +154,17 @@ def cached(list_path: Path, audience: Audience | None, fp: Fingerprint, *, evide
         data = json.loads(_cache_file(list_path, audience, evidence).read_text(encoding="utf-8"))
         if data["key"] != fp.as_dict():
             return None
-        longest = {str(name): [(int(size), int(line), str(value)) for size, line, value in heap]
-                   for name, heap in data["longest"].items()}
-        return Figures(AudienceSummary.from_dict(data["summary"]), _unpack_bits(data["eligible_lines"]),
-                       _unpack_bits(data["written_lines"]), fp, longest)
+        longest = {
+            str(name): [(int(size), int(line), str(value)) for size, line, value in heap]
+            for name, heap in data["longest"].items()
+        }
+        return Figures(
+            AudienceSummary.from_dict(data["summary"]),
+            _unpack_bits(data["eligible_lines"]),
+            _unpack_bits(data["written_lines"]),
+            fp,
+            longest,
+        )
     except (OSError, ValueError, KeyError, TypeError, AttributeError, zlib.error):
         return None
 

@@ -70,12 +70,7 @@ class Address:
 
 def plain_domain(domain: str) -> str | None:
     """The normalised form of a plain ASCII LDH domain, or None when the library must decide."""
-    if (
-        len(domain) > DOMAIN_MAX_LENGTH
-        or _LDH_DOMAIN.fullmatch(domain) is None
-        or "--" in domain
-        or not domain[-1].isalpha()
-    ):
+    if len(domain) > DOMAIN_MAX_LENGTH or _LDH_DOMAIN.fullmatch(domain) is None or "--" in domain or not domain[-1].isalpha():
         return None
     lowered = domain.lower()
     if lowered[lowered.rfind(".") + 1 :] in _SPECIAL_TLDS or ("." + lowered).endswith(_SPECIAL_DOTTED):

@@ -53,8 +53,10 @@ def in_every_language(ctx: CheckContext, *, online: bool = False) -> list[Findin
     if not issue_file.languages:
         return found
     merged = dict.fromkeys(found)
-    others = [build_context(ctx.project, variant, ctx.project.render(variant), ctx.list_path)
-              for variant in issue_file.in_each_language()[1:]]
+    others = [
+        build_context(ctx.project, variant, ctx.project.render(variant), ctx.list_path)
+        for variant in issue_file.in_each_language()[1:]
+    ]
     for context in others:
         merged.update(dict.fromkeys(findings_for(context)))
     if online:

@@ -19,19 +19,37 @@ from newsletter.errors import display_path
 FAMILY = "a11y"
 
 HTML_LANG = rule("html-lang", "warning", "The HTML document has no lang attribute.", family=FAMILY)
-HEADING_ORDER = rule(
-    "heading-order", "warning", "A heading skips a level (e.g. h4 after h2).", family=FAMILY
-)
+HEADING_ORDER = rule("heading-order", "warning", "A heading skips a level (e.g. h4 after h2).", family=FAMILY)
 LINK_TEXT = rule(
-    "link-text", "warning", 'A link says nothing out of context ("click here", "read more").',
+    "link-text",
+    "warning",
+    'A link says nothing out of context ("click here", "read more").',
     family=FAMILY,
 )
 
 VAGUE = frozenset(
     {
-        "click here", "click", "here", "tap here", "this", "this link", "link", "read more",
-        "more", "learn more", "find out more", "more info", "more information", "see more",
-        "see here", "go", "continue", "details", "website", "this page", "page",
+        "click here",
+        "click",
+        "here",
+        "tap here",
+        "this",
+        "this link",
+        "link",
+        "read more",
+        "more",
+        "learn more",
+        "find out more",
+        "more info",
+        "more information",
+        "see more",
+        "see here",
+        "go",
+        "continue",
+        "details",
+        "website",
+        "this page",
+        "page",
     }
 )
 
@@ -94,7 +112,8 @@ def link_words(ctx: CheckContext) -> Iterator[Finding]:
             continue
         if not link.name:
             yield LINK_TEXT(
-                f"the link to {link.href} has no words a screen reader can announce", link.where,
+                f"the link to {link.href} has no words a screen reader can announce",
+                link.where,
                 "give the link words, or alt text to the image inside it",
             )
         elif _vague(link.name):

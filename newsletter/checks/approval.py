@@ -18,18 +18,21 @@ from newsletter.errors import NewsletterError
 FAMILY = "approval"
 
 APPROVAL_OFF = rule(
-    "approval-off", "warning",
+    "approval-off",
+    "warning",
     "Nobody approves the email before it is sent (approval: none in newsletter.yaml).",
     family=FAMILY,
 )
 NOT_APPROVED = rule(
-    "not-approved", "error",
+    "not-approved",
+    "error",
     "approval: required, another-person or pull-request, and this exact email is not approved "
     "(never approved, or changed since). A warning under pull-request, where merging approves.",
     family=FAMILY,
 )
 SELF_APPROVED = rule(
-    "self-approved", "error",
+    "self-approved",
+    "error",
     "approval: another-person, and the email is approved only by the only author of the issue's commits.",
     family=FAMILY,
 )
@@ -50,7 +53,7 @@ def approval(ctx: CheckContext) -> Iterator[Finding]:
                 "nobody approves this email before it is sent",
                 ctx.issue_at(()),
                 "set approval: required (or another-person, or pull-request) in newsletter.yaml; "
-                "the README's \"Working as a team\" says how",
+                'the README\'s "Working as a team" says how',
             )
         return
     if not found.blocks:

@@ -14,20 +14,16 @@ from newsletter.errors import NewsletterError, display_path
 
 FAMILY = "compliance"
 
-UNSUBSCRIBE = rule(
-    "unsubscribe-link", "error", "There is no visible per-recipient unsubscribe link.", family=FAMILY
-)
-POSTAL_ADDRESS = rule(
-    "postal-address", "error", "The footer does not show the postal address.", family=FAMILY
-)
+UNSUBSCRIBE = rule("unsubscribe-link", "error", "There is no visible per-recipient unsubscribe link.", family=FAMILY)
+POSTAL_ADDRESS = rule("postal-address", "error", "The footer does not show the postal address.", family=FAMILY)
 
-UNSUBSCRIBE_GROUP = rule(
-    "unsubscribe-group", "error", "unsubscribe: sendgrid without an unsubscribe group id.", family=FAMILY
-)
+UNSUBSCRIBE_GROUP = rule("unsubscribe-group", "error", "unsubscribe: sendgrid without an unsubscribe group id.", family=FAMILY)
 
 PROVIDER_FEATURE = rule(
-    "provider-feature", "warning",
-    "The settings ask for something the provider a send would use cannot carry.", family=FAMILY,
+    "provider-feature",
+    "warning",
+    "The settings ask for something the provider a send would use cannot carry.",
+    family=FAMILY,
 )
 
 _LOOSE = re.compile(r"[\s,;]+")
@@ -117,12 +113,14 @@ def provider_features(ctx: CheckContext) -> Iterator[Finding]:
 
     provider = default_provider()
     for found in unsupported(ctx.settings, provider, traits(provider)):
-        yield PROVIDER_FEATURE(str(found), ctx.settings_at(found.path),
-                               "send with --provider sendgrid (set SENDGRID_API_KEY), or change the setting")
+        yield PROVIDER_FEATURE(
+            str(found), ctx.settings_at(found.path), "send with --provider sendgrid (set SENDGRID_API_KEY), or change the setting"
+        )
 
 
 CONSENT_EVIDENCE = rule(
-    "consent-evidence", "warning",
+    "consent-evidence",
+    "warning",
     "consent: required, and subscribers' rows lack evidence of consent: they are held back from the send.",
     family=FAMILY,
 )
@@ -145,11 +143,16 @@ def consent_evidence(ctx: CheckContext) -> Iterator[Finding]:
         return
     shown = summary.unproven_rows[:EVIDENCE_SHOWN]
     for problem in shown:
-        yield CONSENT_EVIDENCE(f"{problem.message.split(';')[0].split(', so all')[0]}: held back from this send",
-                               Where(problem.file, problem.line, None, problem.field), HINT)
+        yield CONSENT_EVIDENCE(
+            f"{problem.message.split(';')[0].split(', so all')[0]}: held back from this send",
+            Where(problem.file, problem.line, None, problem.field),
+            HINT,
+        )
     more = summary.unproven - len(shown)
     if more > 0 and len(summary.unproven_rows) > len(shown):
         last = summary.unproven_rows[len(shown)]
-        yield CONSENT_EVIDENCE(f"and {more:,} more subscribers without evidence of consent: held back from this send",
-                               Where(last.file, last.line, None, last.field),
-                               "`newsletter subscribers check` lists every one")
+        yield CONSENT_EVIDENCE(
+            f"and {more:,} more subscribers without evidence of consent: held back from this send",
+            Where(last.file, last.line, None, last.field),
+            "`newsletter subscribers check` lists every one",
+        )

@@ -19,28 +19,28 @@ from newsletter.render.dates import long_date, when
 FAMILY = "content"
 
 TEMPLATE_LEFTOVER = rule(
-    "template-leftover", "error",
-    "Template syntax ({{ }}, {% %}, *|MERGE|*) shows in the email.", family=FAMILY,
+    "template-leftover",
+    "error",
+    "Template syntax ({{ }}, {% %}, *|MERGE|*) shows in the email.",
+    family=FAMILY,
 )
 TOKEN_UNFILLED = rule(
-    "token-unfilled", "error",
+    "token-unfilled",
+    "error",
     "A per-recipient token (__nl_…__) is left unfilled, or its field has no value in the list.",
     family=FAMILY,
 )
 PLACEHOLDER_TEXT = rule(
-    "placeholder", "error",
+    "placeholder",
+    "error",
     "Words still to be written: a placeholder (TK: …, as newsletter new writes them, or lorem ipsum).",
     family=FAMILY,
 )
-EVENT_PAST = rule(
-    "event-before-date", "error", "An event starts before the issue's date.", family=FAMILY
-)
+EVENT_PAST = rule("event-before-date", "error", "An event starts before the issue's date.", family=FAMILY)
 
 # Jinja/Liquid/Handlebars ({{ x }}, {% x %}, {# x #}) and Mailchimp (*|FNAME|*) merge tags;
 # Markdown turns the Mailchimp stars into emphasis, leaving |FNAME|.
-LEFTOVER = re.compile(
-    r"\{\{.{0,60}?\}\}|\{%.{0,60}?%\}|\{#.{0,60}?#\}|\{\{|\{%|\*?\|[A-Z][A-Z0-9_:]*\|\*?"
-)
+LEFTOVER = re.compile(r"\{\{.{0,60}?\}\}|\{%.{0,60}?%\}|\{#.{0,60}?#\}|\{\{|\{%|\*?\|[A-Z][A-Z0-9_:]*\|\*?")
 # "TK:" is how `newsletter new` marks the words still to write; lorem ipsum is filler text.
 PLACEHOLDER = re.compile(r"(?<![A-Za-z0-9])TK:|(?i:\blorem ipsum\b)")
 LOOSE_TOKEN = re.compile(r"__nl_[A-Za-z0-9_]*?__")
@@ -96,8 +96,7 @@ def tokens(ctx: CheckContext) -> Iterator[Finding]:
             continue
         yield TOKEN_UNFILLED(
             f"the merge field {name!r} has no column in {source}: every reader would see a blank",
-            ctx.in_templates(f"recipient.{name}") or ctx.in_templates(f"recipient.url.{name}")
-            or ctx.where_text(name),
+            ctx.in_templates(f"recipient.{name}") or ctx.in_templates(f"recipient.url.{name}") or ctx.where_text(name),
             f"add a {name} column to the list, or remove recipient.{name} from the template",
         )
 
@@ -114,7 +113,7 @@ def placeholders(ctx: CheckContext) -> Iterator[Finding]:
         yield PLACEHOLDER_TEXT(
             f"still a placeholder: {line if len(line) <= 80 else line[:79] + '…'!r}",
             ctx.index.refine(src.where, line),
-            "write this issue's own words here (newsletter new leaves \"TK: …\" where they go)",
+            'write this issue\'s own words here (newsletter new leaves "TK: …" where they go)',
         )
 
 
@@ -155,8 +154,7 @@ def events(ctx: CheckContext) -> Iterator[Finding]:
             if event.start >= send_start:
                 continue
             yield EVENT_PAST(
-                f"{event.title!r} starts {when(event.start.astimezone(zone))}, before the "
-                f"issue's date ({long_date(issue.date)})",
+                f"{event.title!r} starts {when(event.start.astimezone(zone))}, before the issue's date ({long_date(issue.date)})",
                 ctx.issue_at(("blocks", i, "items", j, "start")),
                 "check the year and month, or remove an event that is over",
             )

@@ -23,7 +23,6 @@ from newsletter.render.pipeline import Rendered
 from newsletter.settings import SETTINGS_FILE, Settings
 
 
-
 @dataclass(frozen=True, slots=True)
 class LinkRef:
     """An ``<a href>`` of the email as a reader gets it, and where its address was written."""
@@ -120,9 +119,11 @@ def _links(ctx: CheckContext, tokened: _Element) -> list[LinkRef]:
         elif token_field == "unsubscribe_url":
             where = ctx.settings_at(("unsubscribe_url",))
         else:
-            where = ctx.in_templates(href or 'href=""') or (
-                ctx.in_templates(f"recipient.{token_field}") if token_field else None
-            ) or ctx.issue_where
+            where = (
+                ctx.in_templates(href or 'href=""')
+                or (ctx.in_templates(f"recipient.{token_field}") if token_field else None)
+                or ctx.issue_where
+            )
         out.append(LinkRef(href, H.accessible_name(a), a, where, source, token_field))
     return out
 
@@ -147,9 +148,7 @@ def _refine(*locators: Locator) -> Callable[[Where, str], Where]:
     return refine
 
 
-def build_context(
-    project: Project, issue_file: IssueFile, rendered: Rendered, list_path: Path | None = None
-) -> CheckContext:
+def build_context(project: Project, issue_file: IssueFile, rendered: Rendered, list_path: Path | None = None) -> CheckContext:
     settings = project.settings
     list_path = project.list_path(list_path)
     sample = sample_recipient(settings, issue_file.issue.audience, list_path)

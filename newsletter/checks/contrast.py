@@ -25,9 +25,11 @@ NORMAL, LARGE = 4.5, 3.0
 Mode = Literal["light", "dark", "inverted"]
 
 CONTRAST = rule(
-    "contrast", "warning",
+    "contrast",
+    "warning",
     "A theme colour pair is below WCAG AA contrast (4.5:1 normal text, 3:1 large), in light "
-    "mode, dark mode or under full inversion.", family=FAMILY,
+    "mode, dark mode or under full inversion.",
+    family=FAMILY,
 )
 
 
@@ -44,8 +46,7 @@ PAIRS = (
     Pair("link", "content_background", NORMAL, "links in the text (16px)"),
     Pair("muted", "content_background", NORMAL, "dates, captions and photo credits (13px)"),
     Pair("muted", "background", NORMAL, "the footer and the 'view in browser' line (13px)"),
-    Pair("button_text", "brand", NORMAL,
-         "button labels (16px bold) and the logo's alt text when images are blocked"),
+    Pair("button_text", "brand", NORMAL, "button labels (16px bold) and the logo's alt text when images are blocked"),
     Pair("brand", "content_background", LARGE, "h1 and h2 headings (28px and 22px bold)"),
 )
 DARK_PAIRS = (
@@ -91,7 +92,7 @@ def _suggestion(mode: Mode, pair: Pair, fg: str, bg: str) -> str:
     got = ratio(better, bg)
     if mode == "inverted":  # the suggestion is the colour to write, before inversion
         better = invert(better)
-    return f"try {pair.foreground}: \"{better}\" ({got:.1f}:1)"
+    return f'try {pair.foreground}: "{better}" ({got:.1f}:1)'
 
 
 @check(FAMILY)
@@ -102,8 +103,7 @@ def theme(ctx: CheckContext) -> Iterator[Finding]:
             continue
         section = "dark_colours" if mode == "dark" else "colours"
         if mode == "inverted":
-            what = (f"under full inversion (apps that invert an email's colours), "
-                    f"{pair.foreground} becomes {fg} on {bg}")
+            what = f"under full inversion (apps that invert an email's colours), {pair.foreground} becomes {fg} on {bg}"
         else:
             what = f"{pair.foreground} {fg} on {pair.background} {bg}"
         yield CONTRAST(

@@ -22,26 +22,31 @@ SUBJECT_SHOWN = 60  # what most inboxes show of a subject
 PREHEADER_RANGE = (40, 140)
 
 SUBJECT_EMPTY = rule("subject-empty", "error", "The subject is empty.", family=FAMILY)
-SUBJECT_TOO_LONG = rule(
-    "subject-too-long", "error", f"The subject is over {SUBJECT_MAX} characters.", family=FAMILY
-)
+SUBJECT_TOO_LONG = rule("subject-too-long", "error", f"The subject is over {SUBJECT_MAX} characters.", family=FAMILY)
 HEADER_NEWLINE = rule(
-    "header-newline", "error", "A header value (subject, from, to, reply-to, "
+    "header-newline",
+    "error",
+    "A header value (subject, from, to, reply-to, "
     "List-Unsubscribe, a subscriber's name) holds a line break (CR/LF) or a control character.",
     family=FAMILY,
 )
 SUBJECT_LONG = rule(
-    "subject-long", "warning", f"The subject is over {SUBJECT_SHOWN} characters: inboxes cut it.",
+    "subject-long",
+    "warning",
+    f"The subject is over {SUBJECT_SHOWN} characters: inboxes cut it.",
     family=FAMILY,
 )
 SUBJECT_CAPITALS = rule("subject-capitals", "warning", "The subject is in capitals.", family=FAMILY)
 ADDRESS_SMTPUTF8 = rule(
-    "address-smtputf8", "warning", "Subscriber addresses have non-ASCII characters before the @: SendGrid "
-    "does not deliver to them, SMTP only with SMTPUTF8.", family=FAMILY,
+    "address-smtputf8",
+    "warning",
+    "Subscriber addresses have non-ASCII characters before the @: SendGrid does not deliver to them, SMTP only with SMTPUTF8.",
+    family=FAMILY,
 )
 PREHEADER_MISSING = rule("preheader-missing", "warning", "There is no preheader.", family=FAMILY)
 PREHEADER_LENGTH = rule(
-    "preheader-length", "warning",
+    "preheader-length",
+    "warning",
     f"The preheader is shorter than {PREHEADER_RANGE[0]} or longer than {PREHEADER_RANGE[1]} characters.",
     family=FAMILY,
 )
@@ -71,16 +76,19 @@ def subject(ctx: CheckContext) -> Iterator[Finding]:
     if len(value) > SUBJECT_MAX:
         yield SUBJECT_TOO_LONG(
             f"the subject is {len(value)} characters; at most {SUBJECT_MAX} fit in a header line",
-            at, f"keep it under {SUBJECT_SHOWN} characters",
+            at,
+            f"keep it under {SUBJECT_SHOWN} characters",
         )
     elif len(value) > SUBJECT_SHOWN:
         yield SUBJECT_LONG(
             f"the subject is {len(value)} characters; inboxes show about the first {SUBJECT_SHOWN}",
-            at, "put the important words first, or shorten it",
+            at,
+            "put the important words first, or shorten it",
         )
     if in_capitals(value):
         yield SUBJECT_CAPITALS(
-            "the subject is in capitals", at,
+            "the subject is in capitals",
+            at,
             "capitals read as shouting and spam filters score them; use sentence case",
         )
 
@@ -91,7 +99,7 @@ def preheader(ctx: CheckContext) -> Iterator[Finding]:
     low, high = PREHEADER_RANGE
     if not value:
         yield PREHEADER_MISSING(
-            "no preheader: inboxes will show the first words of the email (\"View this email…\")",
+            'no preheader: inboxes will show the first words of the email ("View this email…")',
             ctx.issue_at(("preheader",)),
             f"add preheader: with a {low}–{high} character summary",
         )
@@ -138,8 +146,11 @@ def international_addresses(ctx: CheckContext) -> Iterator[Finding]:
     if path is None or not path.is_file():
         return
     try:
-        summary = summarize(path, ctx.issue_file.issue.audience,  # the figures the send's check reads too
-                            require_evidence=ctx.settings.consent == "required")
+        summary = summarize(
+            path,
+            ctx.issue_file.issue.audience,  # the figures the send's check reads too
+            require_evidence=ctx.settings.consent == "required",
+        )
         found = [w for w in summary.warnings if SMTPUTF8_WARNING in w.message]
     except NewsletterError:  # an unreadable list is reported by the recipient checks
         return

@@ -22,32 +22,38 @@ from newsletter.render.dates import long_date
 FAMILY = "history"
 
 SUBJECT_REPEATED = rule(
-    "subject-repeated", "error",
+    "subject-repeated",
+    "error",
     "The subject is the same as another issue's in issues/ or one already sent from this project.",
     family=FAMILY,
 )
 DATE_REPEATED = rule(
-    "date-repeated", "error",
+    "date-repeated",
+    "error",
     "The date is the same as another issue's in issues/ or one already sent from this project.",
     family=FAMILY,
 )
 ALREADY_SENT = rule(
-    "already-sent", "error",
+    "already-sent",
+    "error",
     "The send records in sends/ (committed from any clone) say this issue was already sent.",
     family=FAMILY,
 )
 OLDER_THAN_SENT = rule(
-    "older-than-sent", "error",
+    "older-than-sent",
+    "error",
     "An issue dated after this one was already sent (per the send records).",
     family=FAMILY,
 )
 BEGUN_ELSEWHERE = rule(
-    "begun-elsewhere", "warning",
+    "begun-elsewhere",
+    "warning",
     "A SendGrid send of this issue began on another clone and did not finish: `send` resumes it.",
     family=FAMILY,
 )
 RECORD_NOT_COMMITTED = rule(
-    "record-not-committed", "warning",
+    "record-not-committed",
+    "warning",
     "A send record in sends/ is not committed to git: other clones do not know about that send.",
     family=FAMILY,
 )

@@ -13,9 +13,7 @@ from newsletter.checks.registry import check, rule
 
 FAMILY = "images"
 
-IMAGE_ALT = rule(
-    "image-alt", "error", "An image has no alt text and is not marked decorative.", family=FAMILY
-)
+IMAGE_ALT = rule("image-alt", "error", "An image has no alt text and is not marked decorative.", family=FAMILY)
 IMAGE_HTTP = rule("image-http", "warning", "An image is loaded over http, not https.", family=FAMILY)
 IMAGE_WIDTH = rule("image-width", "warning", "An image has no width.", family=FAMILY)
 IMAGE_COUNT = rule("image-count", "warning", "The email has more than a few images.", family=FAMILY)
@@ -46,7 +44,8 @@ def transport_and_size(ctx: CheckContext) -> Iterator[Finding]:
     for image in ctx.images:
         if urlsplit(image.src).scheme.lower() == "http":
             yield IMAGE_HTTP(
-                f"the image {image.src} is loaded over http", image.where,
+                f"the image {image.src} is loaded over http",
+                image.where,
                 "use its https:// address: clients block or warn about insecure images",
             )
         if not (image.element.get("width") or "").strip():
@@ -57,7 +56,8 @@ def transport_and_size(ctx: CheckContext) -> Iterator[Finding]:
             )
             yield IMAGE_WIDTH(
                 f"the image {image.src} has no width: Outlook shows it at its full size",
-                image.where, hint,
+                image.where,
+                hint,
             )
 
 

@@ -11,7 +11,8 @@ from newsletter.checks.registry import check, rule
 FAMILY = "languages"
 
 TRANSLATION_MISSING = rule(
-    "translation-missing", "error",
+    "translation-missing",
+    "error",
     "A text of an issue in several languages lacks its words in one of them "
     "(readers of that language would get the default language's).",
     family=FAMILY,
@@ -21,13 +22,12 @@ TRANSLATION_MISSING = rule(
 @check(FAMILY)
 def missing_translations(ctx: CheckContext) -> Iterator[Finding]:
     for problem in ctx.issue_file.missing:
-        yield TRANSLATION_MISSING(
-            problem.message, Where(problem.file, problem.line, problem.column, problem.field), problem.hint
-        )
+        yield TRANSLATION_MISSING(problem.message, Where(problem.file, problem.line, problem.column, problem.field), problem.hint)
 
 
 LANGUAGE_FALLBACK = rule(
-    "language-fallback", "warning",
+    "language-fallback",
+    "warning",
     "An issue in several languages, and a subscriber whose language column names a language it lacks "
     "(or is no language tag): they get the default language.",
     family=FAMILY,
@@ -57,15 +57,19 @@ def language_fallback(ctx: CheckContext) -> Iterator[Finding]:
             if not lacking:
                 continue
             if shown == FALLBACK_SHOWN:
-                yield LANGUAGE_FALLBACK("and more readers whose language this issue lacks",
-                                        Where(display_path(path), person.line, None, COLUMN),
-                                        "the send's summary counts them all")
+                yield LANGUAGE_FALLBACK(
+                    "and more readers whose language this issue lacks",
+                    Where(display_path(path), person.line, None, COLUMN),
+                    "the send's summary counts them all",
+                )
                 return
             shown += 1
             why = "is no language tag" if lacking == "?" else f"is not one of this issue's ({', '.join(languages)})"
-            yield LANGUAGE_FALLBACK(f"language '{cell}' {why}: this reader gets {languages[0]}",
-                                    Where(display_path(path), person.line, None, COLUMN),
-                                    "write the reader's language as a tag (cy, cy-GB), or add it to the issue")
+            yield LANGUAGE_FALLBACK(
+                f"language '{cell}' {why}: this reader gets {languages[0]}",
+                Where(display_path(path), person.line, None, COLUMN),
+                "write the reader's language as a tag (cy, cy-GB), or add it to the issue",
+            )
     except NewsletterError:  # an unreadable list is reported by the recipient checks
         return
     finally:

@@ -28,28 +28,34 @@ PLACEHOLDER = re.compile(r"(?<![A-Za-z])(?:TK|TO" r"DO)(?![A-Za-z])|(?<![A-Za-z]
 EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
 
 LINK_EMPTY = rule("link-empty", "error", "A link has no address.", family=FAMILY)
-LINK_FRAGMENT = rule(
-    "link-fragment", "error", "A link goes to '#' or another in-page anchor.", family=FAMILY
-)
+LINK_FRAGMENT = rule("link-fragment", "error", "A link goes to '#' or another in-page anchor.", family=FAMILY)
 LINK_PLACEHOLDER = rule(
-    "link-placeholder", "error", "A link's address or words are a placeholder (TK, TO" "DO, lorem).",
+    "link-placeholder",
+    "error",
+    "A link's address or words are a placeholder (TK, TODO, lorem).",
     family=FAMILY,
 )
 LINK_SCHEME = rule(
-    "link-scheme", "error", "A link is not http(s) or mailto (relative, javascript:, tel:, …).",
+    "link-scheme",
+    "error",
+    "A link is not http(s) or mailto (relative, javascript:, tel:, …).",
     family=FAMILY,
 )
 LINK_HIDDEN = rule(
-    "link-hidden-characters", "warning",
+    "link-hidden-characters",
+    "warning",
     "A link's words hold invisible or direction-changing characters (zero-width, bidi controls).",
     family=FAMILY,
 )
 LINK_HTTP = rule(
-    "link-http", "warning", "A link goes to an http:// address, not https:// (text, buttons, lists alike).",
+    "link-http",
+    "warning",
+    "A link goes to an http:// address, not https:// (text, buttons, lists alike).",
     family=FAMILY,
 )
 EXAMPLE_DOMAIN = rule(
-    "example-domain", "warning",
+    "example-domain",
+    "warning",
     "A link, image or address is at a reserved example domain (example.com/.org/.net).",
     family=FAMILY,
 )
@@ -85,29 +91,34 @@ def _link_problem(link: LinkRef) -> Finding | None:
     at = link.where
     if not href:
         return LINK_EMPTY(
-            f"the link {_shown(link.name or '(no words)')} has no address", at,
+            f"the link {_shown(link.name or '(no words)')} has no address",
+            at,
             "give it the full https:// address it should go to",
         )
     if href.startswith("#"):
         return LINK_FRAGMENT(
             f"the link {_shown(link.name or href)} goes to {href!r}, which does nothing in an email",
-            at, "give it the full https:// address it should go to",
+            at,
+            "give it the full https:// address it should go to",
         )
     if PLACEHOLDER.search(href) or PLACEHOLDER.search(link.name):
         return LINK_PLACEHOLDER(
-            f"the link {_shown(link.name)} is a placeholder: {_shown(href)}", at,
+            f"the link {_shown(link.name)} is a placeholder: {_shown(href)}",
+            at,
             "replace it with the real address before sending",
         )
     scheme = urlsplit(href).scheme.lower() if ":" in href else ""
     if scheme not in SCHEMES:
         what = f"'{scheme}:'" if scheme else "no scheme (a relative address)"
         return LINK_SCHEME(
-            f"the link {_shown(link.name)} has {what}: {_shown(href)}", at,
+            f"the link {_shown(link.name)} has {what}: {_shown(href)}",
+            at,
             "only https://, http:// and mailto: links work in every email client",
         )
     if scheme == "http":
         return LINK_HTTP(
-            f"the link {_shown(link.name or href)} goes to {_shown(href)} over http, not https", at,
+            f"the link {_shown(link.name or href)} goes to {_shown(href)} over http, not https",
+            at,
             "use its https:// address if the site has one: browsers warn readers about http pages",
         )
     return None
@@ -122,7 +133,8 @@ def links(ctx: CheckContext) -> Iterator[Finding]:
         hidden = hidden_characters(link.name)
         if hidden:
             yield LINK_HIDDEN(
-                f"the link {_shown(link.name)} holds {', '.join(hidden)}", link.where,
+                f"the link {_shown(link.name)} holds {', '.join(hidden)}",
+                link.where,
                 "delete them (retype the words): they can make a link read as something else",
             )
 
@@ -145,7 +157,8 @@ def _example(value: str, host: str, at: Where, what: str) -> Finding | None:
     if domain is None:
         return None
     return EXAMPLE_DOMAIN(
-        f"{what} {value} is at the reserved example domain {domain}", at,
+        f"{what} {value} is at the reserved example domain {domain}",
+        at,
         "example domains receive no mail and serve no pages: replace it before sending",
     )
 

@@ -19,12 +19,16 @@ from newsletter.checks.registry import check, rule
 FAMILY = "markup"
 
 LINK_UNCLOSED = rule(
-    "link-unclosed", "warning",
-    "A Markdown link never closes: its ')' is missing, so it shows as typed.", family=FAMILY,
+    "link-unclosed",
+    "warning",
+    "A Markdown link never closes: its ')' is missing, so it shows as typed.",
+    family=FAMILY,
 )
 BRACKETS = rule(
-    "brackets-unbalanced", "warning",
-    "A bracket ([ ] or ( )) has no partner in its paragraph.", family=FAMILY,
+    "brackets-unbalanced",
+    "warning",
+    "A bracket ([ ] or ( )) has no partner in its paragraph.",
+    family=FAMILY,
 )
 
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
@@ -77,7 +81,7 @@ def _destination_end(text: str, i: int) -> int | None:
             j += 1
     while j < len(text) and text[j] in " \t\n":
         j += 1
-    quote = {"\"": "\"", "'": "'", "(": ")"}.get(text[j : j + 1])
+    quote = {'"': '"', "'": "'", "(": ")"}.get(text[j : j + 1])
     if quote is not None:
         close = text.find(quote, j + 1)
         if close < 0:
@@ -167,18 +171,20 @@ def brackets(ctx: CheckContext) -> Iterator[Finding]:
             if slip.kind == "unclosed-link":
                 yield LINK_UNCLOSED(
                     f"the link {shown} never closes: readers see the brackets and the address as typed",
-                    at, "end the address with ')': [the words](https://the-address)",
+                    at,
+                    "end the address with ')': [the words](https://the-address)",
                 )
             elif slip.kind == "unclosed":
                 partner = "]" if slip.char == "[" else ")"
                 yield BRACKETS(
                     f"'{slip.char}' is never closed ({shown}): no '{partner}' follows in its paragraph",
-                    at, f"add the missing '{partner}', or remove the '{slip.char}'; a link is written "
-                        "[the words](https://the-address)",
+                    at,
+                    f"add the missing '{partner}', or remove the '{slip.char}'; a link is written "
+                    "[the words](https://the-address)",
                 )
             else:
                 yield BRACKETS(
-                    f"'{slip.char}' closes nothing ({shown}): no '{_PAIRS[slip.char]}' before it in "
-                    "its paragraph",
-                    at, f"add the missing '{_PAIRS[slip.char]}', or remove the '{slip.char}'",
+                    f"'{slip.char}' closes nothing ({shown}): no '{_PAIRS[slip.char]}' before it in its paragraph",
+                    at,
+                    f"add the missing '{_PAIRS[slip.char]}', or remove the '{slip.char}'",
                 )

@@ -32,18 +32,18 @@ PER_HOST = 2
 MAX_REDIRECTS = 10
 REFUSED_BOTS = frozenset({401, 403, 429})  # often a site refusing robots, not a broken page
 
-ONLINE_STATUS = rule(
-    "online-status", "error", "A link or image answers with an error (4xx or 5xx).", family=FAMILY
-)
+ONLINE_STATUS = rule("online-status", "error", "A link or image answers with an error (4xx or 5xx).", family=FAMILY)
 ONLINE_REFUSED = rule(
-    "online-refused", "warning",
-    "A site refused the check (401, 403 or 429): open the link in a browser.", family=FAMILY,
+    "online-refused",
+    "warning",
+    "A site refused the check (401, 403 or 429): open the link in a browser.",
+    family=FAMILY,
 )
-ONLINE_REDIRECT = rule(
-    "online-redirect", "warning", "A link or image redirects to another host.", family=FAMILY
-)
+ONLINE_REDIRECT = rule("online-redirect", "warning", "A link or image redirects to another host.", family=FAMILY)
 ONLINE_UNREACHABLE = rule(
-    "online-unreachable", "warning", "A link or image could not be reached (timeout, DNS, TLS).",
+    "online-unreachable",
+    "warning",
+    "A link or image could not be reached (timeout, DNS, TLS).",
     family=FAMILY,
 )
 
@@ -94,9 +94,7 @@ class Checker:
         try:
             for _ in range(MAX_REDIRECTS + 1):
                 with self._slot(current):
-                    response = self._session().get(
-                        current, stream=True, allow_redirects=False, timeout=self.timeout
-                    )
+                    response = self._session().get(current, stream=True, allow_redirects=False, timeout=self.timeout)
                     response.close()
                 location = response.headers.get("Location")
                 if response.is_redirect and location:
@@ -168,35 +166,37 @@ def _requested(ctx: CheckContext, targets: list[tuple[str, str, Where]]) -> Iter
         got = outcomes[url]
         if got.error:
             yield ONLINE_UNREACHABLE(
-                f"the {kind} {url} could not be reached: {got.error}", where,
+                f"the {kind} {url} could not be reached: {got.error}",
+                where,
                 "check the address; if the site is down, try again later",
             )
             continue
         status = got.status or 0
         if status in REFUSED_BOTS:
             yield ONLINE_REFUSED(
-                f"the {kind} {url} answered {status} to the check", where,
+                f"the {kind} {url} answered {status} to the check",
+                where,
                 "the site may refuse robots: open it in a browser to be sure",
             )
         elif status >= 400:
             yield ONLINE_STATUS(
-                f"the {kind} {url} answered {status}", where,
+                f"the {kind} {url} answered {status}",
+                where,
                 "publish the web edition (`newsletter publish`) and upload site/ there"
-                if url.startswith(archive) else
-                "fix the address: readers would get an error page" if kind == "link"
+                if url.startswith(archive)
+                else "fix the address: readers would get an error page"
+                if kind == "link"
                 else "fix the address: readers would see a broken image",
             )
         if not _same_site(url, got.final_url):
             yield ONLINE_REDIRECT(
-                f"the {kind} {url} redirects to another host: {got.final_url}", where,
-                "link to the final address (shorteners and moved pages break, and readers "
-                "cannot see where they are going)",
+                f"the {kind} {url} redirects to another host: {got.final_url}",
+                where,
+                "link to the final address (shorteners and moved pages break, and readers cannot see where they are going)",
             )
 
 
-SENDGRID_GROUP = rule(
-    "sendgrid-group", "error", "SendGrid does not know the configured unsubscribe group.", family=FAMILY
-)
+SENDGRID_GROUP = rule("sendgrid-group", "error", "SendGrid does not know the configured unsubscribe group.", family=FAMILY)
 
 
 @check(FAMILY)
@@ -211,25 +211,35 @@ def sendgrid_group(ctx: CheckContext) -> Iterator[Finding]:
 
     where = ctx.settings_at(("delivery", "sendgrid", "asm_group_id"))
     if not api_key():
-        yield SENDGRID_GROUP(f"unsubscribe group {group_id} could not be confirmed: SENDGRID_API_KEY is not set",
-                             where, "set the key in the environment and run check --online again")
+        yield SENDGRID_GROUP(
+            f"unsubscribe group {group_id} could not be confirmed: SENDGRID_API_KEY is not set",
+            where,
+            "set the key in the environment and run check --online again",
+        )
         return
     try:
         from newsletter.feedback.account import client
 
         group_exists(client(ctx.settings.delivery.sendgrid.timeout), group_id)
     except SendGridError as exc:
-        yield SENDGRID_GROUP(f"unsubscribe group {group_id}: {exc.message}", where,
-                             "use the id SendGrid shows under Suppressions > Unsubscribe Groups")
+        yield SENDGRID_GROUP(
+            f"unsubscribe group {group_id}: {exc.message}",
+            where,
+            "use the id SendGrid shows under Suppressions > Unsubscribe Groups",
+        )
 
 
 DOMAIN_REFUSED = rule(
-    "domain-refused", "error",
-    "Mailbox providers would reject mail from the From address (see newsletter doctor).", family=FAMILY,
+    "domain-refused",
+    "error",
+    "Mailbox providers would reject mail from the From address (see newsletter doctor).",
+    family=FAMILY,
 )
 DOMAIN_AUTH = rule(
-    "domain-auth", "warning",
-    "The sending domain lacks SPF, DKIM or DMARC, or could not be checked (see newsletter doctor).", family=FAMILY,
+    "domain-auth",
+    "warning",
+    "The sending domain lacks SPF, DKIM or DMARC, or could not be checked (see newsletter doctor).",
+    family=FAMILY,
 )
 
 

@@ -51,8 +51,9 @@ def as_text(issue: str, personalised_for: str, findings: Sequence[Finding]) -> s
                 lines.append(f"      hint: {f.hint}")
     lines.append("")
     if errors:
-        verdict = click.style(f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}: "
-                              "fix the errors before sending", fg="red")
+        verdict = click.style(
+            f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}: fix the errors before sending", fg="red"
+        )
     elif warnings:
         verdict = click.style(f"no errors, {_plural(warnings, 'warning')}", fg="yellow")
     else:

@@ -43,14 +43,15 @@ def sample_recipient(settings: Settings, audience: Audience, list_path: Path | N
     domain = settings.from_.email.rsplit("@", 1)[-1]
     if list_path is None or not list_path.is_file():
         values = recipient_values(
-            email=f"subscriber@{domain}", unsubscribe_url=unsubscribe,
-            fallback_first_name=settings.fallback_first_name, greeting=Greeting.of(settings),
+            email=f"subscriber@{domain}",
+            unsubscribe_url=unsubscribe,
+            fallback_first_name=settings.fallback_first_name,
+            greeting=Greeting.of(settings),
         )
         shown = display_path(list_path) if list_path else "subscribers.csv"
         return Sample(values, f"no subscriber list at {shown}: a sample recipient")
     found = longest_values(list_path, audience, require_evidence=settings.consent == "required")
-    sample = Sample({}, "", list_file=display_path(list_path), eligible=found.eligible,
-                    name_problems=found.name_problems)
+    sample = Sample({}, "", list_file=display_path(list_path), eligible=found.eligible, name_problems=found.name_problems)
     longest = {"email": f"subscriber@{domain}", "first_name": "", "last_name": "", **found.values}
     extra = {k: v for k, v in longest.items() if k not in HEADER_FIELDS}
     sample.values = recipient_values(

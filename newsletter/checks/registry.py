@@ -19,8 +19,21 @@ if TYPE_CHECKING:
 CheckFunction = Callable[["CheckContext"], Iterable[Finding]]
 
 # Offline families, in the order their findings are gathered; "online" runs on request.
-FAMILIES = ("headers", "history", "approval", "compliance", "links", "markup", "images", "size", "a11y", "contrast", "content",
-            "languages", "web")
+FAMILIES = (
+    "headers",
+    "history",
+    "approval",
+    "compliance",
+    "links",
+    "markup",
+    "images",
+    "size",
+    "a11y",
+    "contrast",
+    "content",
+    "languages",
+    "web",
+)
 ONLINE_FAMILY = "online"
 
 RULES: dict[str, Rule] = {}

@@ -13,11 +13,14 @@ from newsletter.render.pipeline import GMAIL_CLIP_BYTES, SIZE_WARNING_BYTES
 FAMILY = "size"
 
 SIZE_CLIPPED = rule(
-    "size-clipped", "error",
-    f"The personalised HTML is over {GMAIL_CLIP_BYTES // 1024} KB: Gmail clips it.", family=FAMILY,
+    "size-clipped",
+    "error",
+    f"The personalised HTML is over {GMAIL_CLIP_BYTES // 1024} KB: Gmail clips it.",
+    family=FAMILY,
 )
 SIZE_NEAR_LIMIT = rule(
-    "size-near-limit", "warning",
+    "size-near-limit",
+    "warning",
     f"The personalised HTML is over {SIZE_WARNING_BYTES // 1024} KB, close to Gmail's limit.",
     family=FAMILY,
 )
@@ -33,10 +36,12 @@ def html_size(ctx: CheckContext) -> Iterator[Finding]:
         yield SIZE_CLIPPED(
             f"the HTML is {kb} for the longest recipient; Gmail clips messages over "
             f"{GMAIL_CLIP_BYTES // 1024} KB and hides the rest, unsubscribe link included",
-            at, hint,
+            at,
+            hint,
         )
     elif size > SIZE_WARNING_BYTES:
         yield SIZE_NEAR_LIMIT(
-            f"the HTML is {kb} for the longest recipient, close to Gmail's "
-            f"{GMAIL_CLIP_BYTES // 1024} KB clipping limit", at, hint,
+            f"the HTML is {kb} for the longest recipient, close to Gmail's {GMAIL_CLIP_BYTES // 1024} KB clipping limit",
+            at,
+            hint,
         )

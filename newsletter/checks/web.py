@@ -18,7 +18,8 @@ from newsletter.sitenames import SITE_DIR, event_calendar_name, page_name
 FAMILY = "web"
 
 WEB_NOT_PUBLISHED = rule(
-    "web-not-published", "warning",
+    "web-not-published",
+    "warning",
     "The issue's web page (the 'view in browser' link) or a calendar file is not in site/ yet.",
     family=FAMILY,
 )
@@ -31,8 +32,7 @@ def published(ctx: CheckContext) -> Iterator[Finding]:
     slug = ctx.issue_file.slug
     missing = [page_name(slug)] if not (site / page_name(slug)).is_file() else []
     missing += [
-        name for name in (event_calendar_name(e.id) for e in issue_events(ctx.issue_file.issue))
-        if not (site / name).is_file()
+        name for name in (event_calendar_name(e.id) for e in issue_events(ctx.issue_file.issue)) if not (site / name).is_file()
     ]
     if not missing:
         return
@@ -55,7 +55,8 @@ def _what(missing: list[str], page: str) -> str:
 
 
 EVENT_IDENTITY = rule(
-    "event-identity-changed", "warning",
+    "event-identity-changed",
+    "warning",
     "An event already published would get a new identity: readers' calendars would keep the old entry and add another.",
     family=FAMILY,
 )

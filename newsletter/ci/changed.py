@@ -28,8 +28,11 @@ def changed_files(root: Path, base: str, head: str) -> list[str]:
 
 def changed_issues(root: Path, base: str, head: str) -> list[str]:
     """The issue files (``issues/*.yaml``) added or changed from ``base`` to ``head``."""
-    return [p for p in changed_files(root, base, head)
-            if p.startswith(f"{ISSUES}/") and p.count("/") == 1 and p.endswith((".yaml", ".yml"))]
+    return [
+        p
+        for p in changed_files(root, base, head)
+        if p.startswith(f"{ISSUES}/") and p.count("/") == 1 and p.endswith((".yaml", ".yml"))
+    ]
 
 
 def shared_changed(root: Path, base: str, head: str) -> bool:

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsletter.ci import changed
-from newsletter.gitrepo import git
 from newsletter.errors import NewsletterError, UsageError, display_path
+from newsletter.gitrepo import git
 from newsletter.issue.catalogue import latest
 from newsletter.project import Project, open_issue
 from newsletter.render.pipeline import Rendered
@@ -69,8 +69,12 @@ def for_reader(rendered: Rendered, settings: Settings) -> tuple[str, str]:
     """(html, text) as a reader with no name on the list gets them, with a stand-in unsubscribe token."""
     from newsletter.render.personalize import Greeting, recipient_values
 
-    values = recipient_values(email=READER, unsubscribe_url=settings.unsubscribe_url.replace("{token}", "TOKEN"),
-                              fallback_first_name=settings.fallback_first_name, greeting=Greeting.of(settings))
+    values = recipient_values(
+        email=READER,
+        unsubscribe_url=settings.unsubscribe_url.replace("{token}", "TOKEN"),
+        fallback_first_name=settings.fallback_first_name,
+        greeting=Greeting.of(settings),
+    )
     return rendered.fill(values)
 
 
@@ -113,8 +117,13 @@ def review_issue(root: Path, base: str, rel: str) -> tuple[IssueReview, str, str
         found.was_subject = subject if subject != found.subject else None
         found.was_preheader = preheader if preheader != found.preheader else None
     html, text = for_reader(rendered, project.settings)
-    diff = difflib.unified_diff((before or "").splitlines(keepends=True), text.splitlines(keepends=True),
-                                f"{rel} (plain text) at the base", f"{rel} (plain text) in this pull request", n=2)
+    diff = difflib.unified_diff(
+        (before or "").splitlines(keepends=True),
+        text.splitlines(keepends=True),
+        f"{rel} (plain text) at the base",
+        f"{rel} (plain text) in this pull request",
+        n=2,
+    )
     found.diff = "".join(line if line.endswith("\n") else line + "\n" for line in diff)
     return found, html, text
 
@@ -140,8 +149,15 @@ def comment(reviews: list[IssueReview]) -> str:
             continue
         subject = _cell(r.subject) + (f" (was: {_cell(r.was_subject)})" if r.was_subject is not None else "")
         preheader = _cell(r.preheader) + (f" (was: {_cell(r.was_preheader)})" if r.was_preheader is not None else "")
-        out += ["| | |", "| --- | --- |", f"| Subject | {subject} |", f"| Preheader | {preheader} |",
-                f"| Check | {r.errors} error(s), {r.warnings} warning(s) |", f"| Approval | {_cell(r.approval)} |", ""]
+        out += [
+            "| | |",
+            "| --- | --- |",
+            f"| Subject | {subject} |",
+            f"| Preheader | {preheader} |",
+            f"| Check | {r.errors} error(s), {r.warnings} warning(s) |",
+            f"| Approval | {_cell(r.approval)} |",
+            "",
+        ]
         if r.findings:
             out += ["<details><summary>Check findings</summary>", ""] + [f"- {f}" for f in r.findings]
             out += ["", "</details>", ""]

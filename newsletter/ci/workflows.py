@@ -70,7 +70,9 @@ def _indent(script: str, spaces: int) -> str:
 
 
 def send_workflow(branch: str = "main") -> str:
-    return _HEAD + f"""name: Send the newsletter
+    return (
+        _HEAD
+        + f"""name: Send the newsletter
 
 on:
   workflow_dispatch:
@@ -149,6 +151,7 @@ jobs:
           ISSUE: ${{{{ steps.issue.outputs.file }}}}
         run: |
 {_indent(RECORD_STEP, 10)}"""
+    )
 
 
 REVIEW_STEP = """\
@@ -162,7 +165,9 @@ gh pr comment "$PR" --body-file "$body" --edit-last || gh pr comment "$PR" --bod
 
 
 def review_workflow() -> str:
-    return _HEAD + f"""name: Review the newsletter
+    return (
+        _HEAD
+        + f"""name: Review the newsletter
 
 on:
   pull_request:
@@ -212,6 +217,7 @@ jobs:
           PR: ${{{{ github.event.pull_request.number }}}}
         run: |
 {_indent(COMMENT_STEP, 10)}"""
+    )
 
 
 def files(branch: str = "main") -> dict[str, str]:

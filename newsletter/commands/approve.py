@@ -30,10 +30,11 @@ def approve(issue_path: Path, by: str | None) -> None:
     if errors:
         for finding in errors:
             click.echo(f"  {finding}  [{finding.rule}]", err=True)
-        raise ProblemsFound(f"not approved: {len(errors)} check error(s) in {display_path(issue_file.path)}; "
-                            "fix them first (newsletter check shows them all)")
-    done = record.add(project, issue_file, rendered,
-                      Approver(at=record.now_text(), by=who, commit=head_commit(project.root)))
+        raise ProblemsFound(
+            f"not approved: {len(errors)} check error(s) in {display_path(issue_file.path)}; "
+            "fix them first (newsletter check shows them all)"
+        )
+    done = record.add(project, issue_file, rendered, Approver(at=record.now_text(), by=who, commit=head_commit(project.root)))
     path = display_path(path_for(project.root, issue_file.slug))
     subject = rendered.subject
     if not done.written:
@@ -48,5 +49,6 @@ def approve(issue_path: Path, by: str | None) -> None:
     for line in state.details:
         click.echo(f"    {line}")
     if done.written:
-        click.echo(f"Commit it so that every clone and CI know: git add {path} && "
-                   f"git commit -m 'Approve {issue_file.slug}' && git push")
+        click.echo(
+            f"Commit it so that every clone and CI know: git add {path} && git commit -m 'Approve {issue_file.slug}' && git push"
+        )

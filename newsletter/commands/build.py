@@ -35,6 +35,5 @@ def build(issue_path: Path, out_dir: Path, language: str | None = None) -> Build
     try:
         write_files({html_path: rendered.html, text_path: rendered.text})  # with the user's umask
     except OSError as exc:
-        raise NewsletterError(f"{display_path(out_dir)}: cannot write: {exc.strerror}; "
-                              "nothing was written") from None
+        raise NewsletterError(f"{display_path(out_dir)}: cannot write: {exc.strerror}; nothing was written") from None
     return BuildResult(rendered, issue_path, html_path, text_path)

@@ -23,8 +23,7 @@ class CheckResult:
     """Repeats of another issue accepted as warnings by ``--force``."""
 
 
-def check(issue_path: Path, *, online: bool = False, list_path: Path | None = None,
-          force: bool = False) -> CheckResult:
+def check(issue_path: Path, *, online: bool = False, list_path: Path | None = None, force: bool = False) -> CheckResult:
     """Render the issue and run every check on it; ``force`` accepts a repeated subject or date."""
     project, issue_file, rendered = open_issue(issue_path)
     ctx = build_context(project, issue_file, rendered, list_path)

@@ -24,11 +24,12 @@ def init(start: Path, force: bool) -> None:
         if path.exists():
             held = path.read_text(encoding="utf-8", errors="replace")
             if not held.startswith(MARK):
-                raise UsageError(f"{display_path(path)} exists and was not written by newsletter ci init: "
-                                 "move it away first (nothing was written)")
+                raise UsageError(
+                    f"{display_path(path)} exists and was not written by newsletter ci init: "
+                    "move it away first (nothing was written)"
+                )
             if not force and held != text:
-                raise UsageError(f"{display_path(path)} exists (edited since?): --force writes it again "
-                                 "(nothing was written)")
+                raise UsageError(f"{display_path(path)} exists (edited since?): --force writes it again (nothing was written)")
     write_files({path: text for path, text in wanted.items()})
     for path in wanted:
         click.echo(f"wrote {display_path(path)}")
@@ -72,14 +73,18 @@ def approve_merge(issue_path: Path, pull_json: Path, reviews_json: Path, merge_s
         return
     found = merged(pull_json, reviews_json, merge_sha)
     if not found.approvers:
-        raise ProblemsFound(f"pull request #{found.number} has no approving review of its last commit "
-                            f"({found.head_sha[:12]}) by someone with write access other than its author; "
-                            "nothing recorded, so the send will refuse")
+        raise ProblemsFound(
+            f"pull request #{found.number} has no approving review of its last commit "
+            f"({found.head_sha[:12]}) by someone with write access other than its author; "
+            "nothing recorded, so the send will refuse"
+        )
     rel = relative(project.root, issue_file.path)
     if not same_render_at(project.root, rel, found.head_sha, email_sha256(rendered, project, issue_file)):
-        raise ProblemsFound(f"{rel} renders differently at the reviewed commit {found.head_sha[:12]} than after the "
-                            f"merge: the email to send is not the one pull request #{found.number} approved; "
-                            "nothing recorded")
+        raise ProblemsFound(
+            f"{rel} renders differently at the reviewed commit {found.head_sha[:12]} than after the "
+            f"merge: the email to send is not the one pull request #{found.number} approved; "
+            "nothing recorded"
+        )
     for approver in found.approvers:
         record.add(project, issue_file, rendered, approver)
         click.echo(f"approved by {approver}")

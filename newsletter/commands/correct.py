@@ -5,23 +5,33 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
-
-from zoneinfo import ZoneInfo
 
 from newsletter.commands.publish import now, show
 from newsletter.delivery.providers import ProviderName, default_provider
 from newsletter.project import Project
 from newsletter.render.dates import long_date
+from newsletter.sitenames import SITE_DIR
 from newsletter.web.correct import correction_issue, correction_issues, correction_slug, issue_path, record
 from newsletter.web.edition import build_site
-from newsletter.sitenames import SITE_DIR
 from newsletter.web.result import Request
 
 
-def correct(path: Path, *, note: str | None, email: bool, out_dir: Path | None, provider: ProviderName | None,
-            list_path: Path | None, yes: bool, force: bool, no_sync: bool, confirm: Callable[[str], bool]) -> None:
+def correct(
+    path: Path,
+    *,
+    note: str | None,
+    email: bool,
+    out_dir: Path | None,
+    provider: ProviderName | None,
+    list_path: Path | None,
+    yes: bool,
+    force: bool,
+    no_sync: bool,
+    confirm: Callable[[str], bool],
+) -> None:
     project = Project.find(issue_path(path))
     issue_file = project.load(path)
     when = now()
@@ -35,8 +45,10 @@ def correct(path: Path, *, note: str | None, email: bool, out_dir: Path | None, 
     result = build_site(Request(project.root, (), out, None, when))
     show(result)
     if not email:
-        click.echo(f"Readers were not emailed: `newsletter correct {path} --email` tells the readers of the original "
-                   "send (only them, minus anyone unsubscribed or bounced since)")
+        click.echo(
+            f"Readers were not emailed: `newsletter correct {path} --email` tells the readers of the original "
+            "send (only them, minus anyone unsubscribed or bounced since)"
+        )
         return
     from newsletter.commands.send import prepare_send, warn_unsupported
     from newsletter.commands.terminal import Terminal
@@ -53,6 +65,19 @@ def correct(path: Path, *, note: str | None, email: bool, out_dir: Path | None, 
         warn_unsupported(ctx, terminal)
         return prepare_send(ctx, terminal, force=force, no_sync=no_sync)
 
-    send_correction(CorrectionSend(project, issue_file, issue, correction_slug(issue_file.slug, done.number),
-                                   provider or default_provider(), list_path, yes, force, no_sync, languages),
-                    terminal, before)
+    send_correction(
+        CorrectionSend(
+            project,
+            issue_file,
+            issue,
+            correction_slug(issue_file.slug, done.number),
+            provider or default_provider(),
+            list_path,
+            yes,
+            force,
+            no_sync,
+            languages,
+        ),
+        terminal,
+        before,
+    )

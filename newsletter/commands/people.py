@@ -55,16 +55,20 @@ def print_holdings(h: Holdings, fmt: str = "text") -> None:
 
 def print_forgot(r: Forgot) -> None:
     lines = ", ".join(map(str, r.list_lines))
-    click.echo(f"{_safe(r.list_file)}: " + (f"removed line{'s' if len(r.list_lines) > 1 else ''} {lines}"
-                                            if r.list_lines else "not in the list"))
+    click.echo(
+        f"{_safe(r.list_file)}: "
+        + (f"removed line{'s' if len(r.list_lines) > 1 else ''} {lines}" if r.list_lines else "not in the list")
+    )
     click.echo(f"send journal: {r.journal_rows} row(s) made anonymous")
     for f, what in r.files:
         click.echo(f"{_safe(f)}: {what}")
     state = "recorded" if r.newly_registered else "already recorded"
     click.echo(f"{r.register}: {state} (a keyed hash, never the address): no import adds it back")
     if not r.shared_secret:
-        click.echo("  the hash is keyed with this machine's .newsletter/secret: set NEWSLETTER_SECRET (the same "
-                   "everywhere) so that other clones of the project refuse the address too")
+        click.echo(
+            "  the hash is keyed with this machine's .newsletter/secret: set NEWSLETTER_SECRET (the same "
+            "everywhere) so that other clones of the project refuse the address too"
+        )
     if r.erase_job is not None:
         click.echo(f"SendGrid: erasure asked (job {r.erase_job})")
     if r.erase_error is not None:

@@ -10,8 +10,8 @@ import click
 
 from newsletter.errors import ProblemsFound, UsageError, display_path
 from newsletter.root import find_project_root
-from newsletter.web.edition import build_site
 from newsletter.sitenames import CALENDAR, SITE_DIR
+from newsletter.web.edition import build_site
 from newsletter.web.result import Request, SiteResult
 
 LISTED = 30
@@ -46,8 +46,9 @@ def check_base_url(base_url: str) -> None:
     password (they would be written into every page; the value is then not shown back),
     line breaks, spaces or control characters (they would break the pages' links)."""
     if "@" in base_url.partition("//")[2].partition("/")[0]:
-        raise UsageError("--base-url: a user name or password in the address would be published "
-                         "in every page; give the address without them")
+        raise UsageError(
+            "--base-url: a user name or password in the address would be published in every page; give the address without them"
+        )
     if not base_url.startswith(("https://", "http://")):
         raise UsageError(f"--base-url {base_url!r}: give a full http(s):// address")
     if any(ch.isspace() or not ch.isprintable() for ch in base_url):
@@ -88,13 +89,17 @@ def show(result: SiteResult) -> None:
         for problem in failed.problems:
             click.echo(f"  {problem}", err=True)
     for file in result.changed_since_sent:
-        click.echo(f"changed since it was sent: {file}: `newsletter correct {file}` notes the change on its "
-                   "page (add --email to tell its readers)")
+        click.echo(
+            f"changed since it was sent: {file}: `newsletter correct {file}` notes the change on its "
+            "page (add --email to tell its readers)"
+        )
     if not result.written:
         click.echo(f"Nothing changed: {folder}/ is as uploaded last time (if it was).")
         return
-    click.echo(f"Upload to {result.public} these {len(result.written)} changed file(s) from {folder}/ "
-               "(or the whole folder: the rest is unchanged):")
+    click.echo(
+        f"Upload to {result.public} these {len(result.written)} changed file(s) from {folder}/ "
+        "(or the whole folder: the rest is unchanged):"
+    )
     for line in changed_lines(result.written):
         click.echo(f"  {line}")
 

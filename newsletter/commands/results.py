@@ -8,14 +8,22 @@ from pathlib import Path
 import click
 
 from newsletter.errors import UsageError, display_path
-from newsletter.feedback.deliveries import Pulled
 from newsletter.feedback import results as figures
+from newsletter.feedback.deliveries import Pulled
 from newsletter.issue.load import slug_for
 from newsletter.settings import find_project_root, load_settings
 
-HEADINGS = {"requests": "requests", "delivered": "delivered", "bounces": "bounces", "opens": "opens",
-            "unique_opens": "unique opens", "clicks": "clicks", "unique_clicks": "unique clicks",
-            "spam_reports": "spam", "unsubscribes": "unsubscribes"}
+HEADINGS = {
+    "requests": "requests",
+    "delivered": "delivered",
+    "bounces": "bounces",
+    "opens": "opens",
+    "unique_opens": "unique opens",
+    "clicks": "clicks",
+    "unique_clicks": "unique clicks",
+    "spam_reports": "spam",
+    "unsubscribes": "unsubscribes",
+}
 
 
 def readers(issue_path: Path) -> Pulled | None:
@@ -37,11 +45,15 @@ def show_readers(pulled: Pulled | None) -> None:
         click.echo("No SendGrid send record for this issue (sends/): who was delivered is not asked")
         return
     shown = ", ".join(f"{status} {n}" for status, n in sorted(pulled.by_status.items())) or "none"
-    click.echo(f"Not delivered after SendGrid accepted them (its Email Logs): {shown}; "
-               f"{display_path(pulled.path)} (newsletter report lists them)")
+    click.echo(
+        f"Not delivered after SendGrid accepted them (its Email Logs): {shown}; "
+        f"{display_path(pulled.path)} (newsletter report lists them)"
+    )
     if pulled.bounced_in_list:
-        click.echo(f"{pulled.bounced_in_list} address(es) that hard-bounced or reported spam are now 'bounced' or "
-                   "'complained' in the list")
+        click.echo(
+            f"{pulled.bounced_in_list} address(es) that hard-bounced or reported spam are now 'bounced' or "
+            "'complained' in the list"
+        )
 
 
 def results(issue_path: Path, since: str | None = None) -> tuple[figures.Results, Path]:
@@ -58,8 +70,7 @@ def results(issue_path: Path, since: str | None = None) -> tuple[figures.Results
         if found is None:
             found = _recorded_day(root, slug, settings.timezone)
         if found is None:
-            raise UsageError(f"{slug} has no SendGrid send in the journal: give the day it was sent "
-                             "with --since YYYY-MM-DD")
+            raise UsageError(f"{slug} has no SendGrid send in the journal: give the day it was sent with --since YYYY-MM-DD")
         start = found
     result = figures.fetch(slug, start, timeout=settings.delivery.sendgrid.timeout)
     return result, figures.write(root, result)
@@ -89,7 +100,9 @@ def show(result: figures.Results, path: Path) -> None:
         click.echo(f"{day['date']:<12}" + "  ".join(str(day[m]).rjust(w) for m, w in zip(columns, widths, strict=True)))
     t = result.totals
     click.echo(f"{'total':<12}" + "  ".join(str(t[m]).rjust(w) for m, w in zip(columns, widths, strict=True)))
-    click.echo(f"delivered {_rate(t['delivered'], t['requests'])} of requests · opened by "
-               f"{_rate(t['unique_opens'], t['delivered'])} · clicked by {_rate(t['unique_clicks'], t['delivered'])}"
-               f" of those delivered (opens count only with open tracking on)")
+    click.echo(
+        f"delivered {_rate(t['delivered'], t['requests'])} of requests · opened by "
+        f"{_rate(t['unique_opens'], t['delivered'])} · clicked by {_rate(t['unique_clicks'], t['delivered'])}"
+        f" of those delivered (opens count only with open tracking on)"
+    )
     click.echo(f"{display_path(path)}: written ({len(result.days)} day(s), {result.start} to {result.end})")

@@ -25,8 +25,10 @@ def cancel(issue_path: Path) -> None:
     r = schedule.cancel(root, key, slug, zone, timeout=timeout)
     verb = "was already cancelled" if r.already else "is cancelled"
     click.echo(f"The scheduled send of {slug} ({r.when}) {verb}: SendGrid discards it at the send time.")
-    click.echo(f"The journal records {r.cancelled} recipient(s) as cancelled; send the issue again with "
-               f"`newsletter send {display_path(issue_path)}`.")
+    click.echo(
+        f"The journal records {r.cancelled} recipient(s) as cancelled; send the issue again with "
+        f"`newsletter send {display_path(issue_path)}`."
+    )
 
 
 def pause(issue_path: Path, unpause: bool) -> None:
@@ -35,10 +37,9 @@ def pause(issue_path: Path, unpause: bool) -> None:
     when = schedule.in_words(s.send_at, zone)
     text = {
         "paused": f"The scheduled send of {slug} ({when}) is paused: SendGrid holds it until "
-                  f"`newsletter pause {display_path(issue_path)} --unpause` (and discards it 72 hours after the send time).",
+        f"`newsletter pause {display_path(issue_path)} --unpause` (and discards it 72 hours after the send time).",
         "already paused": f"The scheduled send of {slug} ({when}) was already paused.",
-        "unpaused": f"The scheduled send of {slug} is no longer paused: it goes out {when}"
-                    " (at once, if that time has passed).",
+        "unpaused": f"The scheduled send of {slug} is no longer paused: it goes out {when} (at once, if that time has passed).",
         "not paused": f"The scheduled send of {slug} ({when}) is not paused.",
     }[outcome]
     click.echo(text)

@@ -38,8 +38,9 @@ def send(o: SendOptions, confirm: Callable[[str], bool]) -> None:
         settings = settings.model_copy(update={"delivery": delivery})
     list_path = project.list_path(o.list_path)
     if not list_path.is_file():
-        raise InputError(Problem(display_path(list_path), None, None, "", "subscriber list not found",
-                                 "pass the list with --list PATH"))
+        raise InputError(
+            Problem(display_path(list_path), None, None, "", "subscriber list not found", "pass the list with --list PATH")
+        )
     r = Terminal(confirm)
     provider = o.provider or default_provider()
     if not o.dry_run:
@@ -47,8 +48,10 @@ def send(o: SendOptions, confirm: Callable[[str], bool]) -> None:
     ctx = Context(project, issue_file, rendered, settings, list_path, provider)
     local_time = settings.delivery.local_time if o.local is None else o.local
     if local_time and (o.dry_run or o.test_to or o.validate) and o.send_at:
-        raise UsageError("--at in each reader's zone (--local, or the local_time setting) is for a real send; "
-                         "add --no-local to rehearse the send at one time")
+        raise UsageError(
+            "--at in each reader's zone (--local, or the local_time setting) is for a real send; "
+            "add --no-local to rehearse the send at one time"
+        )
     past = o.past or settings.delivery.local_time_past
     local = LocalRule.parse(o.send_at, past, settings.timezone) if local_time and o.send_at else None
     send_at = _send_at(o.send_at, settings.timezone) if o.send_at and local is None else None
@@ -101,8 +104,7 @@ def _domain_gate(ctx: Context) -> None:
 
 
 def _check_flags(o: SendOptions) -> None:
-    modes = [name for name, on in (("--dry-run", o.dry_run), ("--test-to", bool(o.test_to)),
-                                   ("--validate", o.validate)) if on]
+    modes = [name for name, on in (("--dry-run", o.dry_run), ("--test-to", bool(o.test_to)), ("--validate", o.validate)) if on]
     if len(modes) > 1:
         raise UsageError(f"{' and '.join(modes)} cannot be combined; choose one")
     if o.resend_unknown and o.mark_unknown_sent:

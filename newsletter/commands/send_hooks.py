@@ -18,8 +18,7 @@ def gate_errors(ctx: Context, r: Reporter) -> tuple[int, list[str]]:
     list. Prints its errors; returns how many, and their rules (rehearsals run the same gate)."""
     from newsletter.checks import run_checks
 
-    errors = [f for f in run_checks(ctx.project, ctx.issue_file, ctx.rendered, list_path=ctx.list_path)
-              if f.severity == "error"]
+    errors = [f for f in run_checks(ctx.project, ctx.issue_file, ctx.rendered, list_path=ctx.list_path) if f.severity == "error"]
     for finding in errors:
         r.warn(f"  {finding}  [{finding.rule}]")
     return len(errors), sorted({f.rule for f in errors})
@@ -38,8 +37,10 @@ def quality_gate(ctx: Context, force: bool, r: Reporter) -> None:
     if force:
         r.warn(f"Sending despite {n} check error(s) (--force): {', '.join(rules)}")
         return
-    raise ProblemsFound(f"{n} check error(s) in {display_path(ctx.issue_file.path)}: nothing was sent. "
-                        "Fix them (newsletter check shows them all) or send anyway with --force")
+    raise ProblemsFound(
+        f"{n} check error(s) in {display_path(ctx.issue_file.path)}: nothing was sent. "
+        "Fix them (newsletter check shows them all) or send anyway with --force"
+    )
 
 
 class _EmailLogs:
@@ -82,8 +83,9 @@ def send_hooks(ctx: Context) -> SendHooks:
         from newsletter.feedback.managed import sendgrid_link
         from newsletter.feedback.schedule import batch_for_send
 
-        return sendgrid_link(batch_for_send(ctx.root, message, key, provider,
-                                            timeout=settings.delivery.sendgrid.timeout), settings, provider)
+        return sendgrid_link(
+            batch_for_send(ctx.root, message, key, provider, timeout=settings.delivery.sendgrid.timeout), settings, provider
+        )
 
     def bounce_refused(journal: Journal, send: SendRow) -> str:
         from newsletter.feedback.smtp_bounces import bounce_refused_in_list

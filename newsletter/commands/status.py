@@ -14,16 +14,24 @@ from newsletter.audience.csvfile import neutralize
 from newsletter.delivery.journal_read import JournalView, SendRow, is_finished, open_existing
 from newsletter.delivery.progress import SHOW_UNKNOWN
 from newsletter.delivery.providers import resume_command
-from newsletter.files import write_file
 from newsletter.errors import InputError, NewsletterError, Problem, ProblemsFound, display_path
+from newsletter.files import write_file
 from newsletter.issue.load import slug_for
 from newsletter.settings import find_project_root
 
 
 def _sends(issue_path: Path) -> tuple[JournalView | None, list[SendRow], str]:
     if not issue_path.is_file():
-        raise InputError(Problem(display_path(issue_path), None, None, "", "file not found",
-                                 "give the issue file the send was made from, e.g. issues/<slug>.yaml"))
+        raise InputError(
+            Problem(
+                display_path(issue_path),
+                None,
+                None,
+                "",
+                "file not found",
+                "give the issue file the send was made from, e.g. issues/<slug>.yaml",
+            )
+        )
     root = find_project_root(issue_path)
     slug = slug_for(issue_path)
     journal = open_existing(root)
@@ -50,12 +58,16 @@ def _record_lines(issue_path: Path, slug: str, local: bool) -> list[str]:
         counts, ended = "cancelled before its send time: nobody gets it", ""
     else:
         ended = f", finished {_when(record.finished)}" if record.finished is not None else ""
-    lines = [f"{slug}: send record {display_path(path)}: {record.state} with {record.provider} "
-             f"(started {_when(record.started)}{ended})",
-             f"  eligible   {record.counts.get('eligible', 0)}; {counts or 'nothing sent yet'}"]
+    lines = [
+        f"{slug}: send record {display_path(path)}: {record.state} with {record.provider} "
+        f"(started {_when(record.started)}{ended})",
+        f"  eligible   {record.counts.get('eligible', 0)}; {counts or 'nothing sent yet'}",
+    ]
     if not local:
-        lines.append("  (sent from another clone: its journal, with who got it, is on that machine; "
-                     "this clone refuses to send the issue again without --force)")
+        lines.append(
+            "  (sent from another clone: its journal, with who got it, is on that machine; "
+            "this clone refuses to send the issue again without --force)"
+        )
     if path in records.uncommitted(root):
         lines.append(f"  not committed yet: {records.commit_hint(root, path)}")
     return lines
@@ -109,14 +121,15 @@ def status(issue_path: Path) -> None:
             ended = f", finished {_when(s.finished)}" if state == "finished" else ""
             click.echo(f"{slug} with {s.provider}: {state} (started {_when(s.created)}{ended})")
             click.echo(f"  eligible   {s.eligible}" + ("" if s.loaded else " (the list is not all sent yet)"))
-            for name in ("accepted", "marked_sent", "failed", "unknown", "suppressed", "pending", "in_flight",
-                         "cancelled"):
+            for name in ("accepted", "marked_sent", "failed", "unknown", "suppressed", "pending", "in_flight", "cancelled"):
                 if counts[name] or name in ("accepted", "pending"):
                     label = name.replace("_", " ")
                     click.echo(f"  {label:<11} {counts[name]}")
             if counts["marked_sent"]:
-                click.echo("  (marked sent: their delivery was unknown and you chose to count them as sent; "
-                           "`newsletter report` lists them)")
+                click.echo(
+                    "  (marked sent: their delivery was unknown and you chose to count them as sent; "
+                    "`newsletter report` lists them)"
+                )
             click.echo(f"  requests   {s.batches}")
             unknown = journal.unknown(s)
             for email, batch, reason in unknown[:SHOW_UNKNOWN]:
@@ -125,12 +138,16 @@ def status(issue_path: Path) -> None:
                 click.echo("  (a scheduled send that was cancelled: send the issue again to send it)")
             _schedule_lines(issue_path, s.key)
             if counts["in_flight"]:
-                click.echo("  (a send is running, or the last one stopped mid-request: what became of its "
-                           "in-flight recipients is settled from the outcome log when it resumes)")
+                click.echo(
+                    "  (a send is running, or the last one stopped mid-request: what became of its "
+                    "in-flight recipients is settled from the outcome log when it resumes)"
+                )
             elif unknown:
-                click.echo("  resolve unknown recipients with: "
-                           + resume_command(display_path(issue_path), s.provider, "--mark-unknown-sent")
-                           + " (or --resend-unknown)")
+                click.echo(
+                    "  resolve unknown recipients with: "
+                    + resume_command(display_path(issue_path), s.provider, "--mark-unknown-sent")
+                    + " (or --resend-unknown)"
+                )
             elif state == "not finished":
                 click.echo(f"  resume with: {resume_command(display_path(issue_path), s.provider)}")
     finally:
@@ -168,7 +185,7 @@ def _not_reached(issue_path: Path, send: SendRow, present: set[str]) -> Iterator
 
 def _delivers(provider: str) -> bool:
     """Whether a recorded send's provider delivers (an outbox send only wrote files)."""
-    from newsletter.delivery.providers import traits, recorded
+    from newsletter.delivery.providers import recorded, traits
 
     known = recorded(provider)
     return traits(known).delivers if known is not None else True
@@ -183,9 +200,11 @@ def report(issue_path: Path, out: Path) -> int:
 
         record = records.find(find_project_root(issue_path), slug)
         if record is not None:
-            raise ProblemsFound(f"{slug} was sent from another clone ({record.state}, "
-                                f"{record.counts.get('accepted', 0)} accepted of {record.counts.get('eligible', 0)}): "
-                                "who was not reached is in the journal of the machine that sent it; run the report there")
+            raise ProblemsFound(
+                f"{slug} was sent from another clone ({record.state}, "
+                f"{record.counts.get('accepted', 0)} accepted of {record.counts.get('eligible', 0)}): "
+                "who was not reached is in the journal of the machine that sent it; run the report there"
+            )
         raise ProblemsFound(f"{slug} has not been sent: there is nothing to report")
     assert journal is not None
     buffer = io.StringIO()
@@ -209,8 +228,13 @@ def report(issue_path: Path, out: Path) -> int:
         from newsletter.feedback.deliveries import read
 
         for reader in read(find_project_root(issue_path), slug):
-            writer.writerow([neutralize(reader.get("email", "")), f"accepted, then {reader.get('status', '')}",
-                             neutralize(reader.get("reason", ""))])
+            writer.writerow(
+                [
+                    neutralize(reader.get("email", "")),
+                    f"accepted, then {reader.get('status', '')}",
+                    neutralize(reader.get("reason", "")),
+                ]
+            )
             rows += 1
     try:
         write_file(out, buffer.getvalue(), personal=True)

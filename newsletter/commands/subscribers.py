@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from newsletter.audience import AudienceSummary, ConsentAnswer, ImportResult, Unsubscribed, import_list, summarize, unsubscribe
 from newsletter.audience.atomic import write_report
-from newsletter.privacy import people
 from newsletter.errors import Problem, ProblemsFound
+from newsletter.privacy import people
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -65,12 +65,12 @@ def show_wordings(problems: list[Problem], list_path: Path) -> None:
         out.print(_mark("x", "red", str(p)) if p in errors else _mark("!", "yellow", str(p)))
 
 
-def fail_if_invalid(summary: AudienceSummary, wordings: list[Problem] | None = None,
-                    list_path: Path | None = None) -> None:
+def fail_if_invalid(summary: AudienceSummary, wordings: list[Problem] | None = None, list_path: Path | None = None) -> None:
     missing = _missing(wordings or [], list_path) if list_path is not None else []
     if missing:
-        raise ProblemsFound(f"{summary.list_file}: {len(missing)} sign-up wording(s) git cannot show "
-                            "(consent_wording; consent: required)")
+        raise ProblemsFound(
+            f"{summary.list_file}: {len(missing)} sign-up wording(s) git cannot show (consent_wording; consent: required)"
+        )
     if summary.questions and not summary.invalid:
         n = len(summary.questions)
         raise ProblemsFound(f"{summary.list_file}: {n} column{'s' if n != 1 else ''} may say who agreed to get email")
@@ -79,12 +79,15 @@ def fail_if_invalid(summary: AudienceSummary, wordings: list[Problem] | None = N
         raise ProblemsFound(f"{summary.list_file}: {n} invalid row{'s' if n != 1 else ''}")
     if summary.unproven:
         n = summary.unproven
-        raise ProblemsFound(f"{summary.list_file}: {n} subscriber{'s' if n != 1 else ''} without evidence of consent "
-                            "(consent: required): held back from every send")
+        raise ProblemsFound(
+            f"{summary.list_file}: {n} subscriber{'s' if n != 1 else ''} without evidence of consent "
+            "(consent: required): held back from every send"
+        )
 
 
-def import_(list_path: Path, source: Path, tag: str | None = None, *, status_column: str | None = None,
-            yes_means: tuple[str, ...] = ()) -> ImportResult:
+def import_(
+    list_path: Path, source: Path, tag: str | None = None, *, status_column: str | None = None, yes_means: tuple[str, ...] = ()
+) -> ImportResult:
     """Merge another export into the list; never resubscribes anyone."""
     forgotten = people.register(list_path)
     return import_list(list_path, source, tag, answer=ConsentAnswer(status_column, yes_means, forgotten or ()))
@@ -195,9 +198,7 @@ def show_check(summary: AudienceSummary, report_path: Path | None) -> None:
 def show_import(result: ImportResult, list_file: str) -> None:
     out = _console()
     out.print(f"{_safe(result.source)} ({result.kind}) → {_safe(list_file)}")
-    out.print(
-        f"  added {result.count('added'):,}   updated {result.count('updated'):,}   skipped {result.count('skipped'):,}"
-    )
+    out.print(f"  added {result.count('added'):,}   updated {result.count('updated'):,}   skipped {result.count('skipped'):,}")
     for action in ("added", "updated", "skipped"):
         outcomes = [o for o in result.outcomes if o.action == action]
         for o in outcomes[:SHOW_AT_MOST]:

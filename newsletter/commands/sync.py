@@ -11,15 +11,22 @@ from newsletter.feedback.sync import SyncOptions, SyncResult, sync
 from newsletter.project import Project
 
 SHOW_AT_MOST = 50
-READ = {"group": "unsubscribed from the group", "unsubscribes": "global unsubscribes", "bounces": "bounces",
-        "invalid_emails": "invalid addresses", "spam_reports": "spam reports", "blocks": "blocks"}
+READ = {
+    "group": "unsubscribed from the group",
+    "unsubscribes": "global unsubscribes",
+    "bounces": "bounces",
+    "invalid_emails": "invalid addresses",
+    "spam_reports": "spam reports",
+    "blocks": "blocks",
+}
 
 
 def sync_list(list_path: Path, *, dry_run: bool = False, push_global: bool = False) -> SyncResult:
     """Run one sync of the list with the SendGrid account in the environment."""
     if not list_path.is_file():
-        raise InputError(Problem(display_path(list_path), None, None, "", "subscriber list not found",
-                                 "give the list with --list PATH"))
+        raise InputError(
+            Problem(display_path(list_path), None, None, "", "subscriber list not found", "give the list with --list PATH")
+        )
     project = Project.find(list_path.resolve().parent)
     return sync(SyncOptions(list_path, project.root, project.settings, dry_run=dry_run, push_global=push_global))
 
@@ -43,11 +50,12 @@ def show(result: SyncResult, fmt: str = "text") -> None:
         click.echo(f"  {_safe(c.email)}: {c.old or '(new)'} → {c.new} ({where}; {c.date}; {_safe(c.reason)})")
     if len(r.changed) > SHOW_AT_MOST:
         click.echo(f"  … and {len(r.changed) - SHOW_AT_MOST:,} more (all of them: --format json)")
-    click.echo(f"{_safe(r.list_file)}: {len(r.changed):,} row(s) {verb} ({r.added:,} added), "
-               f"{r.unchanged:,} already as strict")
+    click.echo(f"{_safe(r.list_file)}: {len(r.changed):,} row(s) {verb} ({r.added:,} added), {r.unchanged:,} already as strict")
     if r.forgotten:
-        click.echo(f"  {r.forgotten:,} address(es) SendGrid lists were forgotten on request: not added back "
-                   "(subscribers forget ADDRESS --sendgrid asks SendGrid to erase them)")
+        click.echo(
+            f"  {r.forgotten:,} address(es) SendGrid lists were forgotten on request: not added back "
+            "(subscribers forget ADDRESS --sendgrid asks SendGrid to erase them)"
+        )
     for email in r.skipped[:SHOW_AT_MOST]:
         click.echo(f"  skipped {_safe(email)}: not a valid address, and not in the list")
     if r.blocks:
@@ -58,7 +66,9 @@ def show(result: SyncResult, fmt: str = "text") -> None:
         push_verb = "would push" if r.dry_run else "pushed"
         click.echo(f"SendGrid ({r.push_target}): {push_verb} {len(r.pushed):,} unsubscribe(s) from the list")
     elif r.not_pushed:
-        click.echo(f"{r.not_pushed:,} unsubscribe(s) in the list are not pushed to SendGrid: set "
-                   "delivery.sendgrid.asm_group_id in newsletter.yaml, or pass --push-global")
+        click.echo(
+            f"{r.not_pushed:,} unsubscribe(s) in the list are not pushed to SendGrid: set "
+            "delivery.sendgrid.asm_group_id in newsletter.yaml, or pass --push-global"
+        )
     if r.dry_run:
         click.echo("Dry run: nothing was changed, here or at SendGrid.")

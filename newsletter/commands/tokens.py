@@ -28,14 +28,22 @@ class TokenResult:
 
 def unsubscribe_tokens(list_path: Path, tokens: tuple[str, ...], tokens_from: Path | None) -> TokenResult:
     if not list_path.is_file():
-        raise InputError(Problem(display_path(list_path), None, None, "", "subscriber list not found",
-                                 "give the list with --list PATH"))
+        raise InputError(
+            Problem(display_path(list_path), None, None, "", "subscriber list not found", "give the list with --list PATH")
+        )
     wanted = given_tokens(tokens)
     if tokens_from is not None:
         wanted = list(dict.fromkeys([*wanted, *tokens_from_file(tokens_from)]))
     if not wanted:
-        raise InputError(Problem(display_path(tokens_from) if tokens_from else "command line", None, None,
-                                 "--tokens-from", "no unsubscribe token found (32 hexadecimal digits)"))
+        raise InputError(
+            Problem(
+                display_path(tokens_from) if tokens_from else "command line",
+                None,
+                None,
+                "--tokens-from",
+                "no unsubscribe token found (32 hexadecimal digits)",
+            )
+        )
     secret = load_secret(find_project_root(list_path.resolve().parent))
     found = match(list_path, secret, wanted)
     results = unsubscribe(list_path, list(found.emails.values()), REASON) if found.emails else []
@@ -52,8 +60,12 @@ def show(result: TokenResult, list_file: str) -> None:
     if len(result.unmatched) > SHOW_AT_MOST:
         click.echo(f"  … and {len(result.unmatched) - SHOW_AT_MOST:,} more unmatched tokens", err=True)
     n = sum(1 for r in result.results if r.outcome == "unsubscribed")
-    click.echo(f"{result.tokens} token(s): {n} unsubscribed now, {len(result.results) - n} already, "
-               f"{len(result.unmatched)} matched nobody")
+    click.echo(
+        f"{result.tokens} token(s): {n} unsubscribed now, {len(result.results) - n} already, "
+        f"{len(result.unmatched)} matched nobody"
+    )
     if result.unmatched and result.strict:
-        raise ProblemsFound(f"{len(result.unmatched)} token(s) match no address in {list_file} "
-                            "(made with another secret, or for an address no longer in the list)")
+        raise ProblemsFound(
+            f"{len(result.unmatched)} token(s) match no address in {list_file} "
+            "(made with another secret, or for an address no longer in the list)"
+        )

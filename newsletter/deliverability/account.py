@@ -36,8 +36,11 @@ def covering_domain(domains: list[dict[str, Any]], domain: str) -> dict[str, Any
     """The authenticated domain the From domain aligns with (the same, or a parent:
     DMARC's relaxed alignment), valid ones first."""
     domain = domain.lower()
-    matches = [d for d in domains if isinstance(d.get("domain"), str)
-               and (domain == d["domain"].lower() or domain.endswith("." + d["domain"].lower()))]
+    matches = [
+        d
+        for d in domains
+        if isinstance(d.get("domain"), str) and (domain == d["domain"].lower() or domain.endswith("." + d["domain"].lower()))
+    ]
     matches.sort(key=lambda d: (not d.get("valid"), -len(d["domain"])))
     return matches[0] if matches else None
 
@@ -48,16 +51,19 @@ def read_account(from_domain: str) -> AccountFacts:
 
     sg = client(TIMEOUT)
     facts = AccountFacts()
-    domains = call("reading SendGrid's authenticated domains",
-                   lambda: sg.client.whitelabel.domains.get(query_params={"limit": DOMAIN_LIMIT}))
+    domains = call(
+        "reading SendGrid's authenticated domains", lambda: sg.client.whitelabel.domains.get(query_params={"limit": DOMAIN_LIMIT})
+    )
     facts.domains = [d for d in (domains or []) if isinstance(d, dict)]
     found = covering_domain(facts.domains, from_domain)
     if found is not None and not found.get("valid") and isinstance(found.get("id"), (int, float)):
         domain_id = int(found["id"])
-        facts.validation = call(f"asking SendGrid to validate {found['domain']}",
-                                lambda: sg.client.whitelabel.domains._(domain_id).validate.post())
-    senders = call("reading SendGrid's verified senders",
-                   lambda: sg.client.verified_senders.get(query_params={"limit": SENDER_LIMIT}))
+        facts.validation = call(
+            f"asking SendGrid to validate {found['domain']}", lambda: sg.client.whitelabel.domains._(domain_id).validate.post()
+        )
+    senders = call(
+        "reading SendGrid's verified senders", lambda: sg.client.verified_senders.get(query_params={"limit": SENDER_LIMIT})
+    )
     facts.senders = [s for s in ((senders or {}).get("results") or []) if isinstance(s, dict)]
     free = call("reading SendGrid's free-mail domains", lambda: sg.client.verified_senders.domains.get())
     results = (free or {}).get("results") or {}

@@ -84,14 +84,16 @@ class SpfCover:
     problems: list[str] = field(default_factory=list)
 
 
-def spf_covers(lookup: Lookup, domain: str, record: str, *, want_include: str | None,
-               want_ips: frozenset[str] = frozenset()) -> SpfCover:
+def spf_covers(
+    lookup: Lookup, domain: str, record: str, *, want_include: str | None, want_ips: frozenset[str] = frozenset()
+) -> SpfCover:
     out = SpfCover()
     ips = [ipaddress.ip_address(ip) for ip in want_ips]
     _walk(lookup, domain, record, want_include, ips, out, depth=0)
     if out.lookups > SPF_LOOKUP_LIMIT:
-        out.problems.append(f"it needs {out.lookups} DNS look-ups; receivers stop at {SPF_LOOKUP_LIMIT} "
-                            "and then treat SPF as failed (permerror)")
+        out.problems.append(
+            f"it needs {out.lookups} DNS look-ups; receivers stop at {SPF_LOOKUP_LIMIT} and then treat SPF as failed (permerror)"
+        )
     return out
 
 

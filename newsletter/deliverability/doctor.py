@@ -112,8 +112,13 @@ def record(name: str, rtype: str, data: str) -> str:
     return f"{name}.\t3600\tIN\t{rtype}\t{value}"
 
 
-def diagnose(inputs: Inputs, lookup: Lookup | None, account: AccountFacts | None,
-             account_problem: str | None = None, dns_problem: str | None = None) -> Diagnosis:
+def diagnose(
+    inputs: Inputs,
+    lookup: Lookup | None,
+    account: AccountFacts | None,
+    account_problem: str | None = None,
+    dns_problem: str | None = None,
+) -> Diagnosis:
     """The findings for these inputs from DNS (``lookup``; None when no resolver) and
     SendGrid's answers (``account``; None with ``account_problem`` when it could not be
     asked). Pure but for the look-ups."""
@@ -151,13 +156,27 @@ def _spf(domain: str, inputs: Inputs, lookup: Lookup, add: Callable[[Finding], N
         ips = frozenset([inputs.smtp_host]) if _is_ip(inputs.smtp_host) else frozenset(lookup.addresses(inputs.smtp_host))
     term = "include:sendgrid.net" if include else (f"a:{inputs.smtp_host}" if inputs.smtp_host else "")
     if not found:
-        add(Finding("warning", domain, "SPF", "no SPF record: receivers cannot tell which servers may send for the domain",
-                    (record(domain, "TXT", " ".join(filter(None, ["v=spf1", term, "~all"]))),)))
+        add(
+            Finding(
+                "warning",
+                domain,
+                "SPF",
+                "no SPF record: receivers cannot tell which servers may send for the domain",
+                (record(domain, "TXT", " ".join(filter(None, ["v=spf1", term, "~all"]))),),
+            )
+        )
         return False
     if len(found) > 1:
         merged = _merge_spf(found, term)
-        add(Finding("warning", domain, "SPF", f"{len(found)} SPF records: receivers treat that as an error "
-                    "(permerror) and SPF fails; replace them with one", (record(domain, "TXT", merged),)))
+        add(
+            Finding(
+                "warning",
+                domain,
+                "SPF",
+                f"{len(found)} SPF records: receivers treat that as an error (permerror) and SPF fails; replace them with one",
+                (record(domain, "TXT", merged),),
+            )
+        )
         return False
     if not term:
         add(Finding("ok", domain, "SPF", found[0]))
@@ -167,8 +186,15 @@ def _spf(domain: str, inputs: Inputs, lookup: Lookup, add: Callable[[Finding], N
         add(Finding("warning", domain, "SPF", f"{found[0]!r}: {problem}"))
     if not cover.covered:
         who = "SendGrid" if include else f"the SMTP server {inputs.smtp_host}"
-        add(Finding("warning", domain, "SPF", f"the SPF record does not let {who} send: {found[0]!r}",
-                    (record(domain, "TXT", _merge_spf(found, term)),)))
+        add(
+            Finding(
+                "warning",
+                domain,
+                "SPF",
+                f"the SPF record does not let {who} send: {found[0]!r}",
+                (record(domain, "TXT", _merge_spf(found, term)),),
+            )
+        )
         return False
     add(Finding("ok", domain, "SPF", found[0]))
     return not cover.problems
@@ -209,37 +235,75 @@ def _dmarc(domain: str, inputs: Inputs, lookup: Lookup, add: Callable[[Finding],
             where, subdomain = org, True
     suggested = record(f"_dmarc.{domain}", "TXT", f"v=DMARC1; p=none; rua=mailto:{inputs.contact_email}")
     if not found:
-        add(Finding("warning", domain, "DMARC", "no DMARC record: Gmail, Yahoo and Outlook.com require one of "
-                    "bulk senders (start with p=none to receive reports)", (suggested,)))
+        add(
+            Finding(
+                "warning",
+                domain,
+                "DMARC",
+                "no DMARC record: Gmail, Yahoo and Outlook.com require one of "
+                "bulk senders (start with p=none to receive reports)",
+                (suggested,),
+            )
+        )
         return None
     if len(found) > 1:
-        add(Finding("warning", domain, "DMARC", f"{len(found)} DMARC records at _dmarc.{where}: receivers ignore "
-                    "them all; keep one", (suggested,)))
+        add(
+            Finding(
+                "warning",
+                domain,
+                "DMARC",
+                f"{len(found)} DMARC records at _dmarc.{where}: receivers ignore them all; keep one",
+                (suggested,),
+            )
+        )
         return None
     tags = dmarc_tags(found[0])
     policy = (tags["sp"] if subdomain and "sp" in tags else tags.get("p", "")).lower()
     if policy not in ("none", "quarantine", "reject"):
-        add(Finding("warning", domain, "DMARC", f"the DMARC record at _dmarc.{where} has no valid policy "
-                    f"(p=none, quarantine or reject): {found[0]!r}", (suggested,)))
+        add(
+            Finding(
+                "warning",
+                domain,
+                "DMARC",
+                f"the DMARC record at _dmarc.{where} has no valid policy (p=none, quarantine or reject): {found[0]!r}",
+                (suggested,),
+            )
+        )
         return None
-    meaning = {"none": "monitoring only: failing mail is still delivered",
-               "quarantine": "failing mail goes to spam", "reject": "failing mail is refused"}[policy]
+    meaning = {
+        "none": "monitoring only: failing mail is still delivered",
+        "quarantine": "failing mail goes to spam",
+        "reject": "failing mail is refused",
+    }[policy]
     add(Finding("ok", domain, "DMARC", f"p={policy} ({meaning}) at _dmarc.{where}"))
     return policy
 
 
-def _dkim(domain: str, inputs: Inputs, lookup: Lookup, account: AccountFacts | None,
-          add: Callable[[Finding], None]) -> bool:
+def _dkim(domain: str, inputs: Inputs, lookup: Lookup, account: AccountFacts | None, add: Callable[[Finding], None]) -> bool:
     if inputs.provider == "smtp":
         if not inputs.dkim_selector:
-            add(Finding("warning", domain, "DKIM", f"no DKIM key for SMTP ({DKIM_KEY_ENV} and {DKIM_SELECTOR_ENV}): "
-                        "messages are signed only if the SMTP server signs them for this domain"))
+            add(
+                Finding(
+                    "warning",
+                    domain,
+                    "DKIM",
+                    f"no DKIM key for SMTP ({DKIM_KEY_ENV} and {DKIM_SELECTOR_ENV}): "
+                    "messages are signed only if the SMTP server signs them for this domain",
+                )
+            )
             return False
         name = f"{inputs.dkim_selector}._domainkey.{domain}"
         keys = [t for t in lookup.txt(name) if "p=" in t.replace(" ", "")]
         if not keys:
-            add(Finding("warning", domain, "DKIM", f"no DKIM key published at {name}: signatures cannot be checked",
-                        (record(name, "TXT", "v=DKIM1; k=rsa; p=<the public key of NEWSLETTER_DKIM_KEY>"),)))
+            add(
+                Finding(
+                    "warning",
+                    domain,
+                    "DKIM",
+                    f"no DKIM key published at {name}: signatures cannot be checked",
+                    (record(name, "TXT", "v=DKIM1; k=rsa; p=<the public key of NEWSLETTER_DKIM_KEY>"),),
+                )
+            )
             return False
         add(Finding("ok", domain, "DKIM", f"key published at {name}"))
         return True
@@ -247,9 +311,11 @@ def _dkim(domain: str, inputs: Inputs, lookup: Lookup, account: AccountFacts | N
     covering = covering_domain(account.domains, domain) if account else None
     if covering is not None:
         dns = covering.get("dns") or {}
-        expected = [(str(dns[k]["host"]).rstrip(".").lower(), str(dns[k]["data"]).rstrip(".").lower())
-                    for k in ("dkim1", "dkim2")
-                    if isinstance(dns.get(k), dict) and str(dns[k].get("type", "cname")).lower() == "cname"]
+        expected = [
+            (str(dns[k]["host"]).rstrip(".").lower(), str(dns[k]["data"]).rstrip(".").lower())
+            for k in ("dkim1", "dkim2")
+            if isinstance(dns.get(k), dict) and str(dns[k].get("type", "cname")).lower() == "cname"
+        ]
     if not expected:
         expected = [(f"s1._domainkey.{domain}", ""), (f"s2._domainkey.{domain}", "")]
     missing = []
@@ -258,36 +324,60 @@ def _dkim(domain: str, inputs: Inputs, lookup: Lookup, account: AccountFacts | N
         if target is None or (data and target != data):
             missing.append((host, data))
     if missing:
-        records = tuple(record(h, "CNAME", (d + ".") if d else "<the target SendGrid shows under Sender Authentication>")
-                        for h, d in missing)
-        add(Finding("warning", domain, "DKIM", "SendGrid's DKIM records are missing or wrong: "
-                    + ", ".join(h for h, _ in missing), records))
+        records = tuple(
+            record(h, "CNAME", (d + ".") if d else "<the target SendGrid shows under Sender Authentication>") for h, d in missing
+        )
+        add(
+            Finding(
+                "warning",
+                domain,
+                "DKIM",
+                "SendGrid's DKIM records are missing or wrong: " + ", ".join(h for h, _ in missing),
+                records,
+            )
+        )
         return False
     add(Finding("ok", domain, "DKIM", "SendGrid's s1 and s2 DKIM records are in place"))
     return True
 
 
-def _sendgrid_alignment(domain: str, inputs: Inputs, account: AccountFacts | None, problem: str | None,
-                        add: Callable[[Finding], None]) -> None:
+def _sendgrid_alignment(
+    domain: str, inputs: Inputs, account: AccountFacts | None, problem: str | None, add: Callable[[Finding], None]
+) -> None:
     if account is None:
         add(Finding("unknown", domain, "SendGrid", f"SendGrid could not be asked: {problem}"))
         return
     if domain in account.hard_failures or domain in account.soft_failures:
         kind = "refuses" if domain in account.hard_failures else "sends to spam"
-        add(Finding("error", domain, "alignment", f"{inputs.from_email} is a free-mail address: {domain}'s DMARC "
-                    f"policy fails mail sent through SendGrid, and the receiver {kind} it; send from your "
-                    "organisation's own domain (authenticated at SendGrid)"))
+        add(
+            Finding(
+                "error",
+                domain,
+                "alignment",
+                f"{inputs.from_email} is a free-mail address: {domain}'s DMARC "
+                f"policy fails mail sent through SendGrid, and the receiver {kind} it; send from your "
+                "organisation's own domain (authenticated at SendGrid)",
+            )
+        )
         return
     covering = covering_domain(account.domains, domain)
-    verified = any(str(s.get("from_email", "")).lower() == inputs.from_email.lower() and s.get("verified")
-                   for s in account.senders)
+    verified = any(
+        str(s.get("from_email", "")).lower() == inputs.from_email.lower() and s.get("verified") for s in account.senders
+    )
     if covering is None:
         sender = "a verified sender" if verified else "not a verified sender either"
-        add(Finding("error", domain, "alignment", f"no domain authenticated at SendGrid covers {domain} "
-                    f"({inputs.from_email} is {sender}): mail would be signed for sendgrid.net, fail DMARC "
-                    "alignment, and Gmail, Yahoo and Outlook.com (550 5.7.515) refuse or junk it; "
-                    "authenticate the domain in SendGrid (Settings > Sender Authentication) and add the "
-                    "three CNAMEs it shows"))
+        add(
+            Finding(
+                "error",
+                domain,
+                "alignment",
+                f"no domain authenticated at SendGrid covers {domain} "
+                f"({inputs.from_email} is {sender}): mail would be signed for sendgrid.net, fail DMARC "
+                "alignment, and Gmail, Yahoo and Outlook.com (550 5.7.515) refuse or junk it; "
+                "authenticate the domain in SendGrid (Settings > Sender Authentication) and add the "
+                "three CNAMEs it shows",
+            )
+        )
         return
     if not covering.get("valid"):
         reasons = []
@@ -295,30 +385,71 @@ def _sendgrid_alignment(domain: str, inputs: Inputs, account: AccountFacts | Non
             if isinstance(result, dict) and not result.get("valid") and result.get("reason"):
                 reasons.append(f"{name}: {result['reason']}")
         dns = covering.get("dns") or {}
-        records = tuple(record(str(v["host"]).rstrip("."), str(v.get("type", "cname")).upper(),
-                               str(v["data"]).rstrip(".") + ("." if str(v.get("type", "cname")).lower() == "cname" else ""))
-                        for v in dns.values() if isinstance(v, dict) and not v.get("valid") and v.get("host"))
-        add(Finding("warning", domain, "alignment", f"{covering['domain']} is authenticated at SendGrid but not "
-                    "validated: SendGrid does not sign with it yet"
-                    + (" (" + "; ".join(reasons) + ")" if reasons else ""), records))
+        records = tuple(
+            record(
+                str(v["host"]).rstrip("."),
+                str(v.get("type", "cname")).upper(),
+                str(v["data"]).rstrip(".") + ("." if str(v.get("type", "cname")).lower() == "cname" else ""),
+            )
+            for v in dns.values()
+            if isinstance(v, dict) and not v.get("valid") and v.get("host")
+        )
+        add(
+            Finding(
+                "warning",
+                domain,
+                "alignment",
+                f"{covering['domain']} is authenticated at SendGrid but not "
+                "validated: SendGrid does not sign with it yet" + (" (" + "; ".join(reasons) + ")" if reasons else ""),
+                records,
+            )
+        )
         return
-    add(Finding("ok", domain, "alignment", f"SendGrid signs for {covering['domain']} (authenticated and validated)"
-                + ("; the From address is a verified sender" if verified else "")))
+    add(
+        Finding(
+            "ok",
+            domain,
+            "alignment",
+            f"SendGrid signs for {covering['domain']} (authenticated and validated)"
+            + ("; the From address is a verified sender" if verified else ""),
+        )
+    )
 
 
-def _smtp_alignment(domain: str, inputs: Inputs, policy: str | None, dkim_aligned: bool, spf_ok: bool,
-                    add: Callable[[Finding], None]) -> None:
+def _smtp_alignment(
+    domain: str, inputs: Inputs, policy: str | None, dkim_aligned: bool, spf_ok: bool, add: Callable[[Finding], None]
+) -> None:
     if dkim_aligned or spf_ok:
-        add(Finding("ok", domain, "alignment", "DKIM signs for the From domain" if dkim_aligned
-                    else f"SPF lets {inputs.smtp_host} send for the From domain"))
+        add(
+            Finding(
+                "ok",
+                domain,
+                "alignment",
+                "DKIM signs for the From domain" if dkim_aligned else f"SPF lets {inputs.smtp_host} send for the From domain",
+            )
+        )
     elif policy in ("quarantine", "reject"):
-        add(Finding("error", domain, "alignment", f"{domain} publishes DMARC p={policy}, and neither a DKIM key "
-                    f"of ours nor SPF covers {inputs.smtp_host}: receivers would "
-                    f"{'refuse' if policy == 'reject' else 'junk'} every message; set {DKIM_KEY_ENV} and "
-                    f"{DKIM_SELECTOR_ENV}, or send through a server the domain's SPF names"))
+        add(
+            Finding(
+                "error",
+                domain,
+                "alignment",
+                f"{domain} publishes DMARC p={policy}, and neither a DKIM key "
+                f"of ours nor SPF covers {inputs.smtp_host}: receivers would "
+                f"{'refuse' if policy == 'reject' else 'junk'} every message; set {DKIM_KEY_ENV} and "
+                f"{DKIM_SELECTOR_ENV}, or send through a server the domain's SPF names",
+            )
+        )
     else:
-        add(Finding("warning", domain, "alignment", f"nothing shows mail from {inputs.smtp_host} is aligned with "
-                    f"{domain} (no DKIM key of ours, SPF does not cover it)"))
+        add(
+            Finding(
+                "warning",
+                domain,
+                "alignment",
+                f"nothing shows mail from {inputs.smtp_host} is aligned with "
+                f"{domain} (no DKIM key of ours, SPF does not cover it)",
+            )
+        )
 
 
 # --- running it: DNS, SendGrid, the cache ----------------------------------------------------
@@ -333,8 +464,16 @@ def inputs_for(settings: Any, provider: str) -> Inputs:
         from newsletter.delivery.smtp import smtp_url_from_env
 
         smtp_host = smtp_url_from_env().host
-    return Inputs(settings.from_.email, settings.replies_to.email, settings.contact_email, provider, smtp_host,
-                  os.environ.get(DKIM_SELECTOR_ENV) or None, os.environ.get(ENV, ""), os.environ.get(HOST_ENV, ""))
+    return Inputs(
+        settings.from_.email,
+        settings.replies_to.email,
+        settings.contact_email,
+        provider,
+        smtp_host,
+        os.environ.get(DKIM_SELECTOR_ENV) or None,
+        os.environ.get(ENV, ""),
+        os.environ.get(HOST_ENV, ""),
+    )
 
 
 def run(inputs: Inputs) -> Diagnosis:
@@ -383,12 +522,18 @@ def cached(root: Path, inputs: Inputs, *, fresh: bool = False, now: float | None
         except (KeyError, TypeError):
             pass
     result = run(inputs)
-    store = {k: v for k, v in (store if isinstance(store, dict) else {}).items()
-             if isinstance(v, dict) and now - float(v.get("at", 0)) < CACHE_SECONDS}
+    store = {
+        k: v
+        for k, v in (store if isinstance(store, dict) else {}).items()
+        if isinstance(v, dict) and now - float(v.get("at", 0)) < CACHE_SECONDS
+    }
     store.pop(key, None)
     if result.complete:
-        store[key] = {"provider": result.provider, "at": result.at,
-                      "findings": [{**asdict(f), "records": list(f.records)} for f in result.findings]}
+        store[key] = {
+            "provider": result.provider,
+            "at": result.at,
+            "findings": [{**asdict(f), "records": list(f.records)} for f in result.findings],
+        }
     write_file(path, orjson.dumps(store, option=orjson.OPT_SORT_KEYS))
     return result
 
@@ -406,5 +551,4 @@ def before_send(root: Path, settings: Any, provider: str) -> list[str]:
             lines.append("records to add to the domain's DNS:\n" + zone)
         lines.append("nothing was sent; run newsletter doctor to see every finding")
         raise DomainNotReady("\n".join(lines))
-    return [f"sending domain {f.domain}: {f.topic}: {f.message}" for f in diagnosis.findings
-            if f.level in ("warning", "unknown")]
+    return [f"sending domain {f.domain}: {f.topic}: {f.message}" for f in diagnosis.findings if f.level in ("warning", "unknown")]

@@ -31,8 +31,9 @@ ELSEWHERE = "accepted on another clone (SendGrid's Email Logs show it)"
 
 def resumable(record: Record | None, provider: str) -> bool:
     """Whether this record is a SendGrid send begun elsewhere that this clone can take over."""
-    return (record is not None and record.state in ("sending", "stopped") and record.provider == "sendgrid"
-            and provider == "sendgrid")
+    return (
+        record is not None and record.state in ("sending", "stopped") and record.provider == "sendgrid" and provider == "sendgrid"
+    )
 
 
 def ready_at(record: Record, log_delay: float) -> float:
@@ -41,26 +42,42 @@ def ready_at(record: Record, log_delay: float) -> float:
     return max(last, record.updated) + log_delay
 
 
-def adopt(journal: Journal, *, key: str, slug: str, record: Record, digest: str, list_path: str,
-          rows: Iterator[NewRow], force: bool, log_delay: float, echo: Callable[[str], None],
-          every: Callable[[str, float, float], set[str]]) -> SendRow:
+def adopt(
+    journal: Journal,
+    *,
+    key: str,
+    slug: str,
+    record: Record,
+    digest: str,
+    list_path: str,
+    rows: Iterator[NewRow],
+    force: bool,
+    log_delay: float,
+    echo: Callable[[str], None],
+    every: Callable[[str, float, float], set[str]],
+) -> SendRow:
     """Make this clone's journal entry for the send the record describes and mark accepted
     every reader the log shows; ``every(category, start, end)`` searches the log."""
     now = time.time()
     ready = ready_at(record, log_delay)
     if now < ready:
-        why = ("may still be sending (its record promises no request unrecorded until "
-               f"{utc(record.lease_until or record.updated)})" if record.state == "sending"
-               else "stopped recently")
-        raise ProblemsFound(f"this send began on another clone (started {record.started_text}) and {why}; "
-                            f"SendGrid's Email Logs can be trusted to show all it did from {utc(ready)}: resume "
-                            "then (or on the machine that began it). Nothing was sent")
+        why = (
+            f"may still be sending (its record promises no request unrecorded until {utc(record.lease_until or record.updated)})"
+            if record.state == "sending"
+            else "stopped recently"
+        )
+        raise ProblemsFound(
+            f"this send began on another clone (started {record.started_text}) and {why}; "
+            f"SendGrid's Email Logs can be trusted to show all it did from {utc(ready)}: resume "
+            "then (or on the machine that began it). Nothing was sent"
+        )
     if record.email_sha256 != digest and not force:
-        raise UsageError("the issue's email changed since its send began on another clone "
-                         f"({record.counts.get('accepted', 0)} already accepted); re-run with --force to send "
-                         "the rest as it is now")
-    send = journal.create(key=key, slug=slug, provider="sendgrid", list_path=list_path, content_hash=digest,
-                          eligible=0)
+        raise UsageError(
+            "the issue's email changed since its send began on another clone "
+            f"({record.counts.get('accepted', 0)} already accepted); re-run with --force to send "
+            "the rest as it is now"
+        )
+    send = journal.create(key=key, slug=slug, provider="sendgrid", list_path=list_path, content_hash=digest, eligible=0)
     seq = 0
     while chunk := list(islice(rows, CHUNK)):
         for tracked in (False, True):  # the rows of one call alike (see Journal.add_pending)
@@ -72,12 +89,16 @@ def adopt(journal: Journal, *, key: str, slug: str, record: Record, digest: str,
     expected = record.counts.get("accepted", 0) + record.counts.get("marked_sent", 0)
     if len(shown) < expected:
         journal.delete_send(send)
-        raise ProblemsFound(f"SendGrid's Email Logs show {len(shown)} reader(s) of this send where its record counts "
-                            f"{expected} accepted: the log is not complete (older than 30 days, or the key cannot "
-                            "read it), so who already has it cannot be known here. Nothing was sent; resume on the "
-                            "machine that began it")
+        raise ProblemsFound(
+            f"SendGrid's Email Logs show {len(shown)} reader(s) of this send where its record counts "
+            f"{expected} accepted: the log is not complete (older than 30 days, or the key cannot "
+            "read it), so who already has it cannot be known here. Nothing was sent; resume on the "
+            "machine that began it"
+        )
     n = journal.accepted_elsewhere(send, shown, ELSEWHERE)
-    echo(f"Resuming the send begun on another clone (started {record.started_text}): SendGrid's Email Logs show "
-         f"{len(shown)} reader(s) already sent; {n} of this list's {send.eligible} are accepted, "
-         f"{send.eligible - n} to send")
+    echo(
+        f"Resuming the send begun on another clone (started {record.started_text}): SendGrid's Email Logs show "
+        f"{len(shown)} reader(s) already sent; {n} of this list's {send.eligible} are accepted, "
+        f"{send.eligible - n} to send"
+    )
     return journal.refresh(key)

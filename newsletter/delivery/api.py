@@ -55,8 +55,10 @@ def parse_api_host(text: str) -> ApiHost:
         raise UsageError(f"{HOST_ENV} must be only the scheme and host ({example}); nothing was sent")
     host = parts.hostname
     if parts.scheme == "http" and not is_loopback(host):
-        raise UsageError(f"{HOST_ENV} uses http:// for a host that is not this machine: the API key would "
-                         "cross the network unencrypted; use https:// (nothing was sent)")
+        raise UsageError(
+            f"{HOST_ENV} uses http:// for a host that is not this machine: the API key would "
+            "cross the network unencrypted; use https:// (nothing was sent)"
+        )
     return ApiHost(parts.scheme, host, port or (443 if parts.scheme == "https" else 80))
 
 
@@ -117,8 +119,9 @@ class _Connection:
             conn = None
         if conn is None:
             if self.host.scheme == "https":
-                conn = http.client.HTTPSConnection(self.host.host, self.host.port, timeout=self.timeout,
-                                                   context=ssl.create_default_context())
+                conn = http.client.HTTPSConnection(
+                    self.host.host, self.host.port, timeout=self.timeout, context=ssl.create_default_context()
+                )
             else:
                 conn = http.client.HTTPConnection(self.host.host, self.host.port, timeout=self.timeout)
             self._conn = conn
@@ -184,12 +187,17 @@ def client(key: str, host: ApiHost, timeout: float = TIMEOUT) -> SendGridAPIClie
     class SafeClient(python_http_client.Client):  # type: ignore[misc]
         def _build_client(self, name: str | None = None) -> SafeClient:
             url_path = self._url_path + [name] if name else self._url_path
-            return SafeClient(host=self.host, version=self._version, request_headers=self.request_headers,
-                              url_path=url_path, append_slash=self.append_slash, timeout=self.timeout)
+            return SafeClient(
+                host=self.host,
+                version=self._version,
+                request_headers=self.request_headers,
+                url_path=url_path,
+                append_slash=self.append_slash,
+                timeout=self.timeout,
+            )
 
         def _make_request(self, opener: Any, request: Any, timeout: float | None = None) -> Any:
-            answer = connection.request(request.get_method(), request.selector, request.data,
-                                        dict(request.header_items()))
+            answer = connection.request(request.get_method(), request.selector, request.data, dict(request.header_items()))
             if not 200 <= answer.code < 300:
                 raise handle_error(answer)
             return answer

@@ -308,8 +308,7 @@ class BackgroundProvider(Provider, Protocol[P]):
         """Begin delivering in the background; None when it cannot now (then :meth:`send_prepared`)."""
         ...
 
-    def send_prepared(self, message: Message, recipients: Sequence[Recipient], prepared: P,
-                      on: Attempt) -> BatchResult:
+    def send_prepared(self, message: Message, recipients: Sequence[Recipient], prepared: P, on: Attempt) -> BatchResult:
         """:meth:`send` with the batch's prepared payload (a retry sends the same bytes)."""
         ...
 

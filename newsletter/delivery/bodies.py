@@ -48,14 +48,17 @@ def link_maker(template: str) -> Callable[[str], str]:
     return lambda token: f"{head}{token}{tail}"
 
 
-def rows_items(tokens: Sequence[str], *, secret: bytes, unsubscribe_url: str, fallback: str,
-               greeting: Greeting, send_id: str, mailto: str) -> ItemsFunction:
+def rows_items(
+    tokens: Sequence[str], *, secret: bytes, unsubscribe_url: str, fallback: str, greeting: Greeting, send_id: str, mailto: str
+) -> ItemsFunction:
     """The JSON array of personalisations for journal rows (``seq, email, first, last,
     vals``), as if each row were first made into a recipient: the function is written
     out for this message's tokens (see :func:`~newsletter.render.personalize.substituter`),
     with no recipient or values dict in between."""
-    names = substitutions_source(tokens, {"first_name": "first_name", "last_name": "last",
-                                          "email": "email", "unsubscribe_url": "url", "greeting": "greeting"})
+    names = substitutions_source(
+        tokens,
+        {"first_name": "first_name", "last_name": "last", "email": "email", "unsubscribe_url": "url", "greeting": "greeting"},
+    )
     others = substitutions_source(tokens, {"email": "email", "unsubscribe_url": "url", "greeting": "greeting"})
     greets = any(m is not None and m.group(1) == "greeting" for m in map(TOKEN_RE.fullmatch, tokens))
     source = (
@@ -69,13 +72,13 @@ def rows_items(tokens: Sequence[str], *, secret: bytes, unsubscribe_url: str, fa
         "        if vals is None:\n"
         "            first_name = first or fallback\n"
         "            get = empty\n"
-        + ("            greeting = greet(first)\n" if greets else "") +
-        f"            subs = {names}\n"
+        + ("            greeting = greet(first)\n" if greets else "")
+        + f"            subs = {names}\n"
         "            at = None\n"
         "        else:\n"
         "            get = loads(vals).get\n"
-        + ("            greeting = greet(first, get('language', ''))\n" if greets else "") +
-        f"            subs = {others}\n"
+        + ("            greeting = greet(first, get('language', ''))\n" if greets else "")
+        + f"            subs = {others}\n"
         "            at = get(at_key)\n"
         "        item = {'to': [{'email': address, 'name': name} if name else {'email': address}],"
         " 'substitutions': subs,"
@@ -87,25 +90,51 @@ def rows_items(tokens: Sequence[str], *, secret: bytes, unsubscribe_url: str, fa
         "    return dumps(out)\n"
     )
     namespace: dict[str, object] = {
-        **ESCAPERS, "qn": quoted_name, "asc": ascii_address, "tok": token_maker(secret),
-        "link": link_maker(unsubscribe_url), "fallback": fallback, "greet": greeting,
-        "loads": orjson.loads, "dumps": orjson.dumps,
-        "empty": {}.get, "at_key": SEND_AT_KEY, "one_click": ONE_CLICK, "args": {"send_id": send_id}, "mailto": mailto,
+        **ESCAPERS,
+        "qn": quoted_name,
+        "asc": ascii_address,
+        "tok": token_maker(secret),
+        "link": link_maker(unsubscribe_url),
+        "fallback": fallback,
+        "greet": greeting,
+        "loads": orjson.loads,
+        "dumps": orjson.dumps,
+        "empty": {}.get,
+        "at_key": SEND_AT_KEY,
+        "one_click": ONE_CLICK,
+        "args": {"send_id": send_id},
+        "mailto": mailto,
     }
     exec(source, namespace)  # noqa: S102 - token names validated by substitutions_source
     items: ItemsFunction = namespace["items"]  # type: ignore[assignment]
     return items
 
 
-def body_spec(tokens: Sequence[str], *, secret: bytes, unsubscribe_url: str, fallback: str, greeting: Greeting,
-              send_id: str, mailto: str, tail: bytes) -> bytes:
+def body_spec(
+    tokens: Sequence[str],
+    *,
+    secret: bytes,
+    unsubscribe_url: str,
+    fallback: str,
+    greeting: Greeting,
+    send_id: str,
+    mailto: str,
+    tail: bytes,
+) -> bytes:
     """What :class:`RowsBody` is made from, as JSON (``tail``: the body after the
     personalisations, from the comma on)."""
-    return orjson.dumps({
-        "tokens": list(tokens), "secret": secret.hex(), "unsubscribe_url": unsubscribe_url,
-        "fallback": fallback, "greeting": [greeting.named, greeting.nameless, greeting.by_language],
-        "send_id": send_id, "mailto": mailto, "tail": tail.decode("utf-8"),
-    })
+    return orjson.dumps(
+        {
+            "tokens": list(tokens),
+            "secret": secret.hex(),
+            "unsubscribe_url": unsubscribe_url,
+            "fallback": fallback,
+            "greeting": [greeting.named, greeting.nameless, greeting.by_language],
+            "send_id": send_id,
+            "mailto": mailto,
+            "tail": tail.decode("utf-8"),
+        }
+    )
 
 
 def _greeting(spec: list[Any]) -> Greeting:
@@ -120,9 +149,14 @@ class RowsBody:
         found: dict[str, Any] = orjson.loads(spec)
         self.spec = spec
         self._items = rows_items(
-            found["tokens"], secret=bytes.fromhex(found["secret"]), unsubscribe_url=found["unsubscribe_url"],
-            fallback=found["fallback"], greeting=_greeting(found["greeting"]), send_id=found["send_id"],
-            mailto=found["mailto"])
+            found["tokens"],
+            secret=bytes.fromhex(found["secret"]),
+            unsubscribe_url=found["unsubscribe_url"],
+            fallback=found["fallback"],
+            greeting=_greeting(found["greeting"]),
+            send_id=found["send_id"],
+            mailto=found["mailto"],
+        )
         self._tail = found["tail"].encode("utf-8")
 
     def build(self, rows: Sequence[RowTuple]) -> bytes:

@@ -36,12 +36,16 @@ def claim(root: Path, record: Record) -> None:
             other = _category(theirs)
             if other != record.category:
                 gitpush.git(root, "reset", "-q", "--keep", theirs_commit)
-                raise Lost(f"another run began sending this issue first: {rel} on {remote}/{branch} is its record "
-                           f"(category {other or 'unreadable'}). Nothing was sent by this run; the send goes on "
-                           "there, or is resumed from that record by the next run")
+                raise Lost(
+                    f"another run began sending this issue first: {rel} on {remote}/{branch} is its record "
+                    f"(category {other or 'unreadable'}). Nothing was sent by this run; the send goes on "
+                    "there, or is resumed from that record by the next run"
+                )
         gitpush.rebase(root, theirs_commit)
-    raise NewsletterError(f"the send record could not be pushed to {remote}/{branch} after {gitpush.ATTEMPTS} tries "
-                          f"({pushed.err.strip()}); nothing was sent")
+    raise NewsletterError(
+        f"the send record could not be pushed to {remote}/{branch} after {gitpush.ATTEMPTS} tries "
+        f"({pushed.err.strip()}); nothing was sent"
+    )
 
 
 def _category(data: bytes) -> str | None:

@@ -11,8 +11,8 @@ complained since is left out, and nobody who joined since is added.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from newsletter.delivery.hooks import SendHooks
@@ -35,8 +35,9 @@ def original_readers(root: Path, slug: str, provider: ProviderName) -> frozenset
         return frozenset()
     key = send_key(slug, provider)
     with journal:
-        return frozenset(email.lower() for send in journal.sends_for(slug) if send.key == key
-                         for email in journal.delivered(send))
+        return frozenset(
+            email.lower() for send in journal.sends_for(slug) if send.key == key for email in journal.delivered(send)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,21 +62,28 @@ def send_correction(c: CorrectionSend, r: Reporter, before: Callable[[Context], 
     project, original = c.project, c.issue_file
     readers = original_readers(project.root, original.slug, c.provider)
     if not readers:
-        raise UsageError(f"{display_path(original.path)} has no recorded send with {c.provider} in this project's "
-                         "journal: there are no original readers to tell (the page, feed and calendar are corrected)")
+        raise UsageError(
+            f"{display_path(original.path)} has no recorded send with {c.provider} in this project's "
+            "journal: there are no original readers to tell (the page, feed and calendar are corrected)"
+        )
     list_path = project.list_path(c.list_path)
     if not list_path.is_file():
-        raise InputError(Problem(display_path(list_path), None, None, "", "subscriber list not found",
-                                 "pass the list with --list PATH"))
+        raise InputError(
+            Problem(display_path(list_path), None, None, "", "subscriber list not found", "pass the list with --list PATH")
+        )
     check_environment(c.provider)
     issue_file = IssueFile(original.path, original.slug, c.issue, Document(original.doc.file, {}))
     if c.languages:
         issue_file = dataclasses.replace(
-            issue_file, language=c.languages[0][0], languages=tuple(tag for tag, _ in c.languages),
-            variants=tuple((tag, issue, Document(original.doc.file, {})) for tag, issue in c.languages))
+            issue_file,
+            language=c.languages[0][0],
+            languages=tuple(tag for tag, _ in c.languages),
+            variants=tuple((tag, issue, Document(original.doc.file, {})) for tag, issue in c.languages),
+        )
     rendered = dataclasses.replace(project.render(issue_file), slug=c.send_slug)
     ctx = Context(project, issue_file, rendered, project.settings, list_path, c.provider, only=readers)
     hooks = before(ctx)
-    options = SendOptions(issue_path=original.path, list_path=c.list_path, provider=c.provider, yes=c.yes,
-                          force=c.force, no_sync=c.no_sync)
+    options = SendOptions(
+        issue_path=original.path, list_path=c.list_path, provider=c.provider, yes=c.yes, force=c.force, no_sync=c.no_sync
+    )
     real_send(ctx, options, None, r, hooks)

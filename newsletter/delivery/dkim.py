@@ -16,8 +16,18 @@ from newsletter.errors import UsageError
 
 KEY_ENV = "NEWSLETTER_DKIM_KEY"
 SELECTOR_ENV = "NEWSLETTER_DKIM_SELECTOR"
-SIGNED_HEADERS = (b"from", b"reply-to", b"to", b"subject", b"date", b"message-id", b"mime-version",
-                  b"content-type", b"list-unsubscribe", b"list-unsubscribe-post")
+SIGNED_HEADERS = (
+    b"from",
+    b"reply-to",
+    b"to",
+    b"subject",
+    b"date",
+    b"message-id",
+    b"mime-version",
+    b"content-type",
+    b"list-unsubscribe",
+    b"list-unsubscribe-post",
+)
 
 
 class Signer:
@@ -29,8 +39,15 @@ class Signer:
     def sign(self, data: bytes) -> bytes:
         import dkim
 
-        signature: bytes = dkim.sign(data, self.selector, self.domain, self.key, include_headers=list(SIGNED_HEADERS),
-                                     canonicalize=(b"relaxed", b"relaxed"), linesep=b"\r\n")
+        signature: bytes = dkim.sign(
+            data,
+            self.selector,
+            self.domain,
+            self.key,
+            include_headers=list(SIGNED_HEADERS),
+            canonicalize=(b"relaxed", b"relaxed"),
+            linesep=b"\r\n",
+        )
         return signature + data
 
 

@@ -29,8 +29,10 @@ from newsletter.settings import Settings
 
 _WHAT: dict[Feature, str] = {
     "categories": "its messages have no SendGrid categories (they only sort SendGrid's statistics)",
-    "asm group": ("its messages keep our own unsubscribe link (unsubscribe_url), and nobody is left out for "
-                  "having left the SendGrid group since the last `newsletter subscribers sync`"),
+    "asm group": (
+        "its messages keep our own unsubscribe link (unsubscribe_url), and nobody is left out for "
+        "having left the SendGrid group since the last `newsletter subscribers sync`"
+    ),
     "tracking": "nobody's clicks or opens are tracked",
 }
 
@@ -62,8 +64,9 @@ def asked(settings: Settings) -> Iterator[tuple[Feature, str, tuple[str, ...]]]:
         yield "asm group", "unsubscribe: sendgrid (delivery.sendgrid.asm_group_id)", ("unsubscribe",)
     elif sendgrid.asm_group_id is not None:
         yield "asm group", "delivery.sendgrid.asm_group_id", (*_SENDGRID, "asm_group_id")
-    trackers = [name for name, on in (("click_tracking", sendgrid.click_tracking),
-                                      ("open_tracking", sendgrid.open_tracking)) if on]
+    trackers = [
+        name for name, on in (("click_tracking", sendgrid.click_tracking), ("open_tracking", sendgrid.open_tracking)) if on
+    ]
     if settings.tracking == "consented" and (sendgrid.click_tracking is not False or sendgrid.open_tracking is not False):
         yield "tracking", "tracking: consented", ("tracking",)
     elif trackers:
@@ -72,5 +75,8 @@ def asked(settings: Settings) -> Iterator[tuple[Feature, str, tuple[str, ...]]]:
 
 def unsupported(settings: Settings, provider: str, traits: Traits) -> list[Unsupported]:
     """What the settings ask for that this provider cannot carry."""
-    return [Unsupported(feature, setting, provider, path) for feature, setting, path in asked(settings)
-            if feature not in traits.carries]
+    return [
+        Unsupported(feature, setting, provider, path)
+        for feature, setting, path in asked(settings)
+        if feature not in traits.carries
+    ]

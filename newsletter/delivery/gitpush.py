@@ -28,8 +28,10 @@ def upstream(root: Path) -> tuple[str, str]:
     """(remote, branch) the work tree's branch pushes to."""
     branch = git(root, "symbolic-ref", "--short", "-q", "HEAD").out.strip()
     if not branch:
-        raise NewsletterError("git: not on a branch (a detached HEAD): check out the branch to push the send "
-                              "record to (in a workflow: actions/checkout with ref: the default branch)")
+        raise NewsletterError(
+            "git: not on a branch (a detached HEAD): check out the branch to push the send "
+            "record to (in a workflow: actions/checkout with ref: the default branch)"
+        )
     remote = git(root, "config", f"branch.{branch}.remote").out.strip() or "origin"
     return remote, branch
 
@@ -61,8 +63,9 @@ def fetch(root: Path, remote: str, branch: str) -> str:
 def show(root: Path, commit_id: str, path: str) -> bytes | None:
     """A file as ``commit_id`` holds it, or None."""
     try:
-        proc = subprocess.run(["git", "show", f"{commit_id}:{path}"], cwd=root, capture_output=True,
-                              timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            ["git", "show", f"{commit_id}:{path}"], cwd=root, capture_output=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return proc.stdout[:_MAX_OUTPUT] if proc.returncode == 0 else None
@@ -76,8 +79,10 @@ def rebase(root: Path, onto: str) -> None:
     done = git(root, *_identity(root), "rebase", "-q", onto)
     if not done.ok:
         git(root, "rebase", "--abort")
-        raise NewsletterError(f"git rebase onto the remote branch failed (another run changed the same file?): "
-                              f"{done.err.strip() or done.out.strip()}")
+        raise NewsletterError(
+            f"git rebase onto the remote branch failed (another run changed the same file?): "
+            f"{done.err.strip() or done.out.strip()}"
+        )
 
 
 def push_rebasing(root: Path, remote: str, branch: str) -> None:

@@ -85,8 +85,10 @@ def unsendable_by_sendgrid(email: str) -> str | None:
     local part with characters other than ASCII as an invalid address and drops the
     message, so such an address is refused before sending with this reason."""
     if needs_smtputf8(email):
-        return ("SendGrid does not deliver to addresses with non-ASCII characters before the @ "
-                "(it reports them as invalid); send to this reader by SMTP with SMTPUTF8, or ask for another address")
+        return (
+            "SendGrid does not deliver to addresses with non-ASCII characters before the @ "
+            "(it reports them as invalid); send to this reader by SMTP with SMTPUTF8, or ask for another address"
+        )
     return None
 
 

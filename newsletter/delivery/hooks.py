@@ -50,4 +50,3 @@ class SendHooks:
     was done, in words, or ''."""
     when: Callable[[int], str]
     """A scheduled send's time (Unix seconds), in words."""
-

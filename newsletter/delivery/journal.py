@@ -77,9 +77,7 @@ class Journal(JournalReader):
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise UsageError(
-                "another `newsletter send` of this project is running; wait for it to finish"
-            ) from None
+            raise UsageError("another `newsletter send` of this project is running; wait for it to finish") from None
         self._lock_fd = fd
         return self
 
@@ -108,7 +106,14 @@ class Journal(JournalReader):
     # -- sends -----------------------------------------------------------------------
 
     def create(
-        self, *, key: str, slug: str, provider: str, list_path: str, content_hash: str, eligible: int,
+        self,
+        *,
+        key: str,
+        slug: str,
+        provider: str,
+        list_path: str,
+        content_hash: str,
+        eligible: int,
         created: float | None = None,
     ) -> SendRow:
         """Record a new send; its recipients are added batch by batch (:meth:`add_pending`, :meth:`begin_batch`).
@@ -117,13 +122,11 @@ class Journal(JournalReader):
             self.db.execute(
                 "INSERT INTO sends (key, slug, provider, list_path, content_hash, created, eligible)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (key, slug, provider, list_path, content_hash, time.time() if created is None else created,
-                 eligible),
+                (key, slug, provider, list_path, content_hash, time.time() if created is None else created, eligible),
             )
         return self.refresh(key)
 
-    def add_pending(self, send: SendRow, rows: list[RowTuple], as_json: bytes | None = None, *,
-                    tracked: bool = False) -> None:
+    def add_pending(self, send: SendRow, rows: list[RowTuple], as_json: bytes | None = None, *, tracked: bool = False) -> None:
         """Write new rows (see :class:`Row`) as ``pending`` (``tracked``: readers who agreed
         to tracking, every one of them), in the open transaction: they
         are committed with the next change (:meth:`begin_batch` makes them the next
@@ -180,8 +183,7 @@ class Journal(JournalReader):
         """Every eligible address has its row: the send's audience is now fixed."""
         with self._tx():
             self.db.execute(
-                "UPDATE sends SET loaded = 1,"
-                " eligible = (SELECT count(*) FROM recipients WHERE send_id = ?) WHERE id = ?",
+                "UPDATE sends SET loaded = 1, eligible = (SELECT count(*) FROM recipients WHERE send_id = ?) WHERE id = ?",
                 (send.id, send.id),
             )
         return self.refresh(send.key)
@@ -257,9 +259,7 @@ class Journal(JournalReader):
         with self._tx():
             self.db.execute("DROP TABLE IF EXISTS temp.current")
             self.db.execute("CREATE TEMP TABLE current (email TEXT PRIMARY KEY COLLATE NOCASE) WITHOUT ROWID")
-            self.db.executemany(
-                "INSERT OR IGNORE INTO temp.current VALUES (?)", ((e,) for e in current)
-            )
+            self.db.executemany("INSERT OR IGNORE INTO temp.current VALUES (?)", ((e,) for e in current))
             suppressed = self.db.execute(
                 "UPDATE recipients SET state = 'suppressed',"
                 " reason = 'no longer eligible (unsubscribed, bounced or removed from the list)'"
@@ -274,8 +274,7 @@ class Journal(JournalReader):
                 (send.id,),
             ).rowcount
             new = self.db.execute(
-                "SELECT count(*) FROM temp.current WHERE email NOT IN"
-                " (SELECT email FROM recipients WHERE send_id = ?)",
+                "SELECT count(*) FROM temp.current WHERE email NOT IN (SELECT email FROM recipients WHERE send_id = ?)",
                 (send.id,),
             ).fetchone()[0]
             self.db.execute("DROP TABLE temp.current")
@@ -300,8 +299,9 @@ class Journal(JournalReader):
                 raise NewsletterError("the send journal changed under this send; run the command again")
         return int(batch)
 
-    def finish_batch(self, send: SendRow, first: int, last: int, count: int, result: BatchResult,
-                     *, with_next: bool = False) -> None:
+    def finish_batch(
+        self, send: SendRow, first: int, last: int, count: int, result: BatchResult, *, with_next: bool = False
+    ) -> None:
         """Record what became of a batch (durably); rows not mentioned go back to ``pending``.
 
         ``with_next``: committed with the next change (the next batch's start), see :meth:`_tx`.
@@ -309,15 +309,13 @@ class Journal(JournalReader):
         with self._tx(defer=with_next):
             if len(result.accepted) == count:
                 self.db.execute(
-                    "UPDATE recipients SET state = 'accepted' WHERE send_id = ?"
-                    " AND seq BETWEEN ? AND ? AND state = 'in_flight'",
+                    "UPDATE recipients SET state = 'accepted' WHERE send_id = ? AND seq BETWEEN ? AND ? AND state = 'in_flight'",
                     (send.id, first, last),
                 )
                 return
             self._record(send, result)
             self.db.execute(
-                "UPDATE recipients SET state = 'pending' WHERE send_id = ?"
-                " AND seq BETWEEN ? AND ? AND state = 'in_flight'",
+                "UPDATE recipients SET state = 'pending' WHERE send_id = ? AND seq BETWEEN ? AND ? AND state = 'in_flight'",
                 (send.id, first, last),
             )
 
@@ -334,8 +332,7 @@ class Journal(JournalReader):
         """Set every ``in_flight`` row of a batch to ``state`` with ``reason`` (durably)."""
         with self._tx():
             self.db.execute(
-                "UPDATE recipients SET state = ?, reason = ? WHERE send_id = ?"
-                " AND seq BETWEEN ? AND ? AND state = 'in_flight'",
+                "UPDATE recipients SET state = ?, reason = ? WHERE send_id = ? AND seq BETWEEN ? AND ? AND state = 'in_flight'",
                 (state, reason, send.id, first, last),
             )
 
@@ -377,10 +374,12 @@ class Journal(JournalReader):
                 changes.append((stand_in, state, reason, send_id, seq))
             self.db.executemany(
                 "UPDATE recipients SET email = ?, first_name = '', last_name = '', vals = NULL, state = ?, reason = ?"
-                " WHERE send_id = ? AND seq = ?", changes,
+                " WHERE send_id = ? AND seq = ?",
+                changes,
             )
         self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return len(changes)
+
 
 class _Transaction:
     def __init__(self, journal: Journal, defer: bool) -> None:

@@ -33,10 +33,7 @@ DONE_STATES = ("accepted", "marked_sent", "failed", "suppressed")
 count as sent (kept apart, so that ``status`` and ``report`` still show who it is).
 ``cancelled``: in a scheduled send recalled with ``newsletter cancel``."""
 
-SEND_COLUMNS = (
-    "SELECT id, key, slug, provider, list_path, content_hash, created, eligible, batches, loaded,"
-    " finished FROM sends"
-)
+SEND_COLUMNS = "SELECT id, key, slug, provider, list_path, content_hash, created, eligible, batches, loaded, finished FROM sends"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,18 +118,14 @@ class JournalReader:
         return [SendRow(*r) for r in rows]
 
     def counts(self, send: SendRow) -> dict[str, int]:
-        found = dict(
-            self.db.execute("SELECT state, count(*) FROM recipients WHERE send_id = ? GROUP BY state", (send.id,))
-        )
+        found = dict(self.db.execute("SELECT state, count(*) FROM recipients WHERE send_id = ? GROUP BY state", (send.id,)))
         return {state: int(found.get(state, 0)) for state in STATES}
 
     def figures(self) -> list[SendFigures]:
         """Every send with its counts, oldest first, in one query."""
         sends = {row.id: row for row in self.sends()}
         counts = {send_id: dict.fromkeys(STATES, 0) for send_id in sends}
-        for send_id, state, n in self.db.execute(
-            "SELECT send_id, state, count(*) FROM recipients GROUP BY send_id, state"
-        ):
+        for send_id, state, n in self.db.execute("SELECT send_id, state, count(*) FROM recipients GROUP BY send_id, state"):
             if send_id in counts:
                 counts[send_id][str(state)] = int(n)
         return [SendFigures(row, counts[send_id]) for send_id, row in sends.items()]
@@ -178,8 +171,7 @@ class JournalReader:
     def unknown(self, send: SendRow) -> list[tuple[str, int, str]]:
         """(email, batch, reason) of every ``unknown`` recipient."""
         return self.db.execute(
-            "SELECT email, batch, coalesce(reason, '') FROM recipients"
-            " WHERE send_id = ? AND state = 'unknown' ORDER BY seq",
+            "SELECT email, batch, coalesce(reason, '') FROM recipients WHERE send_id = ? AND state = 'unknown' ORDER BY seq",
             (send.id,),
         ).fetchall()
 
@@ -194,8 +186,7 @@ class JournalReader:
     def not_accepted(self, send: SendRow) -> Iterator[tuple[str, str, str]]:
         """(email, state, reason) of everyone not accepted, in list order."""
         yield from self.db.execute(
-            "SELECT email, state, coalesce(reason, '') FROM recipients"
-            " WHERE send_id = ? AND state != 'accepted' ORDER BY seq",
+            "SELECT email, state, coalesce(reason, '') FROM recipients WHERE send_id = ? AND state != 'accepted' ORDER BY seq",
             (send.id,),
         )
 
@@ -243,9 +234,9 @@ class JournalView(JournalReader):
             raise NewsletterError(f"{display_path(path)}: cannot read the send journal: {exc}") from None
         try:
             check_format(self.db, path, upgrade=False)
-            self.written = self.db.execute(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sends'"
-            ).fetchone()[0] == 1
+            self.written = (
+                self.db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sends'").fetchone()[0] == 1
+            )
         except sqlite3.DatabaseError as exc:
             self.db.close()
             raise NewsletterError(f"{display_path(path)}: cannot read the send journal: {exc}") from None

@@ -50,7 +50,8 @@ def guard(root: Path, secret: str) -> Verdict:
                 f"(id {last.secret_id}; this machine's is {secret}). Sending now would give readers unsubscribe "
                 "links that the earlier emails' links do not match, and those would stop working here. "
                 "Set NEWSLETTER_SECRET to the organisation's secret (the README's \"One secret\" says how); "
-                "nothing was sent")
+                "nothing was sent"
+            )
     return Verdict(every)
 
 
@@ -63,8 +64,9 @@ class Keeper:
     """Writes one send's record: at the start, at most every :data:`records.EVERY` seconds
     while it goes (from the progress callback), and at each end."""
 
-    def __init__(self, root: Path, record: Record, journal: Journal, send: SendRow,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, root: Path, record: Record, journal: Journal, send: SendRow, clock: Callable[[], float] = time.time
+    ) -> None:
         self.root = root
         self.record = record
         self.journal = journal
@@ -109,8 +111,15 @@ class Keeper:
         return _Keeping()
 
 
-def settle_from_email_log(root: Path, journal: Journal, send: SendRow, category: str, delay: float,
-                          echo: Callable[[str], None], email_log: Callable[[], EmailLog]) -> None:
+def settle_from_email_log(
+    root: Path,
+    journal: Journal,
+    send: SendRow,
+    category: str,
+    delay: float,
+    echo: Callable[[str], None],
+    email_log: Callable[[], EmailLog],
+) -> None:
     """Ask SendGrid's Email Logs (opened by ``email_log``) about every ``unknown`` try of a
     SendGrid send: one reader of each, in the send's own category. Found → accepted; not
     found and old enough → sent again; otherwise (no access, not in the log yet) it stays
@@ -143,9 +152,11 @@ def settle_from_email_log(root: Path, journal: Journal, send: SendRow, category:
         target = "pending" if state == "retry" else state
         n = journal.settle_unknown_batch(send, batch, target, why)
         settled[target] += n if target != "unknown" else 1
-    parts = [f"{settled['accepted']} were processed by SendGrid (accepted)" if settled["accepted"] else "",
-             f"{settled['pending']} never reached SendGrid and will be sent" if settled["pending"] else "",
-             f"{settled['unknown']} request(s) are not in the log yet" if settled["unknown"] else ""]
+    parts = [
+        f"{settled['accepted']} were processed by SendGrid (accepted)" if settled["accepted"] else "",
+        f"{settled['pending']} never reached SendGrid and will be sent" if settled["pending"] else "",
+        f"{settled['unknown']} request(s) are not in the log yet" if settled["unknown"] else "",
+    ]
     echo("SendGrid's Email Logs settled the unknown recipient(s): " + ", ".join(p for p in parts if p) + ".")
 
 

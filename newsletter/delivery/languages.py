@@ -47,8 +47,7 @@ class LanguageTally:
             parts = [asked] if asked else []
             if self.unknown:
                 parts.append(f"{self.unknown} not a language tag")
-            out.append(f"  {fell_back} reader(s) whose language the issue lacks get {self.default}: "
-                       + "; ".join(parts))
+            out.append(f"  {fell_back} reader(s) whose language the issue lacks get {self.default}: " + "; ".join(parts))
         return out
 
 
@@ -83,8 +82,9 @@ def chooser(languages: Iterable[str], default: str) -> Callable[[str], tuple[str
     return choose
 
 
-def tag_entries(found: Iterable[Entry], languages: Iterable[str], default: str,
-                tally: LanguageTally | None = None) -> Iterator[Entry]:
+def tag_entries(
+    found: Iterable[Entry], languages: Iterable[str], default: str, tally: LanguageTally | None = None
+) -> Iterator[Entry]:
     """The entries, each one's ``language`` field set to the language they get."""
     choose = chooser(languages, default)
     for entry in found:
@@ -104,8 +104,14 @@ def messages(message: Message, parts: Mapping[str, Message]) -> dict[str, Messag
     subject and content of that language's own message in ``parts``."""
     return {
         tag: dataclasses.replace(
-            message, subject=part.subject, html=part.html, text=part.text, html_parts=part.html_parts,
-            text_parts=part.text_parts, tokens=part.tokens)
+            message,
+            subject=part.subject,
+            html=part.html,
+            text=part.text,
+            html_parts=part.html_parts,
+            text_parts=part.text_parts,
+            tokens=part.tokens,
+        )
         for tag, part in parts.items()
     }
 

@@ -67,8 +67,10 @@ class LocalRule:
                 raise ValueError
             return cls(hour.replace(microsecond=0), None, past, default_zone)
         except ValueError:
-            raise UsageError(f"--at '{text}' with --local is an hour in each reader's zone: 09:00, or a day and "
-                             "hour without a zone (2024-06-14T09:00)") from None
+            raise UsageError(
+                f"--at '{text}' with --local is an hour in each reader's zone: 09:00, or a day and "
+                "hour without a zone (2024-06-14T09:00)"
+            ) from None
 
     @property
     def words(self) -> str:
@@ -163,9 +165,11 @@ class LocalPlan:
         if self.last > limit:
             late = sum(n for at, n in self.times.items() if at > limit)
             last = dt.datetime.fromtimestamp(self.last, dt.timezone.utc)
-            raise UsageError(f"--at with --local: {late} reader(s) would be sent more than 72 hours ahead "
-                             f"(the last at {last:%Y-%m-%d %H:%M} UTC), past SendGrid's limit; nothing was sent. "
-                             "Choose a day within the next two days")
+            raise UsageError(
+                f"--at with --local: {late} reader(s) would be sent more than 72 hours ahead "
+                f"(the last at {last:%Y-%m-%d %H:%M} UTC), past SendGrid's limit; nothing was sent. "
+                "Choose a day within the next two days"
+            )
 
 
 def plan(fields_and_lines: Iterable[tuple[Mapping[str, str], int]], rule: LocalRule, now: int) -> LocalPlan:

@@ -55,12 +55,25 @@ class MimeBuilder:
         self._domain = ascii_address(message.sender.email).rpartition("@")[2]
         b = self.boundary.encode("ascii")
         self._text_head = (
-            b"--" + b + CRLF + b'Content-Type: text/plain; charset="utf-8"' + CRLF
-            + b"Content-Transfer-Encoding: quoted-printable" + CRLF + CRLF
+            b"--"
+            + b
+            + CRLF
+            + b'Content-Type: text/plain; charset="utf-8"'
+            + CRLF
+            + b"Content-Transfer-Encoding: quoted-printable"
+            + CRLF
+            + CRLF
         )
         self._html_head = (
-            CRLF + b"--" + b + CRLF + b'Content-Type: text/html; charset="utf-8"' + CRLF
-            + b"Content-Transfer-Encoding: quoted-printable" + CRLF + CRLF
+            CRLF
+            + b"--"
+            + b
+            + CRLF
+            + b'Content-Type: text/html; charset="utf-8"'
+            + CRLF
+            + b"Content-Transfer-Encoding: quoted-printable"
+            + CRLF
+            + CRLF
         )
         self._end = CRLF + b"--" + b + b"--" + CRLF
 

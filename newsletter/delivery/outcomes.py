@@ -50,7 +50,7 @@ from newsletter.files import Appender
 FOLDER = "outcomes"
 STOPPED_BEFORE = "not sent: the send stopped before this request went out"
 STOPPED_DURING = "the send stopped while this request was on its way, and no answer was recorded"
-RESTARTED = ("the machine restarted while this request was on its way: whether it went out cannot be known")
+RESTARTED = "the machine restarted while this request was on its way: whether it went out cannot be known"
 
 
 def log_path(state: Path, send_id: int) -> Path:
@@ -203,8 +203,7 @@ def _apply(result: BatchResult, seqs: Iterable[int], verdict: tuple[str, str]) -
         target.update((seq, why) for seq in seqs)
 
 
-def _settle_messages(result: BatchResult, seqs: Iterable[int], seen: list[Mapping[str, Any]],
-                     nothing: tuple[str, str]) -> None:
+def _settle_messages(result: BatchResult, seqs: Iterable[int], seen: list[Mapping[str, Any]], nothing: tuple[str, str]) -> None:
     last: dict[int, Mapping[str, Any]] = {int(e["s"]): e for e in seen if "s" in e}
     for seq in seqs:
         event = last.get(seq)
@@ -228,8 +227,10 @@ def _settle_messages(result: BatchResult, seqs: Iterable[int], seen: list[Mappin
 
 
 LOG_NOT_SENT = "not sent: SendGrid's Email Logs show no message of this request"
-LOG_NOT_YET = ("SendGrid's Email Logs do not show this request yet (they may lag by up to "
-               "delivery.sendgrid.log_delay); run the same command again after {when} to settle it")
+LOG_NOT_YET = (
+    "SendGrid's Email Logs do not show this request yet (they may lag by up to "
+    "delivery.sendgrid.log_delay); run the same command again after {when} to settle it"
+)
 
 
 def started_at(log: Log, batch: int) -> float | None:

@@ -18,8 +18,8 @@ from typing import Protocol
 import orjson
 
 from newsletter.audience import Entry
-from newsletter.delivery.bodies import SEND_AT_KEY, link_maker
 from newsletter.delivery.base import HeaderInjection, Mailbox, Message, Recipient, RowTuple, check_header
+from newsletter.delivery.bodies import SEND_AT_KEY, link_maker
 from newsletter.delivery.headers import HARD_LINE, HeaderTooLong, header_line, list_unsubscribe_words
 from newsletter.delivery.state import token_maker, unsubscribe_token
 from newsletter.errors import InputError, Problem, display_path
@@ -79,10 +79,16 @@ def make_message(
     try:  # every reader's link has a token of this length: one that fits fits for all
         header_line("List-Unsubscribe", list_unsubscribe_words(unsubscribe_url(settings, "0" * 32), message.unsubscribe_mailto))
     except HeaderTooLong:
-        raise InputError(Problem(
-            "newsletter.yaml", None, None, "unsubscribe_url",
-            f"the unsubscribe link is too long for a List-Unsubscribe header line (at most {HARD_LINE} characters)",
-            "use a shorter address for the unsubscribe page")) from None
+        raise InputError(
+            Problem(
+                "newsletter.yaml",
+                None,
+                None,
+                "unsubscribe_url",
+                f"the unsubscribe link is too long for a List-Unsubscribe header line (at most {HARD_LINE} characters)",
+                "use a shorter address for the unsubscribe page",
+            )
+        ) from None
     return message
 
 
@@ -140,8 +146,13 @@ def new_rows(
         if bad(f"{email}{first}{last}"):
             _refuse(entry, list_path)
         values = recipient_values(
-            email=email, first_name=first, last_name=last,
-            unsubscribe_url="", fallback_first_name=fallback, greeting=greeting, extra=extra,
+            email=email,
+            first_name=first,
+            last_name=last,
+            unsubscribe_url="",
+            fallback_first_name=fallback,
+            greeting=greeting,
+            extra=extra,
         )
         yield email, first, last, dumps({k: values[k] for k in keys if k in values}).decode("utf-8"), entry[6]
 
@@ -169,8 +180,13 @@ def timed_rows(
         if bad(f"{email}{first}{last}"):
             _refuse(entry, list_path)
         values = recipient_values(
-            email=email, first_name=first, last_name=last,
-            unsubscribe_url="", fallback_first_name=fallback, greeting=greeting, extra=extra,
+            email=email,
+            first_name=first,
+            last_name=last,
+            unsubscribe_url="",
+            fallback_first_name=fallback,
+            greeting=greeting,
+            extra=extra,
         )
         kept: dict[str, str | int] = {k: values[k] for k in keys if k in values}
         at = kept[SEND_AT_KEY] = when(entry)
@@ -188,8 +204,14 @@ def _refuse(s: Entry, list_path: Path) -> None:
             check_header(field, value)
         except HeaderInjection as exc:
             raise InputError(
-                Problem(display_path(list_path), s.line, None, field, f"{exc}: it would go into a mail header",
-                        "remove the line break from this subscriber's entry"),
+                Problem(
+                    display_path(list_path),
+                    s.line,
+                    None,
+                    field,
+                    f"{exc}: it would go into a mail header",
+                    "remove the line break from this subscriber's entry",
+                ),
                 summary="nothing was sent",
             ) from None
 
@@ -224,12 +246,12 @@ class RowMaker:
 def recipient_maker(settings: Settings, secret: bytes, languages: Sequence[str] = ()) -> RowMaker:
     """The :class:`RowMaker` of a send with these settings and this project's secret; for an
     issue in several ``languages`` each row is greeted in its ``language`` value's words."""
-    return RowMaker(secret, settings.unsubscribe_url, settings.fallback_first_name,
-                    Greeting.of(settings, languages or None))
+    return RowMaker(secret, settings.unsubscribe_url, settings.fallback_first_name, Greeting.of(settings, languages or None))
 
 
-def recipient_for(subscriber: SubscriberLike, settings: Settings, secret: bytes, *,
-                  seq: int = 1, email: str | None = None, language: str = "") -> Recipient:
+def recipient_for(
+    subscriber: SubscriberLike, settings: Settings, secret: bytes, *, seq: int = 1, email: str | None = None, language: str = ""
+) -> Recipient:
     """One recipient straight from a subscriber (test sends, dry-run samples).
 
     With ``email`` the message goes to that address, personalised as ``subscriber``,
@@ -240,9 +262,13 @@ def recipient_for(subscriber: SubscriberLike, settings: Settings, secret: bytes,
     token = unsubscribe_token(secret, to)
     url = unsubscribe_url(settings, token)
     values = recipient_values(
-        email=to, first_name=subscriber.first_name, last_name=subscriber.last_name,
-        unsubscribe_url=url, fallback_first_name=settings.fallback_first_name,
-        greeting=Greeting.of(settings, (language,) if language else None), extra=subscriber.fields,
+        email=to,
+        first_name=subscriber.first_name,
+        last_name=subscriber.last_name,
+        unsubscribe_url=url,
+        fallback_first_name=settings.fallback_first_name,
+        greeting=Greeting.of(settings, (language,) if language else None),
+        extra=subscriber.fields,
         language=language,
     )
     name = display_name(subscriber.first_name, subscriber.last_name) if email is None else ""

@@ -95,8 +95,7 @@ class Poster:
         with contextlib.suppress(OSError, AttributeError):  # Linux: room for a whole body
             fcntl.fcntl(self._in.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
         where = {"scheme": host.scheme, "host": host.host, "port": host.port}
-        self._send(orjson.dumps({"key": key, "host": where, "timeout": timeout,
-                                 "lock": str(lock) if lock else None}))
+        self._send(orjson.dumps({"key": key, "host": where, "timeout": timeout, "lock": str(lock) if lock else None}))
         self._started = False
         """Whether the child said it started (see :meth:`wait_ready`)."""
         self._spec: bytes | None = None
@@ -236,8 +235,7 @@ def _built(builder: RowsBody | None, rows: bytes) -> bytes | RetryLater:
         return RetryLater(f"the request process could not build the request ({type(exc).__name__}: {exc})")
 
 
-def _post(sender: MailSender, job: dict[str, Any], body: bytes | RetryLater,
-          logs: dict[str, OutcomeLog]) -> dict[str, object]:
+def _post(sender: MailSender, job: dict[str, Any], body: bytes | RetryLater, logs: dict[str, OutcomeLog]) -> dict[str, object]:
     """Post one request, recording what becomes of it; the answer for the sender."""
     try:
         if isinstance(body, RetryLater):
@@ -293,7 +291,8 @@ def main() -> None:
         body: bytes | RetryLater | None
         if "post" in job:
             body = built.pop(int(job["post"]), None) or RetryLater(
-                "the request process no longer had the request's body; nothing was sent")
+                "the request process no longer had the request's body; nothing was sent"
+            )
         elif (body := _read(inp)) is None:
             return
         try:

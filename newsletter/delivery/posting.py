@@ -145,8 +145,9 @@ class MailSender:
             from urllib3.connection import HTTPConnection, HTTPSConnection
 
             if self.host.scheme == "https":
-                conn = HTTPSConnection(self.host.host, self.host.port, timeout=self.timeout,
-                                       ssl_context=ssl.create_default_context())
+                conn = HTTPSConnection(
+                    self.host.host, self.host.port, timeout=self.timeout, ssl_context=ssl.create_default_context()
+                )
             else:
                 conn = HTTPConnection(self.host.host, self.host.port, timeout=self.timeout)
             self._conn = conn
@@ -179,8 +180,10 @@ class MailSender:
             conn = self._connection()
         except ssl.SSLCertVerificationError as exc:
             self.close()
-            raise Rejected(f"SendGrid's TLS certificate is not trusted ({exc.verify_message}); "
-                           "nothing was sent over an unverified connection") from None
+            raise Rejected(
+                f"SendGrid's TLS certificate is not trusted ({exc.verify_message}); "
+                "nothing was sent over an unverified connection"
+            ) from None
         except failures as exc:
             self.close()
             raise RetryLater(f"could not reach SendGrid: {_reason(exc)}") from None
@@ -208,8 +211,12 @@ class MailSender:
             return Answer(status, printable(headers.get("X-Message-Id", ""))[:100], "")
         if 300 <= status < 400:
             where = printable(headers.get("Location", ""))[:200] or "nowhere"
-            return Answer(status, "", f"SendGrid's API host answered {status} with a redirect to {where}: "
-                                      f"not followed, nothing sent (set {HOST_ENV} to the final address)")
+            return Answer(
+                status,
+                "",
+                f"SendGrid's API host answered {status} with a redirect to {where}: "
+                f"not followed, nothing sent (set {HOST_ENV} to the final address)",
+            )
         return Answer(status, "", error_text(body), retry_wait(headers) if status == 429 else None)
 
     def close(self) -> None:

@@ -58,8 +58,10 @@ def print_held_back(r: Reporter, summary: Any) -> None:
     """Subscribers a send leaves out for want of evidence of consent (``consent: required``)."""
     if summary.unproven:
         first = summary.unproven_rows[0]
-        r.say(f"  held back   {summary.unproven}: no evidence of consent (consent: required), e.g. "
-             f"{first.file}:{first.line}: {first.message.split(';')[0]}; `newsletter subscribers check` lists them all")
+        r.say(
+            f"  held back   {summary.unproven}: no evidence of consent (consent: required), e.g. "
+            f"{first.file}:{first.line}: {first.message.split(';')[0]}; `newsletter subscribers check` lists them all"
+        )
 
 
 def print_unknown(r: Reporter, rows: Sequence[tuple[str, int, str]]) -> None:
@@ -74,10 +76,15 @@ def print_counts(r: Reporter, counts: dict[str, int], eligible: int) -> None:
     """Where every recipient of a send stands (``marked sent`` apart from ``accepted``)."""
     marked = f"  marked sent {counts['marked_sent']}" if counts.get("marked_sent") else ""
     # the list is read as it is sent: rows not read yet are pending too, so the figures add up
-    unread = max(0, eligible - sum(counts.get(state, 0) for state in (
-        "accepted", "marked_sent", "failed", "unknown", "suppressed", "pending", "in_flight", "cancelled")))
-    extra = "".join(f"  {name.replace('_', ' ')} {counts[name]}" for name in ("in_flight", "cancelled")
-                    if counts.get(name))
+    unread = max(
+        0,
+        eligible
+        - sum(
+            counts.get(state, 0)
+            for state in ("accepted", "marked_sent", "failed", "unknown", "suppressed", "pending", "in_flight", "cancelled")
+        ),
+    )
+    extra = "".join(f"  {name.replace('_', ' ')} {counts[name]}" for name in ("in_flight", "cancelled") if counts.get(name))
     r.say(
         f"  accepted {counts['accepted']}{marked}  failed {counts['failed']}  unknown {counts['unknown']}"
         f"  suppressed {counts['suppressed']}  pending {counts['pending'] + unread}{extra}  of {eligible} eligible"
@@ -91,16 +98,26 @@ def print_already_sent(r: Reporter, send_row: Any, counts: dict[str, int], issue
     from zoneinfo import ZoneInfo
 
     finished = dt.datetime.fromtimestamp(send_row.finished or send_row.created, ZoneInfo(timezone))
-    r.say(f"This issue was already sent with {send_row.provider}, finished {finished:%Y-%m-%d %H:%M}"
-         f" ({timezone}); nothing more to do.")
+    r.say(
+        f"This issue was already sent with {send_row.provider}, finished {finished:%Y-%m-%d %H:%M}"
+        f" ({timezone}); nothing more to do."
+    )
     print_counts(r, counts, send_row.eligible)
     if outbox is not None:
         r.say(f"  No email left this machine: the messages are in {outbox}/ (set SENDGRID_API_KEY to send for real)")
     r.say(f"  `newsletter status {issue}` shows the send; `newsletter report {issue}` lists anyone not accepted")
 
 
-def print_summary(r: Reporter, counts: dict[str, int], eligible: int, result: RunResult, provider: str, *,
-                  delivers: bool = True, when: str | None = None) -> None:
+def print_summary(
+    r: Reporter,
+    counts: dict[str, int],
+    eligible: int,
+    result: RunResult,
+    provider: str,
+    *,
+    delivers: bool = True,
+    when: str | None = None,
+) -> None:
     """``delivers``: False for the outbox, which only writes files; ``when``: a scheduled
     send's time, in words."""
     rate = result.accepted / result.seconds if result.seconds > 0 else 0.0
@@ -130,10 +147,14 @@ def print_local_plan(r: Reporter, plan: LocalPlan, list_name: str) -> None:
     span = utc(plan.first) if plan.first == plan.last else f"from {utc(plan.first)} to {utc(plan.last)}"
     r.say(f"  {readers} reader(s) in {len(plan.zones)} zone(s), {len(plan.times)} send time(s) {span}")
     if plan.defaulted or plan.unknown:
-        r.say(f"  {plan.defaulted + len(plan.unknown)} reader(s) get the newsletter's zone, {rule.default_zone}: "
-              f"{plan.defaulted} without a zone, {len(plan.unknown)} with one that is not a time zone")
+        r.say(
+            f"  {plan.defaulted + len(plan.unknown)} reader(s) get the newsletter's zone, {rule.default_zone}: "
+            f"{plan.defaulted} without a zone, {len(plan.unknown)} with one that is not a time zone"
+        )
     for line, value in plan.unknown[:SHOW_UNKNOWN]:
-        r.warn(f"warning: {list_name}:{line}: timezone {value!r} is not a time zone (e.g. Europe/Paris); "
-               f"this reader is sent at {rule.at:%H:%M} {rule.default_zone}")
+        r.warn(
+            f"warning: {list_name}:{line}: timezone {value!r} is not a time zone (e.g. Europe/Paris); "
+            f"this reader is sent at {rule.at:%H:%M} {rule.default_zone}"
+        )
     if len(plan.unknown) > SHOW_UNKNOWN:
         r.warn(f"warning: … and {len(plan.unknown) - SHOW_UNKNOWN} more readers whose zone is not a time zone")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from newsletter.delivery.base import Provider, Traits
 from newsletter.delivery.api import KEY_ENV, api_host, api_key
+from newsletter.delivery.base import Provider, Traits
 from newsletter.delivery.outbox import OutboxProvider
 from newsletter.errors import UsageError
 from newsletter.settings import Settings
@@ -75,8 +75,14 @@ def check_environment(name: ProviderName) -> None:
 
 
 def make_provider(
-    name: ProviderName, settings: Settings, root: Path, *, folder: str, sandbox: bool = False,
-    background: bool = False, lock: Path | None = None,
+    name: ProviderName,
+    settings: Settings,
+    root: Path,
+    *,
+    folder: str,
+    sandbox: bool = False,
+    background: bool = False,
+    lock: Path | None = None,
 ) -> Provider:
     """``background``: SendGrid posts from a second process while the next batch is built
     (holding ``lock`` while it lives)."""
@@ -84,8 +90,9 @@ def make_provider(
         from newsletter.delivery.sendgrid import SendGridProvider
 
         check_environment(name)
-        return SendGridProvider(api_key(), settings.delivery.sendgrid, sandbox=sandbox, background=background,
-                                lock=lock, tracking=settings.tracking)
+        return SendGridProvider(
+            api_key(), settings.delivery.sendgrid, sandbox=sandbox, background=background, lock=lock, tracking=settings.tracking
+        )
     if name == "smtp":
         from newsletter.delivery.dkim import signer_from_env
         from newsletter.delivery.smtp import SmtpProvider, smtp_url_from_env

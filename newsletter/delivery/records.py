@@ -112,8 +112,7 @@ class Record:
         return {
             "format": FORMAT,
             "slug": self.slug,
-            "issue": {"file": self.issue_file, "sha256": self.issue_sha256, "subject": self.subject,
-                      "date": self.date},
+            "issue": {"file": self.issue_file, "sha256": self.issue_sha256, "subject": self.subject, "date": self.date},
             "email_sha256": self.email_sha256,
             "provider": self.provider,
             "category": self.category,
@@ -142,8 +141,13 @@ class Record:
     def delivered_any(self) -> bool:
         """Whether any reader may have the email (accepted, marked sent, or unknown)."""
         c = self.counts
-        return bool(c.get("accepted", 0) or c.get("marked_sent", 0) or c.get("unknown", 0)
-                    or c.get("in_flight", 0) or self.state == "sending")
+        return bool(
+            c.get("accepted", 0)
+            or c.get("marked_sent", 0)
+            or c.get("unknown", 0)
+            or c.get("in_flight", 0)
+            or self.state == "sending"
+        )
 
 
 def path_for(root: Path, slug: str) -> Path:
@@ -160,8 +164,16 @@ def write(root: Path, record: Record) -> Path:
 
 
 def _problem(path: Path, what: str) -> InputError:
-    return InputError(Problem(display_path(path), None, None, "", f"not a send record: {what}",
-                              "restore it from git (git checkout -- sends/) or remove it"))
+    return InputError(
+        Problem(
+            display_path(path),
+            None,
+            None,
+            "",
+            f"not a send record: {what}",
+            "restore it from git (git checkout -- sends/) or remove it",
+        )
+    )
 
 
 def load(path: Path) -> Record:
@@ -172,16 +184,26 @@ def load(path: Path) -> Record:
     try:
         issue, listed, counts = data["issue"], data["list"], data["counts"]
         record = Record(
-            slug=_text(data["slug"]), issue_file=_text(issue["file"]), issue_sha256=_text(issue["sha256"]),
-            subject=_text(issue["subject"]), date=_text(issue["date"]), email_sha256=_text(data["email_sha256"]),
-            provider=_text(data["provider"]), category=_text(data["category"]), list_file=_text(listed["file"]),
-            list_sha256=_text(listed["sha256"]), list_rows=int(listed["rows"]), secret_id=_text(data["secret_id"]),
-            started=parse_utc(data["started"]), commit=data["commit"] if isinstance(data["commit"], str) else None,
+            slug=_text(data["slug"]),
+            issue_file=_text(issue["file"]),
+            issue_sha256=_text(issue["sha256"]),
+            subject=_text(issue["subject"]),
+            date=_text(issue["date"]),
+            email_sha256=_text(data["email_sha256"]),
+            provider=_text(data["provider"]),
+            category=_text(data["category"]),
+            list_file=_text(listed["file"]),
+            list_sha256=_text(listed["sha256"]),
+            list_rows=int(listed["rows"]),
+            secret_id=_text(data["secret_id"]),
+            started=parse_utc(data["started"]),
+            commit=data["commit"] if isinstance(data["commit"], str) else None,
             send_at=int(parse_utc(data["send_at"])) if data.get("send_at") else None,
             batch_id=data["batch_id"] if isinstance(data.get("batch_id"), str) else None,
             updated=parse_utc(data["updated"]),
             finished=parse_utc(data["finished"]) if data.get("finished") else None,
-            state=_text(data["state"]), counts={str(k): int(v) for k, v in counts.items()},
+            state=_text(data["state"]),
+            counts={str(k): int(v) for k, v in counts.items()},
             forced=bool(data.get("forced", False)),
             lease_until=parse_utc(data["lease_until"]) if data.get("lease_until") else None,
         )

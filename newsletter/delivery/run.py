@@ -23,10 +23,10 @@ import random
 import signal
 import threading
 import time
-from contextlib import contextmanager
-from itertools import islice, takewhile
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice, takewhile
 from typing import Any, Literal, Protocol
 
 import orjson
@@ -40,8 +40,8 @@ from newsletter.delivery.base import (
     Provider,
     Recipient,
     Rejected,
-    RowTuple,
     RetryLater,
+    RowTuple,
     Started,
     Unknown,
 )
@@ -153,8 +153,9 @@ def deliver(
     size = batch_size(settings, provider)
     with no_cycle_collection(), _first_interrupt_waits(run.stopping, sink):
         if source is not None and not send.loaded:
-            if not run.new_batches(_NewBatches(journal, send, source, size, recipient, split=split_tracked,
-                                               by_language=bool(languages), group=group)):
+            if not run.new_batches(
+                _NewBatches(journal, send, source, size, recipient, split=split_tracked, by_language=bool(languages), group=group)
+            ):
                 return run.end()
             run.send = journal.set_loaded(run.send)
         run.pending_batches(recipient, size)
@@ -191,9 +192,18 @@ class _NewBatches:
     few requests as without the split, each holding readers of one kind.
     """
 
-    def __init__(self, journal: Journal, send: SendRow, source: Iterator[NewRow], size: int,
-                 make: Callable[[RowTuple], Recipient], *, split: bool = False, by_language: bool = False,
-                 group: Callable[[NewRow], object] | None = None) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        send: SendRow,
+        source: Iterator[NewRow],
+        size: int,
+        make: Callable[[RowTuple], Recipient],
+        *,
+        split: bool = False,
+        by_language: bool = False,
+        group: Callable[[NewRow], object] | None = None,
+    ) -> None:
         self.skip = journal.present(send)
         self.seq = journal.next_seq(send)
         self.source, self.size, self.make = source, size, make
@@ -214,8 +224,9 @@ class _NewBatches:
             return self._one_kind(source)
         if self.group is not None:
             return self._one_group(source)
-        rows: list[RowTuple] = [(seq + i, email, first, last, vals)
-                                for i, (email, first, last, vals, _) in enumerate(islice(source, self.size))]
+        rows: list[RowTuple] = [
+            (seq + i, email, first, last, vals) for i, (email, first, last, vals, _) in enumerate(islice(source, self.size))
+        ]
         self.seq = seq + len(rows)
         return Batch(rows, self.make)
 
@@ -231,8 +242,7 @@ class _NewBatches:
                 break
             taken.append(row)
         seq = self.seq
-        rows: list[RowTuple] = [(seq + i, email, first, last, vals)
-                                for i, (email, first, last, vals, _) in enumerate(taken)]
+        rows: list[RowTuple] = [(seq + i, email, first, last, vals) for i, (email, first, last, vals, _) in enumerate(taken)]
         self.seq = seq + len(rows)
         return Batch(rows, self.make)
 
@@ -251,11 +261,9 @@ class _NewBatches:
             kind = bool(gathered[True]) and not gathered[False]
         taken, gathered[kind] = gathered[kind], []
         seq = self.seq
-        rows: list[RowTuple] = [(seq + i, email, first, last, vals)
-                                for i, (email, first, last, vals, _) in enumerate(taken)]
+        rows: list[RowTuple] = [(seq + i, email, first, last, vals) for i, (email, first, last, vals, _) in enumerate(taken)]
         self.seq = seq + len(rows)
         return Batch(rows, self.make, kind)
-
 
     def _one_language(self, source: Iterator[NewRow]) -> Batch:
         """:meth:`_one_kind` for an issue in several languages: a batch of readers of one
@@ -279,8 +287,7 @@ class _NewBatches:
             kind = left[0]
         taken, gathered[kind] = gathered[kind], []
         seq = self.seq
-        rows: list[RowTuple] = [(seq + i, email, first, last, vals)
-                                for i, (email, first, last, vals, _) in enumerate(taken)]
+        rows: list[RowTuple] = [(seq + i, email, first, last, vals) for i, (email, first, last, vals, _) in enumerate(taken)]
         self.seq = seq + len(rows)
         return Batch(rows, self.make, kind[0] and split)
 
@@ -309,12 +316,19 @@ class SendLoop:
     each batch.
     """
 
-    def __init__(self, journal: Journal, send: SendRow, message: Message, provider: Provider,
-                 settings: Delivery, sink: ProgressSink, sleep: Callable[[float], None],
-                 log: OutcomeLog | None = None) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        send: SendRow,
+        message: Message,
+        provider: Provider,
+        settings: Delivery,
+        sink: ProgressSink,
+        sleep: Callable[[float], None],
+        log: OutcomeLog | None = None,
+    ) -> None:
         self.journal, self.send, self.message, self.provider = journal, send, message, provider
-        self.background: BackgroundProvider[Any] | None = (
-            provider if isinstance(provider, BackgroundProvider) else None)
+        self.background: BackgroundProvider[Any] | None = provider if isinstance(provider, BackgroundProvider) else None
         self.settings, self.sink, self.sleep, self.log = settings, sink, sleep, log
         self.pace = Pace(settings.rate, sleep)
         self.result = RunResult("done")
@@ -372,8 +386,9 @@ class SendLoop:
                 return False
             number = journal.begin_batch(send, batch.rows[0][0], batch.rows[-1][0], len(batch))
             self.pace.wait(len(batch))
-            started = (None if background is None
-                       else background.start(self._message(batch), batch, prepared, self._attempt(number)))
+            started = (
+                None if background is None else background.start(self._message(batch), batch, prepared, self._attempt(number))
+            )
             if started is None:  # sent when asked: send, then read the next
                 if not self.batch(batch, prepared, number, in_flight=True, paced=True):
                     return False
@@ -439,8 +454,16 @@ class SendLoop:
             if not self.batch(batch, self._prepare(batch), None, in_flight=False):
                 return
 
-    def batch(self, batch: Sequence[Recipient], prepared: object, number: int | None, *, in_flight: bool,
-              started: Started | None = None, paced: bool = False) -> bool:
+    def batch(
+        self,
+        batch: Sequence[Recipient],
+        prepared: object,
+        number: int | None,
+        *,
+        in_flight: bool,
+        started: Started | None = None,
+        paced: bool = False,
+    ) -> bool:
         """Send one batch (or see to one already ``started``); False when the run must stop.
         ``number``: the journal's batch number when its rows are already ``in_flight``."""
         stop = _OneBatch(self, batch, prepared, number, in_flight=in_flight, started=started, paced=paced).run()
@@ -484,8 +507,17 @@ class _OneBatch:
 
     __slots__ = ("loop", "batch", "prepared", "number", "in_flight", "started", "paced", "attempt", "end")
 
-    def __init__(self, loop: SendLoop, batch: Sequence[Recipient], prepared: object, number: int | None, *,
-                 in_flight: bool, started: Started | None, paced: bool) -> None:
+    def __init__(
+        self,
+        loop: SendLoop,
+        batch: Sequence[Recipient],
+        prepared: object,
+        number: int | None,
+        *,
+        in_flight: bool,
+        started: Started | None,
+        paced: bool,
+    ) -> None:
         self.loop, self.batch, self.prepared, self.number = loop, batch, prepared, number
         self.in_flight, self.started, self.paced = in_flight, started, paced
         self.attempt = 0
@@ -561,16 +593,21 @@ class _OneBatch:
         """Write the try's outcome; True to try again the recipients worth retrying."""
         loop, end, batch, settings = self.loop, self.end, self.batch, self.loop.settings
         # a new batch that went through whole is followed at once by the next one's start
-        loop.journal.finish_batch(loop.send, first, last, len(batch), outcome,
-                                  with_next=self.in_flight and not self.attempt and len(outcome.accepted) == len(batch))
+        loop.journal.finish_batch(
+            loop.send,
+            first,
+            last,
+            len(batch),
+            outcome,
+            with_next=self.in_flight and not self.attempt and len(outcome.accepted) == len(batch),
+        )
         end.tried += len(outcome.accepted) + len(outcome.failed)
         end.refused += len(outcome.failed)
         end.accepted += len(outcome.accepted)
         loop.result.accepted += len(outcome.accepted)
         if outcome.unknown:
             loop.result.failed_requests += 1
-            loop.result.notes.append(f"{len(outcome.unknown)} recipients unknown: "
-                                     f"{next(iter(outcome.unknown.values()))}")
+            loop.result.notes.append(f"{len(outcome.unknown)} recipients unknown: {next(iter(outcome.unknown.values()))}")
         if outcome.stop:
             end.outcome, end.message = "stopped", outcome.stop
             return False

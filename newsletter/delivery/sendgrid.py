@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import orjson
 
+from newsletter.delivery.api import KEY_ENV, api_host, api_key
 from newsletter.delivery.base import (
     FEATURES,
     Attempt,
@@ -26,7 +27,6 @@ from newsletter.delivery.base import (
     Started,
     Traits,
 )
-from newsletter.delivery.api import KEY_ENV, api_host, api_key
 from newsletter.delivery.bodies import HEAD, SEND_AT_KEY, RowsBody, body_spec
 from newsletter.delivery.headers import ONE_CLICK, ascii_address, quoted_name, unsendable_by_sendgrid
 from newsletter.delivery.plan import RowMaker
@@ -39,8 +39,9 @@ MAX_PERSONALIZATIONS = 1000
 __all__ = ["KEY_ENV", "MAX_PERSONALIZATIONS", "PayloadBuilder", "SendGridProvider", "api_key", "common_fields"]
 
 
-def common_fields(message: Message, options: SendGridOptions, *, sandbox: bool,
-                  trackers: tuple[bool, bool] | None = None) -> dict[str, Any]:
+def common_fields(
+    message: Message, options: SendGridOptions, *, sandbox: bool, trackers: tuple[bool, bool] | None = None
+) -> dict[str, Any]:
     """Everything in a request except the personalisations; ``trackers`` (click, open) as
     the options say for everyone unless given."""
     click, opens = trackers if trackers is not None else options.trackers("everyone")
@@ -87,8 +88,7 @@ class PayloadBuilder:
     every tracker off (the send loop never mixes the two in one batch).
     """
 
-    def __init__(self, message: Message, options: SendGridOptions, *, sandbox: bool = False,
-                 tracking: str = "everyone") -> None:
+    def __init__(self, message: Message, options: SendGridOptions, *, sandbox: bool = False, tracking: str = "everyone") -> None:
         self.message = message
         self._fill = substituter(message.tokens)
         self._rows_body: dict[bool, tuple[RowMaker, RowsBody]] = {}
@@ -96,10 +96,12 @@ class PayloadBuilder:
         self._tail = b"," + orjson.dumps(common_fields(message, options, sandbox=sandbox))[1:]
         self._tails = {False: self._tail, True: self._tail}
         if tracking == "consented":
-            self._tails[False] = b"," + orjson.dumps(common_fields(message, options, sandbox=sandbox,
-                                                                   trackers=(False, False)))[1:]
-            self._tails[True] = b"," + orjson.dumps(common_fields(message, options, sandbox=sandbox,
-                                                                  trackers=options.trackers(tracking)))[1:]
+            self._tails[False] = (
+                b"," + orjson.dumps(common_fields(message, options, sandbox=sandbox, trackers=(False, False)))[1:]
+            )
+            self._tails[True] = (
+                b"," + orjson.dumps(common_fields(message, options, sandbox=sandbox, trackers=options.trackers(tracking)))[1:]
+            )
 
     def items(self, recipients: Sequence[Recipient]) -> bytes:
         """The JSON array of personalisations (one list of dicts, serialised at once)."""
@@ -140,9 +142,16 @@ class PayloadBuilder:
         known = self._rows_body.get(tracked)
         if known is not None and known[0] is make:
             return known[1]
-        spec = body_spec(self.message.tokens, secret=make.secret, unsubscribe_url=make.unsubscribe_url,
-                         fallback=make.fallback, greeting=make.greeting, send_id=self.message.send_id,
-                         mailto=self.message.unsubscribe_mailto_part, tail=self._tails[tracked])
+        spec = body_spec(
+            self.message.tokens,
+            secret=make.secret,
+            unsubscribe_url=make.unsubscribe_url,
+            fallback=make.fallback,
+            greeting=make.greeting,
+            send_id=self.message.send_id,
+            mailto=self.message.unsubscribe_mailto_part,
+            tail=self._tails[tracked],
+        )
         body = RowsBody(spec)
         self._rows_body[tracked] = (make, body)
         return body
@@ -162,12 +171,21 @@ class SendGridProvider:
     """
 
     name: ClassVar[str] = "sendgrid"
-    traits: ClassVar[Traits] = Traits(max_batch=MAX_PERSONALIZATIONS, can_schedule=True, has_sandbox=True,
-                    carries=frozenset(FEATURES))
+    traits: ClassVar[Traits] = Traits(
+        max_batch=MAX_PERSONALIZATIONS, can_schedule=True, has_sandbox=True, carries=frozenset(FEATURES)
+    )
 
-    def __init__(self, key: str, options: SendGridOptions, *, host: ApiHost | str | None = None,
-                 sandbox: bool = False, background: bool = False, lock: Path | None = None,
-                 tracking: str = "everyone") -> None:
+    def __init__(
+        self,
+        key: str,
+        options: SendGridOptions,
+        *,
+        host: ApiHost | str | None = None,
+        sandbox: bool = False,
+        background: bool = False,
+        lock: Path | None = None,
+        tracking: str = "everyone",
+    ) -> None:
         from newsletter.delivery.api import parse_api_host
 
         self.options = options
@@ -192,8 +210,7 @@ class SendGridProvider:
     def _builder_for(self, message: Message) -> PayloadBuilder:
         builder = self._builder
         if builder is None or builder.message is not message:
-            builder = self._builder = PayloadBuilder(message, self.options, sandbox=self.sandbox,
-                                                     tracking=self.tracking)
+            builder = self._builder = PayloadBuilder(message, self.options, sandbox=self.sandbox, tracking=self.tracking)
         return builder
 
     def prepare(self, message: Message, recipients: Sequence[Recipient]) -> Request:
@@ -202,8 +219,7 @@ class SendGridProvider:
         body from instead (it builds the same bytes: see :mod:`~newsletter.delivery.bodies`)."""
         builder = self._builder_for(message)
         poster = self._poster
-        if (poster is not None and poster.alive and isinstance(recipients, Batch)
-                and isinstance(recipients.make, RowMaker)):
+        if poster is not None and poster.alive and isinstance(recipients, Batch) and isinstance(recipients.make, RowMaker):
             return RowsJob(builder.rows_body(recipients.make, recipients.tracked), recipients)
         return builder.build(recipients)
 
@@ -219,8 +235,7 @@ class SendGridProvider:
         post_recorded(self._sender, self._builder_for(message).build(recipients), on.log, on.batch)
         return BatchResult(accepted=_seqs(recipients))
 
-    def send_prepared(self, message: Message, recipients: Sequence[Recipient], prepared: Request,
-                      on: Attempt) -> BatchResult:
+    def send_prepared(self, message: Message, recipients: Sequence[Recipient], prepared: Request, on: Attempt) -> BatchResult:
         """:meth:`send` with the body :meth:`prepare` made (a retry posts the same bytes; a
         body the request process was to build is built here)."""
         data = prepared if isinstance(prepared, bytes) else self._builder_for(message).build(recipients)
@@ -235,8 +250,7 @@ class SendGridProvider:
             with contextlib.suppress(RetryLater):  # it did not start: :meth:`start` finds out
                 poster.wait_ready()
 
-    def start(self, message: Message, recipients: Sequence[Recipient], prepared: Request,
-              on: Attempt) -> Started | None:
+    def start(self, message: Message, recipients: Sequence[Recipient], prepared: Request, on: Attempt) -> Started | None:
         """Begin sending in the request process; calling the result gives what :meth:`send`
         would. None without a request process (then :meth:`send_prepared` it)."""
         poster = self._poster

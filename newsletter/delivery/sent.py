@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from newsletter.delivery.state import STATE_DIR
@@ -32,8 +31,7 @@ def sent_issues(root: Path) -> list[SentIssue]:
     ``sends/`` (the records every clone shares), oldest first."""
     local = journal_sends(root)
     known = {s.slug for s in local}
-    shared = [SentIssue(r.slug, r.provider) for r in recorded_sends(root)
-              if r.slug not in known]
+    shared = [SentIssue(r.slug, r.provider) for r in recorded_sends(root) if r.slug not in known]
     return local + shared
 
 

@@ -24,16 +24,15 @@ import orjson
 from newsletter.audience import AudienceSummary, Entry, eligible, entries, summarize
 from newsletter.delivery import progress as out
 from newsletter.delivery import records
-from newsletter.delivery.base import Message
 from newsletter.delivery.adopt import adopt, resumable
+from newsletter.delivery.base import Message
+from newsletter.delivery.bodies import SEND_AT_KEY
 from newsletter.delivery.hooks import SendHooks
 from newsletter.delivery.journal import Journal, SendRow
 from newsletter.delivery.journal_read import is_finished
-from newsletter.delivery.progress import Reporter
 from newsletter.delivery.keeper import Keeper, guard, new_category, settle_from_email_log
-from newsletter.delivery.outcomes import Log, OutcomeLog, log_path, read, settle
-from newsletter.delivery.bodies import SEND_AT_KEY
 from newsletter.delivery.localtime import LocalPlan, LocalRule
+from newsletter.delivery.outcomes import Log, OutcomeLog, log_path, read, settle
 from newsletter.delivery.plan import (
     NewRow,
     SubscriberLike,
@@ -45,14 +44,15 @@ from newsletter.delivery.plan import (
     used_fields,
 )
 from newsletter.delivery.poster import GRACE, wait_for_stopped_poster
+from newsletter.delivery.progress import Reporter
 from newsletter.delivery.providers import (
     ProviderName,
     make_provider,
     outbox_folder,
-    traits,
     recorded,
     resume_command,
     send_key,
+    traits,
 )
 from newsletter.delivery.run import RunResult, deliver
 from newsletter.delivery.state import load_secret, state_dir
@@ -138,8 +138,12 @@ class Context:
     def entries(self) -> Iterator[Entry]:
         """The subscribers as a send reads them (the same people, lighter; with ``tracking:
         consented``, each saying whether they agreed to tracking)."""
-        found = entries(self.list_path, self.issue_file.issue.audience, require_evidence=self.require_evidence,
-                        tracking=self.settings.tracking == "consented")
+        found = entries(
+            self.list_path,
+            self.issue_file.issue.audience,
+            require_evidence=self.require_evidence,
+            tracking=self.settings.tracking == "consented",
+        )
         only = self.only
         return found if only is None else (e for e in found if e[0].lower() in only)
 
@@ -158,43 +162,57 @@ class Context:
 
 def only_files_line(ctx: Context, count: int, folder: Path) -> str:
     """The last line of anything that wrote messages to files and sent nothing."""
-    from newsletter.delivery.api import api_key
-
     import os
 
+    from newsletter.delivery.api import api_key
     from newsletter.delivery.smtp import URL_ENV
 
     issue = display_path(ctx.issue_file.path)
-    how = (f"to send for real: newsletter send {issue} --provider sendgrid" if api_key()
-           else f"to send for real: newsletter send {issue} --provider smtp" if os.environ.get(URL_ENV, "").strip()
-           else "set SENDGRID_API_KEY or SMTP_URL to send for real")
+    how = (
+        f"to send for real: newsletter send {issue} --provider sendgrid"
+        if api_key()
+        else f"to send for real: newsletter send {issue} --provider smtp"
+        if os.environ.get(URL_ENV, "").strip()
+        else "set SENDGRID_API_KEY or SMTP_URL to send for real"
+    )
     return f"No email was sent: {count} message(s) written to {display_path(folder)}/ ({how})"
 
 
-def real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, hooks: SendHooks,
-              local: LocalRule | None = None) -> None:
+def real_send(
+    ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, hooks: SendHooks, local: LocalRule | None = None
+) -> None:
     """The real, resumable send (see the module docstring); ``local``: each reader at an
     hour in their own zone (:mod:`newsletter.delivery.localtime`), ``send_at`` then None."""
     try:
         _real_send(ctx, o, send_at, r, hooks, local)
     except sqlite3.OperationalError as exc:  # a full disk or a broken file under the journal
-        raise SendFailed(f"{display_path(state_dir(ctx.root))}: the send journal cannot be written ({exc}); "
-                         "what it holds is safe: free some space and run the same command again") from None
+        raise SendFailed(
+            f"{display_path(state_dir(ctx.root))}: the send journal cannot be written ({exc}); "
+            "what it holds is safe: free some space and run the same command again"
+        ) from None
     except OSError as exc:  # the outcome log or the state folder on a full or read-only disk, or else
         where = display_path(exc.filename) if exc.filename else display_path(state_dir(ctx.root))
-        fix = ("free some space" if exc.errno in (errno.ENOSPC, errno.EDQUOT)
-               else "make it writable" if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
-               else "fix the cause")
-        raise SendFailed(f"{where}: cannot write ({exc.strerror or exc}); nothing was sent unrecorded: "
-                         f"{fix} and run the same command again") from None
+        fix = (
+            "free some space"
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+            else "make it writable"
+            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
+            else "fix the cause"
+        )
+        raise SendFailed(
+            f"{where}: cannot write ({exc.strerror or exc}); nothing was sent unrecorded: {fix} and run the same command again"
+        ) from None
     except KeyboardInterrupt:
         resume = resume_command(display_path(ctx.issue_file.path), ctx.provider)
-        raise Interrupted(f"stopped at once (second Ctrl-C). Nothing is lost: run `{resume}` to resume; the "
-                          "request that was on its way is settled from its outcome log") from None
+        raise Interrupted(
+            f"stopped at once (second Ctrl-C). Nothing is lost: run `{resume}` to resume; the "
+            "request that was on its way is settled from its outcome log"
+        ) from None
 
 
-def _real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, hooks: SendHooks,
-               local: LocalRule | None = None) -> None:
+def _real_send(
+    ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, hooks: SendHooks, local: LocalRule | None = None
+) -> None:
     slug = ctx.rendered.slug
     key = send_key(slug, ctx.provider)
     draft = make_message(ctx.rendered, ctx.settings, send_id=key, send_at=send_at)
@@ -223,18 +241,25 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, h
         send_row: SendRow | None
         if existing is None and previous is not None and resumable(previous, ctx.provider):
             if timed is not None:
-                raise UsageError("this issue's send began on another clone; a local-time send is resumed only "
-                                 "where it began (nothing was sent)")
+                raise UsageError(
+                    "this issue's send began on another clone; a local-time send is resumed only "
+                    "where it began (nothing was sent)"
+                )
             send_row = _adopt(ctx, o, journal, key, digest, previous, r, hooks)
             category, known = previous.category, True
         elif existing is None:
-            if (previous is not None and previous.state in ("sending", "stopped") and not o.force
-                    and previous.provider != ctx.provider):
-                raise ProblemsFound(f"this issue's send began on another clone with {previous.provider} "
-                                    f"({previous.counts.get('accepted', 0)} accepted); resume it with "
-                                    f"--provider {previous.provider}, or send to everyone again with --force")
-            send_row = _begin(ctx, o, journal, key, digest, r,
-                              created=timed.plan.now if timed is not None else None)
+            if (
+                previous is not None
+                and previous.state in ("sending", "stopped")
+                and not o.force
+                and previous.provider != ctx.provider
+            ):
+                raise ProblemsFound(
+                    f"this issue's send began on another clone with {previous.provider} "
+                    f"({previous.counts.get('accepted', 0)} accepted); resume it with "
+                    f"--provider {previous.provider}, or send to everyone again with --force"
+                )
+            send_row = _begin(ctx, o, journal, key, digest, r, created=timed.plan.now if timed is not None else None)
         else:
             send_row = _resume(ctx, o, journal, existing, digest, list_name, r, hooks, category if known else None)
         if send_row is None:
@@ -244,8 +269,7 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, h
         keeper = None
         if recorded_send:
             message = dataclasses.replace(message, categories=(*message.categories, category))
-            keeper = Keeper(ctx.root, _record(ctx, o, send_row, digest, secret, category, message, previous),
-                            journal, send_row)
+            keeper = Keeper(ctx.root, _record(ctx, o, send_row, digest, secret, category, message, previous), journal, send_row)
             keeper.write("sending")
             if o.push_record:  # CI: the record reaches the shared repository before any request
                 from newsletter.delivery.claim import Lost, claim
@@ -258,8 +282,7 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, h
                     raise
             journal.before_request = keeper.before_request
         # SendGrid's request process starts here and gets ready while the first batch is read
-        provider = make_provider(ctx.provider, ctx.settings, ctx.root, folder=slug, background=True,
-                                 lock=state / POSTER_LOCK)
+        provider = make_provider(ctx.provider, ctx.settings, ctx.root, folder=slug, background=True, lock=state / POSTER_LOCK)
         log = OutcomeLog(log_path(state, send_row.id))
         done = journal.counts(send_row)["accepted"]
         tally = _tally(ctx) if parts else None
@@ -278,12 +301,20 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, h
         at_once = False
         try:
             with r.progress(send_row.eligible, done) as bar:
-                result = deliver(journal, send_row, message, provider,
-                                 recipient_maker(ctx.settings, secret, ctx.issue_file.languages),
-                                 ctx.settings.delivery, source=source,
-                                 progress=keeper.sink(bar) if keeper is not None else bar,
-                                 split_tracked=ctx.settings.tracking == "consented", log=log,
-                                 languages=languages, group=_send_time if timed is not None else None)
+                result = deliver(
+                    journal,
+                    send_row,
+                    message,
+                    provider,
+                    recipient_maker(ctx.settings, secret, ctx.issue_file.languages),
+                    ctx.settings.delivery,
+                    source=source,
+                    progress=keeper.sink(bar) if keeper is not None else bar,
+                    split_tracked=ctx.settings.tracking == "consented",
+                    log=log,
+                    languages=languages,
+                    group=_send_time if timed is not None else None,
+                )
         except KeyboardInterrupt:  # a second Ctrl-C: stop without waiting for the answer
             at_once = True
             raise
@@ -296,14 +327,21 @@ def _real_send(ctx: Context, o: SendOptions, send_at: int | None, r: Reporter, h
                 raise Interrupted(_stopped_at_once(ctx, journal, send_row, r))
         if tally is not None and tally.chosen:
             result.notes.extend(tally.lines())
-        _finish(journal, journal.refresh(key), result, ctx, keeper, r, hooks,
-                timed.plan if timed is not None else None)
+        _finish(journal, journal.refresh(key), result, ctx, keeper, r, hooks, timed.plan if timed is not None else None)
     finally:
         journal.close()
 
 
-def _record(ctx: Context, o: SendOptions, send_row: SendRow, digest: str, secret: bytes, category: str,
-            message: Message, previous: records.Record | None) -> records.Record:
+def _record(
+    ctx: Context,
+    o: SendOptions,
+    send_row: SendRow,
+    digest: str,
+    secret: bytes,
+    category: str,
+    message: Message,
+    previous: records.Record | None,
+) -> records.Record:
     """The send record of this send (its start kept from the record of the same send)."""
     issue_path = ctx.issue_file.path.resolve()
     try:
@@ -314,16 +352,23 @@ def _record(ctx: Context, o: SendOptions, send_row: SendRow, digest: str, secret
 
     started = previous.started if previous is not None and previous.category == category else send_row.created
     return records.Record(
-        slug=ctx.rendered.slug, issue_file=issue_file,
+        slug=ctx.rendered.slug,
+        issue_file=issue_file,
         issue_sha256=hashlib.sha256(ctx.issue_file.path.read_bytes()).hexdigest(),
-        subject=ctx.rendered.subject, date=ctx.issue_file.issue.date.isoformat(), email_sha256=digest,
-        provider=ctx.provider, category=category, list_file=ctx.list_path.name,
+        subject=ctx.rendered.subject,
+        date=ctx.issue_file.issue.date.isoformat(),
+        email_sha256=digest,
+        provider=ctx.provider,
+        category=category,
+        list_file=ctx.list_path.name,
         list_sha256=fingerprint(ctx.list_path).sha256,
         list_rows=ctx.summary().total,
-        secret_id=records.secret_id(secret), started=started,
-        commit=(previous.commit if previous is not None and previous.category == category
-                else records.head_commit(ctx.root)),
-        send_at=message.send_at, batch_id=message.batch_id, forced=o.force,
+        secret_id=records.secret_id(secret),
+        started=started,
+        commit=(previous.commit if previous is not None and previous.category == category else records.head_commit(ctx.root)),
+        send_at=message.send_at,
+        batch_id=message.batch_id,
+        forced=o.force,
     )
 
 
@@ -409,43 +454,67 @@ def _has_nul(path: Path) -> bool:
     return False
 
 
-def _begin(ctx: Context, o: SendOptions, journal: Journal, key: str, digest: str, r: Reporter, *,
-           created: float | None = None) -> SendRow | None:
+def _begin(
+    ctx: Context, o: SendOptions, journal: Journal, key: str, digest: str, r: Reporter, *, created: float | None = None
+) -> SendRow | None:
     summary = ctx.summary()
     out.print_held_back(r, summary)
     count = summary.eligible if ctx.only is None else ctx.eligible_count()
     if not o.yes:
         _ask(r, f"Send “{ctx.rendered.subject}” to {count} recipient(s) with {ctx.provider}?", count)
-    send_row = journal.create(key=key, slug=ctx.rendered.slug, provider=ctx.provider,
-                              list_path=str(ctx.list_path.resolve()), content_hash=digest, eligible=count,
-                              created=created)
+    send_row = journal.create(
+        key=key,
+        slug=ctx.rendered.slug,
+        provider=ctx.provider,
+        list_path=str(ctx.list_path.resolve()),
+        content_hash=digest,
+        eligible=count,
+        created=created,
+    )
     log_path(state_dir(ctx.root), send_row.id).unlink(missing_ok=True)  # a journal made anew reuses ids
     r.say(f"Sending “{ctx.rendered.subject}” to {count} recipient(s) with {ctx.provider}")
     return send_row
 
 
-def _adopt(ctx: Context, o: SendOptions, journal: Journal, key: str, digest: str, record: records.Record,
-           r: Reporter, hooks: SendHooks) -> SendRow:
+def _adopt(
+    ctx: Context, o: SendOptions, journal: Journal, key: str, digest: str, record: records.Record, r: Reporter, hooks: SendHooks
+) -> SendRow:
     """Take over a SendGrid send begun on another clone (:mod:`newsletter.delivery.adopt`)."""
     from newsletter.audience.tally import fingerprint
 
     if fingerprint(ctx.list_path).sha256 != record.list_sha256:
-        r.warn(f"{display_path(ctx.list_path)} is not the list this send began with on the other clone; "
-               "readers are matched by address")
+        r.warn(
+            f"{display_path(ctx.list_path)} is not the list this send began with on the other clone; "
+            "readers are matched by address"
+        )
     if not o.yes:
         count = ctx.summary().eligible
-        _ask(r, f"Resume “{ctx.rendered.subject}”, begun on another clone, for the readers of {count} "
-                      "SendGrid's Email Logs do not show?", count)
+        _ask(
+            r,
+            f"Resume “{ctx.rendered.subject}”, begun on another clone, for the readers of {count} "
+            "SendGrid's Email Logs do not show?",
+            count,
+        )
+
     def every(category: str, start: float, end: float) -> set[str]:
         return hooks.email_log().every(category, start, end)
 
-    return adopt(journal, key=key, slug=ctx.rendered.slug, record=record, digest=digest,
-                 list_path=str(ctx.list_path.resolve()), rows=_new_rows(ctx), force=o.force,
-                 log_delay=ctx.settings.delivery.sendgrid.log_delay, echo=r.say, every=every)
+    return adopt(
+        journal,
+        key=key,
+        slug=ctx.rendered.slug,
+        record=record,
+        digest=digest,
+        list_path=str(ctx.list_path.resolve()),
+        rows=_new_rows(ctx),
+        force=o.force,
+        log_delay=ctx.settings.delivery.sendgrid.log_delay,
+        echo=r.say,
+        every=every,
+    )
 
 
-def settle_stopped(ctx: Context, journal: Journal, send_row: SendRow, r: Reporter,
-                   run: str = "The last run") -> None:
+def settle_stopped(ctx: Context, journal: Journal, send_row: SendRow, r: Reporter, run: str = "The last run") -> None:
     """Settle the rows a stopped run left ``in_flight``, from the outcome log, before anything else.
 
     The request process of a killed sender may still be posting its last request: it
@@ -467,13 +536,14 @@ def settle_stopped(ctx: Context, journal: Journal, send_row: SendRow, r: Reporte
         log = read(log_path(state, send_row.id))
     result = settle(in_flight, log)
     journal.settle(send_row, result)
-    parts = [f"{len(result.accepted)} were accepted" if result.accepted else "",
-             f"{len(result.retry)} were not sent and will be" if result.retry else "",
-             f"{len(result.failed)} were refused" if result.failed else "",
-             f"{len(result.unknown)} may or may not have been delivered (unknown)" if result.unknown else ""]
+    parts = [
+        f"{len(result.accepted)} were accepted" if result.accepted else "",
+        f"{len(result.retry)} were not sent and will be" if result.retry else "",
+        f"{len(result.failed)} were refused" if result.failed else "",
+        f"{len(result.unknown)} may or may not have been delivered (unknown)" if result.unknown else "",
+    ]
     total = sum(len(seqs) for seqs in in_flight.values())
-    r.warn(f"{run} stopped with {total} recipient(s) on their way: " + ", ".join(p for p in parts if p)
-           + ".")
+    r.warn(f"{run} stopped with {total} recipient(s) on their way: " + ", ".join(p for p in parts if p) + ".")
 
 
 def _stopped_with(send_row: SendRow, ctx: Context) -> ProviderName:
@@ -481,24 +551,39 @@ def _stopped_with(send_row: SendRow, ctx: Context) -> ProviderName:
     return recorded(send_row.provider) or ctx.provider
 
 
-def _resume(ctx: Context, o: SendOptions, journal: Journal, send_row: SendRow, digest: str,
-            list_name: str, r: Reporter, hooks: SendHooks, category: str | None) -> SendRow | None:
+def _resume(
+    ctx: Context,
+    o: SendOptions,
+    journal: Journal,
+    send_row: SendRow,
+    digest: str,
+    list_name: str,
+    r: Reporter,
+    hooks: SendHooks,
+    category: str | None,
+) -> SendRow | None:
     settle_stopped(ctx, journal, send_row, r)
     counts = journal.counts(send_row)
     if counts["unknown"] and category and _stopped_with(send_row, ctx) == "sendgrid" and not o.mark_unknown_sent:
-        settle_from_email_log(ctx.root, journal, send_row, category, ctx.settings.delivery.sendgrid.log_delay,
-                              r.warn, hooks.email_log)
+        settle_from_email_log(
+            ctx.root, journal, send_row, category, ctx.settings.delivery.sendgrid.log_delay, r.warn, hooks.email_log
+        )
         counts = journal.counts(send_row)
     if send_row.finished is not None and not counts["pending"] and not counts["unknown"]:
-        outbox = (None if traits(_stopped_with(send_row, ctx)).delivers
-                  else display_path(outbox_folder(ctx.root, ctx.settings, send_row.slug)))
+        outbox = (
+            None
+            if traits(_stopped_with(send_row, ctx)).delivers
+            else display_path(outbox_folder(ctx.root, ctx.settings, send_row.slug))
+        )
         out.print_already_sent(r, send_row, counts, display_path(ctx.issue_file.path), outbox, ctx.settings.timezone)
         return None
     if send_row.content_hash != digest or send_row.list_path != str(ctx.list_path.resolve()):
         changed = "the issue" if send_row.content_hash != digest else f"the list (was {send_row.list_path})"
         if not o.force:
-            raise UsageError(f"{changed} changed since this send began ({counts['accepted']} already "
-                             "accepted); re-run with --force to send the rest as it is now")
+            raise UsageError(
+                f"{changed} changed since this send began ({counts['accepted']} already "
+                "accepted); re-run with --force to send the rest as it is now"
+            )
         journal.set_content(send_row, digest, str(ctx.list_path.resolve()))
     suppressed, restored, new = journal.reconcile(send_row, (e.email for e in ctx.entries()))
     if suppressed:
@@ -519,8 +604,11 @@ def _resume(ctx: Context, o: SendOptions, journal: Journal, send_row: SendRow, d
         r.say(f"{n} unknown recipient(s) {'will be sent again' if o.resend_unknown else 'marked as sent'}")
     pending = journal.counts(send_row)["pending"] + (0 if send_row.loaded else new)
     if pending and not o.yes:
-        _ask(r, f"Resume sending “{ctx.rendered.subject}” to the {pending} recipient(s) "
-                      f"not sent yet, with {ctx.provider}?", pending)
+        _ask(
+            r,
+            f"Resume sending “{ctx.rendered.subject}” to the {pending} recipient(s) not sent yet, with {ctx.provider}?",
+            pending,
+        )
     r.say(f"Resuming: {pending} recipient(s) to send")
     return send_row
 
@@ -528,8 +616,10 @@ def _resume(ctx: Context, o: SendOptions, journal: Journal, send_row: SendRow, d
 def _ask(r: Reporter, question: str, count: int) -> None:
     answer = r.ask(question)
     if answer is None:
-        raise UsageError(f"no terminal to ask in: {count} recipient(s) would get this; add --yes to send without "
-                         "being asked (nothing was sent)")
+        raise UsageError(
+            f"no terminal to ask in: {count} recipient(s) would get this; add --yes to send without "
+            "being asked (nothing was sent)"
+        )
     if not answer:
         raise ProblemsFound("not sent: you said no")
 
@@ -537,8 +627,10 @@ def _ask(r: Reporter, question: str, count: int) -> None:
 def _unknown_choice(ctx: Context, issue: str, n: int) -> str:
     """What the editor chooses for ``n`` unknown recipients, each way named with its cost."""
     mark = resume_command(issue, ctx.provider, "--mark-unknown-sent")
-    return (f"count them as sent with `{mark}`, or send all {n} again with --resend-unknown instead "
-            "(whoever already has it then gets it twice)")
+    return (
+        f"count them as sent with `{mark}`, or send all {n} again with --resend-unknown instead "
+        "(whoever already has it then gets it twice)"
+    )
 
 
 def _next_run(ctx: Context, issue: str, unknown: int, resume: str, cause: bool = False) -> str:
@@ -548,11 +640,15 @@ def _next_run(ctx: Context, issue: str, unknown: int, resume: str, cause: bool =
     if not unknown:
         return f"Nothing is lost: {again} `{resume}` to resume"
     if ctx.provider == "sendgrid":
-        return (f"{unknown} recipient(s) are 'unknown' (their request's answer never came): {again} `{resume}`; "
-                "it first asks SendGrid's Email Logs about them and sends the rest; if the logs cannot say yet, "
-                "it stops and asks you to " + _unknown_choice(ctx, issue, unknown))
-    return (f"{unknown} recipient(s) are 'unknown' (the server may have them; nothing can tell), so the next run "
-            "stops until you decide: " + _unknown_choice(ctx, issue, unknown))
+        return (
+            f"{unknown} recipient(s) are 'unknown' (their request's answer never came): {again} `{resume}`; "
+            "it first asks SendGrid's Email Logs about them and sends the rest; if the logs cannot say yet, "
+            "it stops and asks you to " + _unknown_choice(ctx, issue, unknown)
+        )
+    return (
+        f"{unknown} recipient(s) are 'unknown' (the server may have them; nothing can tell), so the next run "
+        "stops until you decide: " + _unknown_choice(ctx, issue, unknown)
+    )
 
 
 def _stopped_at_once(ctx: Context, journal: Journal, send_row: SendRow, r: Reporter) -> str:
@@ -565,12 +661,21 @@ def _stopped_at_once(ctx: Context, journal: Journal, send_row: SendRow, r: Repor
     return "stopped at once (second Ctrl-C). " + _next_run(ctx, issue, unknown, resume_command(issue, ctx.provider))
 
 
-def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context, keeper: Keeper | None,
-            r: Reporter, hooks: SendHooks, local: LocalPlan | None = None) -> None:
+def _finish(
+    journal: Journal,
+    send_row: SendRow,
+    result: RunResult,
+    ctx: Context,
+    keeper: Keeper | None,
+    r: Reporter,
+    hooks: SendHooks,
+    local: LocalPlan | None = None,
+) -> None:
     counts = journal.counts(send_row)
     if counts["unknown"] and keeper is not None and ctx.provider == "sendgrid":  # e.g. its request process died
-        settle_from_email_log(ctx.root, journal, send_row, keeper.record.category,
-                              ctx.settings.delivery.sendgrid.log_delay, r.warn, hooks.email_log)
+        settle_from_email_log(
+            ctx.root, journal, send_row, keeper.record.category, ctx.settings.delivery.sendgrid.log_delay, r.warn, hooks.email_log
+        )
         counts = journal.counts(send_row)
     # SMTP refusals saying an address does not exist turn it bounced in the list, before the
     # send may be marked finished: a stop before this point leaves it for the next run
@@ -582,8 +687,7 @@ def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context
         when = hooks.when(keeper.record.send_at)
         if local is not None:  # local-time delivery: the first and the last reader's time
             hour = f"{local.rule.at:%H:%M} in each reader's zone"
-            when = (f"{hour} ({when})" if local.first == local.last
-                    else f"{hour}, from {when} to {hooks.when(local.last)}")
+            when = f"{hour} ({when})" if local.first == local.last else f"{hour}, from {when} to {hooks.when(local.last)}"
     delivers = traits(ctx.provider).delivers
     out.print_summary(r, counts, send_row.eligible, result, ctx.provider, delivers=delivers, when=when)
     if ctx.require_evidence:
@@ -592,18 +696,21 @@ def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context
         r.say(bounced)
     if keeper is not None:
         keeper.write("finished" if finished else "stopped", finished=finished)
-        r.say(f"Send record: {display_path(keeper.path)} (no personal data); commit it so that every clone "
-                 f"knows: {records.commit_hint(ctx.root, keeper.path)}")
+        r.say(
+            f"Send record: {display_path(keeper.path)} (no personal data); commit it so that every clone "
+            f"knows: {records.commit_hint(ctx.root, keeper.path)}"
+        )
     issue = display_path(ctx.issue_file.path)
     resume = resume_command(issue, ctx.provider)
     unknown = journal.unknown(send_row) if counts["unknown"] else []
     if result.outcome == "interrupted":
-        raise Interrupted("interrupted (Ctrl-C) after the request on its way was answered and recorded. "
-                          + _next_run(ctx, issue, len(unknown), resume))
+        raise Interrupted(
+            "interrupted (Ctrl-C) after the request on its way was answered and recorded. "
+            + _next_run(ctx, issue, len(unknown), resume)
+        )
     if result.outcome in ("stopped", "paused"):
         verb = "stopped" if result.outcome == "stopped" else "paused"
-        raise ProblemsFound(f"send {verb}: {result.message}. " + _next_run(ctx, issue, len(unknown), resume,
-                                                                             cause=True))
+        raise ProblemsFound(f"send {verb}: {result.message}. " + _next_run(ctx, issue, len(unknown), resume, cause=True))
     if unknown:
         out.print_unknown(r, unknown)
         raise ProblemsFound(f"{len(unknown)} recipient(s) are 'unknown': " + _unknown_choice(ctx, issue, len(unknown)))
@@ -612,7 +719,8 @@ def _finish(journal: Journal, send_row: SendRow, result: RunResult, ctx: Context
     if not finished:
         raise ProblemsFound(f"{counts['pending']} recipient(s) still to send; run the command again to resume")
     at = "at " if local is not None else ""  # "at 09:00 in each reader's zone, from …"
-    r.say("Finished: every eligible recipient is accounted for."
-             + (f" SendGrid sends it {at}{when}." if when is not None else ""))
+    r.say(
+        "Finished: every eligible recipient is accounted for." + (f" SendGrid sends it {at}{when}." if when is not None else "")
+    )
     if not delivers:
         r.say(only_files_line(ctx, counts["accepted"], outbox_folder(ctx.root, ctx.settings, send_row.slug)))

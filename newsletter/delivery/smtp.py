@@ -31,8 +31,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from newsletter.delivery import refusals
 from newsletter.delivery.api import is_loopback
 from newsletter.delivery.base import Attempt, BatchResult, Message, ProviderBase, Recipient, Traits
-from newsletter.delivery.headers import ascii_address, needs_smtputf8
 from newsletter.delivery.dkim import Signer
+from newsletter.delivery.headers import ascii_address, needs_smtputf8
 from newsletter.delivery.mime import MimeBuilder
 from newsletter.delivery.outcomes import OutcomeLog
 from newsletter.errors import UsageError
@@ -66,9 +66,7 @@ def parse_smtp_url(text: str) -> SmtpUrl:
     except ValueError:
         raise UsageError(f"{URL_ENV} is not a valid URL (expected smtp://user:pass@host:587?starttls=1)") from None
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-        raise UsageError(
-            f"{URL_ENV} must look like smtp://user:pass@host:587?starttls=1 (or smtps://host:465)"
-        )
+        raise UsageError(f"{URL_ENV} must look like smtp://user:pass@host:587?starttls=1 (or smtps://host:465)")
     query = parse_qs(parts.query)
     tls = parts.scheme == "smtps"
     starttls = (query.get("starttls", ["0"])[0].lower() in _TRUE) and not tls
@@ -120,8 +118,7 @@ class SmtpProvider(ProviderBase):
     name = "smtp"
     traits = Traits(max_batch=100, message_by_message=True)
 
-    def __init__(self, url: SmtpUrl, options: SmtpOptions, *, subject_prefix: str = "",
-                 signer: Signer | None = None) -> None:
+    def __init__(self, url: SmtpUrl, options: SmtpOptions, *, subject_prefix: str = "", signer: Signer | None = None) -> None:
         self.url = url
         self.signer = signer
         """Signs each message with DKIM (newsletter/delivery/dkim.py) when a key is set."""
@@ -182,13 +179,17 @@ class SmtpProvider(ProviderBase):
                 return out
             except ssl.SSLCertVerificationError as exc:  # trying again cannot help
                 out.retry.update((r.seq, "not tried: certificate not trusted") for r in chunk)
-                out.stop = (f"the SMTP server's TLS certificate is not trusted ({exc.verify_message}); "
-                            "nothing was sent over an unverified connection")
+                out.stop = (
+                    f"the SMTP server's TLS certificate is not trusted ({exc.verify_message}); "
+                    "nothing was sent over an unverified connection"
+                )
                 return out
             except smtplib.SMTPNotSupportedError as exc:  # no STARTTLS, or no AUTH, as SMTP_URL asks
                 out.retry.update((r.seq, "not tried: the SMTP server lacks what SMTP_URL asks for") for r in chunk)
-                out.stop = (f"the SMTP server cannot do what SMTP_URL asks for: {exc} "
-                            "Nothing was sent (never in the clear when STARTTLS is asked for)")
+                out.stop = (
+                    f"the SMTP server cannot do what SMTP_URL asks for: {exc} "
+                    "Nothing was sent (never in the clear when STARTTLS is asked for)"
+                )
                 return out
             except (smtplib.SMTPException, OSError) as exc:
                 why = f"cannot connect to the SMTP server: {refusals.reply_text(str(exc))}"
@@ -205,8 +206,11 @@ class SmtpProvider(ProviderBase):
             if needs_smtputf8(envelope):
                 conn.ehlo_or_helo_if_needed()
                 if not conn.has_extn("smtputf8"):
-                    out.failed[seq] = log.done(seq, "failed", "the SMTP server does not offer SMTPUTF8, which an "
-                                                              "address with non-ASCII characters before the @ needs")
+                    out.failed[seq] = log.done(
+                        seq,
+                        "failed",
+                        "the SMTP server does not offer SMTPUTF8, which an address with non-ASCII characters before the @ needs",
+                    )
                     continue
                 options = ["SMTPUTF8"]
             data = builder.build(recipient)

@@ -56,12 +56,14 @@ def load_secret(root: Path) -> bytes:
     from_env = os.environ.get(SECRET_ENV, "")
     if from_env.startswith(RAW_PREFIX):  # a secret moved from .newsletter/secret, as its file holds it
         try:
-            raw = bytes.fromhex(from_env[len(RAW_PREFIX):].strip())
+            raw = bytes.fromhex(from_env[len(RAW_PREFIX) :].strip())
         except ValueError:
             raw = b""
         if len(raw) != 32:
-            raise NewsletterError(f"{SECRET_ENV}: after '{RAW_PREFIX}' it must hold 64 hex digits "
-                                  "(the contents of a .newsletter/secret file); nothing was sent")
+            raise NewsletterError(
+                f"{SECRET_ENV}: after '{RAW_PREFIX}' it must hold 64 hex digits "
+                "(the contents of a .newsletter/secret file); nothing was sent"
+            )
         return raw
     if from_env:
         return hashlib.sha256(from_env.encode("utf-8")).digest()

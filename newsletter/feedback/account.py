@@ -57,8 +57,9 @@ def client(timeout: float = TIMEOUT) -> SendGridAPIClient:
     call ``timeout`` seconds for its whole answer."""
     key = api_key()
     if not key:
-        raise SendGridError(f"{KEY_ENV} is not set: the SendGrid account is unknown "
-                            "(set it in the environment; it is never printed or stored)")
+        raise SendGridError(
+            f"{KEY_ENV} is not set: the SendGrid account is unknown (set it in the environment; it is never printed or stored)"
+        )
     return api.client(key, api.api_host(), timeout)
 
 
@@ -70,8 +71,7 @@ def api_host() -> str:
 Request = Callable[[], Any]
 
 
-def call(what: str, request: Request, *, sleep: Callable[[float], None] | None = None,
-         expect_json: bool = True) -> Any:
+def call(what: str, request: Request, *, sleep: Callable[[float], None] | None = None, expect_json: bool = True) -> Any:
     """Make one request (``request()`` calls the official client) and return its JSON.
 
     ``what`` names the request in messages ("reading bounces"). A 429 is waited out
@@ -93,25 +93,32 @@ def call(what: str, request: Request, *, sleep: Callable[[float], None] | None =
                 if wait is None:
                     wait, fallback = fallback, min(fallback * 2, LONGEST_WAIT)
                 if wait > LONGEST_WAIT:
-                    raise SendGridError(f"{what}: SendGrid's rate limit (429: {words}) resets in "
-                                        f"{_duration(wait)}; run the command again then") from None
+                    raise SendGridError(
+                        f"{what}: SendGrid's rate limit (429: {words}) resets in {_duration(wait)}; run the command again then"
+                    ) from None
                 wait_for(wait + 0.05)
                 continue
             if 300 <= status < 400:
                 where = printable((exc.headers or {}).get("Location", "") or "")[:200] or "nowhere"
-                raise SendGridError(f"{what}: SendGrid's API host answered {status} with a redirect to {where}: "
-                                    f"not followed (the key would go with it); set {HOST_ENV} to the final "
-                                    "address", status) from None
+                raise SendGridError(
+                    f"{what}: SendGrid's API host answered {status} with a redirect to {where}: "
+                    f"not followed (the key would go with it); set {HOST_ENV} to the final "
+                    "address",
+                    status,
+                ) from None
             if status in (401, 403):
-                raise SendGridError(f"{what}: SendGrid refused the key ({status}): {words} "
-                                    f"(check {KEY_ENV} and the key's permissions)", status) from None
+                raise SendGridError(
+                    f"{what}: SendGrid refused the key ({status}): {words} (check {KEY_ENV} and the key's permissions)", status
+                ) from None
             raise SendGridError(f"{what}: SendGrid answered {status}: {words}", status) from None
         except TimeoutError:
-            raise SendGridError(f"{what}: SendGrid at {api_host()} did not answer in time "
-                                "(delivery.sendgrid.timeout in newsletter.yaml)") from None
+            raise SendGridError(
+                f"{what}: SendGrid at {api_host()} did not answer in time (delivery.sendgrid.timeout in newsletter.yaml)"
+            ) from None
         except AnswerTooLarge as exc:
-            raise SendGridError(f"{what}: SendGrid's answer is too large ({exc}); stopped reading; "
-                                f"is {HOST_ENV} right?") from None
+            raise SendGridError(
+                f"{what}: SendGrid's answer is too large ({exc}); stopped reading; is {HOST_ENV} right?"
+            ) from None
         except ConnectionRefusedError as exc:
             raise SendGridError(f"{what}: could not reach SendGrid at {api_host()}: {exc.strerror}") from None
         except (http.client.HTTPException, OSError) as exc:
@@ -124,10 +131,12 @@ def call(what: str, request: Request, *, sleep: Callable[[float], None] | None =
         try:
             return orjson.loads(body)
         except orjson.JSONDecodeError:
-            raise SendGridError(f"{what}: SendGrid's answer is not JSON "
-                                f"({error_text(body)[:80]!r}); is {HOST_ENV} right?") from None
-    raise SendGridError(f"{what}: SendGrid's rate limit (429) did not lift after "
-                        f"{RATE_LIMIT_TRIES} waits; run the command again later")
+            raise SendGridError(
+                f"{what}: SendGrid's answer is not JSON ({error_text(body)[:80]!r}); is {HOST_ENV} right?"
+            ) from None
+    raise SendGridError(
+        f"{what}: SendGrid's rate limit (429) did not lift after {RATE_LIMIT_TRIES} waits; run the command again later"
+    )
 
 
 def _duration(seconds: float) -> str:

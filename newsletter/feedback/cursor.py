@@ -29,8 +29,9 @@ def load(root: Path, host: str) -> dict[str, int]:
     except FileNotFoundError:
         return {}
     except (OSError, ValueError):
-        raise NewsletterError(f"{display_path(path)}: not a sync cursor (delete it to read "
-                              "SendGrid's lists from the beginning)") from None
+        raise NewsletterError(
+            f"{display_path(path)}: not a sync cursor (delete it to read SendGrid's lists from the beginning)"
+        ) from None
     since = data.get(host, {}) if isinstance(data, dict) else {}
     return {k: int(v) for k, v in since.items() if isinstance(v, int)} if isinstance(since, dict) else {}
 

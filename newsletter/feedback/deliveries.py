@@ -65,28 +65,34 @@ def pull(root: Path, record: Record, list_path: Path, searcher: Searcher | None 
         status = str(m.get("status", ""))
         if not email or status not in NOT_DELIVERED:
             continue
-        readers[email.lower()] = {"email": email, "status": status, "reason": str(m.get("reason", ""))[:500],
-                                  "message_id": str(m.get("sg_message_id", ""))[:100]}
+        readers[email.lower()] = {
+            "email": email,
+            "status": status,
+            "reason": str(m.get("reason", ""))[:500],
+            "message_id": str(m.get("sg_message_id", ""))[:100],
+        }
     # spam reports are events on delivered messages, which the log's search cannot filter by:
     # SendGrid's spam report list since the send began, each checked against the log
     for report in read_list(searcher.sg, "spam_reports", int(record.started)):
         email = report.email.strip()
         if email.lower() in readers or not searcher.find(email, record.category, record.started).processed:
             continue
-        readers[email.lower()] = {"email": email, "status": "spam report", "reason": "marked the email as spam",
-                                  "message_id": ""}
+        readers[email.lower()] = {"email": email, "status": "spam report", "reason": "marked the email as spam", "message_id": ""}
     path = path_for(root, record.slug)
-    data = {"slug": record.slug, "category": record.category,
-            "readers": [readers[k] for k in sorted(readers)]}
+    data = {"slug": record.slug, "category": record.category, "readers": [readers[k] for k in sorted(readers)]}
     try:
         path.parent.mkdir(mode=0o700, exist_ok=True)
         write_file(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", personal=True)
     except OSError as exc:
         raise NewsletterError(f"{display_path(path)}: cannot write: {exc.strerror or exc}") from None
-    bounces = [Suppression("bounces", r["email"], int(_created_of(messages, r["message_id"])) or None, r["reason"])
-               for r in readers.values() if r["status"] == "bounced"]
-    bounces += [Suppression("spam_reports", r["email"], None, r["reason"])
-                for r in readers.values() if r["status"] == "spam report"]
+    bounces = [
+        Suppression("bounces", r["email"], int(_created_of(messages, r["message_id"])) or None, r["reason"])
+        for r in readers.values()
+        if r["status"] == "bounced"
+    ]
+    bounces += [
+        Suppression("spam_reports", r["email"], None, r["reason"]) for r in readers.values() if r["status"] == "spam report"
+    ]
     mapped = apply(list_path, strictest(bounces), dry_run=False, collect=False) if bounces else None
     by_status: dict[str, int] = {}
     for r in readers.values():

@@ -49,15 +49,19 @@ def _category(category: str) -> str:
 
 def query(email: str, category: str, since: float) -> str:
     """The filter that finds this send's message to ``email`` created from ``since`` on."""
-    return (f"to_email = {_quoted(email)} AND {_category(category)}"
-            f' AND sg_message_id_created_at >= TIMESTAMP "{_stamp(since - SKEW)}"')
+    return (
+        f"to_email = {_quoted(email)} AND {_category(category)}"
+        f' AND sg_message_id_created_at >= TIMESTAMP "{_stamp(since - SKEW)}"'
+    )
 
 
 def window(category: str, start: float, end: float) -> str:
     """The filter for this send's messages created in ``[start, end)``."""
     fraction = start != int(start) or end != int(end)
-    return (f'{_category(category)} AND sg_message_id_created_at >= TIMESTAMP "{_stamp(start, fraction)}"'
-            f' AND sg_message_id_created_at < TIMESTAMP "{_stamp(end, fraction)}"')
+    return (
+        f'{_category(category)} AND sg_message_id_created_at >= TIMESTAMP "{_stamp(start, fraction)}"'
+        f' AND sg_message_id_created_at < TIMESTAMP "{_stamp(end, fraction)}"'
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +74,15 @@ class Found:
 class Searcher:
     """One account's Email Logs, searched a bounded number of times."""
 
-    def __init__(self, sg: SendGridAPIClient | None = None, *, limit: int = MAX_SEARCHES, page: int = PAGE,
-                 timeout: float = TIMEOUT, sleep: Callable[[float], None] | None = None) -> None:
+    def __init__(
+        self,
+        sg: SendGridAPIClient | None = None,
+        *,
+        limit: int = MAX_SEARCHES,
+        page: int = PAGE,
+        timeout: float = TIMEOUT,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
         self.sg = sg or client(timeout)
         self.limit = self.left = limit
         self.page = page
@@ -81,9 +92,11 @@ class Searcher:
         if self.left <= 0:
             raise SendGridError(f"searching SendGrid's Email Logs: more than {self.limit} searches would be needed")
         self.left -= 1
-        answer: Any = call("searching SendGrid's Email Logs",
-                           lambda: self.sg.client.logs.post(request_body={"query": text, "limit": limit}),
-                           sleep=self.sleep)
+        answer: Any = call(
+            "searching SendGrid's Email Logs",
+            lambda: self.sg.client.logs.post(request_body={"query": text, "limit": limit}),
+            sleep=self.sleep,
+        )
         messages = answer.get("messages") if isinstance(answer, dict) else None
         if not isinstance(messages, list):
             raise SendGridError("searching SendGrid's Email Logs: the answer holds no list of messages")
@@ -102,8 +115,7 @@ class Searcher:
             messages = self._search(window(category, a, b) + extra, self.page)
             if len(messages) >= self.page:
                 if b - a <= 0.002:
-                    raise SendGridError("searching SendGrid's Email Logs: too many messages in one millisecond "
-                                        "to list them")
+                    raise SendGridError("searching SendGrid's Email Logs: too many messages in one millisecond to list them")
                 middle = (a + b) / 2
                 windows += [(middle, b), (a, middle)]
                 continue

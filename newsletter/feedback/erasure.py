@@ -17,9 +17,12 @@ def erase(addresses: list[str]) -> str:
     sg = client(TIMEOUT)
     job = ""
     for i in range(0, len(addresses), MOST_PER_REQUEST):
-        chunk = addresses[i:i + MOST_PER_REQUEST]
-        answer = call("asking SendGrid to erase the reader's data",
-                      lambda c=chunk: sg.client.recipients.erasejob.post(  # type: ignore[misc]
-                          request_body={"email_addresses": c}))
+        chunk = addresses[i : i + MOST_PER_REQUEST]
+        answer = call(
+            "asking SendGrid to erase the reader's data",
+            lambda c=chunk: sg.client.recipients.erasejob.post(  # type: ignore[misc]
+                request_body={"email_addresses": c}
+            ),
+        )
         job = str((answer or {}).get("job_id", ""))
     return job

@@ -62,8 +62,15 @@ class Changed:
     reason: str
 
     def as_dict(self) -> dict[str, object]:
-        return {"email": self.email, "line": self.line, "from": self.old, "to": self.new,
-                "list": self.kind, "date": self.date, "reason": self.reason}
+        return {
+            "email": self.email,
+            "line": self.line,
+            "from": self.old,
+            "to": self.new,
+            "list": self.kind,
+            "date": self.date,
+            "reason": self.reason,
+        }
 
 
 @dataclass(slots=True)
@@ -123,8 +130,15 @@ def strictest(found: Iterable[Suppression]) -> dict[str, Target]:
     return targets
 
 
-def apply(list_path: Path, targets: dict[str, Target], *, dry_run: bool, today: dt.date | None = None,
-          collect: bool = True, add: bool = True) -> Mapped:
+def apply(
+    list_path: Path,
+    targets: dict[str, Target],
+    *,
+    dry_run: bool,
+    today: dt.date | None = None,
+    collect: bool = True,
+    add: bool = True,
+) -> Mapped:
     """Make the list at least as strict as ``targets`` (unless ``dry_run``); see the module.
 
     With nothing to change the list is only read (for :attr:`Mapped.strict`), and not even
@@ -163,8 +177,9 @@ def apply(list_path: Path, targets: dict[str, Target], *, dry_run: bool, today: 
                     cells[status_at] = target.status
                     cells[when_at] = target.date or today_text
                     cells[why_at] = target.reason
-                    changed.append(Changed(normalized or raw.strip(), line, old, target.status, target.kind,
-                                           cells[when_at], target.reason))
+                    changed.append(
+                        Changed(normalized or raw.strip(), line, old, target.status, target.kind, cells[when_at], target.reason)
+                    )
                     rank = target.rank
                     if normalized is not None and rank >= PUSHABLE:
                         strict[key] = normalized
@@ -190,8 +205,7 @@ def apply(list_path: Path, targets: dict[str, Target], *, dry_run: bool, today: 
                 cells[why_at] = target.reason
                 if source_at is not None:
                     cells[source_at] = "sendgrid"
-                changed.append(Changed(target.email, None, "", target.status, target.kind,
-                                       cells[when_at], target.reason))
+                changed.append(Changed(target.email, None, "", target.status, target.kind, cells[when_at], target.reason))
                 if target.rank >= PUSHABLE:
                     strict[key] = target.email
                 yield cells

@@ -36,5 +36,6 @@ def sendgrid_link(message: Message, settings: Settings, provider: str) -> Messag
         text = text.replace(token, SENDGRID_LINK)
     tokens = tuple(t for t in message.tokens if t not in _TOKENS)
     # the parts too: whatever builds a message from them must see the same content
-    return dataclasses.replace(message, html=html, text=text, tokens=tokens,
-                               html_parts=Tokenized.of(html), text_parts=Tokenized.of(text))
+    return dataclasses.replace(
+        message, html=html, text=text, tokens=tokens, html_parts=Tokenized.of(html), text_parts=Tokenized.of(text)
+    )

@@ -20,12 +20,17 @@ def sync_before_send(list_path: Path, root: Path, settings: Settings, provider: 
     if provider != "sendgrid":
         return
     if skip:
-        click.echo("Not synced with SendGrid first (--no-sync): unsubscribes, bounces and spam reports "
-                   "since the last sync are not in the list")
+        click.echo(
+            "Not synced with SendGrid first (--no-sync): unsubscribes, bounces and spam reports "
+            "since the last sync are not in the list"
+        )
         return
     try:
         result = sync(SyncOptions(list_path, root, settings, count_unpushed=False))
     except SendGridError as exc:
-        raise SendGridError(f"nothing was sent: the sync with SendGrid failed: {exc.message} "
-                            "(fix that, or send without syncing first: --no-sync)", exc.status) from None
+        raise SendGridError(
+            f"nothing was sent: the sync with SendGrid failed: {exc.message} "
+            "(fix that, or send without syncing first: --no-sync)",
+            exc.status,
+        ) from None
     click.echo(result.summary())

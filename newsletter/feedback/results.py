@@ -22,8 +22,7 @@ from newsletter.files import write_file
 
 RESULTS_DIR = "results"
 DAYS = 30
-METRICS = ("requests", "delivered", "bounces", "opens", "unique_opens", "clicks", "unique_clicks",
-           "spam_reports", "unsubscribes")
+METRICS = ("requests", "delivered", "bounces", "opens", "unique_opens", "clicks", "unique_clicks", "spam_reports", "unsubscribes")
 """The figures kept, in the order they are shown."""
 
 
@@ -40,8 +39,13 @@ class Results:
         return {m: sum(int(d[m]) for d in self.days) for m in METRICS}
 
     def as_dict(self) -> dict[str, Any]:
-        return {"category": self.slug, "start_date": self.start, "end_date": self.end,
-                "days": list(self.days), "totals": self.totals}
+        return {
+            "category": self.slug,
+            "start_date": self.start,
+            "end_date": self.end,
+            "days": list(self.days),
+            "totals": self.totals,
+        }
 
 
 def path_for(root: Path, slug: str) -> Path:
@@ -74,10 +78,10 @@ def fetch(slug: str, start: dt.date, *, today: dt.date | None = None, timeout: f
         raise UsageError(f"--since {start.isoformat()} is in the future")
     end = min(start + dt.timedelta(days=DAYS - 1), today)
     sg = client(timeout)
-    params = {"start_date": start.isoformat(), "end_date": end.isoformat(), "categories": slug,
-              "aggregated_by": "day"}
-    answer = call(f"reading SendGrid's statistics for category {slug!r}",
-                  lambda: sg.client.categories.stats.get(query_params=params))
+    params = {"start_date": start.isoformat(), "end_date": end.isoformat(), "categories": slug, "aggregated_by": "day"}
+    answer = call(
+        f"reading SendGrid's statistics for category {slug!r}", lambda: sg.client.categories.stats.get(query_params=params)
+    )
     if not isinstance(answer, list):
         raise SendGridError(f"reading statistics for {slug!r}: SendGrid's answer is not a list of days")
     days = []

@@ -79,15 +79,15 @@ def find(root: Path, key: str) -> Scheduled | None:
     if not isinstance(entry, dict):
         return None
     until = entry.get("send_until")
-    return Scheduled(key, str(entry["slug"]), str(entry["batch_id"]), int(entry["send_at"]),
-                     int(until) if isinstance(until, int) else None)
+    return Scheduled(
+        key, str(entry["slug"]), str(entry["batch_id"]), int(entry["send_at"]), int(until) if isinstance(until, int) else None
+    )
 
 
 # -- the send's side -----------------------------------------------------------------------
 
 
-def batch_for_send(root: Path, message: Message, key: str, provider: str, *,
-                   timeout: float = TIMEOUT) -> Message:
+def batch_for_send(root: Path, message: Message, key: str, provider: str, *, timeout: float = TIMEOUT) -> Message:
     """The message with a batch id when it is scheduled with SendGrid (the one this send
     already has, or a new one from SendGrid, recorded before any request uses it)."""
     if message.send_at is None or provider != "sendgrid":
@@ -99,8 +99,9 @@ def batch_for_send(root: Path, message: Message, key: str, provider: str, *,
         batch_id = str(entry["batch_id"])
     else:
         sg = client(timeout)
-        answer = call("asking SendGrid for a batch id (to be able to cancel the scheduled send)",
-                      lambda: sg.client.mail.batch.post())
+        answer = call(
+            "asking SendGrid for a batch id (to be able to cancel the scheduled send)", lambda: sg.client.mail.batch.post()
+        )
         if not isinstance(answer, dict) or not isinstance(answer.get("batch_id"), str):
             raise SendGridError("asking SendGrid for a batch id: the answer holds no batch_id")
         batch_id = answer["batch_id"]
@@ -145,8 +146,7 @@ def _span(seconds: float) -> str:
 def batch_state(batch_id: str, *, timeout: float = TIMEOUT, sg: Any = None) -> str:
     """``scheduled`` (no pause or cancel set), ``paused`` or ``cancelled``, as SendGrid says."""
     sg = sg or client(timeout)
-    answer = call(f"reading SendGrid's state of batch {batch_id}",
-                  lambda: sg.client.user.scheduled_sends._(batch_id).get())
+    answer = call(f"reading SendGrid's state of batch {batch_id}", lambda: sg.client.user.scheduled_sends._(batch_id).get())
     statuses = [a.get("status") for a in answer or [] if isinstance(a, dict) and a.get("batch_id") == batch_id]
     if "cancel" in statuses:
         return "cancelled"
@@ -169,9 +169,11 @@ def describe(root: Path, key: str, timezone: str, *, timeout: float = TIMEOUT) -
     except NewsletterError as exc:
         lines.append(f"  SendGrid   state unknown: {exc.message}")
         return lines
-    note = {"scheduled": "will go out at that time (newsletter cancel / pause can stop it)",
-            "paused": "paused: held until `newsletter pause --unpause`; discarded 72 hours after the send time",
-            "cancelled": "cancelled: SendGrid discards it at the send time"}[state]
+    note = {
+        "scheduled": "will go out at that time (newsletter cancel / pause can stop it)",
+        "paused": "paused: held until `newsletter pause --unpause`; discarded 72 hours after the send time",
+        "cancelled": "cancelled: SendGrid discards it at the send time",
+    }[state]
     if s.until is not None:
         note = note.replace("at that time", "at those times").replace("the send time", "each reader's time")
     lines.append(f"  SendGrid   {note}")
@@ -186,15 +188,20 @@ def _held(sg: Any) -> list[dict[str, Any]]:
 def _check_time(s: Scheduled, timezone: str, verb: str, now: float) -> None:
     left = s.send_at - now
     if s.until is not None and left < CLOSEST.total_seconds():
-        raise UsageError(f"too late to {verb}: the first readers of this local-time send are due "
-                         f"{in_words(s.send_at, timezone, now)}; SendGrid can {verb} its batch (every reader's "
-                         "time at once) only until 10 minutes before the first")
+        raise UsageError(
+            f"too late to {verb}: the first readers of this local-time send are due "
+            f"{in_words(s.send_at, timezone, now)}; SendGrid can {verb} its batch (every reader's "
+            "time at once) only until 10 minutes before the first"
+        )
     if left <= 0:
-        raise UsageError(f"too late to {verb}: the send time, {in_words(s.send_at, timezone, now)}, has passed; "
-                         "SendGrid has sent it")
+        raise UsageError(
+            f"too late to {verb}: the send time, {in_words(s.send_at, timezone, now)}, has passed; SendGrid has sent it"
+        )
     if left < CLOSEST.total_seconds():
-        raise UsageError(f"too late to {verb}: SendGrid can {verb} a scheduled send only until 10 minutes "
-                         f"before its send time, {in_words(s.send_at, timezone, now)}")
+        raise UsageError(
+            f"too late to {verb}: SendGrid can {verb} a scheduled send only until 10 minutes "
+            f"before its send time, {in_words(s.send_at, timezone, now)}"
+        )
 
 
 def _set(s: Scheduled, status: str, timezone: str, verb: str, timeout: float) -> str:
@@ -208,16 +215,23 @@ def _set(s: Scheduled, status: str, timezone: str, verb: str, timeout: float) ->
             return str(mine[0])
         if mine[0] == "cancel":
             raise UsageError(f"the scheduled send of {s.slug} is already cancelled; it cannot be paused")
-        call(f"{verb} batch {s.batch_id}", lambda: sg.client.user.scheduled_sends._(s.batch_id).patch(
-            request_body={"status": status}), expect_json=False)
+        call(
+            f"{verb} batch {s.batch_id}",
+            lambda: sg.client.user.scheduled_sends._(s.batch_id).patch(request_body={"status": status}),
+            expect_json=False,
+        )
         return str(mine[0])
     if len(held) >= MAX_HELD:
         names = ", ".join(str(a.get("batch_id")) for a in held)
-        raise UsageError(f"cannot {verb}: SendGrid lets at most {MAX_HELD} batches be paused or cancelled at "
-                         f"once, and {len(held)} are ({names}). Unpause one (newsletter pause ISSUE --unpause) "
-                         "or wait until a cancelled one's send time has passed")
-    call(f"{verb} batch {s.batch_id}", lambda: sg.client.user.scheduled_sends.post(
-        request_body={"batch_id": s.batch_id, "status": status}))
+        raise UsageError(
+            f"cannot {verb}: SendGrid lets at most {MAX_HELD} batches be paused or cancelled at "
+            f"once, and {len(held)} are ({names}). Unpause one (newsletter pause ISSUE --unpause) "
+            "or wait until a cancelled one's send time has passed"
+        )
+    call(
+        f"{verb} batch {s.batch_id}",
+        lambda: sg.client.user.scheduled_sends.post(request_body={"batch_id": s.batch_id, "status": status}),
+    )
     return ""
 
 
@@ -243,8 +257,9 @@ def cancel(root: Path, key: str, slug: str, timezone: str, *, timeout: float = T
         send = journal.find(key)
         n = 0
         if send is not None:
-            n = journal.cancel_send(send, f"{key}@cancelled-{s.batch_id}",
-                                    f"scheduled send cancelled (SendGrid batch {s.batch_id})")
+            n = journal.cancel_send(
+                send, f"{key}@cancelled-{s.batch_id}", f"scheduled send cancelled (SendGrid batch {s.batch_id})"
+            )
     finally:
         journal.close()
     data = _load(root)
@@ -270,8 +285,9 @@ def _record_cancelled(root: Path, slug: str, batch_id: str) -> None:
         records.write(root, record)
 
 
-def pause(root: Path, key: str, slug: str, timezone: str, *, unpause: bool = False,
-          timeout: float = TIMEOUT) -> tuple[Scheduled, str]:
+def pause(
+    root: Path, key: str, slug: str, timezone: str, *, unpause: bool = False, timeout: float = TIMEOUT
+) -> tuple[Scheduled, str]:
     """Pause the scheduled send (or lift the pause); returns it and what it is now."""
     s = _scheduled(root, key, slug, "unpause" if unpause else "pause")
     if not unpause:
@@ -285,14 +301,14 @@ def pause(root: Path, key: str, slug: str, timezone: str, *, unpause: bool = Fal
         return s, "not paused"
     if time.time() > s.send_at + PAUSE_EXPIRES.total_seconds():
         raise UsageError("too late to unpause: SendGrid discards a paused batch 72 hours after its send time")
-    call(f"unpausing batch {s.batch_id}", lambda: sg.client.user.scheduled_sends._(s.batch_id).delete(),
-         expect_json=False)
+    call(f"unpausing batch {s.batch_id}", lambda: sg.client.user.scheduled_sends._(s.batch_id).delete(), expect_json=False)
     return s, "unpaused"
 
 
 def _scheduled(root: Path, key: str, slug: str, verb: str) -> Scheduled:
     s = find(root, key)
     if s is None:
-        raise UsageError(f"{slug} has no scheduled send to {verb}: only a SendGrid send with --send-at "
-                         "can be cancelled or paused")
+        raise UsageError(
+            f"{slug} has no scheduled send to {verb}: only a SendGrid send with --send-at can be cancelled or paused"
+        )
     return s

@@ -55,10 +55,14 @@ def bounce_refused_in_list(journal: Journal, send: SendRow, list_path: Path) -> 
     try:
         changed = bounce_refused(journal, send, list_path)
     except NewsletterError as exc:
-        raise ProblemsFound(f"the send is recorded, but the addresses the SMTP server said do not exist could "
-                            f"not be marked bounced in {display_path(list_path)}: {exc.format_message()}. Fix that and "
-                            "run the same command again") from None
+        raise ProblemsFound(
+            f"the send is recorded, but the addresses the SMTP server said do not exist could "
+            f"not be marked bounced in {display_path(list_path)}: {exc.format_message()}. Fix that and "
+            "run the same command again"
+        ) from None
     if not changed:
         return ""
-    return (f"{len(changed)} address(es) the SMTP server said do not exist are now 'bounced' in "
-            f"{display_path(list_path)} (`newsletter report` shows each reply)")
+    return (
+        f"{len(changed)} address(es) the SMTP server said do not exist are now 'bounced' in "
+        f"{display_path(list_path)} (`newsletter report` shows each reply)"
+    )

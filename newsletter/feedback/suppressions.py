@@ -53,8 +53,13 @@ class Suppression:
 
 def _endpoint(sg: SendGridAPIClient, kind: str) -> Any:
     s = sg.client.suppression
-    return {"unsubscribes": s.unsubscribes, "bounces": s.bounces, "invalid_emails": s.invalid_emails,
-            "spam_reports": s.spam_reports, "blocks": s.blocks}[kind]
+    return {
+        "unsubscribes": s.unsubscribes,
+        "bounces": s.bounces,
+        "invalid_emails": s.invalid_emails,
+        "spam_reports": s.spam_reports,
+        "blocks": s.blocks,
+    }[kind]
 
 
 def _reason(kind: str, entry: dict[str, Any]) -> str:
@@ -81,8 +86,9 @@ def _created(value: object) -> int | None:
     return int(value)
 
 
-def read_list(sg: SendGridAPIClient, kind: str, since: int | None,
-              sleep: Callable[[float], None] | None = None) -> Iterator[Suppression]:
+def read_list(
+    sg: SendGridAPIClient, kind: str, since: int | None, sleep: Callable[[float], None] | None = None
+) -> Iterator[Suppression]:
     """Every entry of one dated list created at or after ``since`` (all when None)."""
     endpoint = _endpoint(sg, kind)
     what = f"reading SendGrid's {kind.replace('_', ' ')}"
@@ -95,8 +101,10 @@ def read_list(sg: SendGridAPIClient, kind: str, since: int | None,
         if not isinstance(entries, list):
             raise SendGridError(f"{what}: SendGrid's answer is not a list")
         if entries and entries == previous:  # the offset is not being honoured: it would never end
-            raise SendGridError(f"{what}: SendGrid gave the same page again for offset {page * PAGE:,}; "
-                                "stopped reading (is SENDGRID_API_HOST right?)")
+            raise SendGridError(
+                f"{what}: SendGrid gave the same page again for offset {page * PAGE:,}; "
+                "stopped reading (is SENDGRID_API_HOST right?)"
+            )
         previous = entries
         for entry in entries:
             if not isinstance(entry, dict) or not isinstance(entry.get("email"), str):
@@ -107,8 +115,7 @@ def read_list(sg: SendGridAPIClient, kind: str, since: int | None,
     raise SendGridError(f"{what}: more than {MAX_PAGES * PAGE:,} entries; stopped reading")
 
 
-def read_group(sg: SendGridAPIClient, group_id: int,
-               sleep: Callable[[float], None] | None = None) -> list[Suppression]:
+def read_group(sg: SendGridAPIClient, group_id: int, sleep: Callable[[float], None] | None = None) -> list[Suppression]:
     """The unsubscribe group's suppressions (all of them; SendGrid gives no dates)."""
     what = f"reading unsubscribe group {group_id}"
     emails = call(what, lambda: sg.client.asm.groups._(group_id).suppressions.get(), sleep=sleep)
@@ -128,15 +135,21 @@ def group_exists(sg: SendGridAPIClient, group_id: int) -> str:
 
 def add_to_group(sg: SendGridAPIClient, group_id: int, emails: list[str]) -> None:
     for i in range(0, len(emails), PUSH_CHUNK):
-        chunk = emails[i:i + PUSH_CHUNK]
-        call(f"adding unsubscribes to group {group_id}",
-             lambda c=chunk: sg.client.asm.groups._(group_id).suppressions.post(  # type: ignore[misc]
-                 request_body={"recipient_emails": c}))
+        chunk = emails[i : i + PUSH_CHUNK]
+        call(
+            f"adding unsubscribes to group {group_id}",
+            lambda c=chunk: sg.client.asm.groups._(group_id).suppressions.post(  # type: ignore[misc]
+                request_body={"recipient_emails": c}
+            ),
+        )
 
 
 def add_global(sg: SendGridAPIClient, emails: list[str]) -> None:
     for i in range(0, len(emails), PUSH_CHUNK):
-        chunk = emails[i:i + PUSH_CHUNK]
-        call("adding global unsubscribes",
-             lambda c=chunk: sg.client.asm.suppressions._("global").post(  # type: ignore[misc]
-                 request_body={"recipient_emails": c}))
+        chunk = emails[i : i + PUSH_CHUNK]
+        call(
+            "adding global unsubscribes",
+            lambda c=chunk: sg.client.asm.suppressions._("global").post(  # type: ignore[misc]
+                request_body={"recipient_emails": c}
+            ),
+        )

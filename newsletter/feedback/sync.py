@@ -84,7 +84,9 @@ class SyncResult:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "list": self.list_file, "dry_run": self.dry_run, "group_id": self.group_id,
+            "list": self.list_file,
+            "dry_run": self.dry_run,
+            "group_id": self.group_id,
             "read": dict(sorted(self.read.items())),
             "changed": [c.as_dict() for c in self.changed],
             "unchanged": self.unchanged,
@@ -120,7 +122,9 @@ def sync(o: SyncOptions, *, sleep: Callable[[float], None] | None = None) -> Syn
             if exc.status == 404:
                 raise SendGridError(
                     f"SendGrid has no unsubscribe group {group_id} (delivery.sendgrid.asm_group_id in "
-                    f"newsletter.yaml): {exc.message.split(': ', 1)[-1]}", 404) from None
+                    f"newsletter.yaml): {exc.message.split(': ', 1)[-1]}",
+                    404,
+                ) from None
             raise
         found.extend(read_group(sg, group_id, sleep))
         result.read["group"] = len(found)
@@ -149,8 +153,15 @@ def sync(o: SyncOptions, *, sleep: Callable[[float], None] | None = None) -> Syn
     return result
 
 
-def _push(sg: SendGridAPIClient, o: SyncOptions, result: SyncResult, strict: dict[str, str],
-          found: list[Suppression], group_id: int | None, since: dict[str, int]) -> None:
+def _push(
+    sg: SendGridAPIClient,
+    o: SyncOptions,
+    result: SyncResult,
+    strict: dict[str, str],
+    found: list[Suppression],
+    group_id: int | None,
+    since: dict[str, int],
+) -> None:
     """Push the list's unsubscribes and complaints that the target list lacks. Judged
     against the whole target list (the group's is always read whole; the global one is
     read whole for this), so a second sync pushes nothing."""

@@ -68,11 +68,15 @@ def tokens_from_file(path: Path) -> list[str]:
         if stat.S_ISDIR(info.st_mode):
             raise problem("is a folder, not a file")
         if not stat.S_ISREG(info.st_mode):
-            raise problem("not an ordinary file (a pipe or a device is refused, never waited on)",
-                          "save the tokens or the log to a file first")
+            raise problem(
+                "not an ordinary file (a pipe or a device is refused, never waited on)",
+                "save the tokens or the log to a file first",
+            )
         if info.st_size > MAX_FILE_BYTES:
-            raise problem(f"the file is {info.st_size:,} bytes; at most {MAX_FILE_BYTES:,} are read",
-                          "split the file, or keep only the lines with unsubscribe links")
+            raise problem(
+                f"the file is {info.st_size:,} bytes; at most {MAX_FILE_BYTES:,} are read",
+                "split the file, or keep only the lines with unsubscribe links",
+            )
         with os.fdopen(fd, "rb", closefd=False) as fh:
             first = fh.read(_CHUNK)
             decoder = codecs.getincrementaldecoder(_encoding(first))("replace")
@@ -85,14 +89,16 @@ def tokens_from_file(path: Path) -> list[str]:
                 # a run of letters and digits at the end may go on in the next chunk: keep it
                 cut = max((m.start() for m in _WORD_END.finditer(text, max(0, len(text) - 64))), default=-1)
                 if data and 0 <= cut and len(text) - cut < 64:
-                    text, carry = text[:cut + 1], text[cut + 1:]
+                    text, carry = text[: cut + 1], text[cut + 1 :]
                 else:
                     carry = ""
                 for t in tokens_in(text):
                     found[t] = None
                 if len(found) > MAX_TOKENS:
-                    raise problem(f"more than {MAX_TOKENS:,} different tokens",
-                                  "split the file into parts and give them one after the other")
+                    raise problem(
+                        f"more than {MAX_TOKENS:,} different tokens",
+                        "split the file into parts and give them one after the other",
+                    )
                 if not data:
                     break
                 data = fh.read(_CHUNK)
@@ -126,8 +132,15 @@ def given_tokens(raw: Iterable[str]) -> list[str]:
         if TOKEN.fullmatch(text):
             found.append(text.lower())
         else:
-            problems.append(Problem("command line", None, None, "--token",
-                                    f"{t!r} is not a token (32 hexadecimal digits, as in the unsubscribe link)"))
+            problems.append(
+                Problem(
+                    "command line",
+                    None,
+                    None,
+                    "--token",
+                    f"{t!r} is not a token (32 hexadecimal digits, as in the unsubscribe link)",
+                )
+            )
     if problems:
         raise InputError(problems, summary="not unsubscribe tokens; the list was not changed")
     return list(dict.fromkeys(found))

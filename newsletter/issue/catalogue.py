@@ -15,7 +15,6 @@ from typing import Any
 
 import yaml
 
-
 ISSUES_DIR = "issues"
 SUFFIXES = (".yaml", ".yml")
 _SPACE = re.compile(r"\s+")

@@ -56,7 +56,8 @@ def issue_events(issue: Issue) -> list[IssueEvent]:
     """Every event of the issue in reading order, each with its identity (distinct within the issue)."""
     found: list[tuple[int, int, Event]] = [
         (b, i, event)
-        for b, block in enumerate(issue.blocks) if isinstance(block, EventsBlock)
+        for b, block in enumerate(issue.blocks)
+        if isinstance(block, EventsBlock)
         for i, event in enumerate(block.items)
     ]
     base = [event.id or derived_id(event) for _, _, event in found]

@@ -32,9 +32,7 @@ from newsletter.yamldoc import Document, PathKey, _field_name
 if TYPE_CHECKING:
     from newsletter.issue.load import IssueFile
 
-TEXT_KEYS = frozenset(
-    {"title", "subject", "preheader", "intro", "text", "alt", "caption", "credit", "label", "summary"}
-)
+TEXT_KEYS = frozenset({"title", "subject", "preheader", "intro", "text", "alt", "caption", "credit", "label", "summary"})
 """Keys whose plain value is words a reader reads: in an issue of several languages each
 needs its words in every language. Names, addresses and times may stay plain."""
 _FIXED_KEYS = frozenset({"type", "languages", "date"})
@@ -95,8 +93,9 @@ def declared(doc: Document, default: str) -> tuple[tuple[str, ...], str | None, 
 
     def problem(path: PathKey, message: str, hint: str = "") -> None:
         at = doc.position(path)
-        problems.append(Problem(doc.file, at.line if at else None, at.column if at else None,
-                                _field_name(path, data), message, hint))
+        problems.append(
+            Problem(doc.file, at.line if at else None, at.column if at else None, _field_name(path, data), message, hint)
+        )
 
     if not isinstance(raw, list) or not raw:
         problem(("languages",), "expected a list of language tags, e.g. [en, cy]")
@@ -112,11 +111,13 @@ def declared(doc: Document, default: str) -> tuple[tuple[str, ...], str | None, 
             tags.append(tag)
     if problems:
         return (), None, problems
-    chosen = default if default in tags else next(
-        (t for t in tags if primary(t) == primary(default)), None)
+    chosen = default if default in tags else next((t for t in tags if primary(t) == primary(default)), None)
     if chosen is None:
-        problem(("languages",), f"none of these is the newsletter's language '{default}'",
-                "add it (readers whose language the issue lacks get it), or change language: in newsletter.yaml")
+        problem(
+            ("languages",),
+            f"none of these is the newsletter's language '{default}'",
+            "add it (readers whose language the issue lacks get it), or change language: in newsletter.yaml",
+        )
         return (), None, problems
     return tuple(tags), chosen, []
 
@@ -136,12 +137,16 @@ def structure_problems(doc: Document, languages: tuple[str, ...]) -> list[Proble
             for lang, text in value.items():
                 if bad or isinstance(text, Mapping | list):
                     at = doc.position(path + (lang,))
-                    problems.append(Problem(
-                        doc.file, at.line if at else None, at.column if at else None,
-                        _field_name(path, doc.data),
-                        bad or "a translation holds words, not a list or a mapping",
-                        "the blocks, lists and their order are the same in every language: "
-                        "translate each text in its place"))
+                    problems.append(
+                        Problem(
+                            doc.file,
+                            at.line if at else None,
+                            at.column if at else None,
+                            _field_name(path, doc.data),
+                            bad or "a translation holds words, not a list or a mapping",
+                            "the blocks, lists and their order are the same in every language: translate each text in its place",
+                        )
+                    )
                     if bad:
                         return
             return
@@ -149,11 +154,16 @@ def structure_problems(doc: Document, languages: tuple[str, ...]) -> list[Proble
             for key in value:
                 if key not in languages:
                     at = doc.position(path + (key,), key=True)
-                    problems.append(Problem(
-                        doc.file, at.line if at else None, at.column if at else None,
-                        _field_name(path, doc.data),
-                        f"'{key}' is not one of this issue's languages ({', '.join(languages)})",
-                        "add it to languages: at the top, or correct the tag"))
+                    problems.append(
+                        Problem(
+                            doc.file,
+                            at.line if at else None,
+                            at.column if at else None,
+                            _field_name(path, doc.data),
+                            f"'{key}' is not one of this issue's languages ({', '.join(languages)})",
+                            "add it to languages: at the top, or correct the tag",
+                        )
+                    )
             return
         if isinstance(value, Mapping):
             for key, item in value.items():
@@ -172,7 +182,8 @@ def _looks_translated(value: Any, languages: tuple[str, ...]) -> bool:
     if not isinstance(value, Mapping) or not any(k in languages for k in value):
         return False
     return all(isinstance(k, str) and check_tag(k) is None for k in value) and not any(
-        isinstance(v, Mapping | list) for v in value.values())
+        isinstance(v, Mapping | list) for v in value.values()
+    )
 
 
 def project(doc: Document, language: str, languages: tuple[str, ...], default: str) -> Variant:
@@ -185,14 +196,22 @@ def project(doc: Document, language: str, languages: tuple[str, ...], default: s
 
     def lacking(path: PathKey, hint: str) -> None:
         at = doc.position(path)
-        missing.append(Problem(doc.file, at.line if at else None, at.column if at else None,
-                               field_path(path, doc.data), f"no {language} text", hint))
+        missing.append(
+            Problem(
+                doc.file,
+                at.line if at else None,
+                at.column if at else None,
+                field_path(path, doc.data),
+                f"no {language} text",
+                hint,
+            )
+        )
 
     def walk(value: Any, path: PathKey, parent: Any) -> Any:
         if _is_translation(value, languages):
             chosen = language if language in value else default if default in value else next(iter(value))
             if chosen != language:
-                lacking(path, f"add its {language} words under it, as {language}: \"…\"")
+                lacking(path, f'add its {language} words under it, as {language}: "…"')
             if path + (chosen,) in doc.values:
                 values[path] = doc.values[path + (chosen,)]
             return value[chosen]
@@ -200,8 +219,7 @@ def project(doc: Document, language: str, languages: tuple[str, ...], default: s
             return {k: walk(v, path + (k,), value) for k, v in value.items()}
         if isinstance(value, list):
             return [walk(v, path + (i,), value) for i, v in enumerate(value)]
-        if (several and language != default and isinstance(value, str) and value.strip()
-                and path and _is_words(path, parent)):
+        if several and language != default and isinstance(value, str) and value.strip() and path and _is_words(path, parent):
             lacking(path, "write it once per language: {" + ", ".join(f"{t}: …" for t in languages) + "}")
         return value
 
@@ -240,10 +258,11 @@ def choose_language(issue_file: IssueFile, language: str, default: str) -> Issue
     if not issue_file.languages:
         if language == default or primary(language) == primary(default) == language:
             return issue_file
-        raise NewsletterError(f"{issue_file.doc.file} is written in {default} only, not '{language}' "
-                              "(an issue in several languages lists them: languages: [en, cy])")
+        raise NewsletterError(
+            f"{issue_file.doc.file} is written in {default} only, not '{language}' "
+            "(an issue in several languages lists them: languages: [en, cy])"
+        )
     for tag in issue_file.languages:
         if tag == language:
             return issue_file.variant(tag)
-    raise NewsletterError(f"{issue_file.doc.file} has no '{language}' text; its languages are "
-                          f"{', '.join(issue_file.languages)}")
+    raise NewsletterError(f"{issue_file.doc.file} has no '{language}' text; its languages are {', '.join(issue_file.languages)}")

@@ -86,8 +86,9 @@ def from_document(doc: yamldoc.Document, path: Path, settings: Settings) -> Issu
     return _load_variants(path, slug, doc, languages, default, context)
 
 
-def _load_variants(path: Path, slug: str, doc: yamldoc.Document, languages: tuple[str, ...],
-                   default: str, context: dict[str, str]) -> IssueFile:
+def _load_variants(
+    path: Path, slug: str, doc: yamldoc.Document, languages: tuple[str, ...], default: str, context: dict[str, str]
+) -> IssueFile:
     """Validate each language's document; every problem of every language at once."""
     problems = langs.structure_problems(doc, languages)
     if problems:
@@ -106,5 +107,13 @@ def _load_variants(path: Path, slug: str, doc: yamldoc.Document, languages: tupl
     if found:
         raise InputError(sorted(found, key=lambda p: (p.line or 0, p.column or 0)))
     _, issue, first = variants[0]
-    return IssueFile(path=path, slug=slug, issue=issue, doc=first, language=default,
-                     languages=order, variants=tuple(variants), missing=tuple(missing))
+    return IssueFile(
+        path=path,
+        slug=slug,
+        issue=issue,
+        doc=first,
+        language=default,
+        languages=order,
+        variants=tuple(variants),
+        missing=tuple(missing),
+    )

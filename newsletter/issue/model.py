@@ -44,9 +44,7 @@ class _Image(_Strict):
     @model_validator(mode="after")
     def _alt_or_decorative(self) -> _Image:
         if not self.alt.strip() and not self.decorative:
-            raise ValueError(
-                "alt text is empty; describe the image, or set decorative: true if it adds nothing"
-            )
+            raise ValueError("alt text is empty; describe the image, or set decorative: true if it adds nothing")
         return self
 
 
@@ -129,8 +127,9 @@ class Event(_Strict):
         zoned = value.replace(tzinfo=ZoneInfo(zone))
         if zoned.astimezone(dt.timezone.utc).astimezone(zoned.tzinfo).replace(tzinfo=None) != value:
             # a wall-clock time skipped when the clocks go forward: it never happens there
-            raise ValueError(f"{value:%Y-%m-%d %H:%M} does not exist in {zone} "
-                             "(the clocks go forward then): give a time that does")
+            raise ValueError(
+                f"{value:%Y-%m-%d %H:%M} does not exist in {zone} (the clocks go forward then): give a time that does"
+            )
         return zoned
 
     @model_validator(mode="after")

@@ -80,8 +80,7 @@ def next_slug(slug: str, old: dt.date, new: dt.date) -> str:
         rest = parts[2:]
     else:
         rest = parts
-    month_words = {MONTHS[old.month - 1]: MONTHS[new.month - 1],
-                   MONTHS_SHORT[old.month - 1]: MONTHS_SHORT[new.month - 1]}
+    month_words = {MONTHS[old.month - 1]: MONTHS[new.month - 1], MONTHS_SHORT[old.month - 1]: MONTHS_SHORT[new.month - 1]}
     rest = [month_words.get(word, word) for word in rest]
     return "-".join([f"{new:%Y}", f"{new:%m}", *rest])
 
@@ -91,7 +90,7 @@ def _kept_by_mark(source_lines: list[str], line: int | None) -> bool:
     if line is None or line > len(source_lines):
         return False
     own = source_lines[line - 1]
-    if "#" in own and KEEP_MARK.search(own[own.index("#"):]):
+    if "#" in own and KEEP_MARK.search(own[own.index("#") :]):
         return True
     above = source_lines[line - 2].strip() if line >= 2 else ""
     return above.startswith("#") and KEEP_MARK.search(above) is not None
@@ -117,8 +116,7 @@ class _Draft:
         if isinstance(data, str) and data.startswith(PLACEHOLDER) and languages:
             self.placeholders += len(languages) - 1
             end = "\n" if data.endswith("\n") else ""
-            return {tag: data if i == 0 else f"{data.rstrip(chr(10))} ({_in_words(tag)}){end}"
-                    for i, tag in enumerate(languages)}
+            return {tag: data if i == 0 else f"{data.rstrip(chr(10))} ({_in_words(tag)}){end}" for i, tag in enumerate(languages)}
         return data
 
 
@@ -133,16 +131,24 @@ def _in_words(tag: str) -> str:
     return f"in {name or tag}"
 
 
-def _block(draft: _Draft, raw: dict[str, Any], model: Any, heading: str | None,
-           starts_at: dt.datetime) -> tuple[dict[str, Any], int, int]:
+def _block(
+    draft: _Draft, raw: dict[str, Any], model: Any, heading: str | None, starts_at: dt.datetime
+) -> tuple[dict[str, Any], int, int]:
     """The block for the new issue: (data, events kept, events over)."""
     kind = raw.get("type")
     under = f" under “{heading}”" if heading else ""
     if kind == "text":
         return {"type": "text", "text": draft.tk(f"the words of this section{under}") + "\n"}, 0, 0
     if kind == "quote":
-        return {"type": "quote", "text": draft.tk("what was said, without quotation marks"),
-                "by": draft.tk("who said it, and their role or project")}, 0, 0
+        return (
+            {
+                "type": "quote",
+                "text": draft.tk("what was said, without quotation marks"),
+                "by": draft.tk("who said it, and their role or project"),
+            },
+            0,
+            0,
+        )
     if kind == "list":
         out = {**raw, "items": [draft.tk(f"the points of this list{under}, one per item")]}
         return out, 0, 0
@@ -165,8 +171,12 @@ def _block(draft: _Draft, raw: dict[str, Any], model: Any, heading: str | None,
         still = len(coming)
         if not coming:
             draft.placeholders += 1
-            coming = [{"title": draft.tk("the next event (and set its start, place and signup)"),
-                       "start": f"{starts_at:%Y-%m-%d} 12:00{MADE_UP}"}]
+            coming = [
+                {
+                    "title": draft.tk("the next event (and set its start, place and signup)"),
+                    "start": f"{starts_at:%Y-%m-%d} 12:00{MADE_UP}",
+                }
+            ]
         return {**raw, "items": coming}, still, over
     return dict(raw), 0, 0
 
@@ -194,15 +204,13 @@ _Dumper.add_representer(str, _str)
 
 
 def _dump(data: Any) -> str:
-    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10**6,
-                     default_flow_style=False)
+    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10**6, default_flow_style=False)
     for marker, comment in _COMMENTS.items():  # the marked value gets its comment after it
         text = re.sub(rf"{re.escape(marker)}(['\"]?)$", rf"\1{comment}", text, flags=re.MULTILINE)
     return text
 
 
-def next_issue(source: IssueFile, source_text: str, *, date: dt.date, slug: str,
-               timezone: str, source_name: str) -> NextIssue:
+def next_issue(source: IssueFile, source_text: str, *, date: dt.date, slug: str, timezone: str, source_name: str) -> NextIssue:
     """The next issue after ``source``: see the module's docstring for what carries over."""
     languages = source.languages
     # an issue in several languages: its text as written, every translation in it
@@ -237,8 +245,8 @@ def next_issue(source: IssueFile, source_text: str, *, date: dt.date, slug: str,
 
     parts = [
         f"# The {draft.month} issue, started from {source_name} by `newsletter new`.\n"
-        f"# Write this month's words where it says \"{PLACEHOLDER} …\" (`newsletter check` lists\n"
-        "# every one left). Blocks marked \"# keep\" carry over as they are each month.\n",
+        f'# Write this month\'s words where it says "{PLACEHOLDER} …" (`newsletter check` lists\n'
+        '# every one left). Blocks marked "# keep" carry over as they are each month.\n',
         f"languages: [{', '.join(languages)}]\n" if languages else "",
         _dump(head),
         "\nblocks:\n",
@@ -259,6 +267,9 @@ def next_issue(source: IssueFile, source_text: str, *, date: dt.date, slug: str,
         if block_raw.get("type") == "heading":
             heading = str(projected["blocks"][i].get("text", "")).strip() or None
         text = _dump([draft.per_language(data, languages)])
-        parts.append(("\n" if i else "") + ("  # keep\n" if marked else "")
-                     + "".join(f"  {line}\n" if line else "\n" for line in text.splitlines()))
+        parts.append(
+            ("\n" if i else "")
+            + ("  # keep\n" if marked else "")
+            + "".join(f"  {line}\n" if line else "\n" for line in text.splitlines())
+        )
     return NextIssue(slug, date, "".join(parts), kept, draft.placeholders, events_kept, events_over)

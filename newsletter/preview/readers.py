@@ -12,8 +12,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from newsletter.audience import Subscriber, eligible
-from newsletter.issue.model import Audience
 from newsletter.delivery.headers import mailbox
+from newsletter.issue.model import Audience
 
 if TYPE_CHECKING:
     from newsletter.preview.site import IssueBuild

@@ -41,8 +41,14 @@ class SendState:
     """Messages the latest outbox rehearsal wrote (when there was one)."""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"state": self.state, "text": self.text, "provider": self.provider, "eligible": self.eligible,
-                "counts": dict(self.counts), "rehearsed": self.rehearsed}
+        return {
+            "state": self.state,
+            "text": self.text,
+            "provider": self.provider,
+            "eligible": self.eligible,
+            "counts": dict(self.counts),
+            "rehearsed": self.rehearsed,
+        }
 
 
 NOT_SENT = SendState("not-sent", "not sent yet")
@@ -126,8 +132,7 @@ def _scheduled_at(root: Path, key: str) -> int | None:
     return found.send_at if found is not None else None
 
 
-def state_of(root: Path, sends: list[SendFigures], issue_file: str, timezone: str,
-             now: float | None = None) -> SendState:
+def state_of(root: Path, sends: list[SendFigures], issue_file: str, timezone: str, now: float | None = None) -> SendState:
     """The state of an issue's latest real send (or that it has none) in words."""
     now = time.time() if now is None else now
     real = [f for f in sends if _delivers(f.send.provider)]
@@ -135,8 +140,9 @@ def state_of(root: Path, sends: list[SendFigures], issue_file: str, timezone: st
     rehearsed = rehearsals[-1].counts.get("accepted", 0) if rehearsals else 0
     if not real:
         if rehearsed:
-            return SendState("not-sent", f"not sent yet (a rehearsal wrote {_plural(rehearsed, 'message')} "
-                                         "to the outbox)", rehearsed=rehearsed)
+            return SendState(
+                "not-sent", f"not sent yet (a rehearsal wrote {_plural(rehearsed, 'message')} to the outbox)", rehearsed=rehearsed
+            )
         return NOT_SENT
     latest = real[-1]
     s, counts = latest.send, latest.counts
@@ -145,29 +151,38 @@ def state_of(root: Path, sends: list[SendFigures], issue_file: str, timezone: st
         return SendState(state, text, s.provider, s.eligible, counts, rehearsed)
 
     if counts.get("cancelled", 0) and "@cancelled-" in s.key:
-        return made("cancelled", f"not sent: the scheduled send with {s.provider} was cancelled "
-                                      f"({_plural(counts['cancelled'], 'recipient')}); send it again to send it")
+        return made(
+            "cancelled",
+            f"not sent: the scheduled send with {s.provider} was cancelled "
+            f"({_plural(counts['cancelled'], 'recipient')}); send it again to send it",
+        )
     if latest.finished:
         send_at = _scheduled_at(root, s.key) if s.provider == "sendgrid" else None
         if send_at is not None and send_at > now:
             from newsletter.feedback.schedule import in_words
 
-            return made("scheduled", f"scheduled for {in_words(send_at, timezone, now)} with {s.provider}: "
-                                          f"{_figures(counts)}")
+            return made("scheduled", f"scheduled for {in_words(send_at, timezone, now)} with {s.provider}: {_figures(counts)}")
         when = _at(send_at if send_at is not None else (s.finished or s.created), timezone)
         return made("sent", f"sent {when} with {s.provider}: {_figures(counts)}")
     if counts.get("in_flight", 0):
-        return made("sending", f"sending, or stopped mid-request: {latest.done} of {s.eligible} done "
-                                    f"({_figures(counts)}) — if no send is running, resume with "
-                                    f"{resume_command(issue_file, s.provider)}")
+        return made(
+            "sending",
+            f"sending, or stopped mid-request: {latest.done} of {s.eligible} done "
+            f"({_figures(counts)}) — if no send is running, resume with "
+            f"{resume_command(issue_file, s.provider)}",
+        )
     if counts.get("unknown", 0) and not counts.get("pending", 0) and s.loaded:
-        return made("stopped", f"stopped: {_plural(counts['unknown'], 'recipient')} unknown — resolve with "
-                                    f"{resume_command(issue_file, s.provider, '--mark-unknown-sent')} "
-                                    "(or --resend-unknown)")
+        return made(
+            "stopped",
+            f"stopped: {_plural(counts['unknown'], 'recipient')} unknown — resolve with "
+            f"{resume_command(issue_file, s.provider, '--mark-unknown-sent')} "
+            "(or --resend-unknown)",
+        )
     pending = counts.get("pending", 0)
     rest = "" if s.loaded else " and the rest of the list not read yet"
-    return made("stopped", f"stopped: {pending} pending{rest} ({_figures(counts)}) — resume with "
-                                f"{resume_command(issue_file, s.provider)}")
+    return made(
+        "stopped", f"stopped: {pending} pending{rest} ({_figures(counts)}) — resume with {resume_command(issue_file, s.provider)}"
+    )
 
 
 def _recorded(root: Path) -> dict[str, Any]:
@@ -192,10 +207,16 @@ def from_record(record: Any, issue_file: str, timezone: str) -> SendState:
     if record.state == "cancelled":
         return made("cancelled", f"not sent: the scheduled send with {record.provider} was cancelled (on another clone)")
     if record.state == "finished":
-        return made("sent", f"sent {_at(record.finished or record.updated, timezone)} with {record.provider} from "
-                            f"another clone: {_figures(counts)}")
-    return made("stopped", f"begun on another clone ({_figures(counts)}) and not finished — resume with "
-                           f"{resume_command(issue_file, record.provider)} (SendGrid's Email Logs say who already has it)")
+        return made(
+            "sent",
+            f"sent {_at(record.finished or record.updated, timezone)} with {record.provider} from "
+            f"another clone: {_figures(counts)}",
+        )
+    return made(
+        "stopped",
+        f"begun on another clone ({_figures(counts)}) and not finished — resume with "
+        f"{resume_command(issue_file, record.provider)} (SendGrid's Email Logs say who already has it)",
+    )
 
 
 def _after_acceptance(root: Path, slug: str, found: SendState) -> SendState:
@@ -209,8 +230,14 @@ def _after_acceptance(root: Path, slug: str, found: SendState) -> SendState:
     for r in readers:
         tally[str(r.get("status", ""))] = tally.get(str(r.get("status", "")), 0) + 1
     words = ", ".join(f"{n} {status}" for status, n in sorted(tally.items()))
-    return SendState(found.state, f"{found.text}; after SendGrid accepted them: {words} (newsletter report lists "
-                                  "them)", found.provider, found.eligible, found.counts, found.rehearsed)
+    return SendState(
+        found.state,
+        f"{found.text}; after SendGrid accepted them: {words} (newsletter report lists them)",
+        found.provider,
+        found.eligible,
+        found.counts,
+        found.rehearsed,
+    )
 
 
 def states(root: Path, files: Mapping[str, str], timezone: str) -> dict[str, SendState]:

@@ -28,8 +28,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from newsletter.preview import sends, views
-from newsletter.preview.site import IssueBuild, Site, Snapshot
 from newsletter.preview.readers import reader_language
+from newsletter.preview.site import IssueBuild, Site, Snapshot
 
 KEEPALIVE_SECONDS = 15.0
 """An idle event stream sends a comment this often (so a closed tab is noticed)."""
@@ -190,8 +190,10 @@ class PreviewHandler(BaseHTTPRequestHandler):
                 if language:  # one of the issue's languages (else its default)
                     build = self.server.site.in_language(snapshot, build, language)
                 send = self._sends(snapshot, (build,))[build.slug]
-                self._json(views.issue(snapshot, build, reader, self.server.site.web_edition(snapshot, build), send)
-                           | {"results": self._results(slug), "approval": self._approval(snapshot, build)})
+                self._json(
+                    views.issue(snapshot, build, reader, self.server.site.web_edition(snapshot, build), send)
+                    | {"results": self._results(slug), "approval": self._approval(snapshot, build)}
+                )
             case ["events"]:
                 self._events()
             case _:
@@ -252,8 +254,9 @@ class PreviewHandler(BaseHTTPRequestHandler):
         """Server-sent events: the snapshot's version now, then each time it changes."""
         if not self.server.streams.acquire(blocking=False):
             self.close_connection = True
-            self._plain(HTTPStatus.SERVICE_UNAVAILABLE,
-                        f"too many open preview tabs ({MAX_STREAMS}): close some and reload this one")
+            self._plain(
+                HTTPStatus.SERVICE_UNAVAILABLE, f"too many open preview tabs ({MAX_STREAMS}): close some and reload this one"
+            )
             return
         try:
             self._stream()

@@ -22,14 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsletter import yamldoc
+from newsletter.audience import Subscriber
 from newsletter.checks import Finding, run_checks
 from newsletter.errors import InputError, NewsletterError, Problem, display_path
 from newsletter.issue.load import IssueFile, load_issue, slug_for
 from newsletter.issue.model import Audience
-from newsletter.project import Project
-from newsletter.audience import Subscriber
 from newsletter.preview.readers import eligible_readers
-from newsletter.project import LIST_FILE
+from newsletter.project import LIST_FILE, Project
 from newsletter.render import env as template_envs
 from newsletter.render.pipeline import Rendered, render_issue
 from newsletter.settings import SETTINGS_FILE, Settings, load_settings
@@ -100,7 +99,10 @@ def inside(root: Path, path: Path) -> bool:
 def _outside_problem(root: Path, path: Path) -> Problem:
     shown = str(path.relative_to(root)) if path.is_relative_to(root) else display_path(path)
     return Problem(
-        shown, None, None, "",
+        shown,
+        None,
+        None,
+        "",
         "links to a file outside the project folder; the preview reads only files inside it",
         "copy the file into the project instead of linking to it",
     )
@@ -142,8 +144,13 @@ class Site:
         """The issue rendered in ``language``, one of its languages (else as it is built:
         in its default language). Made on request and kept while the snapshot is current."""
         issue_file = build.issue_file
-        if (issue_file is None or snapshot.settings is None or build.rendered is None
-                or language not in issue_file.languages or language == build.rendered.language):
+        if (
+            issue_file is None
+            or snapshot.settings is None
+            or build.rendered is None
+            or language not in issue_file.languages
+            or language == build.rendered.language
+        ):
             return build
         key = (snapshot.version, build.slug, language)
         with self._web_lock:
@@ -152,11 +159,11 @@ class Site:
             variant = issue_file.variant(language)
             try:
                 rendered = render_issue(variant, snapshot.settings, self.root)
-                known = dataclasses.replace(build, rendered=rendered, issue_file=variant,
-                                            title=variant.issue.title, subject=rendered.subject)
+                known = dataclasses.replace(
+                    build, rendered=rendered, issue_file=variant, title=variant.issue.title, subject=rendered.subject
+                )
             except NewsletterError as exc:
-                problems = tuple(getattr(exc, "problems", ())) or (Problem(build.file, None, None, "",
-                                                                           exc.format_message()),)
+                problems = tuple(getattr(exc, "problems", ())) or (Problem(build.file, None, None, "", exc.format_message()),)
                 known = dataclasses.replace(build, rendered=None, problems=problems)
             with self._web_lock:
                 self._languages = {k: v for k, v in self._languages.items() if k[0] == snapshot.version}
@@ -175,9 +182,8 @@ class Site:
             if key in self._web:
                 return self._web[key]
         try:
-            from newsletter.web.issue import web_issue
             from newsletter.sitenames import SiteAddress
-
+            from newsletter.web.issue import web_issue
             from newsletter.web.state import read_state
 
             project = Project(self.root, snapshot.settings)
@@ -217,8 +223,9 @@ class Site:
 
     def _build(self, old: Snapshot, changed: Collection[Path] | None) -> Snapshot:
         full = changed is None or any(self._affects_all(p) for p in changed)
-        list_changed = full or (changed is not None and any(
-            p == self.list_path or p.is_relative_to(self.site_dir) for p in changed))
+        list_changed = full or (
+            changed is not None and any(p == self.list_path or p.is_relative_to(self.site_dir) for p in changed)
+        )
         if full:
             template_envs.html_env.cache_clear()
             template_envs.text_env.cache_clear()
@@ -274,41 +281,41 @@ class Site:
             entries = list(self.issues_dir.iterdir())
         except OSError:
             return []
-        return sorted(
-            p for p in entries
-            if p.suffix in ISSUE_SUFFIXES and not p.name.startswith(".") and not p.is_dir()
-        )
+        return sorted(p for p in entries if p.suffix in ISSUE_SUFFIXES and not p.name.startswith(".") and not p.is_dir())
 
     def _issue(self, path: Path, settings: Settings | None, problems: tuple[Problem, ...]) -> IssueBuild:
         file = display_path(path)
         slug = slug_for(path)
         if not inside(self.root, path):
-            return IssueBuild(slug, path, file, slug, "", "", problems=(_outside_problem(self.root, path),),
-                              summary="not read")
+            return IssueBuild(slug, path, file, slug, "", "", problems=(_outside_problem(self.root, path),), summary="not read")
         if settings is None or problems:
-            return _failed(path, slug, file, problems,
-                           f"the project's {SETTINGS_FILE} or templates have problems")
+            return _failed(path, slug, file, problems, f"the project's {SETTINGS_FILE} or templates have problems")
         try:
             issue_file = load_issue(path, settings)
             rendered = render_issue(issue_file, settings, self.root)
         except InputError as exc:
             n = len(exc.problems)
-            return _failed(path, slug, file, tuple(exc.problems),
-                           exc.summary or f"{n} problem{'s' if n != 1 else ''} found")
+            return _failed(path, slug, file, tuple(exc.problems), exc.summary or f"{n} problem{'s' if n != 1 else ''} found")
         except NewsletterError as exc:
             problem = Problem(file, None, None, "", exc.format_message())
             return _failed(path, slug, file, (problem,), "does not build")
         except Exception as exc:  # a bug of ours: show it, keep serving
             traceback.print_exc(file=sys.stderr)
-            problem = Problem(file, None, None, "", f"internal error: {type(exc).__name__}: {exc}",
-                              "this is a bug in newsletter; the details are in the terminal")
+            problem = Problem(
+                file,
+                None,
+                None,
+                "",
+                f"internal error: {type(exc).__name__}: {exc}",
+                "this is a bug in newsletter; the details are in the terminal",
+            )
             return _failed(path, slug, file, (problem,), "internal error")
         issue = issue_file.issue
-        return IssueBuild(slug, path, file, issue.title, issue.subject, issue.date.isoformat(),
-                          rendered=rendered, issue_file=issue_file)
+        return IssueBuild(
+            slug, path, file, issue.title, issue.subject, issue.date.isoformat(), rendered=rendered, issue_file=issue_file
+        )
 
-    def _with_list(self, build: IssueBuild, settings: Settings | None,
-                   cache: dict[_AudienceKey, _Readers]) -> IssueBuild:
+    def _with_list(self, build: IssueBuild, settings: Settings | None, cache: dict[_AudienceKey, _Readers]) -> IssueBuild:
         """The parts of an issue's page that depend on ``subscribers.csv``: the people it
         can be shown as, and the findings of ``newsletter check``."""
         if build.issue_file is None or build.rendered is None or settings is None:
@@ -331,8 +338,7 @@ class Site:
             except Exception as exc:  # a bug of ours: show it, keep serving
                 traceback.print_exc(file=sys.stderr)
                 check_problem = f"internal error: {type(exc).__name__}: {exc}"
-        return dataclasses.replace(build, readers=readers, list_problem=problem,
-                                   findings=findings, check_problem=check_problem)
+        return dataclasses.replace(build, readers=readers, list_problem=problem, findings=findings, check_problem=check_problem)
 
     def _readers(self, audience: Audience) -> _Readers:
         if not self.list_path.exists():
@@ -361,5 +367,4 @@ def _failed(path: Path, slug: str, file: str, problems: tuple[Problem, ...], sum
         value = data.get(key)
         return str(value) if isinstance(value, str | int | float) else ""
 
-    return IssueBuild(slug, path, file, text("title") or slug, text("subject"), text("date"),
-                      problems=problems, summary=summary)
+    return IssueBuild(slug, path, file, text("title") or slug, text("subject"), text("date"), problems=problems, summary=summary)

@@ -74,8 +74,9 @@ def _headers(settings: Settings, rendered: Rendered, reader: Subscriber, unsubsc
     ]
 
 
-def issue(snapshot: Snapshot, build: IssueBuild, reader_key: str,
-          web: tuple[str | None, str] = (None, ""), send: SendState = NOT_SENT) -> dict[str, Any]:
+def issue(
+    snapshot: Snapshot, build: IssueBuild, reader_key: str, web: tuple[str | None, str] = (None, ""), send: SendState = NOT_SENT
+) -> dict[str, Any]:
     """The issue as the reader ``reader_key`` would get it (the sample reader if unknown),
     ``web``: its web page as ``newsletter publish`` writes it (or the problem making it),
     and ``send``: where its send stands."""

@@ -63,8 +63,7 @@ class Watcher(threading.Thread):
             try:
                 self._watch(folders, rebuild_first=not first)
             except Exception as exc:  # the watcher itself failed (e.g. no inotify watches left)
-                print(f"preview: watching files failed ({exc}); watching again by polling",
-                      file=sys.stderr)
+                print(f"preview: watching files failed ({exc}); watching again by polling", file=sys.stderr)
                 self._polling = True
                 self._stop.wait(1.0)
             first = False

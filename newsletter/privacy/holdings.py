@@ -50,13 +50,16 @@ class Holdings:
     def suppressions(self) -> list[tuple[int, str, str]]:
         """(line, column, value) of every status column a row fills in."""
         at = {name.lower(): i for i, name in enumerate(self.columns)}
-        return [(line, name, cells[at[name]]) for line, cells in self.rows for name in SUPPRESSION_COLUMNS
-                if name in at and cells[at[name]].strip() and (name != "status" or cells[at[name]] != "subscribed")]
+        return [
+            (line, name, cells[at[name]])
+            for line, cells in self.rows
+            for name in SUPPRESSION_COLUMNS
+            if name in at and cells[at[name]].strip() and (name != "status" or cells[at[name]] != "subscribed")
+        ]
 
     def as_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
-        data["rows"] = [{"line": line, "cells": dict(zip(self.columns, cells, strict=True))}
-                        for line, cells in self.rows]
+        data["rows"] = [{"line": line, "cells": dict(zip(self.columns, cells, strict=True))} for line, cells in self.rows]
         del data["columns"]
         data["files"] = [{"file": f, "forget": what} for f, what in self.files]
         return data
@@ -87,14 +90,19 @@ def show(list_path: Path, raw_address: str) -> Holdings:
     journal = open_existing(root)
     if journal is not None:
         with journal:
-            sends = [Sent(send.slug, send.provider, send.created, state, reason)
-                     for send, state, reason in journal.person(address)]
+            sends = [
+                Sent(send.slug, send.provider, send.created, state, reason) for send, state, reason in journal.person(address)
+            ]
     leave = {list_path.resolve(), (root / STATE_DIR / JOURNAL_FILE).resolve()}
     leave |= {p.with_name(p.name + suffix) for p in list(leave) for suffix in ("-wal", "-shm")}
     found = places.naming(searched(root, list_path), needles_for(root, address), leave)
     forgotten = register(list_path)
     return Holdings(
-        address, display_path(list_path), person.names, person.rows, sends,
+        address,
+        display_path(list_path),
+        person.names,
+        person.rows,
+        sends,
         [(display_path(p), places.WHAT[places.action(p, root)]) for p in found],
         forgotten is not None and address in forgotten,
     )

@@ -36,12 +36,18 @@ from pathlib import Path
 from newsletter.delivery.state import STATE_DIR
 from newsletter.files import write_file
 
-SKIP_DIRS = frozenset((".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".mypy_cache",
-                       ".ruff_cache", ".pytest_cache", ".tox"))
+SKIP_DIRS = frozenset(
+    (".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".tox")
+)
 CHUNK = 8 << 20
 DELETE, ROWS, SCRUB, JOURNAL, MANUAL = "delete", "rows", "scrub", "journal", "manual"
-WHAT = {DELETE: "removed", ROWS: "rows naming them removed", SCRUB: "address replaced by [forgotten]",
-        JOURNAL: "rows made anonymous", MANUAL: "left as it is: edit it yourself"}
+WHAT = {
+    DELETE: "removed",
+    ROWS: "rows naming them removed",
+    SCRUB: "address replaced by [forgotten]",
+    JOURNAL: "rows made anonymous",
+    MANUAL: "left as it is: edit it yourself",
+}
 FORGOTTEN = b"[forgotten]"
 
 
@@ -143,7 +149,7 @@ def drop_rows(path: Path, found: Needles) -> bool:
     data = path.read_bytes()
     bom = b"\xef\xbb\xbf" if data.startswith(b"\xef\xbb\xbf") else b""
     try:
-        text = data[len(bom):].decode("utf-8")
+        text = data[len(bom) :].decode("utf-8")
         lines = io.StringIO(text, newline="").readlines()
         first = lines[0] if lines else ""
         delimiter = max(",;\t", key=first.count)
@@ -151,7 +157,7 @@ def drop_rows(path: Path, found: Needles) -> bool:
         keep: list[str] = []
         done = 0
         for _ in reader:
-            record = "".join(lines[done:reader.line_num])
+            record = "".join(lines[done : reader.line_num])
             if not any(w in record.lower().encode("utf-8") for w in found.words):
                 keep.append(record)
             done = reader.line_num

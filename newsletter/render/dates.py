@@ -92,6 +92,5 @@ def when_in(start: dt.datetime, end: dt.datetime | None, locale: str) -> str:
             text += f"–{format_time(end, 'HH:mm', locale=code)}"
         else:
             text += f" – {format_date(end, 'full', locale=code)}, {format_time(end, 'HH:mm', locale=code)}"
-    zone = (get_timezone_name(start, "long", locale=code) if getattr(start.tzinfo, "key", None)
-            else zone_label(start))
+    zone = get_timezone_name(start, "long", locale=code) if getattr(start.tzinfo, "key", None) else zone_label(start)
     return f"{text} ({zone})"

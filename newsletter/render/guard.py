@@ -19,10 +19,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from jinja2.runtime import Context
-from jinja2.utils import _PassArg
 from jinja2.exceptions import SecurityError
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import _PassArg
 
 MAX_TEXT = 100_000
 """Longest text (or list) a template may make with ``*``, or ask a filter or string
@@ -126,8 +126,7 @@ class GuardedSandbox(ImmutableSandboxedEnvironment):
             for seq, times in ((left, right), (right, left)):
                 size = _size(seq)
                 if size is not None and isinstance(times, int) and size * times > MAX_TEXT:
-                    raise SecurityError(f"'*' would make {size * times:,} characters or items; "
-                                        f"at most {MAX_TEXT:,} are allowed")
+                    raise SecurityError(f"'*' would make {size * times:,} characters or items; at most {MAX_TEXT:,} are allowed")
             if isinstance(left, int) and isinstance(right, int) and _digits(left) + _digits(right) > MAX_INT_DIGITS:
                 raise SecurityError(f"'*' would make a number of more than {MAX_INT_DIGITS} digits")
         elif operator == "**" and isinstance(left, int) and isinstance(right, int) and abs(left) > 1:

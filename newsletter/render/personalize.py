@@ -32,6 +32,7 @@ Context = Literal["html", "url", "text"]
 TOKEN_RE = re.compile(r"__nl_([a-z][a-z0-9_]*?)_(html|url|text)__")
 FIELD_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
+
 def token(field: str, context: Context) -> str:
     if not FIELD_RE.match(field):
         raise ValueError(f"'{field}' cannot be a merge field (use lower-case letters, digits, _)")
@@ -185,15 +186,19 @@ class Greeting:
         from newsletter.render import words as greetings
 
         named, nameless, default = settings.greeting, settings.greeting_without_name, settings.language
-        base = (greetings.in_language(named, greetings.NAMED, default, default),
-                greetings.in_language(nameless, greetings.NAMELESS, default, default))
+        base = (
+            greetings.in_language(named, greetings.NAMED, default, default),
+            greetings.in_language(nameless, greetings.NAMELESS, default, default),
+        )
         if languages is None:
             return cls(*base)
         tags = sorted({greetings.normal(t) for t in languages} | set(greetings.languages(named, nameless)))
         own = []
         for tag in tags:
-            pair = (greetings.in_language(named, greetings.NAMED, tag, default),
-                    greetings.in_language(nameless, greetings.NAMELESS, tag, default))
+            pair = (
+                greetings.in_language(named, greetings.NAMED, tag, default),
+                greetings.in_language(nameless, greetings.NAMELESS, tag, default),
+            )
             if pair != base:
                 own.append((tag, *pair))
         return cls(*base, tuple(own))
@@ -251,4 +256,3 @@ def recipient_values(
         greeting=greeting(first_name.strip(), language),
     )
     return values
-

@@ -20,8 +20,8 @@ from newsletter.colours import logo_plate
 from newsletter.errors import InputError, Problem, display_path
 from newsletter.issue.languages import is_rtl, primary
 from newsletter.issue.load import IssueFile
-from newsletter.render import env as envs
 from newsletter.render import catalog, dates, guard, words
+from newsletter.render import env as envs
 from newsletter.render.inline import inline
 from newsletter.render.mjml_check import find_mjml_error
 from newsletter.render.personalize import RecipientTokens, Tokenized, token
@@ -92,8 +92,10 @@ def _template_problem(exc: BaseException, root: Path | None) -> Problem:
     message = getattr(exc, "message", None) or str(exc)
     if not_found:
         message = f"template '{getattr(exc, 'name', message)}' not found"
-        hint = ("templates are looked up by name in the project's templates/ folder, then the "
-                "built-in theme; names with '..' or starting with '/' are never looked up")
+        hint = (
+            "templates are looked up by name in the project's templates/ folder, then the "
+            "built-in theme; names with '..' or starting with '/' are never looked up"
+        )
     elif isinstance(exc, SecurityError):
         message = f"not allowed in a template: {message}"
     elif isinstance(exc, RecursionError):
@@ -104,22 +106,29 @@ def _template_problem(exc: BaseException, root: Path | None) -> Problem:
     return Problem(shown, line, None, "", message, hint)
 
 
-def render_template(
-    environment: jinja2.Environment, name: str, context: dict[str, Any], root: Path | None
-) -> str:
+def render_template(environment: jinja2.Environment, name: str, context: dict[str, Any], root: Path | None) -> str:
     try:
         with guard.deadline(), dates.written_in(context.get("date_locale")):
             return environment.get_template(name).render(context)
-    except (jinja2.TemplateError, SecurityError, RecursionError, MemoryError, ArithmeticError, TypeError,
-            ValueError) as exc:  # the last three: a template's own mistake (1 + "a", _("%d"))
+    except (
+        jinja2.TemplateError,
+        SecurityError,
+        RecursionError,
+        MemoryError,
+        ArithmeticError,
+        TypeError,
+        ValueError,
+    ) as exc:  # the last three: a template's own mistake (1 + "a", _("%d"))
         raise InputError(_template_problem(exc, root), summary="template error") from None
 
 
 def render_mjml(issue_file: IssueFile, settings: Settings, root: Path | None = None, *, live: bool = True) -> str:
     """Jinja stage only: the MJML source of the email (``live``: see :func:`~newsletter.render.env.html_env`)."""
     return render_template(
-        envs.html_env(root, theme_language(issue_file, settings), live=live), "base.mjml.j2",
-        _context(issue_file, settings, "html"), root
+        envs.html_env(root, theme_language(issue_file, settings), live=live),
+        "base.mjml.j2",
+        _context(issue_file, settings, "html"),
+        root,
     )
 
 
@@ -191,8 +200,9 @@ def mjml_to_html(source: str) -> str:
         html = mjml.mjml2html(source, disable_comments=True, fonts={})
     except ValueError as exc:
         raise InputError(
-            Problem("generated MJML", None, None, "", f"MJML could not be turned into HTML: {exc}",
-                    "check your template overrides"),
+            Problem(
+                "generated MJML", None, None, "", f"MJML could not be turned into HTML: {exc}", "check your template overrides"
+            ),
             summary="MJML error",
         ) from None
     return html
@@ -209,8 +219,10 @@ def render_issue(issue_file: IssueFile, settings: Settings, root: Path | None = 
     """Render an issue to HTML and text, once, with tokens where per-recipient values go."""
     html = inline(mjml_to_html(render_mjml(issue_file, settings, root)), settings.inliner)
     text = render_template(
-        envs.text_env(root, theme_language(issue_file, settings)), "text/base.txt.j2",
-        _context(issue_file, settings, "text"), root
+        envs.text_env(root, theme_language(issue_file, settings)),
+        "text/base.txt.j2",
+        _context(issue_file, settings, "text"),
+        root,
     )
     text = "\n".join(line.rstrip() for line in text.splitlines())
     text = _BLANK_RUNS.sub("\n\n", text).strip("\n") + "\n"

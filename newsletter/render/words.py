@@ -47,8 +47,7 @@ def pick(words: Words, tag: str) -> str | None:
     if isinstance(words, str):
         return None
     named = {normal(k): v for k, v in words.items()}
-    return named.get(normal(tag)) or next(
-        (v for k, v in named.items() if _primary(k) == _primary(tag)), None)
+    return named.get(normal(tag)) or next((v for k, v in named.items() if _primary(k) == _primary(tag)), None)
 
 
 def in_language(words: Words, builtin: str, tag: str, default_tag: str) -> str:

@@ -33,7 +33,8 @@ def sent_slugs(root: Path) -> frozenset[str]:
     return frozenset(s.slug for s in sent_issues(root))
 
 
-def in_archive(slug: str, date: dt.date, *, today: dt.date, named: bool, sent: Collection[str],
-               published: Collection[str]) -> bool:
+def in_archive(
+    slug: str, date: dt.date, *, today: dt.date, named: bool, sent: Collection[str], published: Collection[str]
+) -> bool:
     """Whether an issue belongs in the archive (see the module docstring)."""
     return named or date <= today or slug in sent or slug in published

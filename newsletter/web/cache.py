@@ -41,8 +41,7 @@ from newsletter.files import write_if_changed
 from newsletter.root import SETTINGS_FILE
 
 CACHE_DIR = Path(".newsletter") / "cache" / "web"
-_LIBRARIES = {"mjml-python": "mjml", "lxml": "lxml", "jinja2": "jinja2",
-              "markdown-it-py": "markdown_it"}
+_LIBRARIES = {"mjml-python": "mjml", "lxml": "lxml", "jinja2": "jinja2", "markdown-it-py": "markdown_it"}
 """The libraries whose output reaches the site: distribution → the package it installs."""
 
 
@@ -59,12 +58,11 @@ def library_version(name: str, package: str) -> str:
         where = Path(spec.origin).parent.parent if spec.submodule_search_locations else Path(spec.origin).parent
         prefix = name.replace("-", "_").lower() + "-"
         try:
-            found = [entry for entry in os.listdir(where)
-                     if entry.lower().startswith(prefix) and entry.endswith(".dist-info")]
+            found = [entry for entry in os.listdir(where) if entry.lower().startswith(prefix) and entry.endswith(".dist-info")]
         except OSError:
             found = []
         if len(found) == 1:
-            return found[0][len(prefix):-len(".dist-info")]
+            return found[0][len(prefix) : -len(".dist-info")]
     from importlib import metadata
 
     try:

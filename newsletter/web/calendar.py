@@ -52,8 +52,14 @@ class CalEvent:
         return cls(event_id, event.title, event.start, event.end, event.place, event.signup)
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "title": self.title, "start": _moment(self.start), "end": _moment(self.end),
-                "place": self.place, "signup": self.signup}
+        return {
+            "id": self.id,
+            "title": self.title,
+            "start": _moment(self.start),
+            "end": _moment(self.end),
+            "place": self.place,
+            "signup": self.signup,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CalEvent:
@@ -140,9 +146,18 @@ def vevent(item: CalendarEntry) -> bytes:
         end: dt.date = item.ends.date()
     else:
         start, end = _zoned(event.start), _zoned(item.ends)
-    return ics.vevent(uid=item.uid, stamp=item.stamp, modified=item.modified, sequence=item.sequence,
-                      start=start, end=end, summary=event.title, location=place,
-                      description="\n".join(lines), url=event.signup or item.page_url)
+    return ics.vevent(
+        uid=item.uid,
+        stamp=item.stamp,
+        modified=item.modified,
+        sequence=item.sequence,
+        start=start,
+        end=end,
+        summary=event.title,
+        location=place,
+        description="\n".join(lines),
+        url=event.signup or item.page_url,
+    )
 
 
 @lru_cache(maxsize=256)

@@ -24,8 +24,8 @@ from newsletter.project import Project
 from newsletter.render.catalog import gettext_in
 from newsletter.render.dates import long_date, written_in
 from newsletter.render.words import N_
-from newsletter.web.issue import WebIssue, web_issue
 from newsletter.sitenames import SiteAddress, page_name
+from newsletter.web.issue import WebIssue, web_issue
 from newsletter.web.revisions import corrected, describe, note_text
 from newsletter.web.state import Correction, read_state, write_state
 
@@ -50,16 +50,19 @@ def record(project: Project, issue_file: IssueFile, note: str | None, now: dt.da
     shown = display_path(issue_file.path)
     past = state.issues.get(slug)
     if past is None:
-        raise UsageError(f"{shown} has not been published: nothing to correct (run `newsletter publish` "
-                         "to put it on the web; correct it once readers have it)")
+        raise UsageError(
+            f"{shown} has not been published: nothing to correct (run `newsletter publish` "
+            "to put it on the web; correct it once readers have it)"
+        )
     site = SiteAddress.of(project.settings.web_archive_url)
     item: WebIssue = web_issue(project, issue_file, site)
     changes = describe(past.baseline, item)
     if not changes and not note:
         if past.corrections:
             return Recorded(past.corrections[-1], len(past.corrections), False)
-        raise UsageError(f"{shown} is as its readers last saw it: edit it first, then correct it "
-                         "(or give the note to show with --note)")
+        raise UsageError(
+            f"{shown} is as its readers last saw it: edit it first, then correct it (or give the note to show with --note)"
+        )
     text = note.strip() if note else note_text(changes)
     if not text:
         raise UsageError("--note is empty: say what changed")
@@ -75,8 +78,9 @@ READ_IT = N_("Read the corrected issue")
 CORRECTION = N_("Correction: %(words)s")
 
 
-def correction_issue(issue_file: IssueFile, recorded: Recorded, archive_url: str, zone: str,
-                     default_language: str | None = None) -> Issue:
+def correction_issue(
+    issue_file: IssueFile, recorded: Recorded, archive_url: str, zone: str, default_language: str | None = None
+) -> Issue:
     """The short email that tells readers of the correction: the note, the events as they
     are now (each with its calendar link, which updates the entry they added), and a link
     to the corrected page; in the language of ``issue_file`` (one of an issue's several:
@@ -90,31 +94,47 @@ def correction_issue(issue_file: IssueFile, recorded: Recorded, archive_url: str
     language = issue_file.language or default_language
     with written_in(issue_file.language):
         dates = {"date": long_date(issue.date), "day": long_date(day)}
-    blocks: list[object] = [{
-        "type": "text",
-        "text": gettext_in(language, LEAD) % {**dates, "title": _md(issue.title), "note": _md(recorded.correction.note)},
-    }]
+    blocks: list[object] = [
+        {
+            "type": "text",
+            "text": gettext_in(language, LEAD) % {**dates, "title": _md(issue.title), "note": _md(recorded.correction.note)},
+        }
+    ]
     if events:
         blocks.append({"type": "events", "title": gettext_in(language, EVENTS_NOW), "items": events})
-    blocks.append({"type": "button", "label": gettext_in(language, READ_IT),
-                   "url": archive_url.rstrip("/") + "/" + page_name(issue_file.page_slug)})
-    return Issue.model_validate({
-        "title": gettext_in(language, CORRECTION) % {"words": issue.title},
-        "subject": gettext_in(language, CORRECTION) % {"words": issue.subject},
-        "preheader": recorded.correction.note[:140],
-        "date": day,
-        "greeting": issue.greeting,
-        "audience": issue.audience,
-        "blocks": blocks,
-    })
+    blocks.append(
+        {
+            "type": "button",
+            "label": gettext_in(language, READ_IT),
+            "url": archive_url.rstrip("/") + "/" + page_name(issue_file.page_slug),
+        }
+    )
+    return Issue.model_validate(
+        {
+            "title": gettext_in(language, CORRECTION) % {"words": issue.title},
+            "subject": gettext_in(language, CORRECTION) % {"words": issue.subject},
+            "preheader": recorded.correction.note[:140],
+            "date": day,
+            "greeting": issue.greeting,
+            "audience": issue.audience,
+            "blocks": blocks,
+        }
+    )
 
 
-def correction_issues(issue_file: IssueFile, recorded: Recorded, archive_url: str, zone: str,
-                      default_language: str) -> tuple[tuple[str, Issue], ...]:
+def correction_issues(
+    issue_file: IssueFile, recorded: Recorded, archive_url: str, zone: str, default_language: str
+) -> tuple[tuple[str, Issue], ...]:
     """The correction email in each language of an issue in several (the default first); none
     for an issue in one language."""
-    return tuple((variant.language or "", correction_issue(variant, recorded, archive_url, zone, default_language))
-                 for variant in issue_file.in_each_language()) if issue_file.languages else ()
+    return (
+        tuple(
+            (variant.language or "", correction_issue(variant, recorded, archive_url, zone, default_language))
+            for variant in issue_file.in_each_language()
+        )
+        if issue_file.languages
+        else ()
+    )
 
 
 def _md(text: str) -> str:

@@ -107,5 +107,4 @@ def _remember(request: Request, key: str, result: SiteResult, until: float | Non
     files = cache.files_state(request.out_dir, names)
     if files is None:
         return
-    cache.store(request.root, _manifest_key(request),
-                {"key": key, "until": until, "files": files, "result": result.to_json()})
+    cache.store(request.root, _manifest_key(request), {"key": key, "until": until, "files": files, "result": result.to_json()})

@@ -52,8 +52,16 @@ def _add(parent: etree._Element, tag: str, text: str | None = None, **attributes
     return element
 
 
-def atom_feed(entries: Sequence[FeedEntry], *, name: str, language: str, timezone: str,
-              site: SiteAddress, logo: str | None = None, feed_file: str = FEED) -> bytes:
+def atom_feed(
+    entries: Sequence[FeedEntry],
+    *,
+    name: str,
+    language: str,
+    timezone: str,
+    site: SiteAddress,
+    logo: str | None = None,
+    feed_file: str = FEED,
+) -> bytes:
     """The feed of ``entries`` (newest first); ``feed_file``: its own name in the site."""
     newest = list(entries)[:FEED_ENTRIES]
     times = {item.slug: (_time(item.date, timezone), _updated(item, timezone)) for item in newest}

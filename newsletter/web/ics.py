@@ -30,18 +30,43 @@ UTC_ZONES = frozenset(
 )
 """Zones ``icalendar`` takes for UTC: a time in one is written with ``Z``, without ``TZID``."""
 
-_EVENT_ORDER = ("SUMMARY", "DTSTART", "DTEND", "DURATION", "DTSTAMP", "UID", "RECURRENCE-ID", "SEQUENCE",
-                "RRULE", "RDATE", "EXDATE")
+_EVENT_ORDER = (
+    "SUMMARY",
+    "DTSTART",
+    "DTEND",
+    "DURATION",
+    "DTSTAMP",
+    "UID",
+    "RECURRENCE-ID",
+    "SEQUENCE",
+    "RRULE",
+    "RDATE",
+    "EXDATE",
+)
 _STEPS = [dt.timedelta(days=d) for d in (64, 32, 16, 8, 4, 2, 1)] + [
-    dt.timedelta(hours=4), dt.timedelta(hours=1), dt.timedelta(minutes=20), dt.timedelta(minutes=5),
-    dt.timedelta(minutes=1), dt.timedelta(seconds=20), dt.timedelta(seconds=5), dt.timedelta(seconds=1)]
+    dt.timedelta(hours=4),
+    dt.timedelta(hours=1),
+    dt.timedelta(minutes=20),
+    dt.timedelta(minutes=5),
+    dt.timedelta(minutes=1),
+    dt.timedelta(seconds=20),
+    dt.timedelta(seconds=5),
+    dt.timedelta(seconds=1),
+]
 """The steps a zone's transitions are searched with: as far as the offset stays, then finer."""
 
 
 def text(value: str) -> str:
     """A TEXT value escaped: backslash, ``;``, ``,`` and line breaks (``\\N`` read as one)."""
-    return (value.replace("\\N", "\n").replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-            .replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n"))
+    return (
+        value.replace("\\N", "\n")
+        .replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+        .replace("\r", "\\n")
+    )
 
 
 def fold(line: str) -> str:
@@ -113,8 +138,19 @@ def _lines(lines: Iterable[str]) -> bytes:
     return "".join(fold(line) + "\r\n" for line in lines).encode("utf-8")
 
 
-def vevent(*, uid: str, stamp: dt.datetime, modified: bool, sequence: int, start: dt.date, end: dt.date,
-           summary: str, location: str, description: str, url: str) -> bytes:
+def vevent(
+    *,
+    uid: str,
+    stamp: dt.datetime,
+    modified: bool,
+    sequence: int,
+    start: dt.date,
+    end: dt.date,
+    summary: str,
+    location: str,
+    description: str,
+    url: str,
+) -> bytes:
     """One VEVENT: ``start``/``end`` dates (all day) or times (UTC, or zoned by a ZoneInfo)."""
     named = {
         "SUMMARY": f"SUMMARY:{text(summary)}",
@@ -149,8 +185,9 @@ def _offset(delta: dt.timedelta) -> str:
     return f"{sign}{hours:02}{minutes:02}{seconds:02}" if seconds else f"{sign}{hours:02}{minutes:02}"
 
 
-def _periods(zone: ZoneInfo, first: dt.date, last: dt.date) -> dict[tuple[dt.timedelta | None, dt.timedelta, str, bool],
-                                                                     list[dt.datetime]]:
+def _periods(
+    zone: ZoneInfo, first: dt.date, last: dt.date
+) -> dict[tuple[dt.timedelta | None, dt.timedelta, str, bool], list[dt.datetime]]:
     """Each kind of period of the zone (offset before, offset, name, standard or not) → the
     local times it starts at, from ``first`` to ``last``: found by stepping ahead as far as the
     offset stays the same, with ever smaller steps."""
@@ -191,7 +228,11 @@ def vtimezone(key: str, first: dt.date, last: dt.date) -> bytes:
         lines += [f"BEGIN:{kind}", f"DTSTART:{_stamp(begins)}"]
         if starts:
             lines.append("RDATE:" + ",".join(_stamp(s) for s in starts))
-        lines += [f"TZNAME:{text(name)}", f"TZOFFSETFROM:{_offset(before if before is not None else offset)}",
-                  f"TZOFFSETTO:{_offset(offset)}", f"END:{kind}"]
+        lines += [
+            f"TZNAME:{text(name)}",
+            f"TZOFFSETFROM:{_offset(before if before is not None else offset)}",
+            f"TZOFFSETTO:{_offset(offset)}",
+            f"END:{kind}",
+        ]
     lines.append("END:VTIMEZONE")
     return _lines(lines)

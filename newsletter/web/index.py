@@ -38,8 +38,15 @@ def index_name(language: str | None = None) -> str:
     return f"index.{language}.html" if language else INDEX
 
 
-def index_page(items: Sequence[IndexItem], settings: Settings, site: SiteAddress, root: Path | None, *,
-               language: str | None = None, languages: Sequence[str] = ()) -> str:
+def index_page(
+    items: Sequence[IndexItem],
+    settings: Settings,
+    site: SiteAddress,
+    root: Path | None,
+    *,
+    language: str | None = None,
+    languages: Sequence[str] = (),
+) -> str:
     """The index of ``items``: the default language's, or that of ``language``; with
     ``languages`` (every language with an index, the default first) each is named (hreflang)."""
     alternates = [(tag, site.url(index_name(tag if i else None))) for i, tag in enumerate(languages)]

@@ -48,8 +48,15 @@ def feed_name(language: str | None = None) -> str:
     return f"feed.{language}.xml" if language else FEED
 
 
-def translations(project: Project, issue_file: IssueFile, site: SiteAddress, corrections: tuple[Correction, ...],
-                 default_page: WebPage, *, feed: bool) -> tuple[WebPage, tuple[Translation, ...]]:
+def translations(
+    project: Project,
+    issue_file: IssueFile,
+    site: SiteAddress,
+    corrections: tuple[Correction, ...],
+    default_page: WebPage,
+    *,
+    feed: bool,
+) -> tuple[WebPage, tuple[Translation, ...]]:
     """The default language's page with its alternates, and the page in each other language
     (an issue in one language: its page as it is, and none)."""
     if not issue_file.languages:
@@ -60,16 +67,26 @@ def translations(project: Project, issue_file: IssueFile, site: SiteAddress, cor
         assert variant.language is not None
         without_greeting = variant.issue.model_copy(update={"greeting": False})
         html = render_html_for_browsers(dataclasses.replace(variant, issue=without_greeting), settings, project.root)
-        page = web_page(html, settings, variant.issue, variant.page_slug, site, corrections, feed=feed,
-                        language=variant.language, index=index_name(variant.language))
-        made.append(Translation(variant.language, variant.issue.title,
-                                variant.issue.preheader or variant.issue.subject, page))
+        page = web_page(
+            html,
+            settings,
+            variant.issue,
+            variant.page_slug,
+            site,
+            corrections,
+            feed=feed,
+            language=variant.language,
+            index=index_name(variant.language),
+        )
+        made.append(Translation(variant.language, variant.issue.title, variant.issue.preheader or variant.issue.subject, page))
     pages = [(issue_file.languages[0], default_page.name)] + [(t.language, t.page.name) for t in made]
     default = dataclasses.replace(default_page, html=_alternates(default_page.html, pages, None, site))
     return default, tuple(
-        Translation(t.language, t.title, t.summary,
-                    dataclasses.replace(t.page, html=_alternates(t.page.html, pages, t.language, site)))
-        for t in made)
+        Translation(
+            t.language, t.title, t.summary, dataclasses.replace(t.page, html=_alternates(t.page.html, pages, t.language, site))
+        )
+        for t in made
+    )
 
 
 def _alternates(html: str, pages: Sequence[tuple[str, str]], language: str | None, site: SiteAddress) -> str:

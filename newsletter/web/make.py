@@ -10,22 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from newsletter.errors import NewsletterError, display_path
 from newsletter.issue.load import IssueFile, slug_for
 from newsletter.project import Project
 from newsletter.settings import Settings, load_settings
-from newsletter.web import cache
-from newsletter.web.archive import in_archive
-from newsletter.web.calendar import CalendarEntry, calendar_file, in_order, vevent
-from newsletter.web.result import Listed, Request, SiteResult, failed_issue, twice
-from newsletter.web.feed import FEED_ENTRIES, FeedEntry, atom_feed, feed_style
-from newsletter.web.index import IndexItem, index_item, index_name, index_page
-from newsletter.web.issue import WebIssue, web_issue
-from newsletter.web.languages import feed_name
 from newsletter.sitenames import (
     CALENDAR,
     FEED,
@@ -37,6 +29,14 @@ from newsletter.sitenames import (
     issue_calendar_name,
     page_name,
 )
+from newsletter.web import cache
+from newsletter.web.archive import in_archive
+from newsletter.web.calendar import CalendarEntry, calendar_file, in_order, vevent
+from newsletter.web.feed import FEED_ENTRIES, FeedEntry, atom_feed, feed_style
+from newsletter.web.index import IndexItem, index_item, index_name, index_page
+from newsletter.web.issue import WebIssue, web_issue
+from newsletter.web.languages import feed_name
+from newsletter.web.result import Listed, Request, SiteResult, failed_issue, twice
 from newsletter.web.revisions import advance, current_events, describe, first_stamp
 from newsletter.web.state import Correction, PublishedState, dump_state, read_state, state_path, write_state
 
@@ -76,9 +76,16 @@ class _Found:
     corrections: tuple[Correction, ...]
 
 
-def collect(project: Project, request: Request, paths: Sequence[Path], sent: frozenset[str],
-            state: PublishedState, site: SiteAddress, result: SiteResult,
-            pack: cache.Pack) -> tuple[list[WebIssue], float | None]:
+def collect(
+    project: Project,
+    request: Request,
+    paths: Sequence[Path],
+    sent: frozenset[str],
+    state: PublishedState,
+    site: SiteAddress,
+    result: SiteResult,
+    pack: cache.Pack,
+) -> tuple[list[WebIssue], float | None]:
     """Every issue of the archive, rendered (or from the cache); the others noted in ``result``.
 
     First which issues are in the archive (from the cache, or by loading them), then each is
@@ -110,8 +117,7 @@ def collect(project: Project, request: Request, paths: Sequence[Path], sent: fro
                 hit = None
                 issue_file = project.load(path)
                 date = issue_file.issue.date
-            if not in_archive(slug, date, today=today, named=path.resolve() in named, sent=sent,
-                              published=state.issues):
+            if not in_archive(slug, date, today=today, named=path.resolve() in named, sent=sent, published=state.issues):
                 result.not_yet.append(display_path(path))
                 stamp = _midnight(date, zone)
                 until = stamp if until is None else min(until, stamp)
@@ -198,58 +204,66 @@ def make_site(request: Request, paths: Sequence[Path], sent: frozenset[str]) -> 
     listed += [(s, r.title, r.date, r.summary) for s, r in state.issues.items() if s in result.gone]
     listed.sort(key=lambda x: (x[2], x[0]), reverse=True)
     files.update(indexes(listed, issues, settings, site, root))
-    feed = [FeedEntry(w.slug, w.title, w.date, w.summary, w.page.content, site.url(page_name(w.slug)),
-                      state.issues[w.slug].updated) for w in issues[:FEED_ENTRIES] if w.page.content is not None]
-    files[FEED] = atom_feed(feed, name=settings.name, language=settings.language, timezone=settings.timezone,
-                            site=site)
+    feed = [
+        FeedEntry(w.slug, w.title, w.date, w.summary, w.page.content, site.url(page_name(w.slug)), state.issues[w.slug].updated)
+        for w in issues[:FEED_ENTRIES]
+        if w.page.content is not None
+    ]
+    files[FEED] = atom_feed(feed, name=settings.name, language=settings.language, timezone=settings.timezone, site=site)
     files.update(language_feeds(issues, state, settings, site))
     files[FEED_STYLE] = feed_style()
     ordered = in_order(entries.values())
     files[CALENDAR] = calendar_file(ordered, f"{settings.name}: events")
     result.events = len(ordered)
     result.changed_since_sent = [
-        display_path(w.path) for w in issues
+        display_path(w.path)
+        for w in issues
         if w.slug in sent and w.slug in before_state.issues and describe(before_state.issues[w.slug].baseline, w)
     ]
     return Made(files, result, root, state, before, until, issues)
 
 
-def indexes(listed: Sequence[tuple[str, str, dt.date, str]], issues: Sequence[WebIssue],
-            settings: Settings, site: SiteAddress, root: Path) -> dict[str, bytes]:
+def indexes(
+    listed: Sequence[tuple[str, str, dt.date, str]], issues: Sequence[WebIssue], settings: Settings, site: SiteAddress, root: Path
+) -> dict[str, bytes]:
     """``index.html`` of every issue, and one index per other language of the issues
     written in it (``index.cy.html``), each naming the others."""
     by_language: dict[str, list[IndexItem]] = {}
     for w in issues:
         for t in w.translations:
-            by_language.setdefault(t.language, []).append(
-                IndexItem(w.slug, t.title, w.date, t.summary, site.link(t.page.name)))
+            by_language.setdefault(t.language, []).append(IndexItem(w.slug, t.title, w.date, t.summary, site.link(t.page.name)))
     languages = [settings.language, *sorted(by_language)] if by_language else []
-    files = {INDEX: index_page([index_item(*x, site) for x in listed], settings, site, root,
-                               languages=languages).encode("utf-8")}
+    files = {INDEX: index_page([index_item(*x, site) for x in listed], settings, site, root, languages=languages).encode("utf-8")}
     for language, items in sorted(by_language.items()):
         items.sort(key=lambda i: (i.date, i.slug), reverse=True)
-        files[index_name(language)] = index_page(items, settings, site, root, language=language,
-                                                 languages=languages).encode("utf-8")
+        files[index_name(language)] = index_page(items, settings, site, root, language=language, languages=languages).encode(
+            "utf-8"
+        )
     return files
 
 
-def language_feeds(issues: Sequence[WebIssue], state: PublishedState, settings: Settings,
-                   site: SiteAddress) -> dict[str, bytes]:
+def language_feeds(issues: Sequence[WebIssue], state: PublishedState, settings: Settings, site: SiteAddress) -> dict[str, bytes]:
     """One feed per language but the default, of the newest issues written in it."""
     entries: dict[str, list[FeedEntry]] = {}
     for w in issues[:FEED_ENTRIES]:
         for t in w.translations:
             if t.page.content is not None:
-                entries.setdefault(t.language, []).append(FeedEntry(
-                    w.slug, t.title, w.date, t.summary, t.page.content, site.url(t.page.name),
-                    state.issues[w.slug].updated))
-    return {feed_name(language): atom_feed(found, name=settings.name, language=language,
-                                           timezone=settings.timezone, site=site, feed_file=feed_name(language))
-            for language, found in sorted(entries.items())}
+                entries.setdefault(t.language, []).append(
+                    FeedEntry(
+                        w.slug, t.title, w.date, t.summary, t.page.content, site.url(t.page.name), state.issues[w.slug].updated
+                    )
+                )
+    return {
+        feed_name(language): atom_feed(
+            found, name=settings.name, language=language, timezone=settings.timezone, site=site, feed_file=feed_name(language)
+        )
+        for language, found in sorted(entries.items())
+    }
 
 
-def _entries(state: PublishedState, issues: Sequence[WebIssue], site: SiteAddress, archive_url: str,
-             length: int, vevents: cache.Pack) -> dict[str, CalendarEntry]:
+def _entries(
+    state: PublishedState, issues: Sequence[WebIssue], site: SiteAddress, archive_url: str, length: int, vevents: cache.Pack
+) -> dict[str, CalendarEntry]:
     """Each event once, as the site publishes it now, its VEVENT written (or as written
     before, for the same revision: ``vevents``)."""
     published = {w.slug for w in issues}
@@ -258,15 +272,37 @@ def _entries(state: PublishedState, issues: Sequence[WebIssue], site: SiteAddres
         record = current.record
         home = record.issue if record.issue in published else current.newest
         entry = CalendarEntry(
-            uid=event_uid(archive_url, event_id), event=current.event, page_url=site.url(page_name(home)),
-            stamp=record.modified or first_stamp(state, record), sequence=record.sequence,
-            modified=record.modified is not None, length=length)
-        key = cache.entry_key([entry.uid, entry.event.to_json(), entry.page_url, entry.stamp.isoformat(),
-                               entry.sequence, entry.modified, entry.length])
+            uid=event_uid(archive_url, event_id),
+            event=current.event,
+            page_url=site.url(page_name(home)),
+            stamp=record.modified or first_stamp(state, record),
+            sequence=record.sequence,
+            modified=record.modified is not None,
+            length=length,
+        )
+        key = cache.entry_key(
+            [
+                entry.uid,
+                entry.event.to_json(),
+                entry.page_url,
+                entry.stamp.isoformat(),
+                entry.sequence,
+                entry.modified,
+                entry.length,
+            ]
+        )
         text = vevents.get(key)
         if not isinstance(text, str):
             text = vevent(entry).decode("utf-8")
             vevents.put(key, text)
-        out[event_id] = CalendarEntry(entry.uid, entry.event, entry.page_url, entry.stamp, entry.sequence,
-                                      entry.modified, entry.length, text.encode("utf-8"))
+        out[event_id] = CalendarEntry(
+            entry.uid,
+            entry.event,
+            entry.page_url,
+            entry.stamp,
+            entry.sequence,
+            entry.modified,
+            entry.length,
+            text.encode("utf-8"),
+        )
     return out

@@ -29,8 +29,8 @@ import lxml.html
 from lxml import etree
 
 from newsletter.issue.model import Issue
-from newsletter.render.dates import long_date, written_in
 from newsletter.render.catalog import gettext_in
+from newsletter.render.dates import long_date, written_in
 from newsletter.render.personalize import TOKEN_RE, Tokenized
 from newsletter.render.words import N_, reason_in
 from newsletter.settings import Settings
@@ -91,8 +91,9 @@ def _relink(link: lxml.html.HtmlElement, href: str, words: str) -> None:
     link.text = words
 
 
-def _links(doc: lxml.html.HtmlElement, settings: Settings, slug: str, site: SiteAddress,
-           language: str | None, index: str) -> None:
+def _links(
+    doc: lxml.html.HtmlElement, settings: Settings, slug: str, site: SiteAddress, language: str | None, index: str
+) -> None:
     own = site.archive + page_name(slug)
     for link in list(doc.iter("a")):
         href = link.get("href") or ""
@@ -138,8 +139,7 @@ def _head(doc: lxml.html.HtmlElement, settings: Settings, issue: Issue, slug: st
     tags: list[tuple[str, dict[str, str]]] = [
         ("meta", {"name": "description", "content": description}),
         ("link", {"rel": "canonical", "href": url}),
-        ("link", {"rel": "alternate", "type": "application/atom+xml", "title": settings.name,
-                  "href": site.link(FEED)}),
+        ("link", {"rel": "alternate", "type": "application/atom+xml", "title": settings.name, "href": site.link(FEED)}),
         ("meta", {"property": "og:type", "content": "article"}),
         ("meta", {"property": "og:site_name", "content": settings.name}),
         ("meta", {"property": "og:title", "content": issue.title}),
@@ -199,8 +199,9 @@ def _feed_content(doc: lxml.html.HtmlElement, url: str) -> str:
     return ((body.text or "") + "".join(parts)).strip()
 
 
-def _corrections(doc: lxml.html.HtmlElement, corrections: Sequence[Correction], zone: str,
-                 language: str | None, default: str) -> None:
+def _corrections(
+    doc: lxml.html.HtmlElement, corrections: Sequence[Correction], zone: str, language: str | None, default: str
+) -> None:
     """A dated note per correction, oldest first, right under the title (or at the top); on
     a page in another language than the default, "Corrected" and the date in its words."""
     if not corrections:
@@ -226,9 +227,18 @@ def _corrections(doc: lxml.html.HtmlElement, corrections: Sequence[Correction], 
     (body if body is not None else doc).insert(0, note)
 
 
-def web_page(email_html: str, settings: Settings, issue: Issue, slug: str, site: SiteAddress,
-             corrections: Sequence[Correction] = (), *, feed: bool = True,
-             language: str | None = None, index: str = INDEX) -> WebPage:
+def web_page(
+    email_html: str,
+    settings: Settings,
+    issue: Issue,
+    slug: str,
+    site: SiteAddress,
+    corrections: Sequence[Correction] = (),
+    *,
+    feed: bool = True,
+    language: str | None = None,
+    index: str = INDEX,
+) -> WebPage:
     """The web page of an issue from its email's HTML (rendered without the greeting);
     ``language``: the page's, for an issue in several (the words the page puts in), and
     ``index`` the archive's index its "All issues" link leads to."""

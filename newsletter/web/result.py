@@ -48,28 +48,42 @@ class SiteResult:
     state_written: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"issues": [[i.slug, i.title, i.page] for i in self.issues], "not_yet": self.not_yet,
-                "events": self.events, "gone": self.gone, "public": self.public,
-                "changed_since_sent": self.changed_since_sent}
+        return {
+            "issues": [[i.slug, i.title, i.page] for i in self.issues],
+            "not_yet": self.not_yet,
+            "events": self.events,
+            "gone": self.gone,
+            "public": self.public,
+            "changed_since_sent": self.changed_since_sent,
+        }
 
     @classmethod
     def from_json(cls, out_dir: Path, data: dict[str, Any], unchanged: list[str]) -> SiteResult:
-        return cls(out_dir, [Listed(*i) for i in data["issues"]], not_yet=list(data["not_yet"]),
-                   unchanged=unchanged, events=int(data["events"]), public=str(data["public"]),
-                   gone=list(data["gone"]), changed_since_sent=list(data["changed_since_sent"]))
+        return cls(
+            out_dir,
+            [Listed(*i) for i in data["issues"]],
+            not_yet=list(data["not_yet"]),
+            unchanged=unchanged,
+            events=int(data["events"]),
+            public=str(data["public"]),
+            gone=list(data["gone"]),
+            changed_since_sent=list(data["changed_since_sent"]),
+        )
 
 
 def failed_issue(path: Path, exc: NewsletterError) -> Failed:
     if isinstance(exc, InputError):
         n = len(exc.problems)
-        return Failed(display_path(path), exc.summary or f"{n} problem{'s' if n != 1 else ''} found",
-                      tuple(exc.problems))
+        return Failed(display_path(path), exc.summary or f"{n} problem{'s' if n != 1 else ''} found", tuple(exc.problems))
     return Failed(display_path(path), "does not build", (Problem(display_path(path), None, None, "", exc.format_message()),))
 
 
 def twice(path: Path, slug: str) -> Failed:
-    return Failed(display_path(path), "published twice", (Problem(
-        display_path(path), None, None, "", f"another issue file has the slug '{slug}'", "rename one of them"),))
+    return Failed(
+        display_path(path),
+        "published twice",
+        (Problem(display_path(path), None, None, "", f"another issue file has the slug '{slug}'", "rename one of them"),),
+    )
 
 
 @dataclass(frozen=True, slots=True)

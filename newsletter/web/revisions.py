@@ -44,14 +44,31 @@ def advance(state: PublishedState, issues: Sequence[WebIssue], now: dt.datetime)
         old = issue_records.get(item.slug)
         if old is None:
             issue_records[item.slug] = IssueRecord(
-                digest=item.digest, title=item.title, date=item.date, summary=item.summary, events=ids,
-                baseline=Baseline(text=item.text_digest, events=dict(item.seen)))
+                digest=item.digest,
+                title=item.title,
+                date=item.date,
+                summary=item.summary,
+                events=ids,
+                baseline=Baseline(text=item.text_digest, events=dict(item.seen)),
+            )
         elif (old.digest, old.title, old.date, old.summary, old.events) != (
-                item.digest, item.title, item.date, item.summary, ids):
+            item.digest,
+            item.title,
+            item.date,
+            item.summary,
+            ids,
+        ):
             changed = old.digest != item.digest
-            issue_records[item.slug] = old.model_copy(update={
-                "digest": item.digest, "title": item.title, "date": item.date, "summary": item.summary,
-                "events": ids, "updated": stamp if changed else old.updated})
+            issue_records[item.slug] = old.model_copy(
+                update={
+                    "digest": item.digest,
+                    "title": item.title,
+                    "date": item.date,
+                    "summary": item.summary,
+                    "events": ids,
+                    "updated": stamp if changed else old.updated,
+                }
+            )
     event_records = dict(state.events)
     oldest_holder: dict[str, str] = {}
     for item in sorted(issues, key=lambda w: (w.date, w.slug)):
@@ -62,8 +79,9 @@ def advance(state: PublishedState, issues: Sequence[WebIssue], now: dt.datetime)
         if old_event is None:
             event_records[event_id] = EventRecord(digest=event.digest, issue=oldest_holder[event_id])
         elif old_event.digest != event.digest:
-            event_records[event_id] = old_event.model_copy(update={
-                "digest": event.digest, "sequence": old_event.sequence + 1, "modified": stamp})
+            event_records[event_id] = old_event.model_copy(
+                update={"digest": event.digest, "sequence": old_event.sequence + 1, "modified": stamp}
+            )
     return PublishedState(issues=issue_records, events=event_records)
 
 
@@ -77,8 +95,9 @@ def _newest_details(issues: Sequence[WebIssue]) -> dict[str, tuple[CalEvent, str
 
 def current_events(state: PublishedState, issues: Sequence[WebIssue]) -> dict[str, Current]:
     """Every event the site publishes now (after :func:`advance`), by identity."""
-    return {event_id: Current(event, newest, state.events[event_id])
-            for event_id, (event, newest) in _newest_details(issues).items()}
+    return {
+        event_id: Current(event, newest, state.events[event_id]) for event_id, (event, newest) in _newest_details(issues).items()
+    }
 
 
 def first_stamp(state: PublishedState, record: EventRecord) -> dt.datetime:
@@ -137,11 +156,12 @@ def corrected(state: PublishedState, item: WebIssue, note: str, now: dt.datetime
     """The state with a correction of ``item`` recorded: its note, and a new baseline."""
     record = state.issues[item.slug]
     stamp = now.astimezone(dt.timezone.utc).replace(microsecond=0)
-    updated = record.model_copy(update={
-        "corrections": [*record.corrections, Correction(date=stamp, note=note,
-                                                        events=changed_events(record.baseline, item))],
-        "baseline": Baseline(text=item.text_digest, events=dict(item.seen)),
-    })
+    updated = record.model_copy(
+        update={
+            "corrections": [*record.corrections, Correction(date=stamp, note=note, events=changed_events(record.baseline, item))],
+            "baseline": Baseline(text=item.text_digest, events=dict(item.seen)),
+        }
+    )
     return state.model_copy(update={"issues": {**state.issues, item.slug: updated}})
 
 

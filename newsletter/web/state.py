@@ -37,8 +37,7 @@ STATE_FILE = "published.json"
 STATE_MAX_BYTES = 64 * 1024 * 1024
 """Largest ``published.json`` read: about 2 KB an issue with its events, so some 30,000
 issues (the 1 MB bound of a YAML file held it to about 550)."""
-_TOO_LARGE = ("publish never writes one this large (about 2 KB an issue): restore it from git, "
-              "or look for data pasted into it")
+_TOO_LARGE = "publish never writes one this large (about 2 KB an issue): restore it from git, or look for data pasted into it"
 
 
 class EventSeen(_Strict):
@@ -126,9 +125,16 @@ def _not_json(name: str, exc: ValueError) -> InputError:
         field, message = ".".join(str(part) for part in first["loc"]), first["msg"]
     elif isinstance(exc, json.JSONDecodeError):
         message = exc.msg
-    return InputError(Problem(name, getattr(exc, "lineno", None), getattr(exc, "colno", None), field,
-                              f"not the file publish writes (JSON: {message})",
-                              "restore it from git (it is kept there with the site)"))
+    return InputError(
+        Problem(
+            name,
+            getattr(exc, "lineno", None),
+            getattr(exc, "colno", None),
+            field,
+            f"not the file publish writes (JSON: {message})",
+            "restore it from git (it is kept there with the site)",
+        )
+    )
 
 
 def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
