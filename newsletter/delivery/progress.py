@@ -104,7 +104,7 @@ def print_already_sent(r: Reporter, send_row: Any, counts: dict[str, int], issue
     )
     print_counts(r, counts, send_row.eligible)
     if outbox is not None:
-        r.say(f"  No email left this machine: the messages are in {outbox}/ (set SENDGRID_API_KEY to send for real)")
+        r.say(f"  No email left this machine: the messages are in {outbox}/ (set SENDGRID_API_KEY or SMTP_URL to send for real)")
     r.say(f"  `newsletter status {issue}` shows the send; `newsletter report {issue}` lists anyone not accepted")
 
 
