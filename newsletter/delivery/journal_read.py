@@ -15,13 +15,15 @@ the log.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from newsletter.delivery.state import STATE_DIR
 from newsletter.errors import NewsletterError, display_path
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     import sqlite3
@@ -266,24 +268,18 @@ def open_existing(root: Path) -> JournalView | None:
 def local_sends(root: Path) -> list[SendRow]:
     """Every send in this clone's journal, oldest first (the sends table only: no scan of
     the recipients); [] with no journal or one that cannot be read."""
-    path = journal_path(root)
-    if not path.is_file():
-        return []  # never sent: SQLite is not even loaded
-    import sqlite3
-
-    try:
-        db = _read_only(path)
-        try:
-            return JournalReader(db).sends()
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return []
+    return _asked(root, JournalReader.sends)
 
 
 def local_figures(root: Path) -> list[SendFigures]:
     """Every send in this clone's journal with its counts, oldest first; [] with no
     journal or one that cannot be read."""
+    return _asked(root, JournalReader.figures)
+
+
+def _asked(root: Path, question: Callable[[JournalReader], list[T]]) -> list[T]:
+    """``question`` asked of this clone's journal opened read-only; [] without one, or when
+    it cannot be read."""
     path = journal_path(root)
     if not path.is_file():
         return []  # never sent: SQLite is not even loaded
@@ -292,7 +288,7 @@ def local_figures(root: Path) -> list[SendFigures]:
     try:
         db = _read_only(path)
         try:
-            return JournalReader(db).figures()
+            return question(JournalReader(db))
         finally:
             db.close()
     except sqlite3.Error:

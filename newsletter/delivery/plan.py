@@ -169,28 +169,19 @@ def timed_rows(
     a resumed run sends the journal's rows with the time the first run gave them), in
     the order they are sent: by send time, then as in the list (a stable sort, so the
     same list gives the same requests)."""
-    greeting = Greeting.of(settings)
-    fallback = settings.fallback_first_name
-    keys = tuple(sorted(fields))
-    bad = _HEADER_BREAK.search
-    dumps = orjson.dumps
+    current: list[Entry] = []
+
+    def remembered() -> Iterator[Entry]:
+        for entry in entries:
+            current[:] = [entry]
+            yield entry
+
+    dumps, loads = orjson.dumps, orjson.loads
     found: list[tuple[int, NewRow]] = []
-    for entry in entries:
-        email, first, last, extra = entry[0], entry[1], entry[2], entry[3]
-        if bad(f"{email}{first}{last}"):
-            _refuse(entry, list_path)
-        values = recipient_values(
-            email=email,
-            first_name=first,
-            last_name=last,
-            unsubscribe_url="",
-            fallback_first_name=fallback,
-            greeting=greeting,
-            extra=extra,
-        )
-        kept: dict[str, str | int] = {k: values[k] for k in keys if k in values}
-        at = kept[SEND_AT_KEY] = when(entry)
-        found.append((at, (email, first, last, dumps(kept).decode("utf-8"), entry[6])))
+    for email, first, last, vals, tracked in new_rows(remembered(), settings, fields, list_path):
+        kept: dict[str, str | int] = loads(vals) if vals is not None else {}
+        at = kept[SEND_AT_KEY] = when(current[0])
+        found.append((at, (email, first, last, dumps(kept).decode("utf-8"), tracked)))
     found.sort(key=lambda timed: timed[0])
     return found
 
