@@ -30,7 +30,22 @@ class Ran:
         return self.code == 0
 
 
-def git(root: Path, *args: str, timeout: float = TIMEOUT) -> Ran:
+@dataclass(frozen=True, slots=True)
+class RawRan:
+    """A git command's exit code and its output as bytes (at most the ``limit`` asked for)."""
+
+    code: int
+    out: bytes
+    err: str
+
+    @property
+    def ok(self) -> bool:
+        return self.code == 0
+
+
+def git_raw(root: Path, *args: str, input: bytes | None = None, timeout: float = TIMEOUT, limit: int = _MAX_OUTPUT) -> RawRan:
+    """Run git with a timeout, no terminal (nothing may prompt) and ``input`` or nothing on
+    its standard input; a timeout is code 124, git missing 127."""
     env = {
         **os.environ,
         "GIT_TERMINAL_PROMPT": "0",
@@ -39,16 +54,26 @@ def git(root: Path, *args: str, timeout: float = TIMEOUT) -> Ran:
         "GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes"),
     }
     try:
-        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL, env=env)
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=root,
+            capture_output=True,
+            timeout=timeout,
+            env=env,
+            input=input,
+            stdin=subprocess.DEVNULL if input is None else None,
+        )
     except subprocess.TimeoutExpired:
-        return Ran(124, "", f"git {args[0]} did not finish within {timeout:.0f} s")
+        return RawRan(124, b"", f"git {args[0]} did not finish within {timeout:.0f} s")
     except OSError as exc:
-        return Ran(127, "", f"git cannot be run: {exc.strerror or exc}")
-    return Ran(
-        proc.returncode,
-        proc.stdout[:_MAX_OUTPUT].decode("utf-8", "replace"),
-        proc.stderr[:_MAX_OUTPUT].decode("utf-8", "replace"),
-    )
+        return RawRan(127, b"", f"git cannot be run: {exc.strerror or exc}")
+    return RawRan(proc.returncode, proc.stdout[:limit], proc.stderr[:_MAX_OUTPUT].decode("utf-8", "replace"))
+
+
+def git(root: Path, *args: str, timeout: float = TIMEOUT) -> Ran:
+    """:func:`git_raw`, its output as text."""
+    ran = git_raw(root, *args, timeout=timeout)
+    return Ran(ran.code, ran.out.decode("utf-8", "replace"), ran.err)
 
 
 def commit_of(root: Path, ref: str) -> str:
@@ -65,14 +90,9 @@ def extract(root: Path, ref: str, target: Path) -> bool:
     commit = commit_of(root, ref)
     prefix = git(root, "rev-parse", "--show-prefix").out.strip()  # the project may be a folder of the repository
     tree = f"{commit}:{prefix.rstrip('/')}" if prefix else commit
-    try:
-        proc = subprocess.run(
-            ["git", "archive", "--format=tar", tree], cwd=root, capture_output=True, timeout=120, stdin=subprocess.DEVNULL
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise UsageError(f"git archive {ref}: {exc}") from None
-    if proc.returncode != 0 or len(proc.stdout) > _MAX_ARCHIVE:
-        raise UsageError(f"git archive {ref}: {proc.stderr.decode('utf-8', 'replace').strip() or 'too large'}")
-    with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
+    archived = git_raw(root, "archive", "--format=tar", tree, limit=_MAX_ARCHIVE + 1)
+    if not archived.ok or len(archived.out) > _MAX_ARCHIVE:
+        raise UsageError(f"git archive {ref}: {archived.err.strip() or 'too large'}")
+    with tarfile.open(fileobj=io.BytesIO(archived.out)) as tar:
         tar.extractall(target, filter="data")
     return (target / "newsletter.yaml").is_file()

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from newsletter.errors import Problem, display_path
+from newsletter.gitrepo import git_raw
 
 COLUMNS = ("consent_source", "consent_at", "consent_wording")
 """The evidence columns, in the order they are checked."""
@@ -160,24 +160,21 @@ def wording_files(list_path: Path, root: Path) -> list[Problem]:
         f"{_WORDING.fullmatch(v).group('commit')}:{_WORDING.fullmatch(v).group('path')}\n"  # type: ignore[union-attr]
         for v in names
     )
-    try:
-        done = subprocess.run(
-            ["git", "cat-file", "--batch-check"], cwd=root, input=asked.encode("utf-8"), capture_output=True, timeout=GIT_TIMEOUT
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
+    done = git_raw(root, "cat-file", "--batch-check", input=asked.encode("utf-8"), timeout=GIT_TIMEOUT)
+    if done.code in (124, 127):  # git did not answer, or is not here
         return [
             Problem(
                 shown,
                 first[names[0]],
                 None,
                 UNCHECKED,
-                f"the sign-up wordings could not be looked up in git ({exc.__class__.__name__})",
+                f"the sign-up wordings could not be looked up in git ({done.err})",
                 "run subscribers check where git and the repository are",
             )
         ]
-    answers = done.stdout.decode("utf-8", "replace").splitlines()
-    if done.returncode != 0 or len(answers) != len(names):
-        why = done.stderr.decode("utf-8", "replace").strip().splitlines()[:1] or ["no answer"]
+    answers = done.out.decode("utf-8", "replace").splitlines()
+    if not done.ok or len(answers) != len(names):
+        why = done.err.strip().splitlines()[:1] or ["no answer"]
         return [
             Problem(
                 shown,

@@ -8,14 +8,12 @@ password fails instead of waiting. Every call has a timeout and a bounded output
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from newsletter.errors import NewsletterError
-from newsletter.gitrepo import TIMEOUT, Ran, git
+from newsletter.gitrepo import Ran, git, git_raw
 
 ATTEMPTS = 5
-_MAX_OUTPUT = 1 << 20
 __all__ = ["Ran", "git"]
 FALLBACK_IDENTITY = ("-c", "user.name=newsletter", "-c", "user.email=newsletter@localhost")
 
@@ -62,13 +60,8 @@ def fetch(root: Path, remote: str, branch: str) -> str:
 
 def show(root: Path, commit_id: str, path: str) -> bytes | None:
     """A file as ``commit_id`` holds it, or None."""
-    try:
-        proc = subprocess.run(
-            ["git", "show", f"{commit_id}:{path}"], cwd=root, capture_output=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return proc.stdout[:_MAX_OUTPUT] if proc.returncode == 0 else None
+    shown = git_raw(root, "show", f"{commit_id}:{path}")
+    return shown.out if shown.ok else None
 
 
 def push_once(root: Path, remote: str, branch: str) -> Ran:
