@@ -17,7 +17,7 @@
   With ``--against DIR`` (a checkout of another version, e.g. ``git worktree add
   ../wt-old REV``), each kind of run is also made with that version's code, alternating
   with this one on the same list and the same server code, and the ratios of the
-  medians are printed: the side-by-side figure the README quotes.
+  medians are printed: the side-by-side figure docs/performance.md quotes.
 * crash: the drills of tests/test_crash.py: ``--kills`` SIGKILLs of the sender alone
   during 20,000-recipient sends (batches of 1,000), resumed with no flag; then a
   power-cut drill (the whole process group killed) of 10 kills.

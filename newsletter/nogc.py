@@ -3,7 +3,7 @@
 Speed code: the send loop, the list tally and the web edition's loop run without the
 cyclic collector. Plain twin: the same loop with the collector running (it changes when
 memory is freed, never a result); ``tests/test_nogc.py`` holds that the collector is
-paused inside and left as it was found afterwards. Figures: the README's performance table (``bench/``).
+paused inside and left as it was found afterwards. Figures: docs/performance.md (``bench/``).
 """
 
 from __future__ import annotations

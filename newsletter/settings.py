@@ -1,7 +1,7 @@
 """Publication settings: ``newsletter.yaml`` → :class:`Settings`.
 
 Each field is documented where it is defined (the docstring under it), so the
-README's configuration table and any help text come from one place.
+configuration table (docs/configuration.md) and any help text come from one place.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ this process reads the second part itself.
 Speed code: tallies a big list on two cores. Plain twin: one pass of
 :mod:`newsletter.audience.scan`; held equal by
 ``tests/test_subscribers_halves.py::test_two_parts_joined_are_the_tally_of_one_pass`` and
-``test_two_parts_joined_hold_back_who_one_pass_holds_back``. Figures: the README's performance table (``bench/``).
+``test_two_parts_joined_hold_back_who_one_pass_holds_back``. Figures: docs/performance.md (``bench/``).
 """
 
 from __future__ import annotations

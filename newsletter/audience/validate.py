@@ -7,7 +7,7 @@ email-validator would, and everything else is given to email-validator itself.
 
 Speed code: :func:`fast_path`. Plain twin: ``email_validator.validate_email``; held
 equal by ``tests/test_subscribers_fastpath.py::test_fast_path_never_disagrees_with_the_library``
-(and ``test_check_address_accepts_exactly_what_the_library_accepts``). Figures: the README's performance table (``bench/``).
+(and ``test_check_address_accepts_exactly_what_the_library_accepts``). Figures: docs/performance.md (``bench/``).
 
 Why the fast path agrees with email-validator (``tests/test_subscribers_fastpath.py``
 checks it with property tests). It only answers when the part before the first

@@ -52,8 +52,7 @@ def approval(ctx: CheckContext) -> Iterator[Finding]:
             yield APPROVAL_OFF(
                 "nobody approves this email before it is sent",
                 ctx.issue_at(()),
-                "set approval: required (or another-person, or pull-request) in newsletter.yaml; "
-                'the README\'s "Working as a team" says how',
+                "set approval: required (or another-person, or pull-request) in newsletter.yaml; docs/teamwork.md says how",
             )
         return
     if not found.blocks:

@@ -22,7 +22,7 @@ REVIEW_FILE = ".github/workflows/newsletter-review.yml"
 ENVIRONMENT = "newsletter"
 MARK = "# Written by `newsletter ci init`"
 
-_HEAD = f"""{MARK} (newsletter {__version__}); the README's "Working as a team" explains it.
+_HEAD = f"""{MARK} (newsletter {__version__}); docs/teamwork.md explains it.
 # Edit it freely: `newsletter ci init --force` writes it again.
 """
 

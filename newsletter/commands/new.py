@@ -32,7 +32,7 @@ def new(slug: str | None, from_path: Path | None, date: dt.date | None) -> Start
         if latest is None:
             raise UsageError(
                 f"no issue in {display_path(root / catalogue.ISSUES_DIR)}/ to start from: "
-                "write the first one (see the README's editor's guide), or name one with --from"
+                "write the first one (see docs/editors-guide.md), or name one with --from"
             )
         from_path = latest.path
     source = load_issue(from_path, settings)

@@ -16,7 +16,7 @@ row. Plain twin: :meth:`newsletter.delivery.sendgrid.PayloadBuilder.build` build
 from :class:`~newsletter.delivery.base.Recipient` s; held equal by
 ``tests/test_delivery_payload.py::test_a_body_built_from_rows_is_the_body_built_from_recipients``
 (and the token and link makers by ``test_fast_token_and_link_makers_agree_with_the_plain_functions``).
-Figures: the README's performance table (``bench/``).
+Figures: docs/performance.md (``bench/``).
 """
 
 from __future__ import annotations

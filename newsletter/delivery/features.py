@@ -13,10 +13,10 @@ the editor figures or SendGrid's bookkeeping, never a reader their rights):
 * ``asm group`` (``delivery.sendgrid.asm_group_id``, ``unsubscribe: sendgrid``): the
   messages keep our own one-click link and visible link (``unsubscribe_url``), and SendGrid
   does not leave out who left the group since the last ``subscribers sync``: warned (the
-  README's unsubscribe section promises that SMTP and outbox mail keep our own link).
+  editor's guide promises that SMTP and outbox mail keep our own link).
 * ``tracking`` (``tracking: consented``, ``delivery.sendgrid.click_tracking`` or
   ``open_tracking`` on): nobody is tracked, which is less than asked and never more:
-  warned (the README promises that SMTP and the outbox never track).
+  warned (the editor's guide promises that SMTP and the outbox never track).
 """
 
 from __future__ import annotations

@@ -136,7 +136,7 @@ class Journal(JournalReader):
 
         The rows go to SQLite as one JSON array (``as_json``, when the caller has it),
         unpacked by SQLite's own JSON functions: faster than binding each row's values
-        from Python (``bench/``; figures in the README's performance table).
+        from Python (``bench/``; figures in docs/performance.md).
         """
         data = as_json if as_json is not None else orjson.dumps(rows)
         with self._tx(defer=True):

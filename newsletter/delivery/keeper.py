@@ -49,7 +49,8 @@ def guard(root: Path, secret: str) -> Verdict:
                 f"{display_path(records.path_for(root, last.slug))}: the last send used another unsubscribe secret "
                 f"(id {last.secret_id}; this machine's is {secret}). Sending now would give readers unsubscribe "
                 "links that the earlier emails' links do not match, and those would stop working here. "
-                "Set NEWSLETTER_SECRET to the organisation's secret (the README's \"One secret\" says how); "
+                "Set NEWSLETTER_SECRET to the organisation's secret "
+                '(docs/configuration.md, "One secret for the organisation", says how); '
                 "nothing was sent"
             )
     return Verdict(every)

@@ -5,8 +5,8 @@ boundary) are made once, by :mod:`~newsletter.delivery.headers` (the one header
 builder: RFC 5322 folding, never an encoded ``<URL>``); per recipient only the To,
 List-Unsubscribe and Message-ID headers are made and the filled bodies are
 quoted-printable encoded (``binascii``, in C). Building each
-message with ``email.message.EmailMessage`` instead is much slower (figures: the
-README's performance table); this speed is what lets SMTP keep several connections
+message with ``email.message.EmailMessage`` instead is much slower (figures:
+docs/performance.md); this speed is what lets SMTP keep several connections
 busy. The messages are held to RFC 5322, 2047 and 2369 by ``tests/test_raw_headers.py``.
 """
 

@@ -32,7 +32,7 @@ Speed code: overlaps building and posting a SendGrid send's requests. Plain twin
 sender building and posting each body itself (``background=False``); the bodies must be
 the same bytes, held equal by
 ``tests/test_delivery_poster.py::test_the_body_built_by_the_request_process_is_the_senders_byte_for_byte``.
-Figures: the README's performance table (``bench/``).
+Figures: docs/performance.md (``bench/``).
 """
 
 from __future__ import annotations
