@@ -373,3 +373,31 @@ def test_an_issue_in_two_languages_at_each_readers_hour(project: Path, sendgrid_
         "eilidh@example.org": "cy",
         "farah@example.org": "en",
     }
+
+
+def test_tracking_by_consent_at_each_readers_hour_keeps_one_time_per_request(
+    project: Path, sendgrid_server: SendGridServer
+) -> None:
+    """``tracking: consented`` splits requests by the readers' choice; local time still puts
+    readers of one send time in a request (each kind of reader at their own hour)."""
+    zones = ["Asia/Kathmandu", "America/St_Johns", "Pacific/Apia"]
+    with (project / "zoned.csv").open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["email", "first_name", "timezone", "tracking_consent"])
+        for i in range(12):
+            w.writerow([f"reader{i:02d}@example.org", f"Reader{i}", zones[i % 3], "yes" if i % 2 else "no"])
+    settings_file = project / "newsletter.yaml"
+    settings_file.write_text(settings_file.read_text(encoding="utf-8") + "tracking: consented\n", encoding="utf-8")
+    hour = safe_hour(time.time(), zones)
+    result = send_local(project, sendgrid_server, "--at", hour)
+    assert result.code == 0, result.output
+    bodies = sendgrid_server.log.requests
+    assert sendgrid_server.log.invalid == [] and len({b["batch_id"] for b in bodies}) == 1
+    seen = 0
+    for body in bodies:
+        times = {p["send_at"] for p in body["personalizations"]}
+        assert len(times) == 1, "a request holds readers of one send time"
+        consent = {int(p["to"][0]["email"][6:8]) % 2 for p in body["personalizations"]}
+        assert len(consent) == 1, "a request holds readers of one tracking choice"
+        seen += len(body["personalizations"])
+    assert seen == 12 and len(bodies) == 6  # three zones, two choices

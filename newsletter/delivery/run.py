@@ -211,16 +211,13 @@ class _NewBatches:
         self.group = group
         self._held: NewRow | None = None
         """With ``group``: the first row of the next batch, read to find where this one ends."""
-        self._gathered: dict[bool, list[NewRow]] = {False: [], True: []}
         self.by_language = by_language
         self._by_kind: dict[tuple[bool, str, int], list[NewRow]] = {}
 
     def __call__(self) -> Batch:
         seq, skip = self.seq, self.skip
         source = (r for r in self.source if r[0].lower() not in skip) if skip else self.source
-        if self.by_language:
-            return self._one_language(source)
-        if self.split:
+        if self.by_language or self.split:
             return self._one_kind(source)
         if self.group is not None:
             return self._one_group(source)
@@ -247,34 +244,20 @@ class _NewBatches:
         return Batch(rows, self.make)
 
     def _one_kind(self, source: Iterator[NewRow]) -> Batch:
-        """The next batch of readers of one kind: the first kind to fill a batch, or at the
-        end of the list whatever is left (one kind, then the other)."""
-        gathered, size = self._gathered, self.size
-        kind: bool | None = None
-        for row in source:
-            found = gathered[row[4]]
-            found.append(row)
-            if len(found) == size:
-                kind = row[4]
-                break
-        if kind is None:
-            kind = bool(gathered[True]) and not gathered[False]
-        taken, gathered[kind] = gathered[kind], []
-        seq = self.seq
-        rows: list[RowTuple] = [(seq + i, email, first, last, vals) for i, (email, first, last, vals, _) in enumerate(taken)]
-        self.seq = seq + len(rows)
-        return Batch(rows, self.make, kind)
-
-    def _one_language(self, source: Iterator[NewRow]) -> Batch:
-        """:meth:`_one_kind` for an issue in several languages: a batch of readers of one
-        language (and, with ``split``, of one kind; with ``group``, of one send time), the
-        first to fill a batch, or at the end of the list whatever is left, in a fixed order."""
+        """The next batch of readers of one kind: with ``split``, of one tracking choice; for an
+        issue in several languages, of one language; with ``group``, of one send time. The
+        first kind to fill a batch, or at the end of the list whatever is left, in a fixed
+        order (untracked before tracked)."""
         gathered = self._by_kind
-        size, split, group = self.size, self.split, self.group
+        size, split, by_language, group = self.size, self.split, self.by_language, self.group
         kind: tuple[bool, str, int] | None = None
         for row in source:
             at = group(row) if group is not None else 0
-            key = (row[4] if split else False, row_language(row[3]), at if isinstance(at, int) else 0)
+            key = (
+                row[4] if split else False,
+                row_language(row[3]) if by_language else "",
+                at if isinstance(at, int) else 0,
+            )
             found = gathered.setdefault(key, [])
             found.append(row)
             if len(found) == size:
