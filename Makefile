@@ -16,6 +16,7 @@ STAMP := $(VENV)/.installed
 
 setup: $(STAMP)
 	$(PY) -m compileall -q newsletter  # bytecode now, even where PYTHONDONTWRITEBYTECODE is set
+	$(PY) -m newsletter.render.precompile  # the theme's templates too (a cold publish compiled them)
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'

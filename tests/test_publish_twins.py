@@ -8,13 +8,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import random
 from pathlib import Path
 
 import lxml.html
 import pytest
 
-from newsletter.web import page
+from newsletter.web import page, state
 
 REPO = Path(__file__).resolve().parent.parent
 REASONS = [
@@ -102,3 +104,43 @@ def test_an_ascii_address_has_no_hidden_character_the_long_check_would_find() ->
                 assert "U+" not in str(exc)
     with pytest.raises(ValueError, match=r"U\+200B ZERO WIDTH SPACE"):
         fields.check_url("https://example.org/a\u200bb")
+
+
+def _text(rnd: random.Random) -> str:
+    """Text as an issue may hold it: every kind of character JSON escapes or keeps as it is."""
+    alphabet = ["a", "Z", " ", '"', "\\", "/", "\n", "\t", "\r", "\b", "\f", "\x00", "\x1f", "\x7f", "é", "\u2028", "\u00a0"]
+    alphabet += ["😀", "ŵ", "<", "&", "'"]
+    return "".join(rnd.choice(alphabet) for _ in range(rnd.randrange(0, 12)))
+
+
+def test_published_json_is_written_byte_for_byte_as_the_standard_library_writes_it() -> None:
+    """``dump_state`` (orjson) against ``json.dumps(indent=2, sort_keys=True, ensure_ascii=False)``:
+    the file is kept in git, so a change of writer must not change one byte of it."""
+    rnd = random.Random(26)
+    for _ in range(200):
+        issues = {}
+        for n in range(rnd.randrange(0, 4)):
+            slug = f"{_text(rnd)}-{n}"
+            issues[slug] = state.IssueRecord(
+                digest=_text(rnd),
+                updated=dt.datetime(2024, 6, rnd.randrange(1, 28), 9, 30, tzinfo=dt.UTC) if rnd.random() < 0.5 else None,
+                title=_text(rnd),
+                date=dt.date(2024, rnd.randrange(1, 13), 14),
+                summary=_text(rnd),
+                events=[_text(rnd) for _ in range(rnd.randrange(0, 3))],
+                corrections=[
+                    state.Correction(date=dt.datetime(2024, 7, 1, tzinfo=dt.UTC), note=_text(rnd), events=[_text(rnd)])
+                    for _ in range(rnd.randrange(0, 2))
+                ],
+                baseline=state.Baseline(
+                    text=_text(rnd), events={_text(rnd): state.EventSeen(title=_text(rnd), when="", place="")}
+                ),
+            )
+        events = {
+            _text(rnd): state.EventRecord(digest=_text(rnd), sequence=rnd.randrange(0, 10**12), issue=_text(rnd))
+            for _ in range(rnd.randrange(0, 4))
+        }
+        published = state.PublishedState(issues=issues, events=events)
+        data = published.model_dump(mode="json", exclude_defaults=False)
+        standard = (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+        assert state.dump_state(published) == standard

@@ -8,11 +8,13 @@ language's message catalog (:mod:`newsletter.render.catalog`).
 
 from __future__ import annotations
 
+import hashlib
 import os
 from functools import lru_cache
 from pathlib import Path
 
-from jinja2 import BytecodeCache, ChoiceLoader, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
+import jinja2
+from jinja2 import BytecodeCache, ChoiceLoader, Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
 from jinja2.bccache import Bucket
 from markupsafe import Markup
 
@@ -43,24 +45,84 @@ class _Cache(FileSystemBytecodeCache):
 
     def dump_bytecode(self, bucket: Bucket) -> None:
         try:
+            os.makedirs(self.directory, exist_ok=True)
             super().dump_bytecode(bucket)  # removes its temporary file on failure
         except OSError:
             pass
 
 
-def _bytecode_cache(root: Path | None) -> BytecodeCache | None:
-    """Compiled templates kept under ``.newsletter/cache`` (keyed by source checksum):
-    compiling them is most of a cold build's rendering time."""
-    if root is None:
-        return None
-    folder = root / ".newsletter" / "cache" / "jinja"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    if not os.access(folder, os.W_OK):
-        return None
-    return _Cache(str(folder))
+class _Layered(BytecodeCache):
+    """The project's cache, then the theme's compiled at install (read only): a template
+    missing from both is compiled and kept in the project's."""
+
+    def __init__(self, own: _Cache | None, installed: _Cache) -> None:
+        self.own = own
+        self.installed = installed
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if self.own is not None:
+            self.own.load_bytecode(bucket)
+        if bucket.code is None:
+            self.installed.load_bytecode(bucket)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        if self.own is not None:
+            self.own.dump_bytecode(bucket)
+
+
+def fingerprint(env: Environment) -> str:
+    """Everything of ``env`` that Jinja's code generator reads, hashed: its version, syntax
+    and whitespace options, autoescaping, extensions and gettext style, and which filters
+    and tests exist with what each is passed (a filter that comes to take the context is
+    called differently by the compiled code). Compiled templates are kept under this name,
+    so a change of any of these never meets code compiled before it (the cache's own key
+    is only the template's name and source)."""
+    parts = [
+        jinja2.__version__,
+        type(env).__qualname__,
+        env.code_generator_class.__qualname__,
+        env.context_class.__qualname__,
+        env.block_start_string,
+        env.block_end_string,
+        env.variable_start_string,
+        env.variable_end_string,
+        env.comment_start_string,
+        env.comment_end_string,
+        env.line_statement_prefix,
+        env.line_comment_prefix,
+        env.trim_blocks,
+        env.lstrip_blocks,
+        env.newline_sequence,
+        env.keep_trailing_newline,
+        env.autoescape if isinstance(env.autoescape, bool) else "callable",
+        env.optimized,
+        env.is_async,
+        env.finalize is not None,
+        getattr(env, "newstyle_gettext", None),
+        sorted(env.extensions),
+        sorted((name, str(getattr(f, "jinja_pass_arg", None))) for name, f in env.filters.items()),
+        sorted((name, str(getattr(f, "jinja_pass_arg", None))) for name, f in env.tests.items()),
+    ]
+    return hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def writable_installed_cache(env: Environment) -> BytecodeCache:
+    """The theme's compiled templates for ``env``, to be filled (by
+    :mod:`newsletter.render.precompile`, at install)."""
+    return _Cache(str(BUILTIN_TEMPLATES / "__pycache__" / fingerprint(env)))
+
+
+def bytecode_cache(root: Path | None, env: Environment) -> BytecodeCache:
+    """Compiled templates: the project's own under ``.newsletter/cache/jinja`` (its
+    overrides, and the theme's when the install did not compile them), then the theme's
+    compiled at install. Compiling them was most of a cold build's rendering time."""
+    key = fingerprint(env)
+    own = None
+    if root is not None:
+        folder = root / ".newsletter" / "cache" / "jinja" / key
+        if os.access(folder, os.W_OK) or not folder.exists():
+            own = _Cache(str(folder))
+    return _Layered(own, _Cache(str(BUILTIN_TEMPLATES / "__pycache__" / key)))
 
 
 def _make(root: Path | None, *, html: bool, language: str, live: bool = True) -> GuardedSandbox:
@@ -76,7 +138,6 @@ def _make(root: Path | None, *, html: bool, language: str, live: bool = True) ->
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=live,
-        bytecode_cache=_bytecode_cache(root),
         # every environment has the extension, so a compiled template is the same in each
         extensions=["jinja2.ext.i18n"],
     )
@@ -96,6 +157,7 @@ def _make(root: Path | None, *, html: bool, language: str, live: bool = True) ->
             link_target=text.link_target,
         )
     env.bound_filters()
+    env.bytecode_cache = bytecode_cache(root, env)  # once every filter is in place
     return env
 
 

@@ -80,7 +80,7 @@ def code_version() -> str:
     for name, module in _LIBRARIES.items():
         digest.update(f"{name} {library_version(name, module)}\n".encode())
     for path in sorted([*package.rglob("*.py"), *(package / "templates").rglob("*")]):
-        if path.is_file():
+        if path.is_file() and "__pycache__" not in path.parts:  # not the templates compiled at install
             digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
