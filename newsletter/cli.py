@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from newsletter import __version__
+from newsletter.nogc import spare_the_exit
 
 ISSUE = click.argument(
     "issue_path",
@@ -622,4 +623,7 @@ def main() -> None:
     # pydantic scans every installed package's metadata for plugins on first use; a
     # command-line tool has none to load, and the scan costs a noticeable part of start-up.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    cli(prog_name="newsletter")
+    try:
+        cli(prog_name="newsletter")
+    finally:
+        spare_the_exit()  # the command is done: see newsletter.nogc
