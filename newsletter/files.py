@@ -92,10 +92,13 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _temporary(path: Path, data: bytes, mode: int, *, durable: bool = True) -> Path:
-    """``data`` written whole (and synced) in a hidden file beside ``path``, with ``mode``."""
+def _temporary(path: Path, data: bytes, mode: int | None, *, durable: bool = True) -> Path:
+    """``data`` written whole (and synced) in a hidden file beside ``path``, with ``mode``
+    (None: what the user's umask gives a new file, as the kernel applies it when creating
+    the file; readable by others, as the file will be, and without two calls to ask the
+    umask and one to change the mode, for each of the web edition's hundreds of files)."""
     tmp = _tmp_name(path)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PERSONAL)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PERSONAL if mode is not None else 0o666)
     try:
         try:
             view = memoryview(data)
@@ -104,7 +107,7 @@ def _temporary(path: Path, data: bytes, mode: int, *, durable: bool = True) -> P
                 if written <= 0:
                     raise OSError(errno.ENOSPC, "No space left on device")
                 view = view[written:]
-            if mode != PERSONAL:
+            if mode is not None and mode != PERSONAL:
                 os.fchmod(fd, mode)
             if durable:
                 os.fsync(fd)
@@ -190,7 +193,7 @@ def write_if_changed(path: Path, data: bytes, *, durable: bool = True) -> bool:
 
 
 def _replace_new(path: Path, data: bytes) -> None:
-    tmp = _temporary(path, data, mode_for(False), durable=False)
+    tmp = _temporary(path, data, None, durable=False)
     try:
         os.replace(tmp, path)
     except BaseException:

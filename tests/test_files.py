@@ -75,3 +75,14 @@ def test_writing_is_all_or_nothing(tmp_path: Path) -> None:
     assert [p.name for p in target.iterdir() if p.name.startswith(".")] == []  # no temporary left
     assert create_file(good, "other") is False and good.read_text() == "a"
     assert create_file(target / "new.txt", "n", personal=True) and mode(target / "new.txt") == 0o600
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o000])
+def test_the_web_edition_follows_the_umask(project: Path, umask: int) -> None:
+    """Its files are created with the mode the umask gives (the kernel applies it: no file
+    of the site is made owner-only and widened afterwards, nor the other way round)."""
+    done = cli(project, umask, "publish")
+    assert done.returncode == 0, done.stderr
+    made = [p for p in (project / "site").rglob("*") if p.is_file()]
+    assert len(made) >= 5
+    assert {mode(p) for p in made} == {0o666 & ~umask}

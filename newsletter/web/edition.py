@@ -18,6 +18,7 @@ changed, nothing is made again.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from newsletter.errors import UsageError, display_path
@@ -47,8 +48,7 @@ def build_site(request: Request) -> SiteResult:
     paths = request.candidates()
     sent = sorted(sent_slugs(request.root))
     named = sorted(str(p.resolve()) for p in request.named)
-    key = cache.site_key(request.root, paths, [sent, named, request.base_url])
-    quick = _unchanged(request, key)
+    quick = _unchanged(request, lambda: cache.site_key(request.root, paths, [sent, named, request.base_url]))
     if quick is not None:
         return quick
     from newsletter.web.make import make_site
@@ -61,10 +61,12 @@ def build_site(request: Request) -> SiteResult:
         made = make_site(request, paths, frozenset(sent))
     result = made.result
     result.out_dir = request.out_dir
+    folders = {request.out_dir}
     for name, data in made.files.items():
         target = request.out_dir / name
-        if "/" in name:
+        if target.parent not in folders:
             target.parent.mkdir(parents=True, exist_ok=True)
+            folders.add(target.parent)
         # each file atomic; made durable all at once (one fsync per file cost seconds for a big site)
         if write_if_changed(target, data, durable=False):
             result.written.append(name)
@@ -79,11 +81,12 @@ def build_site(request: Request) -> SiteResult:
     return result
 
 
-def _unchanged(request: Request, key: str) -> SiteResult | None:
+def _unchanged(request: Request, key: Callable[[], str]) -> SiteResult | None:
     """The result of the last publish when nothing it was made from changed since (and its
-    files are still as it wrote them); None otherwise."""
+    files are still as it wrote them); None otherwise. ``key`` (every input read and
+    hashed) is asked for only when there is a last publish to compare it with."""
     data = cache.load(request.root, _manifest_key(request))
-    if data is None or data.get("key") != key:
+    if data is None or data.get("key") != key():
         return None
     try:
         until = data.get("until")
