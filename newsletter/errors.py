@@ -10,6 +10,8 @@ Exit codes follow the design: 2 means bad input or usage (nothing was sent),
 
 from __future__ import annotations
 
+import functools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -105,6 +107,13 @@ def display_path(path: Path | str) -> str:
     """The path as a user would type it: relative to the working folder when inside it."""
     p = Path(path)
     try:
-        return str(p.resolve().relative_to(Path.cwd().resolve()))
+        return str(p.resolve().relative_to(_real(os.getcwd())))
     except ValueError:
         return str(p)
+
+
+@functools.lru_cache(maxsize=8)
+def _real(folder: str) -> Path:
+    """The working folder with its links resolved, found once for each (a command names
+    hundreds of files: resolving it again for each was half of the time spent on them)."""
+    return Path(folder).resolve()

@@ -117,7 +117,8 @@ def collect(
                 hit = None
                 issue_file = project.load(path)
                 date = issue_file.issue.date
-            if not in_archive(slug, date, today=today, named=path.resolve() in named, sent=sent, published=state.issues):
+            named_here = bool(named) and path.resolve() in named
+            if not in_archive(slug, date, today=today, named=named_here, sent=sent, published=state.issues):
                 result.not_yet.append(display_path(path))
                 stamp = _midnight(date, zone)
                 until = stamp if until is None else min(until, stamp)
