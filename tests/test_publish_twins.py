@@ -11,12 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+from html import escape
 from pathlib import Path
 
 import lxml.html
 import pytest
 
-from newsletter.web import page, state
+from newsletter.web import absolute, page, state
 
 REPO = Path(__file__).resolve().parent.parent
 REASONS = [
@@ -144,3 +145,52 @@ def test_published_json_is_written_byte_for_byte_as_the_standard_library_writes_
         data = published.model_dump(mode="json", exclude_defaults=False)
         standard = (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
         assert state.dump_state(published) == standard
+
+
+LINKS = ["page.html", "../up.html", "/root.html", "#top", "?q=1", "https://example.org/a b", "//cdn.example/x.png"]
+LINKS += ["mailto:hello@example.org", " spaced.html ", "", "a/./b/../c.html", "{{ unsubscribe_url }}", "https://x.example/y?"]
+TAGS = ["a", "img", "td", "table", "div", "p", "form", "blockquote", "span", "video", "object", "style", "meta", "param", "base"]
+ATTRIBUTES = ["href", "src", "background", "cite", "action", "longdesc", "usemap", "formaction", "xlink:href", "lowsrc", "title"]
+
+
+def _style(rnd: random.Random) -> str:
+    parts = []
+    for _ in range(rnd.randrange(0, 4)):
+        link = rnd.choice(LINKS)
+        quote = rnd.choice(["", '"', "'"])
+        parts.append(rnd.choice(["color:red;", f"background:url({quote}{link}{quote}) no-repeat;", f"b:URL({link});"]))
+    return "".join(parts)
+
+
+def _element(rnd: random.Random, depth: int, special: bool) -> str:
+    tag = rnd.choice(TAGS if special else TAGS[:10])
+    attributes = ""
+    for name in rnd.sample(ATTRIBUTES, rnd.randrange(0, 4)):
+        attributes += f' {name}="{escape(rnd.choice(LINKS))}"'
+    if rnd.random() < 0.4:
+        attributes += f' style="{escape(_style(rnd))}"'
+    if tag == "meta":
+        attributes += ' http-equiv="refresh" content="5; url=next.html"'
+    if tag == "param":
+        attributes += ' valuetype="ref" value="movie.swf"'
+    inner = "".join(_element(rnd, depth + 1, special) for _ in range(rnd.randrange(0, 3))) if depth < 4 else ""
+    text = f'@import "{rnd.choice(LINKS)}"; p{{background:url({rnd.choice(LINKS)})}}' if tag == "style" else "text"
+    return f"<{tag}{attributes}>{text}{inner}</{tag}>"
+
+
+@pytest.mark.parametrize("special", [False, True])
+def test_links_are_made_absolute_as_lxml_makes_them(special: bool) -> None:
+    """``absolute.make_absolute`` against lxml's ``make_links_absolute(resolve_base_href=False)``
+    on generated bodies: every link attribute, ``url()`` in styles (quoted or not, several in
+    one), links with spaces, fragments and templates' tokens; with ``special``, also the
+    elements lxml treats otherwise (object, param, meta refresh, style, base)."""
+    rnd = random.Random(26 + special)
+    for _ in range(1500):
+        body = "<body>" + "".join(_element(rnd, 0, special) for _ in range(rnd.randrange(1, 5))) + "</body>"
+        ours = lxml.html.document_fromstring(body).find("body")
+        theirs = lxml.html.document_fromstring(body).find("body")
+        assert isinstance(ours, lxml.html.HtmlElement) and isinstance(theirs, lxml.html.HtmlElement)
+        base = rnd.choice(["https://example.org/news/2024-06.html", "https://example.org/", "http://a.example/b/c/d"])
+        absolute.make_absolute(ours, base)
+        theirs.make_links_absolute(base, resolve_base_href=False)
+        assert lxml.html.tostring(ours) == lxml.html.tostring(theirs), body

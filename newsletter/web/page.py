@@ -35,6 +35,7 @@ from newsletter.render.personalize import TOKEN_RE, Tokenized
 from newsletter.render.words import N_, reason_in
 from newsletter.settings import Settings
 from newsletter.sitenames import FEED, INDEX, SiteAddress, page_name
+from newsletter.web.absolute import make_absolute
 from newsletter.web.state import Correction
 from newsletter.web.webcopy import clean_for_web
 
@@ -194,7 +195,7 @@ def _feed_content(doc: lxml.html.HtmlElement, url: str) -> str:
     for element in list(body.iter("div")):
         if "display:none" in (element.get("style") or "").replace(" ", ""):
             element.drop_tree()
-    body.make_links_absolute(url, resolve_base_href=False)
+    make_absolute(body, url)
     parts = [lxml.html.tostring(child, encoding="unicode") for child in body]
     return ((body.text or "") + "".join(parts)).strip()
 
