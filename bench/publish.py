@@ -15,9 +15,10 @@ new processes, alternating:
 - *against*: with ``--against DIR``, a cold publish by the package in ``DIR`` (another
   version: ``git archive COMMIT newsletter | tar -x -C DIR``, put first on ``PYTHONPATH``),
   whose site must be byte for byte this version's.
-Run it after ``make setup``, which compiles the package's bytecode and the theme's templates
-as an install does (a cold publish is a new project's, not a new installation's). Prints the medians of wall time and of CPU time (user + system of the child process),
-and the ratios side by side. ``--phases`` also says where a cold publish's CPU time goes
+Run it after ``make setup``, which compiles the package's bytecode and the theme's
+templates as an install does (a cold publish is a new project's, not a new installation's).
+Prints the medians of wall time and of CPU time (user + system of the child process), and
+the ratios side by side. ``--phases`` also says where a cold publish's CPU time goes
 (medians of ``--runs`` cold publishes, each in a new process, its steps timed by wrapping
 the functions that do them).
 
