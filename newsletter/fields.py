@@ -9,7 +9,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -118,6 +118,33 @@ def _event_id(value: str) -> str:
     return value
 
 
+def check_tag(tag: object) -> str | None:
+    """Why ``tag`` is not a language tag Babel knows (``en``, ``cy``, ``pt-BR``), or None."""
+    from babel import Locale, UnknownLocaleError  # here: only a file that names languages needs Babel
+
+    if isinstance(tag, bool):
+        return "YAML reads a bare no, yes, on or off as true or false: quote a language tag ('no')"
+    if not isinstance(tag, str) or not tag.strip():
+        return "a language is a tag such as en, cy or pt-BR"
+    try:
+        Locale.parse(tag, sep="-")
+    except (ValueError, UnknownLocaleError):
+        return f"'{tag}' is not a language tag Babel knows (such as en, cy or pt-BR)"
+    return None
+
+
+def primary(tag: str) -> str:
+    """The language part of a tag: ``en`` for ``en-GB``."""
+    return tag.replace("_", "-").split("-", 1)[0].lower()
+
+
+def _language_tag(value: str) -> str:
+    why = check_tag(value)
+    if why is not None:
+        raise ValueError(why)
+    return value
+
+
 def _strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
@@ -133,4 +160,27 @@ Text = Annotated[str, AfterValidator(_text)]
 """Text with no control characters but tab and line feed."""
 NonEmpty = Annotated[str, BeforeValidator(_strip), Field(min_length=1), AfterValidator(_text)]
 EventId = Annotated[str, BeforeValidator(_strip), AfterValidator(_event_id)]
+LanguageTag = Annotated[str, BeforeValidator(_strip), AfterValidator(_language_tag)]
+"""A language tag Babel knows: the keys of words given per language (``{en: …, cy: …}``)."""
+
+
+def _one_or_per_language(value: object) -> str:
+    return PER_LANGUAGE if isinstance(value, dict) else "one"
+
+
+PER_LANGUAGE = "per language"
+"""The tag of the mapping form of :data:`HeaderWords` and :data:`Words` (a problem's location holds it)."""
+
+HeaderWords = Annotated[
+    Annotated[HeaderText, Tag("one")] | Annotated[dict[LanguageTag, HeaderText], Tag(PER_LANGUAGE)],
+    Discriminator(_one_or_per_language),
+]
+"""A header line, or one per language (``{en: "Dear {first_name},", cy: "Annwyl {first_name},"}``):
+a mapping is read as one, each key a language tag, so a mistake in it is named at its line."""
+
+Words = Annotated[
+    Annotated[NonEmpty, Tag("one")] | Annotated[dict[LanguageTag, NonEmpty], Tag(PER_LANGUAGE)],
+    Discriminator(_one_or_per_language),
+]
+"""Text, or the same per language (as :data:`HeaderWords`)."""
 """An event's lasting identity: the name of its calendar file and its calendar UID."""

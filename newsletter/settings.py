@@ -14,7 +14,7 @@ from pydantic import AfterValidator, Field, field_validator
 
 from newsletter import yamldoc
 from newsletter.errors import InputError
-from newsletter.fields import Colour, Email, HeaderText, NonEmpty, TimeZone, Url, WebUrl
+from newsletter.fields import Colour, Email, HeaderText, HeaderWords, NonEmpty, TimeZone, Url, WebUrl, Words
 from newsletter.fields import StrictModel as _Strict
 from newsletter.root import SETTINGS_FILE as SETTINGS_FILE
 from newsletter.root import find_project_root as find_project_root
@@ -185,7 +185,7 @@ class Settings(_Strict):
     """Where replies go; defaults to the from address."""
     postal_address: NonEmpty
     """Postal address shown in every footer (required by anti-spam law)."""
-    reason: NonEmpty | dict[NonEmpty, NonEmpty] = "You are receiving this email because you signed up to our mailing list."
+    reason: Words = "You are receiving this email because you signed up to our mailing list."
     """Why the reader is receiving this email, shown in the footer; or a mapping of language to
     words (``{en: …, cy: …}``) for an issue in several languages. Left as it is, each language
     with a theme catalog gets its own."""
@@ -218,12 +218,12 @@ class Settings(_Strict):
     entry on its day."""
     inliner: Literal["css-inline", "premailer"] = "css-inline"
     """CSS inliner engine: ``css-inline`` (fast, default) or ``premailer``."""
-    greeting: HeaderText | dict[NonEmpty, HeaderText] = "Dear {first_name},"
+    greeting: HeaderWords = "Dear {first_name},"
     """The line that opens the email for a reader whose first name is known (``{first_name}`` is
     replaced by it); or a mapping of language to words (``{en: "Dear {first_name},", cy: "Annwyl
     {first_name},"}``) for an issue in several languages. Left as it is, each language with a
     theme catalog gets its own (Welsh: "Annwyl {first_name},")."""
-    greeting_without_name: HeaderText | dict[NonEmpty, HeaderText] = "Hello,"
+    greeting_without_name: HeaderWords = "Hello,"
     """The opening line for a reader with no first name in the list (a mapping of language to
     words, as ``greeting``). Not "Dear friend": spam filters score it. Left as it is, Welsh gets "Helo,"."""
     fallback_first_name: NonEmpty = "friend"

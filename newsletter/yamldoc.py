@@ -244,6 +244,14 @@ def _field_name(loc: PathKey, data: Any = None) -> str:
             skip = None
             continue  # the union tag pydantic puts after a block's position
         skip = None
+        if (
+            isinstance(part, str)
+            and depth > 0
+            and (
+                not isinstance(node, Mapping | list) or (isinstance(node, Mapping) and part not in node and depth < len(loc) - 1)
+            )
+        ):
+            continue  # the tag of a union's member (``per language`` in greeting.per language.cy)
         segments.append((str(part), False))
         node = node.get(part) if isinstance(node, Mapping) else None
     out = ""
@@ -382,13 +390,16 @@ def problems_from(exc: ValidationError, doc: Document, model: type[BaseModel]) -
     problems: list[Problem] = []
     for err in exc.errors(include_url=False):
         loc: PathKey = tuple(err["loc"])
+        of_key = loc[-1:] == ("[key]",)  # pydantic's mark of a mapping's key that is wrong
+        if of_key:
+            loc = loc[:-1]
         kind = err["type"]
         message = _lower_first(err["msg"])
         hint = ""
         path = _data_path(loc, doc.data)
         if any(path[: len(merged)] == merged for merged in doc.duplicated):
             continue
-        pos = doc.position(path, key=kind in ("extra_forbidden", "invalid_key"))
+        pos = doc.position(path, key=of_key or kind in ("extra_forbidden", "invalid_key"))
         if kind == "extra_forbidden":
             key = str(loc[-1])
             message = f"unknown key '{key}'"
@@ -414,7 +425,10 @@ def problems_from(exc: ValidationError, doc: Document, model: type[BaseModel]) -
             message = "field required: 'type' (which kind of block this is)"
         elif kind == "too_short":
             n = err.get("ctx", {}).get("min_length", 1)
-            message = f"needs at least {n} item{'s' if n != 1 else ''}"
+            if isinstance(err.get("input"), str):  # text given as nothing (or only spaces)
+                message = "is empty" if n == 1 else f"needs at least {n} characters"
+            else:
+                message = f"needs at least {n} item{'s' if n != 1 else ''}"
         elif kind == "too_long":
             ctx = err.get("ctx", {})
             message = f"has {ctx.get('actual_length')} items; at most {ctx.get('max_length')} are allowed"

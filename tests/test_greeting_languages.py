@@ -9,6 +9,8 @@ import email.policy
 import shutil
 from pathlib import Path
 
+import pytest
+
 from newsletter.render.personalize import Greeting
 from newsletter.settings import load_settings
 from tests.conftest import run_cli
@@ -96,6 +98,38 @@ def test_a_greeting_mapping_with_a_line_break_is_refused(project: Path) -> None:
     assert result.code == 2, result.output
     assert "newsletter.yaml" in result.output and "greeting" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        (
+            'greeting:\n  en: "Dear {first_name},"\n  cymraeg: "Annwyl {first_name},"\n',
+            "newsletter.yaml:{n2}:3: greeting.cymraeg: 'cymraeg' is not a language tag Babel knows (such as en, cy or pt-BR)",
+        ),
+        (
+            'reason:\n  en: "You signed up."\n  "yes": "Fe wnaethoch chi gofrestru."\n',
+            "newsletter.yaml:{n2}:3: reason.yes: 'yes' is not a language tag Babel knows",
+        ),
+        ("greeting_without_name:\n  en: Hello,\n  cy: ''\n", "newsletter.yaml:{n2}:7: greeting_without_name.cy: is empty"),
+        ("greeting: 5\n", "newsletter.yaml:{n0}:11: greeting: input should be a valid string"),
+        ("greeting: ''\n", "newsletter.yaml:{n0}:11: greeting: is empty"),
+    ],
+)
+def test_words_per_language_are_named_at_their_line_when_wrong(project: Path, written: str, expected: str) -> None:
+    """A key of words per language that is not a language tag (which no reader's language
+    would ever match: the words would go unused, silently), or words left empty, is one
+    problem at its line and field, exit 2, nothing built."""
+    settings = project / "newsletter.yaml"
+    key = written.split(":", 1)[0]
+    kept = [line for line in settings.read_text(encoding="utf-8").splitlines() if not line.startswith(f"{key}:")]
+    settings.write_text("\n".join(kept) + "\n" + written, encoding="utf-8")
+    first = len(kept) + 1
+    result = run_cli("build", "issues/2024-06-june-team-update.yaml", cwd=project)
+    assert result.code == 2, result.output
+    assert "1 problem found" in result.err
+    assert expected.format(n0=first, n2=first + 2) in result.err
+    assert "Traceback" not in result.output and not (project / "build").exists()
 
 
 def _plain(path: Path) -> str:

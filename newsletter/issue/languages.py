@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from newsletter.errors import NewsletterError, Problem
+from newsletter.fields import check_tag as check_tag
+from newsletter.fields import primary as primary
 from newsletter.yamldoc import Document, PathKey, _field_name
 
 if TYPE_CHECKING:
@@ -58,26 +60,6 @@ def is_rtl(tag: str) -> bool:
         return bool(Locale.parse(tag, sep="-").character_order == "right-to-left")
     except (ValueError, UnknownLocaleError):
         return False
-
-
-def check_tag(tag: object) -> str | None:
-    """Why ``tag`` is not a language tag Babel knows (``en``, ``cy``, ``pt-BR``), or None."""
-    from babel import Locale, UnknownLocaleError
-
-    if isinstance(tag, bool):
-        return "YAML reads a bare no, yes, on or off as true or false: quote a language tag ('no')"
-    if not isinstance(tag, str) or not tag.strip():
-        return "a language is a tag such as en, cy or pt-BR"
-    try:
-        Locale.parse(tag, sep="-")
-    except (ValueError, UnknownLocaleError):
-        return f"'{tag}' is not a language tag Babel knows (such as en, cy or pt-BR)"
-    return None
-
-
-def primary(tag: str) -> str:
-    """The language part of a tag: ``en`` for ``en-GB``."""
-    return tag.replace("_", "-").split("-", 1)[0].lower()
 
 
 def declared(doc: Document, default: str) -> tuple[tuple[str, ...], str | None, list[Problem]]:
