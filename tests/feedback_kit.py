@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -47,3 +48,14 @@ def write_list(path: Path, emails: list[tuple[str, str]]) -> None:
         w.writerow(["email", "first_name", "status"])
         for email, status in emails:
             w.writerow([email, "Reader", status])
+
+
+def git(root: Path, *args: str) -> None:
+    """Run git in ``root`` as an editor would (a name and address for commits), bounded."""
+    subprocess.run(
+        ["git", "-c", "user.email=editor@example.org", "-c", "user.name=Editor", *args],
+        cwd=root,
+        check=True,
+        timeout=60,
+        capture_output=True,
+    )

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLE_ISSUE, REPO, run_cli
+from tests.feedback_kit import git
 from tests.sendgrid_feedback import ApiFault
 from tests.sendgrid_server import KEY, SendGridServer
 
@@ -194,24 +195,14 @@ def test_the_search_is_sendgrids_filter_for_one_reader_of_this_sends_category(pr
         query('x"@example.org', "c", 0.0)
 
 
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.email=editor@example.org", "-c", "user.name=Editor", *args],
-        cwd=root,
-        check=True,
-        timeout=60,
-        capture_output=True,
-    )
-
-
 def _stopped_then_cloned(project: Path, tmp_path: Path, server: SendGridServer, stop: str) -> Path:
     """A send of the example stopped after 20 of 25 readers on this clone, by the editor's Ctrl-C
     (``interrupt``: the request on its way is answered first, the record says ``stopped``) or a
     power cut (``cut``: the record still says ``sending``); its record committed, and the
     project cloned afresh (an empty ``.newsletter/``). Returns the clone."""
-    _git(project, "init", "-q")
-    _git(project, "add", "-A")
-    _git(project, "commit", "-qm", "the project")
+    git(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "the project")
     server.fail_next("ok", "stall")  # the second request is held at the server until released
     proc = _start(project, server)
     _wait_for("the second request arrived", lambda: len(server.log.accepted) >= 20, proc)
@@ -223,8 +214,8 @@ def _stopped_then_cloned(project: Path, tmp_path: Path, server: SendGridServer, 
     else:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=DEADLINE)
-    _git(project, "add", "sends")
-    _git(project, "commit", "-qm", "Send record")
+    git(project, "add", "sends")
+    git(project, "commit", "-qm", "Send record")
     other = tmp_path / "colleague"
     subprocess.run(["git", "clone", "-q", str(project), str(other)], check=True, timeout=60)
     assert not (other / ".newsletter").exists()

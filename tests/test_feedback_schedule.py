@@ -4,13 +4,14 @@ SendGrid's limits checked before asking; the --send-at rules."""
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.conftest import EXAMPLE_ISSUE, CliResult, run_cli
-from tests.feedback_kit import env
+from tests.feedback_kit import env, git
 from tests.sendgrid_server import SendGridServer
 
 ELIGIBLE = 5
@@ -239,3 +240,102 @@ def test_a_paused_send_can_be_unpaused_after_its_send_time(project: Path, sendgr
     unpaused = cli(project, sendgrid_server, "pause", EXAMPLE_ISSUE, "--unpause")
     assert unpaused.code == 0, unpaused.output
     assert "no longer paused" in unpaused.out and "at once, if that time has passed" in unpaused.out
+
+
+def test_a_scheduled_send_stopped_part_way_is_resumed_at_its_time(project: Path, sendgrid_server: SendGridServer) -> None:
+    """Re-running a scheduled send that stopped part-way (here SendGrid refused the second
+    request) sends the rest for the same time, in the same batch, whether or not --send-at
+    is given again; another time is refused, with nothing sent."""
+    small_batches(project)
+    when = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(hours=2)
+    sendgrid_server.fail_next("ok", "401")
+    first = cli(project, sendgrid_server, "send", EXAMPLE_ISSUE, "--yes", "--send-at", when.isoformat())
+    assert first.code != 0, first.output
+    assert len(sendgrid_server.log.accepted) == 2
+
+    other = cli(project, sendgrid_server, "send", EXAMPLE_ISSUE, "--yes", "--send-at", (when + dt.timedelta(hours=1)).isoformat())
+    assert other.code == 2, other.output
+    assert "scheduled for" in other.err and "nothing was sent" in other.err.lower(), other.err
+    assert len(sendgrid_server.log.accepted) == 2
+
+    again = cli(project, sendgrid_server, "send", EXAMPLE_ISSUE, "--yes")
+    assert again.code == 0, again.output
+    assert "Resuming" in again.out and "keeps its time" in again.out, again.out
+    bodies = sendgrid_server.log.requests
+    assert sorted(sendgrid_server.log.accepted) == sorted(set(sendgrid_server.log.accepted))
+    assert len(sendgrid_server.log.accepted) == ELIGIBLE
+    assert {b.get("send_at") for b in bodies} == {int(when.timestamp())}
+    assert len({b["batch_id"] for b in bodies}) == 1
+    assert sendgrid_server.log.invalid == []
+
+
+def test_a_send_begun_at_once_is_not_resumed_for_later(project: Path, sendgrid_server: SendGridServer) -> None:
+    """Half the readers already have it: the rest cannot be put off to another time."""
+    small_batches(project)
+    sendgrid_server.fail_next("ok", "401")
+    first = cli(project, sendgrid_server, "send", EXAMPLE_ISSUE, "--yes")
+    assert first.code != 0 and len(sendgrid_server.log.accepted) == 2, first.output
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)).isoformat()
+    refused = cli(project, sendgrid_server, "send", EXAMPLE_ISSUE, "--yes", "--send-at", later)
+    assert refused.code == 2, refused.output
+    assert "this send began to go at once (2 already accepted)" in refused.err and "Nothing was sent" in refused.err
+    assert len(sendgrid_server.log.accepted) == 2
+    again = cli(project, sendgrid_server, "send", EXAMPLE_ISSUE, "--yes")
+    assert again.code == 0, again.output
+    assert len(sendgrid_server.log.accepted) == ELIGIBLE
+    assert all("send_at" not in b for b in sendgrid_server.log.requests)
+
+
+def _shared(project: Path, server: SendGridServer, *args: str) -> CliResult:
+    """A command run with the organisation's secret, as every clone has it."""
+    return run_cli(*args, cwd=project, env=env(server, NEWSLETTER_SECRET="org"))
+
+
+def _stopped_and_cloned(project: Path, tmp_path: Path, server: SendGridServer, *timing: str) -> Path:
+    """The example's send, timed as ``timing`` says, stopped after its first request (SendGrid
+    refused the second), its record committed, and the project cloned afresh."""
+    settings = project / "newsletter.yaml"
+    settings.write_text(
+        settings.read_text(encoding="utf-8") + "delivery:\n  batch_size: 2\n  sendgrid:\n    log_delay: 0\n", encoding="utf-8"
+    )
+    git(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "the project")
+    server.fail_next("ok", "401")
+    first = _shared(project, server, "send", EXAMPLE_ISSUE, "--yes", *timing)
+    assert first.code != 0 and len(server.log.accepted) == 2, first.output
+    git(project, "add", "sends")
+    git(project, "commit", "-qm", "Send record")
+    other = tmp_path / "colleague"
+    subprocess.run(["git", "clone", "-q", str(project), str(other)], check=True, timeout=60)
+    return other
+
+
+def test_a_scheduled_send_taken_over_on_another_clone_keeps_its_time(
+    project: Path, tmp_path: Path, sendgrid_server: SendGridServer
+) -> None:
+    when = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(hours=2)
+    other = _stopped_and_cloned(project, tmp_path, sendgrid_server, "--send-at", when.isoformat())
+    later = (when + dt.timedelta(hours=1)).isoformat()
+    refused = _shared(other, sendgrid_server, "send", EXAMPLE_ISSUE, "--yes", "--send-at", later)
+    assert refused.code == 2, refused.output
+    assert "this send was scheduled for" in refused.err and "Nothing was sent" in refused.err, refused.err
+    resumed = _shared(other, sendgrid_server, "send", EXAMPLE_ISSUE, "--yes")
+    assert resumed.code == 0, resumed.output
+    assert "Resuming the send begun on another clone" in resumed.out and "the rest keeps its time" in resumed.out
+    assert sorted(sendgrid_server.log.accepted) == sorted(set(sendgrid_server.log.accepted))
+    assert len(sendgrid_server.log.accepted) == ELIGIBLE
+    assert {b["send_at"] for b in sendgrid_server.log.requests} == {int(when.timestamp())}
+    assert sendgrid_server.log.invalid == []
+
+
+def test_a_local_time_send_is_not_taken_over_on_another_clone_even_without_at(
+    project: Path, tmp_path: Path, sendgrid_server: SendGridServer
+) -> None:
+    """Its readers' times are reckoned on the clone that began it: another clone would send
+    the rest at once."""
+    other = _stopped_and_cloned(project, tmp_path, sendgrid_server, "--at", "09:00", "--local")
+    refused = _shared(other, sendgrid_server, "send", EXAMPLE_ISSUE, "--yes")
+    assert refused.code == 2, refused.output
+    assert "a local-time send is resumed only where it began" in refused.err
+    assert len(sendgrid_server.log.accepted) == 2

@@ -401,3 +401,37 @@ def test_tracking_by_consent_at_each_readers_hour_keeps_one_time_per_request(
         assert len(consent) == 1, "a request holds readers of one tracking choice"
         seen += len(body["personalizations"])
     assert seen == 12 and len(bodies) == 6  # three zones, two choices
+
+
+def test_a_local_time_send_stopped_part_way_is_resumed_at_each_readers_hour(
+    project: Path, sendgrid_server: SendGridServer
+) -> None:
+    """SendGrid refuses the second request: run again without --at, the rest go at each
+    reader's hour in the same batch; run again with another hour, nothing is sent."""
+    zone_of = write_zoned_list(project / "zoned.csv", ZONES, copies=3)
+    with (project / "newsletter.yaml").open("a", encoding="utf-8") as fh:
+        fh.write("delivery:\n  batch_size: 5\n")
+    hour = safe_hour(time.time(), list(zone_of.values()))
+    sendgrid_server.fail_next("ok", "401")
+    first = send_local(project, sendgrid_server, "--at", hour)
+    accepted = len(sendgrid_server.log.accepted)  # the first request: the readers of one send time
+    assert first.code != 0 and 0 < accepted < len(zone_of), first.output
+
+    other = "21:00" if hour == "09:00" else "09:00"
+    refused = send_local(project, sendgrid_server, "--at", other)
+    assert refused.code == 2, refused.output
+    assert f"this send was scheduled for {hour} in each reader's zone" in refused.err, refused.err
+    assert "Nothing was sent" in refused.err and len(sendgrid_server.log.accepted) == accepted
+
+    again = run_cli("send", EXAMPLE_ISSUE, "--yes", "--list", "zoned.csv", cwd=project, env=env(sendgrid_server))
+    assert again.code == 0, again.output
+    assert f"This send was scheduled for {hour} in each reader's zone" in again.out, again.out
+    assert sorted(sendgrid_server.log.accepted) == sorted(zone_of)
+    want = tuple(map(int, hour.split(":")))
+    bodies = sendgrid_server.log.requests
+    assert len({b["batch_id"] for b in bodies}) == 1
+    for body in bodies:
+        for p in body["personalizations"]:
+            at = local(p["send_at"], zone_of[p["to"][0]["email"]])
+            assert (at.hour, at.minute) == want
+    assert sendgrid_server.log.invalid == []

@@ -55,6 +55,7 @@ def adopt(
     log_delay: float,
     echo: Callable[[str], None],
     every: Callable[[str, float, float], set[str]],
+    timing: str | None = None,
 ) -> SendRow:
     """Make this clone's journal entry for the send the record describes and mark accepted
     every reader the log shows; ``every(category, start, end)`` searches the log."""
@@ -77,7 +78,9 @@ def adopt(
             f"({record.counts.get('accepted', 0)} already accepted); re-run with --force to send "
             "the rest as it is now"
         )
-    send = journal.create(key=key, slug=slug, provider="sendgrid", list_path=list_path, content_hash=digest, eligible=0)
+    send = journal.create(
+        key=key, slug=slug, provider="sendgrid", list_path=list_path, content_hash=digest, eligible=0, timing=timing
+    )
     seq = 0
     while chunk := list(islice(rows, CHUNK)):
         for tracked in (False, True):  # the rows of one call alike (see Journal.add_pending)

@@ -115,16 +115,24 @@ class Journal(JournalReader):
         content_hash: str,
         eligible: int,
         created: float | None = None,
+        timing: str | None = None,
     ) -> SendRow:
         """Record a new send; its recipients are added batch by batch (:meth:`add_pending`, :meth:`begin_batch`).
-        ``created``: when it began (now unless given: a local-time send's times are reckoned from it)."""
+        ``created``: when it began (now unless given: a local-time send's times are reckoned from it);
+        ``timing``: when its messages go (:meth:`newsletter.delivery.timing.Timing.text`)."""
         with self._tx():
             self.db.execute(
-                "INSERT INTO sends (key, slug, provider, list_path, content_hash, created, eligible)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (key, slug, provider, list_path, content_hash, time.time() if created is None else created, eligible),
+                "INSERT INTO sends (key, slug, provider, list_path, content_hash, created, eligible, timing)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (key, slug, provider, list_path, content_hash, time.time() if created is None else created, eligible, timing),
             )
         return self.refresh(key)
+
+    def timing(self, send: SendRow) -> str | None:
+        """When the send's messages go, as :meth:`create` kept it (None: begun before the
+        journal kept it)."""
+        row = self.db.execute("SELECT timing FROM sends WHERE id = ?", (send.id,)).fetchone()
+        return row[0] if row is not None and isinstance(row[0], str) else None
 
     def add_pending(self, send: SendRow, rows: list[RowTuple], as_json: bytes | None = None, *, tracked: bool = False) -> None:
         """Write new rows (see :class:`Row`) as ``pending`` (``tracked``: readers who agreed

@@ -23,7 +23,8 @@ CREATE TABLE IF NOT EXISTS sends (
     eligible INTEGER NOT NULL DEFAULT 0,
     batches INTEGER NOT NULL DEFAULT 0,
     loaded INTEGER NOT NULL DEFAULT 0,
-    finished REAL
+    finished REAL,
+    timing TEXT
 );
 CREATE TABLE IF NOT EXISTS recipients (
     send_id INTEGER NOT NULL,
@@ -51,19 +52,24 @@ CREATE TABLE IF NOT EXISTS recipients (
 # consented``); rows are written a batch at a time, all of a batch alike, and a batch
 # never mixes the two. Format 2 lacked it: such a journal gains it, every row 0 (not
 # tracked by consent: format 2 had no such thing), and its sends resume.
-SCHEMA_VERSION = 3
-UPGRADABLE = (2,)
+# ``timing`` is when the send's messages go (:mod:`newsletter.delivery.timing`), which a
+# resumed send keeps. Formats 2 and 3 lacked it: such a journal gains it, NULL (not known:
+# those sends resume as they are asked to).
+SCHEMA_VERSION = 4
+UPGRADABLE = (2, 3)
 
 
 def check_format(db: sqlite3.Connection, path: Path, *, upgrade: bool) -> None:
     """Refuse, before changing a byte of it, a journal whose rows mean something else;
     with ``upgrade``, bring a format this version knows up to date (reading needs none:
-    what format 3 added is read by the send loop only)."""
+    what formats 3 and 4 added is read by the send loop only)."""
     version = db.execute("PRAGMA user_version").fetchone()[0]
     tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if "recipients" in tables and version in UPGRADABLE:
         if upgrade:
-            db.execute("ALTER TABLE recipients ADD COLUMN tracked INTEGER NOT NULL DEFAULT 0")
+            if version < 3:
+                db.execute("ALTER TABLE recipients ADD COLUMN tracked INTEGER NOT NULL DEFAULT 0")
+            db.execute("ALTER TABLE sends ADD COLUMN timing TEXT")
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     elif "recipients" in tables and version != SCHEMA_VERSION:
         db.close()

@@ -107,6 +107,9 @@ class Record:
     lease_until: float | None = None
     """While ``sending``: no request of this send starts after this time unless a newer
     record is written first (so another clone knows when SendGrid's log can be complete)."""
+    timing: str | None = None
+    """When its messages go (:mod:`newsletter.delivery.timing`), kept by a clone that takes
+    the send over; None in a record written before records held it."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -128,6 +131,7 @@ class Record:
             "commit": self.commit,
             "forced": self.forced,
             "lease_until": utc(self.lease_until) if self.lease_until is not None and self.state == "sending" else None,
+            "timing": self.timing,
         }
 
     def to_bytes(self) -> bytes:
@@ -206,6 +210,7 @@ def load(path: Path) -> Record:
             counts={str(k): int(v) for k, v in counts.items()},
             forced=bool(data.get("forced", False)),
             lease_until=parse_utc(data["lease_until"]) if data.get("lease_until") else None,
+            timing=data["timing"] if isinstance(data.get("timing"), str) else None,
         )
     except KeyError as exc:
         raise _problem(path, f"{exc.args[0]}: missing") from None

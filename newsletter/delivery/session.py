@@ -56,6 +56,7 @@ from newsletter.delivery.providers import (
 )
 from newsletter.delivery.run import RunResult, deliver
 from newsletter.delivery.state import load_secret, state_dir
+from newsletter.delivery.timing import Timing, kept
 from newsletter.errors import NewsletterError, ProblemsFound, UsageError, display_path
 from newsletter.issue.load import IssueFile
 from newsletter.project import Project
@@ -215,13 +216,6 @@ def _real_send(
 ) -> None:
     slug = ctx.rendered.slug
     key = send_key(slug, ctx.provider)
-    draft = make_message(ctx.rendered, ctx.settings, send_id=key, send_at=send_at)
-    digest = content_hash(draft)
-    parts = _language_parts(ctx, key, send_at)
-    if parts:
-        from newsletter.delivery.languages import combined_digest
-
-        digest = combined_digest({tag: content_hash(part) for tag, part in parts.items()})
     list_name = display_path(ctx.list_path)
     state = state_dir(ctx.root)
     secret = load_secret(ctx.root)
@@ -230,11 +224,20 @@ def _real_send(
     try:
         journal.lock()
         existing = journal.find(key)
+        previous = guard(ctx.root, records.secret_id(secret)).of(slug) if recorded_send else None
+        timing = _timing(ctx, journal, existing, previous, Timing(send_at, local), r, hooks)
+        send_at, local = timing.send_at, timing.local
+        draft = make_message(ctx.rendered, ctx.settings, send_id=key, send_at=send_at)
+        digest = content_hash(draft)
+        parts = _language_parts(ctx, key, send_at)
+        if parts:
+            from newsletter.delivery.languages import combined_digest
+
+            digest = combined_digest({tag: content_hash(part) for tag, part in parts.items()})
         timed: LocalRows | None = None
         if local is not None:  # every reader's time, reckoned from the send's start
             timed = _local_rows(ctx, local, int(existing.created) if existing is not None else int(time.time()), r)
             draft = dataclasses.replace(draft, send_at=timed.plan.first, send_until=timed.plan.last)
-        previous = guard(ctx.root, records.secret_id(secret)).of(slug) if recorded_send else None
         # a send carries its own category (SendGrid's Email Logs find its messages by it), kept in its record
         known = previous is not None and existing is not None and previous.state != "cancelled"
         category = previous.category if previous is not None and known else new_category()
@@ -245,7 +248,7 @@ def _real_send(
                     "this issue's send began on another clone; a local-time send is resumed only "
                     "where it began (nothing was sent)"
                 )
-            send_row = _adopt(ctx, o, journal, key, digest, previous, r, hooks)
+            send_row = _adopt(ctx, o, journal, key, digest, previous, r, hooks, timing)
             category, known = previous.category, True
         elif existing is None:
             if (
@@ -259,7 +262,9 @@ def _real_send(
                     f"({previous.counts.get('accepted', 0)} accepted); resume it with "
                     f"--provider {previous.provider}, or send to everyone again with --force"
                 )
-            send_row = _begin(ctx, o, journal, key, digest, r, created=timed.plan.now if timed is not None else None)
+            send_row = _begin(
+                ctx, o, journal, key, digest, r, created=timed.plan.now if timed is not None else None, timing=timing
+            )
         else:
             send_row = _resume(ctx, o, journal, existing, digest, list_name, r, hooks, category if known else None)
         if send_row is None:
@@ -269,7 +274,8 @@ def _real_send(
         keeper = None
         if recorded_send:
             message = dataclasses.replace(message, categories=(*message.categories, category))
-            keeper = Keeper(ctx.root, _record(ctx, o, send_row, digest, secret, category, message, previous), journal, send_row)
+            made = _record(ctx, o, send_row, digest, secret, category, message, previous, timing)
+            keeper = Keeper(ctx.root, made, journal, send_row)
             keeper.write("sending")
             if o.push_record:  # CI: the record reaches the shared repository before any request
                 from newsletter.delivery.claim import Lost, claim
@@ -341,6 +347,7 @@ def _record(
     category: str,
     message: Message,
     previous: records.Record | None,
+    timing: Timing,
 ) -> records.Record:
     """The send record of this send (its start kept from the record of the same send)."""
     issue_path = ctx.issue_file.path.resolve()
@@ -369,7 +376,44 @@ def _record(
         send_at=message.send_at,
         batch_id=message.batch_id,
         forced=o.force,
+        timing=timing.text(),
     )
+
+
+def _timing(
+    ctx: Context,
+    journal: Journal,
+    existing: SendRow | None,
+    previous: records.Record | None,
+    asked: Timing,
+    r: Reporter,
+    hooks: SendHooks,
+) -> Timing:
+    """When this run's messages go: as asked, or, for a send that goes on (stopped part-way
+    on this clone, or begun on another that this run takes over), when it began to go
+    (:func:`newsletter.delivery.timing.kept`: another time is refused)."""
+    if existing is not None:
+        counts = journal.counts(existing)
+        if existing.finished is not None and not counts["pending"] and not counts["unknown"]:
+            return asked  # sent: nothing goes on (the run says so)
+        stored, accepted = journal.timing(existing), counts["accepted"]
+    elif previous is not None and resumable(previous, ctx.provider):
+        stored, accepted = previous.timing, previous.counts.get("accepted", 0)
+    else:
+        return asked
+    began = Timing.parse(stored) if stored is not None else None
+    words = _timing_words(began, hooks) if began is not None else ""
+    found = kept(stored, asked, accepted=accepted, words=words)
+    if found is None:
+        return asked
+    r.say(f"This send was scheduled {words} when it began: the rest keeps its time")
+    return found
+
+
+def _timing_words(timing: Timing, hooks: SendHooks) -> str:
+    if timing.local is not None:
+        return f"for {timing.local.words}"
+    return "to go at once" if timing.send_at is None else f"for {hooks.when(timing.send_at)}"
 
 
 def _language_parts(ctx: Context, key: str, send_at: int | None) -> dict[str, Message]:
@@ -455,7 +499,15 @@ def _has_nul(path: Path) -> bool:
 
 
 def _begin(
-    ctx: Context, o: SendOptions, journal: Journal, key: str, digest: str, r: Reporter, *, created: float | None = None
+    ctx: Context,
+    o: SendOptions,
+    journal: Journal,
+    key: str,
+    digest: str,
+    r: Reporter,
+    *,
+    created: float | None = None,
+    timing: Timing | None = None,
 ) -> SendRow | None:
     summary = ctx.summary()
     out.print_held_back(r, summary)
@@ -470,6 +522,7 @@ def _begin(
         content_hash=digest,
         eligible=count,
         created=created,
+        timing=(timing or Timing()).text(),
     )
     log_path(state_dir(ctx.root), send_row.id).unlink(missing_ok=True)  # a journal made anew reuses ids
     r.say(f"Sending “{ctx.rendered.subject}” to {count} recipient(s) with {ctx.provider}")
@@ -477,7 +530,15 @@ def _begin(
 
 
 def _adopt(
-    ctx: Context, o: SendOptions, journal: Journal, key: str, digest: str, record: records.Record, r: Reporter, hooks: SendHooks
+    ctx: Context,
+    o: SendOptions,
+    journal: Journal,
+    key: str,
+    digest: str,
+    record: records.Record,
+    r: Reporter,
+    hooks: SendHooks,
+    timing: Timing,
 ) -> SendRow:
     """Take over a SendGrid send begun on another clone (:mod:`newsletter.delivery.adopt`)."""
     from newsletter.audience.tally import fingerprint
@@ -511,6 +572,7 @@ def _adopt(
         log_delay=ctx.settings.delivery.sendgrid.log_delay,
         echo=r.say,
         every=every,
+        timing=timing.text(),
     )
 
 
