@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from newsletter.delivery.localtime import LocalRule, plan, send_time
+from newsletter.delivery.timing import Timing
 from tests.conftest import EXAMPLE_ISSUE, CliResult, run_cli
 from tests.crash import ISSUE, Drill, verify
 from tests.feedback_kit import env
@@ -435,3 +436,18 @@ def test_a_local_time_send_stopped_part_way_is_resumed_at_each_readers_hour(
             at = local(p["send_at"], zone_of[p["to"][0]["email"]])
             assert (at.hour, at.minute) == want
     assert sendgrid_server.log.invalid == []
+
+
+@pytest.mark.parametrize(
+    "timing",
+    [
+        Timing(),
+        Timing(send_at=1_765_105_200),
+        Timing(local=rule()),
+        Timing(local=LocalRule.parse("2027-03-28T01:30:45", "now", "Australia/Lord_Howe")),
+    ],
+)
+def test_a_timing_is_read_back_as_it_was_kept(timing: Timing) -> None:
+    """What the journal and the send record keep of a send's timing gives it back whole (a
+    resumed send compares it with the one it is asked for)."""
+    assert Timing.parse(timing.text()) == timing

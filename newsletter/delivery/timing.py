@@ -30,12 +30,12 @@ class Timing:
 
     def text(self) -> str:
         """As the journal and the send record keep it: ``now``, ``at 1765105200``, or
-        ``local 09:00 - next Europe/London`` (the hour, the first date or ``-``, what a
+        ``local 09:00:00 - next Europe/London`` (the hour, the first date or ``-``, what a
         reader whose hour has gone gets, the zone of a reader without one)."""
         if self.local is not None:
             rule = self.local
             day = rule.date.isoformat() if rule.date is not None else "-"
-            return f"local {rule.at:%H:%M} {day} {rule.past} {rule.default_zone}"
+            return f"local {rule.at.isoformat()} {day} {rule.past} {rule.default_zone}"
         return "now" if self.send_at is None else f"at {self.send_at}"
 
     @classmethod
