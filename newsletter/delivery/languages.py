@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from newsletter.audience import Entry
 from newsletter.delivery.base import Message
-from newsletter.issue.languages import check_tag, primary
+from newsletter.fields import check_tag, primary
 
 COLUMN = "language"
 """The list column that names a reader's language."""

@@ -56,7 +56,7 @@ from newsletter.delivery.providers import (
 )
 from newsletter.delivery.run import RunResult, deliver
 from newsletter.delivery.state import load_secret, state_dir
-from newsletter.delivery.timing import Timing, kept
+from newsletter.delivery.timing import Timing, began_otherwise, kept
 from newsletter.errors import NewsletterError, ProblemsFound, UsageError, display_path
 from newsletter.issue.load import IssueFile
 from newsletter.project import Project
@@ -391,21 +391,25 @@ def _timing(
 ) -> Timing:
     """When this run's messages go: as asked, or, for a send that goes on (stopped part-way
     on this clone, or begun on another that this run takes over), when it began to go
-    (:func:`newsletter.delivery.timing.kept`: another time is refused)."""
+    (:func:`newsletter.delivery.timing.kept`: another time is refused). The journal's rows
+    are counted only when the two differ."""
     if existing is not None:
+        began = began_otherwise(journal.timing(existing), asked)
+        if began is None:
+            return asked
         counts = journal.counts(existing)
         if existing.finished is not None and not counts["pending"] and not counts["unknown"]:
             return asked  # sent: nothing goes on (the run says so)
-        stored, accepted = journal.timing(existing), counts["accepted"]
+        accepted = counts["accepted"]
     elif previous is not None and resumable(previous, ctx.provider):
-        stored, accepted = previous.timing, previous.counts.get("accepted", 0)
+        began = began_otherwise(previous.timing, asked)
+        if began is None:
+            return asked
+        accepted = previous.counts.get("accepted", 0)
     else:
         return asked
-    began = Timing.parse(stored) if stored is not None else None
-    words = _timing_words(began, hooks) if began is not None else ""
-    found = kept(stored, asked, accepted=accepted, words=words)
-    if found is None:
-        return asked
+    words = _timing_words(began, hooks)
+    found = kept(began, asked, accepted=accepted, words=words)
     r.say(f"This send was scheduled {words} when it began: the rest keeps its time")
     return found
 

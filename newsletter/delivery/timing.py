@@ -56,14 +56,17 @@ class Timing:
         return None
 
 
-def kept(stored: str | None, asked: Timing, *, accepted: int, words: str) -> Timing | None:
-    """The timing a resumed send goes on with: the one it began with (``stored``) when the
-    run asks for none, or when it asks for that one; a run that asks for another is
-    refused (exit 2, nothing sent). ``words``: the kept timing as the editor reads it.
-    None: the run goes on as asked (the timing began with is not known, or is the one asked)."""
+def began_otherwise(stored: str | None, asked: Timing) -> Timing | None:
+    """The timing a resumed send began with (``stored``), when it is known and is not the
+    one this run asks for; None: the run goes on as asked."""
     began = Timing.parse(stored) if stored is not None else None
-    if began is None or began == asked:
-        return None
+    return None if began is None or began == asked else began
+
+
+def kept(began: Timing, asked: Timing, *, accepted: int, words: str) -> Timing:
+    """The timing a resumed send goes on with, when it ``began`` with another than the one
+    ``asked`` for (:func:`began_otherwise`): that one when the run asks for none; a run that
+    asks for another is refused (exit 2, nothing sent). ``words``: ``began`` as the editor reads it."""
     if asked.at_once:
         return began
     if began.at_once:

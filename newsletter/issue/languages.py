@@ -27,8 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from newsletter.errors import NewsletterError, Problem
-from newsletter.fields import check_tag as check_tag
-from newsletter.fields import primary as primary
+from newsletter.fields import check_tag, primary
 from newsletter.yamldoc import Document, PathKey, _field_name
 
 if TYPE_CHECKING:

@@ -106,10 +106,9 @@ def fingerprint(env: Environment) -> str:
     return hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()[:16]
 
 
-def writable_installed_cache(env: Environment) -> BytecodeCache:
-    """The theme's compiled templates for ``env``, to be filled (by
-    :mod:`newsletter.render.precompile`, at install)."""
-    return _Cache(str(BUILTIN_TEMPLATES / "__pycache__" / fingerprint(env)))
+def _installed(key: str) -> _Cache:
+    """The theme's templates compiled at install, for environments of fingerprint ``key``."""
+    return _Cache(str(BUILTIN_TEMPLATES / "__pycache__" / key))
 
 
 def bytecode_cache(root: Path | None, env: Environment) -> BytecodeCache:
@@ -117,12 +116,16 @@ def bytecode_cache(root: Path | None, env: Environment) -> BytecodeCache:
     overrides, and the theme's when the install did not compile them), then the theme's
     compiled at install. Compiling them was most of a cold build's rendering time."""
     key = fingerprint(env)
-    own = None
-    if root is not None:
-        folder = root / ".newsletter" / "cache" / "jinja" / key
-        if os.access(folder, os.W_OK) or not folder.exists():
-            own = _Cache(str(folder))
-    return _Layered(own, _Cache(str(BUILTIN_TEMPLATES / "__pycache__" / key)))
+    own = _Cache(str(root / ".newsletter" / "cache" / "jinja" / key)) if root is not None else None
+    return _Layered(own, _installed(key))
+
+
+def theme_compiler(*, html: bool) -> GuardedSandbox:
+    """A new environment (not one of :func:`html_env`'s or :func:`text_env`'s) whose compiled
+    templates go to the theme's install folder: :mod:`newsletter.render.precompile`'s."""
+    env = _make(None, html=html, language=catalog.SOURCE, live=False)
+    env.bytecode_cache = _installed(fingerprint(env))
+    return env
 
 
 def _make(root: Path | None, *, html: bool, language: str, live: bool = True) -> GuardedSandbox:

@@ -18,7 +18,8 @@ from jinja2.exceptions import SecurityError
 
 from newsletter.colours import logo_plate
 from newsletter.errors import InputError, Problem, display_path
-from newsletter.issue.languages import is_rtl, primary
+from newsletter.fields import primary
+from newsletter.issue.languages import is_rtl
 from newsletter.issue.load import IssueFile
 from newsletter.render import catalog, dates, guard, words
 from newsletter.render import env as envs

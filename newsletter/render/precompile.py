@@ -20,8 +20,7 @@ def precompile() -> int:
     """Compile every built-in template; how many."""
     made = 0
     for html in (True, False):
-        env = envs.html_env(None, live=False) if html else envs.text_env(None)
-        env.bytecode_cache = envs.writable_installed_cache(env)
+        env = envs.theme_compiler(html=html)
         for path in sorted(envs.BUILTIN_TEMPLATES.rglob("*.j2")):
             name = path.relative_to(envs.BUILTIN_TEMPLATES).as_posix()
             if name.endswith(".txt.j2") != html:
